@@ -1,0 +1,24 @@
+import Hummingbird
+
+/// Assembles every route with its middleware.
+enum APIRouter {
+    static func make(services: HostServices, operatorToken: String) -> Router<AppContext> {
+        let router = Router(context: AppContext.self)
+        router.add(middleware: ActivityLogMiddleware(usage: services.usage))
+        SystemRoutes(services: services).add(to: router)
+        let accounts = AccountRoutes(services: services)
+        accounts.addPublic(to: router)
+
+        let authenticated = router.group("v1")
+            .add(middleware: BasicAuthMiddleware(accounts: services.accounts, throttle: services.authThrottle))
+        accounts.addAuthenticated(to: authenticated)
+        MessageRoutes(services: services).add(to: authenticated)
+        ContactRoutes(services: services).add(to: authenticated)
+        UsageRoutes(services: services).add(to: authenticated)
+
+        let admin = router.group("v1/admin")
+            .add(middleware: OperatorAuthMiddleware(token: operatorToken, throttle: services.authThrottle))
+        AdminRoutes(services: services).add(to: admin)
+        return router
+    }
+}

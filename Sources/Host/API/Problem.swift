@@ -1,0 +1,71 @@
+import Foundation
+import Hummingbird
+
+/// One input field that was rejected, and how to fix it.
+public struct FieldError: Sendable, Codable, Equatable {
+    public var field: String
+    public var message: String
+
+    public init(_ field: String, _ message: String) {
+        self.field = field
+        self.message = message
+    }
+}
+
+/// An RFC 9457 problem: every error the API returns is one of these, as `application/problem+json`.
+public struct Problem: HTTPResponseError, Sendable {
+    public var status: HTTPResponse.Status
+    public var title: String
+    public var detail: String
+    public var errors: [FieldError]
+    public var retryAfterSeconds: Int?
+
+    public init(
+        _ status: HTTPResponse.Status, _ title: String, detail: String, errors: [FieldError] = [],
+        retryAfterSeconds: Int? = nil
+    ) {
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.errors = errors
+        self.retryAfterSeconds = retryAfterSeconds
+    }
+
+    public static func invalid(_ errors: [FieldError]) -> Problem {
+        let detail = errors.map { "\($0.field): \($0.message)" }.joined(separator: "; ")
+        return Problem(.unprocessableContent, "Invalid request", detail: detail, errors: errors)
+    }
+
+    public static func invalid(_ field: String, _ message: String) -> Problem {
+        invalid([FieldError(field, message)])
+    }
+
+    public static func notFound(_ what: String) -> Problem {
+        Problem(.notFound, "Not found", detail: "\(what) does not exist or belongs to another account.")
+    }
+
+    public static let unauthorized = Problem(
+        .unauthorized, "Authentication required",
+        detail: "Send HTTP Basic credentials: your account id as the user name and an API key as the password."
+    )
+
+    private struct Body: Encodable {
+        var type: String
+        var title: String
+        var status: Int
+        var detail: String
+        var errors: [FieldError]?
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        let body = Body(
+            type: "about:blank", title: title, status: Int(status.code), detail: detail,
+            errors: errors.isEmpty ? nil : errors)
+        var headers = HTTPFields()
+        headers[.contentType] = "application/problem+json"
+        if let retryAfterSeconds { headers[.retryAfter] = String(retryAfterSeconds) }
+        if status == .unauthorized { headers[.wwwAuthenticate] = "Basic realm=\"switchboard\"" }
+        let data = try JSONEncoder().encode(body)
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}

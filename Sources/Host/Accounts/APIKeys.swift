@@ -1,0 +1,78 @@
+import Foundation
+import GRDB
+
+/// A freshly generated API key: the secret is shown once; only its SHA-256 is stored.
+struct APIKeyMaterial: Sendable {
+    let id: String
+    let secret: String
+
+    static func generate() -> APIKeyMaterial {
+        APIKeyMaterial(id: Identifier.make("key", bytes: 9), secret: "sk_" + Identifier.randomToken(bytes: 32))
+    }
+
+    var prefix: String { String(secret.prefix(10)) }
+}
+
+/// What a valid API key authenticates as.
+public struct Principal: Sendable, Equatable {
+    public var accountID: String
+    public var keyID: String
+}
+
+extension AccountStore {
+    static func insertKey(_ db: Database, key: APIKeyMaterial, accountID: String, name: String, now: Int64) throws {
+        try db.execute(
+            sql: "INSERT INTO api_keys (id, account_id, name, secret_hash, prefix, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            arguments: [key.id, accountID, name, key.secret.sha256Hex, key.prefix, now])
+    }
+
+    public struct NewKey: Sendable {
+        public var info: APIKeyInfo
+        public var secret: String
+    }
+
+    public func createKey(accountID: String, name: String) async throws -> NewKey {
+        let key = APIKeyMaterial.generate()
+        let now = clock.now().epochMillis
+        let info = try await writer.write { db in
+            try Self.insertKey(db, key: key, accountID: accountID, name: name, now: now)
+            return try APIKeyInfo.fetchOne(db, sql: "SELECT * FROM api_keys WHERE id = ?", arguments: [key.id])!
+        }
+        return NewKey(info: info, secret: key.secret)
+    }
+
+    public func keys(accountID: String) async throws -> [APIKeyInfo] {
+        try await writer.pool.read { db in
+            try APIKeyInfo.fetchAll(
+                db, sql: "SELECT * FROM api_keys WHERE account_id = ? ORDER BY created_at, id", arguments: [accountID])
+        }
+    }
+
+    /// Revokes a key of this account; false when the account has no such key.
+    public func revokeKey(accountID: String, keyID: String) async throws -> Bool {
+        let now = clock.now().epochMillis
+        return try await writer.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ? AND account_id = ?
+                    """,
+                arguments: [now, keyID, accountID])
+            return db.changesCount > 0
+        }
+    }
+
+    /// The principal for `accountID:secret`, or nil when the pair is not a live key of an active account.
+    public func authenticate(accountID: String, secret: String) async throws -> Principal? {
+        let hash = secret.sha256Hex
+        return try await writer.pool.read { db in
+            let row = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT k.id FROM api_keys k JOIN accounts a ON a.id = k.account_id
+                    WHERE k.secret_hash = ? AND k.account_id = ? AND k.revoked_at IS NULL AND a.status = 'active'
+                    """,
+                arguments: [hash, accountID])
+            return row.map { Principal(accountID: accountID, keyID: $0["id"]) }
+        }
+    }
+}

@@ -1,0 +1,65 @@
+import GRDB
+
+/// What the platform keeps of message bodies (the customer's privacy setting).
+public enum ContentMode: String, Sendable, Codable, CaseIterable {
+    /// Bodies are kept as sent.
+    case store
+    /// Once a message reaches its final status only a keyed digest of its body is kept.
+    case hash
+    /// Once a message reaches its final status its body is dropped.
+    case hide
+}
+
+public struct Account: Sendable, Equatable {
+    public var id: String
+    public var name: String?
+    public var email: String?
+    public var company: String?
+    public var contentMode: ContentMode
+    public var status: String
+    public var legalHoldReason: String?
+    public var webhookSecret: String
+    public var createdAt: Int64
+    public var updatedAt: Int64
+    public var lastLoginAt: Int64?
+    public var lastLoginIP: String?
+    public var erasedAt: Int64?
+
+    public var isActive: Bool { status == "active" }
+}
+
+extension Account: FetchableRecord {
+    public init(row: Row) throws {
+        id = row["id"]
+        name = row["name"]
+        email = row["email"]
+        company = row["company"]
+        contentMode = ContentMode(rawValue: row["content_mode"]) ?? .store
+        status = row["status"]
+        legalHoldReason = row["legal_hold_reason"]
+        webhookSecret = row["webhook_secret"]
+        createdAt = row["created_at"]
+        updatedAt = row["updated_at"]
+        lastLoginAt = row["last_login_at"]
+        lastLoginIP = row["last_login_ip"]
+        erasedAt = row["erased_at"]
+    }
+}
+
+public struct APIKeyInfo: Sendable, Equatable, FetchableRecord {
+    public var id: String
+    public var name: String
+    public var prefix: String
+    public var createdAt: Int64
+    public var lastUsedAt: Int64?
+    public var revokedAt: Int64?
+
+    public init(row: Row) throws {
+        id = row["id"]
+        name = row["name"]
+        prefix = row["prefix"]
+        createdAt = row["created_at"]
+        lastUsedAt = row["last_used_at"]
+        revokedAt = row["revoked_at"]
+    }
+}

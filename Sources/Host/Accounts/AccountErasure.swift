@@ -1,0 +1,64 @@
+import GRDB
+
+/// What an account deletion did: what was erased, and what was kept and why.
+public struct ErasureReport: Sendable, Codable, Equatable {
+    public struct Kept: Sendable, Codable, Equatable {
+        public var data: String
+        public var reason: String
+    }
+
+    public var status: String
+    public var erased: [String]
+    public var kept: [Kept]
+}
+
+extension AccountStore {
+    /// Erases the account's personal data and closes it, unless an operator legal hold is set; nil when
+    /// there is no such account.
+    public func erase(accountID: String, retentionDays: Int) async throws -> ErasureReport? {
+        let now = clock.now().epochMillis
+        return try await writer.write { db in
+            guard let account = try Account.fetchOne(db, sql: "SELECT * FROM accounts WHERE id = ?", arguments: [accountID])
+            else { return nil }
+            if let reason = account.legalHoldReason {
+                return ErasureReport(
+                    status: "held", erased: [],
+                    kept: [
+                        .init(
+                            data: "all account data",
+                            reason: "an operator legal hold is set on this account (\(reason)); nothing is erased until it is lifted")
+                    ])
+            }
+            try db.execute(sql: "DELETE FROM contacts WHERE account_id = ?", arguments: [accountID])
+            let contacts = db.changesCount
+            try db.execute(
+                sql: "UPDATE messages SET body = NULL, body_digest = NULL WHERE account_id = ?", arguments: [accountID])
+            try db.execute(sql: "DELETE FROM callbacks WHERE account_id = ?", arguments: [accountID])
+            try db.execute(sql: "DELETE FROM account_numbers WHERE account_id = ?", arguments: [accountID])
+            try db.execute(
+                sql: "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE account_id = ?", arguments: [now, accountID])
+            try db.execute(
+                sql: """
+                    UPDATE accounts SET name = NULL, email = NULL, company = NULL, password_hash = NULL,
+                        last_login_ip = NULL, status = 'erased', erased_at = ?, updated_at = ? WHERE id = ?
+                    """, arguments: [now, now, accountID])
+            return ErasureReport(
+                status: "erased",
+                erased: [
+                    "name", "email", "company", "password", "last sign-in address", "contacts (\(contacts))",
+                    "message bodies and body digests", "pending status callbacks", "phone numbers", "API keys (revoked)",
+                ],
+                kept: [
+                    .init(
+                        data: "message records without bodies (numbers, status, segments, timestamps)",
+                        reason: "billing and carrier dispute records the platform must keep"),
+                    .init(
+                        data: "opt-out records",
+                        reason: "proof that recipients who replied STOP are not messaged again"),
+                    .init(
+                        data: "API request logs",
+                        reason: "security records; purged automatically after \(retentionDays) days"),
+                ])
+        }
+    }
+}

@@ -1,0 +1,51 @@
+import GRDB
+
+/// Phone numbers an account receives inbound messages on.
+public struct AccountNumber: Sendable, Equatable, FetchableRecord {
+    public var number: String
+    public var createdAt: Int64
+
+    public init(row: Row) throws {
+        number = row["number"]
+        createdAt = row["created_at"]
+    }
+}
+
+extension AccountStore {
+    public enum NumberClaim: Sendable, Equatable {
+        case claimed(AccountNumber)
+        case takenByAnotherAccount
+    }
+
+    public func claimNumber(accountID: String, number: String) async throws -> NumberClaim {
+        let now = clock.now().epochMillis
+        return try await writer.write { db in
+            if let owner = try String.fetchOne(
+                db, sql: "SELECT account_id FROM account_numbers WHERE number = ?", arguments: [number])
+            {
+                guard owner == accountID else { return .takenByAnotherAccount }
+            } else {
+                try db.execute(
+                    sql: "INSERT INTO account_numbers (number, account_id, created_at) VALUES (?, ?, ?)",
+                    arguments: [number, accountID, now])
+            }
+            return .claimed(
+                try AccountNumber.fetchOne(db, sql: "SELECT * FROM account_numbers WHERE number = ?", arguments: [number])!)
+        }
+    }
+
+    public func numbers(accountID: String) async throws -> [AccountNumber] {
+        try await writer.pool.read { db in
+            try AccountNumber.fetchAll(
+                db, sql: "SELECT * FROM account_numbers WHERE account_id = ? ORDER BY number", arguments: [accountID])
+        }
+    }
+
+    public func releaseNumber(accountID: String, number: String) async throws -> Bool {
+        try await writer.write { db in
+            try db.execute(
+                sql: "DELETE FROM account_numbers WHERE number = ? AND account_id = ?", arguments: [number, accountID])
+            return db.changesCount > 0
+        }
+    }
+}

@@ -1,0 +1,150 @@
+import Foundation
+import GRDB
+
+/// Accounts, their API keys and their numbers. All writes go through the group-commit writer.
+public struct AccountStore: Sendable {
+    let writer: GroupCommitWriter
+    let clock: any WallClock
+    let hasher: PasswordHasher
+    public let policy = PasswordPolicy()
+    private let loginRecorder = LoginRecorder()
+
+    public struct NewAccount: Sendable {
+        public var name: String
+        public var email: String
+        public var company: String?
+        public var password: String
+
+        public init(name: String, email: String, company: String?, password: String) {
+            self.name = name
+            self.email = email
+            self.company = company
+            self.password = password
+        }
+    }
+
+    public struct Created: Sendable {
+        public var account: Account
+        public var apiKey: String
+        public var apiKeyID: String
+    }
+
+    public enum Failure: Error, Equatable {
+        case emailTaken
+    }
+
+    public init(writer: GroupCommitWriter, clock: any WallClock, hasher: PasswordHasher) {
+        self.writer = writer
+        self.clock = clock
+        self.hasher = hasher
+    }
+
+    /// Creates the account with its first API key. The password must already have passed the policy.
+    public func create(_ new: NewAccount) async throws -> Created {
+        let passwordHash = try hasher.hash(new.password)
+        let now = clock.now().epochMillis
+        let id = Identifier.make("acc", bytes: 9)
+        let key = APIKeyMaterial.generate()
+        let webhookSecret = "whsec_" + Identifier.randomToken(bytes: 24)
+        let email = new.email.lowercased()
+        do {
+            try await writer.write { db in
+                try db.execute(
+                    sql: """
+                        INSERT INTO accounts (id, name, email, company, password_hash, webhook_secret, created_at, updated_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [id, new.name, email, new.company, passwordHash, webhookSecret, now, now])
+                try Self.insertKey(db, key: key, accountID: id, name: "default", now: now)
+            }
+        } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
+            throw Failure.emailTaken
+        }
+        let account = try await find(id: id)!
+        return Created(account: account, apiKey: key.secret, apiKeyID: key.id)
+    }
+
+    public func find(id: String) async throws -> Account? {
+        try await writer.pool.read { db in
+            try Account.fetchOne(db, sql: "SELECT * FROM accounts WHERE id = ?", arguments: [id])
+        }
+    }
+
+    public func find(email: String) async throws -> Account? {
+        try await writer.pool.read { db in
+            try Account.fetchOne(db, sql: "SELECT * FROM accounts WHERE email = ?", arguments: [email.lowercased()])
+        }
+    }
+
+    public func list(limit: Int = 100, after: String? = nil) async throws -> [Account] {
+        try await writer.pool.read { db in
+            try Account.fetchAll(
+                db, sql: "SELECT * FROM accounts WHERE id > ? ORDER BY id LIMIT ?", arguments: [after ?? "", limit])
+        }
+    }
+
+    public struct Changes: Sendable {
+        public var name: String?
+        public var email: String?
+        public var company: String??
+        public var contentMode: ContentMode?
+        public var newPassword: String?
+
+        public init() {}
+    }
+
+    public func update(id: String, _ changes: Changes) async throws -> Account {
+        let passwordHash = try changes.newPassword.map { try hasher.hash($0) }
+        let now = clock.now().epochMillis
+        do {
+            try await writer.write { db in
+                var sets: [String] = ["updated_at = ?"]
+                var arguments: StatementArguments = [now]
+                if let name = changes.name { sets.append("name = ?"); arguments += [name] }
+                if let email = changes.email { sets.append("email = ?"); arguments += [email.lowercased()] }
+                if let company = changes.company { sets.append("company = ?"); arguments += [company] }
+                if let mode = changes.contentMode { sets.append("content_mode = ?"); arguments += [mode.rawValue] }
+                if let passwordHash { sets.append("password_hash = ?"); arguments += [passwordHash] }
+                arguments += [id]
+                try db.execute(sql: "UPDATE accounts SET \(sets.joined(separator: ", ")) WHERE id = ?", arguments: arguments)
+            }
+        } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
+            throw Failure.emailTaken
+        }
+        return try await find(id: id)!
+    }
+
+    public func passwordMatches(accountID: String, password: String) async throws -> Bool {
+        let stored = try await writer.pool.read { db in
+            try String.fetchOne(db, sql: "SELECT password_hash FROM accounts WHERE id = ?", arguments: [accountID])
+        }
+        guard let stored else { return false }
+        return hasher.verify(password, against: stored)
+    }
+
+    /// Records the time and address of a successful sign-in. Writes at most once a minute per key and
+    /// address, so authenticated traffic does not turn into a write per request.
+    public func recordLogin(accountID: String, keyID: String?, ip: String?) {
+        let now = clock.now()
+        guard loginRecorder.shouldRecord(key: "\(accountID)|\(keyID ?? "-")|\(ip ?? "-")", at: now) else { return }
+        let millis = now.epochMillis
+        writer.writeDetached { db in
+            try db.execute(
+                sql: "UPDATE accounts SET last_login_at = ?, last_login_ip = ? WHERE id = ?",
+                arguments: [millis, ip, accountID])
+            if let keyID {
+                try db.execute(sql: "UPDATE api_keys SET last_used_at = ? WHERE id = ?", arguments: [millis, keyID])
+            }
+        }
+    }
+
+    public func setLegalHold(accountID: String, reason: String?) async throws -> Account? {
+        let now = clock.now().epochMillis
+        try await writer.write { db in
+            try db.execute(
+                sql: "UPDATE accounts SET legal_hold_reason = ?, updated_at = ? WHERE id = ?",
+                arguments: [reason, now, accountID])
+        }
+        return try await find(id: accountID)
+    }
+}

@@ -1,0 +1,95 @@
+import Crypto
+import Foundation
+import GRDB
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import Synchronization
+import UnixSignals
+
+/// The composition root of `switchboard serve`: opens storage, wires the core together and runs the
+/// HTTP API beside the background services until shut down.
+public final class Daemon: Sendable {
+    public let config: ServeConfiguration
+    public let operatorToken: String
+    public let dataDirectory: URL
+    let services: HostServices
+    let callbacks: StatusCallbackQueue
+    let logger: Logger
+    let clock: any WallClock
+    private let running = Mutex<ServiceGroup?>(nil)
+
+    public init(config: ServeConfiguration, clock: any WallClock = SystemWallClock(), logger: Logger) throws {
+        self.config = config
+        self.clock = clock
+        self.logger = logger
+        let layout = try DataDirectory(path: config.dataDir)
+        dataDirectory = layout.root
+        let pool = try SwitchboardDatabase.open(at: layout.databasePath, durability: config.durability)
+        operatorToken = try config.operatorToken ?? layout.operatorToken()
+        let writer = GroupCommitWriter(pool: pool)
+        let digest = ContentDigest(key: try layout.contentDigestKey())
+        let messages = MessageStore(writer: writer, clock: clock, digest: digest)
+        let callbacks = StatusCallbackQueue(writer: writer, clock: clock, settings: config.callbacks, logger: logger)
+        let simulator = SimulatedCarrier(settings: config.simulator)
+        let pipeline = DeliveryPipeline(store: messages, carrier: simulator, callbacks: callbacks, logger: logger)
+        self.callbacks = callbacks
+        services = HostServices(
+            config: config,
+            accounts: AccountStore(writer: writer, clock: clock, hasher: PasswordHasher(costLog2: config.passwordCost)),
+            messages: messages,
+            contacts: ContactStore(writer: writer, clock: clock),
+            usage: UsageStore(writer: writer, clock: clock),
+            pipeline: pipeline,
+            simulator: simulator,
+            sendLimiter: SendRateLimiter(
+                ratePerSecond: config.rateLimits.sendPerSecond, burst: config.rateLimits.sendBurst, clock: clock),
+            authThrottle: AuthThrottle(
+                maxFailures: config.rateLimits.authFailures, windowSeconds: config.rateLimits.authWindowSeconds, clock: clock),
+            metrics: HostMetrics())
+    }
+
+    public var accounts: AccountStore { services.accounts }
+    public var usage: UsageStore { services.usage }
+    public var messages: MessageStore { services.messages }
+
+    /// Runs until SIGTERM/SIGINT (when `signals` lists them) or until the calling task is cancelled.
+    /// In-flight requests finish first; queued work stays in the database for the next start.
+    public func run(
+        signals: [UnixSignal] = [.sigterm, .sigint],
+        onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) async throws {
+        let router = APIRouter.make(services: services, operatorToken: operatorToken)
+        let logger = self.logger
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname(config.host, port: config.port), serverName: "switchboard"),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? 0
+                logger.info("switchboard is listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")"])
+                await onListening(port)
+            },
+            logger: logger)
+        let retention = RetentionJob(
+            usage: services.usage, retentionDays: config.retentionDays, interval: .seconds(3600), logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: services.simulator),
+                    .init(service: services.pipeline),
+                    .init(service: callbacks),
+                    .init(service: retention),
+                    .init(service: app),
+                ],
+                gracefulShutdownSignals: signals,
+                logger: logger))
+        running.withLock { $0 = group }
+        try await group.run()
+    }
+
+    /// Stops a running daemon the way SIGTERM does: stop accepting, finish in-flight work, return.
+    public func shutdown() async {
+        await running.withLock { $0 }?.triggerGracefulShutdown()
+    }
+}

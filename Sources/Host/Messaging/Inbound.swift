@@ -1,0 +1,52 @@
+import Foundation
+import GRDB
+
+/// Why an inbound message could not be taken.
+public struct UnroutableInbound: Error, Sendable {
+    public var to: String
+}
+
+extension MessageStore {
+    /// Stores an inbound message for the account that owns its `to` number and applies opt-out keywords.
+    func receive(_ inbound: InboundSMS) async throws -> InboundOutcome {
+        let count = SegmentCount(body: inbound.body)
+        let now = clock.now().epochMillis
+        let id = Identifier.make("msg")
+        let digest = self.digest
+        let keyword = OptOutKeyword.action(for: inbound.body)
+        return try await writer.write { db in
+            guard
+                let accountID = try String.fetchOne(
+                    db,
+                    sql: """
+                        SELECT n.account_id FROM account_numbers n JOIN accounts a ON a.id = n.account_id
+                        WHERE n.number = ? AND a.status = 'active'
+                        """, arguments: [inbound.to])
+            else { throw UnroutableInbound(to: inbound.to) }
+            try db.execute(
+                sql: """
+                    INSERT INTO messages (id, account_id, direction, to_number, from_number, body, encoding, segments,
+                        status, created_at, completed_at, updated_at)
+                    VALUES (?, ?, 'inbound', ?, ?, ?, ?, ?, 'received', ?, ?, ?)
+                    """,
+                arguments: [
+                    id, accountID, inbound.to, inbound.from, inbound.body, count.encoding.rawValue, count.segments, now,
+                    now, now,
+                ])
+            switch keyword {
+            case (.optedOut, let word)?:
+                try db.execute(
+                    sql: "INSERT OR REPLACE INTO opt_outs (account_id, number, keyword, created_at) VALUES (?, ?, ?, ?)",
+                    arguments: [accountID, inbound.from, word, now])
+            case (.optedIn, _)?:
+                try db.execute(
+                    sql: "DELETE FROM opt_outs WHERE account_id = ? AND number = ?", arguments: [accountID, inbound.from])
+            case nil:
+                break
+            }
+            try Self.applyContentMode(db, messageID: id, digest: digest)
+            let message = try Message.fetchOne(db, sql: "SELECT * FROM messages WHERE id = ?", arguments: [id])!
+            return InboundOutcome(message: message, optOut: keyword?.0)
+        }
+    }
+}

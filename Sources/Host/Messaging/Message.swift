@@ -1,0 +1,58 @@
+import GRDB
+
+public enum MessageStatus: String, Sendable, Codable, CaseIterable {
+    case queued, sent, delivered, undelivered, failed, received
+
+    public var isFinal: Bool {
+        switch self {
+        case .delivered, .undelivered, .failed, .received: true
+        case .queued, .sent: false
+        }
+    }
+}
+
+public enum MessageDirection: String, Sendable, Codable {
+    case outbound, inbound
+}
+
+public struct Message: Sendable, Equatable, FetchableRecord {
+    public var seq: Int64
+    public var id: String
+    public var accountID: String
+    public var direction: MessageDirection
+    public var to: String
+    public var from: String
+    public var body: String?
+    public var bodyDigest: String?
+    public var encoding: String
+    public var segments: Int
+    public var status: MessageStatus
+    public var errorCode: Int?
+    public var errorMessage: String?
+    public var statusCallback: String?
+    public var createdAt: Int64
+    public var sentAt: Int64?
+    public var completedAt: Int64?
+    public var updatedAt: Int64
+
+    public init(row: Row) throws {
+        seq = row["seq"]
+        id = row["id"]
+        accountID = row["account_id"]
+        direction = MessageDirection(rawValue: row["direction"]) ?? .outbound
+        to = row["to_number"]
+        from = row["from_number"]
+        body = row["body"]
+        bodyDigest = row["body_digest"]
+        encoding = row["encoding"]
+        segments = row["segments"]
+        status = MessageStatus(rawValue: row["status"]) ?? .failed
+        errorCode = row["error_code"]
+        errorMessage = row["error_message"]
+        statusCallback = row["status_callback"]
+        createdAt = row["created_at"]
+        sentAt = row["sent_at"]
+        completedAt = row["completed_at"]
+        updatedAt = row["updated_at"]
+    }
+}

@@ -1,0 +1,28 @@
+import Foundation
+import GRDB
+
+/// How hard SQLite works to keep a commit across a power loss.
+public enum Durability: String, Sendable, Codable, CaseIterable {
+    /// WAL with `synchronous=NORMAL`: a commit survives a crash of the daemon, not a power loss.
+    case normal
+    /// WAL with `synchronous=FULL`: a commit also survives a power loss, at the cost of an fsync per commit.
+    case full
+}
+
+/// Opens the daemon's SQLite database: WAL, foreign keys, migrations applied.
+public enum SwitchboardDatabase {
+    public static func open(at path: String, durability: Durability) throws -> DatabasePool {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA foreign_keys = ON")
+        }
+        let pool = try DatabasePool(path: path, configuration: configuration)
+        // GRDB's pool sets synchronous=NORMAL on its writer after opening, so FULL must come afterwards.
+        if durability == .full {
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+        }
+        try Migrations.migrator.migrate(pool)
+        return pool
+    }
+}

@@ -1,0 +1,107 @@
+import Foundation
+import GRDB
+import Synchronization
+
+/// The one writer: concurrent write requests are batched into a single transaction.
+///
+/// Each request runs in its own savepoint, so a failing request rolls back alone while the rest of the
+/// batch commits. Callers are resumed only after the batch's COMMIT returned, so an acknowledged write
+/// is on disk (as far as the configured durability promises).
+public final class GroupCommitWriter: Sendable {
+    private struct Entry: Sendable {
+        /// Runs inside the batch transaction and returns what to do once the batch committed.
+        let run: @Sendable (Database) -> (@Sendable () -> Void)
+        /// Called instead when the batch as a whole could not commit.
+        let fail: @Sendable (any Error) -> Void
+    }
+
+    private struct State {
+        var pending: [Entry] = []
+        var flushing = false
+    }
+
+    public let pool: DatabasePool
+    private let state = Mutex(State())
+    private let queue = DispatchQueue(label: "switchboard.writer")
+
+    public init(pool: DatabasePool) {
+        self.pool = pool
+    }
+
+    /// Runs `body` in the next batch and returns its result once the batch is committed.
+    public func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let entry = Entry(
+                run: { db in
+                    do {
+                        let value = try Self.inSavepoint(db, body)
+                        return { continuation.resume(returning: value) }
+                    } catch {
+                        return { continuation.resume(throwing: error) }
+                    }
+                },
+                fail: { error in continuation.resume(throwing: error) }
+            )
+            enqueue(entry)
+        }
+    }
+
+    /// Queues `body` without waiting for it; for writes whose loss on a crash is acceptable (activity logs).
+    public func writeDetached(_ body: @escaping @Sendable (Database) throws -> Void) {
+        enqueue(
+            Entry(
+                run: { db in
+                    _ = try? Self.inSavepoint(db, body)
+                    return {}
+                },
+                fail: { _ in }
+            ))
+    }
+
+    private static func inSavepoint<T>(_ db: Database, _ body: (Database) throws -> T) throws -> T {
+        var value: T?
+        try db.inSavepoint {
+            value = try body(db)
+            return .commit
+        }
+        return value!
+    }
+
+    private func enqueue(_ entry: Entry) {
+        let startFlush = state.withLock { state -> Bool in
+            state.pending.append(entry)
+            if state.flushing { return false }
+            state.flushing = true
+            return true
+        }
+        if startFlush {
+            queue.async { self.flushLoop() }
+        }
+    }
+
+    private func flushLoop() {
+        while true {
+            let batch = state.withLock { state -> [Entry] in
+                let batch = state.pending
+                state.pending.removeAll(keepingCapacity: true)
+                if batch.isEmpty { state.flushing = false }
+                return batch
+            }
+            if batch.isEmpty { return }
+            do {
+                let completions = try pool.writeWithoutTransaction { db in
+                    var completions: [@Sendable () -> Void] = []
+                    completions.reserveCapacity(batch.count)
+                    try db.inTransaction(.immediate) {
+                        for entry in batch { completions.append(entry.run(db)) }
+                        return .commit
+                    }
+                    return completions
+                }
+                for completion in completions { completion() }
+            } catch {
+                for entry in batch { entry.fail(error) }
+            }
+        }
+    }
+}

@@ -1,0 +1,56 @@
+import ArgumentParser
+import Foundation
+import Host
+import Logging
+
+struct Accounts: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Manage customer accounts directly in the data directory (also while the daemon runs).",
+        subcommands: [Create.self, List.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create an account and print its id and first API key.")
+
+        @OptionGroup var options: ConfigOptions
+        @Option(help: "Display name.") var name: String
+        @Option(help: "Email address.") var email: String
+        @Option(help: "Company (optional).") var company: String?
+        @Flag(help: "Read the password from standard input instead of prompting SWITCHBOARD_PASSWORD.")
+        var passwordStdin = false
+
+        func run() async throws {
+            let password: String
+            if passwordStdin {
+                password = readLine(strippingNewline: true) ?? ""
+            } else if let fromEnvironment = ProcessInfo.processInfo.environment["SWITCHBOARD_PASSWORD"] {
+                password = fromEnvironment
+            } else {
+                throw ValidationError("give the password on standard input with --password-stdin, or in SWITCHBOARD_PASSWORD")
+            }
+            let daemon = try Daemon(config: try options.resolve(), logger: Logger(label: "switchboard"))
+            if let problem = daemon.accounts.policy.problem(with: password, email: email) {
+                throw ValidationError("password \(problem)")
+            }
+            do {
+                let created = try await daemon.accounts.create(.init(name: name, email: email, company: company, password: password))
+                print("account_id: \(created.account.id)")
+                print("api_key:    \(created.apiKey)   (shown once; store it now)")
+            } catch AccountStore.Failure.emailTaken {
+                throw ValidationError("email \(email) is already registered")
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List accounts.")
+        @OptionGroup var options: ConfigOptions
+
+        func run() async throws {
+            let daemon = try Daemon(config: try options.resolve(), logger: Logger(label: "switchboard"))
+            for account in try await daemon.accounts.list(limit: 10_000) {
+                let hold = account.legalHoldReason.map { "  legal hold: \($0)" } ?? ""
+                print("\(account.id)  \(account.status)  \(account.email ?? "-")  \(account.name ?? "-")\(hold)")
+            }
+        }
+    }
+}

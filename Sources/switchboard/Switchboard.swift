@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct Switchboard: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "switchboard",
+        abstract: "The Switchboard messaging daemon and its operator tools.",
+        subcommands: [Serve.self, Accounts.self],
+        defaultSubcommand: Serve.self)
+}

@@ -1,0 +1,96 @@
+import Foundation
+import Host
+import Logging
+
+/// A real daemon on 127.0.0.1 with a fresh data directory, stopped by `stop()`.
+final class TestDaemon: Sendable {
+    let daemon: Daemon
+    let port: Int
+    let directory: URL
+    private let task: Task<Void, any Error>
+
+    var baseURL: String { "http://127.0.0.1:\(port)" }
+    var client: TestClient { TestClient(baseURL: baseURL) }
+    var admin: TestClient { TestClient(baseURL: baseURL, bearer: daemon.operatorToken) }
+
+    static func start(
+        clock: any WallClock = SystemWallClock(),
+        directory: URL? = nil,
+        configure: (inout ServeConfiguration) -> Void = { _ in }
+    ) async throws -> TestDaemon {
+        let directory = directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("sb-test-\(UUID().uuidString)")
+        var config = ServeConfiguration()
+        config.port = 0
+        config.dataDir = directory.path
+        config.passwordCost = 10
+        config.simulator.latencyMs = 5
+        config.callbacks.retryBaseMs = 50
+        configure(&config)
+        var logger = Logger(label: "test-daemon")
+        logger.logLevel = .warning
+        let daemon = try Daemon(config: config, clock: clock, logger: logger)
+        let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
+        let task = Task {
+            try await daemon.run(signals: []) { port in portContinuation.yield(port) }
+        }
+        var iterator = ports.makeAsyncIterator()
+        guard let port = await iterator.next() else { throw CancellationError() }
+        return TestDaemon(daemon: daemon, port: port, directory: directory, task: task)
+    }
+
+    private init(daemon: Daemon, port: Int, directory: URL, task: Task<Void, any Error>) {
+        self.daemon = daemon
+        self.port = port
+        self.directory = directory
+        self.task = task
+    }
+
+    func stop(removeData: Bool = true) async {
+        await daemon.shutdown()
+        _ = await task.result
+        if removeData { try? FileManager.default.removeItem(at: directory) }
+    }
+
+    /// Signs up a fresh account and returns a client authenticated as it.
+    func signUp(email: String? = nil, name: String = "Ada Lovelace") async throws -> (accountID: String, client: TestClient) {
+        let address = email ?? "user-\(UUID().uuidString.prefix(8).lowercased())@example.com"
+        let response = try await client.post(
+            "/v1/accounts", json: ["name": name, "email": address, "password": "plum-harbor-violet-42"])
+        guard response.status == 201, let id = response.json["account_id"] as? String,
+            let key = response.json["api_key"] as? String
+        else { throw TestFailure("sign-up failed: \(response.status) \(response.text)") }
+        return (id, TestClient(baseURL: baseURL, basic: (id, key)))
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Polls `condition` every 20 ms for up to `seconds`.
+func eventually(seconds: Double = 10, _ condition: () async throws -> Bool) async throws -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if try await condition() { return true }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    return try await condition()
+}
+
+/// Runs `body` against a fresh daemon and stops it afterwards, also when `body` throws.
+func withDaemon<T>(
+    clock: any WallClock = SystemWallClock(),
+    configure: (inout ServeConfiguration) -> Void = { _ in },
+    _ body: (TestDaemon) async throws -> T
+) async throws -> T {
+    let daemon = try await TestDaemon.start(clock: clock, configure: configure)
+    do {
+        let result = try await body(daemon)
+        await daemon.stop()
+        return result
+    } catch {
+        await daemon.stop()
+        throw error
+    }
+}
