@@ -9,7 +9,8 @@ struct Accounts: AsyncParsableCommand {
         subcommands: [Create.self, List.self])
 
     struct Create: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create an account and print its id and first API key.")
+        static let configuration = CommandConfiguration(
+            abstract: "Create an account and print its id and first API key.")
 
         @OptionGroup var options: ConfigOptions
         @Option(help: "Display name.") var name: String
@@ -25,14 +26,16 @@ struct Accounts: AsyncParsableCommand {
             } else if let fromEnvironment = ProcessInfo.processInfo.environment["SWITCHBOARD_PASSWORD"] {
                 password = fromEnvironment
             } else {
-                throw ValidationError("give the password on standard input with --password-stdin, or in SWITCHBOARD_PASSWORD")
+                throw ValidationError(
+                    "give the password on standard input with --password-stdin, or in SWITCHBOARD_PASSWORD")
             }
             let daemon = try Daemon(config: try options.resolve(), logger: Logger(label: "switchboard"))
             if let problem = daemon.accounts.policy.problem(with: password, email: email) {
                 throw ValidationError("password \(problem)")
             }
             do {
-                let created = try await daemon.accounts.create(.init(name: name, email: email, company: company, password: password))
+                let created = try await daemon.accounts.create(
+                    .init(name: name, email: email, company: company, password: password))
                 print("account_id: \(created.account.id)")
                 print("api_key:    \(created.apiKey)   (shown once; store it now)")
             } catch AccountStore.Failure.emailTaken {

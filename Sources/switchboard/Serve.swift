@@ -42,7 +42,8 @@ struct Serve: AsyncParsableCommand {
             "starting",
             metadata: [
                 "data_dir": "\(daemon.dataDirectory.path)",
-                "operator_token": "\(configuration.operatorToken == nil ? daemon.dataDirectory.appendingPathComponent("secrets/operator-token").path : "from configuration")",
+                "operator_token":
+                    "\(configuration.operatorToken == nil ? daemon.dataDirectory.appendingPathComponent("secrets/operator-token").path : "from configuration")",
             ])
         try await daemon.run()
         logger.info("stopped")

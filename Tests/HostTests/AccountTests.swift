@@ -7,7 +7,11 @@ import Testing
     @Test func signUpReturnsIdAndKeyThatAuthenticate() async throws {
         try await withDaemon { daemon in
             let signUp = try await daemon.client.post(
-                "/v1/accounts", json: ["name": "Ada", "email": "Ada@Example.com", "company": "Analytical", "password": "plum-harbor-violet-42"])
+                "/v1/accounts",
+                json: [
+                    "name": "Ada", "email": "Ada@Example.com", "company": "Analytical",
+                    "password": "plum-harbor-violet-42",
+                ])
             #expect(signUp.status == 201)
             let id = try #require(signUp.json["account_id"] as? String)
             let key = try #require(signUp.json["api_key"] as? String)
@@ -95,12 +99,14 @@ import Testing
     @Test func loginWithPasswordIssuesANewKey() async throws {
         try await withDaemon { daemon in
             let (id, _) = try await daemon.signUp(email: "login@example.com")
-            let login = try await daemon.client.post("/v1/login", json: ["email": "login@example.com", "password": "plum-harbor-violet-42"])
+            let login = try await daemon.client.post(
+                "/v1/login", json: ["email": "login@example.com", "password": "plum-harbor-violet-42"])
             #expect(login.status == 200)
             #expect(login.json["account_id"] as? String == id)
             let key = try #require(login.json["api_key"] as? String)
             #expect(try await TestClient(baseURL: daemon.baseURL, basic: (id, key)).get("/v1/account").status == 200)
-            let bad = try await daemon.client.post("/v1/login", json: ["email": "login@example.com", "password": "wrong-password-123"])
+            let bad = try await daemon.client.post(
+                "/v1/login", json: ["email": "login@example.com", "password": "wrong-password-123"])
             #expect(bad.status == 401)
         }
     }
@@ -108,7 +114,8 @@ import Testing
     @Test func patchChangesProfileAndPasswordNeedsTheCurrentOne() async throws {
         try await withDaemon { daemon in
             let (_, client) = try await daemon.signUp()
-            let patched = try await client.patch("/v1/account", json: ["name": "Countess", "company": "Engines Ltd", "content_mode": "hash"])
+            let patched = try await client.patch(
+                "/v1/account", json: ["name": "Countess", "company": "Engines Ltd", "content_mode": "hash"])
             #expect(patched.status == 200)
             #expect(patched.json["name"] as? String == "Countess")
             #expect(patched.json["content_mode"] as? String == "hash")
@@ -124,7 +131,7 @@ import Testing
     }
 
     @Test func repeatedFailedAuthenticationIsThrottled() async throws {
-        try await withDaemon(configure:{ $0.rateLimits.authFailures = 5 }) { daemon in
+        try await withDaemon(configure: { $0.rateLimits.authFailures = 5 }) { daemon in
             let (id, client) = try await daemon.signUp()
             let attacker = TestClient(baseURL: daemon.baseURL, basic: (id, "sk_guess"))
             for _ in 0..<5 { #expect(try await attacker.get("/v1/account").status == 401) }

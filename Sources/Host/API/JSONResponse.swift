@@ -24,7 +24,9 @@ extension Request {
         } catch {
             throw Problem(
                 .contentTooLarge, "Request body too large",
-                detail: "The body must be at most \(limit) bytes; split the request or ask the operator to raise max_body_bytes.")
+                detail:
+                    "The body must be at most \(limit) bytes; split the request or ask the operator to raise max_body_bytes."
+            )
         }
     }
 
@@ -40,7 +42,9 @@ extension Request {
     }
 
     func limitParameter(default value: Int = 50, max: Int = 200) throws -> Int {
-        try query("limit", hint: "must be a whole number from 1 to \(max)") { Int($0).flatMap { (1...max).contains($0) ? $0 : nil } }
+        try query("limit", hint: "must be a whole number from 1 to \(max)") {
+            Int($0).flatMap { (1...max).contains($0) ? $0 : nil }
+        }
             ?? value
     }
 }

@@ -22,7 +22,8 @@ public struct Principal: Sendable, Equatable {
 extension AccountStore {
     static func insertKey(_ db: Database, key: APIKeyMaterial, accountID: String, name: String, now: Int64) throws {
         try db.execute(
-            sql: "INSERT INTO api_keys (id, account_id, name, secret_hash, prefix, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            sql:
+                "INSERT INTO api_keys (id, account_id, name, secret_hash, prefix, created_at) VALUES (?, ?, ?, ?, ?, ?)",
             arguments: [key.id, accountID, name, key.secret.sha256Hex, key.prefix, now])
     }
 

@@ -18,7 +18,9 @@ extension AccountStore {
     public func erase(accountID: String, retentionDays: Int) async throws -> ErasureReport? {
         let now = clock.now().epochMillis
         return try await writer.write { db in
-            guard let account = try Account.fetchOne(db, sql: "SELECT * FROM accounts WHERE id = ?", arguments: [accountID])
+            guard
+                let account = try Account.fetchOne(
+                    db, sql: "SELECT * FROM accounts WHERE id = ?", arguments: [accountID])
             else { return nil }
             if let reason = account.legalHoldReason {
                 return ErasureReport(
@@ -26,7 +28,9 @@ extension AccountStore {
                     kept: [
                         .init(
                             data: "all account data",
-                            reason: "an operator legal hold is set on this account (\(reason)); nothing is erased until it is lifted")
+                            reason:
+                                "an operator legal hold is set on this account (\(reason)); nothing is erased until it is lifted"
+                        )
                     ])
             }
             try db.execute(sql: "DELETE FROM contacts WHERE account_id = ?", arguments: [accountID])
@@ -36,7 +40,8 @@ extension AccountStore {
             try db.execute(sql: "DELETE FROM callbacks WHERE account_id = ?", arguments: [accountID])
             try db.execute(sql: "DELETE FROM account_numbers WHERE account_id = ?", arguments: [accountID])
             try db.execute(
-                sql: "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE account_id = ?", arguments: [now, accountID])
+                sql: "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE account_id = ?",
+                arguments: [now, accountID])
             try db.execute(
                 sql: """
                     UPDATE accounts SET name = NULL, email = NULL, company = NULL, password_hash = NULL,
@@ -46,7 +51,8 @@ extension AccountStore {
                 status: "erased",
                 erased: [
                     "name", "email", "company", "password", "last sign-in address", "contacts (\(contacts))",
-                    "message bodies and body digests", "pending status callbacks", "phone numbers", "API keys (revoked)",
+                    "message bodies and body digests", "pending status callbacks", "phone numbers",
+                    "API keys (revoked)",
                 ],
                 kept: [
                     .init(

@@ -30,7 +30,8 @@ extension AccountStore {
                     arguments: [number, accountID, now])
             }
             return .claimed(
-                try AccountNumber.fetchOne(db, sql: "SELECT * FROM account_numbers WHERE number = ?", arguments: [number])!)
+                try AccountNumber.fetchOne(
+                    db, sql: "SELECT * FROM account_numbers WHERE number = ?", arguments: [number])!)
         }
     }
 

@@ -106,7 +106,8 @@ public struct AccountStore: Sendable {
                 if let mode = changes.contentMode { sets.append("content_mode = ?"); arguments += [mode.rawValue] }
                 if let passwordHash { sets.append("password_hash = ?"); arguments += [passwordHash] }
                 arguments += [id]
-                try db.execute(sql: "UPDATE accounts SET \(sets.joined(separator: ", ")) WHERE id = ?", arguments: arguments)
+                try db.execute(
+                    sql: "UPDATE accounts SET \(sets.joined(separator: ", ")) WHERE id = ?", arguments: arguments)
             }
         } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
             throw Failure.emailTaken

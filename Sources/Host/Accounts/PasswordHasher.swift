@@ -16,9 +16,12 @@ public struct PasswordHasher: Sendable {
     public func hash(_ password: String) throws -> String {
         var generator = SystemRandomNumberGenerator()
         let salt = (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        let derived = try derive(password, salt: salt, costLog2: costLog2, blockSize: blockSize, parallelism: parallelism)
-        return ["scrypt", String(costLog2), String(blockSize), String(parallelism), Data(salt).base64EncodedString(),
-                derived.base64EncodedString()].joined(separator: "$")
+        let derived = try derive(
+            password, salt: salt, costLog2: costLog2, blockSize: blockSize, parallelism: parallelism)
+        return [
+            "scrypt", String(costLog2), String(blockSize), String(parallelism), Data(salt).base64EncodedString(),
+            derived.base64EncodedString(),
+        ].joined(separator: "$")
     }
 
     public func verify(_ password: String, against stored: String) -> Bool {
@@ -26,12 +29,15 @@ public struct PasswordHasher: Sendable {
         guard parts.count == 6, parts[0] == "scrypt",
             let cost = Int(parts[1]), let block = Int(parts[2]), let parallel = Int(parts[3]),
             let salt = Data(base64Encoded: parts[4]), let expected = Data(base64Encoded: parts[5]),
-            let derived = try? derive(password, salt: Array(salt), costLog2: cost, blockSize: block, parallelism: parallel)
+            let derived = try? derive(
+                password, salt: Array(salt), costLog2: cost, blockSize: block, parallelism: parallel)
         else { return false }
         return constantTimeEquals(derived, expected)
     }
 
-    private func derive(_ password: String, salt: [UInt8], costLog2: Int, blockSize: Int, parallelism: Int) throws -> Data {
+    private func derive(_ password: String, salt: [UInt8], costLog2: Int, blockSize: Int, parallelism: Int) throws
+        -> Data
+    {
         let key = try KDF.Scrypt.deriveKey(
             from: Array(password.utf8), salt: salt, outputByteCount: 32, rounds: 1 << costLog2,
             blockSize: blockSize, parallelism: parallelism)

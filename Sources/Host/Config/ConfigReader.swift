@@ -18,13 +18,16 @@ struct ConfigReader {
 
     mutating func allow(_ keys: Set<String>) {
         for key in object.keys.sorted() where !keys.contains(key) {
-            errors.append(FieldError(name(key), "is not a known setting; known here: \(keys.sorted().joined(separator: ", "))"))
+            errors.append(
+                FieldError(name(key), "is not a known setting; known here: \(keys.sorted().joined(separator: ", "))"))
         }
     }
 
     mutating func string(_ key: String, into target: inout String) {
         guard let value = object[key] else { return }
-        if case .string(let text) = value, !text.isEmpty { target = text } else {
+        if case .string(let text) = value, !text.isEmpty {
+            target = text
+        } else {
             errors.append(FieldError(name(key), "must be a non-empty string, not \(value.typeName)"))
         }
     }
@@ -46,7 +49,9 @@ struct ConfigReader {
         }
         guard range.contains(whole) else {
             let suffix = hint.map { " (\($0))" } ?? ""
-            errors.append(FieldError(name(key), "must be between \(range.lowerBound) and \(range.upperBound), got \(whole)\(suffix)"))
+            errors.append(
+                FieldError(
+                    name(key), "must be between \(range.lowerBound) and \(range.upperBound), got \(whole)\(suffix)"))
             return
         }
         target = whole
@@ -61,7 +66,8 @@ struct ConfigReader {
         target = number
     }
 
-    mutating func enumeration<E: RawRepresentable & CaseIterable>(_ key: String, into target: inout E) where E.RawValue == String {
+    mutating func enumeration<E: RawRepresentable & CaseIterable>(_ key: String, into target: inout E)
+    where E.RawValue == String {
         guard let value = object[key] else { return }
         let allowed = E.allCases.map(\.rawValue)
         guard case .string(let text) = value, let parsed = E(rawValue: text) else {

@@ -35,7 +35,8 @@ public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
     public var problems: [FieldError]
 
     public var description: String {
-        "invalid configuration in \(source):\n" + problems.map { "  \($0.field): \($0.message)" }.joined(separator: "\n")
+        "invalid configuration in \(source):\n"
+            + problems.map { "  \($0.field): \($0.message)" }.joined(separator: "\n")
     }
 }
 
@@ -46,13 +47,19 @@ extension ServeConfiguration {
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
         } catch {
-            throw ConfigurationError(source: path, problems: [FieldError("file", "cannot be read (\(error.localizedDescription)); check the path given to --config")])
+            throw ConfigurationError(
+                source: path,
+                problems: [
+                    FieldError(
+                        "file", "cannot be read (\(error.localizedDescription)); check the path given to --config")
+                ])
         }
         let value: JSONValue
         do {
             value = try JSONDecoder().decode(JSONValue.self, from: data)
         } catch {
-            throw ConfigurationError(source: path, problems: [FieldError("file", "is not valid JSON; check quotes, commas and braces")])
+            throw ConfigurationError(
+                source: path, problems: [FieldError("file", "is not valid JSON; check quotes, commas and braces")])
         }
         var reader = ConfigReader(value, path: "")
         var config = ServeConfiguration()
@@ -69,7 +76,9 @@ extension ServeConfiguration {
         reader.string("host", into: &host)
         reader.int("port", in: 0...65535, into: &port)
         reader.string("data_dir", into: &dataDir)
-        reader.int("retention_days", in: 1...365, into: &retentionDays, hint: "the privacy policy keeps activity at most one year")
+        reader.int(
+            "retention_days", in: 1...365, into: &retentionDays,
+            hint: "the privacy policy keeps activity at most one year")
         reader.enumeration("durability", into: &durability)
         var token: String? = operatorToken
         reader.optionalString("operator_token", into: &token)
@@ -104,7 +113,11 @@ extension ServeConfiguration {
         var problems: [FieldError] = []
         func int(_ name: String, _ target: inout Int) {
             guard let text = environment[name] else { return }
-            if let value = Int(text) { target = value } else { problems.append(FieldError(name, "must be a whole number, got \"\(text)\"")) }
+            if let value = Int(text) {
+                target = value
+            } else {
+                problems.append(FieldError(name, "must be a whole number, got \"\(text)\""))
+            }
         }
         if let host = environment["SWITCHBOARD_HOST"] { self.host = host }
         int("SWITCHBOARD_PORT", &port)
@@ -112,7 +125,9 @@ extension ServeConfiguration {
         int("SWITCHBOARD_RETENTION_DAYS", &retentionDays)
         int("SWITCHBOARD_MAX_BODY_BYTES", &maxBodyBytes)
         if let text = environment["SWITCHBOARD_DURABILITY"] {
-            if let value = Durability(rawValue: text) { durability = value } else {
+            if let value = Durability(rawValue: text) {
+                durability = value
+            } else {
                 problems.append(FieldError("SWITCHBOARD_DURABILITY", "must be normal or full, got \"\(text)\""))
             }
         }
@@ -126,10 +141,14 @@ extension ServeConfiguration {
         var problems: [FieldError] = []
         if !(0...65535).contains(port) { problems.append(FieldError("port", "must be between 0 and 65535")) }
         if !(1...365).contains(retentionDays) {
-            problems.append(FieldError("retention_days", "must be between 1 and 365 (the privacy policy keeps activity at most one year)"))
+            problems.append(
+                FieldError(
+                    "retention_days", "must be between 1 and 365 (the privacy policy keeps activity at most one year)"))
         }
         if let token = operatorToken, token.count < 16 {
-            problems.append(FieldError("operator_token", "must be at least 16 characters; generate one with `openssl rand -hex 32`"))
+            problems.append(
+                FieldError("operator_token", "must be at least 16 characters; generate one with `openssl rand -hex 32`")
+            )
         }
         if !problems.isEmpty { throw ConfigurationError(source: source, problems: problems) }
     }

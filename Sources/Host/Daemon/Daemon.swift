@@ -46,7 +46,8 @@ public final class Daemon: Sendable {
             sendLimiter: SendRateLimiter(
                 ratePerSecond: config.rateLimits.sendPerSecond, burst: config.rateLimits.sendBurst, clock: clock),
             authThrottle: AuthThrottle(
-                maxFailures: config.rateLimits.authFailures, windowSeconds: config.rateLimits.authWindowSeconds, clock: clock),
+                maxFailures: config.rateLimits.authFailures, windowSeconds: config.rateLimits.authWindowSeconds,
+                clock: clock),
             metrics: HostMetrics())
     }
 
@@ -67,7 +68,8 @@ public final class Daemon: Sendable {
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: "switchboard"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
-                logger.info("switchboard is listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")"])
+                logger.info(
+                    "switchboard is listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")"])
                 await onListening(port)
             },
             logger: logger)

@@ -14,7 +14,12 @@ struct DataDirectory {
         } catch {
             throw ConfigurationError(
                 source: "data_dir",
-                problems: [FieldError("data_dir", "\(root.path) cannot be created (\(error.localizedDescription)); choose a writable directory with --data-dir")])
+                problems: [
+                    FieldError(
+                        "data_dir",
+                        "\(root.path) cannot be created (\(error.localizedDescription)); choose a writable directory with --data-dir"
+                    )
+                ])
         }
     }
 
@@ -30,15 +35,18 @@ struct DataDirectory {
 
     /// The key for body digests of accounts in `hash` content mode.
     func contentDigestKey() throws -> SymmetricKey {
-        SymmetricKey(data: try secret(named: "content-digest.key") { SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) } })
+        SymmetricKey(
+            data: try secret(named: "content-digest.key") { SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) } })
     }
 
     private func secret(named name: String, generate: () -> Data) throws -> Data {
         let url = root.appendingPathComponent("secrets").appendingPathComponent(name)
         if let existing = try? Data(contentsOf: url), !existing.isEmpty { return existing }
         let fresh = generate()
-        guard FileManager.default.createFile(atPath: url.path, contents: fresh, attributes: [.posixPermissions: 0o600]) else {
-            throw ConfigurationError(source: "data_dir", problems: [FieldError("data_dir", "cannot write \(url.path); check permissions")])
+        guard FileManager.default.createFile(atPath: url.path, contents: fresh, attributes: [.posixPermissions: 0o600])
+        else {
+            throw ConfigurationError(
+                source: "data_dir", problems: [FieldError("data_dir", "cannot write \(url.path); check permissions")])
         }
         return fresh
     }

@@ -42,7 +42,8 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
                     try await self.submit(ids)
                 } catch {
                     // Still `queued` in the database: the next start submits them again.
-                    self.logger.error("could not submit messages", metadata: ["error": "\(error)", "count": "\(ids.count)"])
+                    self.logger.error(
+                        "could not submit messages", metadata: ["error": "\(error)", "count": "\(ids.count)"])
                 }
             }
         }
@@ -70,7 +71,8 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
                 switch result {
                 case .accepted:
                     try db.execute(
-                        sql: "UPDATE messages SET status = 'sent', sent_at = ?, updated_at = ? WHERE id = ? AND status = 'queued'",
+                        sql:
+                            "UPDATE messages SET status = 'sent', sent_at = ?, updated_at = ? WHERE id = ? AND status = 'queued'",
                         arguments: [now, now, id])
                 case .rejected(let code, let reason):
                     try db.execute(
@@ -98,7 +100,9 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
                             UPDATE messages SET status = ?, error_code = ?, error_message = ?, completed_at = ?,
                                 updated_at = ? WHERE id = ? AND status IN ('queued', 'sent')
                             """,
-                        arguments: [report.outcome.rawValue, report.errorCode, report.errorMessage, now, now, report.messageID])
+                        arguments: [
+                            report.outcome.rawValue, report.errorCode, report.errorMessage, now, now, report.messageID,
+                        ])
                     guard db.changesCount > 0 else { continue }
                     try MessageStore.applyContentMode(db, messageID: report.messageID, digest: digest)
                     try callbacks.enqueue(db, messageID: report.messageID, now: now)
@@ -107,7 +111,8 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
             callbacks.wake()
         } catch {
             // The messages stay `sent`; the carrier is asked again for them on the next start.
-            logger.error("could not record delivery reports", metadata: ["error": "\(error)", "count": "\(reports.count)"])
+            logger.error(
+                "could not record delivery reports", metadata: ["error": "\(error)", "count": "\(reports.count)"])
         }
     }
 

@@ -36,11 +36,13 @@ extension MessageStore {
             switch keyword {
             case (.optedOut, let word)?:
                 try db.execute(
-                    sql: "INSERT OR REPLACE INTO opt_outs (account_id, number, keyword, created_at) VALUES (?, ?, ?, ?)",
+                    sql:
+                        "INSERT OR REPLACE INTO opt_outs (account_id, number, keyword, created_at) VALUES (?, ?, ?, ?)",
                     arguments: [accountID, inbound.from, word, now])
             case (.optedIn, _)?:
                 try db.execute(
-                    sql: "DELETE FROM opt_outs WHERE account_id = ? AND number = ?", arguments: [accountID, inbound.from])
+                    sql: "DELETE FROM opt_outs WHERE account_id = ? AND number = ?",
+                    arguments: [accountID, inbound.from])
             case nil:
                 break
             }

@@ -95,19 +95,21 @@ public struct MessageStore: Sendable {
 
     func messages(ids: [String]) async throws -> [Message] {
         try await writer.pool.read { db in
-            try Message.fetchAll(db, sql: "SELECT * FROM messages WHERE id IN (\(databaseQuestionMarks(count: ids.count))) ORDER BY seq",
-                                 arguments: StatementArguments(ids))
+            try Message.fetchAll(
+                db, sql: "SELECT * FROM messages WHERE id IN (\(databaseQuestionMarks(count: ids.count))) ORDER BY seq",
+                arguments: StatementArguments(ids))
         }
     }
 
     /// Applies the account's `content_mode` to a message that has reached its final status.
     static func applyContentMode(_ db: Database, messageID: String, digest: ContentDigest) throws {
-        guard let row = try Row.fetchOne(
-            db,
-            sql: """
-                SELECT m.body, m.account_id, a.content_mode FROM messages m JOIN accounts a ON a.id = m.account_id
-                WHERE m.id = ?
-                """, arguments: [messageID]),
+        guard
+            let row = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT m.body, m.account_id, a.content_mode FROM messages m JOIN accounts a ON a.id = m.account_id
+                    WHERE m.id = ?
+                    """, arguments: [messageID]),
             let body: String = row["body"]
         else { return }
         switch ContentMode(rawValue: row["content_mode"]) ?? .store {

@@ -67,3 +67,11 @@ public struct SegmentCount: Sendable, Equatable {
 
     private static let extended: Set<Unicode.Scalar> = Set("^{}\\[~]|€\u{000C}".unicodeScalars)
 }
+
+extension SegmentCount {
+    public init(encoding: Encoding, segments: Int, units: Int) {
+        self.encoding = encoding
+        self.segments = segments
+        self.units = units
+    }
+}

@@ -59,7 +59,8 @@ public final class StatusCallbackQueue: Service {
 
     /// Queues a callback for the message's current status, inside the caller's transaction.
     func enqueue(_ db: Database, messageID: String, now: Int64) throws {
-        guard let message = try Message.fetchOne(db, sql: "SELECT * FROM messages WHERE id = ?", arguments: [messageID]),
+        guard
+            let message = try Message.fetchOne(db, sql: "SELECT * FROM messages WHERE id = ?", arguments: [messageID]),
             let url = message.statusCallback
         else { return }
         let payload = Payload(
@@ -113,7 +114,11 @@ public final class StatusCallbackQueue: Service {
                     JOIN accounts a ON a.id = c.account_id
                     WHERE c.state = 'pending' AND c.next_attempt_at <= ? ORDER BY c.next_attempt_at, c.id LIMIT 64
                     """, arguments: [now]
-            ).map { Due(id: $0["id"], url: $0["url"], payload: $0["payload"], attempts: $0["attempts"], secret: $0["webhook_secret"]) }
+            ).map {
+                Due(
+                    id: $0["id"], url: $0["url"], payload: $0["payload"], attempts: $0["attempts"],
+                    secret: $0["webhook_secret"])
+            }
         }
         guard !due.isEmpty else { return 0 }
         let outcomes = await withTaskGroup(of: (Int64, String?).self) { group in
@@ -134,7 +139,8 @@ public final class StatusCallbackQueue: Service {
                     let exhausted = attempts >= settings.maxAttempts
                     let backoff = min(Int64(settings.retryBaseMs) << Int64(min(attempts - 1, 20)), 3_600_000)
                     try db.execute(
-                        sql: "UPDATE callbacks SET attempts = ?, state = ?, next_attempt_at = ?, last_error = ? WHERE id = ?",
+                        sql:
+                            "UPDATE callbacks SET attempts = ?, state = ?, next_attempt_at = ?, last_error = ? WHERE id = ?",
                         arguments: [attempts, exhausted ? "failed" : "pending", finishedAt + backoff, failure, id])
                 } else {
                     try db.execute(
@@ -160,10 +166,13 @@ public final class StatusCallbackQueue: Service {
         request.headers.add(name: "Content-Type", value: "application/json")
         request.headers.add(name: "User-Agent", value: "Switchboard-Callbacks/1")
         let timestamp = Int64(clock.now().timeIntervalSince1970)
-        request.headers.add(name: "Switchboard-Signature", value: Self.signature(secret: item.secret, timestamp: timestamp, body: item.payload))
+        request.headers.add(
+            name: "Switchboard-Signature",
+            value: Self.signature(secret: item.secret, timestamp: timestamp, body: item.payload))
         request.body = .bytes(ByteBuffer(bytes: item.payload))
         do {
-            let response = try await HTTPClient.shared.execute(request, timeout: .milliseconds(Int64(settings.timeoutMs)))
+            let response = try await HTTPClient.shared.execute(
+                request, timeout: .milliseconds(Int64(settings.timeoutMs)))
             _ = try? await response.body.collect(upTo: 64 * 1024)
             if (200..<300).contains(response.status.code) { return nil }
             return "HTTP \(response.status.code)"

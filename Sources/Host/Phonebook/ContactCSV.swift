@@ -39,10 +39,13 @@ public enum ContactCSV {
             if record.allSatisfy({ $0.trimmingCharacters(in: .whitespaces).isEmpty }) { continue }
             if record.count != names.count {
                 parsed.rowErrors.append(
-                    RowError(row: line, errors: [FieldError("row", "has \(record.count) columns; the header has \(names.count)")]))
+                    RowError(
+                        row: line,
+                        errors: [FieldError("row", "has \(record.count) columns; the header has \(names.count)")]))
                 continue
             }
-            let groups = value(record, "groups")?.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
+            let groups =
+                value(record, "groups")?.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
                 .filter { !$0.isEmpty } ?? []
             let fields = ContactFields(
                 number: record[numberIndex].trimmingCharacters(in: .whitespaces), name: value(record, "name"),

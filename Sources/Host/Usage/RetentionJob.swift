@@ -14,7 +14,9 @@ public struct RetentionJob: Service {
                 do {
                     let purged = try await usage.purge(retentionDays: retentionDays)
                     if purged > 0 {
-                        logger.info("purged expired activity", metadata: ["rows": "\(purged)", "retention_days": "\(retentionDays)"])
+                        logger.info(
+                            "purged expired activity",
+                            metadata: ["rows": "\(purged)", "retention_days": "\(retentionDays)"])
                     }
                 } catch {
                     logger.error("retention purge failed; will retry", metadata: ["error": "\(error)"])

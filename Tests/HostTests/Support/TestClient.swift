@@ -28,8 +28,10 @@ struct TestClient: Sendable {
         var contentType: String? { headers.first(name: "Content-Type") }
     }
 
-    func request(_ method: HTTPMethod, _ path: String, body: Data? = nil, contentType: String = "application/json",
-                 headers extra: [(String, String)] = []) async throws -> Response {
+    func request(
+        _ method: HTTPMethod, _ path: String, body: Data? = nil, contentType: String = "application/json",
+        headers extra: [(String, String)] = []
+    ) async throws -> Response {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
         if let basic {
@@ -67,7 +69,9 @@ struct TestClient: Sendable {
     }
 
     /// Sends a message and returns its id.
-    func send(to: String = "+37255512345", from: String = "+37255500000", body: String = "Hello", callback: String? = nil)
+    func send(
+        to: String = "+37255512345", from: String = "+37255500000", body: String = "Hello", callback: String? = nil
+    )
         async throws -> Response
     {
         var json: [String: Any] = ["to": to, "from": from, "body": body]

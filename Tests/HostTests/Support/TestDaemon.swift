@@ -18,7 +18,8 @@ final class TestDaemon: Sendable {
         directory: URL? = nil,
         configure: (inout ServeConfiguration) -> Void = { _ in }
     ) async throws -> TestDaemon {
-        let directory = directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("sb-test-\(UUID().uuidString)")
+        let directory =
+            directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("sb-test-\(UUID().uuidString)")
         var config = ServeConfiguration()
         config.port = 0
         config.dataDir = directory.path
@@ -52,7 +53,9 @@ final class TestDaemon: Sendable {
     }
 
     /// Signs up a fresh account and returns a client authenticated as it.
-    func signUp(email: String? = nil, name: String = "Ada Lovelace") async throws -> (accountID: String, client: TestClient) {
+    func signUp(email: String? = nil, name: String = "Ada Lovelace") async throws -> (
+        accountID: String, client: TestClient
+    ) {
         let address = email ?? "user-\(UUID().uuidString.prefix(8).lowercased())@example.com"
         let response = try await client.post(
             "/v1/accounts", json: ["name": name, "email": address, "password": "plum-harbor-violet-42"])

@@ -5,7 +5,9 @@ struct ActivityLogMiddleware: RouterMiddleware {
     typealias Context = AppContext
     let usage: UsageStore
 
-    func handle(_ request: Request, context: AppContext, next: (Request, AppContext) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: AppContext, next: (Request, AppContext) async throws -> Response)
+        async throws -> Response
+    {
         let started = ContinuousClock.now
         let at = usage.clock.now()
         func record(_ status: Int) {

@@ -8,7 +8,9 @@ struct BasicAuthMiddleware: RouterMiddleware {
     let accounts: AccountStore
     let throttle: AuthThrottle
 
-    func handle(_ request: Request, context: AppContext, next: (Request, AppContext) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: AppContext, next: (Request, AppContext) async throws -> Response)
+        async throws -> Response
+    {
         let address = context.remoteAddress ?? "unknown"
         if let wait = throttle.retryAfter(address: address) {
             throw Problem.tooManyFailures(retryAfter: wait)
@@ -43,7 +45,8 @@ extension Problem {
     static func tooManyFailures(retryAfter: Int) -> Problem {
         Problem(
             .tooManyRequests, "Too many failed sign-ins",
-            detail: "This address failed to authenticate too often; wait \(retryAfter) seconds and check the credentials.",
+            detail:
+                "This address failed to authenticate too often; wait \(retryAfter) seconds and check the credentials.",
             retryAfterSeconds: retryAfter)
     }
 }

@@ -52,7 +52,8 @@ struct AccountRoutes {
         }
         try input.finish()
         do {
-            let created = try await accounts.create(.init(name: name!, email: email!, company: company, password: password!))
+            let created = try await accounts.create(
+                .init(name: name!, email: email!, company: company, password: password!))
             context.notes.account = created.account.id
             return try JSONResponse.make(
                 SignedUp(
@@ -75,7 +76,9 @@ struct AccountRoutes {
     /// Email + password sign-in; issues a fresh API key so a customer who lost theirs can get back in.
     @Sendable func logIn(_ request: Request, context: AppContext) async throws -> Response {
         let address = context.remoteAddress ?? "unknown"
-        if let wait = services.authThrottle.retryAfter(address: address) { throw Problem.tooManyFailures(retryAfter: wait) }
+        if let wait = services.authThrottle.retryAfter(address: address) {
+            throw Problem.tooManyFailures(retryAfter: wait)
+        }
         var input = try await request.jsonInput(limit: limit, allowed: ["email", "password"])
         let email = input.string("email", required: true, maxLength: 254)
         let password = input.string("password", required: true, maxLength: 1000)
@@ -93,7 +96,9 @@ struct AccountRoutes {
     }
 
     @Sendable func show(_ request: Request, context: AppContext) async throws -> Response {
-        guard let account = try await accounts.find(id: try context.accountID()) else { throw Problem.notFound("account") }
+        guard let account = try await accounts.find(id: try context.accountID()) else {
+            throw Problem.notFound("account")
+        }
         return try JSONResponse.make(AccountView(account))
     }
 
@@ -105,10 +110,14 @@ struct AccountRoutes {
         changes.name = input.string("name", maxLength: 200)
         if input.has("name"), changes.name?.isEmpty ?? true { input.fail("name", "must be a non-empty string") }
         changes.email = input.string("email", maxLength: 254)
-        if let email = changes.email, !Self.validEmail(email) { input.fail("email", "must be an email address, e.g. ada@example.com") }
+        if let email = changes.email, !Self.validEmail(email) {
+            input.fail("email", "must be an email address, e.g. ada@example.com")
+        }
         if input.has("company") { changes.company = .some(input.string("company", maxLength: 200)) }
         if let mode = input.string("content_mode") {
-            if let parsed = ContentMode(rawValue: mode) { changes.contentMode = parsed } else {
+            if let parsed = ContentMode(rawValue: mode) {
+                changes.contentMode = parsed
+            } else {
                 input.fail("content_mode", "must be one of store, hash, hide")
             }
         }
@@ -135,7 +144,9 @@ struct AccountRoutes {
     }
 
     @Sendable func erase(_ request: Request, context: AppContext) async throws -> Response {
-        guard let report = try await accounts.erase(accountID: try context.accountID(), retentionDays: services.config.retentionDays)
+        guard
+            let report = try await accounts.erase(
+                accountID: try context.accountID(), retentionDays: services.config.retentionDays)
         else { throw Problem.notFound("account") }
         return try JSONResponse.make(report)
     }
@@ -168,7 +179,10 @@ struct AccountRoutes {
 
     @Sendable func listNumbers(_ request: Request, context: AppContext) async throws -> Response {
         let numbers = try await accounts.numbers(accountID: try context.accountID())
-        return try JSONResponse.make(Page(data: numbers.map { NumberView(number: $0.number, createdAt: Timestamp.string($0.createdAt)) }, nextCursor: nil))
+        return try JSONResponse.make(
+            Page(
+                data: numbers.map { NumberView(number: $0.number, createdAt: Timestamp.string($0.createdAt)) },
+                nextCursor: nil))
     }
 
     @Sendable func claimNumber(_ request: Request, context: AppContext) async throws -> Response {
@@ -178,10 +192,13 @@ struct AccountRoutes {
         try input.finish()
         switch try await accounts.claimNumber(accountID: try context.accountID(), number: number!) {
         case .claimed(let claimed):
-            return try JSONResponse.make(NumberView(number: claimed.number, createdAt: Timestamp.string(claimed.createdAt)), status: .created)
+            return try JSONResponse.make(
+                NumberView(number: claimed.number, createdAt: Timestamp.string(claimed.createdAt)), status: .created)
         case .takenByAnotherAccount:
-            throw Problem(.conflict, "Number in use", detail: "number: \(number!) belongs to another account; choose another number",
-                          errors: [FieldError("number", "belongs to another account")])
+            throw Problem(
+                .conflict, "Number in use",
+                detail: "number: \(number!) belongs to another account; choose another number",
+                errors: [FieldError("number", "belongs to another account")])
         }
     }
 
@@ -202,6 +219,9 @@ struct AccountRoutes {
     @Sendable func listOptOuts(_ request: Request, context: AppContext) async throws -> Response {
         let optOuts = try await services.messages.optOuts(accountID: try context.accountID())
         return try JSONResponse.make(
-            Page(data: optOuts.map { OptOutView(number: $0.number, keyword: $0.keyword, createdAt: Timestamp.string($0.createdAt)) }, nextCursor: nil))
+            Page(
+                data: optOuts.map {
+                    OptOutView(number: $0.number, keyword: $0.keyword, createdAt: Timestamp.string($0.createdAt))
+                }, nextCursor: nil))
     }
 }

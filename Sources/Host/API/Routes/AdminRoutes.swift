@@ -25,13 +25,18 @@ struct AdminRoutes {
         let accounts = try await services.accounts.list(limit: limit, after: after)
         let next = accounts.count == limit ? accounts.last.map { Cursor.encode($0.id) } : nil
         return try JSONResponse.make(
-            Page(data: accounts.map { AdminAccountView(account: AccountView($0, showSecret: false), legalHoldReason: $0.legalHoldReason) }, nextCursor: next))
+            Page(
+                data: accounts.map {
+                    AdminAccountView(account: AccountView($0, showSecret: false), legalHoldReason: $0.legalHoldReason)
+                }, nextCursor: next))
     }
 
     @Sendable func showAccount(_ request: Request, context: AppContext) async throws -> Response {
         let id = try context.parameters.require("id")
         guard let account = try await services.accounts.find(id: id) else { throw Problem.notFound("account \(id)") }
-        return try JSONResponse.make(AdminAccountView(account: AccountView(account, showSecret: false), legalHoldReason: account.legalHoldReason))
+        return try JSONResponse.make(
+            AdminAccountView(account: AccountView(account, showSecret: false), legalHoldReason: account.legalHoldReason)
+        )
     }
 
     @Sendable func setLegalHold(_ request: Request, context: AppContext) async throws -> Response {
@@ -42,7 +47,9 @@ struct AdminRoutes {
         guard let account = try await services.accounts.setLegalHold(accountID: id, reason: reason) else {
             throw Problem.notFound("account \(id)")
         }
-        return try JSONResponse.make(AdminAccountView(account: AccountView(account, showSecret: false), legalHoldReason: account.legalHoldReason))
+        return try JSONResponse.make(
+            AdminAccountView(account: AccountView(account, showSecret: false), legalHoldReason: account.legalHoldReason)
+        )
     }
 
     @Sendable func liftLegalHold(_ request: Request, context: AppContext) async throws -> Response {
@@ -50,7 +57,8 @@ struct AdminRoutes {
         guard let account = try await services.accounts.setLegalHold(accountID: id, reason: nil) else {
             throw Problem.notFound("account \(id)")
         }
-        return try JSONResponse.make(AdminAccountView(account: AccountView(account, showSecret: false), legalHoldReason: nil))
+        return try JSONResponse.make(
+            AdminAccountView(account: AccountView(account, showSecret: false), legalHoldReason: nil))
     }
 
     struct InboundView: Encodable {
@@ -70,12 +78,15 @@ struct AdminRoutes {
         do {
             let outcome = try await services.simulator.inject(InboundSMS(from: from!, to: to!, body: body!))
             return try JSONResponse.make(
-                InboundView(message: MessageView(outcome.message), accountId: outcome.message.accountID, optOut: outcome.optOut?.rawValue),
+                InboundView(
+                    message: MessageView(outcome.message), accountId: outcome.message.accountID,
+                    optOut: outcome.optOut?.rawValue),
                 status: .created)
         } catch is UnroutableInbound {
             throw Problem(
                 .notFound, "No account owns this number",
-                detail: "to: \(to!) is not a number of any active account; an account adds it with POST /v1/account/numbers",
+                detail:
+                    "to: \(to!) is not a number of any active account; an account adds it with POST /v1/account/numbers",
                 errors: [FieldError("to", "is not a number of any active account")])
         }
     }

@@ -17,7 +17,8 @@ struct ContactRoutes {
     }
 
     private func fields(_ request: Request, base: Contact?) async throws -> ContactFields {
-        var input = try await request.jsonInput(limit: services.config.maxBodyBytes, allowed: ["number", "name", "notes", "groups"])
+        var input = try await request.jsonInput(
+            limit: services.config.maxBodyBytes, allowed: ["number", "name", "notes", "groups"])
         let number = input.string("number", required: base == nil, maxLength: 32)
         let name = input.string("name", maxLength: 200)
         let notes = input.string("notes", maxLength: 2000)
@@ -34,7 +35,8 @@ struct ContactRoutes {
     }
 
     @Sendable func create(_ request: Request, context: AppContext) async throws -> Response {
-        let contact = try await contacts.create(accountID: try context.accountID(), try await fields(request, base: nil))
+        let contact = try await contacts.create(
+            accountID: try context.accountID(), try await fields(request, base: nil))
         var response = try JSONResponse.make(ContactView(contact), status: .created)
         response.headers[.location] = "/v1/contacts/\(contact.id)"
         return response
@@ -72,7 +74,9 @@ struct ContactRoutes {
 
     @Sendable func delete(_ request: Request, context: AppContext) async throws -> Response {
         let id = try context.parameters.require("id")
-        guard try await contacts.delete(accountID: try context.accountID(), id: id) else { throw Problem.notFound("contact \(id)") }
+        guard try await contacts.delete(accountID: try context.accountID(), id: id) else {
+            throw Problem.notFound("contact \(id)")
+        }
         return JSONResponse.noContent()
     }
 
@@ -81,7 +85,8 @@ struct ContactRoutes {
         query.limit = try request.limitParameter()
         query.search = request.uri.queryParameters["q"].map(String.init)
         query.group = request.uri.queryParameters["group"].map(String.init)
-        query.afterID = try request.query("cursor", hint: "must be a next_cursor value from an earlier page", Cursor.decode)
+        query.afterID = try request.query(
+            "cursor", hint: "must be a next_cursor value from an earlier page", Cursor.decode)
         let found = try await contacts.list(accountID: try context.accountID(), query)
         let next = found.count == query.limit ? found.last.map { Cursor.encode($0.id) } : nil
         return try JSONResponse.make(Page(data: found.map(ContactView.init), nextCursor: next))
@@ -105,14 +110,17 @@ struct ContactRoutes {
         } catch ContactCSV.HeaderError.empty {
             throw Problem.invalid("body", "must be CSV with a header row, e.g. number,name,notes,groups")
         } catch ContactCSV.HeaderError.missingNumberColumn {
-            throw Problem.invalid("header", "must include a number column; columns are \(ContactCSV.columns.joined(separator: ", "))")
+            throw Problem.invalid(
+                "header", "must include a number column; columns are \(ContactCSV.columns.joined(separator: ", "))")
         } catch ContactCSV.HeaderError.unknownColumn(let name) {
-            throw Problem.invalid("header", "column \"\(name)\" is unknown; columns are \(ContactCSV.columns.joined(separator: ", "))")
+            throw Problem.invalid(
+                "header", "column \"\(name)\" is unknown; columns are \(ContactCSV.columns.joined(separator: ", "))")
         }
         let created = parsed.contacts.isEmpty ? [] : try await contacts.create(accountID: accountID, parsed.contacts)
         let report = ImportReport(
             imported: created.count, rejected: parsed.rowErrors.count, errors: parsed.rowErrors,
             contacts: created.map(ContactView.init))
-        return try JSONResponse.make(report, status: created.isEmpty && !parsed.rowErrors.isEmpty ? .unprocessableContent : .created)
+        return try JSONResponse.make(
+            report, status: created.isEmpty && !parsed.rowErrors.isEmpty ? .unprocessableContent : .created)
     }
 }

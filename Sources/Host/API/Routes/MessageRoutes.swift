@@ -23,7 +23,10 @@ struct MessageRoutes {
         let callback = input.string("status_callback", maxLength: 2000)
         if let to, !PhoneNumber.isE164(to) { input.fail("to", PhoneNumber.e164Hint) }
         if let from, !PhoneNumber.isE164(from), !PhoneNumber.isAlphanumericSender(from) {
-            input.fail("from", "must be an E.164 number (e.g. +37255512345) or an alphanumeric sender id of 1 to 11 letters, digits or spaces")
+            input.fail(
+                "from",
+                "must be an E.164 number (e.g. +37255512345) or an alphanumeric sender id of 1 to 11 letters, digits or spaces"
+            )
         }
         if let callback, !Self.isCallbackURL(callback) {
             input.fail("status_callback", "must be an absolute http or https URL, e.g. https://example.com/sms/status")
@@ -34,7 +37,8 @@ struct MessageRoutes {
             services.metrics.messagesRefused.increment()
             throw Problem(
                 .tooManyRequests, "Send rate exceeded",
-                detail: "This account may send \(services.config.rateLimits.sendPerSecond) messages per second; retry after \(wait) s.",
+                detail:
+                    "This account may send \(services.config.rateLimits.sendPerSecond) messages per second; retry after \(wait) s.",
                 retryAfterSeconds: wait)
         }
         do {
@@ -50,8 +54,13 @@ struct MessageRoutes {
             let since = Timestamp.string(optedOut.since) ?? "earlier"
             throw Problem(
                 .unprocessableContent, "Recipient opted out",
-                detail: "to: \(optedOut.number) replied \(optedOut.keyword) on \(since) and must not be messaged; it can opt back in by texting START",
-                errors: [FieldError("to", "has opted out (replied \(optedOut.keyword)); they must text START before you can message them")])
+                detail:
+                    "to: \(optedOut.number) replied \(optedOut.keyword) on \(since) and must not be messaged; it can opt back in by texting START",
+                errors: [
+                    FieldError(
+                        "to",
+                        "has opted out (replied \(optedOut.keyword)); they must text START before you can message them")
+                ])
         }
     }
 
@@ -73,14 +82,20 @@ struct MessageRoutes {
     @Sendable func list(_ request: Request, context: AppContext) async throws -> Response {
         var filter = MessageStore.Filter()
         filter.limit = try request.limitParameter()
-        filter.status = try request.query("status", hint: "must be one of \(MessageStatus.allCases.map(\.rawValue).joined(separator: ", "))") {
+        filter.status = try request.query(
+            "status", hint: "must be one of \(MessageStatus.allCases.map(\.rawValue).joined(separator: ", "))"
+        ) {
             MessageStatus(rawValue: $0)
         }
-        filter.direction = try request.query("direction", hint: "must be outbound or inbound") { MessageDirection(rawValue: $0) }
+        filter.direction = try request.query("direction", hint: "must be outbound or inbound") {
+            MessageDirection(rawValue: $0)
+        }
         filter.to = try request.query("to", hint: PhoneNumber.e164Hint) { PhoneNumber.isE164($0) ? $0 : nil }
         filter.from = try request.query("from", hint: "must be a number or sender id") { $0.isEmpty ? nil : $0 }
-        filter.since = try request.query("since", hint: "must be an RFC 3339 time, e.g. 2026-01-31T00:00:00Z", Timestamp.parse)
-        filter.until = try request.query("until", hint: "must be an RFC 3339 time, e.g. 2026-01-31T00:00:00Z", Timestamp.parse)
+        filter.since = try request.query(
+            "since", hint: "must be an RFC 3339 time, e.g. 2026-01-31T00:00:00Z", Timestamp.parse)
+        filter.until = try request.query(
+            "until", hint: "must be an RFC 3339 time, e.g. 2026-01-31T00:00:00Z", Timestamp.parse)
         filter.beforeSeq = try request.query("cursor", hint: "must be a next_cursor value from an earlier page") {
             Cursor.decode($0).flatMap { Int64($0) }
         }

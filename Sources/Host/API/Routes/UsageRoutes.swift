@@ -30,12 +30,15 @@ struct UsageRoutes {
         let today = String(Timestamp.string(services.usage.clock.now()).prefix(10))
         let hint = "must be a date as YYYY-MM-DD, e.g. 2026-01-31"
         let to = try request.query("to", hint: hint) { Self.isDay($0) ? $0 : nil } ?? today
-        let from = try request.query("from", hint: hint) { Self.isDay($0) ? $0 : nil }
+        let from =
+            try request.query("from", hint: hint) { Self.isDay($0) ? $0 : nil }
             ?? String(Timestamp.string(services.usage.clock.now().addingTimeInterval(-29 * 86_400)).prefix(10))
         if from > to { throw Problem.invalid("from", "must not be after to (\(to))") }
         let days = try await services.usage.daily(accountID: try context.accountID(), from: from, to: to)
         return try JSONResponse.make(
-            Daily(from: from, to: to, days: days.map { DayView(date: $0.date, messages: $0.messages, segments: $0.segments) }))
+            Daily(
+                from: from, to: to,
+                days: days.map { DayView(date: $0.date, messages: $0.messages, segments: $0.segments) }))
     }
 
     struct RequestView: Encodable {
@@ -55,8 +58,9 @@ struct UsageRoutes {
         let rows = try await services.usage.requests(accountID: try context.accountID(), beforeID: before, limit: limit)
         let next = rows.count == limit ? rows.last.map { Cursor.encode(String($0.id)) } : nil
         let views = rows.map {
-            RequestView(at: Timestamp.string($0.at), method: $0.method, path: $0.path, status: $0.status,
-                        latencyMs: Double($0.latencyMicros) / 1000, ip: $0.ip)
+            RequestView(
+                at: Timestamp.string($0.at), method: $0.method, path: $0.path, status: $0.status,
+                latencyMs: Double($0.latencyMicros) / 1000, ip: $0.ip)
         }
         return try JSONResponse.make(Page(data: views, nextCursor: next))
     }

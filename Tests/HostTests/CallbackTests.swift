@@ -1,0 +1,84 @@
+import Crypto
+import Foundation
+import Hummingbird
+import Synchronization
+import Testing
+
+@testable import Host
+
+/// A real HTTP receiver on 127.0.0.1 that fails its first `failFirst` requests.
+final class CallbackReceiver: Sendable {
+    struct Received: Sendable {
+        var body: Data
+        var signature: String?
+    }
+
+    let received = Mutex<[Received]>([])
+    let attempts = Mutex(0)
+    let failFirst: Int
+
+    init(failFirst: Int) { self.failFirst = failFirst }
+
+    func run(onPort: @escaping @Sendable (Int) async -> Void) async throws {
+        let router = Router()
+        router.post("status") { request, _ -> HTTPResponse.Status in
+            let body = try await request.body.collect(upTo: 1 << 20)
+            let attempt = self.attempts.withLock { count -> Int in
+                count += 1
+                return count
+            }
+            if attempt <= self.failFirst { return .internalServerError }
+            self.received.withLock {
+                $0.append(
+                    Received(
+                        body: Data(buffer: body),
+                        signature: request.headers.first { $0.name.canonicalName == "switchboard-signature" }?.value))
+            }
+            return .noContent
+        }
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { await onPort($0.localAddress?.port ?? 0) })
+        try await app.run()
+    }
+}
+
+@Suite struct CallbackTests {
+    @Test func statusCallbacksAreSignedAndRetried() async throws {
+        let receiver = CallbackReceiver(failFirst: 2)
+        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        let server = Task { try await receiver.run { continuation.yield($0) } }
+        defer { server.cancel() }
+        var iterator = ports.makeAsyncIterator()
+        let port = try #require(await iterator.next())
+
+        try await withDaemon { daemon in
+            let (accountID, client) = try await daemon.signUp()
+            let secret = try #require(try await client.get("/v1/account").json["webhook_signing_secret"] as? String)
+            let sent = try await client.send(callback: "http://127.0.0.1:\(port)/status")
+            let id = try #require(sent.json["id"] as? String)
+            // One callback for `sent`, one for `delivered`; the first two attempts fail and are retried.
+            #expect(try await eventually { receiver.received.withLock { $0.count } >= 2 })
+            let received = receiver.received.withLock { $0 }
+            let payloads = received.compactMap { try? JSONSerialization.jsonObject(with: $0.body) as? [String: Any] }
+            #expect(Set(payloads.compactMap { $0["status"] as? String }) == ["sent", "delivered"])
+            #expect(
+                payloads.allSatisfy { $0["message_id"] as? String == id && $0["account_id"] as? String == accountID })
+            #expect(receiver.attempts.withLock { $0 } >= 4)
+            for item in received {
+                let signature = try #require(item.signature)
+                let parts = Dictionary(
+                    uniqueKeysWithValues: signature.split(separator: ",").map {
+                        let pair = $0.split(separator: "=", maxSplits: 1)
+                        return (String(pair[0]), String(pair[1]))
+                    })
+                let timestamp = try #require(parts["t"])
+                var hmac = HMAC<SHA256>(key: SymmetricKey(data: Data(secret.utf8)))
+                hmac.update(data: Data("\(timestamp).".utf8))
+                hmac.update(data: item.body)
+                let expected = Data(hmac.finalize()).map { String(format: "%02x", $0) }.joined()
+                #expect(parts["v1"] == expected)
+            }
+        }
+    }
+}

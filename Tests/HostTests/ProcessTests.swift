@@ -1,0 +1,107 @@
+import Foundation
+import Testing
+
+@testable import Host
+
+/// The real executable: crash safety, clean shutdown and configuration errors.
+@Suite(.serialized) struct ProcessTests {
+    static let token = "op_test-token-0123456789abcdef"
+
+    func temporaryDirectory() -> URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent("sb-proc-\(UUID().uuidString)")
+    }
+
+    func writeConfig(_ json: String, in directory: URL) throws -> URL {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let url = directory.appendingPathComponent("config.json")
+        try Data(json.utf8).write(to: url)
+        return url
+    }
+
+    @Test func acknowledgedMessagesSurviveKill9AndAreDeliveredAfterRestart() async throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // Slow carrier: at the kill, messages are still queued or sent.
+        let slow = try writeConfig(
+            #"{"simulator": {"latency_ms": 600000}, "password_cost": 10}"#, in: directory.appendingPathComponent("slow")
+        )
+        let daemon = try DaemonProcess.serve(dataDir: directory, config: slow, token: Self.token)
+        try await daemon.waitUntilHealthy()
+        let signUp = try await daemon.client.post(
+            "/v1/accounts", json: ["name": "K", "email": "kill@example.com", "password": "plum-harbor-violet-42"])
+        let accountID = try #require(signUp.json["account_id"] as? String)
+        let key = try #require(signUp.json["api_key"] as? String)
+        let client = TestClient(baseURL: daemon.client.baseURL, basic: (accountID, key))
+
+        let ids = try await withThrowingTaskGroup(of: String?.self) { group in
+            for index in 0..<60 {
+                group.addTask {
+                    let response = try await client.send(body: "durable \(index)")
+                    return response.status == 201 ? response.json["id"] as? String : nil
+                }
+            }
+            var ids: [String] = []
+            for try await id in group { if let id { ids.append(id) } }
+            return ids
+        }
+        #expect(ids.count == 60)
+        daemon.kill(SIGKILL)
+        #expect(try await daemon.waitForExit() != 0)
+
+        let fast = try writeConfig(
+            #"{"simulator": {"latency_ms": 5}, "password_cost": 10}"#, in: directory.appendingPathComponent("fast"))
+        let restarted = try DaemonProcess.serve(dataDir: directory, config: fast, token: Self.token)
+        try await restarted.waitUntilHealthy()
+        let after = TestClient(baseURL: restarted.client.baseURL, basic: (accountID, key))
+        for id in ids {
+            #expect(try await after.get("/v1/messages/\(id)").status == 200)
+        }
+        #expect(
+            try await eventually(seconds: 30) {
+                try await after.get("/v1/messages?limit=100").data.filter { $0["status"] as? String == "delivered" }
+                    .count == 60
+            })
+        restarted.kill(SIGTERM)
+        #expect(try await restarted.waitForExit() == 0)
+    }
+
+    @Test func sigtermDrainsAndExitsCleanly() async throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let daemon = try DaemonProcess.serve(dataDir: directory, token: Self.token)
+        try await daemon.waitUntilHealthy()
+        #expect(try await daemon.client.get("/healthz").status == 200)
+        daemon.kill(SIGTERM)
+        #expect(try await daemon.waitForExit() == 0)
+    }
+
+    @Test func aBadConfigurationNamesTheFieldAndTheFix() async throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let config = try writeConfig(#"{"port": "eighty", "retention_days": 900, "rate_limit": {}}"#, in: directory)
+        let process = try DaemonProcess(
+            arguments: ["serve", "--config", config.path, "--data-dir", directory.path], port: 0)
+        #expect(try await process.waitForExit() != 0)
+        let output = process.errorOutput()
+        #expect(output.contains("port: must be a whole number"))
+        #expect(output.contains("retention_days: must be between 1 and 365"))
+        #expect(output.contains("rate_limit: is not a known setting"))
+    }
+
+    @Test func theAccountsCommandCreatesAnAccountTheDaemonAccepts() async throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let create = try DaemonProcess(
+            arguments: [
+                "accounts", "create", "--data-dir", directory.path, "--name", "Cli", "--email", "cli@example.com",
+            ], port: 0,
+            environment: ["SWITCHBOARD_PASSWORD": "plum-harbor-violet-42"])
+        let output = Pipe()
+        _ = output
+        #expect(try await create.waitForExit() == 0)
+        let accounts = try await withDaemon(configure: { $0.dataDir = directory.path }) { daemon in
+            try await daemon.daemon.accounts.list()
+        }
+        #expect(accounts.map(\.email) == ["cli@example.com"])
+    }
+}

@@ -1,0 +1,91 @@
+import Foundation
+import Testing
+
+@testable import Host
+
+/// Bad input of every kind gets a 4xx problem naming the field, never a crash or a 500.
+@Suite struct ValidationTests {
+    @Test func malformedJSONIsABadRequest() async throws {
+        try await withDaemon { daemon in
+            let (_, client) = try await daemon.signUp()
+            let response = try await client.post("/v1/messages", raw: "{\"to\": \"+3725551\", ")
+            #expect(response.status == 400)
+            #expect(response.contentType == "application/problem+json")
+            #expect(response.json["title"] as? String == "Malformed JSON")
+        }
+    }
+
+    @Test func everyBadFieldIsNamedAtOnceWithAFix() async throws {
+        try await withDaemon { daemon in
+            let (_, client) = try await daemon.signUp()
+            let response = try await client.post(
+                "/v1/messages",
+                json: ["to": "5551234", "from": 42, "body": "", "colour": "red", "status_callback": "ftp://x"])
+            #expect(response.status == 422)
+            #expect(Set(response.errorFields) == ["to", "from", "body", "colour", "status_callback"])
+            #expect(response.text.contains("to: must be E.164, e.g. +37255512345"))
+            #expect(response.text.contains("must be a string, not a number"))
+            #expect(response.text.contains("is not a known field"))
+        }
+    }
+
+    @Test func nonObjectBodiesAndWrongTypesAreRefused() async throws {
+        try await withDaemon { daemon in
+            let (_, client) = try await daemon.signUp()
+            for raw in ["[1,2]", "\"text\"", "null", "", "42"] {
+                let response = try await client.post("/v1/messages", raw: raw)
+                #expect((400..<500).contains(response.status), "\(raw) -> \(response.status)")
+            }
+            let wrongType = try await client.post("/v1/contacts", json: ["number": "+37255512345", "groups": "vip"])
+            #expect(wrongType.errorFields == ["groups"])
+        }
+    }
+
+    @Test func oversizedBodiesAreRefusedWith413() async throws {
+        try await withDaemon(configure: { $0.maxBodyBytes = 2048 }) { daemon in
+            let (_, client) = try await daemon.signUp()
+            let big = String(repeating: "a", count: 4096)
+            let response = try await client.post("/v1/messages", raw: "{\"body\": \"\(big)\"}")
+            #expect(response.status == 413)
+            #expect(response.text.contains("2048 bytes"))
+            // The daemon goes on serving.
+            #expect(try await client.get("/v1/account").status == 200)
+        }
+    }
+
+    @Test func badQueryParametersAreNamed() async throws {
+        try await withDaemon { daemon in
+            let (_, client) = try await daemon.signUp()
+            let response = try await client.get("/v1/messages?status=lost&limit=0")
+            #expect(response.status == 422)
+            let fields = response.errorFields
+            #expect(fields == ["limit"] || fields == ["status"])
+            #expect(try await client.get("/v1/messages?cursor=%%%").status == 422)
+            #expect(try await client.get("/v1/usage?from=yesterday").errorFields == ["from"])
+        }
+    }
+
+    @Test func adminNeedsTheOperatorToken() async throws {
+        try await withDaemon { daemon in
+            let (_, client) = try await daemon.signUp()
+            #expect(try await client.get("/v1/admin/accounts").status == 401)
+            #expect(
+                try await TestClient(baseURL: daemon.baseURL, bearer: "op_wrong-token-value").get("/v1/admin/accounts")
+                    .status == 401)
+            #expect(try await daemon.admin.get("/v1/admin/accounts").status == 200)
+        }
+    }
+
+    @Test func healthzAndMetricsAnswer() async throws {
+        try await withDaemon { daemon in
+            let health = try await daemon.client.get("/healthz")
+            #expect(health.status == 200)
+            #expect(health.json["status"] as? String == "ok")
+            let (_, client) = try await daemon.signUp()
+            _ = try await client.send()
+            let metrics = try await daemon.client.get("/metrics")
+            #expect(metrics.status == 200)
+            #expect(metrics.text.contains("switchboard_messages_accepted_total 1"))
+        }
+    }
+}
