@@ -11,6 +11,11 @@ let package = Package(
     products: [
         .executable(name: "switchboard", targets: ["switchboard"]),
         .library(name: "Host", targets: ["Host"]),
+        .library(name: "PluginAPI", targets: ["PluginAPI"]),
+        .library(name: "AddonKit", targets: ["AddonKit"]),
+        .library(name: "ComplianceScrub", type: .dynamic, targets: ["ComplianceScrub"]),
+        .library(name: "Reporting", type: .dynamic, targets: ["Reporting"]),
+        .library(name: "Monitoring", type: .dynamic, targets: ["Monitoring"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -25,9 +30,19 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
+        .target(name: "PluginAPI"),
+        .target(name: "AddonKit", dependencies: ["PluginAPI"], swiftSettings: strict),
+        .target(name: "ComplianceScrub", dependencies: ["PluginAPI"], path: "Plugins/ComplianceScrub"),
+        .target(
+            name: "Reporting", dependencies: ["AddonKit", "PluginAPI"], path: "Plugins/Reporting", swiftSettings: strict
+        ),
+        .target(
+            name: "Monitoring", dependencies: ["AddonKit", "PluginAPI"], path: "Plugins/Monitoring",
+            swiftSettings: strict),
         .target(
             name: "Host",
             dependencies: [
+                "PluginAPI",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -48,6 +63,7 @@ let package = Package(
             dependencies: [
                 "Host",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: strict
         ),

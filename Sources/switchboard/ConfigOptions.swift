@@ -10,11 +10,15 @@ struct ConfigOptions: ParsableArguments {
     @Option(name: .long, help: "Directory for the database and generated secrets (default ./data).")
     var dataDir: String?
 
+    @Option(name: .customLong("addons-dir"), help: "A directory of partner add-on manifests (repeatable).")
+    var addonsDirs: [String] = []
+
     /// File, then SWITCHBOARD_* variables, then flags: the later wins.
     func resolve(host: String? = nil, port: Int? = nil) throws -> ServeConfiguration {
         var configuration = try config.map(ServeConfiguration.load(file:)) ?? ServeConfiguration()
         try configuration.applyEnvironment(ProcessInfo.processInfo.environment)
         if let dataDir { configuration.dataDir = dataDir }
+        configuration.addons.directories += addonsDirs
         if let host { configuration.host = host }
         if let port { configuration.port = port }
         try configuration.validate(source: "the command line")

@@ -15,10 +15,12 @@ enum APIRouter {
         MessageRoutes(services: services).add(to: authenticated)
         ContactRoutes(services: services).add(to: authenticated)
         UsageRoutes(services: services).add(to: authenticated)
+        AddonRoutes(services: services).add(to: authenticated)
 
         let admin = router.group("v1/admin")
             .add(middleware: OperatorAuthMiddleware(token: operatorToken, throttle: services.authThrottle))
         AdminRoutes(services: services).add(to: admin)
+        AuditRoutes(services: services).add(to: admin)
         return router
     }
 }

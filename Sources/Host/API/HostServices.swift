@@ -10,4 +10,5 @@ struct HostServices: Sendable {
     let sendLimiter: SendRateLimiter
     let authThrottle: AuthThrottle
     let metrics: HostMetrics
+    let addons: AddonPlatform
 }

@@ -6,6 +6,7 @@ public struct AccountStore: Sendable {
     let writer: GroupCommitWriter
     let clock: any WallClock
     let hasher: PasswordHasher
+    let events: any DomainEventSink
     public let policy = PasswordPolicy()
     private let loginRecorder = LoginRecorder()
 
@@ -33,10 +34,14 @@ public struct AccountStore: Sendable {
         case emailTaken
     }
 
-    public init(writer: GroupCommitWriter, clock: any WallClock, hasher: PasswordHasher) {
+    public init(
+        writer: GroupCommitWriter, clock: any WallClock, hasher: PasswordHasher,
+        events: any DomainEventSink = NoAddons()
+    ) {
         self.writer = writer
         self.clock = clock
         self.hasher = hasher
+        self.events = events
     }
 
     /// Creates the account with its first API key. The password must already have passed the policy.
@@ -96,6 +101,7 @@ public struct AccountStore: Sendable {
     public func update(id: String, _ changes: Changes) async throws -> Account {
         let passwordHash = try changes.newPassword.map { try hasher.hash($0) }
         let now = clock.now().epochMillis
+        let events = self.events
         do {
             try await writer.write { db in
                 var sets: [String] = ["updated_at = ?"]
@@ -108,6 +114,11 @@ public struct AccountStore: Sendable {
                 arguments += [id]
                 try db.execute(
                     sql: "UPDATE accounts SET \(sets.joined(separator: ", ")) WHERE id = ?", arguments: arguments)
+                if changes.name != nil || changes.email != nil || changes.company != nil,
+                    let account = try Account.fetchOne(db, sql: "SELECT * FROM accounts WHERE id = ?", arguments: [id])
+                {
+                    try events.publish(db, .accountChanged(account))
+                }
             }
         } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
             throw Failure.emailTaken

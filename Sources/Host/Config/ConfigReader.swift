@@ -2,6 +2,8 @@
 struct ConfigReader {
     private let object: [String: JSONValue]
     private let path: String
+    fileprivate var objectValue: [String: JSONValue] { object }
+    fileprivate var pathPrefix: String { path }
     var errors: [FieldError] = []
 
     init(_ value: JSONValue, path: String) {
@@ -82,5 +84,75 @@ struct ConfigReader {
         var sub = ConfigReader(value, path: name(key))
         body(&sub)
         errors.append(contentsOf: sub.errors)
+    }
+}
+
+extension ConfigReader {
+    /// The raw value of a key, for shapes the typed readers do not cover.
+    func value(_ key: String) -> JSONValue? { objectValue[key] }
+
+    var keyPath: String { pathPrefix }
+
+    mutating func required(_ key: String) -> Bool {
+        if objectValue[key] == nil {
+            errors.append(FieldError(pathPrefix.isEmpty ? key : pathPrefix + "." + key, "is required"))
+            return false
+        }
+        return true
+    }
+
+    mutating func bool(_ key: String, into target: inout Bool) {
+        guard let value = objectValue[key] else { return }
+        if case .bool(let flag) = value {
+            target = flag
+        } else {
+            errors.append(
+                FieldError(
+                    pathPrefix.isEmpty ? key : pathPrefix + "." + key, "must be true or false, not \(value.typeName)"))
+        }
+    }
+
+    mutating func stringArray(_ key: String, into target: inout [String]) {
+        guard let value = objectValue[key] else { return }
+        guard case .array(let items) = value else {
+            errors.append(
+                FieldError(
+                    pathPrefix.isEmpty ? key : pathPrefix + "." + key,
+                    "must be an array of strings, not \(value.typeName)"))
+            return
+        }
+        var strings: [String] = []
+        for item in items {
+            guard case .string(let text) = item else {
+                errors.append(
+                    FieldError(pathPrefix.isEmpty ? key : pathPrefix + "." + key, "must contain only strings"))
+                return
+            }
+            strings.append(text)
+        }
+        target = strings
+    }
+
+    mutating func stringMap(_ key: String, into target: inout [String: String]) {
+        guard let value = objectValue[key] else { return }
+        guard case .object(let object) = value else {
+            errors.append(
+                FieldError(pathPrefix.isEmpty ? key : pathPrefix + "." + key, "must be an object of string values"))
+            return
+        }
+        for (name, item) in object {
+            guard case .string(let text) = item else {
+                errors.append(
+                    FieldError(
+                        (pathPrefix.isEmpty ? key : pathPrefix + "." + key) + "." + name,
+                        "must be a string, not \(item.typeName)"))
+                continue
+            }
+            target[name] = text
+        }
+    }
+
+    mutating func record(_ field: String, _ message: String) {
+        errors.append(FieldError(pathPrefix.isEmpty ? field : pathPrefix + "." + field, message))
     }
 }

@@ -17,6 +17,7 @@ public struct ServeConfiguration: Sendable, Equatable {
     public var callbacks = CallbackSettings()
     /// log2 of scrypt's N for password hashing.
     public var passwordCost = 15
+    public var addons = AddonSettings()
 
     public struct RateLimits: Sendable, Equatable {
         public var sendPerSecond: Double = 100
@@ -71,7 +72,7 @@ extension ServeConfiguration {
     private mutating func apply(_ reader: inout ConfigReader) {
         reader.allow([
             "host", "port", "data_dir", "retention_days", "durability", "operator_token", "max_body_bytes",
-            "rate_limits", "simulator", "callbacks", "password_cost",
+            "rate_limits", "simulator", "callbacks", "password_cost", "addons",
         ])
         reader.string("host", into: &host)
         reader.int("port", in: 0...65535, into: &port)
@@ -99,6 +100,26 @@ extension ServeConfiguration {
             var seed = Int(simulator.seed)
             sub.int("seed", in: 0...Int.max, into: &seed)
             simulator.seed = UInt64(seed)
+        }
+        reader.object("addons") { sub in
+            sub.allow(["bundled_dir", "dirs", "library_dirs", "settings", "consent_file"])
+            var bundled = addons.bundledDirectory
+            sub.optionalString("bundled_dir", into: &bundled)
+            addons.bundledDirectory = bundled
+            sub.stringArray("dirs", into: &addons.directories)
+            sub.stringArray("library_dirs", into: &addons.libraryDirectories)
+            var consentFile = addons.consentFile
+            sub.optionalString("consent_file", into: &consentFile)
+            addons.consentFile = consentFile
+            if case .object(let perAddon)? = sub.value("settings") {
+                for id in perAddon.keys.sorted() {
+                    var values: [String: String] = [:]
+                    sub.object("settings") { settings in settings.stringMap(id, into: &values) }
+                    addons.config[id] = values
+                }
+            } else if sub.value("settings") != nil {
+                sub.record("settings", "must be an object of add-on ids to string settings")
+            }
         }
         reader.object("callbacks") { sub in
             sub.allow(["retry_base_ms", "max_attempts", "timeout_ms"])

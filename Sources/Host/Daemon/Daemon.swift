@@ -18,6 +18,7 @@ public final class Daemon: Sendable {
     let callbacks: StatusCallbackQueue
     let logger: Logger
     let clock: any WallClock
+    public let addons: AddonPlatform
     private let running = Mutex<ServiceGroup?>(nil)
 
     public init(config: ServeConfiguration, clock: any WallClock = SystemWallClock(), logger: Logger) throws {
@@ -30,17 +31,29 @@ public final class Daemon: Sendable {
         operatorToken = try config.operatorToken ?? layout.operatorToken()
         let writer = GroupCommitWriter(pool: pool)
         let digest = ContentDigest(key: try layout.contentDigestKey())
-        let messages = MessageStore(writer: writer, clock: clock, digest: digest)
+        let metrics = HostMetrics()
+        var addonSettings = config.addons
+        if addonSettings.bundledDirectory == nil { addonSettings.bundledDirectory = BundledAddons.manifestDirectory() }
+        if addonSettings.libraryDirectories.isEmpty {
+            addonSettings.libraryDirectories = BundledAddons.libraryDirectories()
+        }
+        let addons = try AddonPlatform(
+            settings: addonSettings, stateRoot: layout.root.appendingPathComponent("addons"),
+            pseudonymKey: try layout.pseudonymKey(), writer: writer, clock: clock, metrics: metrics.registry,
+            logger: logger)
+        self.addons = addons
+        let messages = MessageStore(writer: writer, clock: clock, digest: digest, events: addons)
         let callbacks = StatusCallbackQueue(writer: writer, clock: clock, settings: config.callbacks, logger: logger)
         let simulator = SimulatedCarrier(settings: config.simulator)
         let pipeline = DeliveryPipeline(store: messages, carrier: simulator, callbacks: callbacks, logger: logger)
         self.callbacks = callbacks
         services = HostServices(
             config: config,
-            accounts: AccountStore(writer: writer, clock: clock, hasher: PasswordHasher(costLog2: config.passwordCost)),
+            accounts: AccountStore(
+                writer: writer, clock: clock, hasher: PasswordHasher(costLog2: config.passwordCost), events: addons),
             messages: messages,
             contacts: ContactStore(writer: writer, clock: clock),
-            usage: UsageStore(writer: writer, clock: clock),
+            usage: UsageStore(writer: writer, clock: clock, events: addons),
             pipeline: pipeline,
             simulator: simulator,
             sendLimiter: SendRateLimiter(
@@ -48,7 +61,8 @@ public final class Daemon: Sendable {
             authThrottle: AuthThrottle(
                 maxFailures: config.rateLimits.authFailures, windowSeconds: config.rateLimits.authWindowSeconds,
                 clock: clock),
-            metrics: HostMetrics())
+            metrics: metrics,
+            addons: addons)
     }
 
     public var accounts: AccountStore { services.accounts }
@@ -82,10 +96,16 @@ public final class Daemon: Sendable {
                     .init(service: services.pipeline),
                     .init(service: callbacks),
                     .init(service: retention),
+                    .init(service: services.addons),
                     .init(service: app),
                 ],
                 gracefulShutdownSignals: signals,
                 logger: logger))
+        if let file = config.addons.consentFile {
+            let applied = try await ConsentFile.apply(
+                file: file, accounts: services.accounts, addons: services.addons, actor: "config:\(file)")
+            logger.info("consent file applied", metadata: ["file": "\(file)", "changes": "\(applied.count)"])
+        }
         running.withLock { $0 = group }
         try await group.run()
     }

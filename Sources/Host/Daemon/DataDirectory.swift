@@ -39,6 +39,12 @@ struct DataDirectory {
             data: try secret(named: "content-digest.key") { SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) } })
     }
 
+    /// The master key of add-on pseudonyms; per (add-on, account) keys are derived from it.
+    func pseudonymKey() throws -> SymmetricKey {
+        SymmetricKey(
+            data: try secret(named: "pseudonym.key") { SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) } })
+    }
+
     private func secret(named name: String, generate: () -> Data) throws -> Data {
         let url = root.appendingPathComponent("secrets").appendingPathComponent(name)
         if let existing = try? Data(contentsOf: url), !existing.isEmpty { return existing }

@@ -64,6 +64,7 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
         guard !results.isEmpty else { return }
         let now = store.clock.now().epochMillis
         let digest = store.digest
+        let events = store.events
         let callbacks = self.callbacks
         let submitted = results
         try await store.writer.write { db in
@@ -80,8 +81,9 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
                             UPDATE messages SET status = 'failed', error_code = ?, error_message = ?, completed_at = ?,
                                 updated_at = ? WHERE id = ? AND status = 'queued'
                             """, arguments: [code, reason, now, now, id])
-                    try MessageStore.applyContentMode(db, messageID: id, digest: digest)
                 }
+                try Self.published(db, messageID: id, events: events)
+                if case .rejected = result { try MessageStore.applyContentMode(db, messageID: id, digest: digest) }
                 try callbacks.enqueue(db, messageID: id, now: now)
             }
         }
@@ -91,6 +93,7 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
     public func carrierDidReport(_ reports: [DeliveryReport]) async {
         let now = store.clock.now().epochMillis
         let digest = store.digest
+        let events = store.events
         let callbacks = self.callbacks
         do {
             try await store.writer.write { db in
@@ -104,6 +107,7 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
                             report.outcome.rawValue, report.errorCode, report.errorMessage, now, now, report.messageID,
                         ])
                     guard db.changesCount > 0 else { continue }
+                    try Self.published(db, messageID: report.messageID, events: events)
                     try MessageStore.applyContentMode(db, messageID: report.messageID, digest: digest)
                     try callbacks.enqueue(db, messageID: report.messageID, now: now)
                 }
@@ -113,6 +117,13 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
             // The messages stay `sent`; the carrier is asked again for them on the next start.
             logger.error(
                 "could not record delivery reports", metadata: ["error": "\(error)", "count": "\(reports.count)"])
+        }
+    }
+
+    /// Publishes the message's new status, inside the transaction that set it.
+    private static func published(_ db: Database, messageID: String, events: any DomainEventSink) throws {
+        if let message = try Message.fetchOne(db, sql: "SELECT * FROM messages WHERE id = ?", arguments: [messageID]) {
+            try events.publish(db, .messageStatus(message))
         }
     }
 

@@ -13,6 +13,7 @@ extension MessageStore {
         let now = clock.now().epochMillis
         let id = Identifier.make("msg")
         let digest = self.digest
+        let events = self.events
         let keyword = OptOutKeyword.action(for: inbound.body)
         return try await writer.write { db in
             guard
@@ -46,6 +47,8 @@ extension MessageStore {
             case nil:
                 break
             }
+            let received = try Message.fetchOne(db, sql: "SELECT * FROM messages WHERE id = ?", arguments: [id])!
+            try events.publish(db, .messageInbound(received, optOut: keyword?.0))
             try Self.applyContentMode(db, messageID: id, digest: digest)
             let message = try Message.fetchOne(db, sql: "SELECT * FROM messages WHERE id = ?", arguments: [id])!
             return InboundOutcome(message: message, optOut: keyword?.0)

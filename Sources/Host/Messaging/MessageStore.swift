@@ -3,9 +3,17 @@ import GRDB
 
 /// Messages and opt-outs. Writes go through the group-commit writer; reads use the pool's readers.
 public struct MessageStore: Sendable {
+    init(writer: GroupCommitWriter, clock: any WallClock, digest: ContentDigest, events: any DomainEventSink) {
+        self.writer = writer
+        self.clock = clock
+        self.digest = digest
+        self.events = events
+    }
+
     let writer: GroupCommitWriter
     let clock: any WallClock
     let digest: ContentDigest
+    let events: any DomainEventSink
 
     public struct OptedOut: Error, Sendable {
         public var number: String
@@ -19,6 +27,8 @@ public struct MessageStore: Sendable {
         public var from: String
         public var body: String
         public var statusCallback: String?
+        /// Assigned before the pre-send check so add-ons and the ledger see the message's final id.
+        public var id: String = Identifier.make("msg")
     }
 
     /// Stores a new outbound message as `queued`, refusing it in the same transaction when the
@@ -26,7 +36,7 @@ public struct MessageStore: Sendable {
     public func insertOutbound(_ outbound: Outbound) async throws -> Message {
         let count = SegmentCount(body: outbound.body)
         let now = clock.now().epochMillis
-        let id = Identifier.make("msg")
+        let id = outbound.id
         return try await writer.write { db in
             if let row = try Row.fetchOne(
                 db, sql: "SELECT keyword, created_at FROM opt_outs WHERE account_id = ? AND number = ?",

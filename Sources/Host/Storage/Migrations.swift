@@ -7,6 +7,9 @@ enum Migrations {
         migrator.registerMigration("v1-core") { db in
             try db.execute(sql: v1)
         }
+        migrator.registerMigration("v2-addons") { db in
+            try db.execute(sql: v2)
+        }
         return migrator
     }
 
@@ -117,5 +120,58 @@ enum Migrations {
             created_at INTEGER NOT NULL
         );
         CREATE INDEX callbacks_due ON callbacks(next_attempt_at) WHERE state = 'pending';
+        """
+
+    private static let v2 = """
+        CREATE TABLE addon_consents (
+            rev INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            account_id TEXT NOT NULL REFERENCES accounts(id),
+            addon_id TEXT NOT NULL,
+            addon_version TEXT NOT NULL,
+            action TEXT NOT NULL,
+            fields TEXT NOT NULL,
+            at INTEGER NOT NULL,
+            actor TEXT NOT NULL
+        );
+        CREATE INDEX addon_consents_current ON addon_consents(account_id, addon_id, rev);
+
+        CREATE TABLE addon_outbox (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            addon_id TEXT NOT NULL,
+            account_id TEXT NOT NULL,
+            event BLOB NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX addon_outbox_addon ON addon_outbox(addon_id, seq);
+
+        CREATE TABLE ledger (
+            seq INTEGER PRIMARY KEY,
+            at INTEGER NOT NULL,
+            addon_id TEXT NOT NULL,
+            addon_version TEXT NOT NULL,
+            account_id TEXT NOT NULL,
+            event_id TEXT NOT NULL,
+            event_type TEXT NOT NULL,
+            fields TEXT NOT NULL,
+            consent_id TEXT,
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL
+        );
+        CREATE INDEX ledger_addon ON ledger(addon_id, at);
+        CREATE INDEX ledger_account ON ledger(account_id, at);
+
+        CREATE TABLE addon_records (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            addon_id TEXT NOT NULL,
+            account_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            key TEXT,
+            json TEXT NOT NULL,
+            at INTEGER NOT NULL
+        );
+        CREATE UNIQUE INDEX addon_records_key ON addon_records(addon_id, account_id, kind, key) WHERE key IS NOT NULL;
+        CREATE INDEX addon_records_account ON addon_records(account_id, addon_id, kind, id);
         """
 }

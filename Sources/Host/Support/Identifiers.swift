@@ -2,8 +2,8 @@ import Crypto
 import Foundation
 
 /// Random, URL-safe identifiers with a type prefix so a stray id in a log says what it names.
-enum Identifier {
-    static func make(_ prefix: String, bytes: Int = 12) -> String {
+public enum Identifier {
+    public static func make(_ prefix: String, bytes: Int = 12) -> String {
         prefix + "_" + randomToken(bytes: bytes)
     }
 

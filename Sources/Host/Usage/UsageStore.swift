@@ -5,6 +5,7 @@ import GRDB
 public struct UsageStore: Sendable {
     let writer: GroupCommitWriter
     let clock: any WallClock
+    let events: any DomainEventSink
 
     public struct RequestRecord: Sendable {
         public var at: Date
@@ -18,7 +19,9 @@ public struct UsageStore: Sendable {
 
     /// Batched with other writes; a crash may lose the last few log rows, never a message.
     public func log(_ record: RequestRecord) {
+        let events = self.events
         writer.writeDetached { db in
+            if let accountID = record.accountID { try events.publish(db, .apiRequest(record, accountID: accountID)) }
             try db.execute(
                 sql: """
                     INSERT INTO request_logs (at, account_id, method, path, status, latency_us, ip)

@@ -41,9 +41,21 @@ struct MessageRoutes {
                     "This account may send \(services.config.rateLimits.sendPerSecond) messages per second; retry after \(wait) s.",
                 retryAfterSeconds: wait)
         }
+        let outbound = MessageStore.Outbound(
+            accountID: accountID, to: to!, from: from!, body: body!, statusCallback: callback)
+        let submit = DomainEvent.messageSubmit(
+            id: outbound.id, accountID: accountID, to: outbound.to, from: outbound.from, body: outbound.body,
+            segments: SegmentCount(body: outbound.body).segments, at: services.usage.clock.now().epochMillis)
+        if case .block(let addonID, let addonName, let code, let reason) = await services.addons.check(submit) {
+            services.metrics.messagesRefused.increment()
+            throw Problem(
+                .unprocessableContent, "Blocked by \(addonName)",
+                detail: "\(reason) (add-on \(addonID), reason code \(code))",
+                errors: [FieldError("to", "\(addonName): \(reason)")],
+                extra: ["addon_id": addonID, "reason_code": code])
+        }
         do {
-            let message = try await services.messages.insertOutbound(
-                .init(accountID: accountID, to: to!, from: from!, body: body!, statusCallback: callback))
+            let message = try await services.messages.insertOutbound(outbound)
             services.pipeline.enqueue(message.id)
             services.metrics.messagesAccepted.increment()
             var response = try JSONResponse.make(MessageView(message), status: .created)

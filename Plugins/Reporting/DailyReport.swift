@@ -1,0 +1,55 @@
+import AddonKit
+
+/// One account's delivery counters for one UTC day, and what keeps them exact when the host
+/// delivers an event more than once.
+struct DailyReport: Codable, Equatable, Sendable {
+    private(set) var sent = 0
+    private(set) var delivered = 0
+    private(set) var undelivered = 0
+    private(set) var failed = 0
+    /// Pseudonyms of the day's recipients: enough to count them, useless for contacting anyone.
+    private(set) var recipients: Set<String> = []
+    /// Every (message, status) already counted. Kept per day rather than per event id so that a
+    /// status reported twice under different event ids still counts once.
+    private(set) var counted: Set<CountedStatus> = []
+
+    /// delivered / (delivered + undelivered + failed), 0 before any final outcome.
+    var deliveryRate: Double {
+        let outcomes = delivered + undelivered + failed
+        return outcomes == 0 ? 0 : (Double(delivered) / Double(outcomes)).rounded(toPlaces: 4)
+    }
+
+    /// Adds one status update; returns whether the report changed.
+    ///
+    /// "sent" counts only messages seen in the "sent" status, not inferred from a later "delivered":
+    /// the two may fall on different days, and inferring would count the message on both.
+    mutating func record(_ update: StatusUpdate) -> Bool {
+        var changed = false
+        if let recipient = update.recipient {
+            changed = recipients.insert(recipient).inserted
+        }
+        guard let status = update.status, status.isCounted,
+            counted.insert(CountedStatus(messageID: update.messageID, status: status)).inserted
+        else { return changed }
+        switch status {
+        case .sent: sent += 1
+        case .delivered: delivered += 1
+        case .undelivered: undelivered += 1
+        case .failed: failed += 1
+        case .queued: break
+        }
+        return true
+    }
+
+    /// Drops a recipient's pseudonym (an erasure request); returns whether it was there.
+    mutating func forget(recipient: String) -> Bool {
+        recipients.remove(recipient) != nil
+    }
+
+    /// The row the host stores and shows to the customer.
+    func row(date: String) -> String {
+        "{\"date\":\(jsonString(date)),\"sent\":\(sent),\"delivered\":\(delivered),"
+            + "\"undelivered\":\(undelivered),\"failed\":\(failed),"
+            + "\"delivery_rate\":\(jsonNumber(deliveryRate)),\"unique_recipients\":\(recipients.count)}"
+    }
+}

@@ -1,0 +1,11 @@
+/// What Reporting takes from one message.status event.
+struct StatusUpdate: Sendable {
+    /// The carrier status word; nil when it is not one Reporting knows, so newer host statuses
+    /// still record the recipient without guessing at a counter.
+    var status: DeliveryStatus?
+    var messageID: String
+    /// The recipient's pseudonym ("usage.to"), never the number itself.
+    var recipient: String?
+    /// When the status happened, milliseconds since 1970 UTC; decides the report's day.
+    var timestampMs: Int64
+}

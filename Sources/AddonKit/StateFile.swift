@@ -1,0 +1,98 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Whole-file reads and crash-safe replacement of an add-on's state file, in the directory the host
+/// gives each add-on (`HostHandle.stateDirectory`).
+///
+/// A replacement writes a sibling temporary file, flushes it, and renames it over the old file, so a
+/// crash or power loss leaves either the old contents or the new, never a torn mix.
+public enum StateFile {
+    /// The file's bytes, or nil when it does not exist.
+    public static func load(_ path: String) throws(StateFileError) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 {
+            if errno == ENOENT { return nil }
+            throw StateFileError(operation: "open", path: path, errno: errno)
+        }
+        defer { close(fd) }
+        var contents: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw StateFileError(operation: "read", path: path, errno: errno)
+            }
+            if count == 0 { return contents }
+            contents.append(contentsOf: chunk[0..<count])
+        }
+    }
+
+    /// Replaces the file's contents with `bytes`, atomically and durably.
+    public static func replace(_ path: String, with bytes: [UInt8]) throws(StateFileError) {
+        let temporary = path + ".tmp"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        if fd < 0 { throw StateFileError(operation: "create", path: temporary, errno: errno) }
+        do throws(StateFileError) {
+            try writeAll(bytes, to: fd, path: temporary)
+            if fsync(fd) != 0 { throw StateFileError(operation: "fsync", path: temporary, errno: errno) }
+        } catch {
+            close(fd)
+            unlink(temporary)
+            throw error
+        }
+        if close(fd) != 0 {
+            let code = errno
+            unlink(temporary)
+            throw StateFileError(operation: "close", path: temporary, errno: code)
+        }
+        if rename(temporary, path) != 0 {
+            let code = errno
+            unlink(temporary)
+            throw StateFileError(operation: "rename", path: path, errno: code)
+        }
+        syncDirectory(containing: path)
+    }
+
+    private static func writeAll(_ bytes: [UInt8], to fd: Int32, path: String) throws(StateFileError) {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { buffer in
+                write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+            }
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw StateFileError(operation: "write", path: path, errno: errno)
+            }
+            offset += written
+        }
+    }
+
+    /// Makes the rename itself durable. Best effort: some file systems refuse to fsync a directory,
+    /// and the new contents are already safe in the renamed file.
+    private static func syncDirectory(containing path: String) {
+        let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
+        let fd = open(directory.isEmpty ? "/" : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        _ = fsync(fd)
+        close(fd)
+    }
+}
+
+/// A failed state-file operation, with the system's reason.
+public struct StateFileError: Error, CustomStringConvertible, Sendable {
+    /// The step that failed: "open", "read", "create", "write", "fsync", "close" or "rename".
+    public let operation: String
+    public let path: String
+    public let errno: Int32
+
+    public var description: String {
+        "could not \(operation) \(path): \(String(cString: strerror(errno))) (errno \(errno)); "
+            + "check that the add-on's state directory exists, is writable and has free space"
+    }
+}

@@ -1,0 +1,164 @@
+import Crypto
+import Foundation
+import GRDB
+import Logging
+import PluginAPI
+import Prometheus
+import ServiceLifecycle
+import Synchronization
+
+/// The add-on side of the daemon: it receives the core's domain events and pre-send checks,
+/// mediates each into the view an add-on may see, dispatches it, and records the share.
+public final class AddonPlatform: DomainEventSink, PreSendCheck, Service {
+    public let registry: AddonRegistry
+    public let consents: ConsentStore
+    public let records: AddonRecordStore
+    let mediator: Mediator
+    let writer: GroupCommitWriter
+    let clock: any WallClock
+    let logger: Logger
+    private let wakeups: [String: BatchQueue<Void>]
+    let counters: AddonCounters
+
+    init(
+        settings: AddonSettings, stateRoot: URL, pseudonymKey: SymmetricKey, writer: GroupCommitWriter,
+        clock: any WallClock, metrics: PrometheusCollectorRegistry, logger: Logger
+    ) throws {
+        let records = AddonRecordStore(writer: writer, clock: clock, registry: metrics)
+        let consents = try ConsentStore(writer: writer, clock: clock)
+        self.records = records
+        self.consents = consents
+        self.writer = writer
+        self.clock = clock
+        self.logger = logger
+        mediator = Mediator(pseudonyms: Pseudonymizer(master: pseudonymKey))
+        registry = AddonRegistry(settings: settings, stateRoot: stateRoot, logger: logger, clock: clock) { record in
+            // An add-on may only write records for accounts that enabled it.
+            guard consents.current(accountID: record.accountID, addonID: record.addonID) != nil else { return false }
+            return records.store(record)
+        }
+        wakeups = Dictionary(uniqueKeysWithValues: registry.manifests.map { ($0.id, BatchQueue<Void>()) })
+        counters = AddonCounters(registry: metrics)
+    }
+
+    /// Add-ons that subscribe to `type` and that this account has enabled.
+    private func recipients(of type: EventType, accountID: String) -> [(Manifest, ConsentRecord)] {
+        registry.manifests.compactMap { manifest in
+            guard manifest.hooks.contains(type),
+                let grant = consents.current(accountID: accountID, addonID: manifest.id)
+            else { return nil }
+            return (manifest, grant)
+        }
+    }
+
+    // MARK: DomainEventSink
+
+    /// Queues the event in the outbox of every add-on that will receive it, in the caller's transaction.
+    /// The stored event is the full one: the view is built at delivery, so a withdrawal or a
+    /// content-mode change made in between still applies.
+    public func publish(_ db: Database, _ event: DomainEvent) throws {
+        let targets = recipients(of: event.type, accountID: event.accountID)
+        guard !targets.isEmpty else { return }
+        let payload = try JSONEncoder().encode(event)
+        for (manifest, _) in targets {
+            try db.execute(
+                sql: "INSERT INTO addon_outbox (addon_id, account_id, event) VALUES (?, ?, ?)",
+                arguments: [manifest.id, event.accountID, payload])
+        }
+        let wakeups = self.wakeups
+        db.afterNextTransaction { _ in
+            for (manifest, _) in targets { wakeups[manifest.id]?.push(()) }
+        }
+    }
+
+    // MARK: PreSendCheck
+
+    public func check(_ event: DomainEvent) async -> PreSendVerdict {
+        let targets = recipients(of: .messageSubmit, accountID: event.accountID)
+        guard !targets.isEmpty else { return .allow }
+        let contentMode = (try? await contentModes([event.accountID])[event.accountID]) ?? .store
+        var shares: [Ledger.Share] = []
+        var verdict = PreSendVerdict.allow
+        for (manifest, grant) in targets {
+            guard let library = registry.library(manifest.id) else { continue }
+            let view = mediator.view(of: event, for: manifest, grant: grant, contentMode: contentMode)
+            shares.append(
+                Ledger.Share(addonID: manifest.id, addonVersion: manifest.version, view: view, consentID: grant.id))
+            let started = ContinuousClock.now
+            let outcome = await library.check(view)
+            counters.checkDuration(manifest.id).recordNanoseconds((ContinuousClock.now - started).nanoseconds)
+            switch outcome {
+            case .allow:
+                continue
+            case .block(let code, let reason):
+                verdict = .block(addonID: manifest.id, addonName: manifest.name, code: code, reason: reason)
+            case .failed(let why):
+                logger.warning(
+                    "pre-send check failed",
+                    metadata: [
+                        "addon.id": "\(manifest.id)", "reason": "\(why)",
+                        "failure_mode": "\(manifest.failureMode.rawValue)",
+                    ])
+                counters.checkFailures(manifest.id).increment()
+                if manifest.failureMode == .failOpen {
+                    counters.failOpenPasses(manifest.id).increment()
+                    continue
+                }
+                verdict = .block(
+                    addonID: manifest.id, addonName: manifest.name, code: "addon_unavailable",
+                    reason:
+                        "\(manifest.name) could not check the message (\(why)) and is configured to fail closed; try again later"
+                )
+            }
+            break
+        }
+        let recorded = shares
+        let now = clock.now().epochMillis
+        do {
+            try await writer.write { db in try Ledger.append(db, recorded, at: now) }
+        } catch {
+            logger.error("could not record pre-send shares", metadata: ["error": "\(error)"])
+        }
+        return verdict
+    }
+
+    func contentModes(_ accountIDs: [String]) async throws -> [String: ContentMode] {
+        let unique = Array(Set(accountIDs))
+        return try await writer.pool.read { db in
+            var modes: [String: ContentMode] = [:]
+            let rows = try Row.fetchAll(
+                db,
+                sql:
+                    "SELECT id, content_mode FROM accounts WHERE id IN (\(databaseQuestionMarks(count: unique.count)))",
+                arguments: StatementArguments(unique))
+            for row in rows { modes[row["id"]] = ContentMode(rawValue: row["content_mode"]) ?? .store }
+            return modes
+        }
+    }
+
+    // MARK: Service
+
+    /// One delivery loop per add-on that receives asynchronous events.
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await withDiscardingTaskGroup { group in
+                // Consent changed by another process (`switchboard addons apply`) takes effect within a second.
+                group.addTask {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: .seconds(1))
+                        do { try self.consents.reload() } catch {
+                            self.logger.error("could not reload consent records", metadata: ["error": "\(error)"])
+                        }
+                    }
+                }
+                for manifest in self.registry.manifests where manifest.hooks.contains(where: { $0 != .messageSubmit }) {
+                    guard let library = self.registry.library(manifest.id), let wake = self.wakeups[manifest.id] else {
+                        continue
+                    }
+                    let worker = OutboxWorker(platform: self, manifest: manifest, library: library, wake: wake)
+                    group.addTask { await worker.run() }
+                }
+            }
+        }
+    }
+}

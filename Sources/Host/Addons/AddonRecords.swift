@@ -1,0 +1,95 @@
+import Foundation
+import GRDB
+import Prometheus
+import Synchronization
+
+/// What add-ons emit through the host (report rows, alerts, metrics), stored per account.
+public struct AddonRecord: Sendable, Equatable, FetchableRecord {
+    public var id: Int64
+    public var addonID: String
+    public var accountID: String
+    public var kind: String
+    public var key: String?
+    public var json: String
+    public var at: Int64
+
+    public init(row: Row) throws {
+        id = row["id"]
+        addonID = row["addon_id"]
+        accountID = row["account_id"]
+        kind = row["kind"]
+        key = row["key"]
+        json = row["json"]
+        at = row["at"]
+    }
+}
+
+public final class AddonRecordStore: Sendable {
+    static let kinds: Set<String> = ["report", "alert", "metric"]
+    let writer: GroupCommitWriter
+    let clock: any WallClock
+    let registry: PrometheusCollectorRegistry
+    private let gauges = Mutex<[String: Gauge]>([:])
+
+    init(writer: GroupCommitWriter, clock: any WallClock, registry: PrometheusCollectorRegistry) {
+        self.writer = writer
+        self.clock = clock
+        self.registry = registry
+    }
+
+    /// Stores an emitted record; false when it is malformed. Metrics also become Prometheus gauges
+    /// `switchboard_addon_<name>{addon, account}`.
+    func store(_ record: EmittedRecord) -> Bool {
+        guard Self.kinds.contains(record.kind),
+            let object = try? JSONSerialization.jsonObject(with: Data(record.json.utf8)) as? [String: Any]
+        else { return false }
+        if record.kind == "metric" {
+            guard let name = object["name"] as? String, let value = object["value"] as? Double,
+                name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }), !name.isEmpty
+            else { return false }
+            gauge(name: name, addonID: record.addonID, accountID: record.accountID).set(value)
+        }
+        let now = clock.now().epochMillis
+        writer.writeDetached { db in
+            if let key = record.key {
+                try db.execute(
+                    sql: """
+                        INSERT INTO addon_records (addon_id, account_id, kind, key, json, at) VALUES (?, ?, ?, ?, ?, ?)
+                        ON CONFLICT (addon_id, account_id, kind, key) WHERE key IS NOT NULL
+                        DO UPDATE SET json = excluded.json, at = excluded.at
+                        """, arguments: [record.addonID, record.accountID, record.kind, key, record.json, now])
+            } else {
+                try db.execute(
+                    sql: "INSERT INTO addon_records (addon_id, account_id, kind, json, at) VALUES (?, ?, ?, ?, ?)",
+                    arguments: [record.addonID, record.accountID, record.kind, record.json, now])
+            }
+        }
+        return true
+    }
+
+    private func gauge(name: String, addonID: String, accountID: String) -> Gauge {
+        let key = "\(name)|\(addonID)|\(accountID)"
+        return gauges.withLock { gauges in
+            if let gauge = gauges[key] { return gauge }
+            let gauge = registry.makeGauge(
+                descriptor: .init(
+                    namespace: "switchboard", subsystem: "addon", metricName: name, unitName: "",
+                    helpText: "Emitted by an add-on"),
+                labels: [("addon", addonID), ("account", accountID)])
+            gauges[key] = gauge
+            return gauge
+        }
+    }
+
+    public func records(accountID: String, addonID: String, kind: String, limit: Int = 1000) async throws
+        -> [AddonRecord]
+    {
+        try await writer.pool.read { db in
+            try AddonRecord.fetchAll(
+                db,
+                sql:
+                    "SELECT * FROM addon_records WHERE account_id = ? AND addon_id = ? AND kind = ? ORDER BY key, id LIMIT ?",
+                arguments: [accountID, addonID, kind, limit])
+        }
+    }
+}

@@ -1,0 +1,30 @@
+import Foundation
+
+/// Where the add-ons built with the daemon are: the `Manifests/` folder of the source tree and the
+/// build directory that holds the daemon itself (SwiftPM puts `lib<Name>.so` beside executables).
+enum BundledAddons {
+    static var executableDirectory: URL {
+        let path =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: path).deletingLastPathComponent()
+    }
+
+    static func manifestDirectory() -> String? {
+        var candidates = [
+            URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("Manifests")
+        ]
+        // From .build/<triple>/<configuration>/ back to the package root.
+        var directory = executableDirectory
+        for _ in 0..<4 {
+            directory = directory.deletingLastPathComponent()
+            candidates.append(directory.appendingPathComponent("Manifests"))
+        }
+        return candidates.first {
+            FileManager.default.fileExists(atPath: $0.appendingPathComponent("schema.json").path)
+        }?.path
+    }
+
+    static func libraryDirectories() -> [String] {
+        [executableDirectory.path]
+    }
+}

@@ -1,0 +1,52 @@
+import Foundation
+import GRDB
+
+extension Daemon {
+    public func ledgerEntries(_ query: Ledger.Query) async throws -> [LedgerEntry] {
+        try await addons.writer.pool.read { db in try Ledger.query(db, query) }
+    }
+
+    public func verifyLedger() async throws -> Result<Int, Ledger.VerificationFailure> {
+        try await addons.writer.pool.read { db in try Ledger.verify(db) }
+    }
+}
+
+/// Ledger rows for people (table) and machines (JSON, CSV, NDJSON).
+public enum AuditFormatter {
+    public static func render(_ entries: [LedgerEntry], format: String) -> String {
+        let shares = entries.map(ShareView.init)
+        switch format {
+        case "json":
+            let encoder = JSONEncoder()
+            encoder.keyEncodingStrategy = .convertToSnakeCase
+            encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+            return String(decoding: (try? encoder.encode(shares)) ?? Data("[]".utf8), as: UTF8.self) + "\n"
+        case "ndjson":
+            let encoder = JSONEncoder()
+            encoder.keyEncodingStrategy = .convertToSnakeCase
+            encoder.outputFormatting = .sortedKeys
+            return shares.map { String(decoding: (try? encoder.encode($0)) ?? Data(), as: UTF8.self) + "\n" }.joined()
+        case "csv":
+            let rows = AuditOutput.rows(shares)
+            let columns = [
+                "seq", "at", "addon_id", "addon_version", "account_id", "event_id", "event_type", "fields",
+                "consent_receipt_id", "hash",
+            ]
+            return
+                ([columns.joined(separator: ",")]
+                + rows.map { row in columns.map { CSVResponse.quote("\(row[$0] ?? "")") }.joined(separator: ",") })
+                .joined(separator: "\n") + "\n"
+        default:
+            var lines = [
+                "SEQ  TIME                      ADD-ON                            ACCOUNT          EVENT            FIELDS"
+            ]
+            for share in shares {
+                let fields = share.fields.keys.sorted().map { "\($0)(\(share.fields[$0]!))" }.joined(separator: " ")
+                lines.append(
+                    "\(share.seq)  \(share.at ?? "")  \(share.addonId)  \(share.accountId)  \(share.eventType)  \(fields)"
+                )
+            }
+            return lines.joined(separator: "\n") + "\n"
+        }
+    }
+}

@@ -1,0 +1,155 @@
+import Crypto
+import Foundation
+import GRDB
+
+/// One share: which add-on received which fields of which event, under which consent. No values.
+public struct LedgerEntry: Sendable, Equatable, FetchableRecord {
+    public var seq: Int64
+    public var at: Int64
+    public var addonID: String
+    public var addonVersion: String
+    public var accountID: String
+    public var eventID: String
+    public var eventType: String
+    /// `field:treatment` pairs, e.g. `usage.to:pseudonym`.
+    public var fields: [String]
+    public var consentID: String?
+    public var prevHash: String
+    public var hash: String
+
+    public init(row: Row) throws {
+        seq = row["seq"]
+        at = row["at"]
+        addonID = row["addon_id"]
+        addonVersion = row["addon_version"]
+        accountID = row["account_id"]
+        eventID = row["event_id"]
+        eventType = row["event_type"]
+        let joined: String = row["fields"]
+        fields = joined.isEmpty ? [] : joined.split(separator: ",").map(String.init)
+        consentID = row["consent_id"]
+        prevHash = row["prev_hash"]
+        hash = row["hash"]
+    }
+}
+
+/// The append-only, hash-chained record of every view delivered to an add-on.
+public enum Ledger {
+    public static let genesis = String(repeating: "0", count: 64)
+
+    public struct Share: Sendable {
+        var addonID: String
+        var addonVersion: String
+        var view: AddonView
+        var consentID: String?
+    }
+
+    /// The hash of a row: SHA-256 over the previous hash and every column, in a fixed order.
+    static func hash(
+        prev: String, seq: Int64, at: Int64, addonID: String, addonVersion: String, accountID: String, eventID: String,
+        eventType: String, fields: String, consentID: String?
+    ) -> String {
+        let canonical = [
+            prev, String(seq), String(at), addonID, addonVersion, accountID, eventID, eventType, fields,
+            consentID ?? "",
+        ].joined(separator: "\u{1F}")
+        return SHA256.hash(data: Data(canonical.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Appends shares inside the caller's transaction (the writer's batch), chaining each to the last.
+    static func append(_ db: Database, _ shares: [Share], at: Int64) throws {
+        guard !shares.isEmpty else { return }
+        let last = try Row.fetchOne(db, sql: "SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1")
+        var seq: Int64 = last?["seq"] ?? 0
+        var prev: String = last?["hash"] ?? genesis
+        let statement = try db.cachedStatement(
+            sql: """
+                INSERT INTO ledger (seq, at, addon_id, addon_version, account_id, event_id, event_type, fields, consent_id,
+                    prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+        for share in shares {
+            seq += 1
+            let fields = share.view.fields.map { "\($0.id):\($0.treatment.rawValue)" }.joined(separator: ",")
+            let hash = hash(
+                prev: prev, seq: seq, at: at, addonID: share.addonID, addonVersion: share.addonVersion,
+                accountID: share.view.accountID, eventID: share.view.eventID, eventType: share.view.type.rawValue,
+                fields: fields, consentID: share.consentID)
+            try statement.execute(arguments: [
+                seq, at, share.addonID, share.addonVersion, share.view.accountID, share.view.eventID,
+                share.view.type.rawValue, fields, share.consentID, prev, hash,
+            ])
+            prev = hash
+        }
+    }
+
+    public struct Query: Sendable {
+        public var addonID: String?
+        public var accountID: String?
+        public var field: String?
+        public var category: DataCategory?
+        public var since: Int64?
+        public var until: Int64?
+        public var afterSeq: Int64?
+        public var limit = 1000
+
+        public init() {}
+    }
+
+    public static func query(_ db: Database, _ query: Query) throws -> [LedgerEntry] {
+        var clauses: [String] = []
+        var arguments: StatementArguments = []
+        if let addon = query.addonID { clauses.append("addon_id = ?"); arguments += [addon] }
+        if let account = query.accountID { clauses.append("account_id = ?"); arguments += [account] }
+        if let field = query.field {
+            clauses.append("(',' || fields || ',') LIKE ?")
+            arguments += ["%," + field + ":%"]
+        }
+        if let category = query.category {
+            clauses.append("(',' || fields) LIKE ?")
+            arguments += ["%," + category.rawValue + ".%"]
+        }
+        if let since = query.since { clauses.append("at >= ?"); arguments += [since] }
+        if let until = query.until { clauses.append("at < ?"); arguments += [until] }
+        if let after = query.afterSeq { clauses.append("seq > ?"); arguments += [after] }
+        arguments += [query.limit]
+        let whereClause = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
+        return try LedgerEntry.fetchAll(
+            db, sql: "SELECT * FROM ledger \(whereClause) ORDER BY seq LIMIT ?", arguments: arguments)
+    }
+
+    /// Recomputes the chain; returns the number of rows checked, or the first sequence that is wrong.
+    public static func verify(_ db: Database) throws -> Result<Int, VerificationFailure> {
+        var prev = genesis
+        var expectedSeq: Int64 = 1
+        var count = 0
+        let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM ledger ORDER BY seq")
+        while let row = try cursor.next() {
+            let entry = try LedgerEntry(row: row)
+            if entry.seq != expectedSeq {
+                return .failure(
+                    .init(seq: expectedSeq, reason: "row \(expectedSeq) is missing (found \(entry.seq) next)"))
+            }
+            if entry.prevHash != prev {
+                return .failure(.init(seq: entry.seq, reason: "row \(entry.seq) does not chain to the row before it"))
+            }
+            let recomputed = hash(
+                prev: prev, seq: entry.seq, at: entry.at, addonID: entry.addonID, addonVersion: entry.addonVersion,
+                accountID: entry.accountID, eventID: entry.eventID, eventType: entry.eventType,
+                fields: entry.fields.joined(separator: ","), consentID: entry.consentID)
+            if recomputed != entry.hash {
+                return .failure(
+                    .init(seq: entry.seq, reason: "row \(entry.seq) was altered (its hash does not match its contents)")
+                )
+            }
+            prev = entry.hash
+            expectedSeq += 1
+            count += 1
+        }
+        return .success(count)
+    }
+
+    public struct VerificationFailure: Error, Sendable, Equatable {
+        public var seq: Int64
+        public var reason: String
+    }
+}
