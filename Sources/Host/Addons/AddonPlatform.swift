@@ -82,6 +82,7 @@ public final class AddonPlatform: DomainEventSink, PreSendCheck, Service {
         for (manifest, grant) in targets {
             guard let library = registry.library(manifest.id) else { continue }
             let view = mediator.view(of: event, for: manifest, grant: grant, contentMode: contentMode)
+            if view.fields.isEmpty { continue }
             shares.append(
                 Ledger.Share(addonID: manifest.id, addonVersion: manifest.version, view: view, consentID: grant.id))
             let started = ContinuousClock.now

@@ -71,6 +71,12 @@ struct OutboxWorker: Sendable {
             }
             let view = platform.mediator.view(
                 of: row.event, for: manifest, grant: grant, contentMode: modes[row.event.accountID] ?? .store)
+            // An event with none of the granted fields would still tell the add-on that something
+            // happened, and when: that is not what the customer granted.
+            guard !view.fields.isEmpty else {
+                done.append(row.seq)
+                continue
+            }
             views.append((row, view, grant))
         }
         let library = self.library

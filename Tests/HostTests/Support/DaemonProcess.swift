@@ -61,8 +61,12 @@ final class DaemonProcess: @unchecked Sendable {
         if !healthy { throw TestFailure("daemon did not become healthy") }
     }
 
+    private var collected = Data()
+
+    /// Everything the process wrote to standard error so far.
     func errorOutput() -> String {
-        String(decoding: stderr.fileHandleForReading.availableData, as: UTF8.self)
+        collected.append(stderr.fileHandleForReading.availableData)
+        return String(decoding: collected, as: UTF8.self)
     }
 
     func kill(_ signal: Int32) {

@@ -1,0 +1,100 @@
+/*
+ * A test add-on built from the header alone with plain `cc -shared -fPIC`. It writes every event and
+ * check it receives, field by field, to events.log in its state directory, so tests can compare what
+ * an add-on actually saw with what the ledger says it was given.
+ *
+ * Build-time knobs (-D): ADDON_ID, ADDON_VERSION (strings), ABI_MAJOR (to fake a mismatch),
+ * NO_ENTRY (to omit the entry symbol). At run time, a file named "refuse" in the state directory
+ * makes on_event answer SB_RETRY (to hold events in the outbox), and a check of a body containing
+ * "BLOCKME" is blocked.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "switchboard_addon.h"
+
+#ifndef ADDON_ID
+#define ADDON_ID "com.example.recorder"
+#endif
+#ifndef ADDON_VERSION
+#define ADDON_VERSION "1.0.0"
+#endif
+#ifndef ABI_MAJOR
+#define ABI_MAJOR SB_ABI_VERSION_MAJOR
+#endif
+
+typedef struct recorder {
+    const sb_host *host;
+    char log_path[4096];
+    char refuse_path[4096];
+} recorder;
+
+static void *create(const sb_host *host) {
+    recorder *self = calloc(1, sizeof(recorder));
+    if (self == NULL) return NULL;
+    self->host = host;
+    snprintf(self->log_path, sizeof self->log_path, "%s/events.log", host->state_dir(host));
+    snprintf(self->refuse_path, sizeof self->refuse_path, "%s/refuse", host->state_dir(host));
+    return self;
+}
+
+static void destroy(void *instance) { free(instance); }
+
+static void record(recorder *self, const char *what, const sb_event *event) {
+    uint32_t i;
+    FILE *file = fopen(self->log_path, "a");
+    if (file == NULL) return;
+    fprintf(file, "%s|%s|%s|%s", what, event->event_id, event->type_name, event->account_id);
+    for (i = 0; i < event->field_count; i++) {
+        const sb_field *field = &event->fields[i];
+        if (field->kind == SB_FIELD_INT) {
+            fprintf(file, "|%s=int:%lld", field->id, (long long)field->int_value);
+        } else {
+            const char *kind = field->kind == SB_FIELD_PSEUDONYM ? "pseudonym" : field->kind == SB_FIELD_DIGEST ? "digest" : "text";
+            fprintf(file, "|%s=%s:%.*s", field->id, kind, (int)field->length, (const char *)field->bytes);
+        }
+    }
+    fputc('\n', file);
+    fclose(file);
+}
+
+static int32_t on_event(void *instance, const sb_event *event) {
+    recorder *self = instance;
+    FILE *refuse = fopen(self->refuse_path, "r");
+    if (refuse != NULL) {
+        fclose(refuse);
+        return SB_RETRY;
+    }
+    record(self, "event", event);
+    return SB_OK;
+}
+
+static int32_t check(void *instance, const sb_event *event, sb_verdict *verdict) {
+    const sb_field *body = sb_event_get(event, "content.body");
+    record(instance, "check", event);
+    if (body != NULL && body->kind == SB_FIELD_TEXT) {
+        char text[256];
+        sb_event_copy_text(event, "content.body", text, sizeof text);
+        if (strstr(text, "BLOCKME") != NULL) sb_verdict_block(verdict, "test_block", "the recorder was told to block this");
+    }
+    return SB_OK;
+}
+
+static int32_t erase(void *instance, const sb_subject *subject) {
+    (void)instance;
+    (void)subject;
+    return SB_OK;
+}
+
+static const sb_addon_descriptor descriptor = {
+    {ABI_MAJOR, SB_ABI_VERSION_MINOR}, sizeof(sb_addon_descriptor), 0,
+    ADDON_ID, "Recorder", "Example Vendor", ADDON_VERSION,
+    create, destroy, on_event, check, erase,
+};
+
+#ifndef NO_ENTRY
+SB_EXPORT const sb_addon_descriptor *switchboard_addon_entry(void) { return &descriptor; }
+#else
+SB_EXPORT const sb_addon_descriptor *some_other_symbol(void) { return &descriptor; }
+#endif

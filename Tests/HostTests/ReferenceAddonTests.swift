@@ -1,0 +1,164 @@
+import Foundation
+import Testing
+
+@testable import Host
+
+/// The three bundled add-ons, loaded from the real built libraries.
+@Suite struct ReferenceAddonTests {
+    static let scrub = "com.switchboard.compliance-scrub"
+
+    @Test func complianceScrubBlocksSuppressedNumbersAndQuietHoursWithoutTheBody() async throws {
+        try await withDaemon(configure: {
+            $0.addons.config[Self.scrub] = [
+                "suppression_list": "+37255500009", "quiet_hours": "+1=00-24@+0", "content_rules": "free money",
+            ]
+        }) { daemon in
+            let (_, client) = try await daemon.signUp()
+            let grant = try await client.put("/v1/account/addons/compliance-scrub", json: ["categories": ["usage"]])
+            #expect(grant.status == 201)
+            let suppressed = try await client.send(to: "+37255500009")
+            #expect(suppressed.status == 422)
+            #expect(suppressed.json["addon_id"] as? String == Self.scrub)
+            #expect(suppressed.json["reason_code"] as? String == "suppressed")
+            let quiet = try await client.send(to: "+15551234567")
+            #expect(quiet.json["reason_code"] as? String == "quiet_hours")
+            // Without the body grant, content rules cannot apply.
+            #expect(try await client.send(to: "+37255512345", body: "win free money now").status == 201)
+            _ = try await client.put("/v1/account/addons/compliance-scrub", json: ["categories": ["usage", "content"]])
+            let flagged = try await client.send(to: "+37255512345", body: "win FREE MONEY now")
+            #expect(flagged.json["reason_code"] as? String == "content_rule")
+            #expect(flagged.text.contains("free money"))
+        }
+    }
+
+    @Test func complianceScrubLearnsOptOutsFromInboundStop() async throws {
+        try await withDaemon { daemon in
+            let (accountID, client) = try await daemon.signUp()
+            _ = try await client.put(
+                "/v1/account/addons/compliance-scrub", json: ["fields": ["usage.to", "usage.from", "usage.opt_out"]])
+            _ = try await client.post("/v1/account/numbers", json: ["number": "+37255500000"])
+            _ = try await daemon.admin.post(
+                "/v1/admin/simulator/inbound", json: ["from": "+37255512345", "to": "+37255500000", "body": "STOP"])
+            let state = daemon.directory.appendingPathComponent("addons/\(Self.scrub)/suppression.tsv")
+            #expect(
+                try await eventually {
+                    ((try? String(contentsOf: state, encoding: .utf8)) ?? "").contains("\(accountID)\t+37255512345")
+                })
+            let refused = try await client.send(to: "+37255512345")
+            #expect(refused.json["reason_code"] as? String == "suppressed")
+        }
+    }
+
+    @Test func reportingProducesDailyReportsAsJSONAndCSV() async throws {
+        try await withDaemon { daemon in
+            let (_, client) = try await daemon.signUp()
+            _ = try await client.put("/v1/account/addons/reporting", json: ["categories": ["usage"]])
+            for to in ["+37255500001", "+37255500002", "+37255500001"] { _ = try await client.send(to: to) }
+            #expect(
+                try await eventually {
+                    let rows = try await client.get("/v1/account/addons/reporting/reports").data
+                    return rows.first?["delivered"] as? Int == 3
+                })
+            let row = try #require(try await client.get("/v1/account/addons/reporting/reports").data.first)
+            #expect(row["sent"] as? Int == 3)
+            #expect(row["unique_recipients"] as? Int == 2)
+            #expect(row["delivery_rate"] as? Double == 1)
+            let csv = try await client.get("/v1/account/addons/reporting/reports?format=csv")
+            #expect(csv.contentType?.hasPrefix("text/csv") == true)
+            #expect(csv.text.hasPrefix("date,delivered,delivery_rate,failed,sent,undelivered,unique_recipients"))
+            // Reporting only ever saw pseudonyms.
+            let shares = try await client.get("/v1/account/addons/reporting/shares")
+            #expect(shares.data.allSatisfy { ($0["fields"] as? [String: String])?["usage.to"] == "pseudonym" })
+        }
+    }
+
+    @Test func monitoringExportsMetricsAndRaisesAlerts() async throws {
+        try await withDaemon(configure: {
+            $0.passwordCost = 14
+            $0.addons.config["com.switchboard.monitoring"] = ["latency_p99_threshold_ms": "0", "min_requests": "1"]
+        }) { daemon in
+            let (accountID, client) = try await daemon.signUp()
+            _ = try await client.put("/v1/account/addons/monitoring", json: ["categories": ["usage"]])
+            // Password changes run scrypt twice: slow enough to cross a 0 ms p99 threshold.
+            _ = try await client.patch(
+                "/v1/account", json: ["password": "new-lantern-orchid-77", "current_password": "plum-harbor-violet-42"])
+            #expect(
+                try await eventually {
+                    try await client.get("/v1/account/addons/monitoring/alerts").data.contains {
+                        $0["state"] as? String == "firing"
+                    }
+                })
+            #expect(
+                try await eventually {
+                    try await daemon.client.get("/metrics").text.contains("account=\"\(accountID)\"")
+                })
+            let metrics = try await daemon.client.get("/metrics").text
+            #expect(metrics.contains("switchboard_addon_api_latency_p99_ms"))
+            #expect(metrics.contains("switchboard_addon_events_delivered_total{addon=\"com.switchboard.monitoring\"}"))
+        }
+    }
+
+    @Test func aConsentFileEnablesAddonsDeclaratively() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sb-consent-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let accountID = try await withDaemon(configure: { $0.dataDir = directory.path }) { daemon in
+            try await daemon.signUp().accountID
+        }
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let file = directory.appendingPathComponent("consent.json")
+        let bad =
+            #"{"accounts": [{"account_id": "\#(accountID)", "addons": [{"id": "com.switchboard.reporting", "fields": ["usage.to"]}, {"id": "nope.addon"}]}]}"#
+        try Data(bad.utf8).write(to: file)
+        let refused = try DaemonProcess(
+            arguments: ["addons", "apply", file.path, "--data-dir", directory.path], port: 0)
+        #expect(try await refused.waitForExit() != 0)
+        #expect(refused.errorOutput().contains("cannot work without"))
+        #expect(refused.errorOutput().contains("nope.addon is not a loaded add-on"))
+
+        let good =
+            #"{"accounts": [{"account_id": "\#(accountID)", "addons": [{"id": "reporting", "categories": ["usage"]}]}]}"#
+        try Data(good.utf8).write(to: file)
+        let applied = try DaemonProcess(
+            arguments: ["addons", "apply", file.path, "--data-dir", directory.path], port: 0)
+        #expect(try await applied.waitForExit() == 0)
+        try await withDaemon(configure: { $0.dataDir = directory.path }) { daemon in
+            #expect(
+                daemon.daemon.addons.consents.current(accountID: accountID, addonID: "com.switchboard.reporting")?.actor
+                    .hasPrefix("cli:") == true)
+        }
+    }
+}
+
+@Suite struct ManifestTests {
+    @Test func everyProblemIsNamedWithItsPath() {
+        let json = #"""
+            {"manifest_version": 1, "id": "com.example.x", "name": "X", "vendor": "V", "version": "1",
+             "abi": {"major": 1}, "library": {"path": "libx.so", "sha256": "zz"}, "hooks": ["message.submit", "sms.sent"],
+             "fields": [{"id": "content.body", "category": "usage", "purpose": "short"}, {"id": "usage.status", "category": "usage", "purpose": "Counts outcomes per day", "pseudonym": true}],
+             "colour": "blue"}
+            """#
+        do {
+            _ = try Manifest.parse(Data(json.utf8), file: "x.json")
+            Issue.record("expected errors")
+        } catch let error as ManifestError {
+            let fields = Set(error.problems.map(\.field))
+            #expect(
+                fields.isSuperset(of: [
+                    "abi.minor", "library.sha256", "hooks", "fields[0].category", "fields[0].purpose",
+                    "fields[1].pseudonym", "colour", "sync",
+                ]))
+        } catch {
+            Issue.record("unexpected \(error)")
+        }
+    }
+
+    @Test func theBundledManifestsAreValid() throws {
+        let directory = AddonFixture.repoRoot.appendingPathComponent("Manifests")
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasPrefix("com.") }
+        #expect(files.count == 3)
+        for file in files {
+            let manifest = try Manifest.load(file: directory.appendingPathComponent(file).path)
+            #expect(manifest.fields.allSatisfy { $0.purpose.count > 20 })
+        }
+    }
+}
