@@ -5,6 +5,12 @@ let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny")
 ]
 
+/// Bundled add-ons export only `switchboard_addon_entry` (a partner's add-on should do the same).
+let exportOnlyEntry: [LinkerSetting] = [
+    .unsafeFlags(
+        ["-Xlinker", "--version-script=\(Context.packageDirectory)/Plugins/exports.map"], .when(platforms: [.linux]))
+]
+
 let package = Package(
     name: "switchboard",
     platforms: [.macOS(.v14)],
@@ -32,13 +38,17 @@ let package = Package(
     targets: [
         .target(name: "PluginAPI"),
         .target(name: "AddonKit", dependencies: ["PluginAPI"], swiftSettings: strict),
-        .target(name: "ComplianceScrub", dependencies: ["PluginAPI"], path: "Plugins/ComplianceScrub"),
         .target(
-            name: "Reporting", dependencies: ["AddonKit", "PluginAPI"], path: "Plugins/Reporting", swiftSettings: strict
+            name: "ComplianceScrub", dependencies: ["PluginAPI"], path: "Plugins/ComplianceScrub",
+            linkerSettings: exportOnlyEntry),
+        .target(
+            name: "Reporting", dependencies: ["AddonKit", "PluginAPI"], path: "Plugins/Reporting",
+            swiftSettings: strict, linkerSettings: exportOnlyEntry
         ),
         .target(
             name: "Monitoring", dependencies: ["AddonKit", "PluginAPI"], path: "Plugins/Monitoring",
-            swiftSettings: strict),
+            swiftSettings: strict,
+            linkerSettings: exportOnlyEntry),
         .target(
             name: "Host",
             dependencies: [

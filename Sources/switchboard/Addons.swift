@@ -6,7 +6,7 @@ import Logging
 struct Addons: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Inspect add-ons and apply declarative consent.",
-        subcommands: [List.self, Apply.self])
+        subcommands: [List.self, Apply.self, Check.self, New.self])
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the add-ons found, loaded or not, and why not.")
@@ -48,6 +48,52 @@ struct Addons: AsyncParsableCommand {
             if changes.isEmpty { print("nothing to change: every account already has what the file says") }
             for change in changes {
                 print("\(change.action)  \(change.accountID)  \(change.addonID)  receipt \(change.receiptID)")
+            }
+        }
+    }
+}
+
+extension Addons {
+    struct Check: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check a partner add-on: validate its manifest, verify the pin, load it and create an instance.")
+        @Argument(help: "The add-on's manifest (JSON).") var manifest: String
+
+        func run() async throws {
+            let report = AddonCheck.run(manifestFile: manifest, logger: quietLogger())
+            if report.ok, let loaded = report.manifest {
+                print(
+                    "ok: \(loaded.id) \(loaded.version) loads with ABI \(loaded.abiMajor).\(loaded.abiMinor); library sha256 \(report.sha256 ?? "?")"
+                )
+                for field in loaded.fields {
+                    print(
+                        "  \(field.id) (\(field.required ? "required" : "optional")\(field.pseudonym ? ", pseudonym" : "")): \(field.purpose)"
+                    )
+                }
+                return
+            }
+            print("\(manifest) cannot be loaded:")
+            for problem in report.problems { print("  - \(problem)") }
+            throw ExitCode(1)
+        }
+    }
+
+    struct New: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a new add-on project in C (source, manifest, Makefile) to start from.")
+        @Option(help: "Reverse-DNS id, e.g. com.example.delivery-counter.") var id: String
+        @Option(help: "Human-readable name.") var name: String = "My Add-on"
+        @Option(help: "Your company.") var vendor: String = "Example Vendor"
+        @Argument(help: "Directory to create.") var directory: String
+
+        func run() async throws {
+            do {
+                let created = try AddonScaffold.create(
+                    id: id, name: name, vendor: vendor, in: URL(fileURLWithPath: directory))
+                for file in created.files { print("created \(file)") }
+                print("next: cd \(directory) && make SWITCHBOARD_INCLUDE=<path to Sources/PluginAPI/include> check")
+            } catch let error as ConfigurationError {
+                throw ValidationError(error.description)
             }
         }
     }

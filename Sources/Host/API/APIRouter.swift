@@ -4,7 +4,7 @@ import Hummingbird
 enum APIRouter {
     static func make(services: HostServices, operatorToken: String) -> Router<AppContext> {
         let router = Router(context: AppContext.self)
-        router.add(middleware: ActivityLogMiddleware(usage: services.usage))
+        router.add(middleware: ActivityLogMiddleware(usage: services.usage, metrics: services.metrics))
         SystemRoutes(services: services).add(to: router)
         let accounts = AccountRoutes(services: services)
         accounts.addPublic(to: router)

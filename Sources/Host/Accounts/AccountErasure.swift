@@ -35,8 +35,15 @@ extension AccountStore {
             }
             try db.execute(sql: "DELETE FROM contacts WHERE account_id = ?", arguments: [accountID])
             let contacts = db.changesCount
+            // Messages not yet handed to the carrier are not sent without their bodies: they fail.
+            try db.execute(
+                sql: """
+                    UPDATE messages SET status = 'failed', error_message = 'account erased before sending', completed_at = ?,
+                        updated_at = ? WHERE account_id = ? AND status = 'queued'
+                    """, arguments: [now, now, accountID])
             try db.execute(
                 sql: "UPDATE messages SET body = NULL, body_digest = NULL WHERE account_id = ?", arguments: [accountID])
+            try db.execute(sql: "DELETE FROM addon_outbox WHERE account_id = ?", arguments: [accountID])
             try db.execute(sql: "DELETE FROM callbacks WHERE account_id = ?", arguments: [accountID])
             try db.execute(sql: "DELETE FROM account_numbers WHERE account_id = ?", arguments: [accountID])
             try db.execute(

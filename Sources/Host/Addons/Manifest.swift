@@ -62,7 +62,7 @@ public struct ManifestError: Error, CustomStringConvertible, Sendable {
 
 extension Manifest {
     /// Reverse-DNS: lower-case labels of letters, digits and dashes, at least two of them.
-    static func isValidID(_ id: String) -> Bool {
+    public static func isValidID(_ id: String) -> Bool {
         let labels = id.split(separator: ".", omittingEmptySubsequences: false)
         guard labels.count >= 2, let first = labels.first?.first, first.isLetter else { return false }
         return labels.allSatisfy { label in

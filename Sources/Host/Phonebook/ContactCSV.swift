@@ -23,7 +23,8 @@ public enum ContactCSV {
     }
 
     public static func parse(_ text: String) throws -> Parsed {
-        let records = records(in: text)
+        // Spreadsheet programs often start UTF-8 exports with a byte-order mark.
+        let records = records(in: text.hasPrefix("\u{FEFF}") ? String(text.dropFirst()) : text)
         guard let header = records.first else { throw HeaderError.empty }
         let names = header.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
         for name in names where !columns.contains(name) { throw HeaderError.unknownColumn(name) }

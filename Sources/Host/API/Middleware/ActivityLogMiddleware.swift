@@ -4,6 +4,7 @@ import Hummingbird
 struct ActivityLogMiddleware: RouterMiddleware {
     typealias Context = AppContext
     let usage: UsageStore
+    let metrics: HostMetrics
 
     func handle(_ request: Request, context: AppContext, next: (Request, AppContext) async throws -> Response)
         async throws -> Response
@@ -12,6 +13,7 @@ struct ActivityLogMiddleware: RouterMiddleware {
         let at = usage.clock.now()
         func record(_ status: Int) {
             let elapsed = ContinuousClock.now - started
+            metrics.requests.record(elapsed)
             let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
             usage.log(
                 UsageStore.RequestRecord(

@@ -203,7 +203,8 @@ struct AccountRoutes {
     }
 
     @Sendable func releaseNumber(_ request: Request, context: AppContext) async throws -> Response {
-        let number = try context.parameters.require("number")
+        let raw = try context.parameters.require("number")
+        let number = raw.removingPercentEncoding ?? raw
         guard try await accounts.releaseNumber(accountID: try context.accountID(), number: number) else {
             throw Problem.notFound("number \(number)")
         }

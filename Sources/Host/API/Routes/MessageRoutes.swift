@@ -38,7 +38,7 @@ struct MessageRoutes {
             throw Problem(
                 .tooManyRequests, "Send rate exceeded",
                 detail:
-                    "This account may send \(services.config.rateLimits.sendPerSecond) messages per second; retry after \(wait) s.",
+                    "This account may send \(services.config.rateLimits.sendPerSecond.formatted()) messages per second; retry after \(wait) s.",
                 retryAfterSeconds: wait)
         }
         let outbound = MessageStore.Outbound(
