@@ -6,7 +6,7 @@ import Host
 struct Audit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Answer which customer data went to which add-on, from the ledger.",
-        subcommands: [Query.self, Verify.self])
+        subcommands: [Query.self, Verify.self, Key.self, Checkpoints.self, Export.self])
 
     struct Query: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -20,6 +20,7 @@ struct Audit: AsyncParsableCommand {
         @Option(help: "Only rows before this RFC 3339 time.") var until: String?
         @Option(help: "json, csv, ndjson or table.") var format: String = "table"
         @Option(help: "At most this many rows.") var limit: Int = 10_000
+        @Flag(help: "Counts per add-on × category × day instead of rows.") var summary = false
 
         func run() async throws {
             var query = Ledger.Query()
@@ -40,6 +41,11 @@ struct Audit: AsyncParsableCommand {
             guard ["json", "csv", "ndjson", "table"].contains(format) else {
                 throw ValidationError("--format must be json, csv, ndjson or table")
             }
+            if summary {
+                let counts = try await daemon.shareSummary(query)
+                print(AuditFormatter.render(summary: counts, format: format), terminator: "")
+                return
+            }
             let entries = try await daemon.ledgerEntries(query)
             print(AuditFormatter.render(entries, format: format), terminator: "")
         }
@@ -54,18 +60,62 @@ struct Audit: AsyncParsableCommand {
 
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Recompute the ledger's hash chain; exit 1 at the first bad row.")
+            abstract: "Recompute the ledger's hash chain and check its signed checkpoints; exit 1 at the first bad row."
+        )
         @OptionGroup var options: ConfigOptions
+        @Option(help: "A directory of exported checkpoints to check the ledger against (catches a truncated tail).")
+        var checkpoints: String?
 
         func run() async throws {
             let daemon = try Daemon(config: try options.resolve(), logger: quietLogger())
-            switch try await daemon.verifyLedger() {
-            case .success(let count):
-                print("ledger intact: \(count) rows verified")
-            case .failure(let failure):
+            let outcome = try await daemon.verifyLedger(checkpointDirectory: checkpoints)
+            if let failure = outcome.failure {
                 print("ledger BROKEN at sequence \(failure.seq): \(failure.reason)")
                 throw ExitCode(1)
             }
+            print("ledger intact: \(outcome.rows) rows verified, \(outcome.checkpoints) signed checkpoints matched")
+        }
+    }
+
+    struct Export: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Print the data-subject access report of an account: what the platform holds and which add-ons received what."
+        )
+        @OptionGroup var options: ConfigOptions
+        @Option(help: "The account id.") var account: String
+
+        func run() async throws {
+            let daemon = try Daemon(config: try options.resolve(), logger: quietLogger())
+            guard let report = try await daemon.accessReport(accountID: account) else {
+                throw ValidationError("--account \(account) does not exist")
+            }
+            print(report)
+        }
+    }
+
+    struct Key: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the public key that signs ledger checkpoints (Ed25519, base64).")
+        @OptionGroup var options: ConfigOptions
+
+        func run() async throws {
+            print(try Daemon(config: try options.resolve(), logger: quietLogger()).ledger.publicKey)
+        }
+    }
+
+    struct Checkpoints: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Take a signed checkpoint now and export every checkpoint as files, to keep off the host.")
+        @OptionGroup var options: ConfigOptions
+        @Argument(help: "Directory to write checkpoint-<seq>-<kind>.json files into.") var directory: String
+
+        func run() async throws {
+            let daemon = try Daemon(config: try options.resolve(), logger: quietLogger())
+            try await daemon.ledger.checkpoint()
+            let all = try await daemon.checkpoints()
+            try LedgerMaintenance.write(all, to: directory)
+            print("exported \(all.count) checkpoints to \(directory)")
         }
     }
 }

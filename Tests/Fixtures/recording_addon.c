@@ -5,7 +5,7 @@
  *
  * Build-time knobs (-D): ADDON_ID, ADDON_VERSION (strings), ABI_MAJOR (to fake a mismatch),
  * NO_ENTRY (to omit the entry symbol). At run time, a file named "refuse" in the state directory
- * makes on_event answer SB_RETRY (to hold events in the outbox), and a check of a body containing
+ * makes on_event and erase answer SB_RETRY (to hold work in the outbox, as a crashed add-on would), and a check of a body containing
  * "BLOCKME" is blocked.
  */
 #include <stdio.h>
@@ -82,8 +82,18 @@ static int32_t check(void *instance, const sb_event *event, sb_verdict *verdict)
 }
 
 static int32_t erase(void *instance, const sb_subject *subject) {
-    (void)instance;
-    (void)subject;
+    recorder *self = instance;
+    FILE *file;
+    FILE *refuse = fopen(self->refuse_path, "r");
+    if (refuse != NULL) {
+        fclose(refuse);
+        return SB_RETRY;
+    }
+    file = fopen(self->log_path, "a");
+    if (file == NULL) return SB_RETRY;
+    fprintf(file, "erase|%u|%s|%.*s\n", subject->kind, subject->account_id, (int)subject->value_length,
+            subject->value != NULL ? (const char *)subject->value : "");
+    fclose(file);
     return SB_OK;
 }
 

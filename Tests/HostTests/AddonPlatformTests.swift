@@ -76,11 +76,8 @@ import Testing
                     AddonFixture.recorded(dataDir: daemon.directory, addonID: "com.example.recorder")
                         .contains { $0.fields["content.body"] == "text:now shared" }
                 })
-            if case .success(let rows) = try await daemon.daemon.verifyLedger() {
-                #expect(rows > 0)
-            } else {
-                Issue.record("ledger broken")
-            }
+            let verified = try await daemon.daemon.verifyLedger()
+            #expect(verified.failure == nil && verified.rows > 0)
         }
     }
 

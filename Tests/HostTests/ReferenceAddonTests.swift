@@ -93,7 +93,7 @@ import Testing
                     try await daemon.client.get("/metrics").text.contains("account=\"\(accountID)\"")
                 })
             let metrics = try await daemon.client.get("/metrics").text
-            #expect(metrics.contains("switchboard_addon_api_latency_p99_ms"))
+            #expect(metrics.contains("switchboard_addon_metric_api_latency_p99_ms"))
             #expect(metrics.contains("switchboard_addon_events_delivered_total{addon=\"com.switchboard.monitoring\"}"))
         }
     }

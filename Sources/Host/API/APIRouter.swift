@@ -16,11 +16,13 @@ enum APIRouter {
         ContactRoutes(services: services).add(to: authenticated)
         UsageRoutes(services: services).add(to: authenticated)
         AddonRoutes(services: services).add(to: authenticated)
+        PrivacyRoutes(services: services).add(to: authenticated)
 
         let admin = router.group("v1/admin")
             .add(middleware: OperatorAuthMiddleware(token: operatorToken, throttle: services.authThrottle))
         AdminRoutes(services: services).add(to: admin)
         AuditRoutes(services: services).add(to: admin)
+        PrivacyRoutes(services: services).addAdmin(to: admin)
         return router
     }
 }

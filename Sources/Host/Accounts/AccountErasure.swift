@@ -13,6 +13,20 @@ public struct ErasureReport: Sendable, Codable, Equatable {
 }
 
 extension AccountStore {
+    /// Erases what the platform holds about one phone number of this account: contacts with it and
+    /// the bodies of messages to or from it.
+    public func eraseNumber(accountID: String, number: String) async throws {
+        try await writer.write { db in
+            try db.execute(
+                sql: "DELETE FROM contacts WHERE account_id = ? AND number = ?", arguments: [accountID, number])
+            try db.execute(
+                sql: """
+                    UPDATE messages SET body = NULL, body_digest = NULL
+                    WHERE account_id = ? AND (to_number = ? OR from_number = ?) AND status != 'queued'
+                    """, arguments: [accountID, number, number])
+        }
+    }
+
     /// Erases the account's personal data and closes it, unless an operator legal hold is set; nil when
     /// there is no such account.
     public func erase(accountID: String, retentionDays: Int) async throws -> ErasureReport? {

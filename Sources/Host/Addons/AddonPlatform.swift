@@ -17,7 +17,7 @@ public final class AddonPlatform: DomainEventSink, PreSendCheck, Service {
     let writer: GroupCommitWriter
     let clock: any WallClock
     let logger: Logger
-    private let wakeups: [String: BatchQueue<Void>]
+    let wakeups: [String: BatchQueue<Void>]
     let counters: AddonCounters
 
     init(

@@ -38,7 +38,7 @@ public final class AddonRecordStore: Sendable {
     }
 
     /// Stores an emitted record; false when it is malformed. Metrics also become Prometheus gauges
-    /// `switchboard_addon_<name>{addon, account}`.
+    /// `switchboard_addon_metric_<name>{addon, account}` (a subsystem of their own, so an add-on cannot clash with the host's metrics).
     func store(_ record: EmittedRecord) -> Bool {
         guard Self.kinds.contains(record.kind),
             let object = try? JSONSerialization.jsonObject(with: Data(record.json.utf8)) as? [String: Any]
@@ -73,7 +73,7 @@ public final class AddonRecordStore: Sendable {
             if let gauge = gauges[key] { return gauge }
             let gauge = registry.makeGauge(
                 descriptor: .init(
-                    namespace: "switchboard", subsystem: "addon", metricName: name, unitName: "",
+                    namespace: "switchboard", subsystem: "addon_metric", metricName: name, unitName: "",
                     helpText: "Emitted by an add-on"),
                 labels: [("addon", addonID), ("account", accountID)])
             gauges[key] = gauge

@@ -134,6 +134,12 @@ public final class ConsentStore: Sendable {
         return record
     }
 
+    public func record(id: String) async throws -> ConsentRecord? {
+        try await writer.pool.read { db in
+            try ConsentRecord.fetchOne(db, sql: "SELECT * FROM addon_consents WHERE id = ?", arguments: [id])
+        }
+    }
+
     public func history(accountID: String, addonID: String) async throws -> [ConsentRecord] {
         try await writer.pool.read { db in
             try ConsentRecord.fetchAll(

@@ -5,7 +5,7 @@ import PluginAPI
 
 /// Delivers one add-on's outbox in order: at least once, in sequence (so in order per account),
 /// a bounded batch in memory at a time. Rows leave the outbox only in the transaction that records
-/// their delivery in the ledger.
+/// their delivery (or erasure acknowledgement) in the ledger.
 struct OutboxWorker: Sendable {
     let platform: AddonPlatform
     let manifest: Manifest
@@ -13,10 +13,22 @@ struct OutboxWorker: Sendable {
     let wake: BatchQueue<Void>
     static let batchSize = 256
 
-    struct Row: Sendable {
-        var seq: Int64
-        var event: DomainEvent
-        var attempts: Int
+    /// One outbox row, ready to hand to the add-on.
+    enum Work: Sendable {
+        case event(seq: Int64, attempts: Int, view: AddonView, consentID: String)
+        case erase(seq: Int64, attempts: Int, accountID: String, order: ErasureOrder, pseudonym: String?)
+
+        var seq: Int64 {
+            switch self {
+            case .event(let seq, _, _, _), .erase(let seq, _, _, _, _): seq
+            }
+        }
+
+        var attempts: Int {
+            switch self {
+            case .event(_, let attempts, _, _), .erase(_, let attempts, _, _, _): attempts
+            }
+        }
     }
 
     func run() async {
@@ -24,6 +36,8 @@ struct OutboxWorker: Sendable {
             let delivered: Int
             do {
                 delivered = try await deliverBatch()
+            } catch is CancellationError {
+                return
             } catch {
                 platform.logger.error(
                     "outbox delivery failed", metadata: ["addon.id": "\(manifest.id)", "error": "\(error)"])
@@ -45,74 +59,134 @@ struct OutboxWorker: Sendable {
         let now = platform.clock.now().epochMillis
         let addonID = manifest.id
         let rows = try await platform.writer.pool.read { db in
-            try GRDB.Row.fetchAll(
+            try Row.fetchAll(
                 db,
-                sql:
-                    "SELECT seq, event, attempts, next_attempt_at FROM addon_outbox WHERE addon_id = ? ORDER BY seq LIMIT ?",
-                arguments: [addonID, Self.batchSize]
-            ).compactMap { row -> Row? in
-                // The head of the queue waits out its backoff; everything behind it waits too, to keep order.
-                let data: Data = row["event"]
-                guard let event = try? JSONDecoder().decode(DomainEvent.self, from: data) else { return nil }
-                return Row(seq: row["seq"], event: event, attempts: row["attempts"])
+                sql: """
+                    SELECT seq, account_id, kind, event, attempts, next_attempt_at FROM addon_outbox
+                    WHERE addon_id = ? ORDER BY seq LIMIT ?
+                    """, arguments: [addonID, Self.batchSize]
+            ).map { row in
+                (
+                    seq: row["seq"] as Int64, accountID: row["account_id"] as String, kind: row["kind"] as String,
+                    payload: row["event"] as Data, attempts: row["attempts"] as Int,
+                    due: row["next_attempt_at"] as Int64
+                )
             }
         }
-        guard let head = rows.first else { return 0 }
-        if let due = try await nextAttempt(seq: head.seq), due > now { return 0 }
-        let modes = try await platform.contentModes(rows.map(\.event.accountID))
-        var shares: [Ledger.Share] = []
-        var done: [Int64] = []
-        var retry: (seq: Int64, attempts: Int)?
-        var views: [(Row, AddonView, ConsentRecord)] = []
+        // The head of the queue waits out its backoff, and everything behind it waits too, to keep order.
+        guard let head = rows.first, head.due <= now else { return 0 }
+        let modes = try await platform.contentModes(rows.map(\.accountID))
+        var work: [Work] = []
+        var skipped: [Int64] = []
         for row in rows {
-            guard let grant = platform.consents.current(accountID: row.event.accountID, addonID: addonID) else {
-                done.append(row.seq)  // Consent withdrawn since queuing: never delivered.
+            if row.kind == "erase" {
+                guard let order = try? JSONDecoder().decode(ErasureOrder.self, from: row.payload) else {
+                    skipped.append(row.seq)
+                    continue
+                }
+                let pseudonym = order.value.map {
+                    platform.mediator.pseudonyms.token($0, addonID: addonID, accountID: row.accountID)
+                }
+                work.append(
+                    .erase(
+                        seq: row.seq, attempts: row.attempts, accountID: row.accountID, order: order,
+                        pseudonym: pseudonym))
+                continue
+            }
+            guard let event = try? JSONDecoder().decode(DomainEvent.self, from: row.payload),
+                let grant = platform.consents.current(accountID: row.accountID, addonID: addonID)
+            else {
+                skipped.append(row.seq)  // Unreadable, or consent withdrawn since queuing: never delivered.
                 continue
             }
             let view = platform.mediator.view(
-                of: row.event, for: manifest, grant: grant, contentMode: modes[row.event.accountID] ?? .store)
+                of: event, for: manifest, grant: grant, contentMode: modes[row.accountID] ?? .store)
             // An event with none of the granted fields would still tell the add-on that something
             // happened, and when: that is not what the customer granted.
             guard !view.fields.isEmpty else {
-                done.append(row.seq)
+                skipped.append(row.seq)
                 continue
             }
-            views.append((row, view, grant))
+            work.append(.event(seq: row.seq, attempts: row.attempts, view: view, consentID: grant.id))
         }
+        let codes = await call(work)
+        return try await record(work: work, codes: codes, skipped: skipped)
+    }
+
+    /// Hands the work to the add-on on its queue, stopping at the first SB_RETRY to keep order.
+    private func call(_ work: [Work]) async -> [Int32] {
         let library = self.library
-        let prepared = views.map(\.1)
-        let outcomes: [Int32] = await withCheckedContinuation { continuation in
+        return await withCheckedContinuation { continuation in
             library.queue.async {
                 var codes: [Int32] = []
-                for view in prepared {
-                    let code = library.deliver(view)
+                for item in work {
+                    let code: Int32
+                    switch item {
+                    case .event(_, _, let view, _):
+                        code = library.deliver(view)
+                    case .erase(_, _, let accountID, let order, let pseudonym):
+                        code = library.erase(
+                            kind: ErasureSubject.abiKind(order.subjectKind), accountID: accountID, value: order.value,
+                            pseudonym: pseudonym)
+                    }
                     codes.append(code)
                     if code == SB_RETRY { break }
                 }
                 continuation.resume(returning: codes)
             }
         }
-        for (index, code) in outcomes.enumerated() {
-            let (row, view, grant) = views[index]
-            switch code {
-            case SB_RETRY:
-                retry = (row.seq, row.attempts + 1)
-            default:
+    }
+
+    private func record(work: [Work], codes: [Int32], skipped: [Int64]) async throws -> Int {
+        let addonID = manifest.id
+        let version = manifest.version
+        var shares: [Ledger.Share] = []
+        var done = skipped
+        var retry: (seq: Int64, attempts: Int, requestID: String?)?
+        var erasures: [(requestID: String, state: String, detail: String?)] = []
+        for (item, code) in zip(work, codes) {
+            if code == SB_RETRY {
+                switch item {
+                case .erase(_, _, _, let order, _):
+                    retry = (item.seq, item.attempts + 1, order.requestID)
+                case .event(_, _, let view, let consentID):
+                    retry = (item.seq, item.attempts + 1, nil)
+                    // The add-on saw the view even though it asked for it again later.
+                    shares.append(
+                        Ledger.Share(addonID: addonID, addonVersion: version, view: view, consentID: consentID))
+                }
+                continue
+            }
+            done.append(item.seq)
+            switch item {
+            case .event(_, _, let view, let consentID):
                 if code != SB_OK {
                     platform.logger.warning(
                         "add-on refused an event",
-                        metadata: ["addon.id": "\(addonID)", "event.id": "\(row.event.id)", "code": "\(code)"])
+                        metadata: ["addon.id": "\(addonID)", "event.id": "\(view.eventID)", "code": "\(code)"])
                     platform.counters.eventErrors(addonID).increment()
                 }
-                shares.append(
-                    Ledger.Share(addonID: addonID, addonVersion: manifest.version, view: view, consentID: grant.id))
-                done.append(row.seq)
+                // The view crossed the line whatever the add-on answered.
+                shares.append(Ledger.Share(addonID: addonID, addonVersion: version, view: view, consentID: consentID))
+            case .erase(_, _, let accountID, let order, _):
+                if code == SB_OK {
+                    shares.append(
+                        Ledger.Share(
+                            erasureReceiptFrom: addonID, addonVersion: version, accountID: accountID,
+                            requestID: order.requestID,
+                            subjectKind: order.subjectKind))
+                    erasures.append((order.requestID, "done", nil))
+                } else {
+                    erasures.append(
+                        (order.requestID, "failed", "the add-on answered \(code): it cannot erase this subject"))
+                }
             }
         }
         platform.counters.eventsDelivered(addonID).increment(by: Int64(shares.count))
         let finished = done
         let recorded = shares
         let retryRow = retry
+        let erasureUpdates = erasures
         let at = platform.clock.now().epochMillis
         try await platform.writer.write { db in
             try Ledger.append(db, recorded, at: at)
@@ -121,19 +195,27 @@ struct OutboxWorker: Sendable {
                     sql: "DELETE FROM addon_outbox WHERE seq IN (\(databaseQuestionMarks(count: finished.count)))",
                     arguments: StatementArguments(finished))
             }
+            for update in erasureUpdates {
+                try db.execute(
+                    sql: """
+                        UPDATE erasure_tasks SET state = ?, detail = ?, attempts = attempts + 1, updated_at = ?
+                        WHERE request_id = ? AND addon_id = ?
+                        """, arguments: [update.state, update.detail, at, update.requestID, addonID])
+            }
             if let retryRow {
                 let backoff = min(Int64(100) << Int64(min(retryRow.attempts, 12)), 300_000)
                 try db.execute(
                     sql: "UPDATE addon_outbox SET attempts = ?, next_attempt_at = ? WHERE seq = ?",
                     arguments: [retryRow.attempts, at + backoff, retryRow.seq])
+                if let requestID = retryRow.requestID {
+                    try db.execute(
+                        sql: """
+                            UPDATE erasure_tasks SET attempts = ?, detail = 'the add-on asked to be asked again later', updated_at = ?
+                            WHERE request_id = ? AND addon_id = ?
+                            """, arguments: [retryRow.attempts, at, requestID, addonID])
+                }
             }
         }
         return finished.count
-    }
-
-    private func nextAttempt(seq: Int64) async throws -> Int64? {
-        try await platform.writer.pool.read { db in
-            try Int64.fetchOne(db, sql: "SELECT next_attempt_at FROM addon_outbox WHERE seq = ?", arguments: [seq])
-        }
     }
 }

@@ -18,6 +18,7 @@ public struct ServeConfiguration: Sendable, Equatable {
     /// log2 of scrypt's N for password hashing.
     public var passwordCost = 15
     public var addons = AddonSettings()
+    public var ledger = LedgerSettings()
 
     public struct RateLimits: Sendable, Equatable {
         public var sendPerSecond: Double = 100
@@ -72,7 +73,7 @@ extension ServeConfiguration {
     private mutating func apply(_ reader: inout ConfigReader) {
         reader.allow([
             "host", "port", "data_dir", "retention_days", "durability", "operator_token", "max_body_bytes",
-            "rate_limits", "simulator", "callbacks", "password_cost", "addons",
+            "rate_limits", "simulator", "callbacks", "password_cost", "addons", "ledger",
         ])
         reader.string("host", into: &host)
         reader.int("port", in: 0...65535, into: &port)
@@ -120,6 +121,14 @@ extension ServeConfiguration {
             } else if sub.value("settings") != nil {
                 sub.record("settings", "must be an object of add-on ids to string settings")
             }
+        }
+        reader.object("ledger") { sub in
+            sub.allow(["retention_days", "checkpoint_interval_seconds", "export_dir"])
+            sub.int("retention_days", in: 1...36_500, into: &ledger.retentionDays)
+            sub.int("checkpoint_interval_seconds", in: 1...86_400, into: &ledger.checkpointIntervalSeconds)
+            var export = ledger.exportDirectory
+            sub.optionalString("export_dir", into: &export)
+            ledger.exportDirectory = export
         }
         reader.object("callbacks") { sub in
             sub.allow(["retry_base_ms", "max_attempts", "timeout_ms"])

@@ -19,6 +19,7 @@ public final class Daemon: Sendable {
     let logger: Logger
     let clock: any WallClock
     public let addons: AddonPlatform
+    public let ledger: LedgerMaintenance
     private let running = Mutex<ServiceGroup?>(nil)
 
     public init(config: ServeConfiguration, clock: any WallClock = SystemWallClock(), logger: Logger) throws {
@@ -42,6 +43,8 @@ public final class Daemon: Sendable {
             pseudonymKey: try layout.pseudonymKey(), writer: writer, clock: clock, metrics: metrics.registry,
             logger: logger)
         self.addons = addons
+        ledger = LedgerMaintenance(
+            writer: writer, key: try layout.ledgerSigningKey(), settings: config.ledger, clock: clock, logger: logger)
         let messages = MessageStore(writer: writer, clock: clock, digest: digest, events: addons)
         let callbacks = StatusCallbackQueue(writer: writer, clock: clock, settings: config.callbacks, logger: logger)
         let simulator = SimulatedCarrier(settings: config.simulator)
@@ -96,6 +99,7 @@ public final class Daemon: Sendable {
                     .init(service: services.pipeline),
                     .init(service: callbacks),
                     .init(service: retention),
+                    .init(service: ledger),
                     .init(service: services.addons),
                     .init(service: app),
                 ],

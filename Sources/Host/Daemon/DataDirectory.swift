@@ -45,6 +45,12 @@ struct DataDirectory {
             data: try secret(named: "pseudonym.key") { SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) } })
     }
 
+    /// The Ed25519 key that signs ledger checkpoints.
+    func ledgerSigningKey() throws -> Curve25519.Signing.PrivateKey {
+        let raw = try secret(named: "ledger-ed25519.key") { Curve25519.Signing.PrivateKey().rawRepresentation }
+        return try Curve25519.Signing.PrivateKey(rawRepresentation: raw)
+    }
+
     private func secret(named name: String, generate: () -> Data) throws -> Data {
         let url = root.appendingPathComponent("secrets").appendingPathComponent(name)
         if let existing = try? Data(contentsOf: url), !existing.isEmpty { return existing }

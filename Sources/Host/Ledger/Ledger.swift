@@ -40,8 +40,37 @@ public enum Ledger {
     public struct Share: Sendable {
         var addonID: String
         var addonVersion: String
-        var view: AddonView
+        var accountID: String
+        var eventID: String
+        var eventType: String
+        /// `field:treatment` pairs.
+        var fields: [String]
         var consentID: String?
+
+        /// A view delivered to an add-on.
+        init(addonID: String, addonVersion: String, view: AddonView, consentID: String?) {
+            self.addonID = addonID
+            self.addonVersion = addonVersion
+            accountID = view.accountID
+            eventID = view.eventID
+            eventType = view.type.rawValue
+            fields = view.fields.map { "\($0.id):\($0.treatment.rawValue)" }
+            self.consentID = consentID
+        }
+
+        /// An add-on's acknowledgement of an erasure request (the erasure receipt).
+        init(
+            erasureReceiptFrom addonID: String, addonVersion: String, accountID: String, requestID: String,
+            subjectKind: String
+        ) {
+            self.addonID = addonID
+            self.addonVersion = addonVersion
+            self.accountID = accountID
+            eventID = requestID
+            eventType = "erasure"
+            fields = ["subject.\(subjectKind):erased"]
+            consentID = nil
+        }
     }
 
     /// The hash of a row: SHA-256 over the previous hash and every column, in a fixed order.
@@ -69,14 +98,14 @@ public enum Ledger {
                 """)
         for share in shares {
             seq += 1
-            let fields = share.view.fields.map { "\($0.id):\($0.treatment.rawValue)" }.joined(separator: ",")
+            let fields = share.fields.joined(separator: ",")
             let hash = hash(
                 prev: prev, seq: seq, at: at, addonID: share.addonID, addonVersion: share.addonVersion,
-                accountID: share.view.accountID, eventID: share.view.eventID, eventType: share.view.type.rawValue,
+                accountID: share.accountID, eventID: share.eventID, eventType: share.eventType,
                 fields: fields, consentID: share.consentID)
             try statement.execute(arguments: [
-                seq, at, share.addonID, share.addonVersion, share.view.accountID, share.view.eventID,
-                share.view.type.rawValue, fields, share.consentID, prev, hash,
+                seq, at, share.addonID, share.addonVersion, share.accountID, share.eventID,
+                share.eventType, fields, share.consentID, prev, hash,
             ])
             prev = hash
         }
@@ -115,37 +144,6 @@ public enum Ledger {
         let whereClause = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
         return try LedgerEntry.fetchAll(
             db, sql: "SELECT * FROM ledger \(whereClause) ORDER BY seq LIMIT ?", arguments: arguments)
-    }
-
-    /// Recomputes the chain; returns the number of rows checked, or the first sequence that is wrong.
-    public static func verify(_ db: Database) throws -> Result<Int, VerificationFailure> {
-        var prev = genesis
-        var expectedSeq: Int64 = 1
-        var count = 0
-        let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM ledger ORDER BY seq")
-        while let row = try cursor.next() {
-            let entry = try LedgerEntry(row: row)
-            if entry.seq != expectedSeq {
-                return .failure(
-                    .init(seq: expectedSeq, reason: "row \(expectedSeq) is missing (found \(entry.seq) next)"))
-            }
-            if entry.prevHash != prev {
-                return .failure(.init(seq: entry.seq, reason: "row \(entry.seq) does not chain to the row before it"))
-            }
-            let recomputed = hash(
-                prev: prev, seq: entry.seq, at: entry.at, addonID: entry.addonID, addonVersion: entry.addonVersion,
-                accountID: entry.accountID, eventID: entry.eventID, eventType: entry.eventType,
-                fields: entry.fields.joined(separator: ","), consentID: entry.consentID)
-            if recomputed != entry.hash {
-                return .failure(
-                    .init(seq: entry.seq, reason: "row \(entry.seq) was altered (its hash does not match its contents)")
-                )
-            }
-            prev = entry.hash
-            expectedSeq += 1
-            count += 1
-        }
-        return .success(count)
     }
 
     public struct VerificationFailure: Error, Sendable, Equatable {

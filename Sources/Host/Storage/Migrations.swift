@@ -10,6 +10,9 @@ enum Migrations {
         migrator.registerMigration("v2-addons") { db in
             try db.execute(sql: v2)
         }
+        migrator.registerMigration("v3-ledger-checkpoints-erasure") { db in
+            try db.execute(sql: v3)
+        }
         return migrator
     }
 
@@ -173,5 +176,40 @@ enum Migrations {
         );
         CREATE UNIQUE INDEX addon_records_key ON addon_records(addon_id, account_id, kind, key) WHERE key IS NOT NULL;
         CREATE INDEX addon_records_account ON addon_records(account_id, addon_id, kind, id);
+        """
+
+    private static let v3 = """
+        CREATE TABLE ledger_checkpoints (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            kind TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            hash TEXT NOT NULL,
+            at INTEGER NOT NULL,
+            public_key TEXT NOT NULL,
+            signature TEXT NOT NULL
+        );
+        CREATE INDEX ledger_checkpoints_seq ON ledger_checkpoints(kind, seq);
+
+        ALTER TABLE addon_outbox ADD COLUMN kind TEXT NOT NULL DEFAULT 'event';
+
+        CREATE TABLE erasure_requests (
+            id TEXT PRIMARY KEY,
+            account_id TEXT NOT NULL,
+            subject_kind TEXT NOT NULL,
+            subject_value TEXT,
+            origin TEXT NOT NULL,
+            created_at INTEGER NOT NULL
+        );
+        CREATE INDEX erasure_requests_account ON erasure_requests(account_id, created_at);
+
+        CREATE TABLE erasure_tasks (
+            request_id TEXT NOT NULL REFERENCES erasure_requests(id),
+            addon_id TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'pending',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            detail TEXT,
+            updated_at INTEGER NOT NULL,
+            PRIMARY KEY (request_id, addon_id)
+        );
         """
 }

@@ -67,6 +67,20 @@ struct AccountRoutes {
         }
     }
 
+    /// The deletion report, and the request that carries it to every add-on that received the data.
+    struct ErasedAccount: Encodable {
+        var report: ErasureReport
+        var erasure: ErasureView?
+
+        func encode(to encoder: any Encoder) throws {
+            try report.encode(to: encoder)
+            var container = encoder.container(keyedBy: Keys.self)
+            try container.encodeIfPresent(erasure, forKey: .addonErasure)
+        }
+
+        enum Keys: String, CodingKey { case addonErasure }
+    }
+
     struct LoggedIn: Encodable {
         var accountId: String
         var apiKey: String
@@ -144,11 +158,15 @@ struct AccountRoutes {
     }
 
     @Sendable func erase(_ request: Request, context: AppContext) async throws -> Response {
-        guard
-            let report = try await accounts.erase(
-                accountID: try context.accountID(), retentionDays: services.config.retentionDays)
+        let accountID = try context.accountID()
+        guard let report = try await accounts.erase(accountID: accountID, retentionDays: services.config.retentionDays)
         else { throw Problem.notFound("account") }
-        return try JSONResponse.make(report)
+        guard report.status == "erased" else {
+            return try JSONResponse.make(ErasedAccount(report: report, erasure: nil))
+        }
+        let erasure = try await services.addons.requestErasure(
+            accountID: accountID, subject: .account, origin: "api:\(context.principal?.keyID ?? "?")")
+        return try JSONResponse.make(ErasedAccount(report: report, erasure: ErasureView(erasure)))
     }
 
     @Sendable func listKeys(_ request: Request, context: AppContext) async throws -> Response {

@@ -115,6 +115,20 @@ struct AddonRoutes {
             categories: Array(Set(fields.map(\.category))).sorted(), actor: record.actor)
     }
 
+    /// A withdrawal receipt, with the erasure request when `?erase=true` asked the add-on to delete too.
+    struct Withdrawn: Encodable {
+        var receipt: Receipt
+        var erasure: ErasureView?
+
+        func encode(to encoder: any Encoder) throws {
+            try receipt.encode(to: encoder)
+            var container = encoder.container(keyedBy: Keys.self)
+            try container.encodeIfPresent(erasure, forKey: .erasure)
+        }
+
+        enum Keys: String, CodingKey { case erasure }
+    }
+
     struct ConsentView: Encodable {
         var addon: CatalogEntry
         var history: [Receipt]
@@ -155,9 +169,15 @@ struct AddonRoutes {
                 .notFound, "Not enabled",
                 detail: "\(manifest.name) is not enabled for this account; nothing to withdraw")
         }
-        let record = try await addons.consents.withdraw(
-            accountID: accountID, manifest: manifest, actor: "api:\(context.principal?.keyID ?? "?")")
-        return try JSONResponse.make(receipt(record, manifest: manifest))
+        let eraseToo =
+            try request.query("erase", hint: "must be true or false") { ["true": true, "false": false][$0] } ?? false
+        let actor = "api:\(context.principal?.keyID ?? "?")"
+        let record = try await addons.consents.withdraw(accountID: accountID, manifest: manifest, actor: actor)
+        let withdrawn = receipt(record, manifest: manifest)
+        guard eraseToo else { return try JSONResponse.make(Withdrawn(receipt: withdrawn, erasure: nil)) }
+        let erasure = try await addons.requestErasure(
+            accountID: accountID, subject: .account, origin: actor, onlyAddon: manifest.id)
+        return try JSONResponse.make(Withdrawn(receipt: withdrawn, erasure: ErasureView(erasure)))
     }
 
     @Sendable func shares(_ request: Request, context: AppContext) async throws -> Response {

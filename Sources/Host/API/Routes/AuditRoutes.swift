@@ -82,6 +82,16 @@ struct AuditRoutes {
             try request.query("format", hint: "must be json, csv or ndjson") {
                 ["json", "csv", "ndjson"].contains($0) ? $0 : nil
             } ?? "json"
+        if try request.query("summary", hint: "must be true or false", { ["true": true, "false": false][$0] }) == true {
+            let counts = try await services.addons.writer.pool.read { [query] db in try ShareSummary.perDay(db, query) }
+            var headers = HTTPFields()
+            headers[.contentType] =
+                format == "csv"
+                ? "text/csv; charset=utf-8" : format == "ndjson" ? "application/x-ndjson" : "application/json"
+            return Response(
+                status: .ok, headers: headers,
+                body: .init(byteBuffer: ByteBuffer(string: AuditFormatter.render(summary: counts, format: format))))
+        }
         let entries = try await services.addons.writer.pool.read { [query] db in try Ledger.query(db, query) }
         return try AuditOutput.response(
             entries.map(ShareView.init), format: format,

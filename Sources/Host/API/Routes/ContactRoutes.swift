@@ -73,10 +73,14 @@ struct ContactRoutes {
     }
 
     @Sendable func delete(_ request: Request, context: AppContext) async throws -> Response {
-        let id = try context.parameters.require("id")
-        guard try await contacts.delete(accountID: try context.accountID(), id: id) else {
-            throw Problem.notFound("contact \(id)")
+        let contact = try await existing(context)
+        guard try await contacts.delete(accountID: contact.accountID, id: contact.id) else {
+            throw Problem.notFound("contact \(contact.id)")
         }
+        // Add-ons that saw this number hear of the deletion too, through their outboxes.
+        _ = try await services.addons.requestErasure(
+            accountID: contact.accountID, subject: .contact(id: contact.id, number: contact.number),
+            origin: "api:\(context.principal?.keyID ?? "?")")
         return JSONResponse.noContent()
     }
 
