@@ -16,6 +16,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "switchboard", targets: ["switchboard"]),
+        .executable(name: "switchboard-bench", targets: ["SwitchboardBench"]),
         .library(name: "Host", targets: ["Host"]),
         .library(name: "PluginAPI", targets: ["PluginAPI"]),
         .library(name: "AddonKit", targets: ["AddonKit"]),
@@ -77,6 +78,7 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .executableTarget(name: "SwitchboardBench", dependencies: ["Host"], swiftSettings: strict),
         .testTarget(
             name: "HostTests",
             dependencies: [

@@ -157,6 +157,16 @@ final class AddonLibrary: @unchecked Sendable {
         case failed(String)
     }
 
+    /// The check as a plain call on the add-on's queue, without a time budget (benchmarks).
+    func checkNow(_ view: AddonView) -> UInt32 {
+        dispatchPrecondition(condition: .onQueue(queue))
+        guard let check = descriptor.pointee.check else { return UInt32(SB_VERDICT_ALLOW) }
+        var verdict = sb_verdict()
+        verdict.struct_size = UInt32(MemoryLayout<sb_verdict>.size)
+        _ = view.withCEvent { check(instance, $0, &verdict) }
+        return verdict.action
+    }
+
     /// Runs the pre-send check with the manifest's time budget.
     func check(_ view: AddonView) async -> CheckOutcome {
         guard let check = descriptor.pointee.check else { return .allow }
