@@ -17,6 +17,7 @@ let package = Package(
     products: [
         .executable(name: "switchboard", targets: ["switchboard"]),
         .executable(name: "switchboard-bench", targets: ["SwitchboardBench"]),
+        .executable(name: "switchboard-addon-runner", targets: ["AddonRunner"]),
         .library(name: "Host", targets: ["Host"]),
         .library(name: "PluginAPI", targets: ["PluginAPI"]),
         .library(name: "AddonKit", targets: ["AddonKit"]),
@@ -54,6 +55,7 @@ let package = Package(
             name: "Host",
             dependencies: [
                 "PluginAPI",
+                "RunnerProtocol",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -78,11 +80,14 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .target(name: "RunnerProtocol", swiftSettings: strict),
+        .executableTarget(name: "AddonRunner", dependencies: ["PluginAPI", "RunnerProtocol"], swiftSettings: strict),
         .executableTarget(name: "SwitchboardBench", dependencies: ["Host"], swiftSettings: strict),
         .testTarget(
             name: "HostTests",
             dependencies: [
                 "Host",
+                "RunnerProtocol",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),

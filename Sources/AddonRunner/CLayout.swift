@@ -1,0 +1,60 @@
+import PluginAPI
+import RunnerProtocol
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+extension WireEvent {
+    /// The event as a C `sb_event` valid during `body` only.
+    func withCEvent<R>(_ body: (UnsafePointer<sb_event>) -> R) -> R {
+        var storage: [UInt8] = []
+        func append(_ bytes: some Collection<UInt8>) -> Int {
+            let offset = storage.count
+            storage.append(contentsOf: bytes)
+            storage.append(0)
+            return offset
+        }
+        let typeOffset = append(Array(typeName.utf8))
+        let eventOffset = append(Array(eventID.utf8))
+        let accountOffset = append(Array(accountID.utf8))
+        let offsets = fields.map { (append(Array($0.id.utf8)), append($0.bytes)) }
+        return storage.withUnsafeBufferPointer { buffer in
+            let base = UnsafeRawPointer(buffer.baseAddress!)
+            func cString(_ offset: Int) -> UnsafePointer<CChar> { (base + offset).assumingMemoryBound(to: CChar.self) }
+            let cFields = zip(fields, offsets).map { field, offset in
+                sb_field(
+                    id: cString(offset.0), kind: field.kind, reserved: 0,
+                    bytes: field.kind == UInt32(SB_FIELD_INT)
+                        ? nil : (base + offset.1).assumingMemoryBound(to: UInt8.self),
+                    length: UInt64(field.bytes.count), int_value: field.intValue)
+            }
+            return cFields.withUnsafeBufferPointer { fieldBuffer in
+                var event = sb_event(
+                    struct_size: UInt32(MemoryLayout<sb_event>.size), type: type, type_name: cString(typeOffset),
+                    event_id: cString(eventOffset), account_id: cString(accountOffset), time_ms: timeMs,
+                    fields: fieldBuffer.baseAddress, field_count: UInt32(fieldBuffer.count), reserved: 0)
+                return withUnsafePointer(to: &event) { body($0) }
+            }
+        }
+    }
+}
+
+extension Requests.Subject {
+    func withCSubject<R>(_ body: (UnsafePointer<sb_subject>) -> R) -> R {
+        let valueBytes = Array((value ?? "").utf8)
+        let pseudonymBytes = Array((pseudonym ?? "").utf8)
+        return accountID.withCString { account in
+            valueBytes.withUnsafeBufferPointer { valueBuffer in
+                pseudonymBytes.withUnsafeBufferPointer { pseudonymBuffer in
+                    var subject = sb_subject(
+                        struct_size: UInt32(MemoryLayout<sb_subject>.size), kind: kind, account_id: account,
+                        value: value == nil ? nil : valueBuffer.baseAddress, value_length: UInt64(valueBytes.count),
+                        pseudonym: pseudonym == nil ? nil : pseudonymBuffer.baseAddress,
+                        pseudonym_length: UInt64(pseudonymBytes.count))
+                    return withUnsafePointer(to: &subject) { body($0) }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,160 @@
+import PluginAPI
+import RunnerProtocol
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The host vtable as the runner offers it: logs and records become frames to the daemon.
+final class RunnerHost: @unchecked Sendable {
+    // @unchecked: set up once before `create`; `now` is written only between calls into the add-on.
+    let writer: FrameWriter
+    var now: Int64 = 0
+    let stateDirectory: UnsafeMutablePointer<CChar>
+    let config: [String: UnsafeMutablePointer<CChar>]
+    let vtable = UnsafeMutablePointer<sb_host>.allocate(capacity: 1)
+
+    init(writer: FrameWriter, setup: WireInit) {
+        self.writer = writer
+        stateDirectory = strdup(setup.stateDirectory)
+        config = Dictionary(setup.config.map { ($0.0, strdup($0.1)!) }, uniquingKeysWith: { $1 })
+        vtable.initialize(
+            to: sb_host(
+                struct_size: UInt32(MemoryLayout<sb_host>.size),
+                abi: sb_abi_version(major: UInt32(SB_ABI_VERSION_MAJOR), minor: UInt32(SB_ABI_VERSION_MINOR)),
+                host_data: nil,
+                log: { host, level, message, length in
+                    guard let runner = RunnerHost.from(host), let message else { return }
+                    let text = String(
+                        decoding: UnsafeRawBufferPointer(start: message, count: Int(min(length, 64 * 1024))),
+                        as: UTF8.self)
+                    runner.writer.write(Requests.log(level: level, text))
+                },
+                emit: { host, kind, account, key, json, length in
+                    guard let runner = RunnerHost.from(host), let kind, let account, let json, length <= 1 << 20 else {
+                        return -1
+                    }
+                    runner.writer.write(
+                        Requests.emit(
+                            .init(
+                                kind: String(cString: kind), accountID: String(cString: account),
+                                key: key.map { String(cString: $0) },
+                                json: String(
+                                    decoding: UnsafeRawBufferPointer(start: json, count: Int(length)), as: UTF8.self))))
+                    return 0
+                },
+                now_ms: { host in RunnerHost.from(host)?.now ?? 0 },
+                state_dir: { host in UnsafePointer(RunnerHost.from(host)?.stateDirectory) },
+                config_get: { host, key in
+                    guard let runner = RunnerHost.from(host), let key else { return nil }
+                    return UnsafePointer(runner.config[String(cString: key)])
+                },
+                get_extension: { _, _ in nil }))
+        vtable.pointee.host_data = Unmanaged.passUnretained(self).toOpaque()
+    }
+
+    static func from(_ host: UnsafePointer<sb_host>?) -> RunnerHost? {
+        guard let data = host?.pointee.host_data else { return nil }
+        return Unmanaged<RunnerHost>.fromOpaque(data).takeUnretainedValue()
+    }
+}
+
+struct Runner {
+    var channel: Channel
+    let writer: FrameWriter
+
+    init(channel fd: Int32) {
+        self.channel = Channel(fd: fd)
+        writer = FrameWriter(fd: fd)
+    }
+
+    func fail(_ reason: String) -> Never {
+        writer.write(Frame(.failed, Array(reason.utf8)))
+        exit(2)
+    }
+
+    mutating func serve() {
+        guard let first = channel.read(), first.type == .initialize, let setup = try? WireInit.decode(first.body) else {
+            fail("the first frame was not a valid initialize frame")
+        }
+        guard let library = dlopen(setup.libraryPath, RTLD_NOW | RTLD_LOCAL) else {
+            fail("dlopen failed: \(String(cString: dlerror()))")
+        }
+        guard let symbol = dlsym(library, SB_ADDON_ENTRY_SYMBOL) else {
+            fail("the library does not export \(SB_ADDON_ENTRY_SYMBOL)")
+        }
+        guard let descriptor = unsafeBitCast(symbol, to: sb_addon_entry_fn.self)() else {
+            fail("the entry returned NULL")
+        }
+        let abi = descriptor.pointee.abi
+        guard abi.major == UInt32(SB_ABI_VERSION_MAJOR), abi.minor <= UInt32(SB_ABI_VERSION_MINOR) else {
+            fail(
+                "the library was built for ABI \(abi.major).\(abi.minor); this host speaks \(SB_ABI_VERSION_MAJOR).0 to \(SB_ABI_VERSION_MAJOR).\(SB_ABI_VERSION_MINOR)"
+            )
+        }
+        let id = descriptor.pointee.id.map { String(cString: $0) } ?? ""
+        guard id == setup.addonID else {
+            fail(
+                "the library calls itself \"\(id)\" but was started as \"\(setup.addonID)\"; an add-on may not claim another's id"
+            )
+        }
+        let host = RunnerHost(writer: writer, setup: setup)
+        guard let create = descriptor.pointee.create, let instance = create(UnsafePointer(host.vtable)) else {
+            fail("create returned NULL")
+        }
+        writer.write(Frame(.ready))
+        while let frame = channel.read() {
+            do {
+                try respond(to: frame, descriptor: descriptor, instance: instance, host: host)
+            } catch {
+                exit(3)  // A frame the daemon would never send: stop rather than guess.
+            }
+        }
+        descriptor.pointee.destroy?(instance)
+    }
+
+    func respond(
+        to frame: Frame, descriptor: UnsafePointer<sb_addon_descriptor>, instance: UnsafeMutableRawPointer,
+        host: RunnerHost
+    ) throws {
+        var reader = WireReader(frame.body)
+        let id = try reader.u64()
+        host.now = try reader.i64()
+        switch frame.type {
+        case .events:
+            let count = Int(try reader.u32())
+            var codes: [Int32] = []
+            for _ in 0..<count {
+                let event = try WireEvent.read(from: &reader)
+                let code =
+                    descriptor.pointee.on_event.map { onEvent in event.withCEvent { onEvent(instance, $0) } }
+                    ?? SB_ERROR
+                codes.append(code)
+                if code == SB_RETRY { break }
+            }
+            writer.write(Requests.codes(id: id, codes, type: .eventResults))
+        case .check:
+            let event = try WireEvent.read(from: &reader)
+            var verdict = sb_verdict()
+            verdict.struct_size = UInt32(MemoryLayout<sb_verdict>.size)
+            let code =
+                descriptor.pointee.check.map { check in event.withCEvent { check(instance, $0, &verdict) } } ?? SB_OK
+            let reasonCode = withUnsafeBytes(of: verdict.reason_code) { Self.cString($0) }
+            let reason = withUnsafeBytes(of: verdict.reason) { Self.cString($0) }
+            writer.write(
+                Requests.verdict(
+                    id: id, .init(code: code, action: verdict.action, reasonCode: reasonCode, reason: reason)))
+        case .erase:
+            let subject = try Requests.readSubject(&reader)
+            let code = descriptor.pointee.erase.map { erase in subject.withCSubject { erase(instance, $0) } } ?? SB_OK
+            writer.write(Requests.codes(id: id, [code], type: .eraseResult))
+        default:
+            throw FrameError.unknownType(frame.type.rawValue)
+        }
+    }
+
+    static func cString(_ bytes: UnsafeRawBufferPointer) -> String {
+        let end = bytes.firstIndex(of: 0) ?? bytes.count
+        return String(decoding: bytes[..<end], as: UTF8.self)
+    }
+}

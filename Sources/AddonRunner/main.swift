@@ -1,0 +1,39 @@
+import PluginAPI
+import RunnerProtocol
+
+// The isolated add-on runner: loads one add-on library and serves the daemon's requests on fd 3.
+// Anything the add-on prints goes to stdout/stderr, which the daemon logs; only this file's frame
+// writer touches fd 3, so a stray printf can never corrupt the protocol.
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+let channel: Int32 = 3
+
+/// Applies the resource limits the daemon passed (`--as-mb`, `--cpu-seconds`, `--nofile`) before the
+/// add-on's code is loaded, so the limits bind it from its first instruction.
+func applyLimits(_ arguments: [String]) {
+    var index = 1
+    while index + 1 < arguments.count {
+        let value = rlim_t(UInt64(arguments[index + 1]) ?? 0)
+        switch arguments[index] {
+        case "--as-mb":
+            var limit = rlimit(rlim_cur: value << 20, rlim_max: value << 20)
+            setrlimit(__rlimit_resource_t(RLIMIT_AS.rawValue), &limit)
+        case "--cpu-seconds":
+            var limit = rlimit(rlim_cur: value, rlim_max: value + 1)
+            setrlimit(__rlimit_resource_t(RLIMIT_CPU.rawValue), &limit)
+        case "--nofile":
+            var limit = rlimit(rlim_cur: value, rlim_max: value)
+            setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+        default: break
+        }
+        index += 2
+    }
+}
+
+applyLimits(CommandLine.arguments)
+signal(SIGPIPE, SIG_IGN)
+var runner = Runner(channel: channel)
+runner.serve()
+exit(0)
