@@ -98,6 +98,10 @@ struct Runner {
                 "the library calls itself \"\(id)\" but was started as \"\(setup.addonID)\"; an add-on may not claim another's id"
             )
         }
+        let version = descriptor.pointee.version.map { String(cString: $0) } ?? ""
+        guard version == setup.version else {
+            fail("the library is version \(version) but the manifest describes \(setup.version)")
+        }
         let host = RunnerHost(writer: writer, setup: setup)
         guard let create = descriptor.pointee.create, let instance = create(UnsafePointer(host.vtable)) else {
             fail("create returned NULL")

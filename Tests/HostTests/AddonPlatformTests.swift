@@ -58,8 +58,12 @@ import Testing
                 ])
 
             // The ledger lists every share, with the consent it happened under and no values.
+            // Each delivery is recorded in the transaction that follows it.
+            #expect(
+                try await eventually {
+                    try await daemon.admin.get("/v1/admin/audit?addon=com.example.recorder").data.count == seen.count
+                })
             let audit = try await daemon.admin.get("/v1/admin/audit?addon=com.example.recorder")
-            #expect(audit.data.count == seen.count)
             #expect(audit.data.allSatisfy { $0["consent_receipt_id"] as? String == receiptID })
             #expect(!audit.text.contains("+37255512345"))
             let shares = try await client.get("/v1/account/addons/com.example.recorder/shares")

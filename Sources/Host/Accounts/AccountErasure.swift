@@ -15,8 +15,12 @@ public struct ErasureReport: Sendable, Codable, Equatable {
 extension AccountStore {
     /// Erases what the platform holds about one phone number of this account: contacts with it and
     /// the bodies of messages to or from it.
-    public func eraseNumber(accountID: String, number: String) async throws {
+    /// Returns false, erasing nothing, while an operator legal hold is set.
+    public func eraseNumber(accountID: String, number: String) async throws -> Bool {
         try await writer.write { db in
+            let held = try String.fetchOne(
+                db, sql: "SELECT legal_hold_reason FROM accounts WHERE id = ?", arguments: [accountID])
+            if held != nil { return false }
             try db.execute(
                 sql: "DELETE FROM contacts WHERE account_id = ? AND number = ?", arguments: [accountID, number])
             try db.execute(
@@ -24,6 +28,7 @@ extension AccountStore {
                     UPDATE messages SET body = NULL, body_digest = NULL
                     WHERE account_id = ? AND (to_number = ? OR from_number = ?) AND status != 'queued'
                     """, arguments: [accountID, number, number])
+            return true
         }
     }
 
@@ -57,7 +62,10 @@ extension AccountStore {
                     """, arguments: [now, now, accountID])
             try db.execute(
                 sql: "UPDATE messages SET body = NULL, body_digest = NULL WHERE account_id = ?", arguments: [accountID])
-            try db.execute(sql: "DELETE FROM addon_outbox WHERE account_id = ?", arguments: [accountID])
+            // Pending events go; pending erasure orders stay, so they still reach their add-ons.
+            try db.execute(
+                sql: "DELETE FROM addon_outbox WHERE account_id = ? AND kind = 'event'", arguments: [accountID])
+            try db.execute(sql: "DELETE FROM addon_records WHERE account_id = ?", arguments: [accountID])
             try db.execute(sql: "DELETE FROM callbacks WHERE account_id = ?", arguments: [accountID])
             try db.execute(sql: "DELETE FROM account_numbers WHERE account_id = ?", arguments: [accountID])
             try db.execute(

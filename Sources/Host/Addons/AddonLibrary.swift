@@ -51,12 +51,9 @@ final class AddonLibrary: @unchecked Sendable {
         return SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
     }
 
-    /// Loads and instantiates the add-on, refusing it before any call when its pin, entry symbol,
-    /// ABI version or identity does not match.
-    static func load(
-        manifest: Manifest, library: URL, requirePin: Bool, stateDirectory: URL, config: [String: String],
-        logger: Logger, clock: any WallClock, onEmit: @escaping @Sendable (EmittedRecord) -> Bool
-    ) throws -> AddonLibrary {
+    /// The checks made before any code of the library runs: it exists, matches its pin, and the
+    /// manifest declares an ABI this host speaks. Returns the library's SHA-256.
+    static func preflight(manifest: Manifest, library: URL, requirePin: Bool) throws -> String {
         func failure(_ reason: String) -> AddonLoadError { AddonLoadError(file: manifest.file, reason: reason) }
         guard FileManager.default.fileExists(atPath: library.path) else {
             throw failure(
@@ -84,6 +81,17 @@ final class AddonLibrary: @unchecked Sendable {
                 "the manifest declares ABI \(manifest.abiMajor).\(manifest.abiMinor); this host speaks \(SB_ABI_VERSION_MAJOR).0 to \(SB_ABI_VERSION_MAJOR).\(SB_ABI_VERSION_MINOR)"
             )
         }
+        return digest
+    }
+
+    /// Loads and instantiates the add-on, refusing it before any call when its pin, entry symbol,
+    /// ABI version or identity does not match.
+    static func load(
+        manifest: Manifest, library: URL, requirePin: Bool, stateDirectory: URL, config: [String: String],
+        logger: Logger, clock: any WallClock, onEmit: @escaping @Sendable (EmittedRecord) -> Bool
+    ) throws -> AddonLibrary {
+        func failure(_ reason: String) -> AddonLoadError { AddonLoadError(file: manifest.file, reason: reason) }
+        let digest = try preflight(manifest: manifest, library: library, requirePin: requirePin)
         guard let handle = dlopen(library.path, RTLD_NOW | RTLD_LOCAL) else {
             throw failure("dlopen failed: \(String(cString: dlerror()))")
         }
@@ -207,7 +215,8 @@ final class AddonLibrary: @unchecked Sendable {
     /// Asks the add-on to erase a subject; runs on the add-on's queue.
     func erase(kind: UInt32, accountID: String, value: String?, pseudonym: String?) -> Int32 {
         dispatchPrecondition(condition: .onQueue(queue))
-        guard let erase = descriptor.pointee.erase else { return SB_OK }
+        // An add-on without an erase callback cannot confirm an erasure: say so rather than pretend.
+        guard let erase = descriptor.pointee.erase else { return SB_ERROR }
         let valueBytes = Array((value ?? "").utf8)
         let pseudonymBytes = Array((pseudonym ?? "").utf8)
         return accountID.withCString { account in

@@ -139,20 +139,22 @@ public final class AddonPlatform: DomainEventSink, PreSendCheck, Service {
 
     // MARK: Service
 
-    /// One delivery loop per add-on that receives asynchronous events.
+    /// One delivery loop per add-on; isolated runners are stopped on the way out.
     public func run() async throws {
+        defer { registry.stopRunners() }
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
                 // Consent changed by another process (`switchboard addons apply`) takes effect within a second.
                 group.addTask {
                     while !Task.isCancelled {
                         try? await Task.sleep(for: .seconds(1))
-                        do { try self.consents.reload() } catch {
+                        do { try await self.consents.reload() } catch {
                             self.logger.error("could not reload consent records", metadata: ["error": "\(error)"])
                         }
                     }
                 }
-                for manifest in self.registry.manifests where manifest.hooks.contains(where: { $0 != .messageSubmit }) {
+                // Every add-on gets a worker, also sync-only ones: erasure orders reach them through the outbox.
+                for manifest in self.registry.manifests {
                     guard let library = self.registry.library(manifest.id), let wake = self.wakeups[manifest.id] else {
                         continue
                     }

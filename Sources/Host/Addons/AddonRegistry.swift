@@ -14,6 +14,8 @@ public struct AddonSettings: Sendable, Equatable {
     public var config: [String: [String: String]] = [:]
     /// A declarative consent file applied at start (see `switchboard addons apply`).
     public var consentFile: String?
+    /// How isolated add-ons are run.
+    public var isolation = IsolationSettings()
 
     public init() {}
 }
@@ -22,14 +24,23 @@ public struct AddonSettings: Sendable, Equatable {
 /// reason for each one that could not be loaded.
 public final class AddonRegistry: Sendable {
     public let manifests: [Manifest]
-    let libraries: [String: AddonLibrary]
+    let libraries: [String: any AddonEndpoint]
     public let problems: [AddonLoadError]
 
     public func manifest(_ idOrShortID: String) -> Manifest? {
         manifests.first { $0.id == idOrShortID } ?? manifests.first { $0.shortID == idOrShortID }
     }
 
-    func library(_ id: String) -> AddonLibrary? { libraries[id] }
+    func library(_ id: String) -> (any AddonEndpoint)? { libraries[id] }
+
+    public func runtimeStatus(_ id: String) -> AddonRuntimeStatus? { libraries[id]?.status() }
+
+    public func isolation(_ id: String) -> Manifest.Isolation? { libraries[id]?.isolation }
+
+    /// Stops isolated runners (daemon shutdown).
+    func stopRunners() {
+        for library in libraries.values { (library as? IsolatedAddon)?.stop() }
+    }
 
     public func isLoaded(_ id: String) -> Bool { libraries[id] != nil }
 
@@ -42,7 +53,7 @@ public final class AddonRegistry: Sendable {
         onEmit: @escaping @Sendable (EmittedRecord) -> Bool
     ) {
         var manifests: [Manifest] = []
-        var libraries: [String: AddonLibrary] = [:]
+        var libraries: [String: any AddonEndpoint] = [:]
         var problems: [AddonLoadError] = []
         var sources: [(directory: String, bundled: Bool)] = []
         if let bundled = settings.bundledDirectory { sources.append((bundled, true)) }
@@ -69,19 +80,36 @@ public final class AddonRegistry: Sendable {
                             file: path,
                             reason: "another manifest already declares id \(manifest.id); ids must be unique")
                     }
-                    let library = try AddonLibrary.load(
-                        manifest: manifest,
-                        library: AddonLibrary.resolveLibrary(
-                            manifest, searchDirectories: source.bundled ? searchDirectories : []),
-                        requirePin: !source.bundled,
-                        stateDirectory: stateRoot.appendingPathComponent(manifest.id),
-                        config: manifest.config.merging(settings.config[manifest.id] ?? [:]) { $1 },
-                        logger: logger, clock: clock, onEmit: onEmit)
+                    let file = AddonLibrary.resolveLibrary(
+                        manifest, searchDirectories: source.bundled ? searchDirectories : [])
+                    let config = manifest.config.merging(settings.config[manifest.id] ?? [:]) { $1 }
+                    let stateDirectory = stateRoot.appendingPathComponent(manifest.id)
+                    let library: any AddonEndpoint
+                    if (settings.isolation.overrides[manifest.id] ?? manifest.isolation) == .isolated {
+                        let digest = try AddonLibrary.preflight(
+                            manifest: manifest, library: file, requirePin: !source.bundled)
+                        library = try IsolatedAddon(
+                            manifest: manifest, sha256: digest, library: file, stateDirectory: stateDirectory,
+                            config: config,
+                            settings: settings.isolation,
+                            runnerPath: settings.isolation.runnerPath
+                                ?? BundledAddons.executableDirectory.appendingPathComponent("switchboard-addon-runner")
+                                .path,
+                            logger: logger, clock: clock, onEmit: onEmit)
+                    } else {
+                        library = try AddonLibrary.load(
+                            manifest: manifest, library: file, requirePin: !source.bundled,
+                            stateDirectory: stateDirectory,
+                            config: config, logger: logger, clock: clock, onEmit: onEmit)
+                    }
                     manifests.append(manifest)
                     libraries[manifest.id] = library
                     logger.info(
                         "add-on loaded",
-                        metadata: ["addon.id": "\(manifest.id)", "addon.version": "\(manifest.version)"])
+                        metadata: [
+                            "addon.id": "\(manifest.id)", "addon.version": "\(manifest.version)",
+                            "isolation": "\(library.isolation.rawValue)",
+                        ])
                 } catch let error as ManifestError {
                     problems.append(
                         AddonLoadError(

@@ -49,7 +49,7 @@ public final class ConsentStore: Sendable {
     init(writer: GroupCommitWriter, clock: any WallClock) throws {
         self.writer = writer
         self.clock = clock
-        try reload()
+        try load()
     }
 
     private static func key(_ accountID: String, _ addonID: String) -> String { accountID + "\u{1F}" + addonID }
@@ -63,20 +63,34 @@ public final class ConsentStore: Sendable {
         index.withLock { $0.current.values.filter { $0.accountID == accountID } }.sorted { $0.addonID < $1.addonID }
     }
 
-    /// Re-reads the records when any were added since the last read.
-    public func reload() throws {
+    private static let latestSQL = """
+        SELECT * FROM addon_consents WHERE rev IN (SELECT MAX(rev) FROM addon_consents GROUP BY account_id, addon_id)
+        """
+
+    /// Reads the records at start (synchronously: the daemon is not serving yet).
+    private func load() throws {
+        let (latest, records) = try writer.pool.read { db in
+            (
+                try Int64.fetchOne(db, sql: "SELECT MAX(rev) FROM addon_consents") ?? 0,
+                try ConsentRecord.fetchAll(db, sql: Self.latestSQL)
+            )
+        }
+        replace(records, latest: latest)
+    }
+
+    /// Re-reads the records when any were added since the last read. Asynchronous: a blocking read
+    /// on the concurrency pool's few threads could starve the readers it waits for.
+    public func reload() async throws {
         let known = index.withLock { $0.lastRev }
-        let latest = try writer.pool.read { db in
+        let latest = try await writer.pool.read { db in
             try Int64.fetchOne(db, sql: "SELECT MAX(rev) FROM addon_consents") ?? 0
         }
         guard latest != known else { return }
-        let records = try writer.pool.read { db in
-            try ConsentRecord.fetchAll(
-                db,
-                sql: """
-                    SELECT * FROM addon_consents WHERE rev IN (SELECT MAX(rev) FROM addon_consents GROUP BY account_id, addon_id)
-                    """)
-        }
+        let records = try await writer.pool.read { db in try ConsentRecord.fetchAll(db, sql: Self.latestSQL) }
+        replace(records, latest: latest)
+    }
+
+    private func replace(_ records: [ConsentRecord], latest: Int64) {
         index.withLock { index in
             index.current = [:]
             for record in records where record.action == .grant {
@@ -125,7 +139,7 @@ public final class ConsentStore: Sendable {
                     """, arguments: [id, accountID, addonID, version, action.rawValue, fieldsJSON, now, actor])
             if action == .withdraw {
                 try db.execute(
-                    sql: "DELETE FROM addon_outbox WHERE addon_id = ? AND account_id = ?",
+                    sql: "DELETE FROM addon_outbox WHERE addon_id = ? AND account_id = ? AND kind = 'event'",
                     arguments: [addonID, accountID])
             }
             return try ConsentRecord.fetchOne(db, sql: "SELECT * FROM addon_consents WHERE id = ?", arguments: [id])!

@@ -9,7 +9,7 @@ import PluginAPI
 struct OutboxWorker: Sendable {
     let platform: AddonPlatform
     let manifest: Manifest
-    let library: AddonLibrary
+    let library: any AddonEndpoint
     let wake: BatchQueue<Void>
     static let batchSize = 256
 
@@ -113,28 +113,9 @@ struct OutboxWorker: Sendable {
         return try await record(work: work, codes: codes, skipped: skipped)
     }
 
-    /// Hands the work to the add-on on its queue, stopping at the first SB_RETRY to keep order.
+    /// Hands the work to the add-on, wherever it runs.
     private func call(_ work: [Work]) async -> [Int32] {
-        let library = self.library
-        return await withCheckedContinuation { continuation in
-            library.queue.async {
-                var codes: [Int32] = []
-                for item in work {
-                    let code: Int32
-                    switch item {
-                    case .event(_, _, let view, _):
-                        code = library.deliver(view)
-                    case .erase(_, _, let accountID, let order, let pseudonym):
-                        code = library.erase(
-                            kind: ErasureSubject.abiKind(order.subjectKind), accountID: accountID, value: order.value,
-                            pseudonym: pseudonym)
-                    }
-                    codes.append(code)
-                    if code == SB_RETRY { break }
-                }
-                continuation.resume(returning: codes)
-            }
-        }
+        await library.deliver(work)
     }
 
     private func record(work: [Work], codes: [Int32], skipped: [Int64]) async throws -> Int {

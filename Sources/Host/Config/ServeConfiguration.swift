@@ -103,7 +103,33 @@ extension ServeConfiguration {
             simulator.seed = UInt64(seed)
         }
         reader.object("addons") { sub in
-            sub.allow(["bundled_dir", "dirs", "library_dirs", "settings", "consent_file"])
+            sub.allow(["bundled_dir", "dirs", "library_dirs", "settings", "consent_file", "isolation"])
+            sub.object("isolation") { iso in
+                iso.allow([
+                    "overrides", "runner_path", "address_space_mb", "cpu_seconds", "open_files", "event_timeout_ms",
+                    "max_failures",
+                    "failure_window_seconds", "quarantine_seconds",
+                ])
+                var overrides: [String: String] = [:]
+                iso.stringMap("overrides", into: &overrides)
+                for (id, mode) in overrides {
+                    if let parsed = Manifest.Isolation(rawValue: mode) {
+                        addons.isolation.overrides[id] = parsed
+                    } else {
+                        iso.record("overrides.\(id)", "must be isolated or in_process")
+                    }
+                }
+                var runner = addons.isolation.runnerPath
+                iso.optionalString("runner_path", into: &runner)
+                addons.isolation.runnerPath = runner
+                iso.int("address_space_mb", in: 64...1_048_576, into: &addons.isolation.addressSpaceMB)
+                iso.int("cpu_seconds", in: 0...1_000_000, into: &addons.isolation.cpuSeconds)
+                iso.int("open_files", in: 16...65536, into: &addons.isolation.openFiles)
+                iso.int("event_timeout_ms", in: 10...600_000, into: &addons.isolation.eventTimeoutMs)
+                iso.int("max_failures", in: 1...1000, into: &addons.isolation.maxFailures)
+                iso.int("failure_window_seconds", in: 1...86_400, into: &addons.isolation.failureWindowSeconds)
+                iso.int("quarantine_seconds", in: 1...86_400, into: &addons.isolation.quarantineSeconds)
+            }
             var bundled = addons.bundledDirectory
             sub.optionalString("bundled_dir", into: &bundled)
             addons.bundledDirectory = bundled

@@ -21,6 +21,7 @@ struct AuditRoutes {
         var hooks: [String]
         var isolation: String
         var enabledAccounts: Int
+        var runtime: AddonRuntimeStatus?
     }
 
     struct ProblemView: Encodable {
@@ -50,7 +51,9 @@ struct AuditRoutes {
             LoadedView(
                 id: $0.id, name: $0.name, version: $0.version, vendor: $0.vendor, manifest: $0.file,
                 librarySha256: platform.registry.loadedSHA256($0.id), hooks: $0.hooks.map(\.rawValue),
-                isolation: Manifest.Isolation.inProcess.rawValue, enabledAccounts: counts[$0.id] ?? 0)
+                isolation: (platform.registry.isolation($0.id) ?? .inProcess).rawValue,
+                enabledAccounts: counts[$0.id] ?? 0,
+                runtime: platform.registry.runtimeStatus($0.id))
         }
         return try JSONResponse.make(
             AddonsView(

@@ -44,7 +44,11 @@ struct PrivacyRoutes {
         let number = input.string("number", required: true, maxLength: 32)
         if let number, !PhoneNumber.isE164(number) { input.fail("number", PhoneNumber.e164Hint) }
         try input.finish()
-        try await services.accounts.eraseNumber(accountID: accountID, number: number!)
+        guard try await services.accounts.eraseNumber(accountID: accountID, number: number!) else {
+            throw Problem(
+                .conflict, "Legal hold",
+                detail: "an operator legal hold is set on this account; nothing is erased until it is lifted")
+        }
         let status = try await services.addons.requestErasure(
             accountID: accountID, subject: .number(number!), origin: "api:\(context.principal?.keyID ?? "?")")
         return try JSONResponse.make(ErasureView(status), status: .accepted)
