@@ -6,11 +6,14 @@
  * Build-time knobs (-D): ADDON_ID, ADDON_VERSION (strings), ABI_MAJOR (to fake a mismatch),
  * NO_ENTRY (to omit the entry symbol). At run time, a file named "refuse" in the state directory
  * makes on_event and erase answer SB_RETRY (to hold work in the outbox, as a crashed add-on would), and a check of a body containing
- * "BLOCKME" is blocked.
+ * "BLOCKME" is blocked. A file named "hostile" in the state directory makes every call misbehave as
+ * its first word says: segfault, abort, loop, sleep, leak, stdout or badverdict (the hostile suite
+ * for isolated runners); removing the file makes the add-on behave again.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "switchboard_addon.h"
 
@@ -28,6 +31,7 @@ typedef struct recorder {
     const sb_host *host;
     char log_path[4096];
     char refuse_path[4096];
+    char hostile_path[4096];
 } recorder;
 
 static void *create(const sb_host *host) {
@@ -36,6 +40,7 @@ static void *create(const sb_host *host) {
     self->host = host;
     snprintf(self->log_path, sizeof self->log_path, "%s/events.log", host->state_dir(host));
     snprintf(self->refuse_path, sizeof self->refuse_path, "%s/refuse", host->state_dir(host));
+    snprintf(self->hostile_path, sizeof self->hostile_path, "%s/hostile", host->state_dir(host));
     return self;
 }
 
@@ -59,8 +64,42 @@ static void record(recorder *self, const char *what, const sb_event *event) {
     fclose(file);
 }
 
+/* Misbehaves as the hostile file says; returns 1 when the caller should return a bad verdict. */
+static int misbehave(recorder *self) {
+    char mode[32] = {0};
+    FILE *file = fopen(self->hostile_path, "r");
+    if (file == NULL) return 0;
+    if (fscanf(file, "%31s", mode) != 1) mode[0] = '\0';
+    fclose(file);
+    if (strcmp(mode, "segfault") == 0) {
+        volatile int *nowhere = NULL;
+        *nowhere = 1;
+    } else if (strcmp(mode, "abort") == 0) {
+        abort();
+    } else if (strcmp(mode, "loop") == 0) {
+        for (;;) {
+        }
+    } else if (strcmp(mode, "sleep") == 0) {
+        sleep(5);
+    } else if (strcmp(mode, "leak") == 0) {
+        for (;;) {
+            char *block = malloc(16u << 20);
+            if (block == NULL) abort();
+            memset(block, 1, 16u << 20);
+        }
+    } else if (strcmp(mode, "stdout") == 0) {
+        int i;
+        for (i = 0; i < 20000; i++) printf("stray output line %d from a careless add-on\n", i);
+        fflush(stdout);
+    } else if (strcmp(mode, "badverdict") == 0) {
+        return 1;
+    }
+    return 0;
+}
+
 static int32_t on_event(void *instance, const sb_event *event) {
     recorder *self = instance;
+    misbehave(self);
     FILE *refuse = fopen(self->refuse_path, "r");
     if (refuse != NULL) {
         fclose(refuse);
@@ -72,6 +111,10 @@ static int32_t on_event(void *instance, const sb_event *event) {
 
 static int32_t check(void *instance, const sb_event *event, sb_verdict *verdict) {
     const sb_field *body = sb_event_get(event, "content.body");
+    if (misbehave(instance)) {
+        verdict->action = 77;
+        return SB_OK;
+    }
     record(instance, "check", event);
     if (body != NULL && body->kind == SB_FIELD_TEXT) {
         char text[256];

@@ -16,6 +16,8 @@ public struct AddonSettings: Sendable, Equatable {
     public var consentFile: String?
     /// How isolated add-ons are run.
     public var isolation = IsolationSettings()
+    /// Operator overrides of a manifest's `sync.timeout_ms`, by add-on id.
+    public var syncTimeouts: [String: Int] = [:]
 
     public init() {}
 }
@@ -74,7 +76,8 @@ public final class AddonRegistry: Sendable {
             for file in files {
                 let path = URL(fileURLWithPath: source.directory).appendingPathComponent(file).path
                 do {
-                    let manifest = try Manifest.load(file: path)
+                    var manifest = try Manifest.load(file: path)
+                    if let budget = settings.syncTimeouts[manifest.id] { manifest.syncTimeoutMs = budget }
                     if manifests.contains(where: { $0.id == manifest.id }) {
                         throw AddonLoadError(
                             file: path,

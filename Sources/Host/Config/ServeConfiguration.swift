@@ -103,7 +103,21 @@ extension ServeConfiguration {
             simulator.seed = UInt64(seed)
         }
         reader.object("addons") { sub in
-            sub.allow(["bundled_dir", "dirs", "library_dirs", "settings", "consent_file", "isolation"])
+            sub.allow([
+                "bundled_dir", "dirs", "library_dirs", "settings", "consent_file", "isolation", "sync_timeout_ms",
+            ])
+            var budgets: [String: String] = [:]
+            if case .object(let values)? = sub.value("sync_timeout_ms") {
+                for (id, value) in values {
+                    if case .number(let number) = value, number >= 1, number <= 10_000 {
+                        addons.syncTimeouts[id] = Int(number)
+                    } else {
+                        sub.record("sync_timeout_ms.\(id)", "must be a number of milliseconds from 1 to 10000")
+                    }
+                }
+            } else if sub.value("sync_timeout_ms") != nil {
+                sub.stringMap("sync_timeout_ms", into: &budgets)
+            }
             sub.object("isolation") { iso in
                 iso.allow([
                     "overrides", "runner_path", "address_space_mb", "cpu_seconds", "open_files", "event_timeout_ms",

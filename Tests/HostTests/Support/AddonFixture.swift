@@ -46,7 +46,8 @@ enum AddonFixture {
         in directory: URL, id: String = "com.example.recorder", version: String = "1.0.0",
         fields: [(id: String, required: Bool, pseudonym: Bool)],
         hooks: [String] = ["message.submit", "message.status", "message.inbound", "api.request", "account.changed"],
-        failureMode: String = "fail_closed", pin: String? = nil, defines: [String] = [], manifestID: String? = nil
+        failureMode: String = "fail_closed", pin: String? = nil, defines: [String] = [], manifestID: String? = nil,
+        isolation: String = "in_process", timeoutMs: Int = 200
     ) throws -> URL {
         let name = id.replacingOccurrences(of: ".", with: "_") + "_" + version.replacingOccurrences(of: ".", with: "_")
         let library = try buildRecorder(
@@ -63,7 +64,7 @@ enum AddonFixture {
             "version": version, "description": "Records what it receives", "abi": ["major": 1, "minor": 0],
             "library": ["path": library.lastPathComponent, "sha256": try pin ?? sha256(library)],
             "hooks": hooks, "fields": manifestFields,
-            "sync": ["timeout_ms": 200, "failure_mode": failureMode], "isolation": "in_process",
+            "sync": ["timeout_ms": timeoutMs, "failure_mode": failureMode], "isolation": isolation,
         ]
         let data = try JSONSerialization.data(withJSONObject: manifest, options: [.prettyPrinted, .sortedKeys])
         try data.write(to: directory.appendingPathComponent("\(manifestID ?? id).json"))

@@ -1,0 +1,143 @@
+import Foundation
+import Testing
+
+@testable import Host
+
+/// The hostile add-on suite: add-ons that crash, hang, flood stdout, answer garbage or lie about who
+/// they are, run isolated in their own runner process, while the daemon keeps serving.
+@Suite struct RunnerTests {
+    static func hostileAddon(
+        failureMode: String = "fail_open", timeoutMs: Int = 300, id: String = "com.example.recorder",
+        defines: [String] = []
+    )
+        throws -> URL
+    {
+        try AddonFixture.recorder(
+            in: FileManager.default.temporaryDirectory.appendingPathComponent("sb-hostile-\(UUID().uuidString)"),
+            id: id,
+            fields: [("usage.to", true, false), ("usage.status", false, false), ("content.body", false, false)],
+            hooks: ["message.submit", "message.status"], failureMode: failureMode, defines: defines,
+            isolation: "isolated",
+            timeoutMs: timeoutMs)
+    }
+
+    static func configure(_ addons: URL) -> (inout ServeConfiguration) -> Void {
+        { config in
+            config.addons.directories = [addons.path]
+            config.addons.isolation.quarantineSeconds = 2
+            config.addons.isolation.maxFailures = 3
+            config.addons.isolation.eventTimeoutMs = 1000
+            config.addons.isolation.addressSpaceMB = 512
+        }
+    }
+
+    func hostile(_ daemon: TestDaemon, _ mode: String?) throws {
+        let file = daemon.directory.appendingPathComponent("addons/com.example.recorder/hostile")
+        if let mode { try Data(mode.utf8).write(to: file) } else { try? FileManager.default.removeItem(at: file) }
+    }
+
+    @Test(arguments: ["segfault", "abort", "leak", "loop", "sleep"])
+    func aMisbehavingAddonNeverStopsTheDaemonOrLosesAMessage(mode: String) async throws {
+        try await withDaemon(configure: Self.configure(try Self.hostileAddon())) { daemon in
+            #expect(daemon.daemon.addons.registry.isolation("com.example.recorder") == .isolated)
+            let (_, client) = try await daemon.signUp()
+            _ = try await client.put("/v1/account/addons/recorder", json: ["categories": ["usage", "content"]])
+            try hostile(daemon, mode)
+            var accepted: [String] = []
+            for index in 0..<12 {
+                let response = try await client.send(body: "message \(index)")
+                // fail_open: a broken check lets the message through, and it is counted.
+                #expect(response.status == 201, "\(mode): \(response.text)")
+                if let id = response.json["id"] as? String { accepted.append(id) }
+            }
+            #expect(try await daemon.client.get("/healthz").status == 200)
+            let status = try #require(daemon.daemon.addons.registry.runtimeStatus("com.example.recorder"))
+            #expect(status.crashes + status.timeouts > 0, "\(status)")
+            #expect(status.lastFailure != nil)
+            // Every accepted message reaches its final status regardless of the add-on.
+            #expect(
+                try await eventually(seconds: 15) {
+                    try await client.get("/v1/messages?limit=100").data.filter {
+                        $0["status"] as? String == "delivered"
+                    }.count == accepted.count
+                })
+            let metrics = try await daemon.client.get("/metrics").text
+            #expect(metrics.contains("switchboard_addon_fail_open_passes_total{addon=\"com.example.recorder\"}"))
+
+            // Once it behaves again, the events owed to it arrive (after any quarantine).
+            try hostile(daemon, nil)
+            #expect(
+                try await eventually(seconds: 20) {
+                    Set(
+                        AddonFixture.recorded(dataDir: daemon.directory, addonID: "com.example.recorder")
+                            .filter { $0.fields["usage.status"] == "text:delivered" }.map(\.eventID)
+                    ).count == accepted.count
+                })
+            #expect(try await eventually { try await outboxCount(daemon) == 0 })
+        }
+    }
+
+    @Test func repeatedCrashesQuarantineTheAddonAndFailClosedBlocksSends() async throws {
+        try await withDaemon(configure: Self.configure(try Self.hostileAddon(failureMode: "fail_closed"))) { daemon in
+            let (_, client) = try await daemon.signUp()
+            _ = try await client.put("/v1/account/addons/recorder", json: ["categories": ["usage"]])
+            try hostile(daemon, "segfault")
+            for _ in 0..<5 {
+                let blocked = try await client.send()
+                #expect(blocked.status == 422)
+                #expect(blocked.json["reason_code"] as? String == "addon_unavailable")
+            }
+            let status = try #require(daemon.daemon.addons.registry.runtimeStatus("com.example.recorder"))
+            #expect(status.state == "quarantined")
+            #expect(status.lastFailure?.contains("signal 11") == true)
+            let admin = try await daemon.admin.get("/v1/admin/addons")
+            #expect(admin.text.contains("quarantined"))
+            try hostile(daemon, nil)
+            #expect(try await eventually(seconds: 10) { try await client.send().status == 201 })
+            #expect(daemon.daemon.addons.registry.runtimeStatus("com.example.recorder")?.restarts ?? 0 >= 1)
+        }
+    }
+
+    @Test func strayOutputNeverCorruptsTheProtocol() async throws {
+        try await withDaemon(configure: Self.configure(try Self.hostileAddon(timeoutMs: 5000))) { daemon in
+            let (_, client) = try await daemon.signUp()
+            _ = try await client.put("/v1/account/addons/recorder", json: ["categories": ["usage", "content"]])
+            try hostile(daemon, "stdout")
+            #expect(try await client.send(body: "BLOCKME please").json["reason_code"] as? String == "test_block")
+            #expect(try await client.send(body: "fine").status == 201)
+            #expect(daemon.daemon.addons.registry.runtimeStatus("com.example.recorder")?.crashes == 0)
+        }
+    }
+
+    @Test func anInvalidVerdictFollowsTheFailureMode() async throws {
+        try await withDaemon(configure: Self.configure(try Self.hostileAddon(failureMode: "fail_closed"))) { daemon in
+            let (_, client) = try await daemon.signUp()
+            _ = try await client.put("/v1/account/addons/recorder", json: ["categories": ["usage"]])
+            try hostile(daemon, "badverdict")
+            let refused = try await client.send()
+            #expect(refused.status == 422)
+            #expect(refused.text.contains("invalid verdict"))
+        }
+    }
+
+    @Test func anIsolatedAddonThatLiesAboutItselfIsRefused() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sb-liars-\(UUID().uuidString)")
+        try AddonFixture.recorder(
+            in: directory, id: "com.example.impostor", fields: [("usage.to", true, false)],
+            manifestID: "com.example.claimed",
+            isolation: "isolated")
+        try AddonFixture.recorder(
+            in: directory, id: "com.example.abi", fields: [("usage.to", true, false)], defines: ["ABI_MAJOR=2"],
+            isolation: "isolated")
+        try await withDaemon(configure: Self.configure(directory)) { daemon in
+            let problems = daemon.daemon.addons.registry.problems
+            #expect(
+                problems.contains {
+                    $0.file.hasSuffix("com.example.claimed.json") && $0.reason.contains("may not claim another's id")
+                })
+            #expect(problems.contains { $0.file.hasSuffix("com.example.abi.json") && $0.reason.contains("ABI 2.0") })
+            let health = try await daemon.client.get("/healthz")
+            #expect(health.status == 200)
+        }
+    }
+}
