@@ -29,7 +29,8 @@ struct Accounts: AsyncParsableCommand {
                 throw ValidationError(
                     "give the password on standard input with --password-stdin, or in SWITCHBOARD_PASSWORD")
             }
-            let daemon = try Daemon(config: try options.resolve(), logger: Logger(label: "switchboard"))
+            let daemon = try Daemon(
+                config: try options.resolve(loadAddons: false), logger: Logger(label: "switchboard"))
             if let problem = daemon.accounts.policy.problem(with: password, email: email) {
                 throw ValidationError("password \(problem)")
             }
@@ -49,7 +50,8 @@ struct Accounts: AsyncParsableCommand {
         @OptionGroup var options: ConfigOptions
 
         func run() async throws {
-            let daemon = try Daemon(config: try options.resolve(), logger: Logger(label: "switchboard"))
+            let daemon = try Daemon(
+                config: try options.resolve(loadAddons: false), logger: Logger(label: "switchboard"))
             for account in try await daemon.accounts.list(limit: 10_000) {
                 let hold = account.legalHoldReason.map { "  legal hold: \($0)" } ?? ""
                 print("\(account.id)  \(account.status)  \(account.email ?? "-")  \(account.name ?? "-")\(hold)")

@@ -1,12 +1,15 @@
 import ArgumentParser
+import AsyncHTTPClient
 import Foundation
 import Host
 import Logging
+import NIOCore
+import NIOFoundationCompat
 
 struct Addons: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Inspect add-ons and apply declarative consent.",
-        subcommands: [List.self, Apply.self, Check.self, New.self])
+        subcommands: [List.self, Status.self, Apply.self, Check.self, New.self])
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the add-ons found, loaded or not, and why not.")
@@ -37,7 +40,7 @@ struct Addons: AsyncParsableCommand {
         @Argument(help: "The consent file (JSON).") var file: String
 
         func run() async throws {
-            let daemon = try Daemon(config: try options.resolve(), logger: quietLogger())
+            let daemon = try Daemon(config: try options.resolve(loadAddons: false), logger: quietLogger())
             let changes: [ConsentFile.Change]
             do {
                 changes = try await ConsentFile.apply(
@@ -104,4 +107,51 @@ func quietLogger() -> Logger {
     var logger = Logger(label: "switchboard")
     logger.logLevel = .warning
     return logger
+}
+
+extension Addons {
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Ask the running daemon how each add-on is doing: running, restarting or quarantined, and why.")
+        @OptionGroup var options: ConfigOptions
+
+        func run() async throws {
+            let config = try options.resolve(loadAddons: false)
+            let token =
+                try config.operatorToken
+                ?? String(
+                    contentsOfFile: URL(fileURLWithPath: config.dataDir).appendingPathComponent(
+                        "secrets/operator-token"
+                    ).path, encoding: .utf8
+                )
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            var request = HTTPClientRequest(url: "http://\(config.host):\(config.port)/v1/admin/addons")
+            request.headers.add(name: "Authorization", value: "Bearer \(token)")
+            let response: HTTPClientResponse
+            do {
+                response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
+            } catch {
+                throw ValidationError(
+                    "no daemon answers on \(config.host):\(config.port) (\(error)); is `switchboard serve` running with the same --config?"
+                )
+            }
+            let body = try await response.body.collect(upTo: 1 << 20)
+            guard response.status.code == 200,
+                let json = try JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any]
+            else { throw ValidationError("the daemon answered HTTP \(response.status.code)") }
+            for addon in json["loaded"] as? [[String: Any]] ?? [] {
+                let runtime = addon["runtime"] as? [String: Any] ?? [:]
+                var line =
+                    "\(addon["id"] ?? "?") \(addon["version"] ?? "")  \(addon["isolation"] ?? "")  \(runtime["state"] ?? "?")"
+                line +=
+                    "  restarts \(runtime["restarts"] ?? 0), crashes \(runtime["crashes"] ?? 0), timeouts \(runtime["timeouts"] ?? 0)"
+                if let until = runtime["quarantined_until"] { line += ", quarantined until \(until)" }
+                print(line)
+                if let failure = runtime["last_failure"] { print("    last failure: \(failure)") }
+            }
+            for failed in json["failed"] as? [[String: Any]] ?? [] {
+                print("FAILED  \(failed["file"] ?? "?")\n    \(failed["reason"] ?? "")")
+            }
+        }
+    }
 }

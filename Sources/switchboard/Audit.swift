@@ -24,7 +24,7 @@ struct Audit: AsyncParsableCommand {
 
         func run() async throws {
             var query = Ledger.Query()
-            let config = try options.resolve()
+            let config = try options.resolve(loadAddons: false)
             let daemon = try Daemon(config: config, logger: quietLogger())
             query.addonID = addon.map { daemon.addons.registry.manifest($0)?.id ?? $0 }
             query.accountID = account
@@ -67,7 +67,7 @@ struct Audit: AsyncParsableCommand {
         var checkpoints: String?
 
         func run() async throws {
-            let daemon = try Daemon(config: try options.resolve(), logger: quietLogger())
+            let daemon = try Daemon(config: try options.resolve(loadAddons: false), logger: quietLogger())
             let outcome = try await daemon.verifyLedger(checkpointDirectory: checkpoints)
             if let failure = outcome.failure {
                 print("ledger BROKEN at sequence \(failure.seq): \(failure.reason)")
@@ -86,7 +86,7 @@ struct Audit: AsyncParsableCommand {
         @Option(help: "The account id.") var account: String
 
         func run() async throws {
-            let daemon = try Daemon(config: try options.resolve(), logger: quietLogger())
+            let daemon = try Daemon(config: try options.resolve(loadAddons: false), logger: quietLogger())
             guard let report = try await daemon.accessReport(accountID: account) else {
                 throw ValidationError("--account \(account) does not exist")
             }
@@ -100,7 +100,7 @@ struct Audit: AsyncParsableCommand {
         @OptionGroup var options: ConfigOptions
 
         func run() async throws {
-            print(try Daemon(config: try options.resolve(), logger: quietLogger()).ledger.publicKey)
+            print(try Daemon(config: try options.resolve(loadAddons: false), logger: quietLogger()).ledger.publicKey)
         }
     }
 
@@ -111,7 +111,7 @@ struct Audit: AsyncParsableCommand {
         @Argument(help: "Directory to write checkpoint-<seq>-<kind>.json files into.") var directory: String
 
         func run() async throws {
-            let daemon = try Daemon(config: try options.resolve(), logger: quietLogger())
+            let daemon = try Daemon(config: try options.resolve(loadAddons: false), logger: quietLogger())
             try await daemon.ledger.checkpoint()
             let all = try await daemon.checkpoints()
             try LedgerMaintenance.write(all, to: directory)

@@ -14,11 +14,12 @@ struct ConfigOptions: ParsableArguments {
     var addonsDirs: [String] = []
 
     /// File, then SWITCHBOARD_* variables, then flags: the later wins.
-    func resolve(host: String? = nil, port: Int? = nil) throws -> ServeConfiguration {
+    func resolve(host: String? = nil, port: Int? = nil, loadAddons: Bool = true) throws -> ServeConfiguration {
         var configuration = try config.map(ServeConfiguration.load(file:)) ?? ServeConfiguration()
         try configuration.applyEnvironment(ProcessInfo.processInfo.environment)
         if let dataDir { configuration.dataDir = dataDir }
         configuration.addons.directories += addonsDirs
+        configuration.addons.loadLibraries = loadAddons
         if let host { configuration.host = host }
         if let port { configuration.port = port }
         try configuration.validate(source: "the command line")

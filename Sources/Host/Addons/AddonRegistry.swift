@@ -16,6 +16,9 @@ public struct AddonSettings: Sendable, Equatable {
     public var consentFile: String?
     /// How isolated add-ons are run.
     public var isolation = IsolationSettings()
+    /// False for tools that only need the manifests (audit, consent files): no add-on code runs and
+    /// no runner starts beside the daemon.
+    public var loadLibraries = true
     /// Operator overrides of a manifest's `sync.timeout_ms`, by add-on id.
     public var syncTimeouts: [String: Int] = [:]
 
@@ -82,6 +85,10 @@ public final class AddonRegistry: Sendable {
                         throw AddonLoadError(
                             file: path,
                             reason: "another manifest already declares id \(manifest.id); ids must be unique")
+                    }
+                    if !settings.loadLibraries {
+                        manifests.append(manifest)
+                        continue
                     }
                     let file = AddonLibrary.resolveLibrary(
                         manifest, searchDirectories: source.bundled ? searchDirectories : [])

@@ -53,6 +53,7 @@ final class IsolatedAddon: AddonEndpoint, @unchecked Sendable {
         var restarts = 0
         var crashes = 0
         var timeouts = 0
+        var stopping = false
     }
 
     private let state = Mutex(State())
@@ -216,6 +217,7 @@ final class IsolatedAddon: AddonEndpoint, @unchecked Sendable {
             return (waiting, quarantined, backoff)
         }
         for continuation in waiting { continuation.resume(returning: nil) }
+        if backoff < 0 { return }  // Stopped on purpose (shutdown).
         if quarantined {
             logger.error(
                 "add-on quarantined after repeated failures",
@@ -377,6 +379,7 @@ final class IsolatedAddon: AddonEndpoint, @unchecked Sendable {
     func stop() {
         let process = state.withLock { state -> RunnerProcess? in
             state.quarantinedUntil = .distantFuture
+            state.stopping = true
             return state.process
         }
         process?.kill()

@@ -4,6 +4,10 @@ import GRDB
 import Logging
 import PluginAPI
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Micro-benchmarks of the hot paths, run by `scripts/bench` from a release build. They measure; they
 /// assert nothing (timings are never test assertions).
 public enum Microbenchmarks {
@@ -29,6 +33,7 @@ public enum Microbenchmarks {
         figures.append(try await ledgerRows(writer: writer, count: 50 * scale))
         figures += mediation(count: 100 * scale)
         figures += try await dispatch(directory: directory, libraries: bundledLibraries, count: 20 * scale)
+        figures += try await isolated(directory: directory, libraries: bundledLibraries, count: 10 * scale)
         return figures
     }
 
@@ -178,6 +183,73 @@ public enum Microbenchmarks {
                 name: "in-process check round trip p50 (async, with time budget)",
                 value: latencies[latencies.count / 2], unit: "µs"),
             Figure(name: "in-process check round trip p99", value: latencies[latencies.count * 99 / 100], unit: "µs"),
+        ]
+    }
+}
+
+extension Microbenchmarks {
+    /// The same C add-on in its own runner: sync check round trips, pipelined async events/s, and the
+    /// time from a runner crash to the daemon noticing it.
+    public static func isolated(directory: URL, libraries: URL, count: Int) async throws -> [Figure] {
+        var logger = Logger(label: "bench")
+        logger.logLevel = .critical
+        let manifest = Manifest(
+            id: "com.switchboard.compliance-scrub", name: "Compliance Scrub", vendor: "Switchboard", version: "1.0.0",
+            description: "", abiMajor: 1, abiMinor: 0, libraryPath: "libComplianceScrub.so", librarySHA256: nil,
+            hooks: [.messageSubmit, .messageInbound], fields: [], syncTimeoutMs: 1000, failureMode: .failClosed,
+            isolation: .isolated,
+            config: ["suppression_list": "+15550000001"], file: libraries.appendingPathComponent("bench.json").path)
+        var settings = IsolationSettings()
+        settings.maxFailures = 1000
+        let addon = try IsolatedAddon(
+            manifest: manifest, sha256: "", library: libraries.appendingPathComponent("libComplianceScrub.so"),
+            stateDirectory: directory.appendingPathComponent("scrub-isolated"), config: manifest.config,
+            settings: settings,
+            runnerPath: libraries.appendingPathComponent("switchboard-addon-runner").path, logger: logger,
+            clock: SystemWallClock(),
+            onEmit: { _ in true })
+        defer { addon.stop() }
+        let view = AddonView(
+            eventID: "evt_bench", type: .messageSubmit, accountID: "acc_bench", timeMs: 0,
+            fields: [ViewField(id: "usage.to", value: .text("+37255512345"), treatment: .clear)])
+        var latencies: [Double] = []
+        for _ in 0..<count {
+            let started = ContinuousClock.now
+            _ = await addon.check(view)
+            latencies.append(seconds(ContinuousClock.now - started) * 1e6)
+        }
+        latencies.sort()
+        let inbound = AddonView(
+            eventID: "evt_in", type: .messageInbound, accountID: "acc_bench", timeMs: 0,
+            fields: [ViewField(id: "usage.from", value: .text("+37255512345"), treatment: .clear)])
+        let batch = (0..<256).map {
+            OutboxWorker.Work.event(seq: Int64($0), attempts: 0, view: inbound, consentID: "cr")
+        }
+        let events = count * 50
+        let started = ContinuousClock.now
+        var delivered = 0
+        while delivered < events { delivered += await addon.deliver(batch).count }
+        let perSecond = Double(delivered) / seconds(ContinuousClock.now - started)
+        // Crash detection: kill the runner and time until the daemon has noticed.
+        var detections: [Double] = []
+        for _ in 0..<5 {
+            _ = await addon.check(view)
+            guard let pid = addon.status().pid else { break }
+            let crashes = addon.status().crashes
+            let killed = ContinuousClock.now
+            kill(pid, SIGKILL)
+            while addon.status().crashes == crashes { usleep(50) }
+            detections.append(seconds(ContinuousClock.now - killed) * 1e3)
+            try await Task.sleep(for: .milliseconds(150))
+        }
+        detections.sort()
+        return [
+            Figure(name: "isolated check round trip p50", value: latencies[latencies.count / 2], unit: "µs"),
+            Figure(name: "isolated check round trip p99", value: latencies[latencies.count * 99 / 100], unit: "µs"),
+            Figure(name: "isolated async events/s (batches of 256)", value: perSecond, unit: "events/s"),
+            Figure(
+                name: "runner crash to daemon noticing, median",
+                value: detections.isEmpty ? 0 : detections[detections.count / 2], unit: "ms"),
         ]
     }
 }
