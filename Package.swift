@@ -56,6 +56,7 @@ let package = Package(
             dependencies: [
                 "PluginAPI",
                 "RunnerProtocol",
+                "AddonABI",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -84,7 +85,9 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(name: "RunnerProtocol", swiftSettings: strict),
-        .executableTarget(name: "AddonRunner", dependencies: ["PluginAPI", "RunnerProtocol"], swiftSettings: strict),
+        .target(name: "AddonABI", dependencies: ["PluginAPI", "RunnerProtocol"], swiftSettings: strict),
+        .executableTarget(
+            name: "AddonRunner", dependencies: ["PluginAPI", "RunnerProtocol", "AddonABI"], swiftSettings: strict),
         .executableTarget(name: "SwitchboardBench", dependencies: ["Host"], swiftSettings: strict),
         .testTarget(
             name: "HostTests",

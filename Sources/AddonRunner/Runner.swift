@@ -1,3 +1,4 @@
+import AddonABI
 import PluginAPI
 import RunnerProtocol
 

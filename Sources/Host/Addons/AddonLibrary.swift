@@ -1,7 +1,9 @@
+import AddonABI
 import Crypto
 import Foundation
 import Logging
 import PluginAPI
+import RunnerProtocol
 import Synchronization
 
 /// An add-on library loaded in this process and its one instance.
@@ -155,7 +157,7 @@ final class AddonLibrary: @unchecked Sendable {
     func deliver(_ view: AddonView) -> Int32 {
         dispatchPrecondition(condition: .onQueue(queue))
         guard let onEvent = descriptor.pointee.on_event else { return SB_ERROR }
-        return view.withCEvent { onEvent(instance, $0) }
+        return view.wire.withCEvent { onEvent(instance, $0) }
     }
 
     /// The outcome of one pre-send check.
@@ -171,7 +173,7 @@ final class AddonLibrary: @unchecked Sendable {
         guard let check = descriptor.pointee.check else { return UInt32(SB_VERDICT_ALLOW) }
         var verdict = sb_verdict()
         verdict.struct_size = UInt32(MemoryLayout<sb_verdict>.size)
-        _ = view.withCEvent { check(instance, $0, &verdict) }
+        _ = view.wire.withCEvent { check(instance, $0, &verdict) }
         return verdict.action
     }
 
@@ -184,7 +186,7 @@ final class AddonLibrary: @unchecked Sendable {
             queue.async {
                 var verdict = sb_verdict()
                 verdict.struct_size = UInt32(MemoryLayout<sb_verdict>.size)
-                let code = view.withCEvent { check(self.instance, $0, &verdict) }
+                let code = view.wire.withCEvent { check(self.instance, $0, &verdict) }
                 guard code == SB_OK else {
                     once.resume(.failed("check returned \(code)"))
                     return
@@ -217,20 +219,8 @@ final class AddonLibrary: @unchecked Sendable {
         dispatchPrecondition(condition: .onQueue(queue))
         // An add-on without an erase callback cannot confirm an erasure: say so rather than pretend.
         guard let erase = descriptor.pointee.erase else { return SB_ERROR }
-        let valueBytes = Array((value ?? "").utf8)
-        let pseudonymBytes = Array((pseudonym ?? "").utf8)
-        return accountID.withCString { account in
-            valueBytes.withUnsafeBufferPointer { valueBuffer in
-                pseudonymBytes.withUnsafeBufferPointer { pseudonymBuffer in
-                    var subject = sb_subject(
-                        struct_size: UInt32(MemoryLayout<sb_subject>.size), kind: kind, account_id: account,
-                        value: value == nil ? nil : valueBuffer.baseAddress, value_length: UInt64(valueBytes.count),
-                        pseudonym: pseudonym == nil ? nil : pseudonymBuffer.baseAddress,
-                        pseudonym_length: UInt64(pseudonymBytes.count))
-                    return erase(instance, &subject)
-                }
-            }
-        }
+        let subject = Requests.Subject(kind: kind, accountID: accountID, value: value, pseudonym: pseudonym)
+        return subject.withCSubject { erase(instance, $0) }
     }
 }
 

@@ -5,9 +5,11 @@ import RunnerProtocol
     import Glibc
 #endif
 
+/// Lays protocol values out as the C ABI's structs, for the in-process loader and the runner alike.
 extension WireEvent {
-    /// The event as a C `sb_event` valid during `body` only.
-    func withCEvent<R>(_ body: (UnsafePointer<sb_event>) -> R) -> R {
+    /// The event as a C `sb_event` valid during `body` only (the ABI's call-scoped rule): all strings
+    /// in one buffer, the fields in one array.
+    public func withCEvent<R>(_ body: (UnsafePointer<sb_event>) -> R) -> R {
         var storage: [UInt8] = []
         func append(_ bytes: some Collection<UInt8>) -> Int {
             let offset = storage.count
@@ -41,7 +43,8 @@ extension WireEvent {
 }
 
 extension Requests.Subject {
-    func withCSubject<R>(_ body: (UnsafePointer<sb_subject>) -> R) -> R {
+    /// The subject as a C `sb_subject` valid during `body` only.
+    public func withCSubject<R>(_ body: (UnsafePointer<sb_subject>) -> R) -> R {
         let valueBytes = Array((value ?? "").utf8)
         let pseudonymBytes = Array((pseudonym ?? "").utf8)
         return accountID.withCString { account in
