@@ -44,12 +44,9 @@ struct OutboxWorker: Sendable {
                 delivered = 0
             }
             if delivered == 0 {
-                await withTaskGroup(of: Void.self) { group in
-                    group.addTask { _ = await wake.next() }
-                    group.addTask { try? await Task.sleep(for: .milliseconds(250)) }
-                    await group.next()
-                    group.cancelAll()
-                }
+                // Woken by new work or, at the latest, when a backoff may have passed.
+                await wake.wait(timeout: .milliseconds(250))
+                wake.drain()
             }
         }
     }

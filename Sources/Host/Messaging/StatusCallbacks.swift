@@ -84,12 +84,8 @@ public final class StatusCallbackQueue: Service {
                 let delivered = (try? await self.deliverDue()) ?? 0
                 if delivered == 0 {
                     // Nothing due: sleep until woken by a new callback or until retries may have fallen due.
-                    await withTaskGroup(of: Void.self) { group in
-                        group.addTask { _ = await self.wakeups.next() }
-                        group.addTask { try? await Task.sleep(for: .milliseconds(min(250, self.settings.retryBaseMs))) }
-                        await group.next()
-                        group.cancelAll()
-                    }
+                    await self.wakeups.wait(timeout: .milliseconds(min(250, self.settings.retryBaseMs)))
+                    self.wakeups.drain()
                 }
             }
         }
