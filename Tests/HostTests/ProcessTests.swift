@@ -26,6 +26,7 @@ import Testing
             #"{"simulator": {"latency_ms": 600000}, "password_cost": 10}"#, in: directory.appendingPathComponent("slow")
         )
         let daemon = try DaemonProcess.serve(dataDir: directory, config: slow, token: Self.token)
+        defer { daemon.kill(SIGKILL) }
         try await daemon.waitUntilHealthy()
         let signUp = try await daemon.client.post(
             "/v1/accounts", json: ["name": "K", "email": "kill@example.com", "password": "plum-harbor-violet-42"])
@@ -51,6 +52,7 @@ import Testing
         let fast = try writeConfig(
             #"{"simulator": {"latency_ms": 5}, "password_cost": 10}"#, in: directory.appendingPathComponent("fast"))
         let restarted = try DaemonProcess.serve(dataDir: directory, config: fast, token: Self.token)
+        defer { restarted.kill(SIGKILL) }
         try await restarted.waitUntilHealthy()
         let after = TestClient(baseURL: restarted.client.baseURL, basic: (accountID, key))
         for id in ids {
@@ -69,6 +71,7 @@ import Testing
         let directory = temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let daemon = try DaemonProcess.serve(dataDir: directory, token: Self.token)
+        defer { daemon.kill(SIGKILL) }
         try await daemon.waitUntilHealthy()
         #expect(try await daemon.client.get("/healthz").status == 200)
         daemon.kill(SIGTERM)

@@ -70,6 +70,8 @@ final class DaemonProcess: @unchecked Sendable {
     }
 
     func kill(_ signal: Int32) {
+        // Never signal a pid that may already belong to another process.
+        guard process.isRunning else { return }
         _ = Foundation.kill(process.processIdentifier, signal)
     }
 
