@@ -6,6 +6,32 @@ final class AddonCounters: Sendable {
     private let registry: PrometheusCollectorRegistry
     private let counters = Mutex<[String: Counter]>([:])
     private let histograms = Mutex<[String: DurationHistogram]>([:])
+    private let gauges = Mutex<[String: Gauge]>([:])
+
+    private func gauge(_ name: String, _ help: String, _ addonID: String) -> Gauge {
+        gauges.withLock { gauges in
+            let key = name + "|" + addonID
+            if let gauge = gauges[key] { return gauge }
+            let gauge = registry.makeGauge(
+                descriptor: .init(
+                    namespace: "switchboard", subsystem: "addon", metricName: name, unitName: "", helpText: help),
+                labels: [("addon", addonID)])
+            gauges[key] = gauge
+            return gauge
+        }
+    }
+
+    /// Copies the runners' state into gauges, just before a scrape.
+    func publish(_ status: AddonRuntimeStatus, addonID: String) {
+        gauge("runner_crashes", "Runner crashes since start", addonID).set(to: Double(status.crashes))
+        gauge("runner_restarts", "Runner restarts since start", addonID).set(to: Double(status.restarts))
+        gauge("runner_timeouts", "Requests the add-on did not answer within budget", addonID).set(
+            to: Double(status.timeouts))
+        gauge("quarantined", "1 while the add-on is quarantined", addonID).set(
+            to: status.state == "quarantined" ? 1.0 : 0.0)
+        gauge("outbox_depth", "Events and erasure orders waiting for the add-on", addonID).set(
+            to: Double(status.outboxDepth ?? 0))
+    }
 
     init(registry: PrometheusCollectorRegistry) {
         self.registry = registry

@@ -27,6 +27,8 @@ public struct AddonRuntimeStatus: Sendable, Equatable, Encodable {
     public var timeouts: Int
     public var lastFailure: String?
     public var quarantinedUntil: String?
+    /// Filled in by the platform: rows waiting in the add-on's outbox.
+    public var outboxDepth: Int?
 }
 
 extension AddonLibrary: AddonEndpoint {

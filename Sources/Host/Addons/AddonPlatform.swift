@@ -137,6 +137,23 @@ public final class AddonPlatform: DomainEventSink, PreSendCheck, Service {
         }
     }
 
+    /// Refreshes the per add-on gauges on /metrics (state, restarts, crashes, timeouts, backlog).
+    func publishRuntimeMetrics() async {
+        let depths =
+            (try? await writer.pool.read { db in
+                try [String: Int](
+                    uniqueKeysWithValues: Row.fetchAll(
+                        db, sql: "SELECT addon_id, COUNT(*) AS n FROM addon_outbox GROUP BY addon_id"
+                    )
+                    .map { ($0["addon_id"], $0["n"]) })
+            }) ?? [:]
+        for manifest in registry.manifests {
+            guard var status = registry.runtimeStatus(manifest.id) else { continue }
+            status.outboxDepth = depths[manifest.id] ?? 0
+            counters.publish(status, addonID: manifest.id)
+        }
+    }
+
     // MARK: Service
 
     /// One delivery loop per add-on; isolated runners are stopped on the way out.

@@ -9,6 +9,7 @@ struct SystemRoutes {
             try JSONResponse.make(["status": "ok"])
         }
         router.get("metrics") { _, _ in
+            await services.addons.publishRuntimeMetrics()
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4"
             return Response(
