@@ -4,9 +4,7 @@ import Hummingbird
 /// JSON output with snake_case keys, the one encoder all routes share.
 enum JSONResponse {
     static func make<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.outputFormatting = [.sortedKeys]
+        let encoder = SnakeCaseJSON.encoder()
         let data = try encoder.encode(value)
         var headers = HTTPFields()
         headers[.contentType] = "application/json"

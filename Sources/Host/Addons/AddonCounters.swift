@@ -1,24 +1,17 @@
 import Prometheus
-import Synchronization
 
-/// Per add-on metrics on /metrics.
+/// Per add-on metrics on /metrics. The registry itself returns the existing metric for a name and
+/// label set, so nothing is cached here.
 final class AddonCounters: Sendable {
     private let registry: PrometheusCollectorRegistry
-    private let counters = Mutex<[String: Counter]>([:])
-    private let histograms = Mutex<[String: DurationHistogram]>([:])
-    private let gauges = Mutex<[String: Gauge]>([:])
+
+    private func descriptor(_ name: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "switchboard", subsystem: "addon", metricName: name, unitName: unit, helpText: help)
+    }
 
     private func gauge(_ name: String, _ help: String, _ addonID: String) -> Gauge {
-        gauges.withLock { gauges in
-            let key = name + "|" + addonID
-            if let gauge = gauges[key] { return gauge }
-            let gauge = registry.makeGauge(
-                descriptor: .init(
-                    namespace: "switchboard", subsystem: "addon", metricName: name, unitName: "", helpText: help),
-                labels: [("addon", addonID)])
-            gauges[key] = gauge
-            return gauge
-        }
+        registry.makeGauge(descriptor: descriptor(name, "", help), labels: [("addon", addonID)])
     }
 
     /// Copies the runners' state into gauges, just before a scrape.
@@ -38,16 +31,7 @@ final class AddonCounters: Sendable {
     }
 
     private func counter(_ name: String, _ help: String, _ addonID: String) -> Counter {
-        counters.withLock { counters in
-            let key = name + "|" + addonID
-            if let counter = counters[key] { return counter }
-            let counter = registry.makeCounter(
-                descriptor: .init(
-                    namespace: "switchboard", subsystem: "addon", metricName: name, unitName: "total", helpText: help),
-                labels: [("addon", addonID)])
-            counters[key] = counter
-            return counter
-        }
+        registry.makeCounter(descriptor: descriptor(name, "total", help), labels: [("addon", addonID)])
     }
 
     func eventsDelivered(_ id: String) -> Counter { counter("events_delivered", "Events delivered to the add-on", id) }
@@ -60,20 +44,12 @@ final class AddonCounters: Sendable {
     }
 
     func checkDuration(_ id: String) -> DurationHistogram {
-        histograms.withLock { histograms in
-            if let histogram = histograms[id] { return histogram }
-            let histogram = registry.makeDurationHistogram(
-                descriptor: .init(
-                    namespace: "switchboard", subsystem: "addon", metricName: "check_duration", unitName: "seconds",
-                    helpText: "Pre-send check latency"),
-                labels: [("addon", id)],
-                buckets: [
-                    .microseconds(10), .microseconds(50), .microseconds(100), .microseconds(500), .milliseconds(1),
-                    .milliseconds(10), .milliseconds(100),
-                ])
-            histograms[id] = histogram
-            return histogram
-        }
+        registry.makeDurationHistogram(
+            descriptor: descriptor("check_duration", "seconds", "Pre-send check latency"), labels: [("addon", id)],
+            buckets: [
+                .microseconds(10), .microseconds(50), .microseconds(100), .microseconds(500), .milliseconds(1),
+                .milliseconds(10), .milliseconds(100),
+            ])
     }
 }
 

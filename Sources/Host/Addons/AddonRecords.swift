@@ -1,7 +1,6 @@
 import Foundation
 import GRDB
 import Prometheus
-import Synchronization
 
 /// What add-ons emit through the host (report rows, alerts, metrics), stored per account.
 public struct AddonRecord: Sendable, Equatable, FetchableRecord {
@@ -29,7 +28,6 @@ public final class AddonRecordStore: Sendable {
     let writer: GroupCommitWriter
     let clock: any WallClock
     let registry: PrometheusCollectorRegistry
-    private let gauges = Mutex<[String: Gauge]>([:])
 
     init(writer: GroupCommitWriter, clock: any WallClock, registry: PrometheusCollectorRegistry) {
         self.writer = writer
@@ -67,18 +65,14 @@ public final class AddonRecordStore: Sendable {
         return true
     }
 
+    /// The registry returns the existing gauge for a name and label set.
     private func gauge(name: String, addonID: String, accountID: String) -> Gauge {
-        let key = "\(name)|\(addonID)|\(accountID)"
-        return gauges.withLock { gauges in
-            if let gauge = gauges[key] { return gauge }
-            let gauge = registry.makeGauge(
-                descriptor: .init(
-                    namespace: "switchboard", subsystem: "addon_metric", metricName: name, unitName: "",
-                    helpText: "Emitted by an add-on"),
-                labels: [("addon", addonID), ("account", accountID)])
-            gauges[key] = gauge
-            return gauge
-        }
+        // A subsystem of their own: an add-on's name can never clash with the host's own metrics.
+        registry.makeGauge(
+            descriptor: .init(
+                namespace: "switchboard", subsystem: "addon_metric", metricName: name, unitName: "",
+                helpText: "Emitted by an add-on"),
+            labels: [("addon", addonID), ("account", accountID)])
     }
 
     public func records(accountID: String, addonID: String, kind: String, limit: Int = 1000) async throws

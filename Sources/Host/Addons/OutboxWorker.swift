@@ -106,13 +106,8 @@ struct OutboxWorker: Sendable {
             }
             work.append(.event(seq: row.seq, attempts: row.attempts, view: view, consentID: grant.id))
         }
-        let codes = await call(work)
+        let codes = await library.deliver(work)
         return try await record(work: work, codes: codes, skipped: skipped)
-    }
-
-    /// Hands the work to the add-on, wherever it runs.
-    private func call(_ work: [Work]) async -> [Int32] {
-        await library.deliver(work)
     }
 
     private func record(work: [Work], codes: [Int32], skipped: [Int64]) async throws -> Int {

@@ -17,9 +17,7 @@ extension Daemon {
             try DataSubjectReport.build(db, accountID: accountID, now: now)
         }
         guard let report else { return nil }
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let encoder = SnakeCaseJSON.encoder(pretty: true)
         return String(decoding: try encoder.encode(report), as: UTF8.self)
     }
 
@@ -42,9 +40,7 @@ extension AuditFormatter {
     public static func render(summary: [ShareSummary.DayCount], format: String) -> String {
         switch format {
         case "json", "ndjson":
-            let encoder = JSONEncoder()
-            encoder.keyEncodingStrategy = .convertToSnakeCase
-            encoder.outputFormatting = .sortedKeys
+            let encoder = SnakeCaseJSON.encoder()
             if format == "json" {
                 return String(decoding: (try? encoder.encode(summary)) ?? Data(), as: UTF8.self) + "\n"
             }
@@ -69,14 +65,10 @@ public enum AuditFormatter {
         let shares = entries.map(ShareView.init)
         switch format {
         case "json":
-            let encoder = JSONEncoder()
-            encoder.keyEncodingStrategy = .convertToSnakeCase
-            encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+            let encoder = SnakeCaseJSON.encoder(pretty: true)
             return String(decoding: (try? encoder.encode(shares)) ?? Data("[]".utf8), as: UTF8.self) + "\n"
         case "ndjson":
-            let encoder = JSONEncoder()
-            encoder.keyEncodingStrategy = .convertToSnakeCase
-            encoder.outputFormatting = .sortedKeys
+            let encoder = SnakeCaseJSON.encoder()
             return shares.map { String(decoding: (try? encoder.encode($0)) ?? Data(), as: UTF8.self) + "\n" }.joined()
         case "csv":
             let rows = AuditOutput.rows(shares)

@@ -82,9 +82,8 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
                                 updated_at = ? WHERE id = ? AND status = 'queued'
                             """, arguments: [code, reason, now, now, id])
                 }
-                try Self.published(db, messageID: id, events: events)
+                try Self.announce(db, messageID: id, events: events, callbacks: callbacks, now: now)
                 if case .rejected = result { try MessageStore.applyContentMode(db, messageID: id, digest: digest) }
-                try callbacks.enqueue(db, messageID: id, now: now)
             }
         }
         callbacks.wake()
@@ -107,9 +106,8 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
                             report.outcome.rawValue, report.errorCode, report.errorMessage, now, now, report.messageID,
                         ])
                     guard db.changesCount > 0 else { continue }
-                    try Self.published(db, messageID: report.messageID, events: events)
+                    try Self.announce(db, messageID: report.messageID, events: events, callbacks: callbacks, now: now)
                     try MessageStore.applyContentMode(db, messageID: report.messageID, digest: digest)
-                    try callbacks.enqueue(db, messageID: report.messageID, now: now)
                 }
             }
             callbacks.wake()
@@ -120,11 +118,15 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
         }
     }
 
-    /// Publishes the message's new status, inside the transaction that set it.
-    private static func published(_ db: Database, messageID: String, events: any DomainEventSink) throws {
-        if let message = try Message.fetchOne(db, sql: "SELECT * FROM messages WHERE id = ?", arguments: [messageID]) {
-            try events.publish(db, .messageStatus(message))
-        }
+    /// Publishes the message's new status to add-ons and queues its status callback, inside the
+    /// transaction that set it, reading the message once for both (before its content mode applies).
+    private static func announce(
+        _ db: Database, messageID: String, events: any DomainEventSink, callbacks: StatusCallbackQueue, now: Int64
+    ) throws {
+        guard let message = try Message.fetchOne(db, sql: "SELECT * FROM messages WHERE id = ?", arguments: [messageID])
+        else { return }
+        try events.publish(db, .messageStatus(message))
+        try callbacks.enqueue(db, message: message, now: now)
     }
 
     public func carrierDidReceive(_ inbound: InboundSMS) async throws -> InboundOutcome {

@@ -58,11 +58,8 @@ public final class StatusCallbackQueue: Service {
     }
 
     /// Queues a callback for the message's current status, inside the caller's transaction.
-    func enqueue(_ db: Database, messageID: String, now: Int64) throws {
-        guard
-            let message = try Message.fetchOne(db, sql: "SELECT * FROM messages WHERE id = ?", arguments: [messageID]),
-            let url = message.statusCallback
-        else { return }
+    func enqueue(_ db: Database, message: Message, now: Int64) throws {
+        guard let url = message.statusCallback else { return }
         let payload = Payload(
             messageId: message.id, accountId: message.accountID, status: message.status.rawValue, to: message.to,
             from: message.from, errorCode: message.errorCode, errorMessage: message.errorMessage,

@@ -120,9 +120,7 @@ enum AuditOutput {
         case "csv":
             return CSVResponse.make(rows(shares), filename: "audit.csv")
         case "ndjson":
-            let encoder = JSONEncoder()
-            encoder.keyEncodingStrategy = .convertToSnakeCase
-            encoder.outputFormatting = .sortedKeys
+            let encoder = SnakeCaseJSON.encoder()
             var text = ""
             for share in shares { text += String(decoding: try encoder.encode(share), as: UTF8.self) + "\n" }
             var headers = HTTPFields()
