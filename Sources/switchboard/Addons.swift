@@ -9,7 +9,7 @@ import NIOFoundationCompat
 struct Addons: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Inspect add-ons and apply declarative consent.",
-        subcommands: [List.self, Status.self, Apply.self, Check.self, New.self])
+        subcommands: [List.self, Status.self, Reload.self, Apply.self, Check.self, New.self])
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the add-ons found, loaded or not, and why not.")
@@ -117,28 +117,8 @@ extension Addons {
 
         func run() async throws {
             let config = try options.resolve(loadAddons: false)
-            let token =
-                try config.operatorToken
-                ?? String(
-                    contentsOfFile: URL(fileURLWithPath: config.dataDir).appendingPathComponent(
-                        "secrets/operator-token"
-                    ).path, encoding: .utf8
-                )
-                .trimmingCharacters(in: .whitespacesAndNewlines)
-            var request = HTTPClientRequest(url: "http://\(config.host):\(config.port)/v1/admin/addons")
-            request.headers.add(name: "Authorization", value: "Bearer \(token)")
-            let response: HTTPClientResponse
-            do {
-                response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
-            } catch {
-                throw ValidationError(
-                    "no daemon answers on \(config.host):\(config.port) (\(error)); is `switchboard serve` running with the same --config?"
-                )
-            }
-            let body = try await response.body.collect(upTo: 1 << 20)
-            guard response.status.code == 200,
-                let json = try JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any]
-            else { throw ValidationError("the daemon answered HTTP \(response.status.code)") }
+            let (status, json) = try await DaemonClient(config: config).call(.GET, "/v1/admin/addons")
+            guard status == 200 else { throw ValidationError("the daemon answered HTTP \(status)") }
             for addon in json["loaded"] as? [[String: Any]] ?? [] {
                 let runtime = addon["runtime"] as? [String: Any] ?? [:]
                 var line =
@@ -152,6 +132,34 @@ extension Addons {
             for failed in json["failed"] as? [[String: Any]] ?? [] {
                 print("FAILED  \(failed["file"] ?? "?")\n    \(failed["reason"] ?? "")")
             }
+        }
+    }
+}
+
+extension Addons {
+    struct Reload: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Load a new version of an add-on into the running daemon, without dropping or repeating events.",
+            discussion: """
+                Re-reads the add-on's manifest and the library it names, starts the new version and \
+                retires the old one once it has finished the work it holds. When the new version \
+                cannot be loaded, the running one stays and the reason is printed. An in-process \
+                add-on's new build needs a new file name (dlopen keeps the first copy of a path). \
+                `kill -HUP` on the daemon reloads every add-on whose files changed.
+                """)
+        @OptionGroup var options: ConfigOptions
+        @Argument(help: "The add-on's id or short id, as `switchboard addons list` shows it.") var id: String
+
+        func run() async throws {
+            let config = try options.resolve(loadAddons: false)
+            let (status, json) = try await DaemonClient(config: config).call(
+                .POST, "/v1/admin/addons/\(id)/reload", timeout: .seconds(30))
+            guard status == 200 else {
+                throw ValidationError("\(json["detail"] as? String ?? "the daemon answered HTTP \(status)")")
+            }
+            print(
+                "\(json["id"] ?? id): \(json["from_version"] ?? "?") -> \(json["to_version"] ?? "?") (\(json["isolation"] ?? "?"))"
+            )
         }
     }
 }

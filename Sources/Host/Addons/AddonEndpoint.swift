@@ -16,6 +16,10 @@ protocol AddonEndpoint: Sendable {
 
     /// How the add-on is doing, for operators.
     func status() -> AddonRuntimeStatus
+
+    /// Takes this version out of service once it holds no work (after a reload): the add-on's
+    /// `destroy` runs and no call reaches it afterwards.
+    func shutdown()
 }
 
 /// What `switchboard addons status` and `GET /v1/admin/addons` show about a running add-on.
@@ -54,6 +58,10 @@ extension AddonLibrary: AddonEndpoint {
                 continuation.resume(returning: codes)
             }
         }
+    }
+
+    func shutdown() {
+        queue.async { self.destroy() }
     }
 
     func status() -> AddonRuntimeStatus {

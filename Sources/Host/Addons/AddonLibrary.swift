@@ -153,6 +153,12 @@ final class AddonLibrary: @unchecked Sendable {
             manifest: manifest, sha256: digest, descriptor: descriptor, instance: instance, bridge: bridge)
     }
 
+    /// Ends the instance; runs on the add-on's queue, after which nothing calls it again.
+    func destroy() {
+        dispatchPrecondition(condition: .onQueue(queue))
+        descriptor.pointee.destroy?(instance)
+    }
+
     /// Delivers one asynchronous event; runs on the add-on's queue. Returns the add-on's code.
     func deliver(_ view: AddonView) -> Int32 {
         dispatchPrecondition(condition: .onQueue(queue))

@@ -79,15 +79,19 @@ public final class AddonPlatform: DomainEventSink, PreSendCheck, Service {
         let contentMode = (try? await contentModes([event.accountID])[event.accountID]) ?? .store
         var shares: [Ledger.Share] = []
         var verdict = PreSendVerdict.allow
-        for (manifest, grant) in targets {
-            guard let library = registry.library(manifest.id) else { continue }
-            let view = mediator.view(of: event, for: manifest, grant: grant, contentMode: contentMode)
-            if view.fields.isEmpty { continue }
+        for (listed, grant) in targets {
+            // The view is built for, checked by and recorded against one version of the add-on.
+            let checked = await registry.withAddon(listed.id) { manifest, endpoint in
+                let view = mediator.view(of: event, for: manifest, grant: grant, contentMode: contentMode)
+                if view.fields.isEmpty { return (manifest, view, AddonLibrary.CheckOutcome.allow) }
+                let started = ContinuousClock.now
+                let outcome = await endpoint.check(view)
+                counters.checkDuration(manifest.id).recordNanoseconds((ContinuousClock.now - started).nanoseconds)
+                return (manifest, view, outcome)
+            }
+            guard let (manifest, view, outcome) = checked, !view.fields.isEmpty else { continue }
             shares.append(
                 Ledger.Share(addonID: manifest.id, addonVersion: manifest.version, view: view, consentID: grant.id))
-            let started = ContinuousClock.now
-            let outcome = await library.check(view)
-            counters.checkDuration(manifest.id).recordNanoseconds((ContinuousClock.now - started).nanoseconds)
             switch outcome {
             case .allow:
                 continue
@@ -165,17 +169,17 @@ public final class AddonPlatform: DomainEventSink, PreSendCheck, Service {
                 group.addTask {
                     while !Task.isCancelled {
                         try? await Task.sleep(for: .seconds(1))
-                        do { try await self.consents.reload() } catch {
+                        do { try await self.consents.reload() } catch is CancellationError {
+                            return
+                        } catch {
                             self.logger.error("could not reload consent records", metadata: ["error": "\(error)"])
                         }
                     }
                 }
                 // Every add-on gets a worker, also sync-only ones: erasure orders reach them through the outbox.
                 for manifest in self.registry.manifests {
-                    guard let library = self.registry.library(manifest.id), let wake = self.wakeups[manifest.id] else {
-                        continue
-                    }
-                    let worker = OutboxWorker(platform: self, manifest: manifest, library: library, wake: wake)
+                    guard self.registry.isLoaded(manifest.id), let wake = self.wakeups[manifest.id] else { continue }
+                    let worker = OutboxWorker(platform: self, addonID: manifest.id, wake: wake)
                     group.addTask { await worker.run() }
                 }
             }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 
 /// Where add-ons come from and how they are set up.
 public struct AddonSettings: Sendable, Equatable {
@@ -25,31 +26,71 @@ public struct AddonSettings: Sendable, Equatable {
     public init() {}
 }
 
-/// The add-ons this daemon knows: every manifest found, the libraries loaded from them, and the
-/// reason for each one that could not be loaded.
+/// The add-ons this daemon knows: every manifest found, the version of each add-on in service, and
+/// the reason for each one that could not be loaded. `reload` swaps in a new version of an add-on
+/// while the daemon runs (see `LoadedAddon` for why nothing is dropped or delivered twice).
 public final class AddonRegistry: Sendable {
-    public let manifests: [Manifest]
-    let libraries: [String: any AddonEndpoint]
-    public let problems: [AddonLoadError]
+    let settings: AddonSettings
+    let stateRoot: URL
+    let logger: Logger
+    let clock: any WallClock
+    let onEmit: @Sendable (EmittedRecord) -> Bool
 
-    public func manifest(_ idOrShortID: String) -> Manifest? {
-        manifests.first { $0.id == idOrShortID } ?? manifests.first { $0.shortID == idOrShortID }
+    struct Current {
+        var byID: [String: LoadedAddon] = [:]
+        /// In discovery order, kept as one array because every published event reads it.
+        var manifests: [Manifest] = []
+        var problems: [AddonLoadError] = []
     }
 
-    func library(_ id: String) -> (any AddonEndpoint)? { libraries[id] }
+    let current = Mutex(Current())
+    /// Library paths this process has dlopened, with the digest then: dlopen answers the same path
+    /// with the copy already mapped, so an in-process reload needs a new file.
+    static let dlopened = Mutex<[String: String]>([:])
+    /// Reloads, one at a time, off the concurrency pool (starting a runner blocks until it is ready).
+    let reloads = DispatchQueue(label: "switchboard.addons.reload")
 
-    public func runtimeStatus(_ id: String) -> AddonRuntimeStatus? { libraries[id]?.status() }
+    public var manifests: [Manifest] { current.withLock { $0.manifests } }
 
-    public func isolation(_ id: String) -> Manifest.Isolation? { libraries[id]?.isolation }
+    /// The manifests found at start that could not be loaded, and why.
+    public var problems: [AddonLoadError] { current.withLock { $0.problems } }
+
+    public func manifest(_ idOrShortID: String) -> Manifest? {
+        let manifests = self.manifests
+        return manifests.first { $0.id == idOrShortID } ?? manifests.first { $0.shortID == idOrShortID }
+    }
+
+    func loaded(_ id: String) -> LoadedAddon? { current.withLock { $0.byID[id] } }
+
+    /// Runs `body` with the add-on's version in service, which stays in service until `body` returns;
+    /// nil when the add-on has no loaded library.
+    func withAddon<T>(_ id: String, _ body: (Manifest, any AddonEndpoint) async throws -> T) async rethrows -> T? {
+        guard let addon = lease(id) else { return nil }
+        defer { addon.release() }
+        guard let endpoint = addon.endpoint else { return nil }
+        return try await body(addon.manifest, endpoint)
+    }
+
+    private func lease(_ id: String) -> LoadedAddon? {
+        while true {
+            guard let addon = loaded(id) else { return nil }
+            if addon.acquire() { return addon }
+            // Retired between the lookup and the lease: the registry already holds its successor.
+        }
+    }
+
+    public func runtimeStatus(_ id: String) -> AddonRuntimeStatus? { loaded(id)?.endpoint?.status() }
+
+    public func isolation(_ id: String) -> Manifest.Isolation? { loaded(id)?.endpoint?.isolation }
 
     /// Stops isolated runners (daemon shutdown).
     func stopRunners() {
-        for library in libraries.values { (library as? IsolatedAddon)?.stop() }
+        for addon in current.withLock({ Array($0.byID.values) }) { (addon.endpoint as? IsolatedAddon)?.stop() }
     }
 
-    public func isLoaded(_ id: String) -> Bool { libraries[id] != nil }
+    public func isLoaded(_ id: String) -> Bool { loaded(id)?.endpoint != nil }
 
-    public func loadedSHA256(_ id: String) -> String? { libraries[id]?.sha256 }
+    public func loadedSHA256(_ id: String) -> String? { loaded(id)?.endpoint?.sha256 }
 
     /// Reads every manifest and loads every valid add-on. Never throws: a bad manifest or library is
     /// reported and skipped so the daemon starts with the others.
@@ -57,13 +98,16 @@ public final class AddonRegistry: Sendable {
         settings: AddonSettings, stateRoot: URL, logger: Logger, clock: any WallClock,
         onEmit: @escaping @Sendable (EmittedRecord) -> Bool
     ) {
-        var manifests: [Manifest] = []
-        var libraries: [String: any AddonEndpoint] = [:]
+        self.settings = settings
+        self.stateRoot = stateRoot
+        self.logger = logger
+        self.clock = clock
+        self.onEmit = onEmit
+        var loaded = Current()
         var problems: [AddonLoadError] = []
         var sources: [(directory: String, bundled: Bool)] = []
         if let bundled = settings.bundledDirectory { sources.append((bundled, true)) }
         sources += settings.directories.map { ($0, false) }
-        let searchDirectories = settings.libraryDirectories.map { URL(fileURLWithPath: $0) }
         for source in sources {
             let files: [String]
             do {
@@ -79,64 +123,96 @@ public final class AddonRegistry: Sendable {
             for file in files {
                 let path = URL(fileURLWithPath: source.directory).appendingPathComponent(file).path
                 do {
-                    var manifest = try Manifest.load(file: path)
-                    if let budget = settings.syncTimeouts[manifest.id] { manifest.syncTimeoutMs = budget }
-                    if manifests.contains(where: { $0.id == manifest.id }) {
+                    let manifest = try readManifest(path)
+                    if loaded.byID[manifest.id] != nil {
                         throw AddonLoadError(
                             file: path,
                             reason: "another manifest already declares id \(manifest.id); ids must be unique")
                     }
-                    if !settings.loadLibraries {
-                        manifests.append(manifest)
-                        continue
-                    }
-                    let file = AddonLibrary.resolveLibrary(
-                        manifest, searchDirectories: source.bundled ? searchDirectories : [])
-                    let config = manifest.config.merging(settings.config[manifest.id] ?? [:]) { $1 }
-                    let stateDirectory = stateRoot.appendingPathComponent(manifest.id)
-                    let library: any AddonEndpoint
-                    if (settings.isolation.overrides[manifest.id] ?? manifest.isolation) == .isolated {
-                        let digest = try AddonLibrary.preflight(
-                            manifest: manifest, library: file, requirePin: !source.bundled)
-                        library = try IsolatedAddon(
-                            manifest: manifest, sha256: digest, library: file, stateDirectory: stateDirectory,
-                            config: config,
-                            settings: settings.isolation,
-                            runnerPath: settings.isolation.runnerPath
-                                ?? BundledAddons.executableDirectory.appendingPathComponent("switchboard-addon-runner")
-                                .path,
-                            logger: logger, clock: clock, onEmit: onEmit)
-                    } else {
-                        library = try AddonLibrary.load(
-                            manifest: manifest, library: file, requirePin: !source.bundled,
-                            stateDirectory: stateDirectory,
-                            config: config, logger: logger, clock: clock, onEmit: onEmit)
-                    }
-                    manifests.append(manifest)
-                    libraries[manifest.id] = library
-                    logger.info(
-                        "add-on loaded",
-                        metadata: [
-                            "addon.id": "\(manifest.id)", "addon.version": "\(manifest.version)",
-                            "isolation": "\(library.isolation.rawValue)",
-                        ])
-                } catch let error as ManifestError {
-                    problems.append(
-                        AddonLoadError(
-                            file: path,
-                            reason: error.problems.map { "\($0.field): \($0.message)" }.joined(separator: "; ")))
-                } catch let error as AddonLoadError {
-                    problems.append(error)
+                    let addon = try load(manifest, bundled: source.bundled)
+                    loaded.byID[manifest.id] = addon
+                    loaded.manifests.append(manifest)
                 } catch {
-                    problems.append(AddonLoadError(file: path, reason: "\(error)"))
+                    problems.append(Self.loadError(error, file: path))
                 }
             }
         }
         for problem in problems {
             logger.error("add-on not loaded", metadata: ["file": "\(problem.file)", "reason": "\(problem.reason)"])
         }
-        self.manifests = manifests
-        self.libraries = libraries
-        self.problems = problems
+        loaded.problems = problems
+        current.withLock { $0 = loaded }
+    }
+
+    /// A manifest file with the operator's overrides applied.
+    func readManifest(_ path: String) throws -> Manifest {
+        var manifest = try Manifest.load(file: path)
+        if let budget = settings.syncTimeouts[manifest.id] { manifest.syncTimeoutMs = budget }
+        return manifest
+    }
+
+    /// Loads the add-on a manifest describes, in process or in its own runner as configured.
+    func load(_ manifest: Manifest, bundled: Bool) throws -> LoadedAddon {
+        guard settings.loadLibraries else {
+            return LoadedAddon(manifest: manifest, endpoint: nil, bundled: bundled, libraryPath: nil, fingerprint: "")
+        }
+        let file = libraryFile(manifest, bundled: bundled)
+        let config = manifest.config.merging(settings.config[manifest.id] ?? [:]) { $1 }
+        let stateDirectory = stateRoot.appendingPathComponent(manifest.id)
+        let endpoint: any AddonEndpoint
+        if (settings.isolation.overrides[manifest.id] ?? manifest.isolation) == .isolated {
+            let digest = try AddonLibrary.preflight(manifest: manifest, library: file, requirePin: !bundled)
+            endpoint = try IsolatedAddon(
+                manifest: manifest, sha256: digest, library: file, stateDirectory: stateDirectory, config: config,
+                settings: settings.isolation,
+                runnerPath: settings.isolation.runnerPath
+                    ?? BundledAddons.executableDirectory.appendingPathComponent("switchboard-addon-runner").path,
+                logger: logger, clock: clock, onEmit: onEmit)
+        } else {
+            let digest = try AddonLibrary.preflight(manifest: manifest, library: file, requirePin: !bundled)
+            if let mapped = Self.dlopened.withLock({ $0[file.path] }), mapped != digest {
+                throw AddonLoadError(
+                    file: manifest.file,
+                    reason:
+                        "\(file.path) changed since this daemon loaded it, and dlopen would answer with the copy already in memory; give the new build a new file name in library.path (e.g. with its version in it), or run the add-on isolated"
+                )
+            }
+            let library = try AddonLibrary.load(
+                manifest: manifest, library: file, requirePin: !bundled, stateDirectory: stateDirectory,
+                config: config, logger: logger, clock: clock, onEmit: onEmit)
+            Self.dlopened.withLock { $0[file.path] = library.sha256 }
+            endpoint = library
+        }
+        logger.info(
+            "add-on loaded",
+            metadata: [
+                "addon.id": "\(manifest.id)", "addon.version": "\(manifest.version)",
+                "isolation": "\(endpoint.isolation.rawValue)",
+            ])
+        return LoadedAddon(
+            manifest: manifest, endpoint: endpoint, bundled: bundled, libraryPath: file.path,
+            fingerprint: Self.fingerprint(manifest: manifest.file, library: file))
+    }
+
+    func libraryFile(_ manifest: Manifest, bundled: Bool) -> URL {
+        AddonLibrary.resolveLibrary(
+            manifest,
+            searchDirectories: bundled ? settings.libraryDirectories.map { URL(fileURLWithPath: $0) } : [])
+    }
+
+    static func fingerprint(manifest: String, library: URL) -> String {
+        let manifestDigest = (try? AddonLibrary.sha256(of: URL(fileURLWithPath: manifest))) ?? "unreadable"
+        let libraryDigest = (try? AddonLibrary.sha256(of: library)) ?? "unreadable"
+        return "\(manifestDigest):\(libraryDigest)"
+    }
+
+    static func loadError(_ error: any Error, file: String) -> AddonLoadError {
+        switch error {
+        case let error as ManifestError:
+            AddonLoadError(
+                file: file, reason: error.problems.map { "\($0.field): \($0.message)" }.joined(separator: "; "))
+        case let error as AddonLoadError: error
+        default: AddonLoadError(file: file, reason: "\(error)")
+        }
     }
 }

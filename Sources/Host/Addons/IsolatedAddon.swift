@@ -201,6 +201,10 @@ final class IsolatedAddon: AddonEndpoint, @unchecked Sendable {
             state -> ([CheckedContinuation<Frame?, Never>], Bool, Double) in
             guard state.process === process else { return ([], false, 0) }
             state.process = nil
+            if state.stopping {
+                defer { state.pending.removeAll() }
+                return (Array(state.pending.values), false, -1)
+            }
             state.crashes += 1
             state.lastFailure = reason
             state.failures =
@@ -217,7 +221,10 @@ final class IsolatedAddon: AddonEndpoint, @unchecked Sendable {
             return (waiting, quarantined, backoff)
         }
         for continuation in waiting { continuation.resume(returning: nil) }
-        if backoff < 0 { return }  // Stopped on purpose (shutdown).
+        if backoff < 0 {
+            logger.info("add-on runner stopped", metadata: ["addon.id": "\(manifest.id)", "ended": "\(reason)"])
+            return
+        }
         if quarantined {
             logger.error(
                 "add-on quarantined after repeated failures",
@@ -377,12 +384,23 @@ final class IsolatedAddon: AddonEndpoint, @unchecked Sendable {
 
     /// Stops the runner for good (daemon shutdown).
     func stop() {
-        let process = state.withLock { state -> RunnerProcess? in
+        stopping()?.kill()
+    }
+
+    /// Lets the runner end on its own: it sees the end of its input, calls the add-on's `destroy`
+    /// and exits. One that takes longer than a few seconds is killed.
+    func shutdown() {
+        guard let process = stopping() else { return }
+        process.endInput()
+        DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(5)) { process.kill() }
+    }
+
+    private func stopping() -> RunnerProcess? {
+        state.withLock { state -> RunnerProcess? in
             state.quarantinedUntil = .distantFuture
             state.stopping = true
             return state.process
         }
-        process?.kill()
     }
 }
 

@@ -8,8 +8,7 @@ import PluginAPI
 /// their delivery (or erasure acknowledgement) in the ledger.
 struct OutboxWorker: Sendable {
     let platform: AddonPlatform
-    let manifest: Manifest
-    let library: any AddonEndpoint
+    let addonID: String
     let wake: BatchQueue<Void>
     static let batchSize = 256
 
@@ -40,7 +39,7 @@ struct OutboxWorker: Sendable {
                 return
             } catch {
                 platform.logger.error(
-                    "outbox delivery failed", metadata: ["addon.id": "\(manifest.id)", "error": "\(error)"])
+                    "outbox delivery failed", metadata: ["addon.id": "\(addonID)", "error": "\(error)"])
                 delivered = 0
             }
             if delivered == 0 {
@@ -51,10 +50,16 @@ struct OutboxWorker: Sendable {
         }
     }
 
-    /// Returns how many rows it took off the outbox.
+    /// Returns how many rows it took off the outbox. The batch is built, delivered and recorded by
+    /// one version of the add-on, so a reload in between neither drops nor repeats it.
     func deliverBatch() async throws -> Int {
+        try await platform.registry.withAddon(addonID) { manifest, endpoint in
+            try await deliverBatch(manifest: manifest, endpoint: endpoint)
+        } ?? 0
+    }
+
+    private func deliverBatch(manifest: Manifest, endpoint: any AddonEndpoint) async throws -> Int {
         let now = platform.clock.now().epochMillis
-        let addonID = manifest.id
         let rows = try await platform.writer.pool.read { db in
             try Row.fetchAll(
                 db,
@@ -106,13 +111,11 @@ struct OutboxWorker: Sendable {
             }
             work.append(.event(seq: row.seq, attempts: row.attempts, view: view, consentID: grant.id))
         }
-        let codes = await library.deliver(work)
-        return try await record(work: work, codes: codes, skipped: skipped)
+        let codes = await endpoint.deliver(work)
+        return try await record(work: work, codes: codes, skipped: skipped, version: manifest.version)
     }
 
-    private func record(work: [Work], codes: [Int32], skipped: [Int64]) async throws -> Int {
-        let addonID = manifest.id
-        let version = manifest.version
+    private func record(work: [Work], codes: [Int32], skipped: [Int64], version: String) async throws -> Int {
         var shares: [Ledger.Share] = []
         var done = skipped
         var retry: (seq: Int64, attempts: Int, requestID: String?)?

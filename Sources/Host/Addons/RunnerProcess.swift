@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import RunnerProtocol
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -14,6 +15,7 @@ final class RunnerProcess: @unchecked Sendable {
     let socket: Int32
     private let lock = NSLock()
     private var closed = false
+    private let reaped = Atomic(false)
 
     private init(pid: pid_t, socket: Int32) {
         self.pid = pid
@@ -125,7 +127,16 @@ final class RunnerProcess: @unchecked Sendable {
 
     /// Kills the runner (if still alive); the reader then sees the end of the socket.
     func kill() {
-        _ = Glibc.kill(pid, SIGKILL)
+        // Once reaped, the pid may already belong to another process. No lock: `write` holds it
+        // while blocked on a runner that stopped reading, and this is how that runner gets unstuck.
+        if !reaped.load(ordering: .acquiring) { _ = Glibc.kill(pid, SIGKILL) }
+    }
+
+    /// Tells the runner no more requests come; it finishes and exits.
+    func endInput() {
+        lock.lock()
+        defer { lock.unlock() }
+        if !closed { _ = Glibc.shutdown(socket, Int32(SHUT_WR)) }
     }
 
     /// Reaps the process and says how it ended.
@@ -133,6 +144,7 @@ final class RunnerProcess: @unchecked Sendable {
         var status: Int32 = 0
         var result: pid_t
         repeat { result = waitpid(pid, &status, 0) } while result < 0 && errno == EINTR
+        reaped.store(true, ordering: .releasing)
         lock.lock()
         if !closed {
             closed = true

@@ -92,17 +92,22 @@ public final class Daemon: Sendable {
             logger: logger)
         let retention = RetentionJob(
             usage: services.usage, retentionDays: config.retentionDays, interval: .seconds(3600), logger: logger)
+        var members: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: services.simulator),
+            .init(service: services.pipeline),
+            .init(service: callbacks),
+            .init(service: retention),
+            .init(service: ledger),
+            .init(service: services.addons),
+            .init(service: app),
+        ]
+        // Signals belong to the process: only a daemon that handles them (`serve`) takes SIGHUP.
+        if !signals.isEmpty {
+            members.append(.init(service: ReloadOnSignal(registry: services.addons.registry, logger: logger)))
+        }
         let group = ServiceGroup(
             configuration: .init(
-                services: [
-                    .init(service: services.simulator),
-                    .init(service: services.pipeline),
-                    .init(service: callbacks),
-                    .init(service: retention),
-                    .init(service: ledger),
-                    .init(service: services.addons),
-                    .init(service: app),
-                ],
+                services: members,
                 gracefulShutdownSignals: signals,
                 logger: logger))
         if let file = config.addons.consentFile {

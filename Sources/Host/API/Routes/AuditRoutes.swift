@@ -8,6 +8,7 @@ struct AuditRoutes {
 
     func add(to group: RouterGroup<AppContext>) {
         group.get("addons", use: addons)
+        group.post("addons/:id/reload", use: reload)
         group.get("audit", use: audit)
     }
 
@@ -59,6 +60,22 @@ struct AuditRoutes {
             AddonsView(
                 loaded: loaded, failed: platform.registry.problems.map { ProblemView(file: $0.file, reason: $0.reason) }
             ))
+    }
+
+    /// `POST /v1/admin/addons/{id}/reload`: puts the add-on's current manifest and library in
+    /// service without dropping or repeating events; on failure the running version stays.
+    @Sendable func reload(_ request: Request, context: AppContext) async throws -> Response {
+        let id = try context.parameters.require("id")
+        do {
+            return try JSONResponse.make(try await services.addons.registry.reload(id))
+        } catch let error as AddonReloadError {
+            throw Problem(
+                error.unknown ? .notFound : .unprocessableContent,
+                error.unknown ? "Unknown add-on" : "Add-on not reloaded",
+                detail: error.unknown
+                    ? "\(error.reason)." : "\(error.reason). The version in service keeps running.",
+                extra: ["addon_id": error.id])
+        }
     }
 
     /// `GET /v1/admin/audit?addon=&account=&field=&category=&since=&until=&format=json|csv|ndjson`
