@@ -64,8 +64,8 @@ struct Runner {
     var channel: Channel
     let writer: FrameWriter
 
-    init(channel fd: Int32) {
-        self.channel = Channel(fd: fd)
+    init(channel fd: Int32, spinMicroseconds: Int) {
+        self.channel = Channel(fd: fd, spinMicroseconds: spinMicroseconds)
         writer = FrameWriter(fd: fd)
     }
 

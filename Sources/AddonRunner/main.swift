@@ -32,8 +32,14 @@ func applyLimits(_ arguments: [String]) {
     }
 }
 
+/// `--spin-us N`: how long to keep reading after an answer before sleeping in `read`.
+func spinMicroseconds(_ arguments: [String]) -> Int {
+    guard let index = arguments.firstIndex(of: "--spin-us"), index + 1 < arguments.count else { return 0 }
+    return Int(arguments[index + 1]) ?? 0
+}
+
 applyLimits(CommandLine.arguments)
 signal(SIGPIPE, SIG_IGN)
-var runner = Runner(channel: channel)
+var runner = Runner(channel: channel, spinMicroseconds: spinMicroseconds(CommandLine.arguments))
 runner.serve()
 exit(0)

@@ -21,6 +21,10 @@ public struct IsolationSettings: Sendable, Equatable {
     public var maxFailures = 5
     public var failureWindowSeconds = 60
     public var quarantineSeconds = 300
+    /// How long a pre-send check reads its answer itself before it sleeps, and how long a runner
+    /// keeps reading after answering before it sleeps; 0 always sleeps. Waking a sleeping thread
+    /// costs tens of microseconds here, more than a check.
+    public var spinMicroseconds = 50
 
     public init() {}
 }
@@ -42,9 +46,18 @@ final class IsolatedAddon: AddonEndpoint, @unchecked Sendable {
     private let onEmit: @Sendable (EmittedRecord) -> Bool
     private let lifecycle: DispatchQueue
 
+    /// A request sent to the runner, until its answer is taken.
+    private enum Waiter {
+        /// Its caller is reading the socket itself for a few microseconds (see `RunnerInbox`).
+        case waiting
+        case answered(Frame)
+        case suspended(CheckedContinuation<Frame?, Never>)
+    }
+
     private struct State {
         var process: RunnerProcess?
-        var pending: [UInt64: CheckedContinuation<Frame?, Never>] = [:]
+        var inbox: RunnerInbox?
+        var pending: [UInt64: Waiter] = [:]
         var nextID: UInt64 = 1
         var failures: [Date] = []
         var restartAt: Date?
@@ -89,7 +102,7 @@ final class IsolatedAddon: AddonEndpoint, @unchecked Sendable {
     private func start() -> String? {
         let arguments = [
             "--as-mb", String(settings.addressSpaceMB), "--cpu-seconds", String(settings.cpuSeconds), "--nofile",
-            String(settings.openFiles),
+            String(settings.openFiles), "--spin-us", String(settings.spinMicroseconds),
         ]
         let process: RunnerProcess
         do {
@@ -105,9 +118,12 @@ final class IsolatedAddon: AddonEndpoint, @unchecked Sendable {
         var decoder = FrameDecoder()
         switch Self.readHandshake(process.socket, &decoder, timeoutMs: 10_000) {
         case .ready:
-            state.withLock { $0.process = process }
-            let leftover = decoder
-            Thread.detachNewThread { self.readLoop(process, decoder: leftover) }
+            let inbox = RunnerInbox(socket: process.socket, decoder: decoder)
+            state.withLock {
+                $0.process = process
+                $0.inbox = inbox
+            }
+            Thread.detachNewThread { self.readLoop(process, inbox: inbox) }
             return nil
         case .failed(let reason):
             _ = process.reap()
@@ -147,22 +163,20 @@ final class IsolatedAddon: AddonEndpoint, @unchecked Sendable {
     }
 
     /// Reads answers and notifications until the runner dies, then reports the death.
-    private func readLoop(_ process: RunnerProcess, decoder initial: FrameDecoder) {
-        var decoder = initial
-        var buffer = [UInt8](repeating: 0, count: 65536)
+    private func readLoop(_ process: RunnerProcess, inbox: RunnerInbox) {
         var reason = "closed its channel"
         reading: while true {
-            do {
-                while let frame = try decoder.next() { handle(frame) }
-            } catch {
-                reason = "sent an invalid frame (\(error))"
+            inbox.waitReadable()
+            switch inbox.pump(wait: true, handle) {
+            case .drained, .busy:
+                continue
+            case .closed:
+                break reading
+            case .invalid(let why):
+                reason = why
                 process.kill()
                 break reading
             }
-            let count = buffer.withUnsafeMutableBytes { read(process.socket, $0.baseAddress, $0.count) }
-            if count < 0 && errno == EINTR { continue }
-            if count <= 0 { break }
-            decoder.append(buffer[0..<count])
         }
         let ended = process.reap()
         died(process, reason: "the runner \(ended) (\(reason))")
@@ -173,7 +187,18 @@ final class IsolatedAddon: AddonEndpoint, @unchecked Sendable {
         case .eventResults, .eraseResult, .verdict:
             var reader = WireReader(frame.body)
             guard let id = try? reader.u64() else { return }
-            let continuation = state.withLock { $0.pending.removeValue(forKey: id) }
+            let continuation = state.withLock { state -> CheckedContinuation<Frame?, Never>? in
+                switch state.pending[id] {
+                case .waiting:
+                    state.pending[id] = .answered(frame)
+                    return nil
+                case .suspended(let continuation):
+                    state.pending[id] = nil
+                    return continuation
+                case .answered, nil:
+                    return nil  // Late (timed out) or a duplicate: the runner is not trusted with ids.
+                }
+            }
             continuation?.resume(returning: frame)
         case .log:
             var reader = WireReader(frame.body)
@@ -203,7 +228,7 @@ final class IsolatedAddon: AddonEndpoint, @unchecked Sendable {
             state.process = nil
             if state.stopping {
                 defer { state.pending.removeAll() }
-                return (Array(state.pending.values), false, -1)
+                return (Self.suspended(state.pending), false, -1)
             }
             state.crashes += 1
             state.lastFailure = reason
@@ -216,7 +241,7 @@ final class IsolatedAddon: AddonEndpoint, @unchecked Sendable {
                 state.quarantinedUntil = now.addingTimeInterval(Double(settings.quarantineSeconds))
                 quarantined = true
             }
-            let waiting = Array(state.pending.values)
+            let waiting = Self.suspended(state.pending)
             state.pending.removeAll()
             return (waiting, quarantined, backoff)
         }
@@ -235,6 +260,12 @@ final class IsolatedAddon: AddonEndpoint, @unchecked Sendable {
             logger.error(
                 "add-on runner failed; restarting",
                 metadata: ["addon.id": "\(manifest.id)", "reason": "\(reason)", "backoff_s": "\(backoff)"])
+        }
+    }
+
+    private static func suspended(_ pending: [UInt64: Waiter]) -> [CheckedContinuation<Frame?, Never>] {
+        pending.values.compactMap {
+            if case .suspended(let continuation) = $0 { continuation } else { nil }
         }
     }
 
@@ -270,41 +301,75 @@ final class IsolatedAddon: AddonEndpoint, @unchecked Sendable {
     }
 
     /// Sends one request and waits for its answer within `timeoutMs`; nil when the runner is down,
-    /// died, or did not answer in time (it is then killed, as a hung runner).
-    private func request(timeoutMs: Int, _ make: (UInt64, Int64) -> Frame) async -> Frame? {
+    /// died, or did not answer in time (it is then killed, as a hung runner). With `spin`, a caller
+    /// that is the only one waiting reads the answer itself for up to that long before it suspends.
+    private func request(timeoutMs: Int, spin: Duration = .zero, _ make: (UInt64, Int64) -> Frame) async -> Frame? {
         guard let process = await running() else { return nil }
-        let id = state.withLock { state -> UInt64 in
+        let (id, inbox, alone) = state.withLock { state -> (UInt64, RunnerInbox?, Bool) in
             defer { state.nextID += 1 }
-            return state.nextID
+            guard state.process === process else { return (state.nextID, nil, false) }
+            state.pending[state.nextID] = .waiting
+            return (state.nextID, state.inbox, state.pending.count == 1)
         }
-        let frame = make(id, clock.now().epochMillis)
-        return await withCheckedContinuation { continuation in
-            let alive = state.withLock { state -> Bool in
-                guard state.process === process else { return false }
-                state.pending[id] = continuation
-                return true
-            }
-            guard alive, process.write(frame) else {
-                if let waiting = state.withLock({ $0.pending.removeValue(forKey: id) }) {
-                    waiting.resume(returning: nil)
-                } else if !alive {
-                    continuation.resume(returning: nil)
+        guard let inbox else { return nil }
+        guard process.write(make(id, clock.now().epochMillis)) else {
+            state.withLock { _ = $0.pending.removeValue(forKey: id) }
+            return nil
+        }
+        if alone && spin > .zero {
+            let deadline = ContinuousClock.now + spin
+            repeat {
+                switch take(id) {
+                case .some(let answer): return answer
+                case .none: break
                 }
-                return
+                if case .invalid = inbox.pump(wait: false, handle) { process.kill() }
+                // On a busy machine the runner may be waiting for this very core.
+                sched_yield()
+            } while ContinuousClock.now < deadline
+        }
+        return await withCheckedContinuation { continuation in
+            let ready = state.withLock { state -> Frame?? in
+                switch state.pending[id] {
+                case .waiting:
+                    state.pending[id] = .suspended(continuation)
+                    return .none
+                case .answered(let frame):
+                    state.pending[id] = nil
+                    return .some(frame)
+                case .suspended, nil:
+                    return .some(nil)  // The runner died meanwhile.
+                }
             }
+            if let ready { return continuation.resume(returning: ready) }
             DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(timeoutMs)) {
-                guard
-                    let waiting = self.state.withLock({ state -> CheckedContinuation<Frame?, Never>? in
-                        guard let waiting = state.pending.removeValue(forKey: id) else { return nil }
-                        state.timeouts += 1
-                        return waiting
-                    })
-                else { return }
+                let expired = self.state.withLock { state -> CheckedContinuation<Frame?, Never>? in
+                    guard case .suspended(let waiting) = state.pending[id] else { return nil }
+                    state.pending[id] = nil
+                    state.timeouts += 1
+                    return waiting
+                }
+                guard let expired else { return }
                 self.logger.error(
                     "add-on did not answer in time; killing its runner",
                     metadata: ["addon.id": "\(self.manifest.id)", "timeout_ms": "\(timeoutMs)"])
-                waiting.resume(returning: nil)
+                expired.resume(returning: nil)
                 process.kill()
+            }
+        }
+    }
+
+    /// The answer if it is in (nil inside when the runner died), or nil while it is still awaited.
+    private func take(_ id: UInt64) -> Frame?? {
+        state.withLock { state in
+            switch state.pending[id] {
+            case .answered(let frame):
+                state.pending[id] = nil
+                return .some(frame)
+            case .waiting:
+                return .none
+            case .suspended, nil:
+                return .some(nil)
             }
         }
     }
@@ -349,7 +414,8 @@ final class IsolatedAddon: AddonEndpoint, @unchecked Sendable {
     func check(_ view: AddonView) async -> AddonLibrary.CheckOutcome {
         guard
             let answer = await request(
-                timeoutMs: manifest.syncTimeoutMs, { Requests.check(id: $0, now: $1, view.wire) })
+                timeoutMs: manifest.syncTimeoutMs, spin: .microseconds(settings.spinMicroseconds),
+                { Requests.check(id: $0, now: $1, view.wire) })
         else {
             let why = state.withLock {
                 $0.quarantinedUntil != nil

@@ -122,7 +122,7 @@ extension ServeConfiguration {
                 iso.allow([
                     "overrides", "runner_path", "address_space_mb", "cpu_seconds", "open_files", "event_timeout_ms",
                     "max_failures",
-                    "failure_window_seconds", "quarantine_seconds",
+                    "failure_window_seconds", "quarantine_seconds", "spin_us",
                 ])
                 var overrides: [String: String] = [:]
                 iso.stringMap("overrides", into: &overrides)
@@ -143,6 +143,7 @@ extension ServeConfiguration {
                 iso.int("max_failures", in: 1...1000, into: &addons.isolation.maxFailures)
                 iso.int("failure_window_seconds", in: 1...86_400, into: &addons.isolation.failureWindowSeconds)
                 iso.int("quarantine_seconds", in: 1...86_400, into: &addons.isolation.quarantineSeconds)
+                iso.int("spin_us", in: 0...10_000, into: &addons.isolation.spinMicroseconds)
             }
             var bundled = addons.bundledDirectory
             sub.optionalString("bundled_dir", into: &bundled)

@@ -34,6 +34,8 @@ public enum Microbenchmarks {
         figures += mediation(count: 100 * scale)
         figures += try await dispatch(directory: directory, libraries: bundledLibraries, count: 20 * scale)
         figures += try await isolated(directory: directory, libraries: bundledLibraries, count: 10 * scale)
+        figures += try await isolatedCheckWithoutSpinning(
+            directory: directory, libraries: bundledLibraries, count: 10 * scale)
         return figures
     }
 
@@ -191,34 +193,12 @@ extension Microbenchmarks {
     /// The same C add-on in its own runner: sync check round trips, pipelined async events/s, and the
     /// time from a runner crash to the daemon noticing it.
     public static func isolated(directory: URL, libraries: URL, count: Int) async throws -> [Figure] {
-        var logger = Logger(label: "bench")
-        logger.logLevel = .critical
-        let manifest = Manifest(
-            id: "com.switchboard.compliance-scrub", name: "Compliance Scrub", vendor: "Switchboard", version: "1.0.0",
-            description: "", abiMajor: 1, abiMinor: 0, libraryPath: "libComplianceScrub.so", librarySHA256: nil,
-            hooks: [.messageSubmit, .messageInbound], fields: [], syncTimeoutMs: 1000, failureMode: .failClosed,
-            isolation: .isolated,
-            config: ["suppression_list": "+15550000001"], file: libraries.appendingPathComponent("bench.json").path)
-        var settings = IsolationSettings()
-        settings.maxFailures = 1000
-        let addon = try IsolatedAddon(
-            manifest: manifest, sha256: "", library: libraries.appendingPathComponent("libComplianceScrub.so"),
-            stateDirectory: directory.appendingPathComponent("scrub-isolated"), config: manifest.config,
-            settings: settings,
-            runnerPath: libraries.appendingPathComponent("switchboard-addon-runner").path, logger: logger,
-            clock: SystemWallClock(),
-            onEmit: { _ in true })
+        let addon = try isolatedScrub(directory: directory, libraries: libraries, spinMicroseconds: 50)
         defer { addon.stop() }
         let view = AddonView(
             eventID: "evt_bench", type: .messageSubmit, accountID: "acc_bench", timeMs: 0,
             fields: [ViewField(id: "usage.to", value: .text("+37255512345"), treatment: .clear)])
-        var latencies: [Double] = []
-        for _ in 0..<count {
-            let started = ContinuousClock.now
-            _ = await addon.check(view)
-            latencies.append(seconds(ContinuousClock.now - started) * 1e6)
-        }
-        latencies.sort()
+        let latencies = await checkLatencies(addon, view, count: count)
         let inbound = AddonView(
             eventID: "evt_in", type: .messageInbound, accountID: "acc_bench", timeMs: 0,
             fields: [ViewField(id: "usage.from", value: .text("+37255512345"), treatment: .clear)])
@@ -244,12 +224,64 @@ extension Microbenchmarks {
         }
         detections.sort()
         return [
-            Figure(name: "isolated check round trip p50", value: latencies[latencies.count / 2], unit: "µs"),
-            Figure(name: "isolated check round trip p99", value: latencies[latencies.count * 99 / 100], unit: "µs"),
+            Figure(
+                name: "isolated check round trip p50 (spin 50 µs)", value: latencies[latencies.count / 2], unit: "µs"),
+            Figure(
+                name: "isolated check round trip p99 (spin 50 µs)", value: latencies[latencies.count * 99 / 100],
+                unit: "µs"),
             Figure(name: "isolated async events/s (batches of 256)", value: perSecond, unit: "events/s"),
             Figure(
                 name: "runner crash to daemon noticing, median",
                 value: detections.isEmpty ? 0 : detections[detections.count / 2], unit: "ms"),
         ]
+    }
+}
+
+extension Microbenchmarks {
+    /// The isolated check with `spin_us: 0`: both sides sleep until woken.
+    static func isolatedCheckWithoutSpinning(directory: URL, libraries: URL, count: Int) async throws -> [Figure] {
+        let addon = try isolatedScrub(directory: directory, libraries: libraries, spinMicroseconds: 0)
+        defer { addon.stop() }
+        let view = AddonView(
+            eventID: "evt_bench", type: .messageSubmit, accountID: "acc_bench", timeMs: 0,
+            fields: [ViewField(id: "usage.to", value: .text("+37255512345"), treatment: .clear)])
+        let latencies = await checkLatencies(addon, view, count: count)
+        return [
+            Figure(name: "isolated check round trip p50 (spin 0)", value: latencies[latencies.count / 2], unit: "µs"),
+            Figure(
+                name: "isolated check round trip p99 (spin 0)", value: latencies[latencies.count * 99 / 100], unit: "µs"
+            ),
+        ]
+    }
+
+    static func isolatedScrub(directory: URL, libraries: URL, spinMicroseconds: Int) throws -> IsolatedAddon {
+        var logger = Logger(label: "bench")
+        logger.logLevel = .critical
+        let manifest = Manifest(
+            id: "com.switchboard.compliance-scrub", name: "Compliance Scrub", vendor: "Switchboard", version: "1.0.0",
+            description: "", abiMajor: 1, abiMinor: 0, libraryPath: "libComplianceScrub.so", librarySHA256: nil,
+            hooks: [.messageSubmit, .messageInbound], fields: [], syncTimeoutMs: 1000, failureMode: .failClosed,
+            isolation: .isolated,
+            config: ["suppression_list": "+15550000001"], file: libraries.appendingPathComponent("bench.json").path)
+        var settings = IsolationSettings()
+        settings.maxFailures = 1000
+        settings.spinMicroseconds = spinMicroseconds
+        return try IsolatedAddon(
+            manifest: manifest, sha256: "", library: libraries.appendingPathComponent("libComplianceScrub.so"),
+            stateDirectory: directory.appendingPathComponent("scrub-isolated-\(spinMicroseconds)"),
+            config: manifest.config, settings: settings,
+            runnerPath: libraries.appendingPathComponent("switchboard-addon-runner").path, logger: logger,
+            clock: SystemWallClock(), onEmit: { _ in true })
+    }
+
+    /// Sequential check round trips, µs, sorted.
+    static func checkLatencies(_ addon: IsolatedAddon, _ view: AddonView, count: Int) async -> [Double] {
+        var latencies: [Double] = []
+        for _ in 0..<count {
+            let started = ContinuousClock.now
+            _ = await addon.check(view)
+            latencies.append(seconds(ContinuousClock.now - started) * 1e6)
+        }
+        return latencies.sorted()
     }
 }
