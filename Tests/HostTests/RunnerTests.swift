@@ -98,6 +98,7 @@ import Testing
             let metrics = try await daemon.client.get("/metrics").text
             #expect(metrics.contains("switchboard_addon_quarantined{addon=\"com.example.recorder\"} 1"))
             #expect(metrics.contains("switchboard_addon_runner_crashes{addon=\"com.example.recorder\"}"))
+            #expect(metrics.contains("switchboard_addon_in_flight{addon=\"com.example.recorder\"}"))
             try hostile(daemon, nil)
             #expect(try await eventually(seconds: 10) { try await client.send().status == 201 })
             #expect(daemon.daemon.addons.registry.runtimeStatus("com.example.recorder")?.restarts ?? 0 >= 1)

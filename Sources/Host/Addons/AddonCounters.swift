@@ -24,6 +24,8 @@ final class AddonCounters: Sendable {
             to: status.state == "quarantined" ? 1.0 : 0.0)
         gauge("outbox_depth", "Events and erasure orders waiting for the add-on", addonID).set(
             to: Double(status.outboxDepth ?? 0))
+        gauge("in_flight", "Delivery batches and checks the add-on is working on", addonID).set(
+            to: Double(status.inFlight ?? 0))
     }
 
     init(registry: PrometheusCollectorRegistry) {

@@ -33,6 +33,8 @@ public struct AddonRuntimeStatus: Sendable, Equatable, Encodable {
     public var quarantinedUntil: String?
     /// Filled in by the platform: rows waiting in the add-on's outbox.
     public var outboxDepth: Int?
+    /// Filled in by the registry: delivery batches and checks the add-on is working on.
+    public var inFlight: Int?
 }
 
 extension AddonLibrary: AddonEndpoint {

@@ -79,7 +79,11 @@ public final class AddonRegistry: Sendable {
         }
     }
 
-    public func runtimeStatus(_ id: String) -> AddonRuntimeStatus? { loaded(id)?.endpoint?.status() }
+    public func runtimeStatus(_ id: String) -> AddonRuntimeStatus? {
+        guard let addon = loaded(id), var status = addon.endpoint?.status() else { return nil }
+        status.inFlight = addon.inFlight
+        return status
+    }
 
     public func isolation(_ id: String) -> Manifest.Isolation? { loaded(id)?.endpoint?.isolation }
 

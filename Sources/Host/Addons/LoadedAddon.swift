@@ -27,6 +27,9 @@ final class LoadedAddon: Sendable {
         self.fingerprint = fingerprint
     }
 
+    /// Delivery batches and checks this version is working on right now.
+    var inFlight: Int { use.withLock { $0.leases } }
+
     /// False once retired: the caller then takes the registry's current version instead.
     func acquire() -> Bool {
         use.withLock { use in
