@@ -28,6 +28,7 @@ import Testing
             config.addons.isolation.maxFailures = 3
             config.addons.isolation.eventTimeoutMs = 1000
             config.addons.isolation.addressSpaceMB = 512
+            config.rateLimits.sendBurst = 1000
         }
     }
 
@@ -43,13 +44,23 @@ import Testing
             let (_, client) = try await daemon.signUp()
             _ = try await client.put("/v1/account/addons/recorder", json: ["categories": ["usage", "content"]])
             try hostile(daemon, mode)
-            var accepted: [String] = []
-            for index in 0..<12 {
-                let response = try await client.send(body: "message \(index)")
-                // fail_open: a broken check lets the message through, and it is counted.
-                #expect(response.status == 201, "\(mode): \(response.text)")
-                if let id = response.json["id"] as? String { accepted.append(id) }
+            // Hundreds of messages from 8 concurrent senders while the add-on misbehaves.
+            let accepted = try await withThrowingTaskGroup(of: [String].self) { group in
+                for sender in 0..<8 {
+                    group.addTask {
+                        var ids: [String] = []
+                        for index in 0..<25 {
+                            let response = try await client.send(body: "message \(sender)-\(index)")
+                            // fail_open: a broken check lets the message through, and it is counted.
+                            #expect(response.status == 201, "\(mode): \(response.text)")
+                            if let id = response.json["id"] as? String { ids.append(id) }
+                        }
+                        return ids
+                    }
+                }
+                return try await group.reduce(into: []) { $0 += $1 }
             }
+            #expect(accepted.count == 200)
             #expect(try await daemon.client.get("/healthz").status == 200)
             let status = try #require(daemon.daemon.addons.registry.runtimeStatus("com.example.recorder"))
             #expect(status.crashes + status.timeouts > 0, "\(status)")
@@ -57,7 +68,7 @@ import Testing
             // Every accepted message reaches its final status regardless of the add-on.
             #expect(
                 try await eventually(seconds: 15) {
-                    try await client.get("/v1/messages?limit=100").data.filter {
+                    try await client.get("/v1/messages?limit=200").data.filter {
                         $0["status"] as? String == "delivered"
                     }.count == accepted.count
                 })
