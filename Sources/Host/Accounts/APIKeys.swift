@@ -52,6 +52,7 @@ extension AccountStore {
     /// Revokes a key of this account; false when the account has no such key.
     public func revokeKey(accountID: String, keyID: String) async throws -> Bool {
         let now = clock.now().epochMillis
+        defer { credentials.forget(accountID: accountID) }
         return try await writer.write { db in
             try db.execute(
                 sql: """
@@ -65,7 +66,8 @@ extension AccountStore {
     /// The principal for `accountID:secret`, or nil when the pair is not a live key of an active account.
     public func authenticate(accountID: String, secret: String) async throws -> Principal? {
         let hash = secret.sha256Hex
-        return try await writer.pool.read { db in
+        if let known = credentials.principal(accountID: accountID, secretHash: hash) { return known }
+        let principal = try await writer.pool.read { db in
             let row = try Row.fetchOne(
                 db,
                 sql: """
@@ -75,5 +77,7 @@ extension AccountStore {
                 arguments: [hash, accountID])
             return row.map { Principal(accountID: accountID, keyID: $0["id"]) }
         }
+        if let principal { credentials.remember(principal, secretHash: hash) }
+        return principal
     }
 }

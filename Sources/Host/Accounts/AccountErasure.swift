@@ -36,6 +36,7 @@ extension AccountStore {
     /// there is no such account.
     public func erase(accountID: String, retentionDays: Int) async throws -> ErasureReport? {
         let now = clock.now().epochMillis
+        defer { credentials.forget(accountID: accountID) }
         return try await writer.write { db in
             guard
                 let account = try Account.fetchOne(

@@ -9,6 +9,7 @@ public struct AccountStore: Sendable {
     let events: any DomainEventSink
     public let policy = PasswordPolicy()
     private let loginRecorder = LoginRecorder()
+    let credentials = CredentialCache()
 
     public struct NewAccount: Sendable {
         public var name: String

@@ -1,0 +1,50 @@
+import Foundation
+import Synchronization
+
+/// Recently verified API keys, so that a client sending thousands of requests per second costs one
+/// SHA-256 per request instead of a database read. Only successes are kept, briefly: revoking a key
+/// or erasing an account in this daemon drops the account's entries at once, and a change made by
+/// another process (a command-line tool on the same data) takes effect within `lifetime`.
+final class CredentialCache: Sendable {
+    private struct Entry {
+        var principal: Principal
+        var expires: ContinuousClock.Instant
+    }
+
+    private let entries = Mutex<[String: Entry]>([:])
+    private let lifetime: Duration
+    private let capacity: Int
+
+    init(lifetime: Duration = .seconds(5), capacity: Int = 10_000) {
+        self.lifetime = lifetime
+        self.capacity = capacity
+    }
+
+    private static func key(_ accountID: String, _ secretHash: String) -> String { accountID + " " + secretHash }
+
+    func principal(accountID: String, secretHash: String) -> Principal? {
+        let now = ContinuousClock.now
+        return entries.withLock { entries in
+            let key = Self.key(accountID, secretHash)
+            guard let entry = entries[key] else { return nil }
+            if entry.expires > now { return entry.principal }
+            entries[key] = nil
+            return nil
+        }
+    }
+
+    func remember(_ principal: Principal, secretHash: String) {
+        let expires = ContinuousClock.now + lifetime
+        entries.withLock { entries in
+            if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
+            entries[Self.key(principal.accountID, secretHash)] = Entry(principal: principal, expires: expires)
+        }
+    }
+
+    /// Forgets every key of the account (a key revoked, the account erased or closed).
+    func forget(accountID: String) {
+        entries.withLock { entries in
+            entries = entries.filter { $0.value.principal.accountID != accountID }
+        }
+    }
+}
