@@ -294,3 +294,33 @@ func outboxCount(_ daemon: TestDaemon) async throws -> Int {
         try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM addon_outbox") ?? 0
     }
 }
+
+/// A change of `content_mode` reaches the very next check: add-ons never see a body the customer
+/// has just asked to hash or hide.
+@Suite struct ContentModeTests {
+    @Test func theNextCheckSeesTheNewContentMode() async throws {
+        let addons = try AddonFixture.recorder(
+            in: AddonPlatformTests.addonsDirectory(),
+            fields: [("usage.to", true, false), ("content.body", false, false)],
+            hooks: ["message.submit"])
+        try await withDaemon(configure: { $0.addons.directories = [addons.path] }) { daemon in
+            let (_, client) = try await daemon.signUp()
+            _ = try await client.put("/v1/account/addons/recorder", json: ["categories": ["usage", "content"]])
+            func lastBody() -> String? {
+                AddonFixture.recorded(dataDir: daemon.directory, addonID: "com.example.recorder")
+                    .last { $0.what == "check" }?.fields["content.body"]
+            }
+            #expect(try await client.send(body: "first words").status == 201)
+            #expect(lastBody() == "text:first words")
+            #expect(try await client.patch("/v1/account", json: ["content_mode": "hash"]).status == 200)
+            #expect(try await client.send(body: "second words").status == 201)
+            #expect(lastBody()?.hasPrefix("digest:") == true, "\(lastBody() ?? "none")")
+            #expect(try await client.patch("/v1/account", json: ["content_mode": "hide"]).status == 200)
+            #expect(try await client.send(body: "third words").status == 201)
+            let checks = AddonFixture.recorded(dataDir: daemon.directory, addonID: "com.example.recorder")
+                .filter { $0.what == "check" }
+            #expect(checks.count == 3)
+            #expect(checks.last?.fields["content.body"] == nil)
+        }
+    }
+}

@@ -92,3 +92,20 @@ import Testing
         #expect(try hasher.hash("plum-harbor-violet-42") != stored)
     }
 }
+
+/// The hand-written encodings agree with Foundation's on every length.
+@Suite struct EncodingTests {
+    @Test func base64URLAndHexMatchFoundation() {
+        var generator = SystemRandomNumberGenerator()
+        for length in 0..<70 {
+            let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            let foundation = Data(bytes).base64EncodedString()
+                .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+                .replacingOccurrences(of: "=", with: "")
+            #expect(bytes.base64URLEncoded() == foundation)
+            #expect(bytes.hexString == bytes.map { String(format: "%02x", $0) }.joined())
+        }
+        #expect(Identifier.make("msg").count == 4 + 16)
+        #expect(Identifier.randomToken(bytes: 32).count == 43)
+    }
+}

@@ -21,10 +21,10 @@ public struct Principal: Sendable, Equatable {
 
 extension AccountStore {
     static func insertKey(_ db: Database, key: APIKeyMaterial, accountID: String, name: String, now: Int64) throws {
-        try db.execute(
+        try db.cachedStatement(
             sql:
-                "INSERT INTO api_keys (id, account_id, name, secret_hash, prefix, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-            arguments: [key.id, accountID, name, key.secret.sha256Hex, key.prefix, now])
+                "INSERT INTO api_keys (id, account_id, name, secret_hash, prefix, created_at) VALUES (?, ?, ?, ?, ?, ?)"
+        ).execute(arguments: [key.id, accountID, name, key.secret.sha256Hex, key.prefix, now])
     }
 
     public struct NewKey: Sendable {
@@ -37,7 +37,8 @@ extension AccountStore {
         let now = clock.now().epochMillis
         let info = try await writer.write { db in
             try Self.insertKey(db, key: key, accountID: accountID, name: name, now: now)
-            return try APIKeyInfo.fetchOne(db, sql: "SELECT * FROM api_keys WHERE id = ?", arguments: [key.id])!
+            return try APIKeyInfo.fetchOne(
+                db.cachedStatement(sql: "SELECT * FROM api_keys WHERE id = ?"), arguments: [key.id])!
         }
         return NewKey(info: info, secret: key.secret)
     }
@@ -45,7 +46,8 @@ extension AccountStore {
     public func keys(accountID: String) async throws -> [APIKeyInfo] {
         try await writer.pool.read { db in
             try APIKeyInfo.fetchAll(
-                db, sql: "SELECT * FROM api_keys WHERE account_id = ? ORDER BY created_at, id", arguments: [accountID])
+                db.cachedStatement(sql: "SELECT * FROM api_keys WHERE account_id = ? ORDER BY created_at, id"),
+                arguments: [accountID])
         }
     }
 
@@ -54,11 +56,11 @@ extension AccountStore {
         let now = clock.now().epochMillis
         defer { credentials.forget(accountID: accountID) }
         return try await writer.write { db in
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ? AND account_id = ?
-                    """,
-                arguments: [now, keyID, accountID])
+                    """
+            ).execute(arguments: [now, keyID, accountID])
             return db.changesCount > 0
         }
     }
@@ -69,12 +71,11 @@ extension AccountStore {
         if let known = credentials.principal(accountID: accountID, secretHash: hash) { return known }
         let principal = try await writer.pool.read { db in
             let row = try Row.fetchOne(
-                db,
-                sql: """
-                    SELECT k.id FROM api_keys k JOIN accounts a ON a.id = k.account_id
-                    WHERE k.secret_hash = ? AND k.account_id = ? AND k.revoked_at IS NULL AND a.status = 'active'
-                    """,
-                arguments: [hash, accountID])
+                db.cachedStatement(
+                    sql: """
+                        SELECT k.id FROM api_keys k JOIN accounts a ON a.id = k.account_id
+                        WHERE k.secret_hash = ? AND k.account_id = ? AND k.revoked_at IS NULL AND a.status = 'active'
+                        """), arguments: [hash, accountID])
             return row.map { Principal(accountID: accountID, keyID: $0["id"]) }
         }
         if let principal { credentials.remember(principal, secretHash: hash) }

@@ -55,12 +55,12 @@ public struct AccountStore: Sendable {
         let email = new.email.lowercased()
         do {
             try await writer.write { db in
-                try db.execute(
+                try db.cachedStatement(
                     sql: """
                         INSERT INTO accounts (id, name, email, company, password_hash, webhook_secret, created_at, updated_at)
                         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                        """,
-                    arguments: [id, new.name, email, new.company, passwordHash, webhookSecret, now, now])
+                        """
+                ).execute(arguments: [id, new.name, email, new.company, passwordHash, webhookSecret, now, now])
                 try Self.insertKey(db, key: key, accountID: id, name: "default", now: now)
             }
         } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
@@ -72,20 +72,22 @@ public struct AccountStore: Sendable {
 
     public func find(id: String) async throws -> Account? {
         try await writer.pool.read { db in
-            try Account.fetchOne(db, sql: "SELECT * FROM accounts WHERE id = ?", arguments: [id])
+            try Account.fetchOne(db.cachedStatement(sql: "SELECT * FROM accounts WHERE id = ?"), arguments: [id])
         }
     }
 
     public func find(email: String) async throws -> Account? {
         try await writer.pool.read { db in
-            try Account.fetchOne(db, sql: "SELECT * FROM accounts WHERE email = ?", arguments: [email.lowercased()])
+            try Account.fetchOne(
+                db.cachedStatement(sql: "SELECT * FROM accounts WHERE email = ?"), arguments: [email.lowercased()])
         }
     }
 
     public func list(limit: Int = 100, after: String? = nil) async throws -> [Account] {
         try await writer.pool.read { db in
             try Account.fetchAll(
-                db, sql: "SELECT * FROM accounts WHERE id > ? ORDER BY id LIMIT ?", arguments: [after ?? "", limit])
+                db.cachedStatement(sql: "SELECT * FROM accounts WHERE id > ? ORDER BY id LIMIT ?"),
+                arguments: [after ?? "", limit])
         }
     }
 
@@ -110,13 +112,18 @@ public struct AccountStore: Sendable {
                 if let name = changes.name { sets.append("name = ?"); arguments += [name] }
                 if let email = changes.email { sets.append("email = ?"); arguments += [email.lowercased()] }
                 if let company = changes.company { sets.append("company = ?"); arguments += [company] }
-                if let mode = changes.contentMode { sets.append("content_mode = ?"); arguments += [mode.rawValue] }
+                if let mode = changes.contentMode {
+                    sets.append("content_mode = ?")
+                    arguments += [mode.rawValue]
+                    events.contentModeChanges(db, accountID: id)
+                }
                 if let passwordHash { sets.append("password_hash = ?"); arguments += [passwordHash] }
                 arguments += [id]
                 try db.execute(
                     sql: "UPDATE accounts SET \(sets.joined(separator: ", ")) WHERE id = ?", arguments: arguments)
                 if changes.name != nil || changes.email != nil || changes.company != nil,
-                    let account = try Account.fetchOne(db, sql: "SELECT * FROM accounts WHERE id = ?", arguments: [id])
+                    let account = try Account.fetchOne(
+                        db.cachedStatement(sql: "SELECT * FROM accounts WHERE id = ?"), arguments: [id])
                 {
                     try events.publish(db, .accountChanged(account))
                 }
@@ -129,7 +136,8 @@ public struct AccountStore: Sendable {
 
     public func passwordMatches(accountID: String, password: String) async throws -> Bool {
         let stored = try await writer.pool.read { db in
-            try String.fetchOne(db, sql: "SELECT password_hash FROM accounts WHERE id = ?", arguments: [accountID])
+            try String.fetchOne(
+                db.cachedStatement(sql: "SELECT password_hash FROM accounts WHERE id = ?"), arguments: [accountID])
         }
         guard let stored else { return false }
         return hasher.verify(password, against: stored)
@@ -142,11 +150,12 @@ public struct AccountStore: Sendable {
         guard loginRecorder.shouldRecord(key: "\(accountID)|\(keyID ?? "-")|\(ip ?? "-")", at: now) else { return }
         let millis = now.epochMillis
         writer.writeDetached { db in
-            try db.execute(
-                sql: "UPDATE accounts SET last_login_at = ?, last_login_ip = ? WHERE id = ?",
-                arguments: [millis, ip, accountID])
+            try db.cachedStatement(sql: "UPDATE accounts SET last_login_at = ?, last_login_ip = ? WHERE id = ?")
+                .execute(arguments: [millis, ip, accountID])
             if let keyID {
-                try db.execute(sql: "UPDATE api_keys SET last_used_at = ? WHERE id = ?", arguments: [millis, keyID])
+                try db.cachedStatement(sql: "UPDATE api_keys SET last_used_at = ? WHERE id = ?").execute(arguments: [
+                    millis, keyID,
+                ])
             }
         }
     }
@@ -154,9 +163,8 @@ public struct AccountStore: Sendable {
     public func setLegalHold(accountID: String, reason: String?) async throws -> Account? {
         let now = clock.now().epochMillis
         try await writer.write { db in
-            try db.execute(
-                sql: "UPDATE accounts SET legal_hold_reason = ?, updated_at = ? WHERE id = ?",
-                arguments: [reason, now, accountID])
+            try db.cachedStatement(sql: "UPDATE accounts SET legal_hold_reason = ?, updated_at = ? WHERE id = ?")
+                .execute(arguments: [reason, now, accountID])
         }
         return try await find(id: accountID)
     }

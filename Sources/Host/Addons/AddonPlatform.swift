@@ -19,6 +19,7 @@ public final class AddonPlatform: DomainEventSink, PreSendCheck, Service {
     let logger: Logger
     let wakeups: [String: BatchQueue<Void>]
     let counters: AddonCounters
+    let modes = ContentModeCache()
 
     init(
         settings: AddonSettings, stateRoot: URL, pseudonymKey: SymmetricKey, writer: GroupCommitWriter,
@@ -61,9 +62,8 @@ public final class AddonPlatform: DomainEventSink, PreSendCheck, Service {
         guard !targets.isEmpty else { return }
         let payload = try JSONEncoder().encode(event)
         for (manifest, _) in targets {
-            try db.execute(
-                sql: "INSERT INTO addon_outbox (addon_id, account_id, event) VALUES (?, ?, ?)",
-                arguments: [manifest.id, event.accountID, payload])
+            try db.cachedStatement(sql: "INSERT INTO addon_outbox (addon_id, account_id, event) VALUES (?, ?, ?)")
+                .execute(arguments: [manifest.id, event.accountID, payload])
         }
         let wakeups = self.wakeups
         db.afterNextTransaction { _ in
@@ -119,26 +119,37 @@ public final class AddonPlatform: DomainEventSink, PreSendCheck, Service {
         }
         let recorded = shares
         let now = clock.now().epochMillis
-        do {
-            try await writer.write { db in try Ledger.append(db, recorded, at: now) }
-        } catch {
+        let logger = self.logger
+        // Not awaited: the message's own insert queues behind this in the writer, so the shares
+        // commit in the same batch or an earlier one, before the sender hears of its message.
+        writer.writeDetached({ db in try Ledger.append(db, recorded, at: now) }) { error in
             logger.error("could not record pre-send shares", metadata: ["error": "\(error)"])
         }
         return verdict
     }
 
     func contentModes(_ accountIDs: [String]) async throws -> [String: ContentMode] {
-        let unique = Array(Set(accountIDs))
-        return try await writer.pool.read { db in
+        let (known, missing, epoch) = modes.lookup(accountIDs)
+        if missing.isEmpty { return known }
+        let read = try await writer.pool.read { db in
             var modes: [String: ContentMode] = [:]
             let rows = try Row.fetchAll(
                 db,
                 sql:
-                    "SELECT id, content_mode FROM accounts WHERE id IN (\(databaseQuestionMarks(count: unique.count)))",
-                arguments: StatementArguments(unique))
+                    "SELECT id, content_mode FROM accounts WHERE id IN (\(databaseQuestionMarks(count: missing.count)))",
+                arguments: StatementArguments(missing))
             for row in rows { modes[row["id"]] = ContentMode(rawValue: row["content_mode"]) ?? .store }
             return modes
         }
+        modes.fill(read, readAt: epoch)
+        return known.merging(read) { $1 }
+    }
+
+    public func contentModeChanges(_ db: Database, accountID: String) {
+        let modes = self.modes
+        modes.invalidate(accountID)
+        db.afterNextTransaction(
+            onCommit: { _ in modes.invalidate(accountID) }, onRollback: { _ in modes.invalidate(accountID) })
     }
 
     /// Refreshes the per add-on gauges on /metrics (state, restarts, crashes, timeouts, backlog).
@@ -147,7 +158,7 @@ public final class AddonPlatform: DomainEventSink, PreSendCheck, Service {
             (try? await writer.pool.read { db in
                 try [String: Int](
                     uniqueKeysWithValues: Row.fetchAll(
-                        db, sql: "SELECT addon_id, COUNT(*) AS n FROM addon_outbox GROUP BY addon_id"
+                        db.cachedStatement(sql: "SELECT addon_id, COUNT(*) AS n FROM addon_outbox GROUP BY addon_id")
                     )
                     .map { ($0["addon_id"], $0["n"]) })
             }) ?? [:]

@@ -62,11 +62,11 @@ struct OutboxWorker: Sendable {
         let now = platform.clock.now().epochMillis
         let rows = try await platform.writer.pool.read { db in
             try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT seq, account_id, kind, event, attempts, next_attempt_at FROM addon_outbox
-                    WHERE addon_id = ? ORDER BY seq LIMIT ?
-                    """, arguments: [addonID, Self.batchSize]
+                db.cachedStatement(
+                    sql: """
+                        SELECT seq, account_id, kind, event, attempts, next_attempt_at FROM addon_outbox
+                        WHERE addon_id = ? ORDER BY seq LIMIT ?
+                        """), arguments: [addonID, Self.batchSize]
             ).map { row in
                 (
                     seq: row["seq"] as Int64, accountID: row["account_id"] as String, kind: row["kind"] as String,
@@ -172,23 +172,24 @@ struct OutboxWorker: Sendable {
                     arguments: StatementArguments(finished))
             }
             for update in erasureUpdates {
-                try db.execute(
+                try db.cachedStatement(
                     sql: """
                         UPDATE erasure_tasks SET state = ?, detail = ?, attempts = attempts + 1, updated_at = ?
                         WHERE request_id = ? AND addon_id = ?
-                        """, arguments: [update.state, update.detail, at, update.requestID, addonID])
+                        """
+                ).execute(arguments: [update.state, update.detail, at, update.requestID, addonID])
             }
             if let retryRow {
                 let backoff = min(Int64(100) << Int64(min(retryRow.attempts, 12)), 300_000)
-                try db.execute(
-                    sql: "UPDATE addon_outbox SET attempts = ?, next_attempt_at = ? WHERE seq = ?",
-                    arguments: [retryRow.attempts, at + backoff, retryRow.seq])
+                try db.cachedStatement(sql: "UPDATE addon_outbox SET attempts = ?, next_attempt_at = ? WHERE seq = ?")
+                    .execute(arguments: [retryRow.attempts, at + backoff, retryRow.seq])
                 if let requestID = retryRow.requestID {
-                    try db.execute(
+                    try db.cachedStatement(
                         sql: """
                             UPDATE erasure_tasks SET attempts = ?, detail = 'the add-on asked to be asked again later', updated_at = ?
                             WHERE request_id = ? AND addon_id = ?
-                            """, arguments: [retryRow.attempts, at, requestID, addonID])
+                            """
+                    ).execute(arguments: [retryRow.attempts, at, requestID, addonID])
                 }
             }
         }

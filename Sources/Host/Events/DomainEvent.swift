@@ -50,6 +50,12 @@ public enum EventType: String, Sendable, Codable, CaseIterable {
 /// recorded exactly when its cause commits.
 public protocol DomainEventSink: Sendable {
     func publish(_ db: Database, _ event: DomainEvent) throws
+    /// The account's `content_mode` changes in this transaction (add-ons must see the new one at once).
+    func contentModeChanges(_ db: Database, accountID: String)
+}
+
+extension DomainEventSink {
+    public func contentModeChanges(_ db: Database, accountID: String) {}
 }
 
 /// The synchronous pre-send check: add-ons may block an outbound message before it is accepted.

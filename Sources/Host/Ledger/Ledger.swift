@@ -88,7 +88,7 @@ public enum Ledger {
     /// Appends shares inside the caller's transaction (the writer's batch), chaining each to the last.
     static func append(_ db: Database, _ shares: [Share], at: Int64) throws {
         guard !shares.isEmpty else { return }
-        let last = try Row.fetchOne(db, sql: "SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1")
+        let last = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1"))
         var seq: Int64 = last?["seq"] ?? 0
         var prev: String = last?["hash"] ?? genesis
         let statement = try db.cachedStatement(

@@ -71,16 +71,17 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
             for (id, result) in submitted {
                 switch result {
                 case .accepted:
-                    try db.execute(
+                    try db.cachedStatement(
                         sql:
-                            "UPDATE messages SET status = 'sent', sent_at = ?, updated_at = ? WHERE id = ? AND status = 'queued'",
-                        arguments: [now, now, id])
+                            "UPDATE messages SET status = 'sent', sent_at = ?, updated_at = ? WHERE id = ? AND status = 'queued'"
+                    ).execute(arguments: [now, now, id])
                 case .rejected(let code, let reason):
-                    try db.execute(
+                    try db.cachedStatement(
                         sql: """
                             UPDATE messages SET status = 'failed', error_code = ?, error_message = ?, completed_at = ?,
                                 updated_at = ? WHERE id = ? AND status = 'queued'
-                            """, arguments: [code, reason, now, now, id])
+                            """
+                    ).execute(arguments: [code, reason, now, now, id])
                 }
                 try Self.announce(db, messageID: id, events: events, callbacks: callbacks, now: now)
                 if case .rejected = result { try MessageStore.applyContentMode(db, messageID: id, digest: digest) }
@@ -97,14 +98,14 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
         do {
             try await store.writer.write { db in
                 for report in reports {
-                    try db.execute(
+                    try db.cachedStatement(
                         sql: """
                             UPDATE messages SET status = ?, error_code = ?, error_message = ?, completed_at = ?,
                                 updated_at = ? WHERE id = ? AND status IN ('queued', 'sent')
-                            """,
-                        arguments: [
-                            report.outcome.rawValue, report.errorCode, report.errorMessage, now, now, report.messageID,
-                        ])
+                            """
+                    ).execute(arguments: [
+                        report.outcome.rawValue, report.errorCode, report.errorMessage, now, now, report.messageID,
+                    ])
                     guard db.changesCount > 0 else { continue }
                     try Self.announce(db, messageID: report.messageID, events: events, callbacks: callbacks, now: now)
                     try MessageStore.applyContentMode(db, messageID: report.messageID, digest: digest)
@@ -123,7 +124,9 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
     private static func announce(
         _ db: Database, messageID: String, events: any DomainEventSink, callbacks: StatusCallbackQueue, now: Int64
     ) throws {
-        guard let message = try Message.fetchOne(db, sql: "SELECT * FROM messages WHERE id = ?", arguments: [messageID])
+        guard
+            let message = try Message.fetchOne(
+                db.cachedStatement(sql: "SELECT * FROM messages WHERE id = ?"), arguments: [messageID])
         else { return }
         try events.publish(db, .messageStatus(message))
         try callbacks.enqueue(db, message: message, now: now)

@@ -39,29 +39,31 @@ public struct MessageStore: Sendable {
         let id = outbound.id
         return try await writer.write { db in
             if let row = try Row.fetchOne(
-                db, sql: "SELECT keyword, created_at FROM opt_outs WHERE account_id = ? AND number = ?",
+                db.cachedStatement(sql: "SELECT keyword, created_at FROM opt_outs WHERE account_id = ? AND number = ?"),
                 arguments: [outbound.accountID, outbound.to])
             {
                 throw OptedOut(number: outbound.to, keyword: row["keyword"], since: row["created_at"])
             }
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO messages (id, account_id, direction, to_number, from_number, body, encoding, segments,
                         status, status_callback, created_at, updated_at)
                     VALUES (?, ?, 'outbound', ?, ?, ?, ?, ?, 'queued', ?, ?, ?)
-                    """,
-                arguments: [
-                    id, outbound.accountID, outbound.to, outbound.from, outbound.body, count.encoding.rawValue,
-                    count.segments, outbound.statusCallback, now, now,
-                ])
-            return try Message.fetchOne(db, sql: "SELECT * FROM messages WHERE id = ?", arguments: [id])!
+                    """
+            ).execute(arguments: [
+                id, outbound.accountID, outbound.to, outbound.from, outbound.body, count.encoding.rawValue,
+                count.segments, outbound.statusCallback, now, now,
+            ])
+            return try Message.fetchOne(
+                db.cachedStatement(sql: "SELECT * FROM messages WHERE id = ?"), arguments: [id])!
         }
     }
 
     public func find(accountID: String, id: String) async throws -> Message? {
         try await writer.pool.read { db in
             try Message.fetchOne(
-                db, sql: "SELECT * FROM messages WHERE id = ? AND account_id = ?", arguments: [id, accountID])
+                db.cachedStatement(sql: "SELECT * FROM messages WHERE id = ? AND account_id = ?"),
+                arguments: [id, accountID])
         }
     }
 
@@ -99,7 +101,7 @@ public struct MessageStore: Sendable {
     func unfinished() async throws -> [Message] {
         try await writer.pool.read { db in
             try Message.fetchAll(
-                db, sql: "SELECT * FROM messages WHERE status IN ('queued', 'sent') ORDER BY seq")
+                db.cachedStatement(sql: "SELECT * FROM messages WHERE status IN ('queued', 'sent') ORDER BY seq"))
         }
     }
 
@@ -115,11 +117,11 @@ public struct MessageStore: Sendable {
     static func applyContentMode(_ db: Database, messageID: String, digest: ContentDigest) throws {
         guard
             let row = try Row.fetchOne(
-                db,
-                sql: """
-                    SELECT m.body, m.account_id, a.content_mode FROM messages m JOIN accounts a ON a.id = m.account_id
-                    WHERE m.id = ?
-                    """, arguments: [messageID]),
+                db.cachedStatement(
+                    sql: """
+                        SELECT m.body, m.account_id, a.content_mode FROM messages m JOIN accounts a ON a.id = m.account_id
+                        WHERE m.id = ?
+                        """), arguments: [messageID]),
             let body: String = row["body"]
         else { return }
         switch ContentMode(rawValue: row["content_mode"]) ?? .store {
@@ -127,11 +129,10 @@ public struct MessageStore: Sendable {
             break
         case .hash:
             let accountID: String = row["account_id"]
-            try db.execute(
-                sql: "UPDATE messages SET body = NULL, body_digest = ? WHERE id = ?",
+            try db.cachedStatement(sql: "UPDATE messages SET body = NULL, body_digest = ? WHERE id = ?").execute(
                 arguments: [digest.digest(body, accountID: accountID), messageID])
         case .hide:
-            try db.execute(sql: "UPDATE messages SET body = NULL WHERE id = ?", arguments: [messageID])
+            try db.cachedStatement(sql: "UPDATE messages SET body = NULL WHERE id = ?").execute(arguments: [messageID])
         }
     }
 
@@ -140,11 +141,11 @@ public struct MessageStore: Sendable {
         let digest = self.digest
         try await writer.write { db in
             let ids = try String.fetchAll(
-                db,
-                sql: """
-                    SELECT id FROM messages WHERE account_id = ? AND body IS NOT NULL
-                    AND status IN ('delivered', 'undelivered', 'failed', 'received')
-                    """, arguments: [accountID])
+                db.cachedStatement(
+                    sql: """
+                        SELECT id FROM messages WHERE account_id = ? AND body IS NOT NULL
+                        AND status IN ('delivered', 'undelivered', 'failed', 'received')
+                        """), arguments: [accountID])
             for id in ids { try Self.applyContentMode(db, messageID: id, digest: digest) }
         }
     }

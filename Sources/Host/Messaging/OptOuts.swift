@@ -35,7 +35,8 @@ extension MessageStore {
     public func optOuts(accountID: String) async throws -> [OptOut] {
         try await writer.pool.read { db in
             try OptOut.fetchAll(
-                db, sql: "SELECT * FROM opt_outs WHERE account_id = ? ORDER BY created_at DESC", arguments: [accountID])
+                db.cachedStatement(sql: "SELECT * FROM opt_outs WHERE account_id = ? ORDER BY created_at DESC"),
+                arguments: [accountID])
         }
     }
 }

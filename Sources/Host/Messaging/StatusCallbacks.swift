@@ -66,11 +66,12 @@ public final class StatusCallbackQueue: Service {
             timestamp: Timestamp.string(message.updatedAt) ?? "")
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO callbacks (account_id, message_id, url, payload, next_attempt_at, created_at)
                 VALUES (?, ?, ?, ?, ?, ?)
-                """, arguments: [message.accountID, message.id, url, try encoder.encode(payload), now, now])
+                """
+        ).execute(arguments: [message.accountID, message.id, url, try encoder.encode(payload), now, now])
     }
 
     func wake() { wakeups.push(()) }
@@ -101,12 +102,12 @@ public final class StatusCallbackQueue: Service {
         let now = clock.now().epochMillis
         let due = try await writer.pool.read { db in
             try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT c.id, c.url, c.payload, c.attempts, a.webhook_secret FROM callbacks c
-                    JOIN accounts a ON a.id = c.account_id
-                    WHERE c.state = 'pending' AND c.next_attempt_at <= ? ORDER BY c.next_attempt_at, c.id LIMIT 64
-                    """, arguments: [now]
+                db.cachedStatement(
+                    sql: """
+                        SELECT c.id, c.url, c.payload, c.attempts, a.webhook_secret FROM callbacks c
+                        JOIN accounts a ON a.id = c.account_id
+                        WHERE c.state = 'pending' AND c.next_attempt_at <= ? ORDER BY c.next_attempt_at, c.id LIMIT 64
+                        """), arguments: [now]
             ).map {
                 Due(
                     id: $0["id"], url: $0["url"], payload: $0["payload"], attempts: $0["attempts"],
@@ -131,14 +132,16 @@ public final class StatusCallbackQueue: Service {
                 if let failure {
                     let exhausted = attempts >= settings.maxAttempts
                     let backoff = min(Int64(settings.retryBaseMs) << Int64(min(attempts - 1, 20)), 3_600_000)
-                    try db.execute(
+                    try db.cachedStatement(
                         sql:
-                            "UPDATE callbacks SET attempts = ?, state = ?, next_attempt_at = ?, last_error = ? WHERE id = ?",
-                        arguments: [attempts, exhausted ? "failed" : "pending", finishedAt + backoff, failure, id])
+                            "UPDATE callbacks SET attempts = ?, state = ?, next_attempt_at = ?, last_error = ? WHERE id = ?"
+                    ).execute(arguments: [
+                        attempts, exhausted ? "failed" : "pending", finishedAt + backoff, failure, id,
+                    ])
                 } else {
-                    try db.execute(
-                        sql: "UPDATE callbacks SET attempts = ?, state = 'delivered', last_error = NULL WHERE id = ?",
-                        arguments: [attempts, id])
+                    try db.cachedStatement(
+                        sql: "UPDATE callbacks SET attempts = ?, state = 'delivered', last_error = NULL WHERE id = ?"
+                    ).execute(arguments: [attempts, id])
                 }
             }
         }

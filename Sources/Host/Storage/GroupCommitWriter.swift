@@ -46,15 +46,23 @@ public final class GroupCommitWriter: Sendable {
         }
     }
 
-    /// Queues `body` without waiting for it; for writes whose loss on a crash is acceptable (activity logs).
-    public func writeDetached(_ body: @escaping @Sendable (Database) throws -> Void) {
+    /// Queues `body` without waiting for it. Batches commit in the order they were queued, so a
+    /// write queued after this one and awaited commits no earlier. `failed` hears of an error.
+    public func writeDetached(
+        _ body: @escaping @Sendable (Database) throws -> Void,
+        failed: @escaping @Sendable (any Error) -> Void = { _ in }
+    ) {
         enqueue(
             Entry(
                 run: { db in
-                    _ = try? Self.inSavepoint(db, body)
-                    return {}
+                    do {
+                        try Self.inSavepoint(db, body)
+                        return {}
+                    } catch {
+                        return { failed(error) }
+                    }
                 },
-                fail: { _ in }
+                fail: failed
             ))
     }
 

@@ -8,25 +8,57 @@ public enum Identifier {
     }
 
     static func randomToken(bytes: Int) -> String {
+        // Eight bytes per call: the system generator makes one getrandom call each time.
         var generator = SystemRandomNumberGenerator()
-        let raw = (0..<bytes).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        return Data(raw).base64URLEncoded()
+        var raw: [UInt8] = []
+        raw.reserveCapacity(bytes + 8)
+        while raw.count < bytes {
+            withUnsafeBytes(of: generator.next() as UInt64) { raw.append(contentsOf: $0) }
+        }
+        return raw.prefix(bytes).base64URLEncoded()
+    }
+}
+
+/// Encodings written out by hand: identifiers and digests are made on every request, and the
+/// Foundation route (format strings, string replacement) cost more than the rest of the work.
+extension Sequence where Element == UInt8 {
+    /// Base64url (RFC 4648 section 5) without padding.
+    func base64URLEncoded() -> String {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+        let bytes = Array(self)
+        var out: [UInt8] = []
+        out.reserveCapacity((bytes.count * 4 + 2) / 3)
+        var index = 0
+        while index + 2 < bytes.count {
+            let value = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2])
+            out += [alphabet[Int(value >> 18)], alphabet[Int(value >> 12 & 63)], alphabet[Int(value >> 6 & 63)]]
+            out.append(alphabet[Int(value & 63)])
+            index += 3
+        }
+        if index < bytes.count {
+            let second = index + 1 < bytes.count ? UInt32(bytes[index + 1]) : 0
+            let value = UInt32(bytes[index]) << 16 | second << 8
+            out += [alphabet[Int(value >> 18)], alphabet[Int(value >> 12 & 63)]]
+            if index + 1 < bytes.count { out.append(alphabet[Int(value >> 6 & 63)]) }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Lower-case hex.
+    var hexString: String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(underestimatedCount * 2)
+        for byte in self {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 15)])
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 }
 
 extension Data {
-    func base64URLEncoded() -> String {
-        base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-    }
-
-    var hex: String { map { String(format: "%02x", $0) }.joined() }
-}
-
-extension Sequence where Element == UInt8 {
-    var hexString: String { Data(self).hex }
+    var hex: String { hexString }
 }
 
 extension String {

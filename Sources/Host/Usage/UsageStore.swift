@@ -22,15 +22,15 @@ public struct UsageStore: Sendable {
         let events = self.events
         writer.writeDetached { db in
             if let accountID = record.accountID { try events.publish(db, .apiRequest(record, accountID: accountID)) }
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO request_logs (at, account_id, method, path, status, latency_us, ip)
                     VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    record.at.epochMillis, record.accountID, record.method, record.path, record.status,
-                    record.latencyMicros, record.ip,
-                ])
+                    """
+            ).execute(arguments: [
+                record.at.epochMillis, record.accountID, record.method, record.path, record.status,
+                record.latencyMicros, record.ip,
+            ])
         }
     }
 
@@ -57,8 +57,8 @@ public struct UsageStore: Sendable {
     public func requests(accountID: String, beforeID: Int64?, limit: Int) async throws -> [LoggedRequest] {
         try await writer.pool.read { db in
             try LoggedRequest.fetchAll(
-                db,
-                sql: "SELECT * FROM request_logs WHERE account_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
+                db.cachedStatement(
+                    sql: "SELECT * FROM request_logs WHERE account_id = ? AND id < ? ORDER BY id DESC LIMIT ?"),
                 arguments: [accountID, beforeID ?? Int64.max, limit])
         }
     }
@@ -74,14 +74,13 @@ public struct UsageStore: Sendable {
         let range: StatementArguments = [accountID, Self.startMillis(from), Self.startMillis(to) + 86_400_000]
         return try await writer.pool.read { db in
             let rows = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT date(created_at / 1000, 'unixepoch') AS day, status, COUNT(*) AS messages,
-                        SUM(segments) AS segments
-                    FROM messages WHERE account_id = ? AND created_at >= ? AND created_at < ?
-                    GROUP BY day, status ORDER BY day
-                    """,
-                arguments: range)
+                db.cachedStatement(
+                    sql: """
+                        SELECT date(created_at / 1000, 'unixepoch') AS day, status, COUNT(*) AS messages,
+                            SUM(segments) AS segments
+                        FROM messages WHERE account_id = ? AND created_at >= ? AND created_at < ?
+                        GROUP BY day, status ORDER BY day
+                        """), arguments: range)
             var days: [Day] = []
             for row in rows {
                 let date: String = row["day"]
@@ -104,10 +103,10 @@ public struct UsageStore: Sendable {
     public func purge(retentionDays: Int) async throws -> Int {
         let cutoff = clock.now().addingTimeInterval(-Double(retentionDays) * 86_400).epochMillis
         return try await writer.write { db in
-            try db.execute(sql: "DELETE FROM request_logs WHERE at < ?", arguments: [cutoff])
+            try db.cachedStatement(sql: "DELETE FROM request_logs WHERE at < ?").execute(arguments: [cutoff])
             let logs = db.changesCount
-            try db.execute(
-                sql: "DELETE FROM callbacks WHERE created_at < ? AND state != 'pending'", arguments: [cutoff])
+            try db.cachedStatement(sql: "DELETE FROM callbacks WHERE created_at < ? AND state != 'pending'").execute(
+                arguments: [cutoff])
             return logs + db.changesCount
         }
     }
