@@ -13,7 +13,7 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
     private let carrier: any CarrierConnector
     private let callbacks: StatusCallbackQueue
     private let logger: Logger
-    private let submissions = BatchQueue<String>()
+    private let submissions = BatchQueue<Message>()
 
     init(store: MessageStore, carrier: any CarrierConnector, callbacks: StatusCallbackQueue, logger: Logger) {
         self.store = store
@@ -23,9 +23,10 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
         carrier.bind(self)
     }
 
-    /// Called once a new outbound message committed.
-    func enqueue(_ messageID: String) {
-        submissions.push(messageID)
+    /// Called once a new outbound message committed; the pipeline works from this copy rather than
+    /// read the row back.
+    func enqueue(_ message: Message) {
+        submissions.push(message)
     }
 
     public func run() async throws {
@@ -35,15 +36,15 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
             logger.info("resuming unfinished messages", metadata: ["count": "\(unfinished.count)"])
         }
         await carrier.resume(resumed)
-        submissions.push(contentsOf: unfinished.filter { $0.status == .queued }.map(\.id))
+        submissions.push(contentsOf: unfinished.filter { $0.status == .queued })
         await cancelWhenGracefulShutdown {
-            while let ids = await self.submissions.next() {
+            while let messages = await self.submissions.next() {
                 do {
-                    try await self.submit(ids)
+                    try await self.submit(messages)
                 } catch {
                     // Still `queued` in the database: the next start submits them again.
                     self.logger.error(
-                        "could not submit messages", metadata: ["error": "\(error)", "count": "\(ids.count)"])
+                        "could not submit messages", metadata: ["error": "\(error)", "count": "\(messages.count)"])
                 }
             }
         }
@@ -53,13 +54,10 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
         CarrierSubmission(messageID: message.id, to: message.to, from: message.from, body: message.body ?? "")
     }
 
-    private func submit(_ ids: [String]) async throws {
+    private func submit(_ messages: [Message]) async throws {
         var results: [(String, CarrierSubmitResult)] = []
-        for chunk in stride(from: 0, to: ids.count, by: 500).map({ Array(ids[$0..<min($0 + 500, ids.count)]) }) {
-            let messages = try await store.messages(ids: chunk)
-            for message in messages where message.status == .queued {
-                results.append((message.id, await carrier.submit(Self.submission(message))))
-            }
+        for message in messages where message.status == .queued {
+            results.append((message.id, await carrier.submit(Self.submission(message))))
         }
         guard !results.isEmpty else { return }
         let now = store.clock.now().epochMillis
@@ -69,22 +67,26 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
         let submitted = results
         try await store.writer.write { db in
             for (id, result) in submitted {
+                // Only a message still `queued` moves on (an erased account's messages failed meanwhile).
+                let changed: Row?
                 switch result {
                 case .accepted:
-                    try db.cachedStatement(
-                        sql:
-                            "UPDATE messages SET status = 'sent', sent_at = ?, updated_at = ? WHERE id = ? AND status = 'queued'"
-                    ).execute(arguments: [now, now, id])
+                    changed = try Row.fetchOne(
+                        db.cachedStatement(
+                            sql:
+                                "UPDATE messages SET status = 'sent', sent_at = ?, updated_at = ? WHERE id = ? AND status = 'queued' \(Self.returning)"
+                        ),
+                        arguments: [now, now, id])
                 case .rejected(let code, let reason):
-                    try db.cachedStatement(
-                        sql: """
-                            UPDATE messages SET status = 'failed', error_code = ?, error_message = ?, completed_at = ?,
-                                updated_at = ? WHERE id = ? AND status = 'queued'
-                            """
-                    ).execute(arguments: [code, reason, now, now, id])
+                    changed = try Row.fetchOne(
+                        db.cachedStatement(
+                            sql: """
+                                UPDATE messages SET status = 'failed', error_code = ?, error_message = ?, completed_at = ?,
+                                    updated_at = ? WHERE id = ? AND status = 'queued' \(Self.returning)
+                                """), arguments: [code, reason, now, now, id])
                 }
-                try Self.announce(db, messageID: id, events: events, callbacks: callbacks, now: now)
-                if case .rejected = result { try MessageStore.applyContentMode(db, messageID: id, digest: digest) }
+                guard let changed else { continue }
+                try Self.announce(db, changed, events: events, callbacks: callbacks, now: now, digest: digest)
             }
         }
         callbacks.wake()
@@ -98,17 +100,19 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
         do {
             try await store.writer.write { db in
                 for report in reports {
-                    try db.cachedStatement(
-                        sql: """
-                            UPDATE messages SET status = ?, error_code = ?, error_message = ?, completed_at = ?,
-                                updated_at = ? WHERE id = ? AND status IN ('queued', 'sent')
-                            """
-                    ).execute(arguments: [
-                        report.outcome.rawValue, report.errorCode, report.errorMessage, now, now, report.messageID,
-                    ])
-                    guard db.changesCount > 0 else { continue }
-                    try Self.announce(db, messageID: report.messageID, events: events, callbacks: callbacks, now: now)
-                    try MessageStore.applyContentMode(db, messageID: report.messageID, digest: digest)
+                    guard
+                        let changed = try Row.fetchOne(
+                            db.cachedStatement(
+                                sql: """
+                                    UPDATE messages SET status = ?, error_code = ?, error_message = ?, completed_at = ?,
+                                        updated_at = ? WHERE id = ? AND status IN ('queued', 'sent') \(Self.returning)
+                                    """),
+                            arguments: [
+                                report.outcome.rawValue, report.errorCode, report.errorMessage, now, now,
+                                report.messageID,
+                            ])
+                    else { continue }
+                    try Self.announce(db, changed, events: events, callbacks: callbacks, now: now, digest: digest)
                 }
             }
             callbacks.wake()
@@ -119,17 +123,24 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
         }
     }
 
+    /// A status change hands back the changed message and its account's content mode, so that the
+    /// add-on event, the callback and the content mode need no second read of the row.
+    private static let returning =
+        "RETURNING *, (SELECT content_mode FROM accounts WHERE accounts.id = messages.account_id) AS account_content_mode"
+
     /// Publishes the message's new status to add-ons and queues its status callback, inside the
-    /// transaction that set it, reading the message once for both (before its content mode applies).
+    /// transaction that set it (before its content mode applies, which a final status triggers).
     private static func announce(
-        _ db: Database, messageID: String, events: any DomainEventSink, callbacks: StatusCallbackQueue, now: Int64
+        _ db: Database, _ changed: Row, events: any DomainEventSink, callbacks: StatusCallbackQueue, now: Int64,
+        digest: ContentDigest
     ) throws {
-        guard
-            let message = try Message.fetchOne(
-                db.cachedStatement(sql: "SELECT * FROM messages WHERE id = ?"), arguments: [messageID])
-        else { return }
+        let message = try Message(row: changed)
         try events.publish(db, .messageStatus(message))
         try callbacks.enqueue(db, message: message, now: now)
+        if message.status.isFinal {
+            let mode = ContentMode(rawValue: changed["account_content_mode"] ?? "") ?? .store
+            try MessageStore.applyContentMode(db, message: message, mode: mode, digest: digest)
+        }
     }
 
     public func carrierDidReceive(_ inbound: InboundSMS) async throws -> InboundOutcome {

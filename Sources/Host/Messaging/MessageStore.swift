@@ -105,14 +105,6 @@ public struct MessageStore: Sendable {
         }
     }
 
-    func messages(ids: [String]) async throws -> [Message] {
-        try await writer.pool.read { db in
-            try Message.fetchAll(
-                db, sql: "SELECT * FROM messages WHERE id IN (\(databaseQuestionMarks(count: ids.count))) ORDER BY seq",
-                arguments: StatementArguments(ids))
-        }
-    }
-
     /// Applies the account's `content_mode` to a message that has reached its final status.
     static func applyContentMode(_ db: Database, messageID: String, digest: ContentDigest) throws {
         guard
@@ -133,6 +125,20 @@ public struct MessageStore: Sendable {
                 arguments: [digest.digest(body, accountID: accountID), messageID])
         case .hide:
             try db.cachedStatement(sql: "UPDATE messages SET body = NULL WHERE id = ?").execute(arguments: [messageID])
+        }
+    }
+
+    /// Applies `mode` to a message that has just reached its final status.
+    static func applyContentMode(_ db: Database, message: Message, mode: ContentMode, digest: ContentDigest) throws {
+        guard let body = message.body else { return }
+        switch mode {
+        case .store:
+            break
+        case .hash:
+            try db.cachedStatement(sql: "UPDATE messages SET body = NULL, body_digest = ? WHERE id = ?").execute(
+                arguments: [digest.digest(body, accountID: message.accountID), message.id])
+        case .hide:
+            try db.cachedStatement(sql: "UPDATE messages SET body = NULL WHERE id = ?").execute(arguments: [message.id])
         }
     }
 

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Synchronization
 
 /// Random, URL-safe identifiers with a type prefix so a stray id in a log says what it names.
 public enum Identifier {
@@ -8,14 +9,51 @@ public enum Identifier {
     }
 
     static func randomToken(bytes: Int) -> String {
-        // Eight bytes per call: the system generator makes one getrandom call each time.
-        var generator = SystemRandomNumberGenerator()
-        var raw: [UInt8] = []
-        raw.reserveCapacity(bytes + 8)
-        while raw.count < bytes {
-            withUnsafeBytes(of: generator.next() as UInt64) { raw.append(contentsOf: $0) }
+        RandomBytes.shared.take(bytes).base64URLEncoded()
+    }
+}
+
+/// Kernel randomness (`/dev/urandom`) fetched 4 KiB at a time: every message and event gets an id, and
+/// one system call per id showed up in profiles. The bytes are the kernel's, only handed out in parts.
+final class RandomBytes: Sendable {
+    static let shared = RandomBytes()
+    private let pool = Mutex((bytes: [UInt8](repeating: 0, count: 4096), used: 4096))
+
+    func take(_ count: Int) -> [UInt8] {
+        pool.withLock { pool in
+            var out: [UInt8] = []
+            out.reserveCapacity(count)
+            while out.count < count {
+                if pool.used == pool.bytes.count {
+                    Self.fill(&pool.bytes)
+                    pool.used = 0
+                }
+                let n = min(count - out.count, pool.bytes.count - pool.used)
+                out += pool.bytes[pool.used..<(pool.used + n)]
+                // Handed-out bytes are not kept around.
+                for index in pool.used..<(pool.used + n) { pool.bytes[index] = 0 }
+                pool.used += n
+            }
+            return out
         }
-        return raw.prefix(bytes).base64URLEncoded()
+    }
+
+    private static let device = open("/dev/urandom", O_RDONLY | O_CLOEXEC)
+
+    private static func fill(_ bytes: inout [UInt8]) {
+        bytes.withUnsafeMutableBytes { buffer in
+            var filled = 0
+            while filled < buffer.count {
+                let got = read(device, buffer.baseAddress! + filled, buffer.count - filled)
+                if got > 0 {
+                    filled += got
+                } else if got < 0 && errno == EINTR {
+                    continue
+                } else {
+                    fatalError("cannot read /dev/urandom (errno \(errno)); identifiers cannot be made safely")
+                }
+            }
+        }
     }
 }
 

@@ -56,7 +56,7 @@ struct MessageRoutes {
         }
         do {
             let message = try await services.messages.insertOutbound(outbound)
-            services.pipeline.enqueue(message.id)
+            services.pipeline.enqueue(message)
             services.metrics.messagesAccepted.increment()
             var response = try JSONResponse.make(MessageView(message), status: .created)
             response.headers[.location] = "/v1/messages/\(message.id)"
