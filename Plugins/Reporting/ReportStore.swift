@@ -1,40 +1,74 @@
 import AddonKit
 import Foundation
 
-/// The Reporting state file: every account's daily reports as versioned JSON, replaced atomically.
+/// The Reporting state: a snapshot of every account's daily reports (versioned JSON, replaced
+/// atomically) and a journal of the status updates recorded since, one JSON line each. Appending a
+/// line per event costs one write; rewriting and syncing the snapshot per event cost two fsyncs
+/// and capped the whole platform's throughput.
 struct ReportStore: Sendable {
     static let fileName = "reporting.json"
+    static let journalName = "reporting.journal"
     private static let format = 1
 
     let path: String
+    let journalPath: String
 
     init(directory: String) {
-        path = directory.hasSuffix("/") ? directory + Self.fileName : directory + "/" + Self.fileName
+        let base = directory.hasSuffix("/") ? directory : directory + "/"
+        path = base + Self.fileName
+        journalPath = base + Self.journalName
     }
 
-    /// The saved reports; empty when nothing was saved yet.
+    /// The saved reports with the journal replayed on top; empty when nothing was saved yet.
+    /// Reads only: the host also creates instances in its command-line tools.
     func load() throws -> DailyReports {
-        guard let bytes = try StateFile.load(path) else { return DailyReports() }
-        let contents: Contents
-        do {
-            contents = try JSONDecoder().decode(Contents.self, from: Data(bytes))
-        } catch {
-            throw ReportStoreError("\(path) is not a Reporting state file (\(error)); move it aside to start empty")
+        var reports = DailyReports()
+        if let bytes = try StateFile.load(path) {
+            let contents: Contents
+            do {
+                contents = try JSONDecoder().decode(Contents.self, from: Data(bytes))
+            } catch {
+                throw ReportStoreError("\(path) is not a Reporting state file (\(error)); move it aside to start empty")
+            }
+            guard contents.format == Self.format else {
+                throw ReportStoreError("\(path) has format \(contents.format), this version reads \(Self.format)")
+            }
+            reports = contents.reports
         }
-        guard contents.format == Self.format else {
-            throw ReportStoreError("\(path) has format \(contents.format), this version reads \(Self.format)")
+        guard let journal = try StateFile.load(journalPath) else { return reports }
+        let decoder = JSONDecoder()
+        for line in journal.split(separator: UInt8(ascii: "\n")) {
+            // A line cut short by a crash is the last one, and its event was never acknowledged.
+            guard let entry = try? decoder.decode(JournalEntry.self, from: Data(line)) else { continue }
+            // Recording is idempotent per message and status, so replaying over a newer snapshot is harmless.
+            _ = reports.record(entry.update, account: entry.account)
         }
-        return contents.reports
+        return reports
     }
 
+    /// Records one update in the journal.
+    func append(_ update: StatusUpdate, account: String) throws {
+        var line = try JSONEncoder().encode(JournalEntry(account: account, update: update))
+        line.append(UInt8(ascii: "\n"))
+        try StateFile.append(journalPath, [UInt8](line))
+    }
+
+    /// Writes a snapshot of everything and empties the journal (after erasures, so that erased data
+    /// leaves the disk at once, and every `snapshotEvery` updates).
     func save(_ reports: DailyReports) throws {
         let data = try JSONEncoder().encode(Contents(format: Self.format, reports: reports))
         try StateFile.replace(path, with: [UInt8](data))
+        try StateFile.remove(journalPath)
     }
 
     private struct Contents: Codable {
         let format: Int
         let reports: DailyReports
+    }
+
+    private struct JournalEntry: Codable {
+        var account: String
+        var update: StatusUpdate
     }
 }
 

@@ -6,9 +6,14 @@ import PluginAPI
 final class ReportingInstance: Sendable {
     private struct State {
         var reports: DailyReports
-        /// True while the file lags memory (a save failed); the next call saves again.
+        /// True while the files lag memory (a write failed); the next call writes a snapshot.
         var unsaved = false
+        /// Journal lines since the last snapshot.
+        var journaled = 0
     }
+
+    /// Journal lines after which a snapshot replaces them, so that loading stays quick.
+    static let snapshotEvery = 10_000
 
     private let host: HostHandle
     private let store: ReportStore
@@ -37,8 +42,17 @@ final class ReportingInstance: Sendable {
         let account = event.accountID
         return state.withLock { state in
             let (day, changed) = state.reports.record(update, account: account)
-            if changed { state.unsaved = true }
+            if changed && !state.unsaved {
+                do {
+                    try store.append(update, account: account)
+                    state.journaled += 1
+                } catch {
+                    host.log(.error, "could not journal a status update: \(error)")
+                    state.unsaved = true
+                }
+            }
             emit(day, account: account)
+            if state.journaled >= Self.snapshotEvery { state.unsaved = true }
             return save(&state)
         }
     }
@@ -75,13 +89,15 @@ final class ReportingInstance: Sendable {
         }
     }
 
-    /// Saves when memory is ahead of the file. A failed save asks the host to retry the call:
-    /// the counters are already updated and deduplicated, so the retry only saves again.
+    /// Writes a snapshot when the journal cannot stand for memory (a failed append, an erasure,
+    /// or enough lines). A failed save asks the host to retry the call: the counters are already
+    /// updated and deduplicated, so the retry only saves again.
     private func save(_ state: inout State) -> Int32 {
         guard state.unsaved else { return SB_OK }
         do {
             try store.save(state.reports)
             state.unsaved = false
+            state.journaled = 0
             return SB_OK
         } catch {
             host.log(.error, "could not save daily reports: \(error)")

@@ -1,5 +1,5 @@
 /// What Reporting takes from one message.status event.
-struct StatusUpdate: Sendable {
+struct StatusUpdate: Codable, Sendable {
     /// The carrier status word; nil when it is not one Reporting knows, so newer host statuses
     /// still record the recipient without guessing at a counter.
     var status: DeliveryStatus?

@@ -59,6 +59,24 @@ public enum StateFile {
         syncDirectory(containing: path)
     }
 
+    /// Appends `bytes` to the file, creating it, in one write. No fsync: the bytes survive a crash of
+    /// the process (they are in the kernel's cache) but not of the machine, like the host's own
+    /// `durability: normal`. Pair a journal of small appends with an occasional `replace` snapshot
+    /// rather than replacing a whole file on every event.
+    public static func append(_ path: String, _ bytes: [UInt8]) throws(StateFileError) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        if fd < 0 { throw StateFileError(operation: "open", path: path, errno: errno) }
+        defer { close(fd) }
+        try writeAll(bytes, to: fd, path: path)
+    }
+
+    /// Deletes the file; nothing to do when it does not exist.
+    public static func remove(_ path: String) throws(StateFileError) {
+        if unlink(path) != 0 && errno != ENOENT {
+            throw StateFileError(operation: "unlink", path: path, errno: errno)
+        }
+    }
+
     private static func writeAll(_ bytes: [UInt8], to fd: Int32, path: String) throws(StateFileError) {
         var offset = 0
         while offset < bytes.count {
@@ -86,7 +104,7 @@ public enum StateFile {
 
 /// A failed state-file operation, with the system's reason.
 public struct StateFileError: Error, CustomStringConvertible, Sendable {
-    /// The step that failed: "open", "read", "create", "write", "fsync", "close" or "rename".
+    /// The step that failed: "open", "read", "create", "write", "fsync", "close", "rename" or "unlink".
     public let operation: String
     public let path: String
     public let errno: Int32

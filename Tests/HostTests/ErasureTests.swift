@@ -19,10 +19,7 @@ import Testing
             let state = daemon.directory.appendingPathComponent("addons")
             #expect(
                 try await eventually {
-                    let report =
-                        (try? String(
-                            contentsOf: state.appendingPathComponent("com.switchboard.reporting/reporting.json"),
-                            encoding: .utf8)) ?? ""
+                    let report = reportingState(state)
                     let scrub =
                         (try? String(
                             contentsOf: state.appendingPathComponent(
@@ -50,10 +47,7 @@ import Testing
                 try await eventually {
                     try await daemon.admin.get("/v1/admin/erasures/\(id)").json["state"] as? String == "done"
                 })
-            let report =
-                (try? String(
-                    contentsOf: state.appendingPathComponent("com.switchboard.reporting/reporting.json"),
-                    encoding: .utf8)) ?? ""
+            let report = reportingState(state)
             let scrub =
                 (try? String(
                     contentsOf: state.appendingPathComponent("com.switchboard.compliance-scrub/suppression.tsv"),
@@ -155,4 +149,12 @@ import Testing
                 })
         }
     }
+}
+
+/// Everything Reporting keeps on disk: its snapshot and its journal.
+func reportingState(_ addons: URL) -> String {
+    ["reporting.json", "reporting.journal"].map {
+        (try? String(
+            contentsOf: addons.appendingPathComponent("com.switchboard.reporting/\($0)"), encoding: .utf8)) ?? ""
+    }.joined()
 }

@@ -49,6 +49,35 @@ import Testing
         }
     }
 
+    /// Reporting's counters survive a restart: the journal written per event is replayed over the
+    /// snapshot, so the next day's row continues from where it stopped.
+    @Test func reportingCountersSurviveARestart() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sb-report-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let first = try await TestDaemon.start(directory: directory)
+        let (accountID, client) = try await first.signUp()
+        let key = try #require(client.basic)
+        _ = try await client.put("/v1/account/addons/reporting", json: ["categories": ["usage"]])
+        for to in ["+37255500001", "+37255500002"] { _ = try await client.send(to: to) }
+        let delivered = try await eventually {
+            try await client.get("/v1/account/addons/reporting/reports").data.first?["delivered"] as? Int == 2
+        }
+        await first.stop(removeData: false)
+        #expect(delivered)
+        let journal = directory.appendingPathComponent("addons/com.switchboard.reporting/reporting.journal")
+        #expect(FileManager.default.fileExists(atPath: journal.path))
+
+        let second = try await TestDaemon.start(directory: directory)
+        let again = TestClient(baseURL: second.baseURL, basic: key)
+        _ = try await again.send(to: "+37255500003")
+        let continued = try await eventually {
+            let row = try await again.get("/v1/account/addons/reporting/reports").data.first
+            return row?["delivered"] as? Int == 3 && row?["unique_recipients"] as? Int == 3
+        }
+        await second.stop(removeData: false)
+        #expect(continued, "account \(accountID)")
+    }
+
     @Test func reportingProducesDailyReportsAsJSONAndCSV() async throws {
         try await withDaemon { daemon in
             let (_, client) = try await daemon.signUp()

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Prometheus
+import Synchronization
 
 /// What add-ons emit through the host (report rows, alerts, metrics), stored per account.
 public struct AddonRecord: Sendable, Equatable, FetchableRecord {
@@ -28,6 +29,8 @@ public final class AddonRecordStore: Sendable {
     let writer: GroupCommitWriter
     let clock: any WallClock
     let registry: PrometheusCollectorRegistry
+    /// Keyed records waiting for the writer, latest value only.
+    let latest = Mutex<[KeyedSlot: (json: String, at: Int64)]>([:])
 
     init(writer: GroupCommitWriter, clock: any WallClock, registry: PrometheusCollectorRegistry) {
         self.writer = writer
@@ -48,21 +51,40 @@ public final class AddonRecordStore: Sendable {
             gauge(name: name, addonID: record.addonID, accountID: record.accountID).set(value)
         }
         let now = clock.now().epochMillis
-        writer.writeDetached { db in
-            if let key = record.key {
-                try db.execute(
-                    sql: """
-                        INSERT INTO addon_records (addon_id, account_id, kind, key, json, at) VALUES (?, ?, ?, ?, ?, ?)
-                        ON CONFLICT (addon_id, account_id, kind, key) WHERE key IS NOT NULL
-                        DO UPDATE SET json = excluded.json, at = excluded.at
-                        """, arguments: [record.addonID, record.accountID, record.kind, key, record.json, now])
-            } else {
-                try db.execute(
-                    sql: "INSERT INTO addon_records (addon_id, account_id, kind, json, at) VALUES (?, ?, ?, ?, ?)",
-                    arguments: [record.addonID, record.accountID, record.kind, record.json, now])
+        guard let key = record.key else {
+            writer.writeDetached { db in
+                try db.cachedStatement(
+                    sql: "INSERT INTO addon_records (addon_id, account_id, kind, json, at) VALUES (?, ?, ?, ?, ?)"
+                ).execute(arguments: [record.addonID, record.accountID, record.kind, record.json, now])
             }
+            return true
+        }
+        // A keyed record replaces its predecessor, so emits of one key between two writer batches
+        // (a metric updated on every request) become one upsert carrying the latest value.
+        let slot = KeyedSlot(addonID: record.addonID, accountID: record.accountID, kind: record.kind, key: key)
+        let first = latest.withLock { latest in
+            defer { latest[slot] = (record.json, now) }
+            return latest[slot] == nil
+        }
+        guard first else { return true }
+        writer.writeDetached { [self] db in
+            guard let (json, at) = self.latest.withLock({ $0.removeValue(forKey: slot) }) else { return }
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO addon_records (addon_id, account_id, kind, key, json, at) VALUES (?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (addon_id, account_id, kind, key) WHERE key IS NOT NULL
+                    DO UPDATE SET json = excluded.json, at = excluded.at
+                    """
+            ).execute(arguments: [slot.addonID, slot.accountID, slot.kind, slot.key, json, at])
         }
         return true
+    }
+
+    struct KeyedSlot: Hashable, Sendable {
+        var addonID: String
+        var accountID: String
+        var kind: String
+        var key: String
     }
 
     /// The registry returns the existing gauge for a name and label set.
