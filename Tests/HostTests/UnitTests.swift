@@ -95,7 +95,7 @@ import Testing
 
 /// The hand-written encodings agree with Foundation's on every length.
 @Suite struct EncodingTests {
-    @Test func base64URLAndHexMatchFoundation() {
+    @Test func base64URLAndHexMatchFoundation() throws {
         var generator = SystemRandomNumberGenerator()
         for length in 0..<70 {
             let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
@@ -106,6 +106,15 @@ import Testing
             #expect(bytes.hexString == bytes.map { String(format: "%02x", $0) }.joined())
         }
         #expect(Identifier.make("msg").count == 4 + 16)
+        let event = DomainEvent(
+            type: .messageStatus, accountID: "acc_1", timeMs: 1_700_000_000_123,
+            fields: [
+                "usage.to": .text("+37255512345"), "usage.segments": .int(-3), "content.body": .text("héllo\u{1F}"),
+            ])
+        #expect(try DomainEvent(stored: event.stored) == event)
+        // Outbox rows queued by a version that stored JSON are still delivered.
+        #expect(try DomainEvent(stored: JSONEncoder().encode(event)) == event)
+        #expect(throws: (any Error).self) { try DomainEvent(stored: Data([1, 0, 0])) }
         #expect(Identifier.randomToken(bytes: 32).count == 43)
     }
 }

@@ -50,7 +50,7 @@ final class AddonLibrary: @unchecked Sendable {
 
     static func sha256(of url: URL) throws -> String {
         let data = try Data(contentsOf: url, options: .mappedIfSafe)
-        return SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+        return SHA256.hash(data: data).hexString
     }
 
     /// The checks made before any code of the library runs: it exists, matches its pin, and the

@@ -60,7 +60,7 @@ public final class AddonPlatform: DomainEventSink, PreSendCheck, Service {
     public func publish(_ db: Database, _ event: DomainEvent) throws {
         let targets = recipients(of: event.type, accountID: event.accountID)
         guard !targets.isEmpty else { return }
-        let payload = try JSONEncoder().encode(event)
+        let payload = event.stored
         for (manifest, _) in targets {
             try db.cachedStatement(sql: "INSERT INTO addon_outbox (addon_id, account_id, event) VALUES (?, ?, ?)")
                 .execute(arguments: [manifest.id, event.accountID, payload])

@@ -95,7 +95,7 @@ struct OutboxWorker: Sendable {
                         pseudonym: pseudonym))
                 continue
             }
-            guard let event = try? JSONDecoder().decode(DomainEvent.self, from: row.payload),
+            guard let event = try? DomainEvent(stored: row.payload),
                 let grant = platform.consents.current(accountID: row.accountID, addonID: addonID)
             else {
                 skipped.append(row.seq)  // Unreadable, or consent withdrawn since queuing: never delivered.

@@ -82,7 +82,7 @@ public enum Ledger {
             prev, String(seq), String(at), addonID, addonVersion, accountID, eventID, eventType, fields,
             consentID ?? "",
         ].joined(separator: "\u{1F}")
-        return SHA256.hash(data: Data(canonical.utf8)).map { String(format: "%02x", $0) }.joined()
+        return SHA256.hash(data: Data(canonical.utf8)).hexString
     }
 
     /// Appends shares inside the caller's transaction (the writer's batch), chaining each to the last.
