@@ -9,9 +9,11 @@ struct DailyReport: Codable, Equatable, Sendable {
     private(set) var failed = 0
     /// Pseudonyms of the day's recipients: enough to count them, useless for contacting anyone.
     private(set) var recipients: Set<String> = []
-    /// Every (message, status) already counted. Kept per day rather than per event id so that a
-    /// status reported twice under different event ids still counts once.
-    private(set) var counted: Set<CountedStatus> = []
+    /// Every (message, status) already counted, as 64-bit fingerprints (`CountedStatus`): a day
+    /// with a million messages keeps 16 MB of them rather than a set of strings several times
+    /// that. Kept per day rather than per event id so that a status reported twice under
+    /// different event ids still counts once.
+    private(set) var counted: Set<UInt64> = []
 
     /// delivered / (delivered + undelivered + failed), 0 before any final outcome.
     var deliveryRate: Double {
@@ -29,7 +31,7 @@ struct DailyReport: Codable, Equatable, Sendable {
             changed = recipients.insert(recipient).inserted
         }
         guard let status = update.status, status.isCounted,
-            counted.insert(CountedStatus(messageID: update.messageID, status: status)).inserted
+            counted.insert(CountedStatus.fingerprint(messageID: update.messageID, status: status)).inserted
         else { return changed }
         switch status {
         case .sent: sent += 1
@@ -44,6 +46,27 @@ struct DailyReport: Codable, Equatable, Sendable {
     /// Drops a recipient's pseudonym (an erasure request); returns whether it was there.
     mutating func forget(recipient: String) -> Bool {
         recipients.remove(recipient) != nil
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case sent, delivered, undelivered, failed, recipients, counted
+    }
+
+    init() {}
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        sent = try container.decode(Int.self, forKey: .sent)
+        delivered = try container.decode(Int.self, forKey: .delivered)
+        undelivered = try container.decode(Int.self, forKey: .undelivered)
+        failed = try container.decode(Int.self, forKey: .failed)
+        recipients = try container.decode(Set<String>.self, forKey: .recipients)
+        // Format 1 files list the pairs themselves.
+        if let fingerprints = try? container.decode(Set<UInt64>.self, forKey: .counted) {
+            counted = fingerprints
+        } else {
+            counted = Set(try container.decode([CountedStatus].self, forKey: .counted).map(\.fingerprint))
+        }
     }
 
     /// The row the host stores and shows to the customer.

@@ -10,10 +10,14 @@ struct DailyReports: Codable, Equatable, Sendable {
     /// redelivery) and whether anything changed.
     mutating func record(_ update: StatusUpdate, account: String) -> (day: Day, changed: Bool) {
         let date = UTCDate.string(fromMilliseconds: update.timestampMs)
-        var report = accounts[account]?[date] ?? DailyReport()
-        let changed = report.record(update)
-        if changed { accounts[account, default: [:]][date] = report }
-        return ((date, report), changed)
+        // In place: a copy of the day's report would copy its sets, once per event.
+        let changed = accounts[account, default: [:]][date, default: DailyReport()].record(update)
+        return ((date, accounts[account]![date]!), changed)
+    }
+
+    /// (message, status) pairs held over all days: what a snapshot has to write.
+    var countedPairs: Int {
+        accounts.values.reduce(0) { total, days in total + days.values.reduce(0) { $0 + $1.counted.count } }
     }
 
     /// Forgets everything about an account; returns whether anything was held.

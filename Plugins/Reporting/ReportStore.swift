@@ -8,7 +8,9 @@ import Foundation
 struct ReportStore: Sendable {
     static let fileName = "reporting.json"
     static let journalName = "reporting.journal"
-    private static let format = 1
+    /// 2 keeps counted pairs as fingerprints; 1 (listing the pairs) is still read.
+    private static let format = 2
+    private static let readable = 1...2
 
     let path: String
     let journalPath: String
@@ -30,8 +32,10 @@ struct ReportStore: Sendable {
             } catch {
                 throw ReportStoreError("\(path) is not a Reporting state file (\(error)); move it aside to start empty")
             }
-            guard contents.format == Self.format else {
-                throw ReportStoreError("\(path) has format \(contents.format), this version reads \(Self.format)")
+            guard Self.readable.contains(contents.format) else {
+                throw ReportStoreError(
+                    "\(path) has format \(contents.format), this version reads formats \(Self.readable.lowerBound) to \(Self.readable.upperBound)"
+                )
             }
             reports = contents.reports
         }

@@ -10,9 +10,11 @@ final class ReportingInstance: Sendable {
         var unsaved = false
         /// Journal lines since the last snapshot.
         var journaled = 0
+        /// Journal lines after which a snapshot replaces them: at least `snapshotEvery`, and as
+        /// many as the snapshot holds pairs, so that snapshots cost O(1) per event however big.
+        var snapshotAfter = ReportingInstance.snapshotEvery
     }
 
-    /// Journal lines after which a snapshot replaces them, so that loading stays quick.
     static let snapshotEvery = 10_000
 
     private let host: HostHandle
@@ -52,7 +54,7 @@ final class ReportingInstance: Sendable {
                 }
             }
             emit(day, account: account)
-            if state.journaled >= Self.snapshotEvery { state.unsaved = true }
+            if state.journaled >= state.snapshotAfter { state.unsaved = true }
             return save(&state)
         }
     }
@@ -98,6 +100,7 @@ final class ReportingInstance: Sendable {
             try store.save(state.reports)
             state.unsaved = false
             state.journaled = 0
+            state.snapshotAfter = max(Self.snapshotEvery, state.reports.countedPairs)
             return SB_OK
         } catch {
             host.log(.error, "could not save daily reports: \(error)")

@@ -78,6 +78,41 @@ import Testing
         #expect(continued, "account \(accountID)")
     }
 
+    /// A state file of the first format (pairs listed as strings) still loads and keeps counting.
+    @Test func reportingReadsItsFirstStateFormat() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sb-report-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let first = try await TestDaemon.start(directory: directory)
+        let (accountID, client) = try await first.signUp()
+        let key = try #require(client.basic)
+        _ = try await client.put("/v1/account/addons/reporting", json: ["categories": ["usage"]])
+        await first.stop(removeData: false)
+
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyy-MM-dd"
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        let today = formatter.string(from: Date())
+        let day: [String: Any] = [
+            "sent": 1, "delivered": 1, "undelivered": 0, "failed": 0, "recipients": ["psn_earlier"],
+            "counted": [
+                ["message_id": "msg_earlier", "status": "sent"], ["message_id": "msg_earlier", "status": "delivered"],
+            ],
+        ]
+        let state: [String: Any] = ["format": 1, "reports": ["accounts": [accountID: [today: day]]]]
+        try JSONSerialization.data(withJSONObject: state).write(
+            to: directory.appendingPathComponent("addons/com.switchboard.reporting/reporting.json"))
+
+        let second = try await TestDaemon.start(directory: directory)
+        let again = TestClient(baseURL: second.baseURL, basic: key)
+        _ = try await again.send(to: "+37255500003")
+        let continued = try await eventually {
+            let row = try await again.get("/v1/account/addons/reporting/reports").data.first
+            return row?["delivered"] as? Int == 2 && row?["unique_recipients"] as? Int == 2
+        }
+        await second.stop(removeData: false)
+        #expect(continued)
+    }
+
     @Test func reportingProducesDailyReportsAsJSONAndCSV() async throws {
         try await withDaemon { daemon in
             let (_, client) = try await daemon.signUp()
