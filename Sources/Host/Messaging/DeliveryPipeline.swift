@@ -65,7 +65,8 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
         let events = store.events
         let callbacks = self.callbacks
         let submitted = results
-        try await store.writer.write { db in
+        let queuedCallbacks = try await store.writer.write { db in
+            var queuedCallbacks = false
             for (id, result) in submitted {
                 // Only a message still `queued` moves on (an erased account's messages failed meanwhile).
                 let changed: Row?
@@ -86,10 +87,14 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
                                 """), arguments: [code, reason, now, now, id])
                 }
                 guard let changed else { continue }
-                try Self.announce(db, changed, events: events, callbacks: callbacks, now: now, digest: digest)
+                if try Self.announce(db, changed, events: events, callbacks: callbacks, now: now, digest: digest) {
+                    queuedCallbacks = true
+                }
             }
+            return queuedCallbacks
         }
-        callbacks.wake()
+        // The callback sender only looks at its queue when there is something new in it.
+        if queuedCallbacks { callbacks.wake() }
     }
 
     public func carrierDidReport(_ reports: [DeliveryReport]) async {
@@ -98,7 +103,8 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
         let events = store.events
         let callbacks = self.callbacks
         do {
-            try await store.writer.write { db in
+            let queuedCallbacks = try await store.writer.write { db in
+                var queuedCallbacks = false
                 for report in reports {
                     guard
                         let changed = try Row.fetchOne(
@@ -112,10 +118,13 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
                                 report.messageID,
                             ])
                     else { continue }
-                    try Self.announce(db, changed, events: events, callbacks: callbacks, now: now, digest: digest)
+                    if try Self.announce(db, changed, events: events, callbacks: callbacks, now: now, digest: digest) {
+                        queuedCallbacks = true
+                    }
                 }
+                return queuedCallbacks
             }
-            callbacks.wake()
+            if queuedCallbacks { callbacks.wake() }
         } catch {
             // The messages stay `sent`; the carrier is asked again for them on the next start.
             logger.error(
@@ -130,17 +139,19 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
 
     /// Publishes the message's new status to add-ons and queues its status callback, inside the
     /// transaction that set it (before its content mode applies, which a final status triggers).
+    /// Returns whether a callback was queued.
     private static func announce(
         _ db: Database, _ changed: Row, events: any DomainEventSink, callbacks: StatusCallbackQueue, now: Int64,
         digest: ContentDigest
-    ) throws {
+    ) throws -> Bool {
         let message = try Message(row: changed)
         try events.publish(db, .messageStatus(message))
-        try callbacks.enqueue(db, message: message, now: now)
+        let queued = try callbacks.enqueue(db, message: message, now: now)
         if message.status.isFinal {
             let mode = ContentMode(rawValue: changed["account_content_mode"] ?? "") ?? .store
             try MessageStore.applyContentMode(db, message: message, mode: mode, digest: digest)
         }
+        return queued
     }
 
     public func carrierDidReceive(_ inbound: InboundSMS) async throws -> InboundOutcome {

@@ -57,9 +57,11 @@ public final class StatusCallbackQueue: Service {
         }
     }
 
-    /// Queues a callback for the message's current status, inside the caller's transaction.
-    func enqueue(_ db: Database, message: Message, now: Int64) throws {
-        guard let url = message.statusCallback else { return }
+    /// Queues a callback for the message's current status, inside the caller's transaction;
+    /// false when the message has no callback URL.
+    @discardableResult
+    func enqueue(_ db: Database, message: Message, now: Int64) throws -> Bool {
+        guard let url = message.statusCallback else { return false }
         let payload = Payload(
             messageId: message.id, accountId: message.accountID, status: message.status.rawValue, to: message.to,
             from: message.from, errorCode: message.errorCode, errorMessage: message.errorMessage,
@@ -72,6 +74,7 @@ public final class StatusCallbackQueue: Service {
                 VALUES (?, ?, ?, ?, ?, ?)
                 """
         ).execute(arguments: [message.accountID, message.id, url, try encoder.encode(payload), now, now])
+        return true
     }
 
     func wake() { wakeups.push(()) }

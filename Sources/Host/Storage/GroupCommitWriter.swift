@@ -66,13 +66,21 @@ public final class GroupCommitWriter: Sendable {
             ))
     }
 
+    /// Runs `body` in its own savepoint, so that its failure rolls back only its own changes. The
+    /// savepoint statements come from the statement cache: compiling them for every request (as
+    /// `Database.inSavepoint` does) cost more than many of the requests themselves.
     private static func inSavepoint<T>(_ db: Database, _ body: (Database) throws -> T) throws -> T {
-        var value: T?
-        try db.inSavepoint {
+        try db.cachedStatement(sql: "SAVEPOINT request").execute()
+        let value: T
+        do {
             value = try body(db)
-            return .commit
+        } catch {
+            try db.cachedStatement(sql: "ROLLBACK TO SAVEPOINT request").execute()
+            try db.cachedStatement(sql: "RELEASE SAVEPOINT request").execute()
+            throw error
         }
-        return value!
+        try db.cachedStatement(sql: "RELEASE SAVEPOINT request").execute()
+        return value
     }
 
     private func enqueue(_ entry: Entry) {
