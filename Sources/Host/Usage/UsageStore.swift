@@ -1,11 +1,13 @@
 import Foundation
 import GRDB
+import Synchronization
 
 /// The activity log (one row per API request) and per-day message usage.
 public struct UsageStore: Sendable {
     let writer: GroupCommitWriter
     let clock: any WallClock
     let events: any DomainEventSink
+    private let pending = PendingRecords()
 
     public struct RequestRecord: Sendable {
         public var at: Date
@@ -17,20 +19,27 @@ public struct UsageStore: Sendable {
         public var ip: String?
     }
 
-    /// Batched with other writes; a crash may lose the last few log rows, never a message.
+    /// Batched with other writes; a crash may lose the last few log rows, never a message. Rows
+    /// logged while the writer is busy go in together, as one request to the writer.
     public func log(_ record: RequestRecord) {
+        guard pending.add(record) else { return }
         let events = self.events
+        let pending = self.pending
         writer.writeDetached { db in
-            if let accountID = record.accountID { try events.publish(db, .apiRequest(record, accountID: accountID)) }
-            try db.cachedStatement(
-                sql: """
-                    INSERT INTO request_logs (at, account_id, method, path, status, latency_us, ip)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """
-            ).execute(arguments: [
-                record.at.epochMillis, record.accountID, record.method, record.path, record.status,
-                record.latencyMicros, record.ip,
-            ])
+            for record in pending.take() {
+                if let accountID = record.accountID {
+                    try events.publish(db, .apiRequest(record, accountID: accountID))
+                }
+                try db.cachedStatement(
+                    sql: """
+                        INSERT INTO request_logs (at, account_id, method, path, status, latency_us, ip)
+                        VALUES (?, ?, ?, ?, ?, ?, ?)
+                        """
+                ).execute(arguments: [
+                    record.at.epochMillis, record.accountID, record.method, record.path, record.status,
+                    record.latencyMicros, record.ip,
+                ])
+            }
         }
     }
 
@@ -108,6 +117,26 @@ public struct UsageStore: Sendable {
             try db.cachedStatement(sql: "DELETE FROM callbacks WHERE created_at < ? AND state != 'pending'").execute(
                 arguments: [cutoff])
             return logs + db.changesCount
+        }
+    }
+}
+
+/// Request rows waiting for the writer.
+final class PendingRecords: Sendable {
+    private let records = Mutex<[UsageStore.RequestRecord]>([])
+
+    /// True when this is the first row since the last `take`: the caller then asks the writer.
+    func add(_ record: UsageStore.RequestRecord) -> Bool {
+        records.withLock { records in
+            records.append(record)
+            return records.count == 1
+        }
+    }
+
+    func take() -> [UsageStore.RequestRecord] {
+        records.withLock { records in
+            defer { records.removeAll(keepingCapacity: true) }
+            return records
         }
     }
 }
