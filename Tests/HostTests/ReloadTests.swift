@@ -35,9 +35,13 @@ import Testing
                 }
                 return accepted
             }
-            // Two new versions while messages flow, each from a new library file.
+            // Two new versions while messages flow, each from a new library file, each once the
+            // version before it has checked a few messages.
             for version in ["2.0.0", "3.0.0"] {
-                try await Task.sleep(for: .milliseconds(150))
+                let before = AddonFixture.recorded(dataDir: daemon.directory, addonID: Self.id).count
+                _ = try await eventually(seconds: 20) {
+                    AddonFixture.recorded(dataDir: daemon.directory, addonID: Self.id).count >= before + 5
+                }
                 try Self.recorder(in: addons, version: version, isolation: isolation)
                 let reload = try await daemon.admin.post("/v1/admin/addons/\(Self.id)/reload", json: [:])
                 #expect(reload.status == 200, "\(reload.text)")
@@ -68,7 +72,7 @@ import Testing
                 try await daemon.admin.get("/v1/admin/audit?addon=\(Self.id)&limit=10000").data.compactMap {
                     $0["addon_version"] as? String
                 })
-            #expect(versions.contains("1.0.0") && versions.contains("3.0.0"), "\(versions)")
+            #expect(versions == ["1.0.0", "2.0.0", "3.0.0"], "\(versions)")
             let listing = try await daemon.admin.get("/v1/admin/addons").json["loaded"] as? [[String: Any]] ?? []
             let entry = listing.first { $0["id"] as? String == Self.id }
             #expect(entry?["version"] as? String == "3.0.0")

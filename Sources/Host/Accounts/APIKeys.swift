@@ -65,6 +65,17 @@ extension AccountStore {
         }
     }
 
+    /// The principal for an HTTP Basic `Authorization` header, or nil when it names no live key of
+    /// an active account (or is not Basic credentials at all).
+    public func authenticate(authorization header: String) async throws -> Principal? {
+        if let known = credentials.principal(authorization: header) { return known }
+        guard let (accountID, secret) = BasicCredentials.parse(header),
+            let principal = try await authenticate(accountID: accountID, secret: secret)
+        else { return nil }
+        credentials.remember(principal, authorization: header)
+        return principal
+    }
+
     /// The principal for `accountID:secret`, or nil when the pair is not a live key of an active account.
     public func authenticate(accountID: String, secret: String) async throws -> Principal? {
         let hash = secret.sha256Hex

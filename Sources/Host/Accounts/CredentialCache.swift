@@ -23,9 +23,24 @@ final class CredentialCache: Sendable {
     private static func key(_ accountID: String, _ secretHash: String) -> String { accountID + " " + secretHash }
 
     func principal(accountID: String, secretHash: String) -> Principal? {
+        principal(key: Self.key(accountID, secretHash))
+    }
+
+    func remember(_ principal: Principal, secretHash: String) {
+        remember(principal, key: Self.key(principal.accountID, secretHash))
+    }
+
+    /// By the request's whole `Authorization` header, which a client repeats byte for byte: a hit
+    /// skips decoding the header and hashing the key.
+    func principal(authorization: String) -> Principal? { principal(key: "header " + authorization) }
+
+    func remember(_ principal: Principal, authorization: String) {
+        remember(principal, key: "header " + authorization)
+    }
+
+    private func principal(key: String) -> Principal? {
         let now = ContinuousClock.now
         return entries.withLock { entries in
-            let key = Self.key(accountID, secretHash)
             guard let entry = entries[key] else { return nil }
             if entry.expires > now { return entry.principal }
             entries[key] = nil
@@ -33,11 +48,11 @@ final class CredentialCache: Sendable {
         }
     }
 
-    func remember(_ principal: Principal, secretHash: String) {
+    private func remember(_ principal: Principal, key: String) {
         let expires = ContinuousClock.now + lifetime
         entries.withLock { entries in
             if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
-            entries[Self.key(principal.accountID, secretHash)] = Entry(principal: principal, expires: expires)
+            entries[key] = Entry(principal: principal, expires: expires)
         }
     }
 

@@ -35,6 +35,23 @@ public struct Message: Sendable, Equatable, FetchableRecord {
     public var completedAt: Int64?
     public var updatedAt: Int64
 
+    /// A new outbound message as `insertOutbound` stores it.
+    init(queued outbound: MessageStore.Outbound, seq: Int64, count: SegmentCount, now: Int64) {
+        self.seq = seq
+        id = outbound.id
+        accountID = outbound.accountID
+        direction = .outbound
+        to = outbound.to
+        from = outbound.from
+        body = outbound.body
+        encoding = count.encoding.rawValue
+        segments = count.segments
+        status = .queued
+        statusCallback = outbound.statusCallback
+        createdAt = now
+        updatedAt = now
+    }
+
     public init(row: Row) throws {
         seq = row["seq"]
         id = row["id"]

@@ -54,8 +54,7 @@ public struct MessageStore: Sendable {
                 id, outbound.accountID, outbound.to, outbound.from, outbound.body, count.encoding.rawValue,
                 count.segments, outbound.statusCallback, now, now,
             ])
-            return try Message.fetchOne(
-                db.cachedStatement(sql: "SELECT * FROM messages WHERE id = ?"), arguments: [id])!
+            return Message(queued: outbound, seq: db.lastInsertedRowID, count: count, now: now)
         }
     }
 

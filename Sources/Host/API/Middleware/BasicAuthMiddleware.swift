@@ -15,8 +15,8 @@ struct BasicAuthMiddleware: RouterMiddleware {
         if let wait = throttle.retryAfter(address: address) {
             throw Problem.tooManyFailures(retryAfter: wait)
         }
-        guard let (accountID, secret) = Self.credentials(request.headers[.authorization]),
-            let principal = try await accounts.authenticate(accountID: accountID, secret: secret)
+        guard let header = request.headers[.authorization],
+            let principal = try await accounts.authenticate(authorization: header)
         else {
             throttle.recordFailure(address: address)
             throw Problem.unauthorized
@@ -26,18 +26,6 @@ struct BasicAuthMiddleware: RouterMiddleware {
         context.notes.account = principal.accountID
         accounts.recordLogin(accountID: principal.accountID, keyID: principal.keyID, ip: context.remoteAddress)
         return try await next(request, context)
-    }
-
-    static func credentials(_ header: String?) -> (String, String)? {
-        guard let header, header.count > 6, header.prefix(6).lowercased() == "basic " else { return nil }
-        guard let data = Data(base64Encoded: String(header.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
-            let decoded = String(data: data, encoding: .utf8),
-            let colon = decoded.firstIndex(of: ":")
-        else { return nil }
-        let user = String(decoded[..<colon])
-        let password = String(decoded[decoded.index(after: colon)...])
-        guard !user.isEmpty, !password.isEmpty else { return nil }
-        return (user, password)
     }
 }
 
