@@ -135,7 +135,7 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
     /// A status change hands back the changed message and its account's content mode, so that the
     /// add-on event, the callback and the content mode need no second read of the row.
     private static let returning =
-        "RETURNING *, (SELECT content_mode FROM accounts WHERE accounts.id = messages.account_id) AS account_content_mode"
+        "RETURNING \(Message.columns), (SELECT content_mode FROM accounts WHERE accounts.id = messages.account_id)"
 
     /// Publishes the message's new status to add-ons and queues its status callback, inside the
     /// transaction that set it (before its content mode applies, which a final status triggers).
@@ -144,11 +144,11 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
         _ db: Database, _ changed: Row, events: any DomainEventSink, callbacks: StatusCallbackQueue, now: Int64,
         digest: ContentDigest
     ) throws -> Bool {
-        let message = try Message(row: changed)
+        let message = Message(positional: changed)
         try events.publish(db, .messageStatus(message))
         let queued = try callbacks.enqueue(db, message: message, now: now)
         if message.status.isFinal {
-            let mode = ContentMode(rawValue: changed["account_content_mode"] ?? "") ?? .store
+            let mode = ContentMode(rawValue: changed[18] ?? "") ?? .store
             try MessageStore.applyContentMode(db, message: message, mode: mode, digest: digest)
         }
         return queued
