@@ -50,18 +50,22 @@ struct ReportStore: Sendable {
         return reports
     }
 
-    /// Records one update in the journal.
-    func append(_ update: StatusUpdate, account: String) throws {
+    /// Records one update in the journal, opening it on first use (`journal` is its descriptor).
+    func append(_ update: StatusUpdate, account: String, journal: inout Int32?) throws {
         var line = try JSONEncoder().encode(JournalEntry(account: account, update: update))
         line.append(UInt8(ascii: "\n"))
-        try StateFile.append(journalPath, [UInt8](line))
+        let fd = try journal ?? StateFile.openAppend(journalPath)
+        journal = fd
+        try StateFile.append([UInt8](line), to: fd, path: journalPath)
     }
 
     /// Writes a snapshot of everything and empties the journal (after erasures, so that erased data
     /// leaves the disk at once, and every `snapshotEvery` updates).
-    func save(_ reports: DailyReports) throws {
+    func save(_ reports: DailyReports, journal: inout Int32?) throws {
         let data = try JSONEncoder().encode(Contents(format: Self.format, reports: reports))
         try StateFile.replace(path, with: [UInt8](data))
+        if let fd = journal { StateFile.closeAppend(fd) }
+        journal = nil
         try StateFile.remove(journalPath)
     }
 

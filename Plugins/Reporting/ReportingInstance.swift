@@ -13,6 +13,8 @@ final class ReportingInstance: Sendable {
         /// Journal lines after which a snapshot replaces them: at least `snapshotEvery`, and as
         /// many as the snapshot holds pairs, so that snapshots cost O(1) per event however big.
         var snapshotAfter = ReportingInstance.snapshotEvery
+        /// The journal's descriptor once the first update was appended.
+        var journal: Int32?
     }
 
     static let snapshotEvery = 10_000
@@ -46,7 +48,7 @@ final class ReportingInstance: Sendable {
             let (day, changed) = state.reports.record(update, account: account)
             if changed && !state.unsaved {
                 do {
-                    try store.append(update, account: account)
+                    try store.append(update, account: account, journal: &state.journal)
                     state.journaled += 1
                 } catch {
                     host.log(.error, "could not journal a status update: \(error)")
@@ -97,7 +99,7 @@ final class ReportingInstance: Sendable {
     private func save(_ state: inout State) -> Int32 {
         guard state.unsaved else { return SB_OK }
         do {
-            try store.save(state.reports)
+            try store.save(state.reports, journal: &state.journal)
             state.unsaved = false
             state.journaled = 0
             state.snapshotAfter = max(Self.snapshotEvery, state.reports.countedPairs)

@@ -59,15 +59,24 @@ public enum StateFile {
         syncDirectory(containing: path)
     }
 
-    /// Appends `bytes` to the file, creating it, in one write. No fsync: the bytes survive a crash of
-    /// the process (they are in the kernel's cache) but not of the machine, like the host's own
-    /// `durability: normal`. Pair a journal of small appends with an occasional `replace` snapshot
-    /// rather than replacing a whole file on every event.
-    public static func append(_ path: String, _ bytes: [UInt8]) throws(StateFileError) {
+    /// Opens (creating it) a file that `append` adds to: a journal. Keep the descriptor with the
+    /// state your instance's lock guards, and `closeAppend` it before replacing or removing the file.
+    public static func openAppend(_ path: String) throws(StateFileError) -> Int32 {
         let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
         if fd < 0 { throw StateFileError(operation: "open", path: path, errno: errno) }
-        defer { close(fd) }
+        return fd
+    }
+
+    /// Appends `bytes` in one write. No fsync: the bytes survive a crash of the process (they are
+    /// in the kernel's cache) but not of the machine, like the host's own `durability: normal`.
+    /// Pair a journal of small appends with an occasional `replace` snapshot rather than replacing
+    /// a whole file on every event.
+    public static func append(_ bytes: [UInt8], to fd: Int32, path: String) throws(StateFileError) {
         try writeAll(bytes, to: fd, path: path)
+    }
+
+    public static func closeAppend(_ fd: Int32) {
+        close(fd)
     }
 
     /// Deletes the file; nothing to do when it does not exist.
