@@ -21,6 +21,8 @@ func applyLimits(_ arguments: [String]) {
             var limit = rlimit(rlim_cur: value << 20, rlim_max: value << 20)
             setrlimit(__rlimit_resource_t(RLIMIT_AS.rawValue), &limit)
         case "--cpu-seconds":
+            // 0 means no limit: as an rlimit it would be a one-second budget.
+            guard value > 0 else { break }
             var limit = rlimit(rlim_cur: value, rlim_max: value + 1)
             setrlimit(__rlimit_resource_t(RLIMIT_CPU.rawValue), &limit)
         case "--nofile":

@@ -88,6 +88,36 @@ import Testing
         }
     }
 
+    /// `cpu_seconds` limits a runner's CPU time, and its default 0 means no limit (not one second).
+    @Test(arguments: [0, 1])
+    func theCPULimitBindsOnlyWhenSet(cpuSeconds: Int) async throws {
+        // Without a limit the check spins until the daemon's 2.5 s budget ends; with a one-second
+        // limit the kernel stops it first, however loaded the machine (a 10 s budget).
+        let addons = try Self.hostileAddon(timeoutMs: cpuSeconds == 0 ? 2500 : 10_000)
+        try await withDaemon(configure: { config in
+            Self.configure(addons)(&config)
+            config.addons.isolation.cpuSeconds = cpuSeconds
+        }) { daemon in
+            let (_, client) = try await daemon.signUp()
+            _ = try await client.put("/v1/account/addons/recorder", json: ["categories": ["usage"]])
+            try hostile(daemon, "loop")
+            #expect(try await client.send().status == 201)  // fail_open
+            #expect(
+                try await eventually {
+                    daemon.daemon.addons.registry.runtimeStatus("com.example.recorder")?.lastFailure != nil
+                })
+            let status = try #require(daemon.daemon.addons.registry.runtimeStatus("com.example.recorder"))
+            let failure = status.lastFailure ?? ""
+            if cpuSeconds == 0 {
+                #expect(status.timeouts == 1, "\(status)")
+                #expect(failure.contains("signal 9"), "\(failure)")
+            } else {
+                #expect(status.timeouts == 0, "\(status)")
+                #expect(failure.contains("signal 24") || failure.contains("signal 9"), "\(failure)")
+            }
+        }
+    }
+
     @Test func repeatedCrashesQuarantineTheAddonAndFailClosedBlocksSends() async throws {
         try await withDaemon(configure: Self.configure(try Self.hostileAddon(failureMode: "fail_closed"))) { daemon in
             let (_, client) = try await daemon.signUp()
