@@ -20,6 +20,8 @@ public final class AddonPlatform: DomainEventSink, PreSendCheck, Service {
     let wakeups: [String: BatchQueue<Void>]
     let counters: AddonCounters
     let modes = ContentModeCache()
+    /// Shares made by pre-send checks, with their time, waiting for the writer.
+    let checkShares = PendingWrites<(Ledger.Share, Int64)>()
 
     init(
         settings: AddonSettings, stateRoot: URL, pseudonymKey: SymmetricKey, writer: GroupCommitWriter,
@@ -117,13 +119,29 @@ public final class AddonPlatform: DomainEventSink, PreSendCheck, Service {
             }
             break
         }
-        let recorded = shares
-        let now = clock.now().epochMillis
-        let logger = self.logger
         // Not awaited: the message's own insert queues behind this in the writer, so the shares
         // commit in the same batch or an earlier one, before the sender hears of its message.
-        writer.writeDetached({ db in try Ledger.append(db, recorded, at: now) }) { error in
-            logger.error("could not record pre-send shares", metadata: ["error": "\(error)"])
+        let now = clock.now().epochMillis
+        if checkShares.add(contentsOf: shares.map { ($0, now) }) {
+            let logger = self.logger
+            writer.writeDetached(
+                { [checkShares] db in
+                    // Consecutive shares of one millisecond go in as one append.
+                    var run: [Ledger.Share] = []
+                    var runAt: Int64 = 0
+                    for (share, at) in checkShares.take() {
+                        if at != runAt, !run.isEmpty {
+                            try Ledger.append(db, run, at: runAt)
+                            run.removeAll(keepingCapacity: true)
+                        }
+                        run.append(share)
+                        runAt = at
+                    }
+                    try Ledger.append(db, run, at: runAt)
+                },
+                failed: { error in
+                    logger.error("could not record pre-send shares", metadata: ["error": "\(error)"])
+                })
         }
         return verdict
     }

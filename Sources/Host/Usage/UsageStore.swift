@@ -1,13 +1,12 @@
 import Foundation
 import GRDB
-import Synchronization
 
 /// The activity log (one row per API request) and per-day message usage.
 public struct UsageStore: Sendable {
     let writer: GroupCommitWriter
     let clock: any WallClock
     let events: any DomainEventSink
-    private let pending = PendingRecords()
+    private let pending = PendingWrites<RequestRecord>()
 
     public struct RequestRecord: Sendable {
         public var at: Date
@@ -117,26 +116,6 @@ public struct UsageStore: Sendable {
             try db.cachedStatement(sql: "DELETE FROM callbacks WHERE created_at < ? AND state != 'pending'").execute(
                 arguments: [cutoff])
             return logs + db.changesCount
-        }
-    }
-}
-
-/// Request rows waiting for the writer.
-final class PendingRecords: Sendable {
-    private let records = Mutex<[UsageStore.RequestRecord]>([])
-
-    /// True when this is the first row since the last `take`: the caller then asks the writer.
-    func add(_ record: UsageStore.RequestRecord) -> Bool {
-        records.withLock { records in
-            records.append(record)
-            return records.count == 1
-        }
-    }
-
-    func take() -> [UsageStore.RequestRecord] {
-        records.withLock { records in
-            defer { records.removeAll(keepingCapacity: true) }
-            return records
         }
     }
 }
