@@ -33,6 +33,13 @@ fail_later() {
     FAILURES+=("$*")
 }
 
+# Notes something odd that does not fail the run; repeated in the summary at the end.
+WARNINGS=()
+warn() {
+    echo "WARN: $*" >&2
+    WARNINGS+=("$*")
+}
+
 # True when something accepts TCP connections on 127.0.0.1:PORT (bash's /dev/tcp: no extra tool).
 port_open() {
     (: <"/dev/tcp/127.0.0.1/$1") 2>/dev/null

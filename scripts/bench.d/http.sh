@@ -98,8 +98,8 @@ count_kannel_callbacks() {
 }
 
 warn_non2xx() {
-    [ "$WRK_NON2XX" = 0 ] || echo "WARN: $1: $WRK_NON2XX non-2xx answers (refused, not lost)" >&2
-    [ "$WRK_SOCKET_ERRORS" = 0 ] || echo "WARN: $1: $WRK_SOCKET_ERRORS socket errors" >&2
+    [ "$WRK_NON2XX" = 0 ] || warn "$1: $WRK_NON2XX non-2xx answers (refused, not lost)"
+    [ "$WRK_SOCKET_ERRORS" = 0 ] || warn "$1: $WRK_SOCKET_ERRORS socket errors"
     return 0
 }
 
@@ -196,7 +196,7 @@ sb_scenario() {
     # Then what the add-ons still had to catch up on, reported apart.
     sb_wait_addons
     [ "$SB_ADDON_BACKLOG" = 0 ] ||
-        echo "WARN: $label: $SB_ADDON_BACKLOG add-on events still queued ${ADDON_DRAIN_MAX_S}s after the last message was final" >&2
+        warn "$label: $SB_ADDON_BACKLOG add-on events still queued ${ADDON_DRAIN_MAX_S}s after the last message was final"
     # shellcheck disable=SC2046
     ticks_all=$(($(cpu_ticks $(sb_server_pids)) - ticks0))
     local counts total delivered
@@ -223,7 +223,7 @@ sb_scenario() {
         [ "$callbacks" -ge $((2 * total)) ] ||
             fail_later "$label: $total messages, the receiver got $callbacks callbacks (expected 2 per message)"
         [ "$no_sent" = 0 ] ||
-            echo "WARN: $label: $no_sent messages got no \"sent\" callback (their first one already said \"delivered\")" >&2
+            warn "$label: $no_sent messages got no \"sent\" callback (their first one already said \"delivered\")"
         extra+=" final_callbacks=$final callbacks=$callbacks no_sent_callback=$no_sent"
         extra+=" callbacks_per_s=$(rate "$final" "$(elapsed "$t0" "$SB_CALLBACKS_AT")")"
     fi
@@ -253,13 +253,19 @@ sb_million() {
     BENCH_AUTH=$SB_AUTH wrk -t1 "-c$CONNS" -d3600s --latency -s "$BENCH_D/send.lua" "$SB_URL/v1/messages" \
         >"$dir/wrk.txt" 2>&1 &
     wrk_pid=$!
+    local next_note=$((SECONDS + 60))
     while [ "$stored" -lt "$target" ]; do
         sleep 1
+        if [ "$SECONDS" -ge "$next_note" ]; then
+            echo "   $stored accepted after $(elapsed "$t0" "$(now)") s"
+            next_note=$((SECONDS + 60))
+        fi
         kill -0 "$wrk_pid" 2>/dev/null || die "wrk stopped early: $(tail -3 "$dir/wrk.txt")"
         stored=$(sb_sql "SELECT coalesce(max(seq), 0) FROM messages;")
     done
     kill -INT "$wrk_pid"
     wait "$wrk_pid" || die "wrk failed: $(tail -3 "$dir/wrk.txt")"
+    echo "   $stored accepted in $(elapsed "$t0" "$(now)") s; waiting for delivery"
     t1=$(now)
     parse_wrk "$dir/wrk.txt"
     sb_wait_messages || fail_later "$label: messages still pending after ${DRAIN_MAX_S}s"
@@ -298,10 +304,10 @@ median() {
         print m }'
 }
 
-# Formats a figure: rates as whole numbers, the rest with up to three significant decimals.
+# Formats a figure with about three significant digits (counts and rates as whole numbers).
 fmt() {
-    awk -v v="$1" 'BEGIN { if (v == "-") print "-"; else if (v >= 100) printf "%.0f\n", v;
-        else if (v >= 10) printf "%.1f\n", v; else printf "%.2f\n", v }'
+    awk -v v="$1" 'BEGIN { if (v == "-") print "-"; else if (v >= 100 || v == int(v)) printf "%.0f\n", v;
+        else if (v >= 10) printf "%.1f\n", v; else if (v >= 1) printf "%.2f\n", v; else printf "%.3f\n", v }'
 }
 
 ratio() {
@@ -316,6 +322,11 @@ row() {
     echo "| $title | $figure | $(fmt "$k") | $(fmt "$s") | $(ratio "$s" "$k") |"
 }
 
+# A row with a Switchboard figure only.
+sb_row() {
+    echo "| $1 | $2 | - | $(fmt "$(median "$3" switchboard "$4" "$5")") | - |"
+}
+
 variant_title() {
     case $1 in
     none) echo "no add-ons" ;;
@@ -327,10 +338,11 @@ variant_title() {
 
 # The table of medians, to stdout and $WORK/results.md.
 report() {
-    local runs=$1 duration=$2 variant hwm
+    local runs=$1 duration=$2 variant
     {
-        echo "Median of $runs run(s) of ${duration}s, $CONNS keep-alive connections (wrk -t1), $(nproc) cores," \
-            "$(free -g | awk '/Mem:/ { print $2 }') GiB; Switchboard $(git -C "$ROOT" rev-parse --short HEAD)," \
+        echo "\`${BENCH_COMMAND:-scripts/bench}\`, $(date -u +%Y-%m-%dT%H:%MZ): median of $runs run(s) of ${duration}s," \
+            "$CONNS keep-alive connections (wrk -t1); $(nproc) cores, $(free -g | awk '/Mem:/ { print $2 }') GiB," \
+            "load average $LOAD_AT_START at the start; Switchboard $(git -C "$ROOT" rev-parse --short HEAD)," \
             "$(/usr/sbin/bearerbox --version 2>&1 | grep -om1 "Kannel bearerbox version \`[^']*'" | tr -d "\`'" || echo Kannel)."
         echo "Ratio: Switchboard / Kannel (above 1 is better for rates, below 1 for latency and CPU)."
         echo
@@ -344,6 +356,8 @@ report() {
             row "$t" "latency p50 ms" A "$variant" p50_ms
             row "$t" "latency p99 ms" A "$variant" p99_ms
             row "$t" "CPU s / 1,000 msgs" A "$variant" cpu_s_per_1k
+            row "$t" "non-2xx answers" A "$variant" non2xx
+            [ "$variant" = none ] || sb_row "$t" "add-on events queued ${ADDON_DRAIN_MAX_S}s after" A "$variant" addon_backlog
         done
         for variant in $C_VARIANTS; do
             local t
@@ -353,13 +367,18 @@ report() {
             row "$t" "latency p50 ms" C "$variant" p50_ms
             row "$t" "latency p99 ms" C "$variant" p99_ms
             row "$t" "CPU s / 1,000 msgs" C "$variant" cpu_s_per_1k
+            row "$t" "non-2xx answers" C "$variant" non2xx
+            sb_row "$t" "messages without a \"sent\" callback" C "$variant" no_sent_callback
+            [ "$variant" = none ] || sb_row "$t" "add-on events queued ${ADDON_DRAIN_MAX_S}s after" C "$variant" addon_backlog
         done
-        hwm=$(median 1M switchboard scrub-isolated hwm_mib)
-        if [ "$hwm" != "-" ]; then
-            echo "| 1M, 3 add-ons, ComplianceScrub isolated | daemon peak RSS MiB (VmHWM) | - | $(fmt "$hwm") | - |"
-            echo "| 1M, 3 add-ons, ComplianceScrub isolated | daemon RSS MiB after (VmRSS) | - | $(fmt "$(median 1M switchboard scrub-isolated rss_mib)") | - |"
-            echo "| 1M, 3 add-ons, ComplianceScrub isolated | accepted/s | - | $(fmt "$(median 1M switchboard scrub-isolated accepted_per_s)") | - |"
-            echo "| 1M, 3 add-ons, ComplianceScrub isolated | latency p99 ms | - | $(fmt "$(median 1M switchboard scrub-isolated p99_ms)") | - |"
+        if [ "$(median 1M switchboard scrub-isolated hwm_mib)" != "-" ]; then
+            local t="1M messages, 3 add-ons, ComplianceScrub isolated"
+            sb_row "$t" "daemon peak RSS MiB (VmHWM)" 1M scrub-isolated hwm_mib
+            sb_row "$t" "daemon RSS MiB at the end (VmRSS)" 1M scrub-isolated rss_mib
+            sb_row "$t" "accepted/s" 1M scrub-isolated accepted_per_s
+            sb_row "$t" "latency p99 ms" 1M scrub-isolated p99_ms
+            sb_row "$t" "non-2xx answers" 1M scrub-isolated non2xx
+            sb_row "$t" "add-on events queued ${ADDON_DRAIN_MAX_S}s after" 1M scrub-isolated addon_backlog
         fi
     } | tee "$WORK/results.md"
 }
@@ -368,6 +387,10 @@ report() {
 http_bench() {
     local runs=$1 duration=$2 million=$3 run variant
     echo "== HTTP benchmark: Kannel vs Switchboard, $runs run(s) of ${duration}s, work files in $WORK"
+    # Both sides share the cores with wrk: anything else running skews the figures.
+    LOAD_AT_START=$(cut -d' ' -f1 /proc/loadavg)
+    awk -v l="$LOAD_AT_START" 'BEGIN { exit !(l > 0.5) }' &&
+        warn "load average $LOAD_AT_START before the benchmark: something else uses the CPU, figures will be low"
     : >"$WORK/raw.txt"
     receiver_start "$WORK/receiver"
     for ((run = 1; run <= runs; run++)); do
