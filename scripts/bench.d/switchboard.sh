@@ -24,6 +24,8 @@ sb_isolation() {
 
 # Writes the daemon's config: loopback, its own data directory, no send limit that the load could
 # hit, an instant carrier that never fails (like fakesmsc), the cheapest password hash allowed.
+# cpu_seconds is set far above any run: the runner turns the default 0 into RLIMIT_CPU soft 0 /
+# hard 1, which Linux enforces as one second of CPU, after which the kernel SIGKILLs the runner.
 sb_write_config() {
     local file=$1 data_dir=$2 variant=$3 overrides="" pair
     for pair in $(sb_isolation "$variant"); do
@@ -39,7 +41,7 @@ sb_write_config() {
   "password_cost": 10,
   "rate_limits": { "send_per_second": 1000000, "send_burst": 1000000 },
   "simulator": { "latency_ms": 0, "failure_rate": 0.0, "seed": 1 },
-  "addons": { "isolation": { "overrides": { $overrides } } }
+  "addons": { "isolation": { "cpu_seconds": 1000000, "overrides": { $overrides } } }
 }
 EOF
 }
@@ -153,14 +155,16 @@ sb_stop() {
 }
 
 # Leftovers of an interrupted earlier run of this checkout's release build (never anything else):
-# processes whose executable path starts with this checkout's .build/release/switchboard.
+# processes whose executable path starts with this checkout's .build/release/switchboard, by either
+# name (the daemon starts runners by the resolved path of the symlink .build/release).
 sb_kill_strays() {
-    local file pid arg0
+    local file pid arg0 resolved
+    resolved=$(cd "$ROOT/.build/release" 2>/dev/null && pwd -P) || resolved="$ROOT/.build/release"
     for file in /proc/[0-9]*/cmdline; do
         arg0=""
         IFS= read -r -d '' arg0 2>/dev/null <"$file" || true
         case $arg0 in
-        "$ROOT/.build/release/switchboard"*)
+        "$ROOT/.build/release/switchboard"* | "$resolved/switchboard"*)
             pid=${file#/proc/}
             pid=${pid%/cmdline}
             [ "$pid" = "$SB_PID" ] && continue
