@@ -97,6 +97,21 @@ cpu_ticks() {
     echo "$total"
 }
 
+# Busy CPU ticks of the whole machine, all cores (user, nice, system, irq, softirq, steal).
+machine_busy_ticks() {
+    awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat
+}
+
+# Percentage of all cores busy over SECONDS (a look at what else runs before measuring).
+machine_busy_pct() {
+    local before after
+    before=$(machine_busy_ticks)
+    sleep "$1"
+    after=$(machine_busy_ticks)
+    awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v s="$1" -v n="$(nproc)" \
+        'BEGIN { printf "%.0f", 100 * t / (hz * s * n) }'
+}
+
 # The live children of PID (the daemon's add-on runners), one per line. Scans /proc with builtins
 # only: /proc/PID/task/*/children needs a kernel option that is often off, and procps may be absent.
 children_of() {

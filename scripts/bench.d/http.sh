@@ -26,6 +26,30 @@ cpu_figures() {
         'BEGIN { s = t / hz; printf "cpu_s=%.2f cpu_s_per_1k=%.3f", s, (n > 0 ? s * 1000 / n : 0) }'
 }
 
+# CPU of everything the bench runs besides the servers: this shell with its reaped children (wrk,
+# sqlite3, curl), the callback receiver, and the fake carrier.
+bench_own_ticks() {
+    # shellcheck disable=SC2046,SC2086 # lists of pids, maybe empty
+    cpu_ticks $$ $(receiver_pids) ${KANNEL_FAKESMSC_PID:-}
+}
+
+# Starts the machine-wide CPU account of a scenario run.
+other_cpu_start() {
+    OTHER_BUSY0=$(machine_busy_ticks) OTHER_OWN0=$(bench_own_ticks) OTHER_T0=$(now)
+}
+
+# "other_cpu_pct=N": the share of all cores used by anything but the servers (SERVER_TICKS) and the
+# bench itself since other_cpu_start; another job on the machine shows here. Warns above 10%.
+other_cpu_figure() {
+    local server_ticks=$1 label=$2 busy own pct
+    busy=$(($(machine_busy_ticks) - OTHER_BUSY0))
+    own=$(($(bench_own_ticks) - OTHER_OWN0))
+    pct=$(awk -v t=$((busy - own - server_ticks)) -v hz="$CLK_TCK" -v s="$(elapsed "$OTHER_T0" "$(now)")" \
+        -v n="$(nproc)" 'BEGIN { p = 100 * t / (hz * s * n); printf "%.0f", (p < 0 ? 0 : p) }')
+    [ "$pct" -le 10 ] || warn "$label: something else used ${pct}% of the machine's CPU meanwhile; figures are low"
+    OTHER_CPU="other_cpu_pct=$pct"
+}
+
 rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }'; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 
@@ -66,6 +90,7 @@ kannel_scenario() {
     pids=$(kannel_server_pids)
     # shellcheck disable=SC2086 # two pids
     ticks0=$(cpu_ticks $pids)
+    other_cpu_start
     t0=$(now)
     run_wrk "$dir/wrk.txt" "$duration" "$url"
     t1=$(now)
@@ -84,6 +109,8 @@ kannel_scenario() {
     fi
     # shellcheck disable=SC2086
     ticks=$(($(cpu_ticks $pids) - ticks0))
+    other_cpu_figure "$ticks" "Kannel $scenario run $run"
+    extra+=" $OTHER_CPU"
     kannel_stop
     record "run=$run scenario=$scenario server=kannel variant=- requests=$WRK_REQUESTS accepted=$WRK_ACCEPTED" \
         "accepted_per_s=$WRK_ACCEPTED_RPS non2xx=$WRK_NON2XX socket_errors=$WRK_SOCKET_ERRORS" \
@@ -183,6 +210,7 @@ sb_scenario() {
     pids=$(sb_server_pids)
     # shellcheck disable=SC2086 # daemon and runners
     ticks0=$(cpu_ticks $pids)
+    other_cpu_start
     t0=$(now)
     BENCH_AUTH=$SB_AUTH BENCH_CALLBACK=$callback \
         run_wrk "$dir/wrk.txt" "$duration" "$SB_URL/v1/messages" -s "$BENCH_D/send.lua"
@@ -193,22 +221,26 @@ sb_scenario() {
     # Runners started or restarted during the run count too (a reaped one is in the daemon's cutime).
     # shellcheck disable=SC2046
     ticks=$(($(cpu_ticks $(sb_server_pids)) - ticks0))
+    other_cpu_figure "$ticks" "$label"
     # Then what the add-ons still had to catch up on, reported apart.
     sb_wait_addons
     [ "$SB_ADDON_BACKLOG" = 0 ] ||
         warn "$label: $SB_ADDON_BACKLOG add-on events still queued ${ADDON_DRAIN_MAX_S}s after the last message was final"
     # shellcheck disable=SC2046
     ticks_all=$(($(cpu_ticks $(sb_server_pids)) - ticks0))
-    local counts total delivered
-    counts=$(sb_sql "SELECT count(*), sum(status = 'delivered') FROM messages WHERE direction = 'outbound';")
-    total=${counts%%|*} delivered=${counts#*|}
-    delivered=${delivered:-0}
+    local counts total delivered no_sent_at
+    counts=$(sb_sql "SELECT count(*), coalesce(sum(status = 'delivered'), 0), coalesce(sum(sent_at IS NULL), 0)
+        FROM messages WHERE direction = 'outbound';")
+    IFS='|' read -r total delivered no_sent_at <<<"$counts"
+    # A delivered message has been sent; one without sent_at went from queued straight to delivered.
+    [ "$no_sent_at" = 0 ] || warn "$label: $no_sent_at delivered messages were never marked sent (no sent_at)"
     [ "$total" -ge "$WRK_ACCEPTED" ] ||
         fail_later "$label: wrk got $WRK_ACCEPTED acknowledgements but only $total messages are stored"
     [ "$delivered" = "$total" ] ||
         fail_later "$label: $total messages stored, only $delivered delivered ($(sb_sql "SELECT group_concat(status || ' ' || n) FROM (SELECT status, count(*) n FROM messages GROUP BY status);"))"
     local extra
-    extra="delivered=$delivered delivered_per_s=$(rate "$delivered" "$(elapsed "$t0" "$SB_MESSAGES_AT")")"
+    extra="delivered=$delivered never_sent=$no_sent_at"
+    extra+=" delivered_per_s=$(rate "$delivered" "$(elapsed "$t0" "$SB_MESSAGES_AT")")"
     if [ "$scenario" = C ]; then
         local final callbacks no_sent
         # Each message is called back twice, sent then delivered; the delivered one is its final
@@ -228,7 +260,7 @@ sb_scenario() {
         extra+=" callbacks_per_s=$(rate "$final" "$(elapsed "$t0" "$SB_CALLBACKS_AT")")"
     fi
     sb_addon_figures "$variant" "$label"
-    extra+=" $SB_ADDON_FIGURES log_problems=$(sb_log_problems)"
+    extra+=" $SB_ADDON_FIGURES log_problems=$(sb_log_problems) $OTHER_CPU"
     extra+=" rss_mib=$(proc_mib "$SB_PID" VmRSS) hwm_mib=$(proc_mib "$SB_PID" VmHWM)"
     sb_stop
     record "run=$run scenario=$scenario server=switchboard variant=$variant requests=$WRK_REQUESTS accepted=$WRK_ACCEPTED" \
@@ -247,7 +279,11 @@ sb_million() {
     local label="Switchboard 1M $variant"
     echo "== 1M: Switchboard, A with all add-ons ($variant) until $target accepted"
     sb_prepare "$dir" "$variant"
-    local t0 t1 wrk_pid stored=0
+    local t0 t1 wrk_pid stored=0 pids ticks0 ticks
+    pids=$(sb_server_pids)
+    # shellcheck disable=SC2086 # daemon and runner
+    ticks0=$(cpu_ticks $pids)
+    other_cpu_start
     t0=$(now)
     # wrk cannot stop after N requests; it stops early and reports on SIGINT.
     BENCH_AUTH=$SB_AUTH wrk -t1 "-c$CONNS" -d3600s --latency -s "$BENCH_D/send.lua" "$SB_URL/v1/messages" \
@@ -260,7 +296,13 @@ sb_million() {
             echo "   $stored accepted after $(elapsed "$t0" "$(now)") s"
             next_note=$((SECONDS + 60))
         fi
-        kill -0 "$wrk_pid" 2>/dev/null || die "wrk stopped early: $(tail -3 "$dir/wrk.txt")"
+        if ! kill -0 "$wrk_pid" 2>/dev/null; then
+            # Killed from outside (its output is lost with it): keep the rest of the run's figures.
+            wait "$wrk_pid" || true
+            fail_later "$label: wrk stopped after $stored accepted messages ($(tail -1 "$dir/wrk.txt"))"
+            sb_stop
+            return 0
+        fi
         stored=$(sb_sql "SELECT coalesce(max(seq), 0) FROM messages;")
     done
     kill -INT "$wrk_pid"
@@ -269,6 +311,9 @@ sb_million() {
     t1=$(now)
     parse_wrk "$dir/wrk.txt"
     sb_wait_messages || fail_later "$label: messages still pending after ${DRAIN_MAX_S}s"
+    # shellcheck disable=SC2046
+    ticks=$(($(cpu_ticks $(sb_server_pids)) - ticks0))
+    other_cpu_figure "$ticks" "$label"
     sb_wait_addons
     local counts total delivered runner_hwm="" pid
     counts=$(sb_sql "SELECT count(*), sum(status = 'delivered') FROM messages WHERE direction = 'outbound';")
@@ -281,7 +326,7 @@ sb_million() {
     hwm=$(proc_mib "$SB_PID" VmHWM) rss=$(proc_mib "$SB_PID" VmRSS)
     local extra
     sb_addon_figures "$variant" "$label"
-    extra="$SB_ADDON_FIGURES log_problems=$(sb_log_problems)"
+    extra="$SB_ADDON_FIGURES log_problems=$(sb_log_problems) $OTHER_CPU $(cpu_figures "$ticks" "$WRK_ACCEPTED")"
     extra+=" db_mib=$(du -sm "$dir/data" | awk '{ print $1 }')"
     sb_stop
     record "run=1 scenario=1M server=switchboard variant=$variant requests=$WRK_REQUESTS accepted=$WRK_ACCEPTED" \
@@ -342,7 +387,7 @@ report() {
     {
         echo "\`${BENCH_COMMAND:-scripts/bench}\`, $(date -u +%Y-%m-%dT%H:%MZ): median of $runs run(s) of ${duration}s," \
             "$CONNS keep-alive connections (wrk -t1); $(nproc) cores, $(free -g | awk '/Mem:/ { print $2 }') GiB," \
-            "load average $LOAD_AT_START at the start; Switchboard $(git -C "$ROOT" rev-parse --short HEAD)," \
+            "${BUSY_AT_START:-?}% busy before the start; Switchboard $(git -C "$ROOT" rev-parse --short HEAD)," \
             "$(/usr/sbin/bearerbox --version 2>&1 | grep -om1 "Kannel bearerbox version \`[^']*'" | tr -d "\`'" || echo Kannel)."
         echo "Ratio: Switchboard / Kannel (above 1 is better for rates, below 1 for latency and CPU)."
         echo
@@ -357,6 +402,7 @@ report() {
             row "$t" "latency p99 ms" A "$variant" p99_ms
             row "$t" "CPU s / 1,000 msgs" A "$variant" cpu_s_per_1k
             row "$t" "non-2xx answers" A "$variant" non2xx
+            sb_row "$t" "delivered, never marked sent" A "$variant" never_sent
             [ "$variant" = none ] || sb_row "$t" "add-on events queued ${ADDON_DRAIN_MAX_S}s after" A "$variant" addon_backlog
         done
         for variant in $C_VARIANTS; do
@@ -388,9 +434,9 @@ http_bench() {
     local runs=$1 duration=$2 million=$3 run variant
     echo "== HTTP benchmark: Kannel vs Switchboard, $runs run(s) of ${duration}s, work files in $WORK"
     # Both sides share the cores with wrk: anything else running skews the figures.
-    LOAD_AT_START=$(cut -d' ' -f1 /proc/loadavg)
-    awk -v l="$LOAD_AT_START" 'BEGIN { exit !(l > 0.5) }' &&
-        warn "load average $LOAD_AT_START before the benchmark: something else uses the CPU, figures will be low"
+    BUSY_AT_START=$(machine_busy_pct 2)
+    [ "$BUSY_AT_START" -le 10 ] ||
+        warn "the machine was ${BUSY_AT_START}% busy before the benchmark: something else uses the CPU, figures will be low"
     : >"$WORK/raw.txt"
     receiver_start "$WORK/receiver"
     for ((run = 1; run <= runs; run++)); do
@@ -403,4 +449,6 @@ http_bench() {
     [ "$million" = 0 ] || sb_million "$million"
     echo
     report "$runs" "$duration"
+    # shellcheck disable=SC2034 # read by scripts/bench when it exits
+    REPORTED=1
 }

@@ -12,6 +12,7 @@ kannel_dlr_url() {
     echo "$KANNEL_URL&dlr-mask=8&dlr-url=http%3A%2F%2F127.0.0.1%3A$1%2Fdlr%3Fs%3D%25d%26id%3D%25I%26to%3D%25p"
 }
 KANNEL_PIDS=()
+KANNEL_FAKESMSC_PID=""
 
 kannel_status() {
     curl -sf --max-time 2 "http://127.0.0.1:$KANNEL_ADMIN_PORT/status.txt?password=foo"
@@ -40,7 +41,8 @@ kannel_start() {
     # -m 0: receive only; every message it gets is logged as a "Got message" line.
     (cd "$dir" && exec /usr/lib/kannel/test/fakesmsc -H 127.0.0.1 -r "$KANNEL_FAKESMSC_PORT" -i 0 -m 0 \
         '123 234 text nop' >logs/fakesmsc.out 2>&1) &
-    KANNEL_PIDS+=("$!")
+    KANNEL_FAKESMSC_PID=$!
+    KANNEL_PIDS+=("$KANNEL_FAKESMSC_PID")
     (cd "$dir" && exec /usr/sbin/smsbox -v 2 kannel.conf >logs/smsbox.out 2>&1) &
     KANNEL_SMSBOX_PID=$!
     KANNEL_PIDS+=("$KANNEL_SMSBOX_PID")
@@ -67,4 +69,5 @@ kannel_stop() {
         wait "$pid" 2>/dev/null || true
     done
     KANNEL_PIDS=()
+    KANNEL_FAKESMSC_PID=""
 }

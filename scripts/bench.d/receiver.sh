@@ -22,6 +22,14 @@ receiver_count() {
     grep -cE "$1" "$RECEIVER_DIR/logs/access.log" 2>/dev/null || true
 }
 
+# nginx's master and worker, whose CPU is the bench's, not the servers'.
+receiver_pids() {
+    [ -f "$RECEIVER_DIR/nginx.pid" ] || return 0
+    local master
+    master=$(cat "$RECEIVER_DIR/nginx.pid")
+    echo "$master $(children_of "$master" | tr '\n' ' ')"
+}
+
 receiver_stop() {
     [ -n "$RECEIVER_DIR" ] && [ -f "$RECEIVER_DIR/nginx.pid" ] || return 0
     stop_pid "$(cat "$RECEIVER_DIR/nginx.pid")" QUIT 10
