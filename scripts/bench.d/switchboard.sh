@@ -1,0 +1,176 @@
+# shellcheck shell=bash
+# Switchboard under test: the release daemon with its own data directory, one account, and the
+# bundled add-ons enabled or not. Sourced by scripts/bench.
+
+SB_PORT=18080
+SB_URL="http://127.0.0.1:$SB_PORT"
+SB_TOKEN="bench-operator-token-0123456789"
+SB_ADDONS=(com.switchboard.compliance-scrub com.switchboard.reporting com.switchboard.monitoring)
+SB_PID=""
+
+# Isolation of each bundled add-on in VARIANT, as "id=mode" words:
+#   none            no add-on enabled for the account (they are loaded, in process, and idle)
+#   inproc          all three enabled, in process
+#   scrub-isolated  all three enabled, ComplianceScrub in a runner process, the others in process
+#   all-isolated    all three enabled, each in its own runner
+sb_isolation() {
+    case $1 in
+    none | inproc) echo "com.switchboard.compliance-scrub=in_process com.switchboard.reporting=in_process com.switchboard.monitoring=in_process" ;;
+    scrub-isolated) echo "com.switchboard.compliance-scrub=isolated com.switchboard.reporting=in_process com.switchboard.monitoring=in_process" ;;
+    all-isolated) echo "com.switchboard.compliance-scrub=isolated com.switchboard.reporting=isolated com.switchboard.monitoring=isolated" ;;
+    *) die "unknown Switchboard variant $1" ;;
+    esac
+}
+
+# Writes the daemon's config: loopback, its own data directory, no send limit that the load could
+# hit, an instant carrier that never fails (like fakesmsc), the cheapest password hash allowed.
+# cpu_seconds is set far above any run: the runner turns the default 0 into RLIMIT_CPU soft 0 /
+# hard 1, which Linux enforces as one second of CPU, after which the kernel SIGKILLs the runner.
+sb_write_config() {
+    local file=$1 data_dir=$2 variant=$3 overrides="" pair
+    for pair in $(sb_isolation "$variant"); do
+        overrides+="${overrides:+, }\"${pair%%=*}\": \"${pair#*=}\""
+    done
+    cat >"$file" <<EOF
+{
+  "host": "127.0.0.1",
+  "port": $SB_PORT,
+  "data_dir": "$data_dir",
+  "durability": "normal",
+  "operator_token": "$SB_TOKEN",
+  "password_cost": 10,
+  "rate_limits": { "send_per_second": 1000000, "send_burst": 1000000 },
+  "simulator": { "latency_ms": 0, "failure_rate": 0.0, "seed": 1 },
+  "addons": { "isolation": { "cpu_seconds": 1000000, "overrides": { $overrides } } }
+}
+EOF
+}
+
+sb_healthy() {
+    curl -sf --max-time 2 "$SB_URL/healthz" >/dev/null
+}
+
+# Starts the daemon for one scenario run in DIR (fresh data directory, so runs are independent).
+sb_start() {
+    local dir=$1 variant=$2
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    sb_write_config "$dir/switchboard.json" "$dir/data" "$variant"
+    require_free_ports "$SB_PORT"
+    "$ROOT/.build/release/switchboard" serve --config "$dir/switchboard.json" >"$dir/daemon.log" 2>&1 &
+    SB_PID=$!
+    SB_DIR=$dir
+    SB_DB="$dir/data/switchboard.sqlite"
+    local deadline=$((SECONDS + 60))
+    until sb_healthy; do
+        kill -0 "$SB_PID" 2>/dev/null || die "switchboard exited at start: $(tail -5 "$dir/daemon.log")"
+        [ "$SECONDS" -lt "$deadline" ] || die "switchboard did not answer /healthz within 60s"
+        sleep 0.1
+    done
+}
+
+# Creates the bench account; sets SB_ACCOUNT and SB_AUTH (base64 of account_id:api_key for wrk).
+sb_create_account() {
+    local answer key
+    answer=$(curl -sf --max-time 10 "$SB_URL/v1/accounts" -H 'content-type: application/json' \
+        -d '{"name":"Bench","email":"bench@example.com","password":"plum-harbor-violet-42"}') ||
+        die "creating the bench account failed"
+    SB_ACCOUNT=$(jq -r .account_id <<<"$answer")
+    key=$(jq -r .api_key <<<"$answer")
+    SB_AUTH=$(printf '%s:%s' "$SB_ACCOUNT" "$key" | base64 | tr -d '\n')
+}
+
+# Enables every bundled add-on for the account with every category it asks for (the heaviest grant:
+# ComplianceScrub also reads message bodies).
+sb_enable_addons() {
+    local catalogue id categories
+    catalogue=$(curl -sf --max-time 10 -H "Authorization: Basic $SB_AUTH" "$SB_URL/v1/addons") ||
+        die "GET /v1/addons failed"
+    for id in "${SB_ADDONS[@]}"; do
+        categories=$(jq -c --arg id "$id" '[.data[] | select(.id == $id) | .fields[].category] | unique' <<<"$catalogue")
+        [ "$categories" != "[]" ] || die "add-on $id is not loaded: $(jq -c '[.data[].id]' <<<"$catalogue")"
+        curl -sf --max-time 10 -X PUT -H "Authorization: Basic $SB_AUTH" -H 'content-type: application/json' \
+            "$SB_URL/v1/account/addons/$id" -d "{\"categories\":$categories}" >/dev/null ||
+            die "enabling $id for the bench account failed"
+    done
+}
+
+# Checks with the operator API that every add-on is loaded in the expected isolation, running, and
+# enabled for the account (or not, in variant none). Dies otherwise: the figures would lie.
+sb_check_addons() {
+    local variant=$1 listing pair id mode want_enabled=1 got
+    [ "$variant" = none ] && want_enabled=0
+    listing=$(curl -sf --max-time 10 -H "Authorization: Bearer $SB_TOKEN" "$SB_URL/v1/admin/addons") ||
+        die "GET /v1/admin/addons failed"
+    [ "$(jq '.failed | length' <<<"$listing")" = 0 ] || die "add-ons refused: $(jq -c .failed <<<"$listing")"
+    for pair in $(sb_isolation "$variant"); do
+        id=${pair%%=*} mode=${pair#*=}
+        got=$(jq -r --arg id "$id" '.loaded[] | select(.id == $id) |
+            "\(.isolation) \(.runtime.state // "running") \(.enabled_accounts)"' <<<"$listing")
+        [ "$got" = "$mode running $want_enabled" ] ||
+            die "$id: expected \"$mode running $want_enabled\" (isolation, state, enabled accounts), got \"$got\""
+    done
+}
+
+# Prometheus counter or gauge value (summed over series matching the label filter), 0 when absent.
+sb_metric() {
+    local metrics=$1 name=$2 filter=${3:-}
+    awk -v name="$name" -v filter="$filter" '
+        $1 ~ "^" name "({|$)" && index($1, filter) { sum += $NF }
+        END { printf "%.0f", sum }' <<<"$metrics"
+}
+
+sb_sql() {
+    # A reader can meet a lock for a moment (WAL checkpoint); wait instead of failing the run.
+    sqlite3 -readonly -cmd '.timeout 5000' "$SB_DB" "$1"
+}
+
+# "messages|callbacks|events": messages not yet in a final status, status callbacks not yet answered,
+# add-on events (and erasure orders) not yet delivered. Each count uses a partial or covering index,
+# so polling stays cheap under load.
+sb_pending() {
+    sb_sql "SELECT (SELECT count(*) FROM messages WHERE status IN ('queued', 'sent')),
+        (SELECT count(*) FROM callbacks WHERE state = 'pending'), (SELECT count(*) FROM addon_outbox);"
+}
+
+# The daemon plus its live runner processes.
+sb_server_pids() {
+    echo "$SB_PID $(children_of "$SB_PID" | tr '\n' ' ')"
+}
+
+# Warnings and errors the daemon logged (swift-log's default format: "<time> <level> <label> : ...").
+sb_log_problems() {
+    grep -cE '^[^ ]+ (warning|error|critical) ' "$SB_DIR/daemon.log" || true
+}
+
+# SIGTERM drains in-flight requests and stops the runners; SIGKILL after 30 s, runners included.
+sb_stop() {
+    [ -n "$SB_PID" ] || return 0
+    local runners
+    runners=$(children_of "$SB_PID")
+    stop_pid "$SB_PID" TERM 30
+    wait "$SB_PID" 2>/dev/null || true
+    for pid in $runners; do stop_pid "$pid" TERM 5; done
+    SB_PID=""
+}
+
+# Leftovers of an interrupted earlier run of this checkout's release build (never anything else):
+# processes whose executable path starts with this checkout's .build/release/switchboard, by either
+# name (the daemon starts runners by the resolved path of the symlink .build/release).
+sb_kill_strays() {
+    local file pid arg0 resolved
+    resolved=$(cd "$ROOT/.build/release" 2>/dev/null && pwd -P) || resolved="$ROOT/.build/release"
+    for file in /proc/[0-9]*/cmdline; do
+        arg0=""
+        IFS= read -r -d '' arg0 2>/dev/null <"$file" || true
+        case $arg0 in
+        "$ROOT/.build/release/switchboard"* | "$resolved/switchboard"*)
+            pid=${file#/proc/}
+            pid=${pid%/cmdline}
+            [ "$pid" = "$SB_PID" ] && continue
+            echo "bench: stopping a leftover $arg0 (pid $pid)" >&2
+            stop_pid "$pid" TERM 10
+            ;;
+        esac
+    done
+}
