@@ -81,4 +81,48 @@ final class CallbackReceiver: Sendable {
             }
         }
     }
+
+    /// With an instant carrier the delivery report can overtake the commit that marks a message
+    /// sent; every message still passes through `sent` once, with one callback per status.
+    @Test func everyMessagePassesThroughSentOnceEvenWithAnInstantCarrier() async throws {
+        let receiver = CallbackReceiver(failFirst: 0)
+        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        let server = Task { try await receiver.run { continuation.yield($0) } }
+        defer { server.cancel() }
+        var iterator = ports.makeAsyncIterator()
+        let port = try #require(await iterator.next())
+
+        try await withDaemon(configure: { $0.simulator.latencyMs = 0 }) { daemon in
+            let (_, client) = try await daemon.signUp()
+            let ids = try await withThrowingTaskGroup(of: [String].self) { group in
+                for _ in 0..<8 {
+                    group.addTask {
+                        var ids: [String] = []
+                        for _ in 0..<25 {
+                            let sent = try await client.send(callback: "http://127.0.0.1:\(port)/status")
+                            if let id = sent.json["id"] as? String { ids.append(id) }
+                        }
+                        return ids
+                    }
+                }
+                return try await group.reduce(into: []) { $0 += $1 }
+            }
+            #expect(ids.count == 200)
+            #expect(try await eventually(seconds: 20) { receiver.received.withLock { $0.count } >= 400 })
+            try await Task.sleep(for: .milliseconds(300))
+            let statuses = receiver.received.withLock { $0 }.compactMap {
+                (try? JSONSerialization.jsonObject(with: $0.body) as? [String: Any]).flatMap { payload in
+                    (payload["message_id"] as? String).map { ($0, payload["status"] as? String ?? "") }
+                }
+            }
+            #expect(statuses.count == 400)
+            for id in ids {
+                #expect(statuses.filter { $0.0 == id }.map(\.1).sorted() == ["delivered", "sent"], "\(id)")
+            }
+            let unsent = try await daemon.daemon.messages.writer.pool.read { db in
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM messages WHERE sent_at IS NULL") ?? -1
+            }
+            #expect(unsent == 0)
+        }
+    }
 }

@@ -72,12 +72,7 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
                 let changed: Row?
                 switch result {
                 case .accepted:
-                    changed = try Row.fetchOne(
-                        db.cachedStatement(
-                            sql:
-                                "UPDATE messages SET status = 'sent', sent_at = ?, updated_at = ? WHERE id = ? AND status = 'queued' \(Self.returning)"
-                        ),
-                        arguments: [now, now, id])
+                    changed = try Row.fetchOne(db.cachedStatement(sql: Self.markSent), arguments: [now, now, id])
                 case .rejected(let code, let reason):
                     changed = try Row.fetchOne(
                         db.cachedStatement(
@@ -106,6 +101,16 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
             let queuedCallbacks = try await store.writer.write { db in
                 var queuedCallbacks = false
                 for report in reports {
+                    // A report can overtake the commit that marks its message sent (an instant
+                    // carrier, or a real one answering before its own submit acknowledgement):
+                    // the message is then marked sent first, so every message passes through
+                    // `sent`, with its event and callback, exactly once.
+                    if let overtaken = try Row.fetchOne(
+                        db.cachedStatement(sql: Self.markSent), arguments: [now, now, report.messageID]),
+                        try Self.announce(db, overtaken, events: events, callbacks: callbacks, now: now, digest: digest)
+                    {
+                        queuedCallbacks = true
+                    }
                     guard
                         let changed = try Row.fetchOne(
                             db.cachedStatement(
@@ -136,6 +141,9 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
     /// add-on event, the callback and the content mode need no second read of the row.
     private static let returning =
         "RETURNING \(Message.columns), (SELECT content_mode FROM accounts WHERE accounts.id = messages.account_id)"
+
+    private static let markSent =
+        "UPDATE messages SET status = 'sent', sent_at = ?, updated_at = ? WHERE id = ? AND status = 'queued' \(returning)"
 
     /// Publishes the message's new status to add-ons and queues its status callback, inside the
     /// transaction that set it (before its content mode applies, which a final status triggers).
