@@ -1,4 +1,5 @@
 import AddonKit
+import Foundation
 
 /// One account's delivery counters for one UTC day, and what keeps them exact when the host
 /// delivers an event more than once.
@@ -61,12 +62,38 @@ struct DailyReport: Codable, Equatable, Sendable {
         undelivered = try container.decode(Int.self, forKey: .undelivered)
         failed = try container.decode(Int.self, forKey: .failed)
         recipients = try container.decode(Set<String>.self, forKey: .recipients)
-        // Format 1 files list the pairs themselves.
-        if let fingerprints = try? container.decode(Set<UInt64>.self, forKey: .counted) {
-            counted = fingerprints
+        // Format 2 packs the fingerprints into one base64 string; format 1 lists the pairs themselves.
+        if let packed = try? container.decode(String.self, forKey: .counted) {
+            guard let bytes = Data(base64Encoded: packed), bytes.count % 8 == 0 else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .counted, in: container, debugDescription: "not a packed list of 64-bit fingerprints")
+            }
+            counted = Set(
+                stride(from: 0, to: bytes.count, by: 8).map { offset in
+                    bytes[(bytes.startIndex + offset)..<(bytes.startIndex + offset + 8)].reduce(UInt64(0)) {
+                        $0 << 8 | UInt64($1)
+                    }
+                })
         } else {
             counted = Set(try container.decode([CountedStatus].self, forKey: .counted).map(\.fingerprint))
         }
+    }
+
+    /// The fingerprints as one base64 string of big-endian 8-byte values: a million pairs make a
+    /// 10 MB string, where a JSON array of numbers made the encoder build a node per pair and
+    /// took the daemon's peak memory past 250 MB.
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(sent, forKey: .sent)
+        try container.encode(delivered, forKey: .delivered)
+        try container.encode(undelivered, forKey: .undelivered)
+        try container.encode(failed, forKey: .failed)
+        try container.encode(recipients, forKey: .recipients)
+        var bytes = Data(capacity: counted.count * 8)
+        for fingerprint in counted {
+            withUnsafeBytes(of: fingerprint.bigEndian) { bytes.append(contentsOf: $0) }
+        }
+        try container.encode(bytes.base64EncodedString(), forKey: .counted)
     }
 
     /// The row the host stores and shows to the customer.

@@ -8,7 +8,7 @@ import Foundation
 struct ReportStore: Sendable {
     static let fileName = "reporting.json"
     static let journalName = "reporting.journal"
-    /// 2 keeps counted pairs as fingerprints; 1 (listing the pairs) is still read.
+    /// 2 keeps counted pairs as packed fingerprints; 1 (listing the pairs) is still read.
     private static let format = 2
     private static let readable = 1...2
 
