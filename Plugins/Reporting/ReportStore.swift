@@ -62,7 +62,10 @@ struct ReportStore: Sendable {
     /// Writes a snapshot of everything and empties the journal (after erasures, so that erased data
     /// leaves the disk at once, and every `snapshotEvery` updates).
     func save(_ reports: DailyReports, journal: inout Int32?) throws {
-        let data = try JSONEncoder().encode(Contents(format: Self.format, reports: reports))
+        // Packed fingerprints are megabytes of base64; escaping each "/" in them is wasted work.
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .withoutEscapingSlashes
+        let data = try encoder.encode(Contents(format: Self.format, reports: reports))
         try StateFile.replace(path, with: [UInt8](data))
         if let fd = journal { StateFile.closeAppend(fd) }
         journal = nil
