@@ -67,15 +67,8 @@ import Testing
         let journal = directory.appendingPathComponent("addons/com.switchboard.reporting/reporting.journal")
         #expect(FileManager.default.fileExists(atPath: journal.path))
 
-        let second = try await TestDaemon.start(directory: directory)
-        let again = TestClient(baseURL: second.baseURL, basic: key)
-        _ = try await again.send(to: "+37255500003")
-        let continued = try await eventually {
-            let row = try await again.get("/v1/account/addons/reporting/reports").data.first
-            return row?["delivered"] as? Int == 3 && row?["unique_recipients"] as? Int == 3
-        }
-        await second.stop(removeData: false)
-        #expect(continued, "account \(accountID)")
+        #expect(
+            try await Self.afterRestart(directory, key: key, delivered: 3, recipients: 3), "account \(accountID)")
     }
 
     /// A state file of the first format (pairs listed as strings) still loads and keeps counting.
@@ -102,15 +95,23 @@ import Testing
         try JSONSerialization.data(withJSONObject: state).write(
             to: directory.appendingPathComponent("addons/com.switchboard.reporting/reporting.json"))
 
-        let second = try await TestDaemon.start(directory: directory)
-        let again = TestClient(baseURL: second.baseURL, basic: key)
-        _ = try await again.send(to: "+37255500003")
+        #expect(try await Self.afterRestart(directory, key: key, delivered: 2, recipients: 2))
+    }
+
+    /// Starts a daemon on `directory` again, sends one more message, and tells whether today's report
+    /// reaches the expected counts (continuing from what Reporting kept on disk).
+    static func afterRestart(_ directory: URL, key: (String, String), delivered: Int, recipients: Int) async throws
+        -> Bool
+    {
+        let daemon = try await TestDaemon.start(directory: directory)
+        let client = TestClient(baseURL: daemon.baseURL, basic: key)
+        _ = try await client.send(to: "+37255500003")
         let continued = try await eventually {
-            let row = try await again.get("/v1/account/addons/reporting/reports").data.first
-            return row?["delivered"] as? Int == 2 && row?["unique_recipients"] as? Int == 2
+            let row = try await client.get("/v1/account/addons/reporting/reports").data.first
+            return row?["delivered"] as? Int == delivered && row?["unique_recipients"] as? Int == recipients
         }
-        await second.stop(removeData: false)
-        #expect(continued)
+        await daemon.stop(removeData: false)
+        return continued
     }
 
     @Test func reportingProducesDailyReportsAsJSONAndCSV() async throws {

@@ -195,10 +195,7 @@ extension Microbenchmarks {
     public static func isolated(directory: URL, libraries: URL, count: Int) async throws -> [Figure] {
         let addon = try isolatedScrub(directory: directory, libraries: libraries, spinMicroseconds: 50)
         defer { addon.stop() }
-        let view = AddonView(
-            eventID: "evt_bench", type: .messageSubmit, accountID: "acc_bench", timeMs: 0,
-            fields: [ViewField(id: "usage.to", value: .text("+37255512345"), treatment: .clear)])
-        let latencies = await checkLatencies(addon, view, count: count)
+        let latencies = await checkLatencies(addon, count: count)
         let inbound = AddonView(
             eventID: "evt_in", type: .messageInbound, accountID: "acc_bench", timeMs: 0,
             fields: [ViewField(id: "usage.from", value: .text("+37255512345"), treatment: .clear)])
@@ -213,7 +210,7 @@ extension Microbenchmarks {
         // Crash detection: kill the runner and time until the daemon has noticed.
         var detections: [Double] = []
         for _ in 0..<5 {
-            _ = await addon.check(view)
+            _ = await addon.check(submitView)
             guard let pid = addon.status().pid else { break }
             let crashes = addon.status().crashes
             let killed = ContinuousClock.now
@@ -242,10 +239,7 @@ extension Microbenchmarks {
     static func isolatedCheckWithoutSpinning(directory: URL, libraries: URL, count: Int) async throws -> [Figure] {
         let addon = try isolatedScrub(directory: directory, libraries: libraries, spinMicroseconds: 0)
         defer { addon.stop() }
-        let view = AddonView(
-            eventID: "evt_bench", type: .messageSubmit, accountID: "acc_bench", timeMs: 0,
-            fields: [ViewField(id: "usage.to", value: .text("+37255512345"), treatment: .clear)])
-        let latencies = await checkLatencies(addon, view, count: count)
+        let latencies = await checkLatencies(addon, count: count)
         return [
             Figure(name: "isolated check round trip p50 (spin 0)", value: latencies[latencies.count / 2], unit: "µs"),
             Figure(
@@ -274,12 +268,16 @@ extension Microbenchmarks {
             clock: SystemWallClock(), onEmit: { _ in true })
     }
 
-    /// Sequential check round trips, µs, sorted.
-    static func checkLatencies(_ addon: IsolatedAddon, _ view: AddonView, count: Int) async -> [Double] {
+    static let submitView = AddonView(
+        eventID: "evt_bench", type: .messageSubmit, accountID: "acc_bench", timeMs: 0,
+        fields: [ViewField(id: "usage.to", value: .text("+37255512345"), treatment: .clear)])
+
+    /// Sequential check round trips of `submitView`, µs, sorted.
+    static func checkLatencies(_ addon: IsolatedAddon, count: Int) async -> [Double] {
         var latencies: [Double] = []
         for _ in 0..<count {
             let started = ContinuousClock.now
-            _ = await addon.check(view)
+            _ = await addon.check(submitView)
             latencies.append(seconds(ContinuousClock.now - started) * 1e6)
         }
         return latencies.sorted()
