@@ -54,10 +54,8 @@ import Testing
     @Test func reportingCountersSurviveARestart() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sb-report-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let first = try await TestDaemon.start(directory: directory)
-        let (accountID, client) = try await first.signUp()
+        let (first, accountID, client) = try await Self.withReporting(directory)
         let key = try #require(client.basic)
-        _ = try await client.put("/v1/account/addons/reporting", json: ["categories": ["usage"]])
         for to in ["+37255500001", "+37255500002"] { _ = try await client.send(to: to) }
         let delivered = try await eventually {
             try await client.get("/v1/account/addons/reporting/reports").data.first?["delivered"] as? Int == 2
@@ -75,10 +73,8 @@ import Testing
     @Test func reportingReadsItsFirstStateFormat() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sb-report-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let first = try await TestDaemon.start(directory: directory)
-        let (accountID, client) = try await first.signUp()
+        let (first, accountID, client) = try await Self.withReporting(directory)
         let key = try #require(client.basic)
-        _ = try await client.put("/v1/account/addons/reporting", json: ["categories": ["usage"]])
         await first.stop(removeData: false)
 
         let formatter = DateFormatter()
@@ -96,6 +92,14 @@ import Testing
             to: directory.appendingPathComponent("addons/com.switchboard.reporting/reporting.json"))
 
         #expect(try await Self.afterRestart(directory, key: key, delivered: 2, recipients: 2))
+    }
+
+    /// A daemon on `directory` with a new account that enabled Reporting.
+    static func withReporting(_ directory: URL) async throws -> (TestDaemon, String, TestClient) {
+        let daemon = try await TestDaemon.start(directory: directory)
+        let (accountID, client) = try await daemon.signUp()
+        _ = try await client.put("/v1/account/addons/reporting", json: ["categories": ["usage"]])
+        return (daemon, accountID, client)
     }
 
     /// Starts a daemon on `directory` again, sends one more message, and tells whether today's report

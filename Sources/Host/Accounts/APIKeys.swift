@@ -79,8 +79,7 @@ extension AccountStore {
     /// The principal for `accountID:secret`, or nil when the pair is not a live key of an active account.
     public func authenticate(accountID: String, secret: String) async throws -> Principal? {
         let hash = secret.sha256Hex
-        if let known = credentials.principal(accountID: accountID, secretHash: hash) { return known }
-        let principal = try await writer.pool.read { db in
+        return try await writer.pool.read { db in
             let row = try Row.fetchOne(
                 db.cachedStatement(
                     sql: """
@@ -89,7 +88,5 @@ extension AccountStore {
                         """), arguments: [hash, accountID])
             return row.map { Principal(accountID: accountID, keyID: $0["id"]) }
         }
-        if let principal { credentials.remember(principal, secretHash: hash) }
-        return principal
     }
 }

@@ -1,8 +1,8 @@
 import Foundation
 import Synchronization
 
-/// Recently verified API keys, so that a client sending thousands of requests per second costs one
-/// SHA-256 per request instead of a database read. Only successes are kept, briefly: revoking a key
+/// Recently verified `Authorization` headers, so that a client sending thousands of requests per
+/// second costs a dictionary lookup per request instead of a hash and a database read. Only successes are kept, briefly: revoking a key
 /// or erasing an account in this daemon drops the account's entries at once, and a change made by
 /// another process (a command-line tool on the same data) takes effect within `lifetime`.
 final class CredentialCache: Sendable {
@@ -20,39 +20,23 @@ final class CredentialCache: Sendable {
         self.capacity = capacity
     }
 
-    private static func key(_ accountID: String, _ secretHash: String) -> String { accountID + " " + secretHash }
-
-    func principal(accountID: String, secretHash: String) -> Principal? {
-        principal(key: Self.key(accountID, secretHash))
-    }
-
-    func remember(_ principal: Principal, secretHash: String) {
-        remember(principal, key: Self.key(principal.accountID, secretHash))
-    }
-
-    /// By the request's whole `Authorization` header, which a client repeats byte for byte: a hit
-    /// skips decoding the header and hashing the key.
-    func principal(authorization: String) -> Principal? { principal(key: "header " + authorization) }
-
-    func remember(_ principal: Principal, authorization: String) {
-        remember(principal, key: "header " + authorization)
-    }
-
-    private func principal(key: String) -> Principal? {
+    /// Keyed by the request's whole `Authorization` header, which a client repeats byte for byte: a
+    /// hit skips decoding the header, hashing the key and the database read.
+    func principal(authorization: String) -> Principal? {
         let now = ContinuousClock.now
         return entries.withLock { entries in
-            guard let entry = entries[key] else { return nil }
+            guard let entry = entries[authorization] else { return nil }
             if entry.expires > now { return entry.principal }
-            entries[key] = nil
+            entries[authorization] = nil
             return nil
         }
     }
 
-    private func remember(_ principal: Principal, key: String) {
+    func remember(_ principal: Principal, authorization: String) {
         let expires = ContinuousClock.now + lifetime
         entries.withLock { entries in
             if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
-            entries[key] = Entry(principal: principal, expires: expires)
+            entries[authorization] = Entry(principal: principal, expires: expires)
         }
     }
 

@@ -126,18 +126,7 @@ public final class AddonPlatform: DomainEventSink, PreSendCheck, Service {
             let logger = self.logger
             writer.writeDetached(
                 { [checkShares] db in
-                    // Consecutive shares of one millisecond go in as one append.
-                    var run: [Ledger.Share] = []
-                    var runAt: Int64 = 0
-                    for (share, at) in checkShares.take() {
-                        if at != runAt, !run.isEmpty {
-                            try Ledger.append(db, run, at: runAt)
-                            run.removeAll(keepingCapacity: true)
-                        }
-                        run.append(share)
-                        runAt = at
-                    }
-                    try Ledger.append(db, run, at: runAt)
+                    try Ledger.append(db, timed: checkShares.take())
                 },
                 failed: { error in
                     logger.error("could not record pre-send shares", metadata: ["error": "\(error)"])

@@ -158,7 +158,7 @@ public final class AddonRegistry: Sendable {
     /// Loads the add-on a manifest describes, in process or in its own runner as configured.
     func load(_ manifest: Manifest, bundled: Bool) throws -> LoadedAddon {
         guard settings.loadLibraries else {
-            return LoadedAddon(manifest: manifest, endpoint: nil, bundled: bundled, libraryPath: nil, fingerprint: "")
+            return LoadedAddon(manifest: manifest, endpoint: nil, bundled: bundled, fingerprint: "")
         }
         let file = libraryFile(manifest, bundled: bundled)
         let config = manifest.config.merging(settings.config[manifest.id] ?? [:]) { $1 }
@@ -194,7 +194,7 @@ public final class AddonRegistry: Sendable {
                 "isolation": "\(endpoint.isolation.rawValue)",
             ])
         return LoadedAddon(
-            manifest: manifest, endpoint: endpoint, bundled: bundled, libraryPath: file.path,
+            manifest: manifest, endpoint: endpoint, bundled: bundled,
             fingerprint: Self.fingerprint(manifest: manifest.file, library: file))
     }
 

@@ -330,16 +330,9 @@ final class IsolatedAddon: AddonEndpoint, @unchecked Sendable {
         }
         return await withCheckedContinuation { continuation in
             let ready = state.withLock { state -> Frame?? in
-                switch state.pending[id] {
-                case .waiting:
-                    state.pending[id] = .suspended(continuation)
-                    return .none
-                case .answered(let frame):
-                    state.pending[id] = nil
-                    return .some(frame)
-                case .suspended, nil:
-                    return .some(nil)  // The runner died meanwhile.
-                }
+                let ready = Self.take(id, from: &state)
+                if ready == nil { state.pending[id] = .suspended(continuation) }
+                return ready
             }
             if let ready { return continuation.resume(returning: ready) }
             DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(timeoutMs)) {
@@ -361,16 +354,18 @@ final class IsolatedAddon: AddonEndpoint, @unchecked Sendable {
 
     /// The answer if it is in (nil inside when the runner died), or nil while it is still awaited.
     private func take(_ id: UInt64) -> Frame?? {
-        state.withLock { state in
-            switch state.pending[id] {
-            case .answered(let frame):
-                state.pending[id] = nil
-                return .some(frame)
-            case .waiting:
-                return .none
-            case .suspended, nil:
-                return .some(nil)
-            }
+        state.withLock { Self.take(id, from: &$0) }
+    }
+
+    private static func take(_ id: UInt64, from state: inout State) -> Frame?? {
+        switch state.pending[id] {
+        case .answered(let frame):
+            state.pending[id] = nil
+            return .some(frame)
+        case .waiting:
+            return .none
+        case .suspended, nil:
+            return .some(nil)  // The runner died meanwhile.
         }
     }
 

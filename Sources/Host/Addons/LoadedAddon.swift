@@ -12,18 +12,15 @@ final class LoadedAddon: Sendable {
     let endpoint: (any AddonEndpoint)?
     /// Bundled add-ons need no library pin; a reload loads the next version under the same rule.
     let bundled: Bool
-    /// The library file in use, to refuse an in-process reload that dlopen would answer with the old copy.
-    let libraryPath: String?
     /// The manifest file's and the library's digests, so that SIGHUP reloads only what changed.
     let fingerprint: String
 
     private let use = Mutex((leases: 0, retired: false))
 
-    init(manifest: Manifest, endpoint: (any AddonEndpoint)?, bundled: Bool, libraryPath: String?, fingerprint: String) {
+    init(manifest: Manifest, endpoint: (any AddonEndpoint)?, bundled: Bool, fingerprint: String) {
         self.manifest = manifest
         self.endpoint = endpoint
         self.bundled = bundled
-        self.libraryPath = libraryPath
         self.fingerprint = fingerprint
     }
 

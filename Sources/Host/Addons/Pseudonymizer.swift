@@ -29,18 +29,6 @@ public final class Pseudonymizer: Sendable {
     public func token(_ value: String, addonID: String, accountID: String) -> String {
         let mac = HMAC<SHA256>.authenticationCode(
             for: Data(value.utf8), using: key(addonID: addonID, accountID: accountID))
-        return "psn_" + Self.hex(mac.prefix(16))
-    }
-
-    private static let digits = Array("0123456789abcdef".utf8)
-
-    private static func hex<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
-        var out: [UInt8] = []
-        out.reserveCapacity(32)
-        for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: out, as: UTF8.self)
+        return "psn_" + mac.prefix(16).hexString
     }
 }

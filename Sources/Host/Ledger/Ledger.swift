@@ -87,6 +87,11 @@ public enum Ledger {
 
     /// Appends shares inside the caller's transaction (the writer's batch), chaining each to the last.
     static func append(_ db: Database, _ shares: [Share], at: Int64) throws {
+        try append(db, timed: shares.map { ($0, at) })
+    }
+
+    /// The same, each share with its own time (shares gathered from several requests).
+    static func append(_ db: Database, timed shares: [(share: Share, at: Int64)]) throws {
         guard !shares.isEmpty else { return }
         let last = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1"))
         var seq: Int64 = last?["seq"] ?? 0
@@ -96,7 +101,7 @@ public enum Ledger {
                 INSERT INTO ledger (seq, at, addon_id, addon_version, account_id, event_id, event_type, fields, consent_id,
                     prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
-        for share in shares {
+        for (share, at) in shares {
             seq += 1
             let fields = share.fields.joined(separator: ",")
             let hash = hash(

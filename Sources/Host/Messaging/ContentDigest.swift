@@ -15,6 +15,6 @@ public struct ContentDigest: Sendable {
         hmac.update(data: Data(accountID.utf8))
         hmac.update(data: [0])
         hmac.update(data: Data(body.utf8))
-        return "hmac-sha256:" + Data(hmac.finalize()).hex
+        return "hmac-sha256:" + Data(hmac.finalize()).hexString
     }
 }

@@ -112,32 +112,31 @@ public struct MessageStore: Sendable {
                     sql: """
                         SELECT m.body, m.account_id, a.content_mode FROM messages m JOIN accounts a ON a.id = m.account_id
                         WHERE m.id = ?
-                        """), arguments: [messageID]),
-            let body: String = row["body"]
+                        """), arguments: [messageID])
         else { return }
-        switch ContentMode(rawValue: row["content_mode"]) ?? .store {
-        case .store:
-            break
-        case .hash:
-            let accountID: String = row["account_id"]
-            try db.cachedStatement(sql: "UPDATE messages SET body = NULL, body_digest = ? WHERE id = ?").execute(
-                arguments: [digest.digest(body, accountID: accountID), messageID])
-        case .hide:
-            try db.cachedStatement(sql: "UPDATE messages SET body = NULL WHERE id = ?").execute(arguments: [messageID])
-        }
+        try applyContentMode(
+            db, messageID: messageID, accountID: row["account_id"], body: row["body"],
+            mode: ContentMode(rawValue: row["content_mode"]) ?? .store, digest: digest)
     }
 
     /// Applies `mode` to a message that has just reached its final status.
     static func applyContentMode(_ db: Database, message: Message, mode: ContentMode, digest: ContentDigest) throws {
-        guard let body = message.body else { return }
+        try applyContentMode(
+            db, messageID: message.id, accountID: message.accountID, body: message.body, mode: mode, digest: digest)
+    }
+
+    private static func applyContentMode(
+        _ db: Database, messageID: String, accountID: String, body: String?, mode: ContentMode, digest: ContentDigest
+    ) throws {
+        guard let body else { return }
         switch mode {
         case .store:
             break
         case .hash:
             try db.cachedStatement(sql: "UPDATE messages SET body = NULL, body_digest = ? WHERE id = ?").execute(
-                arguments: [digest.digest(body, accountID: message.accountID), message.id])
+                arguments: [digest.digest(body, accountID: accountID), messageID])
         case .hide:
-            try db.cachedStatement(sql: "UPDATE messages SET body = NULL WHERE id = ?").execute(arguments: [message.id])
+            try db.cachedStatement(sql: "UPDATE messages SET body = NULL WHERE id = ?").execute(arguments: [messageID])
         }
     }
 

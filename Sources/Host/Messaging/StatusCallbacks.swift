@@ -155,7 +155,7 @@ public final class StatusCallbackQueue: Service {
         var hmac = HMAC<SHA256>(key: SymmetricKey(data: Data(secret.utf8)))
         hmac.update(data: Data("\(timestamp).".utf8))
         hmac.update(data: body)
-        return "t=\(timestamp),v1=" + Data(hmac.finalize()).hex
+        return "t=\(timestamp),v1=" + Data(hmac.finalize()).hexString
     }
 
     /// POSTs one callback; nil on a 2xx answer, otherwise why it failed.

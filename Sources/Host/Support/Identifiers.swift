@@ -95,10 +95,6 @@ extension Sequence where Element == UInt8 {
     }
 }
 
-extension Data {
-    var hex: String { hexString }
-}
-
 extension String {
     /// SHA-256 of the UTF-8 bytes, hex; for high-entropy secrets (API keys) where a slow hash buys nothing.
     var sha256Hex: String { SHA256.hash(data: Data(utf8)).hexString }
