@@ -117,4 +117,17 @@ import Testing
         #expect(throws: (any Error).self) { try DomainEvent(stored: Data([1, 0, 0])) }
         #expect(Identifier.randomToken(bytes: 32).count == 43)
     }
+
+    /// Message ids sort as their creation times do (the id index is appended to, not scattered),
+    /// and two ids made in the same millisecond still differ.
+    @Test func orderedIdentifiersSortByTime() {
+        let times: [Int64] = [0, 1, 255, 256, 65_535, 1_700_000_000_000, 1_700_000_000_001, 1_800_000_000_000]
+        let ids = times.map { Identifier.makeOrdered("msg", at: $0) }
+        #expect(ids == ids.sorted())
+        #expect(ids.allSatisfy { $0.hasPrefix("msg_") && $0.count == 4 + 20 })
+        let sameTime = (0..<1000).map { _ in Identifier.makeOrdered("msg", at: 1_700_000_000_000) }
+        #expect(Set(sameTime).count == 1000)
+        #expect(Identifier.sortableAlphabet == Identifier.sortableAlphabet.sorted())
+        #expect(Set(Identifier.sortableAlphabet).count == 64)
+    }
 }

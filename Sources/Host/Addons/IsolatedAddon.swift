@@ -51,7 +51,7 @@ final class IsolatedAddon: AddonEndpoint, @unchecked Sendable {
         /// Its caller is reading the socket itself for a few microseconds (see `RunnerInbox`).
         case waiting
         case answered(Frame)
-        case suspended(CheckedContinuation<Frame?, Never>)
+        case suspended(CheckedContinuation<Frame?, Never>, deadline: ContinuousClock.Instant, timeoutMs: Int)
     }
 
     private struct State {
@@ -67,9 +67,13 @@ final class IsolatedAddon: AddonEndpoint, @unchecked Sendable {
         var crashes = 0
         var timeouts = 0
         var stopping = false
+        /// Whether the timeout sweep is scheduled; only whoever sets it schedules `sweep`.
+        var sweeping = false
     }
 
     private let state = Mutex(State())
+    /// Fires `sweepExpired` while requests wait; scheduled by `request`, which keeps no timer of its own.
+    private let sweep = DispatchSource.makeTimerSource(queue: .global())
 
     init(
         manifest: Manifest, sha256: String, library: URL, stateDirectory: URL, config: [String: String],
@@ -89,6 +93,8 @@ final class IsolatedAddon: AddonEndpoint, @unchecked Sendable {
             libraryPath: library.path, addonID: manifest.id, version: manifest.version,
             stateDirectory: stateDirectory.path,
             config: config.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+        sweep.setEventHandler { [weak self] in self?.sweepExpired() }
+        sweep.activate()
         // The first start is synchronous so that a library the runner refuses is reported like any
         // other load failure, before the daemon serves.
         if let failure = lifecycle.sync(execute: { start() }) {
@@ -192,7 +198,7 @@ final class IsolatedAddon: AddonEndpoint, @unchecked Sendable {
                 case .waiting:
                     state.pending[id] = .answered(frame)
                     return nil
-                case .suspended(let continuation):
+                case .suspended(let continuation, _, _):
                     state.pending[id] = nil
                     return continuation
                 case .answered, nil:
@@ -265,7 +271,7 @@ final class IsolatedAddon: AddonEndpoint, @unchecked Sendable {
 
     private static func suspended(_ pending: [UInt64: Waiter]) -> [CheckedContinuation<Frame?, Never>] {
         pending.values.compactMap {
-            if case .suspended(let continuation) = $0 { continuation } else { nil }
+            if case .suspended(let continuation, _, _) = $0 { continuation } else { nil }
         }
     }
 
@@ -329,27 +335,51 @@ final class IsolatedAddon: AddonEndpoint, @unchecked Sendable {
             } while ContinuousClock.now < deadline
         }
         return await withCheckedContinuation { continuation in
-            let ready = state.withLock { state -> Frame?? in
+            let (ready, startSweep) = state.withLock { state -> (Frame??, Bool) in
                 let ready = Self.take(id, from: &state)
-                if ready == nil { state.pending[id] = .suspended(continuation) }
-                return ready
+                guard ready == nil else { return (ready, false) }
+                state.pending[id] = .suspended(
+                    continuation, deadline: .now + .milliseconds(timeoutMs), timeoutMs: timeoutMs)
+                defer { state.sweeping = true }
+                return (nil, !state.sweeping)
             }
             if let ready { return continuation.resume(returning: ready) }
-            DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(timeoutMs)) {
-                let expired = self.state.withLock { state -> CheckedContinuation<Frame?, Never>? in
-                    guard case .suspended(let waiting) = state.pending[id] else { return nil }
-                    state.pending[id] = nil
-                    state.timeouts += 1
-                    return waiting
-                }
-                guard let expired else { return }
-                self.logger.error(
-                    "add-on did not answer in time; killing its runner",
-                    metadata: ["addon.id": "\(self.manifest.id)", "timeout_ms": "\(timeoutMs)"])
-                expired.resume(returning: nil)
-                process.kill()
-            }
+            if startSweep { sweep.schedule(deadline: .now() + Self.sweepInterval, leeway: Self.sweepInterval) }
         }
+    }
+
+    /// How often suspended requests are checked against their deadlines while any are waiting. One
+    /// timer per add-on rather than one per request: thousands of live dispatch timers a second cost
+    /// more than the checks they guarded.
+    private static let sweepInterval = DispatchTimeInterval.milliseconds(5)
+
+    /// Fails the requests whose time is up and kills the runner as hung; runs on `lifecycle`.
+    private func sweepExpired() {
+        let now = ContinuousClock.now
+        let (expired, process, again) = state.withLock {
+            state -> ([(CheckedContinuation<Frame?, Never>, Int)], RunnerProcess?, Bool) in
+            var expired: [(CheckedContinuation<Frame?, Never>, Int)] = []
+            var waiting = false
+            for (id, waiter) in state.pending {
+                guard case .suspended(let continuation, let deadline, let timeoutMs) = waiter else { continue }
+                if deadline <= now {
+                    state.pending[id] = nil
+                    expired.append((continuation, timeoutMs))
+                } else {
+                    waiting = true
+                }
+            }
+            state.timeouts += expired.count
+            state.sweeping = waiting
+            return (expired, state.process, waiting)
+        }
+        if again { sweep.schedule(deadline: .now() + Self.sweepInterval, leeway: Self.sweepInterval) }
+        guard let (_, timeoutMs) = expired.first else { return }
+        logger.error(
+            "add-on did not answer in time; killing its runner",
+            metadata: ["addon.id": "\(manifest.id)", "timeout_ms": "\(timeoutMs)"])
+        for (continuation, _) in expired { continuation.resume(returning: nil) }
+        process?.kill()
     }
 
     /// The answer if it is in (nil inside when the runner died), or nil while it is still awaited.

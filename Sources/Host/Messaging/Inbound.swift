@@ -11,7 +11,7 @@ extension MessageStore {
     func receive(_ inbound: InboundSMS) async throws -> InboundOutcome {
         let count = SegmentCount(body: inbound.body)
         let now = clock.now().epochMillis
-        let id = Identifier.make("msg")
+        let id = Identifier.makeOrdered("msg")
         let digest = self.digest
         let events = self.events
         let keyword = OptOutKeyword.action(for: inbound.body)

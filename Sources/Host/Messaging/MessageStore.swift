@@ -28,7 +28,7 @@ public struct MessageStore: Sendable {
         public var body: String
         public var statusCallback: String?
         /// Assigned before the pre-send check so add-ons and the ledger see the message's final id.
-        public var id: String = Identifier.make("msg")
+        public var id: String = Identifier.makeOrdered("msg")
     }
 
     /// Stores a new outbound message as `queued`, refusing it in the same transaction when the
