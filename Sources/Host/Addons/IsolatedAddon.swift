@@ -171,10 +171,25 @@ final class IsolatedAddon: AddonEndpoint, @unchecked Sendable {
     /// Reads answers and notifications until the runner dies, then reports the death.
     private func readLoop(_ process: RunnerProcess, inbox: RunnerInbox) {
         var reason = "closed its channel"
+        let spin = Duration.microseconds(settings.spinMicroseconds)
+        var idleSince = ContinuousClock.now
         reading: while true {
-            inbox.waitReadable()
-            switch inbox.pump(wait: true, handle) {
+            // Like the runner, keep reading for `spin_us` after the last frame before sleeping:
+            // under load the next answer is usually that close, and a wake-up costs more.
+            if ContinuousClock.now - idleSince >= spin {
+                inbox.waitReadable()
+            } else {
+                sched_yield()
+            }
+            var handled = false
+            switch inbox.pump(
+                wait: true,
+                {
+                    handled = true; handle($0)
+                })
+            {
             case .drained, .busy:
+                if handled { idleSince = ContinuousClock.now }
                 continue
             case .closed:
                 break reading

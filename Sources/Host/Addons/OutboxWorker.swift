@@ -11,6 +11,7 @@ struct OutboxWorker: Sendable {
     let addonID: String
     let wake: BatchQueue<Void>
     static let batchSize = 256
+    static let linger = Duration.milliseconds(5)
 
     /// One outbox row, ready to hand to the add-on.
     enum Work: Sendable {
@@ -42,9 +43,15 @@ struct OutboxWorker: Sendable {
                     "outbox delivery failed", metadata: ["addon.id": "\(addonID)", "error": "\(error)"])
                 delivered = 0
             }
-            if delivered == 0 {
-                // Woken by new work or, at the latest, when a backoff may have passed.
-                await wake.wait(timeout: .milliseconds(250))
+            if delivered < Self.batchSize {
+                if delivered == 0 {
+                    // Woken by new work or, at the latest, when a backoff may have passed.
+                    await wake.wait(timeout: .milliseconds(250))
+                }
+                // Lets a few milliseconds of events gather before the next read: each batch costs a
+                // read, a delivery, a ledger append and a delete, whatever its size, and under load
+                // batches of a handful of events spent more on that than on the events.
+                try? await Task.sleep(for: Self.linger)
                 wake.drain()
             }
         }

@@ -11,6 +11,8 @@ final class BatchQueue<Element: Sendable>: Sendable {
     private struct State {
         var items: [Element] = []
         var waiter: CheckedContinuation<Void, Never>?
+        /// Counts waits, so a timer can tell whether the wait it was set for is still the current one.
+        var generation: UInt64 = 0
         var finished = false
     }
 
@@ -39,26 +41,41 @@ final class BatchQueue<Element: Sendable>: Sendable {
         state.withLock { $0.items.removeAll(keepingCapacity: true) }
     }
 
-    /// Returns once something is queued, the queue is finished, or `timeout` passed.
-    func wait(timeout: Duration) async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let registered = state.withLock { state -> Bool in
-                guard state.items.isEmpty, !state.finished else { return false }
-                state.waiter?.resume()
-                state.waiter = continuation
-                return true
-            }
-            guard registered else { return continuation.resume() }
-            let (seconds, attoseconds) = timeout.components
-            let nanoseconds = Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)
-            DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(nanoseconds)) {
-                let waiter = self.state.withLock { state -> CheckedContinuation<Void, Never>? in
-                    defer { state.waiter = nil }
-                    return state.waiter
+    /// Returns once something is queued, the queue is finished, the calling task is cancelled, or
+    /// `timeout` (if any) passed.
+    func wait(timeout: Duration?) async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let generation = state.withLock { state -> UInt64? in
+                    guard state.items.isEmpty, !state.finished, !Task.isCancelled else { return nil }
+                    state.waiter?.resume()
+                    state.waiter = continuation
+                    state.generation &+= 1
+                    return state.generation
                 }
-                waiter?.resume()
+                guard let generation else { return continuation.resume() }
+                guard let timeout else { return }
+                let (seconds, attoseconds) = timeout.components
+                let nanoseconds = Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)
+                DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(nanoseconds)) {
+                    self.resumeWaiter(ifStill: generation)
+                }
             }
+        } onCancel: {
+            resumeWaiter(ifStill: nil)
         }
+    }
+
+    /// Resumes the waiting consumer; with a generation, only if it is still the wait that set the
+    /// timer. A timer left over from an earlier wait used to wake the next one early, thousands of
+    /// times a second under load.
+    private func resumeWaiter(ifStill generation: UInt64?) {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            if let generation, generation != state.generation { return nil }
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume()
     }
 
     /// Waits until something is queued and takes all of it; nil once the calling task is cancelled
@@ -72,7 +89,7 @@ final class BatchQueue<Element: Sendable>: Sendable {
             }
             if !taken.isEmpty { return taken }
             if finished || Task.isCancelled { return nil }
-            await wait(timeout: .milliseconds(250))
+            await wait(timeout: nil)
         }
     }
 
