@@ -131,3 +131,151 @@ import Testing
         #expect(Set(Identifier.sortableAlphabet).count == 64)
     }
 }
+
+/// The request-body parser agrees with Foundation's on what JSON is and what it says.
+@Suite struct JSONParserTests {
+    private func parse(_ text: String) throws -> JSONValue {
+        try JSONParser.parse(Array(text.utf8))
+    }
+
+    /// Foundation's reading of the same document, as a `JSONValue`.
+    private func foundation(_ text: String) -> JSONValue? {
+        guard
+            let any = try? JSONSerialization.jsonObject(
+                with: Data(text.utf8), options: [.fragmentsAllowed])
+        else { return nil }
+        return convert(any)
+    }
+
+    private func convert(_ any: Any) -> JSONValue {
+        switch any {
+        case is NSNull: return .null
+        case let text as String: return .string(text)
+        case let array as [Any]: return .array(array.map(convert))
+        case let object as [String: Any]: return .object(object.mapValues(convert))
+        case let number as NSNumber:
+            // Foundation reads true/false as NSNumber too; its type tells them apart.
+            if String(cString: number.objCType) == "c" || type(of: number) == type(of: NSNumber(value: true)) {
+                if number === NSNumber(value: true) || number === NSNumber(value: false) {
+                    return .bool(number.boolValue)
+                }
+            }
+            return .number(number.doubleValue)
+        default: return .null
+        }
+    }
+
+    @Test func readsWhatFoundationReads() throws {
+        let documents = [
+            #"{"to":"+37255512345","from":"ACME","body":"hello world"}"#,
+            #" { "a" : [ 1 , -2.5e3 , 0.125, 1E2, -0 ] , "b" : { } , "c" : [ ] } "#,
+            #"{"nested":{"x":[{"y":null},true,false]}}"#,
+            #"{"escapes":"\"\\\/\b\f\n\r\t\u00e9\u20ac\ud83d\ude00"}"#,
+            #"{"utf8":"héllo wörld ✓ 😀"}"#,
+            #"{"dup":1,"dup":2}"#,
+            #"[]"#, #""text""#, #"12"#, #"null"#,
+        ]
+        for document in documents {
+            #expect(try parse(document) == foundation(document), "\(document)")
+        }
+        #expect(try parse(#"{"dup":1,"dup":2}"#) == .object(["dup": .number(2)]))
+    }
+
+    @Test func refusesWhatIsNotJSON() throws {
+        let documents = [
+            "", " ", "{", "}", #"{"a"}"#, #"{"a":}"#, #"{"a":1,}"#, "[1,]", "[1 2]", #"{a:1}"#, "{'a':1}",
+            "tru", "nul", "True", "01", "1.", ".5", "-", "1e", "+1", #""unterminated"#, "\"tab\there\"",
+            #""\x""#, #""\u12""#, #""\ud800""#, #""\udc00x""#, #"{"a":1} x"#, "[1]]",
+        ]
+        // Foundation lets trailing commas through; RFC 8259 does not.
+        let lenient: Set = [#"{"a":1,}"#, "[1,]"]
+        for document in documents {
+            #expect(throws: JSONParser.Malformed.self, "\(document)") { try parse(document) }
+            #expect(foundation(document) == nil || lenient.contains(document), "\(document)")
+        }
+        #expect(try parse("\u{FEFF}{}") == .object([:]))
+        // Invalid UTF-8 inside a string.
+        #expect(throws: JSONParser.Malformed.self) { try JSONParser.parse([0x22, 0xC3, 0x28, 0x22]) }
+    }
+
+    @Test func namesWhereTheInputBroke() {
+        #expect(throws: JSONParser.Malformed(offset: 6)) { try parse(#"{"a": tru}"#) }
+        #expect(throws: JSONParser.Malformed(offset: 9)) { try parse(#"{"a": 1, }"#) }
+    }
+
+    @Test func refusesDeepNesting() throws {
+        let shallow = String(repeating: "[", count: 60) + String(repeating: "]", count: 60)
+        _ = try parse(shallow)
+        let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
+        #expect(throws: JSONParser.Malformed.self) { try parse(deep) }
+    }
+
+    /// Random documents written by `JSONSerialization` read back to what was written.
+    @Test func roundTripsRandomDocuments() throws {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet: [Character] = ["a", "Z", "0", " ", "\"", "\\", "/", "\n", "\t", "\u{1}", "\u{1F}", "é", "€", "😀"]
+        func randomString() -> String {
+            String(
+                (0..<Int.random(in: 0...12, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! })
+        }
+        func randomValue(depth: Int) -> Any {
+            switch Int.random(in: 0...(depth > 3 ? 3 : 5), using: &generator) {
+            case 0: return NSNull()
+            case 1: return randomString()
+            case 2: return Double(Int.random(in: -1_000_000...1_000_000, using: &generator)) / 64
+            case 3: return Bool.random(using: &generator)
+            case 4: return (0..<Int.random(in: 0...4, using: &generator)).map { _ in randomValue(depth: depth + 1) }
+            default:
+                var object: [String: Any] = [:]
+                for _ in 0..<Int.random(in: 0...4, using: &generator) {
+                    object[randomString()] = randomValue(depth: depth + 1)
+                }
+                return object
+            }
+        }
+        for _ in 0..<300 {
+            let document = ["root": randomValue(depth: 0)]
+            let data = try JSONSerialization.data(withJSONObject: document)
+            let text = String(decoding: data, as: UTF8.self)
+            #expect(try JSONParser.parse([UInt8](data)) == foundation(text), "\(text)")
+        }
+    }
+}
+
+/// The hand-written message answer and callback body are byte for byte what the encoders write.
+@Suite struct JSONWriterTests {
+    @Test func messageAnswersMatchTheEncoder() throws {
+        var generator = SystemRandomNumberGenerator()
+        let pieces = [
+            "hello", " ", "é", "😀", "\"", "\\", "/", "\n", "\r", "\t", "\u{8}", "\u{C}", "\u{1}", "\u{1F}", "\u{7F}",
+            "\u{2028}",
+        ]
+        func text() -> String {
+            (0..<Int.random(in: 0...8, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }
+                .joined()
+        }
+        func maybe<T>(_ value: T) -> T? { Bool.random(using: &generator) ? value : nil }
+        for _ in 0..<500 {
+            var message = Message(
+                queued: MessageStore.Outbound(
+                    accountID: "acc_1", to: "+37255512345", from: text(), body: text(), statusCallback: maybe(text())),
+                seq: 1, count: SegmentCount(body: "x"), now: Int64.random(in: 0...2_000_000_000_000, using: &generator))
+            message.body = maybe(text())
+            message.bodyDigest = maybe(text())
+            message.errorCode = maybe(Int.random(in: -5...40_000, using: &generator))
+            message.errorMessage = maybe(text())
+            message.sentAt = maybe(1_763_800_000_123)
+            message.completedAt = maybe(1_763_800_000_456)
+            let view = MessageView(message)
+            let encoded = try SnakeCaseJSON.encoder().encode(view)
+            #expect(view.json == [UInt8](encoded), "\(String(decoding: encoded, as: UTF8.self))")
+            let payload = StatusCallbackQueue.Payload(
+                messageId: message.id, accountId: message.accountID, status: message.status.rawValue, to: text(),
+                from: message.from, errorCode: message.errorCode, errorMessage: message.errorMessage,
+                timestamp: text())
+            let sorted = JSONEncoder()
+            sorted.outputFormatting = .sortedKeys
+            #expect(payload.json == [UInt8](try sorted.encode(payload)))
+        }
+    }
+}

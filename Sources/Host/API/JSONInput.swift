@@ -13,11 +13,12 @@ struct JSONInput {
         }
         let parsed: JSONValue
         do {
-            parsed = try JSONDecoder().decode(JSONValue.self, from: Data(buffer: bytes))
+            parsed = try JSONParser.parse(Array(bytes.readableBytesView))
         } catch {
             throw Problem(
                 .badRequest, "Malformed JSON",
-                detail: "The request body is not valid JSON; check quotes, commas and braces.")
+                detail:
+                    "The request body is not valid JSON at byte \(error.offset); check quotes, commas and braces.")
         }
         guard case .object(let object) = parsed else {
             throw Problem.invalid("body", "must be a JSON object, not \(parsed.typeName)")

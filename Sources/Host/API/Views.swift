@@ -83,6 +83,28 @@ struct MessageView: Encodable {
         completedAt = Timestamp.string(message.completedAt)
         updatedAt = Timestamp.string(message.updatedAt)
     }
+
+    /// The same bytes `JSONResponse` would encode, written directly (keys in sorted order).
+    var json: [UInt8] {
+        var writer = JSONWriter()
+        writer.field("body", body)
+        writer.field("body_digest", bodyDigest)
+        writer.field("completed_at", completedAt)
+        writer.field("created_at", createdAt)
+        writer.field("direction", direction)
+        writer.field("encoding", encoding)
+        writer.field("error_code", errorCode)
+        writer.field("error_message", errorMessage)
+        writer.field("from", from)
+        writer.field("id", id)
+        writer.field("segments", segments)
+        writer.field("sent_at", sentAt)
+        writer.field("status", status)
+        writer.field("status_callback", statusCallback)
+        writer.field("to", to)
+        writer.field("updated_at", updatedAt)
+        return writer.finish()
+    }
 }
 
 struct ContactView: Encodable {

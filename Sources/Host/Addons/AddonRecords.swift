@@ -42,10 +42,10 @@ public final class AddonRecordStore: Sendable {
     /// `switchboard_addon_metric_<name>{addon, account}` (a subsystem of their own, so an add-on cannot clash with the host's metrics).
     func store(_ record: EmittedRecord) -> Bool {
         guard Self.kinds.contains(record.kind),
-            let object = try? JSONSerialization.jsonObject(with: Data(record.json.utf8)) as? [String: Any]
+            case .object(let object)? = try? JSONParser.parse(Array(record.json.utf8))
         else { return false }
         if record.kind == "metric" {
-            guard let name = object["name"] as? String, let value = object["value"] as? Double,
+            guard case .string(let name)? = object["name"], case .number(let value)? = object["value"],
                 name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }), !name.isEmpty
             else { return false }
             gauge(name: name, addonID: record.addonID, accountID: record.accountID).set(value)

@@ -27,8 +27,12 @@ public enum ConsentFile {
             throw ConfigurationError(
                 source: file, problems: [FieldError("file", "cannot be read: \(error.localizedDescription)")])
         }
-        guard let value = try? JSONDecoder().decode(JSONValue.self, from: data) else {
-            throw ConfigurationError(source: file, problems: [FieldError("file", "is not valid JSON")])
+        let value: JSONValue
+        do {
+            value = try JSONParser.parse([UInt8](data))
+        } catch {
+            throw ConfigurationError(
+                source: file, problems: [FieldError("file", "is not valid JSON at byte \(error.offset)")])
         }
         var reader = ConfigReader(value, path: "")
         reader.allow(["accounts"])

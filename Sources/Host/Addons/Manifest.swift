@@ -82,9 +82,15 @@ extension Manifest {
     }
 
     public static func parse(_ data: Data, file: String) throws -> Manifest {
-        guard let value = try? JSONDecoder().decode(JSONValue.self, from: data) else {
+        let value: JSONValue
+        do {
+            value = try JSONParser.parse([UInt8](data))
+        } catch {
             throw ManifestError(
-                file: file, problems: [FieldError("file", "is not valid JSON; check quotes, commas and braces")])
+                file: file,
+                problems: [
+                    FieldError("file", "is not valid JSON at byte \(error.offset); check quotes, commas and braces")
+                ])
         }
         var reader = ConfigReader(value, path: "")
         reader.allow([

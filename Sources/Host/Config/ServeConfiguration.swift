@@ -58,10 +58,13 @@ extension ServeConfiguration {
         }
         let value: JSONValue
         do {
-            value = try JSONDecoder().decode(JSONValue.self, from: data)
+            value = try JSONParser.parse([UInt8](data))
         } catch {
             throw ConfigurationError(
-                source: path, problems: [FieldError("file", "is not valid JSON; check quotes, commas and braces")])
+                source: path,
+                problems: [
+                    FieldError("file", "is not valid JSON at byte \(error.offset); check quotes, commas and braces")
+                ])
         }
         var reader = ConfigReader(value, path: "")
         var config = ServeConfiguration()

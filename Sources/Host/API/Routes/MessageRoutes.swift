@@ -58,7 +58,7 @@ struct MessageRoutes {
             let message = try await services.messages.insertOutbound(outbound)
             services.pipeline.enqueue(message)
             services.metrics.messagesAccepted.increment()
-            var response = try JSONResponse.make(MessageView(message), status: .created)
+            var response = JSONResponse.make(json: MessageView(message).json, status: .created)
             response.headers[.location] = "/v1/messages/\(message.id)"
             return response
         } catch let optedOut as MessageStore.OptedOut {
@@ -88,7 +88,7 @@ struct MessageRoutes {
         guard let message = try await services.messages.find(accountID: try context.accountID(), id: id) else {
             throw Problem.notFound("message \(id)")
         }
-        return try JSONResponse.make(MessageView(message))
+        return JSONResponse.make(json: MessageView(message).json)
     }
 
     @Sendable func list(_ request: Request, context: AppContext) async throws -> Response {
