@@ -43,7 +43,11 @@ struct JSONInput {
                 errors.append(FieldError(field, "must be at most \(maxLength) characters (got \(text.count))"))
                 return nil
             }
-            if required && text.trimmingCharacters(in: .whitespaces).isEmpty {
+            // Blank as `CharacterSet.whitespaces` means it (tab and the Zs spaces), without bridging
+            // to NSString on every field of every request.
+            if required
+                && text.unicodeScalars.allSatisfy({ $0 == "\t" || $0.properties.generalCategory == .spaceSeparator })
+            {
                 errors.append(FieldError(field, "must not be empty"))
                 return nil
             }
