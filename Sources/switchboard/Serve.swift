@@ -26,11 +26,7 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError(error.description)
         }
         let level = logLevel
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        LoggingSystem.bootstrap { label in LazyMetadataLogHandler(label: label, level: level) }
         let logger = Logger(label: "switchboard")
         let daemon: Daemon
         do {

@@ -125,7 +125,7 @@ public struct AccountStore: Sendable {
                     let account = try Account.fetchOne(
                         db.cachedStatement(sql: "SELECT * FROM accounts WHERE id = ?"), arguments: [id])
                 {
-                    try events.publish(db, .accountChanged(account))
+                    try events.publish(db, .accountChanged, accountID: account.id) { .accountChanged(account) }
                 }
             }
         } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {

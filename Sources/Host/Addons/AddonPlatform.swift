@@ -44,13 +44,10 @@ public final class AddonPlatform: DomainEventSink, PreSendCheck, Service {
         counters = AddonCounters(registry: metrics)
     }
 
-    /// Add-ons that subscribe to `type` and that this account has enabled.
-    private func recipients(of type: EventType, accountID: String) -> [(Manifest, ConsentRecord)] {
-        registry.manifests.compactMap { manifest in
-            guard manifest.hooks.contains(type),
-                let grant = consents.current(accountID: accountID, addonID: manifest.id)
-            else { return nil }
-            return (manifest, grant)
+    /// Add-ons (by id) that subscribe to `type` and that this account has enabled.
+    private func recipients(of type: EventType, accountID: String) -> [(id: String, grant: ConsentRecord)] {
+        registry.subscribers(of: type).compactMap { id in
+            consents.current(accountID: accountID, addonID: id).map { (id, $0) }
         }
     }
 
@@ -59,17 +56,17 @@ public final class AddonPlatform: DomainEventSink, PreSendCheck, Service {
     /// Queues the event in the outbox of every add-on that will receive it, in the caller's transaction.
     /// The stored event is the full one: the view is built at delivery, so a withdrawal or a
     /// content-mode change made in between still applies.
-    public func publish(_ db: Database, _ event: DomainEvent) throws {
-        let targets = recipients(of: event.type, accountID: event.accountID)
+    public func publish(_ db: Database, _ type: EventType, accountID: String, _ event: () -> DomainEvent) throws {
+        let targets = recipients(of: type, accountID: accountID)
         guard !targets.isEmpty else { return }
-        let payload = event.stored
-        for (manifest, _) in targets {
+        let payload = event().stored
+        for target in targets {
             try db.cachedStatement(sql: "INSERT INTO addon_outbox (addon_id, account_id, event) VALUES (?, ?, ?)")
-                .execute(arguments: [manifest.id, event.accountID, payload])
+                .execute(arguments: [target.id, accountID, payload])
         }
         let wakeups = self.wakeups
         db.afterNextTransaction { _ in
-            for (manifest, _) in targets { wakeups[manifest.id]?.push(()) }
+            for target in targets { wakeups[target.id]?.push(()) }
         }
     }
 
@@ -81,9 +78,9 @@ public final class AddonPlatform: DomainEventSink, PreSendCheck, Service {
         let contentMode = (try? await contentModes([event.accountID])[event.accountID]) ?? .store
         var shares: [Ledger.Share] = []
         var verdict = PreSendVerdict.allow
-        for (listed, grant) in targets {
+        for (id, grant) in targets {
             // The view is built for, checked by and recorded against one version of the add-on.
-            let checked = await registry.withAddon(listed.id) { manifest, endpoint in
+            let checked = await registry.withAddon(id) { manifest, endpoint in
                 let view = mediator.view(of: event, for: manifest, grant: grant, contentMode: contentMode)
                 if view.fields.isEmpty { return (manifest, view, AddonLibrary.CheckOutcome.allow) }
                 let started = ContinuousClock.now

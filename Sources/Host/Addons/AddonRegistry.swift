@@ -38,8 +38,18 @@ public final class AddonRegistry: Sendable {
 
     struct Current {
         var byID: [String: LoadedAddon] = [:]
-        /// In discovery order, kept as one array because every published event reads it.
-        var manifests: [Manifest] = []
+        /// In discovery order.
+        var manifests: [Manifest] = [] {
+            didSet {
+                subscribers = [:]
+                for manifest in manifests {
+                    for hook in manifest.hooks { subscribers[hook, default: []].append(manifest.id) }
+                }
+            }
+        }
+        /// The ids of the add-ons each event type goes to, in discovery order: every status change
+        /// asks, and copying the manifests out for it showed in profiles.
+        private(set) var subscribers: [EventType: [String]] = [:]
         var problems: [AddonLoadError] = []
     }
 
@@ -51,6 +61,9 @@ public final class AddonRegistry: Sendable {
     let reloads = DispatchQueue(label: "switchboard.addons.reload")
 
     public var manifests: [Manifest] { current.withLock { $0.manifests } }
+
+    /// The ids of the add-ons that subscribe to `type`.
+    func subscribers(of type: EventType) -> [String] { current.withLock { $0.subscribers[type] ?? [] } }
 
     /// The manifests found at start that could not be loaded, and why.
     public var problems: [AddonLoadError] { current.withLock { $0.problems } }

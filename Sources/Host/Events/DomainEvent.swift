@@ -49,7 +49,9 @@ public enum EventType: String, Sendable, Codable, CaseIterable {
 /// Where the core publishes events, inside the transaction that made them true, so an event is
 /// recorded exactly when its cause commits.
 public protocol DomainEventSink: Sendable {
-    func publish(_ db: Database, _ event: DomainEvent) throws
+    /// Queues the event for the add-ons that receive `type` for this account; `event` is built only
+    /// if there are any (most status changes go to none).
+    func publish(_ db: Database, _ type: EventType, accountID: String, _ event: () -> DomainEvent) throws
     /// The account's `content_mode` changes in this transaction (add-ons must see the new one at once).
     func contentModeChanges(_ db: Database, accountID: String)
 }
@@ -71,6 +73,6 @@ public enum PreSendVerdict: Sendable, Equatable {
 /// No add-ons: events go nowhere and every message is allowed.
 public struct NoAddons: DomainEventSink, PreSendCheck {
     public init() {}
-    public func publish(_ db: Database, _ event: DomainEvent) throws {}
+    public func publish(_ db: Database, _ type: EventType, accountID: String, _ event: () -> DomainEvent) throws {}
     public func check(_ event: DomainEvent) async -> PreSendVerdict { .allow }
 }

@@ -153,7 +153,7 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
         digest: ContentDigest
     ) throws -> Bool {
         let message = Message(positional: changed)
-        try events.publish(db, .messageStatus(message))
+        try events.publish(db, .messageStatus, accountID: message.accountID) { .messageStatus(message) }
         let queued = try callbacks.enqueue(db, message: message, now: now)
         if message.status.isFinal {
             let mode = ContentMode(rawValue: changed[18] ?? "") ?? .store

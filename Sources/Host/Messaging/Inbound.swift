@@ -48,7 +48,9 @@ extension MessageStore {
                 break
             }
             let received = try Message.fetchOne(db, sql: "SELECT * FROM messages WHERE id = ?", arguments: [id])!
-            try events.publish(db, .messageInbound(received, optOut: keyword?.0))
+            try events.publish(db, .messageInbound, accountID: accountID) {
+                .messageInbound(received, optOut: keyword?.0)
+            }
             try Self.applyContentMode(db, messageID: id, digest: digest)
             let message = try Message.fetchOne(db, sql: "SELECT * FROM messages WHERE id = ?", arguments: [id])!
             return InboundOutcome(message: message, optOut: keyword?.0)

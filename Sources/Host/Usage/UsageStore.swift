@@ -27,7 +27,9 @@ public struct UsageStore: Sendable {
         writer.writeDetached { db in
             for record in pending.take() {
                 if let accountID = record.accountID {
-                    try events.publish(db, .apiRequest(record, accountID: accountID))
+                    try events.publish(db, .apiRequest, accountID: accountID) {
+                        .apiRequest(record, accountID: accountID)
+                    }
                 }
                 try db.cachedStatement(
                     sql: """
