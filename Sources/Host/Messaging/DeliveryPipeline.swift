@@ -69,12 +69,13 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
             var queuedCallbacks = false
             for (id, result) in submitted {
                 // Only a message still `queued` moves on (an erased account's messages failed meanwhile).
-                let changed: Row?
+                let changed: ChangedMessage?
                 switch result {
                 case .accepted:
-                    changed = try Row.fetchOne(db.cachedStatement(sql: Self.markSent), arguments: [now, now, id])
+                    changed = try ChangedMessage.fetch(
+                        db.cachedStatement(sql: Self.markSent), arguments: [now, now, id])
                 case .rejected(let code, let reason):
-                    changed = try Row.fetchOne(
+                    changed = try ChangedMessage.fetch(
                         db.cachedStatement(
                             sql: """
                                 UPDATE messages SET status = 'failed', error_code = ?, error_message = ?, completed_at = ?,
@@ -105,14 +106,14 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
                     // carrier, or a real one answering before its own submit acknowledgement):
                     // the message is then marked sent first, so every message passes through
                     // `sent`, with its event and callback, exactly once.
-                    if let overtaken = try Row.fetchOne(
+                    if let overtaken = try ChangedMessage.fetch(
                         db.cachedStatement(sql: Self.markSent), arguments: [now, now, report.messageID]),
                         try Self.announce(db, overtaken, events: events, callbacks: callbacks, now: now, digest: digest)
                     {
                         queuedCallbacks = true
                     }
                     guard
-                        let changed = try Row.fetchOne(
+                        let changed = try ChangedMessage.fetch(
                             db.cachedStatement(
                                 sql: """
                                     UPDATE messages SET status = ?, error_code = ?, error_message = ?, completed_at = ?,
@@ -149,15 +150,14 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
     /// transaction that set it (before its content mode applies, which a final status triggers).
     /// Returns whether a callback was queued.
     private static func announce(
-        _ db: Database, _ changed: Row, events: any DomainEventSink, callbacks: StatusCallbackQueue, now: Int64,
-        digest: ContentDigest
+        _ db: Database, _ changed: ChangedMessage, events: any DomainEventSink, callbacks: StatusCallbackQueue,
+        now: Int64, digest: ContentDigest
     ) throws -> Bool {
-        let message = Message(positional: changed)
+        let message = changed.message
         try events.publish(db, .messageStatus, accountID: message.accountID) { .messageStatus(message) }
         let queued = try callbacks.enqueue(db, message: message, now: now)
         if message.status.isFinal {
-            let mode = ContentMode(rawValue: changed[18] ?? "") ?? .store
-            try MessageStore.applyContentMode(db, message: message, mode: mode, digest: digest)
+            try MessageStore.applyContentMode(db, message: message, mode: changed.contentMode, digest: digest)
         }
         return queued
     }

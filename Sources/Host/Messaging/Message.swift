@@ -52,34 +52,11 @@ public struct Message: Sendable, Equatable, FetchableRecord {
         updatedAt = now
     }
 
-    /// The columns `init(positional:)` reads, in its order.
+    /// The columns `init(columnsOf:)` reads, in its order.
     static let columns = """
         seq, id, account_id, direction, to_number, from_number, body, body_digest, encoding, segments, status, \
         error_code, error_message, status_callback, created_at, sent_at, completed_at, updated_at
         """
-
-    /// A row of exactly `columns`, read by position: the delivery path reads thousands a second, and
-    /// looking each column up by name (case-insensitively) was a visible share of its time.
-    init(positional row: Row) {
-        seq = row[0]
-        id = row[1]
-        accountID = row[2]
-        direction = MessageDirection(rawValue: row[3]) ?? .outbound
-        to = row[4]
-        from = row[5]
-        body = row[6]
-        bodyDigest = row[7]
-        encoding = row[8]
-        segments = row[9]
-        status = MessageStatus(rawValue: row[10]) ?? .failed
-        errorCode = row[11]
-        errorMessage = row[12]
-        statusCallback = row[13]
-        createdAt = row[14]
-        sentAt = row[15]
-        completedAt = row[16]
-        updatedAt = row[17]
-    }
 
     public init(row: Row) throws {
         seq = row["seq"]
