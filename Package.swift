@@ -95,6 +95,7 @@ let package = Package(
             dependencies: [
                 "Host",
                 "RunnerProtocol",
+                "AddonKit",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),

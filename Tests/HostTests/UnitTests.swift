@@ -1,3 +1,5 @@
+import AddonKit
+import Crypto
 import Foundation
 import GRDB
 import Testing
@@ -300,5 +302,47 @@ import Testing
         #expect(Timestamp.string(1_763_810_059_123) == "2025-11-22T11:14:19.123Z")
         #expect(Timestamp.string(951_782_400_999) == "2000-02-29T00:00:00.999Z")
         #expect(Timestamp.string(0) == "1970-01-01T00:00:00.000Z")
+    }
+}
+
+/// Hashes and tokens computed piece by piece equal the one-shot definitions they replace, so ledgers
+/// and pseudonyms written before stay valid.
+@Suite struct IncrementalHashTests {
+    @Test func ledgerRowHashIsTheHashOfTheJoinedFields() {
+        let parts = [
+            "genesis", "7", "1763800000123", "com.example.a", "1.2.0", "acc_1", "evt_x", "message.status",
+            "usage.to:pseudonym,usage.status:clear", "",
+        ]
+        let expected = SHA256.hash(data: Data(parts.joined(separator: "\u{1F}").utf8)).hexString
+        #expect(
+            Ledger.hash(
+                prev: parts[0], seq: 7, at: 1_763_800_000_123, addonID: parts[3], addonVersion: parts[4],
+                accountID: parts[5], eventID: parts[6], eventType: parts[7], fields: parts[8], consentID: nil)
+                == expected)
+    }
+
+    @Test func pseudonymsAreTheHMACOfTheValue() {
+        let master = SymmetricKey(size: .bits256)
+        let pseudonyms = Pseudonymizer(master: master)
+        let key = HKDF<SHA256>.deriveKey(
+            inputKeyMaterial: master, info: Data("switchboard.pseudonym|com.example.a|acc_1".utf8),
+            outputByteCount: 32)
+        for value in ["+37255512345", "", "é😀"] {
+            let expected =
+                "psn_" + HMAC<SHA256>.authenticationCode(for: Data(value.utf8), using: key).prefix(16).hexString
+            // Twice: the second starts from the cached keyed HMAC.
+            #expect(pseudonyms.token(value, addonID: "com.example.a", accountID: "acc_1") == expected)
+            #expect(pseudonyms.token(value, addonID: "com.example.a", accountID: "acc_1") == expected)
+        }
+        #expect(
+            pseudonyms.token("+37255512345", addonID: "com.example.b", accountID: "acc_1")
+                != pseudonyms.token("+37255512345", addonID: "com.example.a", accountID: "acc_1"))
+    }
+
+    /// The add-on SDK's string escaping reads back as the string.
+    @Test func addOnJSONStringsReadBack() throws {
+        for text in ["plain", "quote \" back\\slash", "line\nbreak\r\t", "\u{1}\u{1F}\u{7F}", "é😀/", ""] {
+            #expect(try JSONParser.parse(Array(AddonKit.jsonString(text).utf8)) == .string(text))
+        }
     }
 }

@@ -7,28 +7,31 @@ import Synchronization
 /// unrelated tokens to any other add-on or account (so tokens cannot be joined).
 public final class Pseudonymizer: Sendable {
     private let master: SymmetricKey
-    /// Derived keys, so the HKDF runs once per (add-on, account) rather than once per field.
-    private let keys = Mutex<[String: SymmetricKey]>([:])
+    /// HMACs keyed with the derived keys and nothing hashed yet, so the HKDF and the HMAC key
+    /// schedule run once per (add-on, account) rather than once per field; each token starts from a copy.
+    private let keys = Mutex<[String: HMAC<SHA256>]>([:])
 
     public init(master: SymmetricKey) {
         self.master = master
     }
 
-    private func key(addonID: String, accountID: String) -> SymmetricKey {
+    private func keyed(addonID: String, accountID: String) -> HMAC<SHA256> {
         let name = addonID + "|" + accountID
-        if let key = keys.withLock({ $0[name] }) { return key }
+        if let keyed = keys.withLock({ $0[name] }) { return keyed }
         let key = HKDF<SHA256>.deriveKey(
             inputKeyMaterial: master, info: Data("switchboard.pseudonym|\(name)".utf8), outputByteCount: 32)
+        let keyed = HMAC<SHA256>(key: key)
         keys.withLock { keys in
             if keys.count > 100_000 { keys.removeAll(keepingCapacity: true) }
-            keys[name] = key
+            keys[name] = keyed
         }
-        return key
+        return keyed
     }
 
     public func token(_ value: String, addonID: String, accountID: String) -> String {
-        let mac = HMAC<SHA256>.authenticationCode(
-            for: Data(value.utf8), using: key(addonID: addonID, accountID: accountID))
-        return "psn_" + mac.prefix(16).hexString
+        var mac = keyed(addonID: addonID, accountID: accountID)
+        var value = value
+        value.withUTF8 { mac.update(data: UnsafeRawBufferPointer($0)) }
+        return "psn_" + mac.finalize().prefix(16).hexString
     }
 }

@@ -78,11 +78,18 @@ public enum Ledger {
         prev: String, seq: Int64, at: Int64, addonID: String, addonVersion: String, accountID: String, eventID: String,
         eventType: String, fields: String, consentID: String?
     ) -> String {
-        let canonical = [
+        // The fields joined by U+001F, hashed piece by piece rather than joined first.
+        var hasher = SHA256()
+        let parts = [
             prev, String(seq), String(at), addonID, addonVersion, accountID, eventID, eventType, fields,
             consentID ?? "",
-        ].joined(separator: "\u{1F}")
-        return SHA256.hash(data: Data(canonical.utf8)).hexString
+        ]
+        for (index, part) in parts.enumerated() {
+            if index > 0 { hasher.update(data: [0x1F]) }
+            var part = part
+            part.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
+        }
+        return hasher.finalize().hexString
     }
 
     /// Appends shares inside the caller's transaction (the writer's batch), chaining each to the last.
