@@ -102,28 +102,29 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
             let queuedCallbacks = try await store.writer.write { db in
                 var queuedCallbacks = false
                 for report in reports {
-                    // A report can overtake the commit that marks its message sent (an instant
-                    // carrier, or a real one answering before its own submit acknowledgement):
-                    // the message is then marked sent first, so every message passes through
-                    // `sent`, with its event and callback, exactly once.
-                    if let overtaken = try ChangedMessage.fetch(
-                        db.cachedStatement(sql: Self.markSent), arguments: [now, now, report.messageID]),
-                        try Self.announce(db, overtaken, events: events, callbacks: callbacks, now: now, digest: digest)
-                    {
-                        queuedCallbacks = true
+                    let arguments: StatementArguments = [
+                        report.outcome.rawValue, report.errorCode, report.errorMessage, now, now, report.messageID,
+                    ]
+                    var changed = try ChangedMessage.fetch(
+                        db.cachedStatement(sql: Self.markFinal), arguments: arguments)
+                    if changed == nil {
+                        // A report can overtake the commit that marks its message sent (an instant
+                        // carrier, or a real one answering before its own submit acknowledgement):
+                        // the message is then marked sent first, so every message passes through
+                        // `sent`, with its event and callback, exactly once.
+                        guard
+                            let overtaken = try ChangedMessage.fetch(
+                                db.cachedStatement(sql: Self.markSent), arguments: [now, now, report.messageID])
+                        else { continue }
+                        if try Self.announce(
+                            db, overtaken, events: events, callbacks: callbacks, now: now, digest: digest)
+                        {
+                            queuedCallbacks = true
+                        }
+                        changed = try ChangedMessage.fetch(
+                            db.cachedStatement(sql: Self.markFinal), arguments: arguments)
                     }
-                    guard
-                        let changed = try ChangedMessage.fetch(
-                            db.cachedStatement(
-                                sql: """
-                                    UPDATE messages SET status = ?, error_code = ?, error_message = ?, completed_at = ?,
-                                        updated_at = ? WHERE id = ? AND status IN ('queued', 'sent') \(Self.returning)
-                                    """),
-                            arguments: [
-                                report.outcome.rawValue, report.errorCode, report.errorMessage, now, now,
-                                report.messageID,
-                            ])
-                    else { continue }
+                    guard let changed else { continue }
                     if try Self.announce(db, changed, events: events, callbacks: callbacks, now: now, digest: digest) {
                         queuedCallbacks = true
                     }
@@ -142,6 +143,12 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
     /// add-on event, the callback and the content mode need no second read of the row.
     private static let returning =
         "RETURNING \(Message.columns), (SELECT content_mode FROM accounts WHERE accounts.id = messages.account_id)"
+
+    /// The usual case first: the message is `sent`, so one statement moves it on.
+    private static let markFinal = """
+        UPDATE messages SET status = ?, error_code = ?, error_message = ?, completed_at = ?, updated_at = ?
+        WHERE id = ? AND status = 'sent' \(returning)
+        """
 
     private static let markSent =
         "UPDATE messages SET status = 'sent', sent_at = ?, updated_at = ? WHERE id = ? AND status = 'queued' \(returning)"
