@@ -7,6 +7,8 @@ SB_URL="http://127.0.0.1:$SB_PORT"
 SB_TOKEN="bench-operator-token-0123456789"
 SB_ADDONS=(com.switchboard.compliance-scrub com.switchboard.reporting com.switchboard.monitoring)
 SB_PID=""
+# The build under test: a release build directory holding switchboard, its runner and the add-ons.
+SB_BIN=${SB_BIN:-}
 
 # Isolation of each bundled add-on in VARIANT, as "id=mode" words:
 #   none            no add-on enabled for the account (they are loaded, in process, and idle)
@@ -55,7 +57,7 @@ sb_start() {
     mkdir -p "$dir"
     sb_write_config "$dir/switchboard.json" "$dir/data" "$variant"
     require_free_ports "$SB_PORT"
-    "$ROOT/.build/release/switchboard" serve --config "$dir/switchboard.json" >"$dir/daemon.log" 2>&1 &
+    "${SB_BIN:-$ROOT/.build/release}/switchboard" serve --config "$dir/switchboard.json" >"$dir/daemon.log" 2>&1 &
     SB_PID=$!
     SB_DIR=$dir
     SB_DB="$dir/data/switchboard.sqlite"
@@ -150,6 +152,8 @@ sb_stop() {
     wait "$SB_PID" 2>/dev/null || true
     for pid in $runners; do stop_pid "$pid" TERM 5; done
     SB_PID=""
+# The build under test: a release build directory holding switchboard, its runner and the add-ons.
+SB_BIN=${SB_BIN:-}
 }
 
 # Leftovers of an interrupted earlier run of this checkout's release build (never anything else):
