@@ -346,3 +346,17 @@ import Testing
         }
     }
 }
+
+/// Which outbox rows a finished batch deletes, and how.
+@Suite struct OutboxDeletionTests {
+    @Test func theDoneHeadIsOneRangeAndTheRestGoOneByOne() {
+        // All done: one range over the batch (other add-ons' rows between are not this add-on's).
+        #expect(OutboxWorker.deletions(batch: [3, 7, 9], done: [9, 3, 7]) == (3...9, []))
+        // Row 7 is retried: the head before it is a range; a skipped row behind it goes alone.
+        let retried = OutboxWorker.deletions(batch: [3, 7, 9, 12], done: [3, 12])
+        #expect(retried.prefix == 3...3 && retried.stragglers == [12])
+        // The head itself retried: nothing as a range.
+        let head = OutboxWorker.deletions(batch: [3, 7], done: [])
+        #expect(head.prefix == nil && head.stragglers.isEmpty)
+    }
+}

@@ -122,6 +122,18 @@ struct OutboxWorker: Sendable {
         return try await record(work: work, codes: codes, skipped: skipped, version: manifest.version)
     }
 
+    /// The rows to take off the outbox: the batch was this add-on's rows in `seq` order (later rows
+    /// always get higher `seq`s), so the done rows from its head are one range, deleted with one
+    /// cached statement; the rest (skipped rows behind a retried one) go one by one.
+    static func deletions(batch: [Int64], done: [Int64]) -> (prefix: ClosedRange<Int64>?, stragglers: [Int64]) {
+        let ordered = batch.sorted()
+        let done = Set(done)
+        var end = 0
+        while end < ordered.count, done.contains(ordered[end]) { end += 1 }
+        let prefix = end > 0 ? ordered[0]...ordered[end - 1] : nil
+        return (prefix, ordered[end...].filter { done.contains($0) })
+    }
+
     private func record(work: [Work], codes: [Int32], skipped: [Int64], version: String) async throws -> Int {
         var shares: [Ledger.Share] = []
         var done = skipped
@@ -167,16 +179,21 @@ struct OutboxWorker: Sendable {
         }
         platform.counters.eventsDelivered(addonID).increment(by: Int64(shares.count))
         let finished = done
+        let (prefix, stragglers) = Self.deletions(batch: work.map(\.seq) + skipped, done: done)
+        let addonID = self.addonID
         let recorded = shares
         let retryRow = retry
         let erasureUpdates = erasures
         let at = platform.clock.now().epochMillis
         try await platform.writer.write { db in
             try Ledger.append(db, recorded, at: at)
-            if !finished.isEmpty {
-                try db.execute(
-                    sql: "DELETE FROM addon_outbox WHERE seq IN (\(databaseQuestionMarks(count: finished.count)))",
-                    arguments: StatementArguments(finished))
+            if let prefix {
+                try db.cachedStatement(
+                    sql: "DELETE FROM addon_outbox WHERE addon_id = ? AND seq BETWEEN ? AND ?"
+                ).execute(arguments: [addonID, prefix.lowerBound, prefix.upperBound])
+            }
+            for seq in stragglers {
+                try db.cachedStatement(sql: "DELETE FROM addon_outbox WHERE seq = ?").execute(arguments: [seq])
             }
             for update in erasureUpdates {
                 try db.cachedStatement(

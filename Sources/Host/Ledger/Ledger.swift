@@ -100,9 +100,10 @@ public enum Ledger {
     /// The same, each share with its own time (shares gathered from several requests).
     static func append(_ db: Database, timed shares: [(share: Share, at: Int64)]) throws {
         guard !shares.isEmpty else { return }
-        let last = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1"))
-        var seq: Int64 = last?["seq"] ?? 0
-        var prev: String = last?["hash"] ?? genesis
+        var seq = try Int64.fetchOne(db.cachedStatement(sql: "SELECT max(seq) FROM ledger")) ?? 0
+        var prev =
+            try String.fetchOne(db.cachedStatement(sql: "SELECT hash FROM ledger WHERE seq = ?"), arguments: [seq])
+            ?? genesis
         let statement = try db.cachedStatement(
             sql: """
                 INSERT INTO ledger (seq, at, addon_id, addon_version, account_id, event_id, event_type, fields, consent_id,
@@ -115,10 +116,19 @@ public enum Ledger {
                 prev: prev, seq: seq, at: at, addonID: share.addonID, addonVersion: share.addonVersion,
                 accountID: share.accountID, eventID: share.eventID, eventType: share.eventType,
                 fields: fields, consentID: share.consentID)
-            try statement.execute(arguments: [
-                seq, at, share.addonID, share.addonVersion, share.accountID, share.eventID,
-                share.eventType, fields, share.consentID, prev, hash,
-            ])
+            var insert = SQLiteInsert(statement)
+            insert.bind(seq)
+            insert.bind(at)
+            insert.bind(share.addonID)
+            insert.bind(share.addonVersion)
+            insert.bind(share.accountID)
+            insert.bind(share.eventID)
+            insert.bind(share.eventType)
+            insert.bind(fields)
+            insert.bind(share.consentID)
+            insert.bind(prev)
+            insert.bind(hash)
+            try insert.execute()
             prev = hash
         }
     }
