@@ -182,12 +182,11 @@ final class IsolatedAddon: AddonEndpoint, @unchecked Sendable {
                 sched_yield()
             }
             var handled = false
-            switch inbox.pump(
-                wait: true,
-                {
-                    handled = true; handle($0)
-                })
-            {
+            let pumped = inbox.pump(wait: true) { frame in
+                handled = true
+                handle(frame)
+            }
+            switch pumped {
             case .drained, .busy:
                 if handled { idleSince = ContinuousClock.now }
                 continue
@@ -368,7 +367,7 @@ final class IsolatedAddon: AddonEndpoint, @unchecked Sendable {
     /// more than the checks they guarded.
     private static let sweepInterval = DispatchTimeInterval.milliseconds(5)
 
-    /// Fails the requests whose time is up and kills the runner as hung; runs on `lifecycle`.
+    /// Fails the requests whose time is up and kills the runner as hung; runs on the sweep's timer.
     private func sweepExpired() {
         let now = ContinuousClock.now
         let (expired, process, again) = state.withLock {
