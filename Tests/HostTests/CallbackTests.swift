@@ -125,4 +125,51 @@ final class CallbackReceiver: Sendable {
             #expect(unsent == 0)
         }
     }
+
+    /// `status_callback_events` narrows the callbacks to the statuses asked for; the message still
+    /// passes through every status, and the answer shows what was asked.
+    @Test func onlyTheStatusesAskedForAreCalledBack() async throws {
+        let receiver = CallbackReceiver(failFirst: 0)
+        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        let server = Task { try await receiver.run { continuation.yield($0) } }
+        defer { server.cancel() }
+        var iterator = ports.makeAsyncIterator()
+        let port = try #require(await iterator.next())
+
+        try await withDaemon(configure: { $0.simulator.latencyMs = 0 }) { daemon in
+            let (_, client) = try await daemon.signUp()
+            let url = "http://127.0.0.1:\(port)/status"
+            let finalOnly = try await client.post(
+                "/v1/messages",
+                json: [
+                    "to": "+37255512345", "from": "ACME", "body": "outcome only", "status_callback": url,
+                    "status_callback_events": ["failed", "delivered", "undelivered"],
+                ])
+            #expect(finalOnly.status == 201)
+            #expect(finalOnly.json["status_callback_events"] as? [String] == ["delivered", "undelivered", "failed"])
+            let everything = try await client.send(callback: url)
+            #expect(
+                everything.json["status_callback_events"] as? [String] == [
+                    "sent", "delivered", "undelivered", "failed",
+                ])
+            let none = try await client.send()
+            #expect(none.json["status_callback_events"] == nil)
+            let finalID = try #require(finalOnly.json["id"] as? String)
+            let everythingID = try #require(everything.json["id"] as? String)
+
+            #expect(try await eventually { receiver.received.withLock { $0.count } >= 3 })
+            try await Task.sleep(for: .milliseconds(300))
+            let statuses = receiver.received.withLock { $0 }.compactMap {
+                (try? JSONSerialization.jsonObject(with: $0.body) as? [String: Any]).flatMap { payload in
+                    (payload["message_id"] as? String).map { ($0, payload["status"] as? String ?? "") }
+                }
+            }
+            #expect(statuses.filter { $0.0 == finalID }.map(\.1) == ["delivered"])
+            #expect(statuses.filter { $0.0 == everythingID }.map(\.1).sorted() == ["delivered", "sent"])
+            let shown = try await client.get("/v1/messages/\(finalID)")
+            #expect(shown.json["status"] as? String == "delivered")
+            #expect(shown.json["sent_at"] is String)
+            #expect(shown.json["status_callback_events"] as? [String] == ["delivered", "undelivered", "failed"])
+        }
+    }
 }

@@ -268,6 +268,7 @@ import Testing
             message.errorMessage = maybe(text())
             message.sentAt = maybe(1_763_800_000_123)
             message.completedAt = maybe(1_763_800_000_456)
+            message.statusCallbackEvents = CallbackEvents(rawValue: Int.random(in: 1...15, using: &generator))
             let view = MessageView(message)
             let encoded = try SnakeCaseJSON.encoder().encode(view)
             #expect(view.json == [UInt8](encoded), "\(String(decoding: encoded, as: UTF8.self))")

@@ -29,6 +29,39 @@ import Testing
         }
     }
 
+    @Test func callbackEventsNameKnownStatusesAndNeedACallback() async throws {
+        try await withDaemon { daemon in
+            let (_, client) = try await daemon.signUp()
+            let base: [String: Any] = ["to": "+37255512345", "from": "ACME", "body": "hi"]
+            let cases: [([String: Any], String)] = [
+                (
+                    ["status_callback": "https://example.com/s", "status_callback_events": ["delivered", "read"]],
+                    "'read' is not a status: each entry must be one of sent, delivered, undelivered or failed"
+                ),
+                (
+                    ["status_callback": "https://example.com/s", "status_callback_events": []],
+                    "must name at least one status"
+                ),
+                (["status_callback_events": ["delivered"]], "needs a status_callback URL"),
+                (
+                    ["status_callback": "https://example.com/s", "status_callback_events": "delivered"],
+                    "must be an array of strings"
+                ),
+            ]
+            for (fields, hint) in cases {
+                let response = try await client.post("/v1/messages", json: base.merging(fields) { $1 })
+                #expect(response.status == 422, "\(fields)")
+                #expect(response.errorFields == ["status_callback_events"], "\(fields)")
+                #expect(response.text.contains(hint), "\(response.text)")
+            }
+            // A bad URL is reported once, on its own field.
+            let badURL = try await client.post(
+                "/v1/messages",
+                json: base.merging(["status_callback": "ftp://x", "status_callback_events": ["sent"]]) { $1 })
+            #expect(badURL.errorFields == ["status_callback"])
+        }
+    }
+
     @Test func nonObjectBodiesAndWrongTypesAreRefused() async throws {
         try await withDaemon { daemon in
             let (_, client) = try await daemon.signUp()

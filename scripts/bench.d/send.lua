@@ -2,7 +2,8 @@
 -- The request is built once (no request() function), so wrk spends no Lua time per request,
 -- as with the plain GET URL it sends to Kannel.
 --   BENCH_AUTH        base64 of "account_id:api_key" (required)
---   BENCH_CALLBACK    status_callback URL to put in the body (optional)
+--   BENCH_CALLBACK    status_callback URL to put in the body (optional); the message asks for its
+--                     final status only, like Kannel's dlr-mask=8
 local auth = os.getenv("BENCH_AUTH")
 if not auth or auth == "" then
   io.stderr:write("send.lua: BENCH_AUTH is not set\n")
@@ -13,6 +14,7 @@ local callback = os.getenv("BENCH_CALLBACK")
 local body = '{"to":"+37255512345","from":"ACME","body":"hello world"'
 if callback and callback ~= "" then
   body = body .. ',"status_callback":"' .. callback .. '"'
+  body = body .. ',"status_callback_events":["delivered","undelivered","failed"]'
 end
 body = body .. "}"
 

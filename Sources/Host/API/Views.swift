@@ -60,6 +60,8 @@ struct MessageView: Encodable {
     var errorCode: Int?
     var errorMessage: String?
     var statusCallback: String?
+    /// Shown with the callback URL it belongs to.
+    var statusCallbackEvents: [String]?
     var createdAt: String?
     var sentAt: String?
     var completedAt: String?
@@ -78,6 +80,7 @@ struct MessageView: Encodable {
         errorCode = message.errorCode
         errorMessage = message.errorMessage
         statusCallback = message.statusCallback
+        statusCallbackEvents = message.statusCallback == nil ? nil : message.statusCallbackEvents.names
         createdAt = Timestamp.string(message.createdAt)
         sentAt = Timestamp.string(message.sentAt)
         completedAt = Timestamp.string(message.completedAt)
@@ -101,6 +104,7 @@ struct MessageView: Encodable {
         writer.field("sent_at", sentAt)
         writer.field("status", status)
         writer.field("status_callback", statusCallback)
+        writer.field("status_callback_events", statusCallbackEvents)
         writer.field("to", to)
         writer.field("updated_at", updatedAt)
         return writer.finish()

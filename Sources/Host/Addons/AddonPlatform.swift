@@ -18,6 +18,7 @@ public final class AddonPlatform: DomainEventSink, PreSendCheck, Service {
     let clock: any WallClock
     let logger: Logger
     let wakeups: [String: BatchQueue<Void>]
+    let commitWakeups: CommitWakeups
     let counters: AddonCounters
     let modes = ContentModeCache()
     /// Shares made by pre-send checks, with their time, waiting for the writer.
@@ -41,6 +42,7 @@ public final class AddonPlatform: DomainEventSink, PreSendCheck, Service {
             return records.store(record)
         }
         wakeups = Dictionary(uniqueKeysWithValues: registry.manifests.map { ($0.id, BatchQueue<Void>()) })
+        commitWakeups = CommitWakeups(queues: wakeups)
         counters = AddonCounters(registry: metrics)
     }
 
@@ -64,10 +66,7 @@ public final class AddonPlatform: DomainEventSink, PreSendCheck, Service {
             try db.cachedStatement(sql: "INSERT INTO addon_outbox (addon_id, account_id, event) VALUES (?, ?, ?)")
                 .execute(arguments: [target.id, accountID, payload])
         }
-        let wakeups = self.wakeups
-        db.afterNextTransaction { _ in
-            for target in targets { wakeups[target.id]?.push(()) }
-        }
+        commitWakeups.wake(targets.lazy.map(\.id), after: db)
     }
 
     // MARK: PreSendCheck

@@ -3,7 +3,7 @@ import GRDBSQLite
 
 /// A status change's `UPDATE … RETURNING`, read straight from SQLite.
 ///
-/// Fetching it as a GRDB `Row` built a dictionary of the nineteen column names and copied every value
+/// Fetching it as a GRDB `Row` built a dictionary of the twenty column names and copied every value
 /// before the message was read from it; two changes per message made that a visible share
 /// of the delivery path. The statement still comes from (and goes back to) GRDB's statement cache.
 struct ChangedMessage {
@@ -33,7 +33,7 @@ struct ChangedMessage {
     private static func read(_ row: OpaquePointer) -> ChangedMessage {
         ChangedMessage(
             message: Message(columnsOf: row),
-            contentMode: ContentMode(rawValue: SQLiteColumns(row).text(18) ?? "") ?? .store)
+            contentMode: ContentMode(rawValue: SQLiteColumns(row).text(19) ?? "") ?? .store)
     }
 }
 
@@ -59,5 +59,6 @@ extension Message {
         sentAt = columns.integer(15)
         completedAt = columns.integer(16)
         updatedAt = columns.integer(17) ?? 0
+        statusCallbackEvents = CallbackEvents(storedValue: columns.integer(18))
     }
 }

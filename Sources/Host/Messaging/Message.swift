@@ -30,6 +30,7 @@ public struct Message: Sendable, Equatable, FetchableRecord {
     public var errorCode: Int?
     public var errorMessage: String?
     public var statusCallback: String?
+    public var statusCallbackEvents: CallbackEvents = .all
     public var createdAt: Int64
     public var sentAt: Int64?
     public var completedAt: Int64?
@@ -48,6 +49,7 @@ public struct Message: Sendable, Equatable, FetchableRecord {
         segments = count.segments
         status = .queued
         statusCallback = outbound.statusCallback
+        statusCallbackEvents = outbound.statusCallbackEvents
         createdAt = now
         updatedAt = now
     }
@@ -55,7 +57,8 @@ public struct Message: Sendable, Equatable, FetchableRecord {
     /// The columns `init(columnsOf:)` reads, in its order.
     static let columns = """
         seq, id, account_id, direction, to_number, from_number, body, body_digest, encoding, segments, status, \
-        error_code, error_message, status_callback, created_at, sent_at, completed_at, updated_at
+        error_code, error_message, status_callback, created_at, sent_at, completed_at, updated_at, \
+        status_callback_events
         """
 
     public init(row: Row) throws {
@@ -73,6 +76,7 @@ public struct Message: Sendable, Equatable, FetchableRecord {
         errorCode = row["error_code"]
         errorMessage = row["error_message"]
         statusCallback = row["status_callback"]
+        statusCallbackEvents = CallbackEvents(storedValue: row["status_callback_events"])
         createdAt = row["created_at"]
         sentAt = row["sent_at"]
         completedAt = row["completed_at"]

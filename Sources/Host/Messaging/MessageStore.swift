@@ -27,6 +27,7 @@ public struct MessageStore: Sendable {
         public var from: String
         public var body: String
         public var statusCallback: String?
+        public var statusCallbackEvents: CallbackEvents = .all
         /// Assigned before the pre-send check so add-ons and the ledger see the message's final id.
         public var id: String = Identifier.makeOrdered("msg")
     }
@@ -47,12 +48,12 @@ public struct MessageStore: Sendable {
             try db.cachedStatement(
                 sql: """
                     INSERT INTO messages (id, account_id, direction, to_number, from_number, body, encoding, segments,
-                        status, status_callback, created_at, updated_at)
-                    VALUES (?, ?, 'outbound', ?, ?, ?, ?, ?, 'queued', ?, ?, ?)
+                        status, status_callback, status_callback_events, created_at, updated_at)
+                    VALUES (?, ?, 'outbound', ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)
                     """
             ).execute(arguments: [
                 id, outbound.accountID, outbound.to, outbound.from, outbound.body, count.encoding.rawValue,
-                count.segments, outbound.statusCallback, now, now,
+                count.segments, outbound.statusCallback, outbound.statusCallbackEvents.storedValue, now, now,
             ])
             return Message(queued: outbound, seq: db.lastInsertedRowID, count: count, now: now)
         }

@@ -72,10 +72,12 @@ public final class StatusCallbackQueue: Service {
     }
 
     /// Queues a callback for the message's current status, inside the caller's transaction;
-    /// false when the message has no callback URL.
+    /// false when the message has no callback URL or its sender did not ask for this status.
     @discardableResult
     func enqueue(_ db: Database, message: Message, now: Int64) throws -> Bool {
-        guard let url = message.statusCallback else { return false }
+        guard let url = message.statusCallback, message.statusCallbackEvents.includes(message.status) else {
+            return false
+        }
         let payload = Payload(
             messageId: message.id, accountId: message.accountID, status: message.status.rawValue, to: message.to,
             from: message.from, errorCode: message.errorCode, errorMessage: message.errorMessage,

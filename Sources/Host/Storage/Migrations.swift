@@ -13,6 +13,9 @@ enum Migrations {
         migrator.registerMigration("v3-ledger-checkpoints-erasure") { db in
             try db.execute(sql: v3)
         }
+        migrator.registerMigration("v4-callback-events") { db in
+            try db.execute(sql: v4)
+        }
         return migrator
     }
 
@@ -211,5 +214,10 @@ enum Migrations {
             updated_at INTEGER NOT NULL,
             PRIMARY KEY (request_id, addon_id)
         );
+        """
+
+    /// Which status changes a message's callback is posted for; NULL means all of them.
+    private static let v4 = """
+        ALTER TABLE messages ADD COLUMN status_callback_events INTEGER;
         """
 }

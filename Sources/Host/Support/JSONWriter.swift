@@ -24,6 +24,17 @@ struct JSONWriter {
         bytes.append(contentsOf: String(value).utf8)
     }
 
+    mutating func field(_ key: StaticString, _ value: [String]?) {
+        guard let value else { return }
+        append(key: key)
+        bytes.append(UInt8(ascii: "["))
+        for (index, item) in value.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            string(item)
+        }
+        bytes.append(UInt8(ascii: "]"))
+    }
+
     /// The finished object.
     mutating func finish() -> [UInt8] {
         bytes.append(UInt8(ascii: "}"))

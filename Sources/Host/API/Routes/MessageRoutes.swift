@@ -16,11 +16,13 @@ struct MessageRoutes {
     @Sendable func send(_ request: Request, context: AppContext) async throws -> Response {
         let accountID = try context.accountID()
         var input = try await request.jsonInput(
-            limit: services.config.maxBodyBytes, allowed: ["to", "from", "body", "status_callback"])
+            limit: services.config.maxBodyBytes,
+            allowed: ["to", "from", "body", "status_callback", "status_callback_events"])
         let to = input.string("to", required: true, maxLength: 32)
         let from = input.string("from", required: true, maxLength: 32)
         let body = input.string("body", required: true, maxLength: Self.maxBodyCharacters)
         let callback = input.string("status_callback", maxLength: 2000)
+        let callbackEvents = Self.callbackEvents(&input, callback: callback)
         if let to, !PhoneNumber.isE164(to) { input.fail("to", PhoneNumber.e164Hint) }
         if let from, !PhoneNumber.isE164(from), !PhoneNumber.isAlphanumericSender(from) {
             input.fail(
@@ -42,7 +44,8 @@ struct MessageRoutes {
                 retryAfterSeconds: wait)
         }
         let outbound = MessageStore.Outbound(
-            accountID: accountID, to: to!, from: from!, body: body!, statusCallback: callback)
+            accountID: accountID, to: to!, from: from!, body: body!, statusCallback: callback,
+            statusCallbackEvents: callbackEvents)
         let submit = DomainEvent.messageSubmit(
             id: outbound.id, accountID: accountID, to: outbound.to, from: outbound.from, body: outbound.body,
             segments: SegmentCount(body: outbound.body).segments, at: services.usage.clock.now().epochMillis)
@@ -74,6 +77,29 @@ struct MessageRoutes {
                         "has opted out (replied \(optedOut.keyword)); they must text START before you can message them")
                 ])
         }
+    }
+
+    /// `status_callback_events`: which statuses to post, every one when absent.
+    static func callbackEvents(_ input: inout JSONInput, callback: String?) -> CallbackEvents {
+        guard let names = input.stringArray("status_callback_events", maxCount: CallbackEvents.named.count) else {
+            return .all
+        }
+        guard let events = CallbackEvents(names: names) else {
+            let unknown = names.first { CallbackEvents(names: [$0]) == nil } ?? ""
+            input.fail(
+                "status_callback_events",
+                "'\(unknown)' is not a status: \(CallbackEvents.hint), e.g. [\"delivered\", \"undelivered\", \"failed\"]"
+            )
+            return .all
+        }
+        if events.isEmpty {
+            input.fail(
+                "status_callback_events",
+                "must name at least one status; leave out status_callback to get no callbacks at all")
+        } else if callback == nil, !input.errors.contains(where: { $0.field == "status_callback" }) {
+            input.fail("status_callback_events", "needs a status_callback URL to post the statuses to")
+        }
+        return events
     }
 
     static func isCallbackURL(_ text: String) -> Bool {
