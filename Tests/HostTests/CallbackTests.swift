@@ -172,4 +172,44 @@ final class CallbackReceiver: Sendable {
             #expect(shown.json["status_callback_events"] as? [String] == ["delivered", "undelivered", "failed"])
         }
     }
+
+    /// A webhook's redirect is not followed: the attempt counts as failed, with the status as the reason.
+    @Test func redirectsAreNotFollowed() async throws {
+        let followed = Mutex(0)
+        let router = Router()
+        router.post("moved") { _, _ -> Response in
+            Response(status: .found, headers: [.location: "/elsewhere"])
+        }
+        router.post("elsewhere") { _, _ -> HTTPResponse.Status in
+            followed.withLock { $0 += 1 }
+            return .ok
+        }
+        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) })
+        let server = Task { try await app.run() }
+        defer { server.cancel() }
+        var iterator = ports.makeAsyncIterator()
+        let port = try #require(await iterator.next())
+
+        try await withDaemon(configure: { $0.simulator.latencyMs = 0 }) { daemon in
+            let (_, client) = try await daemon.signUp()
+            _ = try await client.post(
+                "/v1/messages",
+                json: [
+                    "to": "+37255512345", "from": "ACME", "body": "hi",
+                    "status_callback": "http://127.0.0.1:\(port)/moved",
+                    "status_callback_events": ["delivered"],
+                ])
+            let pool = daemon.daemon.messages.writer.pool
+            #expect(
+                try await eventually {
+                    try await pool.read { db in
+                        try String.fetchOne(db, sql: "SELECT last_error FROM callbacks WHERE attempts >= 1")
+                    } == "HTTP 302"
+                })
+            #expect(followed.withLock { $0 } == 0)
+        }
+    }
 }

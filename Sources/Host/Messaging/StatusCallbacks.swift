@@ -94,9 +94,10 @@ public final class StatusCallbackQueue: Service {
     func wake() { wakeups.push(()) }
 
     public func run() async throws {
+        let client = Self.makeClient(settings)
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
-                let delivered = (try? await self.deliverDue()) ?? 0
+                let delivered = (try? await self.deliverDue(with: client)) ?? 0
                 if delivered == 0 {
                     // Nothing due: sleep until woken by a new callback or until retries may have fallen due.
                     await self.wakeups.wait(timeout: .milliseconds(min(250, self.settings.retryBaseMs)))
@@ -104,6 +105,21 @@ public final class StatusCallbackQueue: Service {
                 }
             }
         }
+        try? await client.shutdown()
+    }
+
+    /// A client of the sender's own rather than the shared browser-like one: a webhook's redirect
+    /// is not followed (it counts as a failed attempt), answers are not decompressed (their bodies
+    /// are ignored), and requests carry no tracing span. Up to 16 connections per receiver.
+    static func makeClient(_ settings: CallbackSettings) -> HTTPClient {
+        let timeout = TimeAmount.milliseconds(Int64(settings.timeoutMs))
+        var configuration = HTTPClient.Configuration(
+            redirectConfiguration: .disallow,
+            timeout: .init(connect: timeout, read: timeout),
+            connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 16),
+            decompression: .disabled)
+        configuration.tracing.tracer = nil
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }
 
     private struct Due: Sendable {
@@ -115,7 +131,7 @@ public final class StatusCallbackQueue: Service {
     }
 
     /// Sends one batch of due callbacks; returns how many were attempted.
-    func deliverDue() async throws -> Int {
+    func deliverDue(with client: HTTPClient) async throws -> Int {
         let now = clock.now().epochMillis
         let due = try await writer.pool.read { db in
             try Row.fetchAll(
@@ -134,7 +150,7 @@ public final class StatusCallbackQueue: Service {
         guard !due.isEmpty else { return 0 }
         let outcomes = await withTaskGroup(of: (Int64, String?).self) { group in
             for item in due {
-                group.addTask { (item.id, await self.post(item)) }
+                group.addTask { (item.id, await self.post(item, with: client)) }
             }
             var outcomes: [(Int64, String?)] = []
             for await outcome in group { outcomes.append(outcome) }
@@ -173,7 +189,7 @@ public final class StatusCallbackQueue: Service {
     }
 
     /// POSTs one callback; nil on a 2xx answer, otherwise why it failed.
-    private func post(_ item: Due) async -> String? {
+    private func post(_ item: Due, with client: HTTPClient) async -> String? {
         var request = HTTPClientRequest(url: item.url)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
@@ -184,8 +200,7 @@ public final class StatusCallbackQueue: Service {
             value: Self.signature(secret: item.secret, timestamp: timestamp, body: item.payload))
         request.body = .bytes(ByteBuffer(bytes: item.payload))
         do {
-            let response = try await HTTPClient.shared.execute(
-                request, timeout: .milliseconds(Int64(settings.timeoutMs)))
+            let response = try await client.execute(request, timeout: .milliseconds(Int64(settings.timeoutMs)))
             _ = try? await response.body.collect(upTo: 64 * 1024)
             if (200..<300).contains(response.status.code) { return nil }
             return "HTTP \(response.status.code)"
