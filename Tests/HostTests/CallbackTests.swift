@@ -41,43 +41,53 @@ final class CallbackReceiver: Sendable {
             onServerRunning: { await onPort($0.localAddress?.port ?? 0) })
         try await app.run()
     }
-}
 
-@Suite struct CallbackTests {
-    @Test func statusCallbacksAreSignedAndRetried() async throws {
-        let receiver = CallbackReceiver(failFirst: 2)
+    /// Starts a receiver on a free loopback port, runs `body` with it and the port, then stops it.
+    static func serving(failFirst: Int = 0, _ body: (CallbackReceiver, Int) async throws -> Void) async throws {
+        let receiver = CallbackReceiver(failFirst: failFirst)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         let server = Task { try await receiver.run { continuation.yield($0) } }
         defer { server.cancel() }
         var iterator = ports.makeAsyncIterator()
         let port = try #require(await iterator.next())
+        try await body(receiver, port)
+    }
+}
 
-        try await withDaemon { daemon in
-            let (accountID, client) = try await daemon.signUp()
-            let secret = try #require(try await client.get("/v1/account").json["webhook_signing_secret"] as? String)
-            let sent = try await client.send(callback: "http://127.0.0.1:\(port)/status")
-            let id = try #require(sent.json["id"] as? String)
-            // One callback for `sent`, one for `delivered`; the first two attempts fail and are retried.
-            #expect(try await eventually { receiver.received.withLock { $0.count } >= 2 })
-            let received = receiver.received.withLock { $0 }
-            let payloads = received.compactMap { try? JSONSerialization.jsonObject(with: $0.body) as? [String: Any] }
-            #expect(Set(payloads.compactMap { $0["status"] as? String }) == ["sent", "delivered"])
-            #expect(
-                payloads.allSatisfy { $0["message_id"] as? String == id && $0["account_id"] as? String == accountID })
-            #expect(receiver.attempts.withLock { $0 } >= 4)
-            for item in received {
-                let signature = try #require(item.signature)
-                let parts = Dictionary(
-                    uniqueKeysWithValues: signature.split(separator: ",").map {
-                        let pair = $0.split(separator: "=", maxSplits: 1)
-                        return (String(pair[0]), String(pair[1]))
+@Suite struct CallbackTests {
+    @Test func statusCallbacksAreSignedAndRetried() async throws {
+        try await CallbackReceiver.serving(failFirst: 2) { receiver, port in
+            try await withDaemon { daemon in
+                let (accountID, client) = try await daemon.signUp()
+                let secret = try #require(try await client.get("/v1/account").json["webhook_signing_secret"] as? String)
+                let sent = try await client.send(callback: "http://127.0.0.1:\(port)/status")
+                let id = try #require(sent.json["id"] as? String)
+                // One callback for `sent`, one for `delivered`; the first two attempts fail and are retried.
+                #expect(try await eventually { receiver.received.withLock { $0.count } >= 2 })
+                let received = receiver.received.withLock { $0 }
+                let payloads = received.compactMap {
+                    try? JSONSerialization.jsonObject(with: $0.body) as? [String: Any]
+                }
+                #expect(Set(payloads.compactMap { $0["status"] as? String }) == ["sent", "delivered"])
+                #expect(
+                    payloads.allSatisfy {
+                        $0["message_id"] as? String == id && $0["account_id"] as? String == accountID
                     })
-                let timestamp = try #require(parts["t"])
-                var hmac = HMAC<SHA256>(key: SymmetricKey(data: Data(secret.utf8)))
-                hmac.update(data: Data("\(timestamp).".utf8))
-                hmac.update(data: item.body)
-                let expected = Data(hmac.finalize()).map { String(format: "%02x", $0) }.joined()
-                #expect(parts["v1"] == expected)
+                #expect(receiver.attempts.withLock { $0 } >= 4)
+                for item in received {
+                    let signature = try #require(item.signature)
+                    let parts = Dictionary(
+                        uniqueKeysWithValues: signature.split(separator: ",").map {
+                            let pair = $0.split(separator: "=", maxSplits: 1)
+                            return (String(pair[0]), String(pair[1]))
+                        })
+                    let timestamp = try #require(parts["t"])
+                    var hmac = HMAC<SHA256>(key: SymmetricKey(data: Data(secret.utf8)))
+                    hmac.update(data: Data("\(timestamp).".utf8))
+                    hmac.update(data: item.body)
+                    let expected = Data(hmac.finalize()).map { String(format: "%02x", $0) }.joined()
+                    #expect(parts["v1"] == expected)
+                }
             }
         }
     }
@@ -85,91 +95,82 @@ final class CallbackReceiver: Sendable {
     /// With an instant carrier the delivery report can overtake the commit that marks a message
     /// sent; every message still passes through `sent` once, with one callback per status.
     @Test func everyMessagePassesThroughSentOnceEvenWithAnInstantCarrier() async throws {
-        let receiver = CallbackReceiver(failFirst: 0)
-        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-        let server = Task { try await receiver.run { continuation.yield($0) } }
-        defer { server.cancel() }
-        var iterator = ports.makeAsyncIterator()
-        let port = try #require(await iterator.next())
-
-        try await withDaemon(configure: { $0.simulator.latencyMs = 0 }) { daemon in
-            let (_, client) = try await daemon.signUp()
-            let ids = try await withThrowingTaskGroup(of: [String].self) { group in
-                for _ in 0..<8 {
-                    group.addTask {
-                        var ids: [String] = []
-                        for _ in 0..<25 {
-                            let sent = try await client.send(callback: "http://127.0.0.1:\(port)/status")
-                            if let id = sent.json["id"] as? String { ids.append(id) }
+        try await CallbackReceiver.serving { receiver, port in
+            try await withDaemon(configure: { $0.simulator.latencyMs = 0 }) { daemon in
+                let (_, client) = try await daemon.signUp()
+                let ids = try await withThrowingTaskGroup(of: [String].self) { group in
+                    for _ in 0..<8 {
+                        group.addTask {
+                            var ids: [String] = []
+                            for _ in 0..<25 {
+                                let sent = try await client.send(callback: "http://127.0.0.1:\(port)/status")
+                                if let id = sent.json["id"] as? String { ids.append(id) }
+                            }
+                            return ids
                         }
-                        return ids
+                    }
+                    return try await group.reduce(into: []) { $0 += $1 }
+                }
+                #expect(ids.count == 200)
+                #expect(try await eventually(seconds: 20) { receiver.received.withLock { $0.count } >= 400 })
+                try await Task.sleep(for: .milliseconds(300))
+                let statuses = receiver.received.withLock { $0 }.compactMap {
+                    (try? JSONSerialization.jsonObject(with: $0.body) as? [String: Any]).flatMap { payload in
+                        (payload["message_id"] as? String).map { ($0, payload["status"] as? String ?? "") }
                     }
                 }
-                return try await group.reduce(into: []) { $0 += $1 }
-            }
-            #expect(ids.count == 200)
-            #expect(try await eventually(seconds: 20) { receiver.received.withLock { $0.count } >= 400 })
-            try await Task.sleep(for: .milliseconds(300))
-            let statuses = receiver.received.withLock { $0 }.compactMap {
-                (try? JSONSerialization.jsonObject(with: $0.body) as? [String: Any]).flatMap { payload in
-                    (payload["message_id"] as? String).map { ($0, payload["status"] as? String ?? "") }
+                #expect(statuses.count == 400)
+                for id in ids {
+                    #expect(statuses.filter { $0.0 == id }.map(\.1).sorted() == ["delivered", "sent"], "\(id)")
                 }
+                let unsent = try await daemon.daemon.messages.writer.pool.read { db in
+                    try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM messages WHERE sent_at IS NULL") ?? -1
+                }
+                #expect(unsent == 0)
             }
-            #expect(statuses.count == 400)
-            for id in ids {
-                #expect(statuses.filter { $0.0 == id }.map(\.1).sorted() == ["delivered", "sent"], "\(id)")
-            }
-            let unsent = try await daemon.daemon.messages.writer.pool.read { db in
-                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM messages WHERE sent_at IS NULL") ?? -1
-            }
-            #expect(unsent == 0)
         }
     }
 
     /// `status_callback_events` narrows the callbacks to the statuses asked for; the message still
     /// passes through every status, and the answer shows what was asked.
     @Test func onlyTheStatusesAskedForAreCalledBack() async throws {
-        let receiver = CallbackReceiver(failFirst: 0)
-        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-        let server = Task { try await receiver.run { continuation.yield($0) } }
-        defer { server.cancel() }
-        var iterator = ports.makeAsyncIterator()
-        let port = try #require(await iterator.next())
+        try await CallbackReceiver.serving { receiver, port in
+            try await withDaemon(configure: { $0.simulator.latencyMs = 0 }) { daemon in
+                let (_, client) = try await daemon.signUp()
+                let url = "http://127.0.0.1:\(port)/status"
+                let finalOnly = try await client.post(
+                    "/v1/messages",
+                    json: [
+                        "to": "+37255512345", "from": "ACME", "body": "outcome only", "status_callback": url,
+                        "status_callback_events": ["failed", "delivered", "undelivered"],
+                    ])
+                #expect(finalOnly.status == 201)
+                #expect(
+                    finalOnly.json["status_callback_events"] as? [String] == ["delivered", "undelivered", "failed"])
+                let everything = try await client.send(callback: url)
+                #expect(
+                    everything.json["status_callback_events"] as? [String] == [
+                        "sent", "delivered", "undelivered", "failed",
+                    ])
+                let none = try await client.send()
+                #expect(none.json["status_callback_events"] == nil)
+                let finalID = try #require(finalOnly.json["id"] as? String)
+                let everythingID = try #require(everything.json["id"] as? String)
 
-        try await withDaemon(configure: { $0.simulator.latencyMs = 0 }) { daemon in
-            let (_, client) = try await daemon.signUp()
-            let url = "http://127.0.0.1:\(port)/status"
-            let finalOnly = try await client.post(
-                "/v1/messages",
-                json: [
-                    "to": "+37255512345", "from": "ACME", "body": "outcome only", "status_callback": url,
-                    "status_callback_events": ["failed", "delivered", "undelivered"],
-                ])
-            #expect(finalOnly.status == 201)
-            #expect(finalOnly.json["status_callback_events"] as? [String] == ["delivered", "undelivered", "failed"])
-            let everything = try await client.send(callback: url)
-            #expect(
-                everything.json["status_callback_events"] as? [String] == [
-                    "sent", "delivered", "undelivered", "failed",
-                ])
-            let none = try await client.send()
-            #expect(none.json["status_callback_events"] == nil)
-            let finalID = try #require(finalOnly.json["id"] as? String)
-            let everythingID = try #require(everything.json["id"] as? String)
-
-            #expect(try await eventually { receiver.received.withLock { $0.count } >= 3 })
-            try await Task.sleep(for: .milliseconds(300))
-            let statuses = receiver.received.withLock { $0 }.compactMap {
-                (try? JSONSerialization.jsonObject(with: $0.body) as? [String: Any]).flatMap { payload in
-                    (payload["message_id"] as? String).map { ($0, payload["status"] as? String ?? "") }
+                #expect(try await eventually { receiver.received.withLock { $0.count } >= 3 })
+                try await Task.sleep(for: .milliseconds(300))
+                let statuses = receiver.received.withLock { $0 }.compactMap {
+                    (try? JSONSerialization.jsonObject(with: $0.body) as? [String: Any]).flatMap { payload in
+                        (payload["message_id"] as? String).map { ($0, payload["status"] as? String ?? "") }
+                    }
                 }
+                #expect(statuses.filter { $0.0 == finalID }.map(\.1) == ["delivered"])
+                #expect(statuses.filter { $0.0 == everythingID }.map(\.1).sorted() == ["delivered", "sent"])
+                let shown = try await client.get("/v1/messages/\(finalID)")
+                #expect(shown.json["status"] as? String == "delivered")
+                #expect(shown.json["sent_at"] is String)
+                #expect(shown.json["status_callback_events"] as? [String] == ["delivered", "undelivered", "failed"])
             }
-            #expect(statuses.filter { $0.0 == finalID }.map(\.1) == ["delivered"])
-            #expect(statuses.filter { $0.0 == everythingID }.map(\.1).sorted() == ["delivered", "sent"])
-            let shown = try await client.get("/v1/messages/\(finalID)")
-            #expect(shown.json["status"] as? String == "delivered")
-            #expect(shown.json["sent_at"] is String)
-            #expect(shown.json["status_callback_events"] as? [String] == ["delivered", "undelivered", "failed"])
         }
     }
 
