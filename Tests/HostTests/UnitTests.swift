@@ -37,6 +37,33 @@ import Testing
         let synchronous = try await pool.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
         #expect(synchronous == 2)
     }
+
+    /// New files get the small pages; a file made before keeps its own and still opens and migrates.
+    @Test func newDatabasesUseTwoKibibytePagesAndOldOnesKeepTheirs() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sb-pages-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let fresh = try SwitchboardDatabase.open(
+            at: directory.appendingPathComponent("new.sqlite").path, durability: .normal)
+        #expect(try fresh.read { db in try Int.fetchOne(db, sql: "PRAGMA page_size") } == 2048)
+
+        let oldPath = directory.appendingPathComponent("old.sqlite").path
+        let old = try DatabaseQueue(path: oldPath)
+        try old.write { db in
+            try db.execute(sql: "PRAGMA page_size = 4096; CREATE TABLE kept (v INTEGER); INSERT INTO kept VALUES (7)")
+        }
+        try old.close()
+        let reopened = try SwitchboardDatabase.open(at: oldPath, durability: .normal)
+        let (pageSize, kept, messages) = try reopened.read { db in
+            (
+                try Int.fetchOne(db, sql: "PRAGMA page_size"), try Int.fetchOne(db, sql: "SELECT v FROM kept"),
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM messages")
+            )
+        }
+        #expect(pageSize == 4096)
+        #expect(kept == 7)
+        #expect(messages == 0)
+    }
 }
 
 @Suite struct ConfigurationTests {
