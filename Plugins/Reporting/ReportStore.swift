@@ -66,7 +66,8 @@ struct ReportStore: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .withoutEscapingSlashes
         let data = try encoder.encode(Contents(format: Self.format, reports: reports))
-        try StateFile.replace(path, with: [UInt8](data))
+        // Written from the encoder's buffer: a copy would add its size (tens of MB) to the peak.
+        try data.withUnsafeBytes { try StateFile.replace(path, with: $0) }
         if let fd = journal { StateFile.closeAppend(fd) }
         journal = nil
         try StateFile.remove(journalPath)

@@ -35,6 +35,13 @@ public enum StateFile {
 
     /// Replaces the file's contents with `bytes`, atomically and durably.
     public static func replace(_ path: String, with bytes: [UInt8]) throws(StateFileError) {
+        try bytes.withUnsafeBytes { buffer in
+            Result { () throws(StateFileError) in try replace(path, with: buffer) }
+        }.get()
+    }
+
+    /// The same for bytes held elsewhere (a `Data`'s, say), so a large snapshot is not copied first.
+    public static func replace(_ path: String, with bytes: UnsafeRawBufferPointer) throws(StateFileError) {
         let temporary = path + ".tmp"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         if fd < 0 { throw StateFileError(operation: "create", path: temporary, errno: errno) }
@@ -87,11 +94,15 @@ public enum StateFile {
     }
 
     private static func writeAll(_ bytes: [UInt8], to fd: Int32, path: String) throws(StateFileError) {
+        try bytes.withUnsafeBytes { buffer in
+            Result { () throws(StateFileError) in try writeAll(buffer, to: fd, path: path) }
+        }.get()
+    }
+
+    private static func writeAll(_ bytes: UnsafeRawBufferPointer, to fd: Int32, path: String) throws(StateFileError) {
         var offset = 0
         while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { buffer in
-                write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-            }
+            let written = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
             if written < 0 {
                 if errno == EINTR { continue }
                 throw StateFileError(operation: "write", path: path, errno: errno)
