@@ -72,7 +72,7 @@ extension AddonPlatform {
         let order = try JSONEncoder().encode(
             ErasureOrder(requestID: id, subjectKind: subject.kind, value: subject.value))
         let loaded = Set(registry.manifests.map(\.id))
-        let wakeups = self.wakeups
+        let commitWakeups = self.commitWakeups
         try await writer.write { db in
             // Identifiers travel in usage.to and usage.from; an account's data in any field.
             let identifierFilter =
@@ -101,10 +101,7 @@ extension AddonPlatform {
                     sql: "INSERT INTO addon_outbox (addon_id, account_id, event, kind) VALUES (?, ?, ?, 'erase')",
                     arguments: [addon, accountID, order])
             }
-            let woken = targets
-            db.afterNextTransaction { _ in
-                for addon in woken { wakeups[addon]?.push(()) }
-            }
+            commitWakeups.wake(targets, after: db)
         }
         return try await erasureStatus(id: id, accountID: accountID)!
     }
