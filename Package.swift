@@ -18,7 +18,6 @@ let package = Package(
         .executable(name: "switchboard", targets: ["switchboard"]),
         .executable(name: "switchboard-bench", targets: ["SwitchboardBench"]),
         .executable(name: "switchboard-addon-runner", targets: ["AddonRunner"]),
-        .library(name: "Host", targets: ["Host"]),
         .library(name: "PluginAPI", targets: ["PluginAPI"]),
         .library(name: "AddonKit", targets: ["AddonKit"]),
         .library(name: "ComplianceScrub", type: .dynamic, targets: ["ComplianceScrub"]),
@@ -30,7 +29,6 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
-        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
@@ -51,20 +49,16 @@ let package = Package(
             name: "Monitoring", dependencies: ["AddonKit", "PluginAPI"], path: "Plugins/Monitoring",
             swiftSettings: strict,
             linkerSettings: exportOnlyEntry),
+        // The daemon's library, split so the compiler keeps the architecture (docs/architecture.md):
+        // the core knows nothing of add-ons or HTTP; the add-on platform implements the core's seams;
+        // the HTTP API adapts both; the composition root alone wires them together.
         .target(
-            name: "Host",
+            name: "SwitchboardCore",
             dependencies: [
-                "PluginAPI",
-                "RunnerProtocol",
-                "AddonABI",
-                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -73,10 +67,59 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .target(
+            name: "SwitchboardAddons",
+            dependencies: [
+                "SwitchboardCore",
+                "PluginAPI",
+                "RunnerProtocol",
+                "AddonABI",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "SwitchboardAPI",
+            dependencies: [
+                "SwitchboardCore",
+                "SwitchboardAddons",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "SwitchboardDaemon",
+            dependencies: [
+                "SwitchboardCore",
+                "SwitchboardAddons",
+                "SwitchboardAPI",
+                "PluginAPI",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "switchboard",
             dependencies: [
-                "Host",
+                "SwitchboardCore",
+                "SwitchboardAddons",
+                "SwitchboardAPI",
+                "SwitchboardDaemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -89,12 +132,16 @@ let package = Package(
         .target(name: "AddonABI", dependencies: ["PluginAPI", "RunnerProtocol"], swiftSettings: strict),
         .executableTarget(
             name: "AddonRunner", dependencies: ["PluginAPI", "RunnerProtocol", "AddonABI"], swiftSettings: strict),
-        .executableTarget(name: "SwitchboardBench", dependencies: ["Host"], swiftSettings: strict),
+        .executableTarget(name: "SwitchboardBench", dependencies: ["SwitchboardDaemon"], swiftSettings: strict),
         .testTarget(
             name: "HostTests",
             dependencies: [
-                "Host",
+                "SwitchboardCore",
+                "SwitchboardAddons",
+                "SwitchboardAPI",
+                "SwitchboardDaemon",
                 "RunnerProtocol",
+                "AddonABI",
                 "AddonKit",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),

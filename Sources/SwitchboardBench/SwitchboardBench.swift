@@ -1,5 +1,7 @@
 import Foundation
-import Host
+import SwitchboardAddons
+import SwitchboardCore
+import SwitchboardDaemon
 
 /// `switchboard-bench [--quick]`: the micro-benchmarks, printed as a table. Run from a release build
 /// (`scripts/bench`); the bundled add-on libraries are looked up beside this executable.

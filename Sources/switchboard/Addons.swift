@@ -1,10 +1,12 @@
 import ArgumentParser
 import AsyncHTTPClient
 import Foundation
-import Host
 import Logging
 import NIOCore
 import NIOFoundationCompat
+import SwitchboardAddons
+import SwitchboardCore
+import SwitchboardDaemon
 
 struct Addons: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

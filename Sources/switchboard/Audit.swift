@@ -1,7 +1,10 @@
 import ArgumentParser
 import Foundation
 import GRDB
-import Host
+import SwitchboardAPI
+import SwitchboardAddons
+import SwitchboardCore
+import SwitchboardDaemon
 
 struct Audit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

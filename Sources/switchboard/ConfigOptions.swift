@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
-import Host
+import SwitchboardAddons
+import SwitchboardCore
+import SwitchboardDaemon
 
 /// The options every command shares to find the same configuration and data as `serve`.
 struct ConfigOptions: ParsableArguments {

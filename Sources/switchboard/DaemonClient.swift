@@ -1,10 +1,12 @@
 import ArgumentParser
 import AsyncHTTPClient
 import Foundation
-import Host
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
+import SwitchboardAddons
+import SwitchboardCore
+import SwitchboardDaemon
 
 /// Operator commands that talk to the running daemon over its admin API, with the operator token
 /// from the configuration or the data directory.

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
-import Host
 import Logging
+import SwitchboardAddons
+import SwitchboardCore
+import SwitchboardDaemon
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -2,7 +2,10 @@ import Foundation
 import GRDB
 import Testing
 
-@testable import Host
+@testable import SwitchboardAPI
+@testable import SwitchboardAddons
+@testable import SwitchboardCore
+@testable import SwitchboardDaemon
 
 @Suite struct AddonPlatformTests {
     static func addonsDirectory() -> URL {

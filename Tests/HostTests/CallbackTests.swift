@@ -4,7 +4,10 @@ import Hummingbird
 import Synchronization
 import Testing
 
-@testable import Host
+@testable import SwitchboardAPI
+@testable import SwitchboardAddons
+@testable import SwitchboardCore
+@testable import SwitchboardDaemon
 
 /// A real HTTP receiver on 127.0.0.1 that fails its first `failFirst` requests.
 final class CallbackReceiver: Sendable {

@@ -2,7 +2,10 @@ import Foundation
 import GRDB
 import Testing
 
-@testable import Host
+@testable import SwitchboardAPI
+@testable import SwitchboardAddons
+@testable import SwitchboardCore
+@testable import SwitchboardDaemon
 
 /// The ledger detects tampering done directly to the SQLite file, through the real `audit verify`.
 @Suite(.serialized) struct LedgerTests {

@@ -1,7 +1,10 @@
 import Foundation
 import Testing
 
-@testable import Host
+@testable import SwitchboardAPI
+@testable import SwitchboardAddons
+@testable import SwitchboardCore
+@testable import SwitchboardDaemon
 
 @Suite struct MessageTests {
     @Test func aSentMessageIsQueuedThenDelivered() async throws {

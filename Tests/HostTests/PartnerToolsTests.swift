@@ -1,7 +1,10 @@
 import Foundation
 import Testing
 
-@testable import Host
+@testable import SwitchboardAPI
+@testable import SwitchboardAddons
+@testable import SwitchboardCore
+@testable import SwitchboardDaemon
 
 /// What a partner does: scaffold an add-on, build it with make and cc, and check it.
 @Suite struct PartnerToolsTests {

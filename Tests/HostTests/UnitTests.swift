@@ -4,7 +4,10 @@ import Foundation
 import GRDB
 import Testing
 
-@testable import Host
+@testable import SwitchboardAPI
+@testable import SwitchboardAddons
+@testable import SwitchboardCore
+@testable import SwitchboardDaemon
 
 @Suite struct GroupCommitWriterTests {
     @Test func concurrentWritesCommitTogetherAndAFailureStaysAlone() async throws {
@@ -386,5 +389,16 @@ import Testing
         // The head itself retried: nothing as a range.
         let head = OutboxWorker.deletions(batch: [3, 7], done: [])
         #expect(head.prefix == nil && head.stragglers.isEmpty)
+    }
+}
+
+@Suite struct SchemaTests {
+    /// Each target owns its migrations; the daemon applies all of them, once each, in shipped order.
+    @Test func theDaemonAppliesEveryTargetsMigrationsInShippedOrder() {
+        let applied = DaemonSchema.migrations.map(\.identifier)
+        #expect(applied == ["v1-core", "v2-addons", "v3-ledger-checkpoints-erasure", "v4-callback-events"])
+        let owned = (CoreSchema.migrations + AddonSchema.migrations).map(\.identifier)
+        #expect(Set(applied) == Set(owned))
+        #expect(applied.count == owned.count)
     }
 }

@@ -1,7 +1,10 @@
 import Foundation
 import Testing
 
-@testable import Host
+@testable import SwitchboardAPI
+@testable import SwitchboardAddons
+@testable import SwitchboardCore
+@testable import SwitchboardDaemon
 
 /// Bad input of every kind gets a 4xx problem naming the field, never a crash or a 500.
 @Suite struct ValidationTests {

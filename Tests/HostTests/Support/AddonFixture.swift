@@ -1,7 +1,10 @@
 import Crypto
 import Foundation
 
-@testable import Host
+@testable import SwitchboardAPI
+@testable import SwitchboardAddons
+@testable import SwitchboardCore
+@testable import SwitchboardDaemon
 
 /// Builds the recording test add-on from the C header alone and writes its pinned manifest.
 enum AddonFixture {

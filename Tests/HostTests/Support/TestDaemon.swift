@@ -1,6 +1,9 @@
 import Foundation
-import Host
 import Logging
+import SwitchboardAPI
+import SwitchboardAddons
+import SwitchboardCore
+import SwitchboardDaemon
 
 /// A real daemon on 127.0.0.1 with a fresh data directory, stopped by `stop()`.
 final class TestDaemon: Sendable {

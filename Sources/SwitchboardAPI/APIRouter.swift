@@ -1,0 +1,30 @@
+import Hummingbird
+import SwitchboardAddons
+import SwitchboardCore
+
+/// Assembles every route with its middleware.
+package enum APIRouter {
+    package static func make(services: HostServices, operatorToken: String) -> Router<AppContext> {
+        let router = Router(context: AppContext.self)
+        router.add(middleware: ActivityLogMiddleware(usage: services.usage, metrics: services.metrics))
+        SystemRoutes(services: services).add(to: router)
+        let accounts = AccountRoutes(services: services)
+        accounts.addPublic(to: router)
+
+        let authenticated = router.group("v1")
+            .add(middleware: BasicAuthMiddleware(accounts: services.accounts, throttle: services.authThrottle))
+        accounts.addAuthenticated(to: authenticated)
+        MessageRoutes(services: services).add(to: authenticated)
+        ContactRoutes(services: services).add(to: authenticated)
+        UsageRoutes(services: services).add(to: authenticated)
+        AddonRoutes(services: services).add(to: authenticated)
+        PrivacyRoutes(services: services).add(to: authenticated)
+
+        let admin = router.group("v1/admin")
+            .add(middleware: OperatorAuthMiddleware(token: operatorToken, throttle: services.authThrottle))
+        AdminRoutes(services: services).add(to: admin)
+        AuditRoutes(services: services).add(to: admin)
+        PrivacyRoutes(services: services).addAdmin(to: admin)
+        return router
+    }
+}

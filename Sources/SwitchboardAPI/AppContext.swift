@@ -1,0 +1,34 @@
+import Hummingbird
+import NIOCore
+import SwitchboardAddons
+import SwitchboardCore
+import Synchronization
+
+/// Facts about a request that inner middleware learns and outer middleware (the activity log) needs.
+public final class RequestNotes: Sendable {
+    private let accountID = Mutex<String?>(nil)
+    public init() {}
+    public var account: String? {
+        get { accountID.withLock { $0 } }
+        set { accountID.withLock { $0 = newValue } }
+    }
+}
+
+/// The request context of every route: who is calling and from where.
+public struct AppContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let remoteAddress: String?
+    public var principal: Principal?
+    public let notes = RequestNotes()
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress?.ipAddress
+    }
+
+    /// The authenticated account; routes behind the auth middleware can rely on it.
+    public func accountID() throws -> String {
+        guard let principal else { throw Problem.unauthorized }
+        return principal.accountID
+    }
+}

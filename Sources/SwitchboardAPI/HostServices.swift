@@ -1,0 +1,54 @@
+import SwitchboardAddons
+import SwitchboardCore
+
+/// The settings the HTTP API itself applies.
+package struct APISettings: Sendable {
+    /// The largest request body read, in bytes; larger bodies get 413.
+    package var maxBodyBytes: Int
+    /// Days activity logs are kept (the retention run an operator starts by hand).
+    package var retentionDays: Int
+
+    package init(maxBodyBytes: Int, retentionDays: Int) {
+        self.maxBodyBytes = maxBodyBytes
+        self.retentionDays = retentionDays
+    }
+}
+
+/// What route handlers work with: the use cases, the stores and the policies in force. The
+/// composition root builds it; routes only translate between HTTP and these.
+package struct HostServices: Sendable {
+    let settings: APISettings
+    package let accounts: AccountStore
+    package let messages: MessageStore
+    let contacts: ContactStore
+    package let usage: UsageStore
+    let erasures: ErasureService
+    let sending: SendService
+    package let pipeline: DeliveryPipeline
+    package let simulator: SimulatedCarrier
+    let sendLimiter: SendRateLimiter
+    let authThrottle: AuthThrottle
+    let metrics: HostMetrics
+    package let addons: AddonPlatform
+
+    package init(
+        settings: APISettings, accounts: AccountStore, messages: MessageStore, contacts: ContactStore,
+        usage: UsageStore, erasures: ErasureService, sending: SendService, pipeline: DeliveryPipeline,
+        simulator: SimulatedCarrier,
+        sendLimiter: SendRateLimiter, authThrottle: AuthThrottle, metrics: HostMetrics, addons: AddonPlatform
+    ) {
+        self.settings = settings
+        self.accounts = accounts
+        self.messages = messages
+        self.contacts = contacts
+        self.usage = usage
+        self.erasures = erasures
+        self.sending = sending
+        self.pipeline = pipeline
+        self.simulator = simulator
+        self.sendLimiter = sendLimiter
+        self.authThrottle = authThrottle
+        self.metrics = metrics
+        self.addons = addons
+    }
+}

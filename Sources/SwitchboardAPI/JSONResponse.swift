@@ -1,0 +1,68 @@
+import Foundation
+import Hummingbird
+import SwitchboardAddons
+import SwitchboardCore
+
+/// JSON output with snake_case keys, the one encoder all routes share.
+enum JSONResponse {
+    static func make<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
+        let encoder = SnakeCaseJSON.encoder()
+        let data = try encoder.encode(value)
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// A JSON body written without `JSONEncoder` (see `JSONWriter`).
+    static func make(json: [UInt8], status: HTTPResponse.Status = .ok) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: json)))
+    }
+
+    static func noContent() -> Response { Response(status: .noContent) }
+}
+
+extension Request {
+    /// The body, refused with 413 when larger than `limit`.
+    func collectBody(limit: Int) async throws -> ByteBuffer {
+        do {
+            return try await body.collect(upTo: limit)
+        } catch {
+            throw Problem(
+                .contentTooLarge, "Request body too large",
+                detail:
+                    "The body must be at most \(limit) bytes; split the request or ask the operator to raise max_body_bytes."
+            )
+        }
+    }
+
+    func jsonInput(limit: Int, allowed: Set<String>) async throws -> JSONInput {
+        try JSONInput(bytes: try await collectBody(limit: limit), allowed: allowed)
+    }
+
+    /// A query parameter checked against a parser; a bad value is a 422 naming the parameter.
+    func query<T>(_ name: String, hint: String, _ parse: (String) -> T?) throws -> T? {
+        guard let text = uri.queryParameters[Substring(name)].map(String.init) else { return nil }
+        guard let value = parse(text) else { throw Problem.invalid(name, hint) }
+        return value
+    }
+
+    func limitParameter(default value: Int = 50, max: Int = 200) throws -> Int {
+        try query("limit", hint: "must be a whole number from 1 to \(max)") {
+            Int($0).flatMap { (1...max).contains($0) ? $0 : nil }
+        }
+            ?? value
+    }
+}
+
+/// Opaque pagination cursors: callers pass back what they were given.
+enum Cursor {
+    static func encode(_ value: String) -> String { Data(value.utf8).base64URLEncoded() }
+
+    static func decode(_ text: String) -> String? {
+        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while base64.count % 4 != 0 { base64 += "=" }
+        return Data(base64Encoded: base64).map { String(decoding: $0, as: UTF8.self) }
+    }
+}

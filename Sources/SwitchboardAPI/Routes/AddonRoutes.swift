@@ -1,0 +1,272 @@
+import Foundation
+import Hummingbird
+import SwitchboardAddons
+import SwitchboardCore
+
+/// The customer's side of add-ons: the catalog, consent, and what each add-on received and produced.
+struct AddonRoutes {
+    let services: HostServices
+    var addons: AddonPlatform { services.addons }
+
+    func add(to group: RouterGroup<AppContext>) {
+        group.get("addons", use: catalog)
+        group.get("addons/:id", use: catalogEntry)
+        group.get("account/addons/:id", use: consent)
+        group.put("account/addons/:id", use: grant)
+        group.delete("account/addons/:id", use: withdraw)
+        group.get("account/addons/:id/shares", use: shares)
+        group.get("account/addons/:id/reports", use: reports)
+        group.get("account/addons/:id/alerts", use: alerts)
+    }
+
+    struct FieldView: Encodable {
+        var id: String
+        var category: String
+        var purpose: String
+        var required: Bool
+        var pseudonym: Bool
+        var granted: Bool
+    }
+
+    struct CatalogEntry: Encodable {
+        var id: String
+        var shortId: String
+        var name: String
+        var vendor: String
+        var version: String
+        var description: String
+        var hooks: [String]
+        var fields: [FieldView]
+        var enabled: Bool
+        var consentReceiptId: String?
+        /// The add-on asks for fields this account has not granted (a newer manifest): it runs
+        /// under the old grant until the customer consents again.
+        var needsReconsent: Bool
+    }
+
+    func entry(_ manifest: Manifest, accountID: String) -> CatalogEntry {
+        let grant = addons.consents.current(accountID: accountID, addonID: manifest.id)
+        let granted = Set(grant?.fields ?? [])
+        return CatalogEntry(
+            id: manifest.id, shortId: manifest.shortID, name: manifest.name, vendor: manifest.vendor,
+            version: manifest.version,
+            description: manifest.description, hooks: manifest.hooks.map(\.rawValue),
+            fields: manifest.fields.map {
+                FieldView(
+                    id: $0.id, category: $0.category.rawValue, purpose: $0.purpose, required: $0.required,
+                    pseudonym: $0.pseudonym,
+                    granted: granted.contains($0.id))
+            },
+            enabled: grant != nil, consentReceiptId: grant?.id,
+            needsReconsent: grant != nil
+                && (grant!.addonVersion != manifest.version || !Set(manifest.fields.map(\.id)).isSubset(of: granted)))
+    }
+
+    func manifest(_ context: AppContext) throws -> Manifest {
+        let id = try context.parameters.require("id")
+        guard let manifest = addons.registry.manifest(id) else {
+            throw Problem(
+                .notFound, "No such add-on", detail: "\(id) is not an available add-on; GET /v1/addons lists them")
+        }
+        return manifest
+    }
+
+    @Sendable func catalog(_ request: Request, context: AppContext) async throws -> Response {
+        let accountID = try context.accountID()
+        return try JSONResponse.make(
+            Page(data: addons.registry.manifests.map { entry($0, accountID: accountID) }, nextCursor: nil))
+    }
+
+    @Sendable func catalogEntry(_ request: Request, context: AppContext) async throws -> Response {
+        try JSONResponse.make(entry(try manifest(context), accountID: try context.accountID()))
+    }
+
+    /// A consent receipt (after the Kantara Consent Receipt): who consented to what, for whom, when.
+    struct Receipt: Encodable {
+        var receiptId: String
+        var action: String
+        var timestamp: String?
+        var principal: String
+        var controller: String
+        var thirdParty: String
+        var addonId: String
+        var addonName: String
+        var addonVersion: String
+        var fields: [ReceiptField]
+        var categories: [String]
+        var actor: String
+    }
+
+    struct ReceiptField: Encodable {
+        var id: String
+        var category: String
+        var purpose: String
+        var treatment: String
+    }
+
+    func receipt(_ record: ConsentRecord, manifest: Manifest) -> Receipt {
+        let fields = record.fields.compactMap { id in manifest.field(id) }.map {
+            ReceiptField(
+                id: $0.id, category: $0.category.rawValue, purpose: $0.purpose,
+                treatment: $0.pseudonym ? "pseudonym" : "clear")
+        }
+        return Receipt(
+            receiptId: record.id, action: record.action.rawValue, timestamp: Timestamp.string(record.at),
+            principal: record.accountID, controller: "Switchboard", thirdParty: manifest.vendor, addonId: manifest.id,
+            addonName: manifest.name, addonVersion: record.addonVersion, fields: fields,
+            categories: Array(Set(fields.map(\.category))).sorted(), actor: record.actor)
+    }
+
+    /// A withdrawal receipt, with the erasure request when `?erase=true` asked the add-on to delete too.
+    struct Withdrawn: Encodable {
+        var receipt: Receipt
+        var erasure: ErasureView?
+
+        func encode(to encoder: any Encoder) throws {
+            try receipt.encode(to: encoder)
+            var container = encoder.container(keyedBy: Keys.self)
+            try container.encodeIfPresent(erasure, forKey: .erasure)
+        }
+
+        enum Keys: String, CodingKey { case erasure }
+    }
+
+    struct ConsentView: Encodable {
+        var addon: CatalogEntry
+        var history: [Receipt]
+    }
+
+    @Sendable func consent(_ request: Request, context: AppContext) async throws -> Response {
+        let manifest = try manifest(context)
+        let accountID = try context.accountID()
+        let history = try await addons.consents.history(accountID: accountID, addonID: manifest.id)
+        return try JSONResponse.make(
+            ConsentView(
+                addon: entry(manifest, accountID: accountID), history: history.map { receipt($0, manifest: manifest) }))
+    }
+
+    @Sendable func grant(_ request: Request, context: AppContext) async throws -> Response {
+        let manifest = try manifest(context)
+        let accountID = try context.accountID()
+        var input = try await request.jsonInput(
+            limit: services.settings.maxBodyBytes, allowed: ["fields", "categories"])
+        let fields = input.stringArray("fields") ?? []
+        let categories = input.stringArray("categories") ?? []
+        try input.finish()
+        let record: ConsentRecord
+        do {
+            record = try await ConsentService(platform: addons).grant(
+                accountID: accountID, addonID: manifest.id, fields: fields, categories: categories,
+                actor: "api:\(context.principal?.keyID ?? "?")")
+        } catch let refusal as ConsentService.Refusal {
+            throw Problem(refusal)
+        }
+        return try JSONResponse.make(receipt(record, manifest: manifest), status: .created)
+    }
+
+    @Sendable func withdraw(_ request: Request, context: AppContext) async throws -> Response {
+        let manifest = try manifest(context)
+        let accountID = try context.accountID()
+        let eraseToo =
+            try request.query("erase", hint: "must be true or false") { ["true": true, "false": false][$0] } ?? false
+        let withdrawal: ConsentService.Withdrawal
+        do {
+            withdrawal = try await ConsentService(platform: addons).withdraw(
+                accountID: accountID, addonID: manifest.id, actor: "api:\(context.principal?.keyID ?? "?")",
+                erase: eraseToo)
+        } catch let refusal as ConsentService.Refusal {
+            throw Problem(refusal)
+        }
+        return try JSONResponse.make(
+            Withdrawn(
+                receipt: receipt(withdrawal.record, manifest: manifest),
+                erasure: withdrawal.erasure.map(ErasureView.init)
+            ))
+    }
+
+    @Sendable func shares(_ request: Request, context: AppContext) async throws -> Response {
+        let manifest = try manifest(context)
+        var query = Ledger.Query()
+        query.addonID = manifest.id
+        query.accountID = try context.accountID()
+        query.limit = try request.limitParameter(default: 100, max: 1000)
+        query.afterSeq = try request.query("cursor", hint: "must be a next_cursor value from an earlier page") {
+            Cursor.decode($0).flatMap { Int64($0) }
+        }
+        let entries = try await services.addons.writer.pool.read { [query] db in try Ledger.query(db, query) }
+        let next = entries.count == query.limit ? entries.last.map { Cursor.encode(String($0.seq)) } : nil
+        return try JSONResponse.make(Page(data: entries.map(ShareView.init), nextCursor: next))
+    }
+
+    @Sendable func reports(_ request: Request, context: AppContext) async throws -> Response {
+        try await records(kind: "report", request: request, context: context)
+    }
+
+    @Sendable func alerts(_ request: Request, context: AppContext) async throws -> Response {
+        try await records(kind: "alert", request: request, context: context)
+    }
+
+    private func records(kind: String, request: Request, context: AppContext) async throws -> Response {
+        let manifest = try manifest(context)
+        let rows = try await addons.records.records(
+            accountID: try context.accountID(), addonID: manifest.id, kind: kind)
+        let objects = rows.compactMap { try? JSONSerialization.jsonObject(with: Data($0.json.utf8)) as? [String: Any] }
+        if request.uri.queryParameters["format"] == "csv" {
+            return CSVResponse.make(objects, filename: "\(manifest.shortID)-\(kind)s.csv")
+        }
+        let data = try JSONSerialization.data(withJSONObject: ["data": objects], options: [.sortedKeys])
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+struct ShareView: Encodable {
+    var seq: Int64
+    var at: String?
+    var addonId: String
+    var addonVersion: String
+    var accountId: String
+    var eventId: String
+    var eventType: String
+    var fields: [String: String]
+    var consentReceiptId: String?
+    var hash: String
+
+    init(_ entry: LedgerEntry) {
+        seq = entry.seq
+        at = Timestamp.string(entry.at)
+        addonId = entry.addonID
+        addonVersion = entry.addonVersion
+        accountId = entry.accountID
+        eventId = entry.eventID
+        eventType = entry.eventType
+        fields = Dictionary(
+            uniqueKeysWithValues: entry.fields.map {
+                let parts = $0.split(separator: ":", maxSplits: 1)
+                return (String(parts[0]), parts.count > 1 ? String(parts[1]) : "clear")
+            })
+        consentReceiptId = entry.consentID
+        hash = entry.hash
+    }
+}
+
+/// CSV output with a header row from the union of keys, RFC 4180 quoting.
+enum CSVResponse {
+    static func make(_ rows: [[String: Any]], filename: String) -> Response {
+        let columns = Array(Set(rows.flatMap(\.keys))).sorted()
+        var text = columns.map(quote).joined(separator: ",") + "\r\n"
+        for row in rows {
+            text += columns.map { column in row[column].map { quote("\($0)") } ?? "" }.joined(separator: ",") + "\r\n"
+        }
+        var headers = HTTPFields()
+        headers[.contentType] = "text/csv; charset=utf-8"
+        headers[.contentDisposition] = "attachment; filename=\"\(filename)\""
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    static func quote(_ value: String) -> String {
+        guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return value }
+        return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}

@@ -1,0 +1,105 @@
+import Foundation
+import Hummingbird
+import SwitchboardAddons
+import SwitchboardCore
+
+/// Operator endpoints under `/v1/admin`, behind the operator token.
+struct AdminRoutes {
+    let services: HostServices
+
+    func add(to group: RouterGroup<AppContext>) {
+        group.get("accounts", use: listAccounts)
+        group.get("accounts/:id", use: showAccount)
+        group.put("accounts/:id/legal-hold", use: setLegalHold)
+        group.delete("accounts/:id/legal-hold", use: liftLegalHold)
+        group.post("simulator/inbound", use: injectInbound)
+        group.post("retention/run", use: runRetention)
+    }
+
+    struct AdminAccountView: Encodable {
+        var account: AccountView
+        var legalHoldReason: String?
+    }
+
+    @Sendable func listAccounts(_ request: Request, context: AppContext) async throws -> Response {
+        let limit = try request.limitParameter()
+        let after = try request.query("cursor", hint: "must be a next_cursor value from an earlier page", Cursor.decode)
+        let accounts = try await services.accounts.list(limit: limit, after: after)
+        let next = accounts.count == limit ? accounts.last.map { Cursor.encode($0.id) } : nil
+        return try JSONResponse.make(
+            Page(
+                data: accounts.map {
+                    AdminAccountView(account: AccountView($0, showSecret: false), legalHoldReason: $0.legalHoldReason)
+                }, nextCursor: next))
+    }
+
+    @Sendable func showAccount(_ request: Request, context: AppContext) async throws -> Response {
+        let id = try context.parameters.require("id")
+        guard let account = try await services.accounts.find(id: id) else { throw Problem.notFound("account \(id)") }
+        return try JSONResponse.make(
+            AdminAccountView(account: AccountView(account, showSecret: false), legalHoldReason: account.legalHoldReason)
+        )
+    }
+
+    @Sendable func setLegalHold(_ request: Request, context: AppContext) async throws -> Response {
+        let id = try context.parameters.require("id")
+        var input = try await request.jsonInput(limit: services.settings.maxBodyBytes, allowed: ["reason"])
+        let reason = input.string("reason", required: true, maxLength: 500)
+        try input.finish()
+        guard let account = try await services.accounts.setLegalHold(accountID: id, reason: reason) else {
+            throw Problem.notFound("account \(id)")
+        }
+        return try JSONResponse.make(
+            AdminAccountView(account: AccountView(account, showSecret: false), legalHoldReason: account.legalHoldReason)
+        )
+    }
+
+    @Sendable func liftLegalHold(_ request: Request, context: AppContext) async throws -> Response {
+        let id = try context.parameters.require("id")
+        guard let account = try await services.accounts.setLegalHold(accountID: id, reason: nil) else {
+            throw Problem.notFound("account \(id)")
+        }
+        return try JSONResponse.make(
+            AdminAccountView(account: AccountView(account, showSecret: false), legalHoldReason: nil))
+    }
+
+    struct InboundView: Encodable {
+        var message: MessageView
+        var accountId: String
+        var optOut: String?
+    }
+
+    @Sendable func injectInbound(_ request: Request, context: AppContext) async throws -> Response {
+        var input = try await request.jsonInput(limit: services.settings.maxBodyBytes, allowed: ["from", "to", "body"])
+        let from = input.string("from", required: true, maxLength: 32)
+        let to = input.string("to", required: true, maxLength: 32)
+        let body = input.string("body", required: true, maxLength: SendService.maxBodyCharacters)
+        if let from, !PhoneNumber.isE164(from) { input.fail("from", PhoneNumber.e164Hint) }
+        if let to, !PhoneNumber.isE164(to) { input.fail("to", PhoneNumber.e164Hint) }
+        try input.finish()
+        do {
+            let outcome = try await services.simulator.inject(InboundSMS(from: from!, to: to!, body: body!))
+            return try JSONResponse.make(
+                InboundView(
+                    message: MessageView(outcome.message), accountId: outcome.message.accountID,
+                    optOut: outcome.optOut?.rawValue),
+                status: .created)
+        } catch is UnroutableInbound {
+            throw Problem(
+                .notFound, "No account owns this number",
+                detail:
+                    "to: \(to!) is not a number of any active account; an account adds it with POST /v1/account/numbers",
+                errors: [FieldError("to", "is not a number of any active account")])
+        }
+    }
+
+    struct RetentionRun: Encodable {
+        var purgedRows: Int
+        var retentionDays: Int
+    }
+
+    @Sendable func runRetention(_ request: Request, context: AppContext) async throws -> Response {
+        let purged = try await services.usage.purge(retentionDays: services.settings.retentionDays)
+        return try JSONResponse.make(RetentionRun(purgedRows: purged, retentionDays: services.settings.retentionDays))
+    }
+}

@@ -1,0 +1,152 @@
+import Foundation
+import GRDB
+import Hummingbird
+import SwitchboardAddons
+import SwitchboardCore
+
+/// Operator endpoints for add-ons: what is loaded, and the ledger of shares.
+struct AuditRoutes {
+    let services: HostServices
+
+    func add(to group: RouterGroup<AppContext>) {
+        group.get("addons", use: addons)
+        group.post("addons/:id/reload", use: reload)
+        group.get("audit", use: audit)
+    }
+
+    struct LoadedView: Encodable {
+        var id: String
+        var name: String
+        var version: String
+        var vendor: String
+        var manifest: String
+        var librarySha256: String?
+        var hooks: [String]
+        var isolation: String
+        var enabledAccounts: Int
+        var runtime: AddonRuntimeStatus?
+    }
+
+    struct ProblemView: Encodable {
+        var file: String
+        var reason: String
+    }
+
+    struct AddonsView: Encodable {
+        var loaded: [LoadedView]
+        var failed: [ProblemView]
+    }
+
+    @Sendable func addons(_ request: Request, context: AppContext) async throws -> Response {
+        let platform = services.addons
+        let counts = try await platform.writer.pool.read { db in
+            try [String: Int](
+                uniqueKeysWithValues: Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT addon_id, COUNT(*) AS n FROM addon_consents c
+                        WHERE rev = (SELECT MAX(rev) FROM addon_consents d WHERE d.account_id = c.account_id AND d.addon_id = c.addon_id)
+                        AND action = 'grant' GROUP BY addon_id
+                        """
+                ).map { ($0["addon_id"], $0["n"]) })
+        }
+        let loaded = platform.registry.manifests.map {
+            LoadedView(
+                id: $0.id, name: $0.name, version: $0.version, vendor: $0.vendor, manifest: $0.file,
+                librarySha256: platform.registry.loadedSHA256($0.id), hooks: $0.hooks.map(\.rawValue),
+                isolation: (platform.registry.isolation($0.id) ?? .inProcess).rawValue,
+                enabledAccounts: counts[$0.id] ?? 0,
+                runtime: platform.registry.runtimeStatus($0.id))
+        }
+        return try JSONResponse.make(
+            AddonsView(
+                loaded: loaded, failed: platform.registry.problems.map { ProblemView(file: $0.file, reason: $0.reason) }
+            ))
+    }
+
+    /// `POST /v1/admin/addons/{id}/reload`: puts the add-on's current manifest and library in
+    /// service without dropping or repeating events; on failure the running version stays.
+    @Sendable func reload(_ request: Request, context: AppContext) async throws -> Response {
+        let id = try context.parameters.require("id")
+        do {
+            return try JSONResponse.make(try await services.addons.registry.reload(id))
+        } catch let error as AddonReloadError {
+            throw Problem(
+                error.unknown ? .notFound : .unprocessableContent,
+                error.unknown ? "Unknown add-on" : "Add-on not reloaded",
+                detail: error.unknown
+                    ? "\(error.reason)." : "\(error.reason). The version in service keeps running.",
+                extra: ["addon_id": error.id])
+        }
+    }
+
+    /// `GET /v1/admin/audit?addon=&account=&field=&category=&since=&until=&format=json|csv|ndjson`
+    @Sendable func audit(_ request: Request, context: AppContext) async throws -> Response {
+        var query = Ledger.Query()
+        query.addonID = request.uri.queryParameters["addon"].map(String.init).map {
+            services.addons.registry.manifest($0)?.id ?? $0
+        }
+        query.accountID = request.uri.queryParameters["account"].map(String.init)
+        query.field = try request.query("field", hint: "must be a field id such as usage.to") {
+            FieldCatalog.byID[$0] == nil ? nil : $0
+        }
+        query.category = try request.query("category", hint: "must be content, account or usage") {
+            DataCategory(rawValue: $0)
+        }
+        let time = "must be an RFC 3339 time, e.g. 2026-01-31T00:00:00Z"
+        query.since = try request.query("since", hint: time, Timestamp.parse)?.epochMillis
+        query.until = try request.query("until", hint: time, Timestamp.parse)?.epochMillis
+        query.limit = try request.limitParameter(default: 1000, max: 10_000)
+        query.afterSeq = try request.query("cursor", hint: "must be a next_cursor value from an earlier page") {
+            Cursor.decode($0).flatMap { Int64($0) }
+        }
+        let format =
+            try request.query("format", hint: "must be json, csv or ndjson") {
+                ["json", "csv", "ndjson"].contains($0) ? $0 : nil
+            } ?? "json"
+        if try request.query("summary", hint: "must be true or false", { ["true": true, "false": false][$0] }) == true {
+            let counts = try await services.addons.writer.pool.read { [query] db in try ShareSummary.perDay(db, query) }
+            var headers = HTTPFields()
+            headers[.contentType] =
+                format == "csv"
+                ? "text/csv; charset=utf-8" : format == "ndjson" ? "application/x-ndjson" : "application/json"
+            return Response(
+                status: .ok, headers: headers,
+                body: .init(byteBuffer: ByteBuffer(string: AuditFormatter.render(summary: counts, format: format))))
+        }
+        let entries = try await services.addons.writer.pool.read { [query] db in try Ledger.query(db, query) }
+        return try AuditOutput.response(
+            entries.map(ShareView.init), format: format,
+            nextCursor: entries.count == query.limit ? entries.last.map { Cursor.encode(String($0.seq)) } : nil)
+    }
+}
+
+/// Ledger rows as JSON, CSV or NDJSON (one JSON object a line, for SIEM ingestion).
+enum AuditOutput {
+    static func rows(_ shares: [ShareView]) -> [[String: Any]] {
+        shares.map { share in
+            [
+                "seq": share.seq, "at": share.at ?? "", "addon_id": share.addonId, "addon_version": share.addonVersion,
+                "account_id": share.accountId, "event_id": share.eventId, "event_type": share.eventType,
+                "fields": share.fields.keys.sorted().map { "\($0):\(share.fields[$0]!)" }.joined(separator: " "),
+                "consent_receipt_id": share.consentReceiptId ?? "", "hash": share.hash,
+            ]
+        }
+    }
+
+    static func response(_ shares: [ShareView], format: String, nextCursor: String?) throws -> Response {
+        switch format {
+        case "csv":
+            return CSVResponse.make(rows(shares), filename: "audit.csv")
+        case "ndjson":
+            let encoder = SnakeCaseJSON.encoder()
+            var text = ""
+            for share in shares { text += String(decoding: try encoder.encode(share), as: UTF8.self) + "\n" }
+            var headers = HTTPFields()
+            headers[.contentType] = "application/x-ndjson"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+        default:
+            return try JSONResponse.make(Page(data: shares, nextCursor: nextCursor))
+        }
+    }
+}

@@ -1,0 +1,114 @@
+import Foundation
+import Hummingbird
+import SwitchboardAddons
+import SwitchboardCore
+
+/// Data-subject rights: what was shared about the account, consent receipts, and erasure requests.
+struct PrivacyRoutes {
+    let services: HostServices
+
+    func add(to group: RouterGroup<AppContext>) {
+        group.get("account/shares", use: shares)
+        group.get("account/consents/:id", use: consentReceipt)
+        group.post("account/erasures", use: requestErasure)
+        group.get("account/erasures/:id", use: erasure)
+    }
+
+    func addAdmin(to group: RouterGroup<AppContext>) {
+        group.get("erasures/:id", use: adminErasure)
+    }
+
+    struct SharesView: Encodable {
+        var accountId: String
+        var addons: [ShareSummary.AddonShares]
+    }
+
+    @Sendable func shares(_ request: Request, context: AppContext) async throws -> Response {
+        let accountID = try context.accountID()
+        let addons = try await services.addons.writer.pool.read { db in
+            try ShareSummary.forAccount(db, accountID: accountID)
+        }
+        return try JSONResponse.make(SharesView(accountId: accountID, addons: addons))
+    }
+
+    @Sendable func consentReceipt(_ request: Request, context: AppContext) async throws -> Response {
+        let id = try context.parameters.require("id")
+        let accountID = try context.accountID()
+        guard let record = try await services.addons.consents.record(id: id), record.accountID == accountID,
+            let manifest = services.addons.registry.manifest(record.addonID)
+        else { throw Problem.notFound("consent receipt \(id)") }
+        return try JSONResponse.make(AddonRoutes(services: services).receipt(record, manifest: manifest))
+    }
+
+    @Sendable func requestErasure(_ request: Request, context: AppContext) async throws -> Response {
+        let accountID = try context.accountID()
+        var input = try await request.jsonInput(limit: services.settings.maxBodyBytes, allowed: ["number"])
+        let number = input.string("number", required: true, maxLength: 32)
+        if let number, !PhoneNumber.isE164(number) { input.fail("number", PhoneNumber.e164Hint) }
+        try input.finish()
+        let outcome = try await services.erasures.eraseNumber(
+            accountID: accountID, number: number!, origin: "api:\(context.principal?.keyID ?? "?")")
+        guard case .requested(let requestID) = outcome,
+            let status = try await services.addons.erasureStatus(id: requestID, accountID: accountID)
+        else {
+            throw Problem(
+                .conflict, "Legal hold",
+                detail: "an operator legal hold is set on this account; nothing is erased until it is lifted")
+        }
+        return try JSONResponse.make(ErasureView(status), status: .accepted)
+    }
+
+    @Sendable func erasure(_ request: Request, context: AppContext) async throws -> Response {
+        let id = try context.parameters.require("id")
+        guard let status = try await services.addons.erasureStatus(id: id, accountID: try context.accountID()) else {
+            throw Problem.notFound("erasure request \(id)")
+        }
+        return try JSONResponse.make(ErasureView(status))
+    }
+
+    @Sendable func adminErasure(_ request: Request, context: AppContext) async throws -> Response {
+        let id = try context.parameters.require("id")
+        guard let status = try await services.addons.erasureStatus(id: id, accountID: nil) else {
+            throw Problem.notFound("erasure request \(id)")
+        }
+        return try JSONResponse.make(ErasureView(status))
+    }
+}
+
+struct ErasureView: Encodable {
+    struct TaskView: Encodable {
+        var addonId: String
+        var state: String
+        var attempts: Int
+        var detail: String?
+        var updatedAt: String?
+    }
+
+    var id: String
+    var accountId: String
+    var subject: String
+    var subjectValue: String?
+    var origin: String
+    var createdAt: String?
+    /// pending until every add-on acknowledged; failed if any add-on could not erase.
+    var state: String
+    var addons: [TaskView]
+
+    init(_ status: ErasureStatus) {
+        id = status.id
+        accountId = status.accountID
+        subject = status.subjectKind.rawValue
+        subjectValue = status.subjectValue
+        origin = status.origin
+        createdAt = Timestamp.string(status.createdAt)
+        addons = status.tasks.map {
+            TaskView(
+                addonId: $0.addonID, state: $0.state.rawValue, attempts: $0.attempts, detail: $0.detail,
+                updatedAt: Timestamp.string($0.updatedAt))
+        }
+        let states = Set(status.tasks.map(\.state))
+        let overall: ErasureStatus.TaskState =
+            states.contains(.failed) ? .failed : states.contains(.pending) ? .pending : .done
+        state = overall.rawValue
+    }
+}

@@ -1,0 +1,74 @@
+import PluginAPI
+import SwitchboardCore
+
+/// How the platform talks to one add-on, wherever it runs: in this process (`AddonLibrary`) or in
+/// its own runner process (`IsolatedAddon`). Both speak the same C ABI to the add-on.
+protocol AddonEndpoint: Sendable {
+    var manifest: Manifest { get }
+    var sha256: String { get }
+    var isolation: Manifest.Isolation { get }
+
+    /// Delivers work in order, stopping at the first SB_RETRY; returns the codes of the items the
+    /// add-on answered (fewer than given when it stopped or became unavailable).
+    func deliver(_ work: [OutboxWorker.Work]) async -> [Int32]
+
+    /// The synchronous pre-send check within the manifest's time budget.
+    func check(_ view: AddonView) async -> AddonLibrary.CheckOutcome
+
+    /// How the add-on is doing, for operators.
+    func status() -> AddonRuntimeStatus
+
+    /// Takes this version out of service once it holds no work (after a reload): the add-on's
+    /// `destroy` runs and no call reaches it afterwards.
+    func shutdown()
+}
+
+/// What `switchboard addons status` and `GET /v1/admin/addons` show about a running add-on.
+public struct AddonRuntimeStatus: Sendable, Equatable, Encodable {
+    public var state: String
+    public var pid: Int32?
+    public var restarts: Int
+    public var crashes: Int
+    public var timeouts: Int
+    public var lastFailure: String?
+    public var quarantinedUntil: String?
+    /// Filled in by the platform: rows waiting in the add-on's outbox.
+    public var outboxDepth: Int?
+    /// Filled in by the registry: delivery batches and checks the add-on is working on.
+    public var inFlight: Int?
+}
+
+extension AddonLibrary: AddonEndpoint {
+    var isolation: Manifest.Isolation { .inProcess }
+
+    func deliver(_ work: [OutboxWorker.Work]) async -> [Int32] {
+        await withCheckedContinuation { continuation in
+            queue.async {
+                var codes: [Int32] = []
+                for item in work {
+                    let code: Int32
+                    switch item {
+                    case .event(_, _, let view, _):
+                        code = self.deliver(view)
+                    case .erase(_, _, let accountID, let order, let pseudonym):
+                        code = self.erase(
+                            kind: order.subjectKind.abiKind, accountID: accountID, value: order.value,
+                            pseudonym: pseudonym)
+                    }
+                    codes.append(code)
+                    if code == SB_RETRY { break }
+                }
+                continuation.resume(returning: codes)
+            }
+        }
+    }
+
+    func shutdown() {
+        queue.async { self.destroy() }
+    }
+
+    func status() -> AddonRuntimeStatus {
+        AddonRuntimeStatus(
+            state: "running", pid: nil, restarts: 0, crashes: 0, timeouts: 0, lastFailure: nil, quarantinedUntil: nil)
+    }
+}

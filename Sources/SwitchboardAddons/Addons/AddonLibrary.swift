@@ -1,0 +1,248 @@
+import AddonABI
+import Crypto
+import Foundation
+import Logging
+import PluginAPI
+import RunnerProtocol
+import SwitchboardCore
+import Synchronization
+
+/// An add-on library loaded in this process and its one instance.
+///
+/// Calls into the add-on go through one serial queue, so the add-on never sees two calls at once
+/// (the ABI's threading rule) and a slow call never blocks a Swift concurrency thread.
+package final class AddonLibrary: @unchecked Sendable {
+    // @unchecked: the pointers are written once in `load` and only used on `queue` afterwards.
+    let manifest: Manifest
+    let sha256: String
+    private let descriptor: UnsafePointer<sb_addon_descriptor>
+    private let instance: UnsafeMutableRawPointer
+    private let bridge: HostBridge
+    let queue: DispatchQueue
+
+    var hasCheck: Bool { descriptor.pointee.check != nil }
+    var hasEventHandler: Bool { descriptor.pointee.on_event != nil }
+
+    private init(
+        manifest: Manifest, sha256: String, descriptor: UnsafePointer<sb_addon_descriptor>,
+        instance: UnsafeMutableRawPointer, bridge: HostBridge
+    ) {
+        self.manifest = manifest
+        self.sha256 = sha256
+        self.descriptor = descriptor
+        self.instance = instance
+        self.bridge = bridge
+        queue = DispatchQueue(label: "switchboard.addon.\(manifest.id)")
+    }
+
+    /// The library file a manifest names: absolute, or relative to the manifest, or (for bundled
+    /// add-ons) in one of `searchDirectories`, where the build puts the libraries it makes.
+    static func resolveLibrary(_ manifest: Manifest, searchDirectories: [URL]) -> URL {
+        if manifest.libraryPath.hasPrefix("/") { return URL(fileURLWithPath: manifest.libraryPath) }
+        let besideManifest = URL(fileURLWithPath: manifest.file).deletingLastPathComponent()
+            .appendingPathComponent(manifest.libraryPath).standardizedFileURL
+        if FileManager.default.fileExists(atPath: besideManifest.path) { return besideManifest }
+        for directory in searchDirectories {
+            let candidate = directory.appendingPathComponent(manifest.libraryPath)
+            if FileManager.default.fileExists(atPath: candidate.path) { return candidate }
+        }
+        return besideManifest
+    }
+
+    static func sha256(of url: URL) throws -> String {
+        let data = try Data(contentsOf: url, options: .mappedIfSafe)
+        return SHA256.hash(data: data).hexString
+    }
+
+    /// The checks made before any code of the library runs: it exists, matches its pin, and the
+    /// manifest declares an ABI this host speaks. Returns the library's SHA-256.
+    static func preflight(manifest: Manifest, library: URL, requirePin: Bool) throws -> String {
+        func failure(_ reason: String) -> AddonLoadError { AddonLoadError(file: manifest.file, reason: reason) }
+        guard FileManager.default.fileExists(atPath: library.path) else {
+            throw failure(
+                "library \(library.path) does not exist; build it or fix library.path (relative paths are resolved beside the manifest)"
+            )
+        }
+        let digest: String
+        do { digest = try sha256(of: library) } catch {
+            throw failure("library \(library.path) cannot be read: \(error)")
+        }
+        if let pin = manifest.librarySHA256 {
+            guard pin == digest else {
+                throw failure(
+                    "library \(library.path) has SHA-256 \(digest) but the manifest pins \(pin); rebuild from the pinned source or update library.sha256"
+                )
+            }
+        } else if requirePin {
+            throw failure(
+                "library.sha256 is missing; add-ons outside the bundled directory must pin their library (`sha256sum \(library.lastPathComponent)`)"
+            )
+        }
+        guard manifest.abiMajor == UInt32(SB_ABI_VERSION_MAJOR), manifest.abiMinor <= UInt32(SB_ABI_VERSION_MINOR)
+        else {
+            throw failure(
+                "the manifest declares ABI \(manifest.abiMajor).\(manifest.abiMinor); this host speaks \(SB_ABI_VERSION_MAJOR).0 to \(SB_ABI_VERSION_MAJOR).\(SB_ABI_VERSION_MINOR)"
+            )
+        }
+        return digest
+    }
+
+    /// Loads and instantiates the add-on, refusing it before any call when its pin, entry symbol,
+    /// ABI version or identity does not match.
+    package static func load(
+        manifest: Manifest, library: URL, requirePin: Bool, stateDirectory: URL, config: [String: String],
+        logger: Logger, clock: any WallClock, onEmit: @escaping @Sendable (EmittedRecord) -> Bool
+    ) throws -> AddonLibrary {
+        func failure(_ reason: String) -> AddonLoadError { AddonLoadError(file: manifest.file, reason: reason) }
+        let digest = try preflight(manifest: manifest, library: library, requirePin: requirePin)
+        guard let handle = dlopen(library.path, RTLD_NOW | RTLD_LOCAL) else {
+            throw failure("dlopen failed: \(String(cString: dlerror()))")
+        }
+        // Never dlclose: unloading is not guaranteed and a stray callback into unmapped code would crash.
+        guard let symbol = dlsym(handle, SB_ADDON_ENTRY_SYMBOL) else {
+            throw failure(
+                "library \(library.lastPathComponent) does not export \(SB_ADDON_ENTRY_SYMBOL); declare it with SB_EXPORT (C) or as a public @_cdecl function (Swift)"
+            )
+        }
+        let entry = unsafeBitCast(symbol, to: sb_addon_entry_fn.self)
+        guard let descriptor = entry() else { throw failure("\(SB_ADDON_ENTRY_SYMBOL) returned NULL") }
+        let abi = descriptor.pointee.abi
+        guard abi.major == UInt32(SB_ABI_VERSION_MAJOR) else {
+            throw failure(
+                "the library was built for ABI major \(abi.major); this host speaks major \(SB_ABI_VERSION_MAJOR): rebuild against the current switchboard_addon.h"
+            )
+        }
+        guard abi.minor <= UInt32(SB_ABI_VERSION_MINOR) else {
+            throw failure(
+                "the library was built for ABI \(abi.major).\(abi.minor), newer than this host's \(SB_ABI_VERSION_MAJOR).\(SB_ABI_VERSION_MINOR): upgrade the host or rebuild against its header"
+            )
+        }
+        guard descriptor.pointee.struct_size >= UInt32(MemoryLayout<sb_addon_descriptor>.size) else {
+            throw failure(
+                "descriptor struct_size \(descriptor.pointee.struct_size) is smaller than this ABI's \(MemoryLayout<sb_addon_descriptor>.size)"
+            )
+        }
+        let declaredID = descriptor.pointee.id.map { String(cString: $0) } ?? ""
+        guard declaredID == manifest.id else {
+            throw failure(
+                "the library calls itself \"\(declaredID)\" but the manifest is for \"\(manifest.id)\"; an add-on may not claim another's id"
+            )
+        }
+        let declaredVersion = descriptor.pointee.version.map { String(cString: $0) } ?? ""
+        guard declaredVersion == manifest.version else {
+            throw failure("the library is version \(declaredVersion) but the manifest describes \(manifest.version)")
+        }
+        guard let create = descriptor.pointee.create, descriptor.pointee.destroy != nil else {
+            throw failure("the descriptor has no create or destroy callback")
+        }
+        for hook in manifest.hooks {
+            if hook == .messageSubmit, descriptor.pointee.check == nil {
+                throw failure("the manifest subscribes to message.submit but the library has no check callback")
+            }
+            if hook != .messageSubmit, descriptor.pointee.on_event == nil {
+                throw failure("the manifest subscribes to \(hook.rawValue) but the library has no on_event callback")
+            }
+        }
+        try? FileManager.default.createDirectory(at: stateDirectory, withIntermediateDirectories: true)
+        let bridge = HostBridge(
+            addonID: manifest.id, stateDirectory: stateDirectory.path, config: config, logger: logger, clock: clock,
+            onEmit: onEmit)
+        guard let instance = create(UnsafePointer(bridge.vtable)) else {
+            throw failure("create returned NULL; see the add-on's log lines above")
+        }
+        return AddonLibrary(
+            manifest: manifest, sha256: digest, descriptor: descriptor, instance: instance, bridge: bridge)
+    }
+
+    /// Ends the instance; runs on the add-on's queue, after which nothing calls it again.
+    func destroy() {
+        dispatchPrecondition(condition: .onQueue(queue))
+        descriptor.pointee.destroy?(instance)
+    }
+
+    /// Delivers one asynchronous event; runs on the add-on's queue. Returns the add-on's code.
+    func deliver(_ view: AddonView) -> Int32 {
+        dispatchPrecondition(condition: .onQueue(queue))
+        guard let onEvent = descriptor.pointee.on_event else { return SB_ERROR }
+        return view.wire.withCEvent { onEvent(instance, $0) }
+    }
+
+    /// The outcome of one pre-send check.
+    package enum CheckOutcome: Sendable, Equatable {
+        case allow
+        case block(code: String, reason: String)
+        case failed(String)
+    }
+
+    /// The check as a plain call on the add-on's queue, without a time budget (benchmarks).
+    func checkNow(_ view: AddonView) -> UInt32 {
+        dispatchPrecondition(condition: .onQueue(queue))
+        guard let check = descriptor.pointee.check else { return UInt32(SB_VERDICT_ALLOW) }
+        var verdict = sb_verdict()
+        verdict.struct_size = UInt32(MemoryLayout<sb_verdict>.size)
+        _ = view.wire.withCEvent { check(instance, $0, &verdict) }
+        return verdict.action
+    }
+
+    /// Runs the pre-send check with the manifest's time budget.
+    func check(_ view: AddonView) async -> CheckOutcome {
+        guard let check = descriptor.pointee.check else { return .allow }
+        let budget = manifest.syncTimeoutMs
+        return await withCheckedContinuation { (continuation: CheckedContinuation<CheckOutcome, Never>) in
+            let once = ResumeOnce(continuation)
+            queue.async {
+                var verdict = sb_verdict()
+                verdict.struct_size = UInt32(MemoryLayout<sb_verdict>.size)
+                let code = view.wire.withCEvent { check(self.instance, $0, &verdict) }
+                guard code == SB_OK else {
+                    once.resume(.failed("check returned \(code)"))
+                    return
+                }
+                switch verdict.action {
+                case UInt32(SB_VERDICT_ALLOW):
+                    once.resume(.allow)
+                case UInt32(SB_VERDICT_BLOCK):
+                    let reasonCode = withUnsafeBytes(of: verdict.reason_code) { Self.cString($0) }
+                    let reason = withUnsafeBytes(of: verdict.reason) { Self.cString($0) }
+                    once.resume(.block(code: reasonCode.isEmpty ? "blocked" : reasonCode, reason: reason))
+                default:
+                    once.resume(.failed("check returned an invalid verdict action \(verdict.action)"))
+                }
+            }
+            DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(budget)) {
+                once.resume(.failed("no answer within \(budget) ms"))
+            }
+        }
+    }
+
+    /// Reads a NUL-terminated string from a fixed-size buffer, never past its end.
+    private static func cString(_ bytes: UnsafeRawBufferPointer) -> String {
+        let end = bytes.firstIndex(of: 0) ?? bytes.count
+        return String(decoding: bytes[..<end], as: UTF8.self)
+    }
+
+    /// Asks the add-on to erase a subject; runs on the add-on's queue.
+    func erase(kind: UInt32, accountID: String, value: String?, pseudonym: String?) -> Int32 {
+        dispatchPrecondition(condition: .onQueue(queue))
+        // An add-on without an erase callback cannot confirm an erasure: say so rather than pretend.
+        guard let erase = descriptor.pointee.erase else { return SB_ERROR }
+        let subject = Requests.Subject(kind: kind, accountID: accountID, value: value, pseudonym: pseudonym)
+        return subject.withCSubject { erase(instance, $0) }
+    }
+}
+
+/// Resumes a continuation exactly once, whichever of the answer and the timeout comes first.
+final class ResumeOnce<T: Sendable>: Sendable {
+    private let continuation: Mutex<CheckedContinuation<T, Never>?>
+
+    init(_ continuation: CheckedContinuation<T, Never>) {
+        self.continuation = Mutex(continuation)
+    }
+
+    func resume(_ value: T) {
+        continuation.withLock { stored in
+            stored?.resume(returning: value)
+            stored = nil
+        }
+    }
+}

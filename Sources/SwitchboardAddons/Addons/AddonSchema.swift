@@ -1,0 +1,99 @@
+import GRDB
+import SwitchboardCore
+
+/// The add-on platform's own tables: consents, the outbox, the ledger and its checkpoints, stored
+/// records, erasure requests and tasks. No other target reads or writes them.
+package enum AddonSchema {
+    package static let v2Addons = SchemaMigration("v2-addons", sql: v2)
+    package static let v3LedgerCheckpointsErasure = SchemaMigration("v3-ledger-checkpoints-erasure", sql: v3)
+    /// The platform's steps, in order.
+    package static let migrations = [v2Addons, v3LedgerCheckpointsErasure]
+
+    private static let v2 = """
+        CREATE TABLE addon_consents (
+            rev INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            account_id TEXT NOT NULL REFERENCES accounts(id),
+            addon_id TEXT NOT NULL,
+            addon_version TEXT NOT NULL,
+            action TEXT NOT NULL,
+            fields TEXT NOT NULL,
+            at INTEGER NOT NULL,
+            actor TEXT NOT NULL
+        );
+        CREATE INDEX addon_consents_current ON addon_consents(account_id, addon_id, rev);
+
+        CREATE TABLE addon_outbox (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            addon_id TEXT NOT NULL,
+            account_id TEXT NOT NULL,
+            event BLOB NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX addon_outbox_addon ON addon_outbox(addon_id, seq);
+
+        CREATE TABLE ledger (
+            seq INTEGER PRIMARY KEY,
+            at INTEGER NOT NULL,
+            addon_id TEXT NOT NULL,
+            addon_version TEXT NOT NULL,
+            account_id TEXT NOT NULL,
+            event_id TEXT NOT NULL,
+            event_type TEXT NOT NULL,
+            fields TEXT NOT NULL,
+            consent_id TEXT,
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL
+        );
+        CREATE INDEX ledger_addon ON ledger(addon_id, at);
+        CREATE INDEX ledger_account ON ledger(account_id, at);
+
+        CREATE TABLE addon_records (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            addon_id TEXT NOT NULL,
+            account_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            key TEXT,
+            json TEXT NOT NULL,
+            at INTEGER NOT NULL
+        );
+        CREATE UNIQUE INDEX addon_records_key ON addon_records(addon_id, account_id, kind, key) WHERE key IS NOT NULL;
+        CREATE INDEX addon_records_account ON addon_records(account_id, addon_id, kind, id);
+        """
+
+    private static let v3 = """
+        CREATE TABLE ledger_checkpoints (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            kind TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            hash TEXT NOT NULL,
+            at INTEGER NOT NULL,
+            public_key TEXT NOT NULL,
+            signature TEXT NOT NULL
+        );
+        CREATE INDEX ledger_checkpoints_seq ON ledger_checkpoints(kind, seq);
+
+        ALTER TABLE addon_outbox ADD COLUMN kind TEXT NOT NULL DEFAULT 'event';
+
+        CREATE TABLE erasure_requests (
+            id TEXT PRIMARY KEY,
+            account_id TEXT NOT NULL,
+            subject_kind TEXT NOT NULL,
+            subject_value TEXT,
+            origin TEXT NOT NULL,
+            created_at INTEGER NOT NULL
+        );
+        CREATE INDEX erasure_requests_account ON erasure_requests(account_id, created_at);
+
+        CREATE TABLE erasure_tasks (
+            request_id TEXT NOT NULL REFERENCES erasure_requests(id),
+            addon_id TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'pending',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            detail TEXT,
+            updated_at INTEGER NOT NULL,
+            PRIMARY KEY (request_id, addon_id)
+        );
+        """
+}

@@ -1,0 +1,24 @@
+import PluginAPI
+import SwitchboardCore
+
+/// One field of an add-on's view, and how it was treated on the way out.
+public struct ViewField: Sendable, Equatable {
+    public enum Treatment: String, Sendable, Codable {
+        case clear
+        case pseudonym
+        case digest
+    }
+
+    public var id: String
+    public var value: FieldValue
+    public var treatment: Treatment
+}
+
+/// The event as one add-on may see it.
+public struct AddonView: Sendable, Equatable {
+    public var eventID: String
+    public var type: EventType
+    public var accountID: String
+    public var timeMs: Int64
+    public var fields: [ViewField]
+}

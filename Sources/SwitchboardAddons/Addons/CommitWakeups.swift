@@ -1,0 +1,45 @@
+import GRDB
+import SwitchboardCore
+import Synchronization
+
+/// Wakes add-on delivery workers once the transaction that queued their events has ended.
+///
+/// One GRDB transaction observer per transaction, not one per published event: GRDB consults every
+/// registered observer before each later statement of the transaction, so an observer per status
+/// change made each statement of a group-commit batch dearer the larger the batch grew.
+final class CommitWakeups: Sendable {
+    private struct State {
+        var addonIDs: Set<String> = []
+        /// Whether an observer waits for the end of the current transaction.
+        var armed = false
+    }
+
+    private let state = Mutex(State())
+    private let queues: [String: BatchQueue<Void>]
+
+    init(queues: [String: BatchQueue<Void>]) {
+        self.queues = queues
+    }
+
+    /// Wakes the workers of `addonIDs` when `db`'s current transaction commits. A rollback wakes
+    /// them too: a worker that finds nothing new goes back to sleep.
+    func wake(_ addonIDs: some Sequence<String>, after db: Database) {
+        let arm = state.withLock { state -> Bool in
+            state.addonIDs.formUnion(addonIDs)
+            if state.armed { return false }
+            state.armed = true
+            return true
+        }
+        guard arm else { return }
+        db.afterNextTransaction(onCommit: { _ in self.fire() }, onRollback: { _ in self.fire() })
+    }
+
+    private func fire() {
+        let addonIDs = state.withLock { state -> Set<String> in
+            state.armed = false
+            defer { state.addonIDs.removeAll(keepingCapacity: true) }
+            return state.addonIDs
+        }
+        for id in addonIDs { queues[id]?.push(()) }
+    }
+}

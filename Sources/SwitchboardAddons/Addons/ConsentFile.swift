@@ -1,0 +1,115 @@
+import Foundation
+import SwitchboardCore
+
+/// The declarative way to enable add-ons: a JSON file listing, per account, the add-ons it enables
+/// and what it grants. Applying it is idempotent: a grant that already matches is left alone.
+///
+/// ```json
+/// {"accounts": [{"account_id": "acc_…", "addons": [
+///     {"id": "com.switchboard.reporting", "categories": ["usage"]},
+///     {"id": "com.switchboard.compliance-scrub", "fields": ["usage.to", "usage.from", "usage.opt_out"]},
+///     {"id": "com.switchboard.monitoring", "enabled": false}]}]}
+/// ```
+public enum ConsentFile {
+    public struct Change: Sendable, Equatable {
+        public var accountID: String
+        public var addonID: String
+        public var receiptID: String
+        public var action: String
+    }
+
+    public static func apply(file: String, accounts: AccountStore, addons: AddonPlatform, actor: String) async throws
+        -> [Change]
+    {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: file))
+        } catch {
+            throw ConfigurationError(
+                source: file, problems: [FieldError("file", "cannot be read: \(error.localizedDescription)")])
+        }
+        let value: JSONValue
+        do {
+            value = try JSONParser.parse([UInt8](data))
+        } catch {
+            throw ConfigurationError(
+                source: file, problems: [FieldError("file", "is not valid JSON at byte \(error.offset)")])
+        }
+        var reader = ConfigReader(value, path: "")
+        reader.allow(["accounts"])
+        guard case .array(let entries)? = reader.value("accounts") else {
+            throw ConfigurationError(
+                source: file, problems: [FieldError("accounts", "must be an array of {account_id, addons}")])
+        }
+        var plans: [(accountID: String, manifest: Manifest, request: GrantRequest?)] = []
+        for (index, entry) in entries.enumerated() {
+            var account = ConfigReader(entry, path: "accounts[\(index)]")
+            account.allow(["account_id", "addons"])
+            var accountID = ""
+            if account.required("account_id") { account.string("account_id", into: &accountID) }
+            if !accountID.isEmpty, try await accounts.find(id: accountID)?.isActive != true {
+                account.record("account_id", "\(accountID) is not an active account")
+            }
+            if case .array(let items)? = account.value("addons") {
+                for (position, item) in items.enumerated() {
+                    var addon = ConfigReader(item, path: "accounts[\(index)].addons[\(position)]")
+                    addon.allow(["id", "fields", "categories", "enabled"])
+                    var id = ""
+                    var fields: [String] = []
+                    var categories: [String] = []
+                    var enabled = true
+                    if addon.required("id") { addon.string("id", into: &id) }
+                    addon.stringArray("fields", into: &fields)
+                    addon.stringArray("categories", into: &categories)
+                    addon.bool("enabled", into: &enabled)
+                    guard let manifest = addons.registry.manifest(id) else {
+                        if !id.isEmpty {
+                            addon.record("id", "\(id) is not a loaded add-on; see `switchboard addons list`")
+                        }
+                        reader.errors += account.errors + addon.errors
+                        account.errors = []
+                        continue
+                    }
+                    if enabled {
+                        switch GrantRequest.resolve(manifest: manifest, fields: fields, categories: categories) {
+                        case .success(let request): plans.append((accountID, manifest, request))
+                        case .failure(let problems):
+                            for problem in problems.problems { addon.record(problem.field, problem.message) }
+                        }
+                    } else {
+                        plans.append((accountID, manifest, nil))
+                    }
+                    account.errors += addon.errors
+                }
+            } else {
+                account.record("addons", "must be an array of {id, fields | categories, enabled}")
+            }
+            reader.errors += account.errors
+        }
+        if !reader.errors.isEmpty { throw ConfigurationError(source: file, problems: reader.errors) }
+        var changes: [Change] = []
+        for plan in plans {
+            let current = addons.consents.current(accountID: plan.accountID, addonID: plan.manifest.id)
+            if let request = plan.request {
+                if let current, Set(current.fields) == Set(request.fields),
+                    current.addonVersion == plan.manifest.version
+                {
+                    continue
+                }
+                let receipt = try await addons.consents.grant(
+                    accountID: plan.accountID, manifest: plan.manifest, fields: request.fields, actor: actor)
+                changes.append(
+                    Change(accountID: plan.accountID, addonID: plan.manifest.id, receiptID: receipt.id, action: "grant")
+                )
+            } else if current != nil {
+                let receipt = try await addons.consents.withdraw(
+                    accountID: plan.accountID, manifest: plan.manifest, actor: actor)
+                changes.append(
+                    Change(
+                        accountID: plan.accountID, addonID: plan.manifest.id, receiptID: receipt.id, action: "withdraw")
+                )
+            }
+        }
+        return changes
+    }
+}

@@ -1,0 +1,165 @@
+import Foundation
+import GRDB
+import SwitchboardCore
+import Synchronization
+
+/// A customer's consent for one add-on: a versioned record, never overwritten. Withdrawal is a new
+/// record too, so the history shows who allowed what, against which manifest version, and when.
+public struct ConsentRecord: Sendable, Equatable, FetchableRecord {
+    public enum Action: String, Sendable {
+        case grant, withdraw
+    }
+
+    public var rev: Int64
+    /// The consent receipt id.
+    public var id: String
+    public var accountID: String
+    public var addonID: String
+    public var addonVersion: String
+    public var action: Action
+    public var fields: [String]
+    public var at: Int64
+    public var actor: String
+
+    public init(row: Row) throws {
+        rev = row["rev"]
+        id = row["id"]
+        accountID = row["account_id"]
+        addonID = row["addon_id"]
+        addonVersion = row["addon_version"]
+        action = Action(rawValue: row["action"]) ?? .withdraw
+        let fieldsJSON: String = row["fields"]
+        fields = (try? JSONDecoder().decode([String].self, from: Data(fieldsJSON.utf8))) ?? []
+        at = row["at"]
+        actor = row["actor"]
+    }
+}
+
+/// Consent records, with an in-memory index of the grant in force per (account, add-on) so the
+/// message path never queries for it. The index is refreshed when another process (the
+/// `switchboard addons apply` command) adds records.
+public final class ConsentStore: Sendable {
+    let writer: GroupCommitWriter
+    let clock: any WallClock
+    private struct Index {
+        var current: [String: ConsentRecord] = [:]
+        var lastRev: Int64 = 0
+    }
+    private let index = Mutex(Index())
+
+    init(writer: GroupCommitWriter, clock: any WallClock) throws {
+        self.writer = writer
+        self.clock = clock
+        try load()
+    }
+
+    private static func key(_ accountID: String, _ addonID: String) -> String { accountID + "\u{1F}" + addonID }
+
+    /// The grant in force, or nil when the account has not granted or has withdrawn.
+    public func current(accountID: String, addonID: String) -> ConsentRecord? {
+        index.withLock { $0.current[Self.key(accountID, addonID)] }
+    }
+
+    public func grants(accountID: String) -> [ConsentRecord] {
+        index.withLock { $0.current.values.filter { $0.accountID == accountID } }.sorted { $0.addonID < $1.addonID }
+    }
+
+    private static let latestSQL = """
+        SELECT * FROM addon_consents WHERE rev IN (SELECT MAX(rev) FROM addon_consents GROUP BY account_id, addon_id)
+        """
+
+    /// Reads the records at start (synchronously: the daemon is not serving yet).
+    private func load() throws {
+        let (latest, records) = try writer.pool.read { db in
+            (
+                try Int64.fetchOne(db, sql: "SELECT MAX(rev) FROM addon_consents") ?? 0,
+                try ConsentRecord.fetchAll(db, sql: Self.latestSQL)
+            )
+        }
+        replace(records, latest: latest)
+    }
+
+    /// Re-reads the records when any were added since the last read. Asynchronous: a blocking read
+    /// on the concurrency pool's few threads could starve the readers it waits for.
+    public func reload() async throws {
+        let known = index.withLock { $0.lastRev }
+        let latest = try await writer.pool.read { db in
+            try Int64.fetchOne(db, sql: "SELECT MAX(rev) FROM addon_consents") ?? 0
+        }
+        guard latest != known else { return }
+        let records = try await writer.pool.read { db in try ConsentRecord.fetchAll(db, sql: Self.latestSQL) }
+        replace(records, latest: latest)
+    }
+
+    private func replace(_ records: [ConsentRecord], latest: Int64) {
+        index.withLock { index in
+            index.current = [:]
+            for record in records where record.action == .grant {
+                index.current[Self.key(record.accountID, record.addonID)] = record
+            }
+            index.lastRev = max(latest, index.lastRev)
+        }
+    }
+
+    private func remember(_ record: ConsentRecord) {
+        index.withLock { index in
+            let key = Self.key(record.accountID, record.addonID)
+            if record.action == .grant { index.current[key] = record } else { index.current[key] = nil }
+            index.lastRev = max(index.lastRev, record.rev)
+        }
+    }
+
+    /// Records a grant (replacing the one in force) and returns it as the consent receipt.
+    public func grant(accountID: String, manifest: Manifest, fields: [String], actor: String) async throws
+        -> ConsentRecord
+    {
+        try await append(
+            accountID: accountID, addonID: manifest.id, version: manifest.version, action: .grant, fields: fields,
+            actor: actor)
+    }
+
+    /// Records a withdrawal, effective at once: events queued for the add-on are dropped with it.
+    public func withdraw(accountID: String, manifest: Manifest, actor: String) async throws -> ConsentRecord {
+        try await append(
+            accountID: accountID, addonID: manifest.id, version: manifest.version, action: .withdraw, fields: [],
+            actor: actor)
+    }
+
+    private func append(
+        accountID: String, addonID: String, version: String, action: ConsentRecord.Action, fields: [String],
+        actor: String
+    ) async throws -> ConsentRecord {
+        let now = clock.now().epochMillis
+        let id = Identifier.make("cr")
+        let fieldsJSON = String(decoding: try JSONEncoder().encode(fields.sorted()), as: UTF8.self)
+        let record = try await writer.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO addon_consents (id, account_id, addon_id, addon_version, action, fields, at, actor)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [id, accountID, addonID, version, action.rawValue, fieldsJSON, now, actor])
+            if action == .withdraw {
+                try db.execute(
+                    sql: "DELETE FROM addon_outbox WHERE addon_id = ? AND account_id = ? AND kind = 'event'",
+                    arguments: [addonID, accountID])
+            }
+            return try ConsentRecord.fetchOne(db, sql: "SELECT * FROM addon_consents WHERE id = ?", arguments: [id])!
+        }
+        remember(record)
+        return record
+    }
+
+    public func record(id: String) async throws -> ConsentRecord? {
+        try await writer.pool.read { db in
+            try ConsentRecord.fetchOne(db, sql: "SELECT * FROM addon_consents WHERE id = ?", arguments: [id])
+        }
+    }
+
+    public func history(accountID: String, addonID: String) async throws -> [ConsentRecord] {
+        try await writer.pool.read { db in
+            try ConsentRecord.fetchAll(
+                db, sql: "SELECT * FROM addon_consents WHERE account_id = ? AND addon_id = ? ORDER BY rev",
+                arguments: [accountID, addonID])
+        }
+    }
+}

@@ -1,0 +1,146 @@
+import Foundation
+import GRDB
+import PluginAPI
+import SwitchboardCore
+
+extension ErasureSubject.Kind {
+    /// `SB_SUBJECT_*` of the C ABI.
+    var abiKind: UInt32 {
+        switch self {
+        case .account: UInt32(SB_SUBJECT_ACCOUNT)
+        case .number: UInt32(SB_SUBJECT_NUMBER)
+        case .contact: UInt32(SB_SUBJECT_CONTACT)
+        }
+    }
+}
+
+/// What goes into an add-on's outbox for an erasure.
+package struct ErasureOrder: Codable, Sendable {
+    var requestID: String
+    var subjectKind: ErasureSubject.Kind
+    var value: String?
+}
+
+/// A deletion request and where it stands with each add-on that received data about the subject.
+public struct ErasureStatus: Sendable, Equatable {
+    /// Where one add-on's part of the request stands (`erasure_tasks.state`).
+    public enum TaskState: String, Sendable, Codable {
+        /// Not yet acknowledged by the add-on (queued, retrying, or waiting for it to be loaded).
+        case pending
+        /// The add-on answered that it erased the subject.
+        case done
+        /// The add-on answered that it cannot erase this subject.
+        case failed
+    }
+
+    public struct Task: Sendable, Equatable {
+        public var addonID: String
+        public var state: TaskState
+        public var attempts: Int
+        public var detail: String?
+        public var updatedAt: Int64
+    }
+
+    public var id: String
+    public var accountID: String
+    public var subjectKind: ErasureSubject.Kind
+    public var subjectValue: String?
+    public var origin: String
+    public var createdAt: Int64
+    public var tasks: [Task]
+}
+
+extension AddonPlatform: ErasureRequestSink {
+    /// Records a deletion request and queues `erase` for every add-on the ledger says received data
+    /// about the subject, in the caller's transaction. For a whole account, the account's pending
+    /// events and stored add-on records go at once; pending erasure orders stay, so they still reach
+    /// their add-ons.
+    public func requestErasure(_ db: Database, accountID: String, subject: ErasureSubject, origin: String) throws
+        -> String
+    {
+        if subject == .account {
+            try db.execute(
+                sql: "DELETE FROM addon_outbox WHERE account_id = ? AND kind = 'event'", arguments: [accountID])
+            try db.execute(sql: "DELETE FROM addon_records WHERE account_id = ?", arguments: [accountID])
+        }
+        return try recordErasure(db, accountID: accountID, subject: subject, origin: origin, onlyAddon: nil)
+    }
+
+    /// Records a deletion request for the add-ons alone (the core's copy is not touched), or only for
+    /// `onlyAddon`, in one transaction. Delivery goes through the outbox, so it survives restarts and
+    /// is retried until each add-on acknowledges.
+    public func requestErasure(
+        accountID: String, subject: ErasureSubject, origin: String, onlyAddon: String? = nil
+    ) async throws -> ErasureStatus {
+        let id = try await writer.write { db in
+            try self.recordErasure(db, accountID: accountID, subject: subject, origin: origin, onlyAddon: onlyAddon)
+        }
+        return try await erasureStatus(id: id, accountID: accountID)!
+    }
+
+    private func recordErasure(
+        _ db: Database, accountID: String, subject: ErasureSubject, origin: String, onlyAddon: String?
+    ) throws -> String {
+        let id = Identifier.make("er")
+        let now = clock.now().epochMillis
+        let order = try JSONEncoder().encode(
+            ErasureOrder(requestID: id, subjectKind: subject.kind, value: subject.value))
+        let loaded = Set(registry.manifests.map(\.id))
+        // Identifiers travel in usage.to and usage.from; an account's data in any field.
+        let identifierFilter =
+            subject == .account ? "" : "AND (fields LIKE '%usage.to:%' OR fields LIKE '%usage.from:%')"
+        var targets = try String.fetchAll(
+            db,
+            sql:
+                "SELECT DISTINCT addon_id FROM ledger WHERE account_id = ? AND event_type != 'erasure' \(identifierFilter)",
+            arguments: [accountID])
+        if let onlyAddon { targets = targets.contains(onlyAddon) ? [onlyAddon] : [] }
+        try db.execute(
+            sql: """
+                INSERT INTO erasure_requests (id, account_id, subject_kind, subject_value, origin, created_at)
+                VALUES (?, ?, ?, ?, ?, ?)
+                """, arguments: [id, accountID, subject.kind.rawValue, subject.value, origin, now])
+        for addon in targets.sorted() {
+            let available = loaded.contains(addon)
+            try db.execute(
+                sql:
+                    "INSERT INTO erasure_tasks (request_id, addon_id, state, detail, updated_at) VALUES (?, ?, ?, ?, ?)",
+                arguments: [
+                    id, addon, ErasureStatus.TaskState.pending.rawValue,
+                    available ? nil : "the add-on is not loaded; the request waits until it is", now,
+                ])
+            try db.execute(
+                sql: "INSERT INTO addon_outbox (addon_id, account_id, event, kind) VALUES (?, ?, ?, 'erase')",
+                arguments: [addon, accountID, order])
+        }
+        commitWakeups.wake(targets, after: db)
+        return id
+    }
+
+    public func erasureStatus(id: String, accountID: String?) async throws -> ErasureStatus? {
+        try await writer.pool.read { db in
+            guard
+                let request = try Row.fetchOne(
+                    db, sql: "SELECT * FROM erasure_requests WHERE id = ? AND (? IS NULL OR account_id = ?)",
+                    arguments: [id, accountID, accountID])
+            else { return nil }
+            let tasks = try Row.fetchAll(
+                db, sql: "SELECT * FROM erasure_tasks WHERE request_id = ? ORDER BY addon_id", arguments: [id]
+            ).map {
+                ErasureStatus.Task(
+                    addonID: $0["addon_id"], state: ErasureStatus.TaskState(rawValue: $0["state"]) ?? .pending,
+                    attempts: $0["attempts"], detail: $0["detail"],
+                    updatedAt: $0["updated_at"])
+            }
+            let storedKind: String = request["subject_kind"]
+            // A kind this version does not know is an error, never read as a whole account.
+            guard let kind = ErasureSubject.Kind(rawValue: storedKind) else {
+                throw DatabaseError(message: "erasure request \(id) has an unknown subject kind \(storedKind)")
+            }
+            return ErasureStatus(
+                id: request["id"], accountID: request["account_id"], subjectKind: kind,
+                subjectValue: request["subject_value"], origin: request["origin"], createdAt: request["created_at"],
+                tasks: tasks)
+        }
+    }
+}

@@ -1,0 +1,168 @@
+import Foundation
+import Logging
+import RunnerProtocol
+import SwitchboardCore
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// One spawned `switchboard-addon-runner`: the daemon's end of its socket (the runner's fd 3), and a
+/// pipe carrying whatever the add-on prints, which goes to the log tagged with the add-on's id.
+final class RunnerProcess: @unchecked Sendable {
+    // @unchecked: pid and fds are written once in `spawn`; `closed` is guarded by `lock`.
+    let pid: pid_t
+    let socket: Int32
+    private let lock = NSLock()
+    private var closed = false
+    private let reaped = Atomic(false)
+
+    private init(pid: pid_t, socket: Int32) {
+        self.pid = pid
+        self.socket = socket
+    }
+
+    struct SpawnError: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// Spawns with posix_spawn (Foundation's Process reaps children itself and misreports crashes),
+    /// a scrubbed environment, and the backtracer off so a crash is seen at once.
+    static func spawn(executable: String, arguments: [String], addonID: String, logger: Logger) throws -> RunnerProcess
+    {
+        var pair: [Int32] = [-1, -1]
+        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
+            throw SpawnError(description: "socketpair failed: \(String(cString: strerror(errno)))")
+        }
+        var output: [Int32] = [-1, -1]
+        guard pipe(&output) == 0 else {
+            close(pair[0])
+            close(pair[1])
+            throw SpawnError(description: "pipe failed: \(String(cString: strerror(errno)))")
+        }
+        for fd in output { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, output[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, output[1], 2)
+        posix_spawn_file_actions_adddup2(&actions, pair[1], 3)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        // The runner starts with no signal blocked and default actions for the signals the daemon
+        // ignores or handles (exec would otherwise pass an ignored or blocked SIGXCPU on, and the
+        // CPU limit would only bite at its hard limit).
+        var defaultSignals = sigset_t()
+        sigemptyset(&defaultSignals)
+        for signal in [SIGPIPE, SIGXCPU, SIGXFSZ, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2] {
+            sigaddset(&defaultSignals, signal)
+        }
+        posix_spawnattr_setsigdefault(&attributes, &defaultSignals)
+        var noneBlocked = sigset_t()
+        sigemptyset(&noneBlocked)
+        posix_spawnattr_setsigmask(&attributes, &noneBlocked)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+        let words: [String] = [executable] + arguments
+        let argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
+        let variables: [String] = [
+            "PATH=/usr/bin:/bin", "SWIFT_BACKTRACE=enable=no", "SWITCHBOARD_ADDON_ID=\(addonID)", "LANG=C.UTF-8",
+        ]
+        let environment: [UnsafeMutablePointer<CChar>?] = variables.map { strdup($0) } + [nil]
+        defer {
+            for pointer in argv { free(pointer) }
+            for pointer in environment { free(pointer) }
+        }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, executable, &actions, &attributes, argv, environment)
+        close(pair[1])
+        close(output[1])
+        guard result == 0 else {
+            close(pair[0])
+            close(output[0])
+            throw SpawnError(description: "cannot start \(executable): \(String(cString: strerror(result)))")
+        }
+        let process = RunnerProcess(pid: pid, socket: pair[0])
+        forwardOutput(fd: output[0], addonID: addonID, logger: logger)
+        return process
+    }
+
+    /// Lines the add-on prints become log lines, never frames.
+    private static func forwardOutput(fd: Int32, addonID: String, logger: Logger) {
+        Thread.detachNewThread {
+            var pending: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 8192)
+            var lines = 0
+            while true {
+                let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                if count < 0 && errno == EINTR { continue }
+                if count <= 0 { break }
+                pending.append(contentsOf: buffer[0..<count])
+                while let newline = pending.firstIndex(of: 10) {
+                    lines += 1
+                    // A chatty add-on must not flood the log: the first lines, then every thousandth.
+                    if lines <= 100 || lines % 1000 == 0 {
+                        let text = String(decoding: pending[..<min(newline, 2000)], as: UTF8.self)
+                        logger.info(
+                            "add-on output",
+                            metadata: ["addon.id": "\(addonID)", "line": "\(text)", "lines": "\(lines)"])
+                    }
+                    pending.removeSubrange(...newline)
+                }
+                if pending.count > 65536 { pending.removeAll(keepingCapacity: true) }
+            }
+            close(fd)
+        }
+    }
+
+    /// Writes a whole frame; false when the runner is gone.
+    func write(_ frame: Frame) -> Bool {
+        let bytes = frame.encoded()
+        lock.lock()
+        defer { lock.unlock() }
+        if closed { return false }
+        var offset = 0
+        while offset < bytes.count {
+            let sent = bytes.withUnsafeBytes {
+                send(socket, $0.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
+            }
+            if sent < 0 && errno == EINTR { continue }
+            if sent <= 0 { return false }
+            offset += sent
+        }
+        return true
+    }
+
+    /// Kills the runner (if still alive); the reader then sees the end of the socket.
+    func kill() {
+        // Once reaped, the pid may already belong to another process. No lock: `write` holds it
+        // while blocked on a runner that stopped reading, and this is how that runner gets unstuck.
+        if !reaped.load(ordering: .acquiring) { _ = Glibc.kill(pid, SIGKILL) }
+    }
+
+    /// Tells the runner no more requests come; it finishes and exits.
+    func endInput() {
+        lock.lock()
+        defer { lock.unlock() }
+        if !closed { _ = Glibc.shutdown(socket, Int32(SHUT_WR)) }
+    }
+
+    /// Reaps the process and says how it ended.
+    func reap() -> String {
+        var status: Int32 = 0
+        var result: pid_t
+        repeat { result = waitpid(pid, &status, 0) } while result < 0 && errno == EINTR
+        reaped.store(true, ordering: .releasing)
+        lock.lock()
+        if !closed {
+            closed = true
+            close(socket)
+        }
+        lock.unlock()
+        guard result == pid else { return "ended" }
+        let signal = status & 0x7F
+        if signal != 0 { return "killed by signal \(signal) (\(String(cString: strsignal(signal))))" }
+        return "exited with status \((status >> 8) & 0xFF)"
+    }
+}

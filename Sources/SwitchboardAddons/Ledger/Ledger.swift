@@ -1,0 +1,176 @@
+import Crypto
+import Foundation
+import GRDB
+import SwitchboardCore
+
+/// One share: which add-on received which fields of which event, under which consent. No values.
+public struct LedgerEntry: Sendable, Equatable, FetchableRecord {
+    public var seq: Int64
+    public var at: Int64
+    public var addonID: String
+    public var addonVersion: String
+    public var accountID: String
+    public var eventID: String
+    public var eventType: String
+    /// `field:treatment` pairs, e.g. `usage.to:pseudonym`.
+    public var fields: [String]
+    public var consentID: String?
+    public var prevHash: String
+    public var hash: String
+
+    public init(row: Row) throws {
+        seq = row["seq"]
+        at = row["at"]
+        addonID = row["addon_id"]
+        addonVersion = row["addon_version"]
+        accountID = row["account_id"]
+        eventID = row["event_id"]
+        eventType = row["event_type"]
+        let joined: String = row["fields"]
+        fields = joined.isEmpty ? [] : joined.split(separator: ",").map(String.init)
+        consentID = row["consent_id"]
+        prevHash = row["prev_hash"]
+        hash = row["hash"]
+    }
+}
+
+/// The append-only, hash-chained record of every view delivered to an add-on.
+public enum Ledger {
+    public static let genesis = String(repeating: "0", count: 64)
+
+    public struct Share: Sendable {
+        var addonID: String
+        var addonVersion: String
+        var accountID: String
+        var eventID: String
+        var eventType: String
+        /// `field:treatment` pairs.
+        var fields: [String]
+        var consentID: String?
+
+        /// A view delivered to an add-on.
+        package init(addonID: String, addonVersion: String, view: AddonView, consentID: String?) {
+            self.addonID = addonID
+            self.addonVersion = addonVersion
+            accountID = view.accountID
+            eventID = view.eventID
+            eventType = view.type.rawValue
+            fields = view.fields.map { "\($0.id):\($0.treatment.rawValue)" }
+            self.consentID = consentID
+        }
+
+        /// An add-on's acknowledgement of an erasure request (the erasure receipt).
+        init(
+            erasureReceiptFrom addonID: String, addonVersion: String, accountID: String, requestID: String,
+            subjectKind: ErasureSubject.Kind
+        ) {
+            self.addonID = addonID
+            self.addonVersion = addonVersion
+            self.accountID = accountID
+            eventID = requestID
+            eventType = "erasure"
+            fields = ["subject.\(subjectKind.rawValue):erased"]
+            consentID = nil
+        }
+    }
+
+    /// The hash of a row: SHA-256 over the previous hash and every column, in a fixed order.
+    static func hash(
+        prev: String, seq: Int64, at: Int64, addonID: String, addonVersion: String, accountID: String, eventID: String,
+        eventType: String, fields: String, consentID: String?
+    ) -> String {
+        // The fields joined by U+001F, hashed piece by piece rather than joined first.
+        var hasher = SHA256()
+        let parts = [
+            prev, String(seq), String(at), addonID, addonVersion, accountID, eventID, eventType, fields,
+            consentID ?? "",
+        ]
+        for (index, part) in parts.enumerated() {
+            if index > 0 { hasher.update(data: [0x1F]) }
+            var part = part
+            part.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
+        }
+        return hasher.finalize().hexString
+    }
+
+    /// Appends shares inside the caller's transaction (the writer's batch), chaining each to the last.
+    package static func append(_ db: Database, _ shares: [Share], at: Int64) throws {
+        try append(db, timed: shares.map { ($0, at) })
+    }
+
+    /// The same, each share with its own time (shares gathered from several requests).
+    static func append(_ db: Database, timed shares: [(share: Share, at: Int64)]) throws {
+        guard !shares.isEmpty else { return }
+        var seq = try Int64.fetchOne(db.cachedStatement(sql: "SELECT max(seq) FROM ledger")) ?? 0
+        var prev =
+            try String.fetchOne(db.cachedStatement(sql: "SELECT hash FROM ledger WHERE seq = ?"), arguments: [seq])
+            ?? genesis
+        let statement = try db.cachedStatement(
+            sql: """
+                INSERT INTO ledger (seq, at, addon_id, addon_version, account_id, event_id, event_type, fields, consent_id,
+                    prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+        for (share, at) in shares {
+            seq += 1
+            let fields = share.fields.joined(separator: ",")
+            let hash = hash(
+                prev: prev, seq: seq, at: at, addonID: share.addonID, addonVersion: share.addonVersion,
+                accountID: share.accountID, eventID: share.eventID, eventType: share.eventType,
+                fields: fields, consentID: share.consentID)
+            var insert = SQLiteInsert(statement)
+            insert.bind(seq)
+            insert.bind(at)
+            insert.bind(share.addonID)
+            insert.bind(share.addonVersion)
+            insert.bind(share.accountID)
+            insert.bind(share.eventID)
+            insert.bind(share.eventType)
+            insert.bind(fields)
+            insert.bind(share.consentID)
+            insert.bind(prev)
+            insert.bind(hash)
+            try insert.execute()
+            prev = hash
+        }
+    }
+
+    public struct Query: Sendable {
+        public var addonID: String?
+        public var accountID: String?
+        public var field: String?
+        public var category: DataCategory?
+        public var since: Int64?
+        public var until: Int64?
+        public var afterSeq: Int64?
+        public var limit = 1000
+
+        public init() {}
+    }
+
+    public static func query(_ db: Database, _ query: Query) throws -> [LedgerEntry] {
+        var clauses: [String] = []
+        var arguments: StatementArguments = []
+        if let addon = query.addonID { clauses.append("addon_id = ?"); arguments += [addon] }
+        if let account = query.accountID { clauses.append("account_id = ?"); arguments += [account] }
+        if let field = query.field {
+            clauses.append("(',' || fields || ',') LIKE ?")
+            arguments += ["%," + field + ":%"]
+        }
+        if let category = query.category {
+            clauses.append("(',' || fields) LIKE ?")
+            arguments += ["%," + category.rawValue + ".%"]
+        }
+        if let since = query.since { clauses.append("at >= ?"); arguments += [since] }
+        if let until = query.until { clauses.append("at < ?"); arguments += [until] }
+        if let after = query.afterSeq { clauses.append("seq > ?"); arguments += [after] }
+        arguments += [query.limit]
+        let whereClause = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
+        return try LedgerEntry.fetchAll(
+            db, sql: "SELECT * FROM ledger \(whereClause) ORDER BY seq LIMIT ?", arguments: arguments)
+    }
+
+    public struct VerificationFailure: Error, Sendable, Equatable {
+        public var seq: Int64
+        public var reason: String
+    }
+}

@@ -1,0 +1,81 @@
+import Foundation
+import GRDB
+import SwitchboardCore
+
+/// Recomputes the ledger's hash chain and checks every checkpoint (stored, and exported copies).
+public enum LedgerVerifier {
+    public struct Outcome: Sendable, Equatable {
+        public var rows: Int
+        public var checkpoints: Int
+        public var failure: Ledger.VerificationFailure?
+    }
+
+    public static func verify(_ db: Database, external: [Checkpoint], hostKey: String?) throws -> Outcome {
+        let stored = try Checkpoint.fetchAll(db, sql: "SELECT * FROM ledger_checkpoints ORDER BY id")
+        func fail(_ seq: Int64, _ reason: String, rows: Int) -> Outcome {
+            Outcome(rows: rows, checkpoints: 0, failure: .init(seq: seq, reason: reason))
+        }
+        for checkpoint in stored + external where !checkpoint.isAuthentic(expectedKey: hostKey) {
+            return fail(
+                checkpoint.seq, "the checkpoint at sequence \(checkpoint.seq) has an invalid signature or another key",
+                rows: 0)
+        }
+        // Rows before the newest compaction anchor were removed by retention on purpose.
+        let anchor = (stored + external).filter { $0.kind == .compaction }.max { $0.seq < $1.seq }
+        var expectedSeq = (anchor?.seq ?? 0) + 1
+        var prev = anchor?.hash ?? Ledger.genesis
+        let checkpointsBySeq = Dictionary(
+            grouping: (stored + external).filter { $0.kind == .periodic && $0.seq >= expectedSeq }, by: \.seq)
+        var count = 0
+        var verifiedCheckpoints = 0
+        let cursor = try Row.fetchCursor(
+            db, sql: "SELECT * FROM ledger WHERE seq >= ? ORDER BY seq", arguments: [expectedSeq])
+        while let row = try cursor.next() {
+            let entry = try LedgerEntry(row: row)
+            if entry.seq != expectedSeq {
+                return fail(expectedSeq, "row \(expectedSeq) is missing (the next row is \(entry.seq))", rows: count)
+            }
+            if entry.prevHash != prev {
+                return fail(
+                    entry.seq,
+                    "row \(entry.seq) does not chain to the row before it (inserted, removed or reordered rows)",
+                    rows: count)
+            }
+            let recomputed = Ledger.hash(
+                prev: prev, seq: entry.seq, at: entry.at, addonID: entry.addonID, addonVersion: entry.addonVersion,
+                accountID: entry.accountID, eventID: entry.eventID, eventType: entry.eventType,
+                fields: entry.fields.joined(separator: ","), consentID: entry.consentID)
+            if recomputed != entry.hash {
+                return fail(
+                    entry.seq, "row \(entry.seq) was altered (its hash does not match its contents)", rows: count)
+            }
+            for checkpoint in checkpointsBySeq[entry.seq] ?? [] {
+                if checkpoint.hash != entry.hash {
+                    return fail(
+                        entry.seq, "row \(entry.seq) differs from the signed checkpoint taken at that row", rows: count)
+                }
+                verifiedCheckpoints += 1
+            }
+            prev = entry.hash
+            expectedSeq += 1
+            count += 1
+        }
+        if let beyond = checkpointsBySeq.keys.filter({ $0 >= expectedSeq }).min() {
+            return fail(
+                expectedSeq,
+                "the ledger ends at row \(expectedSeq - 1) but a signed checkpoint covers rows up to \(beyond): the tail was truncated",
+                rows: count)
+        }
+        return Outcome(rows: count, checkpoints: verifiedCheckpoints, failure: nil)
+    }
+
+    /// Reads exported checkpoint files (`checkpoint-<seq>.json`) from a directory.
+    public static func loadExported(directory: String) throws -> [Checkpoint] {
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".json") }
+            .sorted()
+        return try files.map { file in
+            let data = try Data(contentsOf: URL(fileURLWithPath: directory).appendingPathComponent(file))
+            return try JSONDecoder().decode(Checkpoint.self, from: data)
+        }
+    }
+}

@@ -1,0 +1,165 @@
+import GRDB
+
+/// What an account deletion did: what was erased, and what was kept and why.
+public struct ErasureReport: Sendable, Codable, Equatable {
+    public struct Kept: Sendable, Codable, Equatable {
+        public var data: String
+        public var reason: String
+    }
+
+    /// Whether anything was erased.
+    public enum Status: String, Sendable, Codable {
+        case erased
+        /// An operator legal hold is set: nothing was erased.
+        case held
+    }
+
+    public var status: Status
+    public var erased: [String]
+    public var kept: [Kept]
+}
+
+/// The erasure use cases (GDPR article 17): an account, one number, one contact. Each erases the
+/// core's copy and records the request for the add-ons in one transaction.
+public struct ErasureService: Sendable {
+    let writer: GroupCommitWriter
+    let clock: any WallClock
+    let accounts: AccountStore
+    let requests: any ErasureRequestSink
+    /// Days activity logs are kept, named in the report of what is kept and why.
+    let retentionDays: Int
+
+    public init(
+        writer: GroupCommitWriter, clock: any WallClock, accounts: AccountStore, requests: any ErasureRequestSink,
+        retentionDays: Int
+    ) {
+        self.writer = writer
+        self.clock = clock
+        self.accounts = accounts
+        self.requests = requests
+        self.retentionDays = retentionDays
+    }
+
+    /// An account erasure: the report, and the id of the request sent on to add-ons (nil when held).
+    public struct AccountOutcome: Sendable, Equatable {
+        public var report: ErasureReport
+        public var requestID: String?
+    }
+
+    /// The outcome of erasing one number.
+    public enum NumberOutcome: Sendable, Equatable {
+        /// The core's copy is erased and add-ons are asked to erase theirs under this request id.
+        case requested(String)
+        /// An operator legal hold is set on the account: nothing was erased.
+        case held
+    }
+
+    /// Erases the account's personal data and closes it, unless an operator legal hold is set; nil
+    /// when there is no such account. `origin` names who asked (`api:KEY`, `cli`), kept with the request.
+    public func eraseAccount(accountID: String, origin: String) async throws -> AccountOutcome? {
+        let now = clock.now().epochMillis
+        let retentionDays = self.retentionDays
+        let requests = self.requests
+        defer { accounts.credentials.forget(accountID: accountID) }
+        return try await writer.write { db in
+            guard
+                let account = try Account.fetchOne(
+                    db, sql: "SELECT * FROM accounts WHERE id = ?", arguments: [accountID])
+            else { return nil }
+            if let reason = account.legalHoldReason {
+                return AccountOutcome(report: Self.heldReport(reason), requestID: nil)
+            }
+            try db.execute(sql: "DELETE FROM contacts WHERE account_id = ?", arguments: [accountID])
+            let contacts = db.changesCount
+            // Messages not yet handed to the carrier are not sent without their bodies: they fail.
+            try db.execute(
+                sql: """
+                    UPDATE messages SET status = 'failed', error_message = 'account erased before sending', completed_at = ?,
+                        updated_at = ? WHERE account_id = ? AND status = 'queued'
+                    """, arguments: [now, now, accountID])
+            try db.execute(
+                sql: "UPDATE messages SET body = NULL, body_digest = NULL WHERE account_id = ?", arguments: [accountID])
+            try db.execute(sql: "DELETE FROM callbacks WHERE account_id = ?", arguments: [accountID])
+            try db.execute(sql: "DELETE FROM account_numbers WHERE account_id = ?", arguments: [accountID])
+            try db.execute(
+                sql: "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE account_id = ?",
+                arguments: [now, accountID])
+            try db.execute(
+                sql: """
+                    UPDATE accounts SET name = NULL, email = NULL, company = NULL, password_hash = NULL,
+                        last_login_ip = NULL, status = 'erased', erased_at = ?, updated_at = ? WHERE id = ?
+                    """, arguments: [now, now, accountID])
+            let requestID = try requests.requestErasure(db, accountID: accountID, subject: .account, origin: origin)
+            return AccountOutcome(
+                report: Self.erasedReport(contacts: contacts, retentionDays: retentionDays), requestID: requestID)
+        }
+    }
+
+    /// Erases what the platform holds about one phone number of this account (contacts with it and
+    /// the bodies of messages to or from it) and asks the add-ons that received it to do the same.
+    public func eraseNumber(accountID: String, number: String, origin: String) async throws -> NumberOutcome {
+        let requests = self.requests
+        return try await writer.write { db in
+            let held = try String.fetchOne(
+                db, sql: "SELECT legal_hold_reason FROM accounts WHERE id = ?", arguments: [accountID])
+            if held != nil { return .held }
+            try db.execute(
+                sql: "DELETE FROM contacts WHERE account_id = ? AND number = ?", arguments: [accountID, number])
+            try db.execute(
+                sql: """
+                    UPDATE messages SET body = NULL, body_digest = NULL
+                    WHERE account_id = ? AND (to_number = ? OR from_number = ?) AND status != 'queued'
+                    """, arguments: [accountID, number, number])
+            return .requested(
+                try requests.requestErasure(db, accountID: accountID, subject: .number(number), origin: origin))
+        }
+    }
+
+    /// Deletes one contact and tells the add-ons that saw its number; false when there is no such contact.
+    public func deleteContact(accountID: String, id: String, origin: String) async throws -> Bool {
+        let requests = self.requests
+        return try await writer.write { db in
+            guard
+                let number = try String.fetchOne(
+                    db, sql: "SELECT number FROM contacts WHERE id = ? AND account_id = ?", arguments: [id, accountID])
+            else { return false }
+            try db.execute(sql: "DELETE FROM contacts WHERE id = ? AND account_id = ?", arguments: [id, accountID])
+            _ = try requests.requestErasure(
+                db, accountID: accountID, subject: .contact(id: id, number: number), origin: origin)
+            return true
+        }
+    }
+
+    private static func heldReport(_ reason: String) -> ErasureReport {
+        ErasureReport(
+            status: .held, erased: [],
+            kept: [
+                .init(
+                    data: "all account data",
+                    reason:
+                        "an operator legal hold is set on this account (\(reason)); nothing is erased until it is lifted"
+                )
+            ])
+    }
+
+    private static func erasedReport(contacts: Int, retentionDays: Int) -> ErasureReport {
+        ErasureReport(
+            status: .erased,
+            erased: [
+                "name", "email", "company", "password", "last sign-in address", "contacts (\(contacts))",
+                "message bodies and body digests", "pending status callbacks", "phone numbers",
+                "API keys (revoked)",
+            ],
+            kept: [
+                .init(
+                    data: "message records without bodies (numbers, status, segments, timestamps)",
+                    reason: "billing and carrier dispute records the platform must keep"),
+                .init(
+                    data: "opt-out records",
+                    reason: "proof that recipients who replied STOP are not messaged again"),
+                .init(
+                    data: "API request logs",
+                    reason: "security records; purged automatically after \(retentionDays) days"),
+            ])
+    }
+}

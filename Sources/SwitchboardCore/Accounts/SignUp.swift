@@ -1,0 +1,47 @@
+extension AccountStore {
+    /// Why a sign-up was refused.
+    public enum SignUpRefusal: Error, Sendable, Equatable {
+        /// Fields break the rules; each error names the field and the fix.
+        case invalid([FieldError])
+        /// An account with this email exists.
+        case emailTaken
+    }
+
+    /// The rule breaks in a sign-up's fields, each naming the field and the fix; empty when valid.
+    /// A nil field is one the caller already reported (missing or of the wrong type).
+    public func signUpProblems(email: String?, password: String?) -> [FieldError] {
+        var problems: [FieldError] = []
+        if let email, !EmailAddress.isValid(email) {
+            problems.append(FieldError("email", "must be an email address, e.g. ada@example.com"))
+        }
+        if let password, let problem = policy.problem(with: password, email: email) {
+            problems.append(FieldError("password", problem))
+        }
+        return problems
+    }
+
+    /// The sign-up use case: checks the email and the password policy, then creates the account with
+    /// its first API key (shown once).
+    /// - Throws: `SignUpRefusal`, or a storage error.
+    public func signUp(_ new: NewAccount) async throws -> Created {
+        let problems = signUpProblems(email: new.email, password: new.password)
+        if !problems.isEmpty { throw SignUpRefusal.invalid(problems) }
+        do {
+            return try await create(new)
+        } catch Failure.emailTaken {
+            throw SignUpRefusal.emailTaken
+        }
+    }
+}
+
+/// Email address syntax, as far as a sign-up form should judge it: one `@`, a dotted domain, no spaces,
+/// at most 254 characters (RFC 5321 section 4.5.3.1.3).
+public enum EmailAddress {
+    public static func isValid(_ email: String) -> Bool {
+        let parts = email.split(separator: "@", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !parts[1].hasPrefix("."),
+            !parts[1].hasSuffix("."), email.count <= 254
+        else { return false }
+        return !email.contains(where: { $0.isWhitespace })
+    }
+}

@@ -1,0 +1,59 @@
+/// A message handed to the carrier.
+public struct CarrierSubmission: Sendable, Equatable {
+    public var messageID: String
+    public var to: String
+    public var from: String
+    public var body: String
+}
+
+public enum CarrierSubmitResult: Sendable, Equatable {
+    case accepted
+    case rejected(code: Int, reason: String)
+}
+
+/// The carrier's final word on a message it accepted.
+public struct DeliveryReport: Sendable, Equatable {
+    public enum Outcome: String, Sendable {
+        case delivered, undelivered, failed
+    }
+
+    public var messageID: String
+    public var outcome: Outcome
+    public var errorCode: Int?
+    public var errorMessage: String?
+}
+
+/// A message from a handset to one of the platform's numbers.
+public struct InboundSMS: Sendable, Equatable {
+    public var from: String
+    public var to: String
+    public var body: String
+
+    public init(from: String, to: String, body: String) {
+        self.from = from
+        self.to = to
+        self.body = body
+    }
+}
+
+/// What the platform did with an inbound message.
+public struct InboundOutcome: Sendable {
+    public var message: Message
+    public var optOut: OptOutKeyword.Action?
+}
+
+/// Receives what the carrier sends back. Implemented by the delivery pipeline.
+public protocol CarrierDelegate: Sendable {
+    func carrierDidReport(_ reports: [DeliveryReport]) async
+    func carrierDidReceive(_ inbound: InboundSMS) async throws -> InboundOutcome
+}
+
+/// The link to an SMS carrier (SMPP, HTTP, or the built-in simulator).
+public protocol CarrierConnector: Sendable {
+    /// Called once, before the first submission.
+    func bind(_ delegate: any CarrierDelegate)
+    /// Hands one message to the carrier; returns once the carrier accepted or refused it.
+    func submit(_ submission: CarrierSubmission) async -> CarrierSubmitResult
+    /// Re-attaches to messages the carrier accepted before a restart, so their reports still arrive.
+    func resume(_ submissions: [CarrierSubmission]) async
+}

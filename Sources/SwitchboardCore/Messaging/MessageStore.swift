@@ -1,0 +1,157 @@
+import Foundation
+import GRDB
+
+/// Messages and opt-outs. Writes go through the group-commit writer; reads use the pool's readers.
+public struct MessageStore: Sendable {
+    package init(writer: GroupCommitWriter, clock: any WallClock, digest: ContentDigest, events: any DomainEventSink) {
+        self.writer = writer
+        self.clock = clock
+        self.digest = digest
+        self.events = events
+    }
+
+    let writer: GroupCommitWriter
+    let clock: any WallClock
+    let digest: ContentDigest
+    let events: any DomainEventSink
+
+    public struct OptedOut: Error, Sendable {
+        public var number: String
+        public var keyword: String
+        public var since: Int64
+    }
+
+    public struct Outbound: Sendable {
+        public var accountID: String
+        public var to: String
+        public var from: String
+        public var body: String
+        public var statusCallback: String?
+        public var statusCallbackEvents: CallbackEvents = .all
+        /// Assigned before the pre-send check so add-ons and the ledger see the message's final id.
+        public var id: String = Identifier.makeOrdered("msg")
+    }
+
+    /// Stores a new outbound message as `queued`, refusing it in the same transaction when the
+    /// recipient has opted out, so a STOP that commits first always wins.
+    public func insertOutbound(_ outbound: Outbound) async throws -> Message {
+        let count = SegmentCount(body: outbound.body)
+        let now = clock.now().epochMillis
+        let id = outbound.id
+        return try await writer.write { db in
+            if let row = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT keyword, created_at FROM opt_outs WHERE account_id = ? AND number = ?"),
+                arguments: [outbound.accountID, outbound.to])
+            {
+                throw OptedOut(number: outbound.to, keyword: row["keyword"], since: row["created_at"])
+            }
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO messages (id, account_id, direction, to_number, from_number, body, encoding, segments,
+                        status, status_callback, status_callback_events, created_at, updated_at)
+                    VALUES (?, ?, 'outbound', ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)
+                    """
+            ).execute(arguments: [
+                id, outbound.accountID, outbound.to, outbound.from, outbound.body, count.encoding.rawValue,
+                count.segments, outbound.statusCallback, outbound.statusCallbackEvents.storedValue, now, now,
+            ])
+            return Message(queued: outbound, seq: db.lastInsertedRowID, count: count, now: now)
+        }
+    }
+
+    public func find(accountID: String, id: String) async throws -> Message? {
+        try await writer.pool.read { db in
+            try Message.fetchOne(
+                db.cachedStatement(sql: "SELECT * FROM messages WHERE id = ? AND account_id = ?"),
+                arguments: [id, accountID])
+        }
+    }
+
+    public struct Filter: Sendable {
+        public var status: MessageStatus?
+        public var direction: MessageDirection?
+        public var to: String?
+        public var from: String?
+        public var since: Date?
+        public var until: Date?
+        public var beforeSeq: Int64?
+        public var limit = 50
+
+        public init() {}
+    }
+
+    /// Newest first; pass the last row's `seq` as `beforeSeq` for the next page.
+    public func list(accountID: String, _ filter: Filter) async throws -> [Message] {
+        var clauses = ["account_id = ?"]
+        var arguments: StatementArguments = [accountID]
+        if let status = filter.status { clauses.append("status = ?"); arguments += [status.rawValue] }
+        if let direction = filter.direction { clauses.append("direction = ?"); arguments += [direction.rawValue] }
+        if let to = filter.to { clauses.append("to_number = ?"); arguments += [to] }
+        if let from = filter.from { clauses.append("from_number = ?"); arguments += [from] }
+        if let since = filter.since { clauses.append("created_at >= ?"); arguments += [since.epochMillis] }
+        if let until = filter.until { clauses.append("created_at < ?"); arguments += [until.epochMillis] }
+        if let before = filter.beforeSeq { clauses.append("seq < ?"); arguments += [before] }
+        arguments += [filter.limit]
+        let sql = "SELECT * FROM messages WHERE \(clauses.joined(separator: " AND ")) ORDER BY seq DESC LIMIT ?"
+        let bound = arguments
+        return try await writer.pool.read { db in try Message.fetchAll(db, sql: sql, arguments: bound) }
+    }
+
+    /// Outbound messages not yet final, oldest first: what the delivery pipeline owes after a restart.
+    func unfinished() async throws -> [Message] {
+        try await writer.pool.read { db in
+            try Message.fetchAll(
+                db.cachedStatement(sql: "SELECT * FROM messages WHERE status IN ('queued', 'sent') ORDER BY seq"))
+        }
+    }
+
+    /// Applies the account's `content_mode` to a message that has reached its final status.
+    static func applyContentMode(_ db: Database, messageID: String, digest: ContentDigest) throws {
+        guard
+            let row = try Row.fetchOne(
+                db.cachedStatement(
+                    sql: """
+                        SELECT m.body, m.account_id, a.content_mode FROM messages m JOIN accounts a ON a.id = m.account_id
+                        WHERE m.id = ?
+                        """), arguments: [messageID])
+        else { return }
+        try applyContentMode(
+            db, messageID: messageID, accountID: row["account_id"], body: row["body"],
+            mode: ContentMode(rawValue: row["content_mode"]) ?? .store, digest: digest)
+    }
+
+    /// Applies `mode` to a message that has just reached its final status.
+    static func applyContentMode(_ db: Database, message: Message, mode: ContentMode, digest: ContentDigest) throws {
+        try applyContentMode(
+            db, messageID: message.id, accountID: message.accountID, body: message.body, mode: mode, digest: digest)
+    }
+
+    private static func applyContentMode(
+        _ db: Database, messageID: String, accountID: String, body: String?, mode: ContentMode, digest: ContentDigest
+    ) throws {
+        guard let body else { return }
+        switch mode {
+        case .store:
+            break
+        case .hash:
+            try db.cachedStatement(sql: "UPDATE messages SET body = NULL, body_digest = ? WHERE id = ?").execute(
+                arguments: [digest.digest(body, accountID: accountID), messageID])
+        case .hide:
+            try db.cachedStatement(sql: "UPDATE messages SET body = NULL WHERE id = ?").execute(arguments: [messageID])
+        }
+    }
+
+    /// After an account switches to `hash` or `hide`, brings its finished messages in line.
+    public func applyContentMode(accountID: String) async throws {
+        let digest = self.digest
+        try await writer.write { db in
+            let ids = try String.fetchAll(
+                db.cachedStatement(
+                    sql: """
+                        SELECT id FROM messages WHERE account_id = ? AND body IS NOT NULL
+                        AND status IN ('delivered', 'undelivered', 'failed', 'received')
+                        """), arguments: [accountID])
+            for id in ids { try Self.applyContentMode(db, messageID: id, digest: digest) }
+        }
+    }
+}

@@ -1,0 +1,23 @@
+/// Number and sender-id rules, with the message shown to the user when a value breaks them.
+package enum PhoneNumber {
+    package static let e164Hint = "must be E.164, e.g. +37255512345"
+
+    /// `+`, a non-zero digit, then 1 to 14 more digits (ITU-T E.164: at most 15 digits).
+    package static func isE164(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        guard bytes.count >= 3, bytes.count <= 16, bytes[0] == UInt8(ascii: "+") else { return false }
+        guard bytes[1] >= UInt8(ascii: "1"), bytes[1] <= UInt8(ascii: "9") else { return false }
+        return bytes.dropFirst(2).allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
+    }
+
+    /// An alphanumeric sender id: 1 to 11 ASCII letters, digits or spaces, at least one letter.
+    static func isAlphanumericSender(_ text: String) -> Bool {
+        guard (1...11).contains(text.count) else { return false }
+        guard
+            text.unicodeScalars.allSatisfy({
+                $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == " ")
+            })
+        else { return false }
+        return text.unicodeScalars.contains { $0.properties.isAlphabetic }
+    }
+}

@@ -1,0 +1,122 @@
+import Foundation
+
+/// The send use case: every rule a new outbound message passes before it is accepted, in the order
+/// they apply (fields, send rate, the add-ons' pre-send check, opt-out, storage, hand-off to the
+/// carrier). The HTTP API and any other front door call it, so no rule is written twice.
+public struct SendService: Sendable {
+    /// The longest body accepted, in characters (ten GSM-7 concatenated segments' worth).
+    public static let maxBodyCharacters = 1600
+
+    /// A message a customer asks to send.
+    public struct Request: Sendable {
+        public var accountID: String
+        /// E.164 recipient, e.g. `+37255512345`.
+        public var to: String
+        /// E.164 number or an alphanumeric sender id of 1 to 11 characters.
+        public var from: String
+        public var body: String
+        /// Absolute http(s) URL to post status changes to.
+        public var statusCallback: String?
+        public var statusCallbackEvents: CallbackEvents
+
+        public init(
+            accountID: String, to: String, from: String, body: String, statusCallback: String? = nil,
+            statusCallbackEvents: CallbackEvents = .all
+        ) {
+            self.accountID = accountID
+            self.to = to
+            self.from = from
+            self.body = body
+            self.statusCallback = statusCallback
+            self.statusCallbackEvents = statusCallbackEvents
+        }
+    }
+
+    /// Why a message was not accepted; each case carries what the caller needs to say how to fix it.
+    public enum Refusal: Error, Sendable, Equatable {
+        /// Fields break the rules; each error names the field and the fix.
+        case invalid([FieldError])
+        /// The account's send rate is exceeded; retry after the given seconds.
+        case rateLimited(retryAfterSeconds: Int, perSecond: Double)
+        /// An add-on's pre-send check blocked the message.
+        case blocked(addonID: String, addonName: String, code: String, reason: String)
+        /// The recipient replied a STOP keyword (`keyword`) at `since` (ms since 1970).
+        case optedOut(number: String, keyword: String, since: Int64)
+    }
+
+    let messages: MessageStore
+    let pipeline: DeliveryPipeline
+    let limiter: SendRateLimiter
+    let check: any PreSendCheck
+    let clock: any WallClock
+
+    public init(
+        messages: MessageStore, pipeline: DeliveryPipeline, limiter: SendRateLimiter, check: any PreSendCheck,
+        clock: any WallClock
+    ) {
+        self.messages = messages
+        self.pipeline = pipeline
+        self.limiter = limiter
+        self.check = check
+        self.clock = clock
+    }
+
+    /// The rule breaks in a message's fields, each naming the field and the fix; empty when valid.
+    /// A nil field is one the caller already reported (missing or of the wrong type).
+    public static func problems(
+        to: String?, from: String?, body: String?, statusCallback: String?
+    ) -> [FieldError] {
+        var problems: [FieldError] = []
+        if let to, !PhoneNumber.isE164(to) { problems.append(FieldError("to", PhoneNumber.e164Hint)) }
+        if let from, !PhoneNumber.isE164(from), !PhoneNumber.isAlphanumericSender(from) {
+            problems.append(
+                FieldError(
+                    "from",
+                    "must be an E.164 number (e.g. +37255512345) or an alphanumeric sender id of 1 to 11 letters, digits or spaces"
+                ))
+        }
+        if let body, body.isEmpty || body.count > maxBodyCharacters {
+            problems.append(FieldError("body", "must be 1 to \(maxBodyCharacters) characters"))
+        }
+        if let statusCallback, !isCallbackURL(statusCallback) {
+            problems.append(
+                FieldError(
+                    "status_callback", "must be an absolute http or https URL, e.g. https://example.com/sms/status"))
+        }
+        return problems
+    }
+
+    static func isCallbackURL(_ text: String) -> Bool {
+        guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
+            let host = url.host, !host.isEmpty
+        else { return false }
+        return true
+    }
+
+    /// Accepts the message: stored as `queued` and handed to the carrier pipeline.
+    /// - Throws: `Refusal` when a rule refuses it (nothing is stored), or a storage error.
+    public func send(_ request: Request) async throws -> Message {
+        let problems = Self.problems(
+            to: request.to, from: request.from, body: request.body, statusCallback: request.statusCallback)
+        if !problems.isEmpty { throw Refusal.invalid(problems) }
+        if let wait = limiter.acquire(request.accountID) {
+            throw Refusal.rateLimited(retryAfterSeconds: wait, perSecond: limiter.ratePerSecond)
+        }
+        let outbound = MessageStore.Outbound(
+            accountID: request.accountID, to: request.to, from: request.from, body: request.body,
+            statusCallback: request.statusCallback, statusCallbackEvents: request.statusCallbackEvents)
+        let submit = DomainEvent.messageSubmit(
+            id: outbound.id, accountID: request.accountID, to: outbound.to, from: outbound.from, body: outbound.body,
+            segments: SegmentCount(body: outbound.body).segments, at: clock.now().epochMillis)
+        if case .block(let addonID, let addonName, let code, let reason) = await check.check(submit) {
+            throw Refusal.blocked(addonID: addonID, addonName: addonName, code: code, reason: reason)
+        }
+        do {
+            let message = try await messages.insertOutbound(outbound)
+            pipeline.enqueue(message)
+            return message
+        } catch let optedOut as MessageStore.OptedOut {
+            throw Refusal.optedOut(number: optedOut.number, keyword: optedOut.keyword, since: optedOut.since)
+        }
+    }
+}

@@ -1,0 +1,137 @@
+import GRDB
+
+/// One versioned step of the schema: an identifier (recorded in `grdb_migrations`) and its SQL.
+/// A migration, once shipped, is never edited: add a new one.
+public struct SchemaMigration: Sendable {
+    public var identifier: String
+    public var sql: String
+
+    public init(_ identifier: String, sql: String) {
+        self.identifier = identifier
+        self.sql = sql
+    }
+}
+
+/// The core's own tables (accounts, keys, numbers, messages, opt-outs, contacts, request logs,
+/// callbacks). Other targets own theirs; the composition root puts every target's steps in the
+/// order they shipped.
+public enum CoreSchema {
+    public static let v1Core = SchemaMigration("v1-core", sql: v1)
+    public static let v4CallbackEvents = SchemaMigration("v4-callback-events", sql: v4)
+    /// The core's steps alone, in order (a database holding only the core, as in its own tests).
+    public static let migrations = [v1Core, v4CallbackEvents]
+
+    private static let v1 = """
+        CREATE TABLE accounts (
+            id TEXT PRIMARY KEY,
+            name TEXT,
+            email TEXT,
+            company TEXT,
+            password_hash TEXT,
+            webhook_secret TEXT NOT NULL,
+            content_mode TEXT NOT NULL DEFAULT 'store',
+            status TEXT NOT NULL DEFAULT 'active',
+            legal_hold_reason TEXT,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            last_login_at INTEGER,
+            last_login_ip TEXT,
+            erased_at INTEGER
+        );
+        CREATE UNIQUE INDEX accounts_email ON accounts(email) WHERE email IS NOT NULL;
+
+        CREATE TABLE api_keys (
+            id TEXT PRIMARY KEY,
+            account_id TEXT NOT NULL REFERENCES accounts(id),
+            name TEXT NOT NULL,
+            secret_hash TEXT NOT NULL UNIQUE,
+            prefix TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            last_used_at INTEGER,
+            revoked_at INTEGER
+        );
+        CREATE INDEX api_keys_account ON api_keys(account_id);
+
+        CREATE TABLE account_numbers (
+            number TEXT PRIMARY KEY,
+            account_id TEXT NOT NULL REFERENCES accounts(id),
+            created_at INTEGER NOT NULL
+        );
+        CREATE INDEX account_numbers_account ON account_numbers(account_id);
+
+        CREATE TABLE messages (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            account_id TEXT NOT NULL REFERENCES accounts(id),
+            direction TEXT NOT NULL,
+            to_number TEXT NOT NULL,
+            from_number TEXT NOT NULL,
+            body TEXT,
+            body_digest TEXT,
+            encoding TEXT NOT NULL,
+            segments INTEGER NOT NULL,
+            status TEXT NOT NULL,
+            error_code INTEGER,
+            error_message TEXT,
+            status_callback TEXT,
+            created_at INTEGER NOT NULL,
+            sent_at INTEGER,
+            completed_at INTEGER,
+            updated_at INTEGER NOT NULL
+        );
+        CREATE INDEX messages_account ON messages(account_id, seq);
+        CREATE INDEX messages_pending ON messages(status) WHERE status IN ('queued', 'sent');
+
+        CREATE TABLE opt_outs (
+            account_id TEXT NOT NULL REFERENCES accounts(id),
+            number TEXT NOT NULL,
+            keyword TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (account_id, number)
+        );
+
+        CREATE TABLE contacts (
+            id TEXT PRIMARY KEY,
+            account_id TEXT NOT NULL REFERENCES accounts(id),
+            number TEXT NOT NULL,
+            name TEXT,
+            notes TEXT,
+            groups TEXT NOT NULL DEFAULT '[]',
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+        );
+        CREATE INDEX contacts_account_number ON contacts(account_id, number);
+
+        CREATE TABLE request_logs (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at INTEGER NOT NULL,
+            account_id TEXT,
+            method TEXT NOT NULL,
+            path TEXT NOT NULL,
+            status INTEGER NOT NULL,
+            latency_us INTEGER NOT NULL,
+            ip TEXT
+        );
+        CREATE INDEX request_logs_at ON request_logs(at);
+        CREATE INDEX request_logs_account ON request_logs(account_id, id);
+
+        CREATE TABLE callbacks (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            account_id TEXT NOT NULL,
+            message_id TEXT NOT NULL,
+            url TEXT NOT NULL,
+            payload BLOB NOT NULL,
+            state TEXT NOT NULL DEFAULT 'pending',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at INTEGER NOT NULL,
+            last_error TEXT,
+            created_at INTEGER NOT NULL
+        );
+        CREATE INDEX callbacks_due ON callbacks(next_attempt_at) WHERE state = 'pending';
+        """
+
+    /// Which status changes a message's callback is posted for; NULL means all of them.
+    private static let v4 = """
+        ALTER TABLE messages ADD COLUMN status_callback_events INTEGER;
+        """
+}

@@ -1,0 +1,72 @@
+import GRDB
+import GRDBSQLite
+
+extension Statement {
+    /// The error for a result code from stepping this statement by hand, as GRDB would report it.
+    func error(_ code: Int32) -> DatabaseError {
+        DatabaseError(
+            resultCode: ResultCode(rawValue: code),
+            message: String(cString: sqlite3_errmsg(sqlite3_db_handle(sqliteStatement))), sql: sql)
+    }
+}
+
+/// Typed reads of the current row of a stepped SQLite statement.
+struct SQLiteColumns {
+    let row: OpaquePointer
+
+    init(_ row: OpaquePointer) { self.row = row }
+
+    func text(_ column: Int32) -> String? {
+        guard let bytes = sqlite3_column_text(row, column) else { return nil }
+        return String(
+            decoding: UnsafeBufferPointer(start: bytes, count: Int(sqlite3_column_bytes(row, column))), as: UTF8.self)
+    }
+
+    func integer(_ column: Int32) -> Int64? {
+        sqlite3_column_type(row, column) == SQLITE_NULL ? nil : sqlite3_column_int64(row, column)
+    }
+}
+
+/// Binds values to a cached statement's parameters straight through SQLite, then runs it once.
+///
+/// For the rows written many times per message (ledger rows): `StatementArguments` boxes every value
+/// and checks the count on each execution, a visible share of the writer's time.
+package struct SQLiteInsert {
+    private let statement: Statement
+    private var index: Int32 = 0
+
+    package init(_ statement: Statement) {
+        self.statement = statement
+        sqlite3_reset(statement.sqliteStatement)
+        sqlite3_clear_bindings(statement.sqliteStatement)
+    }
+
+    package mutating func bind(_ value: Int64) {
+        index += 1
+        sqlite3_bind_int64(statement.sqliteStatement, index, value)
+    }
+
+    package mutating func bind(_ value: String?) {
+        index += 1
+        guard let value else {
+            sqlite3_bind_null(statement.sqliteStatement, index)
+            return
+        }
+        // SQLITE_TRANSIENT: SQLite copies the text before `withCString` returns.
+        value.withCString { text in
+            _ = sqlite3_bind_text(
+                statement.sqliteStatement, index, text, Int32(value.utf8.count),
+                unsafeBitCast(-1, to: sqlite3_destructor_type.self))
+        }
+    }
+
+    /// Runs the statement with what was bound.
+    package func execute() throws {
+        let sqlite = statement.sqliteStatement
+        defer { sqlite3_reset(sqlite) }
+        let code = sqlite3_step(sqlite)
+        guard code == SQLITE_DONE else {
+            throw statement.error(code)
+        }
+    }
+}

@@ -1,0 +1,40 @@
+import Foundation
+import GRDB
+import SwitchboardAPI
+import SwitchboardAddons
+import SwitchboardCore
+
+extension Daemon {
+    public func ledgerEntries(_ query: Ledger.Query) async throws -> [LedgerEntry] {
+        try await addons.writer.pool.read { db in try Ledger.query(db, query) }
+    }
+
+    public func shareSummary(_ query: Ledger.Query) async throws -> [ShareSummary.DayCount] {
+        try await addons.writer.pool.read { db in try ShareSummary.perDay(db, query) }
+    }
+
+    /// The data-subject access report of an account as pretty JSON, or nil when there is no such account.
+    public func accessReport(accountID: String) async throws -> String? {
+        let now = clock.now()
+        let report = try await addons.writer.pool.read { db in
+            try DataSubjectReport.build(db, accountID: accountID, now: now)
+        }
+        guard let report else { return nil }
+        let encoder = SnakeCaseJSON.encoder(pretty: true)
+        return String(decoding: try encoder.encode(report), as: UTF8.self)
+    }
+
+    public func checkpoints() async throws -> [Checkpoint] {
+        try await addons.writer.pool.read { db in
+            try Checkpoint.fetchAll(db, sql: "SELECT * FROM ledger_checkpoints ORDER BY id")
+        }
+    }
+
+    /// Verifies the chain and every checkpoint, stored and exported (from `checkpointDirectory`).
+    public func verifyLedger(checkpointDirectory: String? = nil) async throws -> LedgerVerifier.Outcome {
+        let external = try checkpointDirectory.map(LedgerVerifier.loadExported(directory:)) ?? []
+        let key = ledger.publicKey
+        return try await addons.writer.pool.read { db in try LedgerVerifier.verify(db, external: external, hostKey: key)
+        }
+    }
+}

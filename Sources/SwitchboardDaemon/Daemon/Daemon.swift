@@ -1,0 +1,136 @@
+import Crypto
+import Foundation
+import GRDB
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import SwitchboardAPI
+import SwitchboardAddons
+import SwitchboardCore
+import Synchronization
+import UnixSignals
+
+/// The composition root of `switchboard serve`: opens storage, wires the core together and runs the
+/// HTTP API beside the background services until shut down.
+public final class Daemon: Sendable {
+    public let config: ServeConfiguration
+    public let operatorToken: String
+    public let dataDirectory: URL
+    let services: HostServices
+    let callbacks: StatusCallbackQueue
+    let logger: Logger
+    let clock: any WallClock
+    public let addons: AddonPlatform
+    public let ledger: LedgerMaintenance
+    private let running = Mutex<ServiceGroup?>(nil)
+
+    public init(config: ServeConfiguration, clock: any WallClock = SystemWallClock(), logger: Logger) throws {
+        self.config = config
+        self.clock = clock
+        self.logger = logger
+        let layout = try DataDirectory(path: config.dataDir)
+        dataDirectory = layout.root
+        let pool = try SwitchboardDatabase.open(
+            at: layout.databasePath, durability: config.durability, migrations: DaemonSchema.migrations)
+        operatorToken = try config.operatorToken ?? layout.operatorToken()
+        let writer = GroupCommitWriter(pool: pool)
+        let digest = ContentDigest(key: try layout.contentDigestKey())
+        let metrics = HostMetrics()
+        var addonSettings = config.addons
+        if addonSettings.bundledDirectory == nil { addonSettings.bundledDirectory = BundledAddons.manifestDirectory() }
+        if addonSettings.libraryDirectories.isEmpty {
+            addonSettings.libraryDirectories = BundledAddons.libraryDirectories()
+        }
+        let addons = try AddonPlatform(
+            settings: addonSettings, stateRoot: layout.root.appendingPathComponent("addons"),
+            pseudonymKey: try layout.pseudonymKey(), writer: writer, clock: clock, metrics: metrics.registry,
+            logger: logger)
+        self.addons = addons
+        ledger = LedgerMaintenance(
+            writer: writer, key: try layout.ledgerSigningKey(), settings: config.ledger, clock: clock, logger: logger)
+        let messages = MessageStore(writer: writer, clock: clock, digest: digest, events: addons)
+        let callbacks = StatusCallbackQueue(writer: writer, clock: clock, settings: config.callbacks, logger: logger)
+        let simulator = SimulatedCarrier(settings: config.simulator)
+        let pipeline = DeliveryPipeline(store: messages, carrier: simulator, callbacks: callbacks, logger: logger)
+        self.callbacks = callbacks
+        let sendLimiter = SendRateLimiter(
+            ratePerSecond: config.rateLimits.sendPerSecond, burst: config.rateLimits.sendBurst, clock: clock)
+        let accounts = AccountStore(
+            writer: writer, clock: clock, hasher: PasswordHasher(costLog2: config.passwordCost), events: addons)
+        services = HostServices(
+            settings: APISettings(maxBodyBytes: config.maxBodyBytes, retentionDays: config.retentionDays),
+            accounts: accounts,
+            messages: messages,
+            contacts: ContactStore(writer: writer, clock: clock),
+            usage: UsageStore(writer: writer, clock: clock, events: addons),
+            erasures: ErasureService(
+                writer: writer, clock: clock, accounts: accounts, requests: addons, retentionDays: config.retentionDays),
+            sending: SendService(
+                messages: messages, pipeline: pipeline, limiter: sendLimiter, check: addons, clock: clock),
+            pipeline: pipeline,
+            simulator: simulator,
+            sendLimiter: sendLimiter,
+            authThrottle: AuthThrottle(
+                maxFailures: config.rateLimits.authFailures, windowSeconds: config.rateLimits.authWindowSeconds,
+                clock: clock),
+            metrics: metrics,
+            addons: addons)
+    }
+
+    public var accounts: AccountStore { services.accounts }
+    public var usage: UsageStore { services.usage }
+    public var messages: MessageStore { services.messages }
+
+    /// Runs until SIGTERM/SIGINT (when `signals` lists them) or until the calling task is cancelled.
+    /// In-flight requests finish first; queued work stays in the database for the next start.
+    public func run(
+        signals: [UnixSignal] = [.sigterm, .sigint],
+        onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) async throws {
+        let router = APIRouter.make(services: services, operatorToken: operatorToken)
+        let logger = self.logger
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname(config.host, port: config.port), serverName: "switchboard"),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? 0
+                logger.info(
+                    "switchboard is listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")"])
+                await onListening(port)
+            },
+            logger: logger)
+        let retention = RetentionJob(
+            usage: services.usage, retentionDays: config.retentionDays, interval: .seconds(3600), logger: logger)
+        var members: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: services.simulator),
+            .init(service: services.pipeline),
+            .init(service: callbacks),
+            .init(service: retention),
+            .init(service: ledger),
+            .init(service: services.addons),
+            .init(service: app),
+        ]
+        // Signals belong to the process: only a daemon that handles them (`serve`) takes SIGHUP.
+        if !signals.isEmpty {
+            members.append(.init(service: ReloadOnSignal(registry: services.addons.registry, logger: logger)))
+        }
+        let group = ServiceGroup(
+            configuration: .init(
+                services: members,
+                gracefulShutdownSignals: signals,
+                logger: logger))
+        if let file = config.addons.consentFile {
+            let applied = try await ConsentFile.apply(
+                file: file, accounts: services.accounts, addons: services.addons, actor: "config:\(file)")
+            logger.info("consent file applied", metadata: ["file": "\(file)", "changes": "\(applied.count)"])
+        }
+        running.withLock { $0 = group }
+        try await group.run()
+    }
+
+    /// Stops a running daemon the way SIGTERM does: stop accepting, finish in-flight work, return.
+    public func shutdown() async {
+        await running.withLock { $0 }?.triggerGracefulShutdown()
+    }
+}

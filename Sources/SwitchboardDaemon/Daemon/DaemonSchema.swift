@@ -1,0 +1,13 @@
+import SwitchboardAddons
+import SwitchboardCore
+
+/// Every target's schema steps in the order they shipped. Each target owns its tables and their
+/// migrations; the order is history across targets, so it is kept where both sides are known.
+package enum DaemonSchema {
+    package static let migrations = [
+        CoreSchema.v1Core,
+        AddonSchema.v2Addons,
+        AddonSchema.v3LedgerCheckpointsErasure,
+        CoreSchema.v4CallbackEvents,
+    ]
+}
