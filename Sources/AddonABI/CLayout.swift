@@ -27,7 +27,7 @@ extension WireEvent {
             let cFields = zip(fields, offsets).map { field, offset in
                 sb_field(
                     id: cString(offset.0), kind: field.kind, reserved: 0,
-                    bytes: field.kind == UInt32(SB_FIELD_INT)
+                    bytes: field.kind == ABIFieldKind.int.code
                         ? nil : (base + offset.1).assumingMemoryBound(to: UInt8.self),
                     length: UInt64(field.bytes.count), int_value: field.intValue)
             }

@@ -12,8 +12,28 @@ public struct HostHandle: @unchecked Sendable {
         self.raw = raw
     }
 
-    public enum Level: UInt32 {
-        case debug = 0, info, warning, error
+    /// The level of a log line; its raw value is the header's `SB_LOG_*` value.
+    public enum Level: RawRepresentable, Sendable {
+        case debug, info, warning, error
+
+        public init?(rawValue: UInt32) {
+            switch rawValue {
+            case UInt32(SB_LOG_DEBUG): self = .debug
+            case UInt32(SB_LOG_INFO): self = .info
+            case UInt32(SB_LOG_WARNING): self = .warning
+            case UInt32(SB_LOG_ERROR): self = .error
+            default: return nil
+            }
+        }
+
+        public var rawValue: UInt32 {
+            switch self {
+            case .debug: UInt32(SB_LOG_DEBUG)
+            case .info: UInt32(SB_LOG_INFO)
+            case .warning: UInt32(SB_LOG_WARNING)
+            case .error: UInt32(SB_LOG_ERROR)
+            }
+        }
     }
 
     public func log(_ level: Level, _ message: String) {

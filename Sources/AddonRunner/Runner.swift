@@ -29,7 +29,8 @@ final class RunnerHost: @unchecked Sendable {
                     let text = String(
                         decoding: UnsafeRawBufferPointer(start: message, count: Int(min(length, 64 * 1024))),
                         as: UTF8.self)
-                    runner.writer.write(Requests.log(level: level, text))
+                    // Normalised here, so the daemon reads the same level an in-process add-on's has.
+                    runner.writer.write(Requests.log(level: ABILogLevel(abiLevel: level).abiLevel, text))
                 },
                 emit: { host, kind, account, key, json, length in
                     guard let runner = RunnerHost.from(host), let kind, let account, let json, length <= 1 << 20 else {
@@ -63,10 +64,13 @@ final class RunnerHost: @unchecked Sendable {
 struct Runner {
     var channel: Channel
     let writer: FrameWriter
+    /// The manifest's hooks by name, from `--hooks`; nil when the daemon did not pass them.
+    let hookNames: [String]?
 
-    init(channel fd: Int32, spinMicroseconds: Int) {
+    init(channel fd: Int32, spinMicroseconds: Int, hookNames: [String]?) {
         self.channel = Channel(fd: fd, spinMicroseconds: spinMicroseconds)
         writer = FrameWriter(fd: fd)
+        self.hookNames = hookNames
     }
 
     func fail(_ reason: String) -> Never {
@@ -78,34 +82,28 @@ struct Runner {
         guard let first = channel.read(), first.type == .initialize, let setup = try? WireInit.decode(first.body) else {
             fail("the first frame was not a valid initialize frame")
         }
-        guard let library = dlopen(setup.libraryPath, RTLD_NOW | RTLD_LOCAL) else {
-            fail("dlopen failed: \(String(cString: dlerror()))")
+        let hooks = hookNames?.map { name in
+            guard let hook = ABIEventType(name: name) else {
+                fail(
+                    "--hooks names \"\(name)\", which is not an event; use \(ABIEventType.allCases.map(\.name).joined(separator: ", "))"
+                )
+            }
+            return hook
         }
-        guard let symbol = dlsym(library, SB_ADDON_ENTRY_SYMBOL) else {
-            fail("the library does not export \(SB_ADDON_ENTRY_SYMBOL)")
-        }
-        guard let descriptor = unsafeBitCast(symbol, to: sb_addon_entry_fn.self)() else {
-            fail("the entry returned NULL")
-        }
-        let abi = descriptor.pointee.abi
-        guard abi.major == UInt32(SB_ABI_VERSION_MAJOR), abi.minor <= UInt32(SB_ABI_VERSION_MINOR) else {
-            fail(
-                "the library was built for ABI \(abi.major).\(abi.minor); this host speaks \(SB_ABI_VERSION_MAJOR).0 to \(SB_ABI_VERSION_MAJOR).\(SB_ABI_VERSION_MINOR)"
-            )
-        }
-        let id = descriptor.pointee.id.map { String(cString: $0) } ?? ""
-        guard id == setup.addonID else {
-            fail(
-                "the library calls itself \"\(id)\" but was started as \"\(setup.addonID)\"; an add-on may not claim another's id"
-            )
-        }
-        let version = descriptor.pointee.version.map { String(cString: $0) } ?? ""
-        guard version == setup.version else {
-            fail("the library is version \(version) but the manifest describes \(setup.version)")
+        // The same checks, in the same order and with the same messages, as the in-process loader.
+        let expecting = ValidatedDescriptor.Expectation(id: setup.addonID, version: setup.version, hooks: hooks)
+        let descriptor: ValidatedDescriptor
+        do throws(DescriptorError) {
+            descriptor = try ValidatedDescriptor.load(library: setup.libraryPath, expecting: expecting)
+        } catch {
+            fail(error.message)
         }
         let host = RunnerHost(writer: writer, setup: setup)
-        guard let create = descriptor.pointee.create, let instance = create(UnsafePointer(host.vtable)) else {
-            fail("create returned NULL")
+        let instance: UnsafeMutableRawPointer
+        do throws(DescriptorError) {
+            instance = try descriptor.instantiate(UnsafePointer(host.vtable))
+        } catch {
+            fail(error.message)
         }
         writer.write(Frame(.ready))
         while let frame = channel.read() {
@@ -115,11 +113,11 @@ struct Runner {
                 exit(3)  // A frame the daemon would never send: stop rather than guess.
             }
         }
-        descriptor.pointee.destroy?(instance)
+        descriptor.destroy(instance)
     }
 
     func respond(
-        to frame: Frame, descriptor: UnsafePointer<sb_addon_descriptor>, instance: UnsafeMutableRawPointer,
+        to frame: Frame, descriptor: ValidatedDescriptor, instance: UnsafeMutableRawPointer,
         host: RunnerHost
     ) throws {
         var reader = WireReader(frame.body)
@@ -132,7 +130,7 @@ struct Runner {
             for _ in 0..<count {
                 let event = try WireEvent.read(from: &reader)
                 let code =
-                    descriptor.pointee.on_event.map { onEvent in event.withCEvent { onEvent(instance, $0) } }
+                    descriptor.onEvent.map { onEvent in event.withCEvent { onEvent(instance, $0) } }
                     ?? SB_ERROR
                 codes.append(code)
                 if code == SB_RETRY { break }
@@ -143,7 +141,7 @@ struct Runner {
             var verdict = sb_verdict()
             verdict.struct_size = UInt32(MemoryLayout<sb_verdict>.size)
             let code =
-                descriptor.pointee.check.map { check in event.withCEvent { check(instance, $0, &verdict) } } ?? SB_OK
+                descriptor.check.map { check in event.withCEvent { check(instance, $0, &verdict) } } ?? SB_OK
             let reasonCode = withUnsafeBytes(of: verdict.reason_code) { Self.cString($0) }
             let reason = withUnsafeBytes(of: verdict.reason) { Self.cString($0) }
             writer.write(
@@ -151,7 +149,7 @@ struct Runner {
                     id: id, .init(code: code, action: verdict.action, reasonCode: reasonCode, reason: reason)))
         case .erase:
             let subject = try Requests.readSubject(&reader)
-            let code = descriptor.pointee.erase.map { erase in subject.withCSubject { erase(instance, $0) } } ?? SB_OK
+            let code = descriptor.erase.map { erase in subject.withCSubject { erase(instance, $0) } } ?? SB_OK
             writer.write(Requests.codes(id: id, [code], type: .eraseResult))
         default:
             throw FrameError.unknownType(frame.type.rawValue)

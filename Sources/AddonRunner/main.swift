@@ -40,8 +40,17 @@ func spinMicroseconds(_ arguments: [String]) -> Int {
     return Int(arguments[index + 1]) ?? 0
 }
 
+/// `--hooks message.submit,message.status`: the manifest's hooks, so that the runner refuses a
+/// library lacking a callback one of them needs, as the in-process loader does; nil when not passed.
+func hookNames(_ arguments: [String]) -> [String]? {
+    guard let index = arguments.firstIndex(of: "--hooks"), index + 1 < arguments.count else { return nil }
+    return arguments[index + 1].split(separator: ",").map(String.init)
+}
+
 applyLimits(CommandLine.arguments)
 signal(SIGPIPE, SIG_IGN)
-var runner = Runner(channel: channel, spinMicroseconds: spinMicroseconds(CommandLine.arguments))
+var runner = Runner(
+    channel: channel, spinMicroseconds: spinMicroseconds(CommandLine.arguments),
+    hookNames: hookNames(CommandLine.arguments))
 runner.serve()
 exit(0)

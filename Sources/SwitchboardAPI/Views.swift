@@ -21,7 +21,7 @@ struct AccountView: Encodable {
         email = account.email
         company = account.company
         contentMode = account.contentMode.rawValue
-        status = account.status
+        status = account.status.rawValue
         legalHold = account.legalHoldReason != nil
         webhookSigningSecret = showSecret ? account.webhookSecret : nil
         createdAt = Timestamp.string(account.createdAt)

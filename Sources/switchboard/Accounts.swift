@@ -56,7 +56,8 @@ struct Accounts: AsyncParsableCommand {
                 config: try options.resolve(loadAddons: false), logger: Logger(label: "switchboard"))
             for account in try await daemon.accounts.list(limit: 10_000) {
                 let hold = account.legalHoldReason.map { "  legal hold: \($0)" } ?? ""
-                print("\(account.id)  \(account.status)  \(account.email ?? "-")  \(account.name ?? "-")\(hold)")
+                print(
+                    "\(account.id)  \(account.status.rawValue)  \(account.email ?? "-")  \(account.name ?? "-")\(hold)")
             }
         }
     }

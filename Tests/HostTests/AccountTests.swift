@@ -7,6 +7,7 @@ import Testing
 @testable import SwitchboardDaemon
 
 @Suite struct AccountTests {
+    /// Live: the sign-in records the client's address, which only a real connection has.
     @Test func signUpReturnsIdAndKeyThatAuthenticate() async throws {
         try await withDaemon { daemon in
             let signUp = try await daemon.client.post(
@@ -18,7 +19,7 @@ import Testing
             #expect(signUp.status == 201)
             let id = try #require(signUp.json["account_id"] as? String)
             let key = try #require(signUp.json["api_key"] as? String)
-            let me = try await TestClient(baseURL: daemon.baseURL, basic: (id, key)).get("/v1/account")
+            let me = try await daemon.client.with(basic: (id, key)).get("/v1/account")
             #expect(me.status == 200)
             #expect(me.json["email"] as? String == "ada@example.com")
             #expect(me.json["company"] as? String == "Analytical")
@@ -26,14 +27,14 @@ import Testing
             // The sign-in is recorded in the background, batched with other writes.
             #expect(
                 try await eventually {
-                    try await TestClient(baseURL: daemon.baseURL, basic: (id, key)).get("/v1/account")
+                    try await daemon.client.with(basic: (id, key)).get("/v1/account")
                         .json["last_login_ip"] as? String == "127.0.0.1"
                 })
             #expect(
-                try await TestClient(baseURL: daemon.baseURL, basic: (id, key)).get("/v1/account").json["last_login_at"]
+                try await daemon.client.with(basic: (id, key)).get("/v1/account").json["last_login_at"]
                     is String)
 
-            let wrong = try await TestClient(baseURL: daemon.baseURL, basic: (id, key + "x")).get("/v1/account")
+            let wrong = try await daemon.client.with(basic: (id, key + "x")).get("/v1/account")
             #expect(wrong.status == 401)
             #expect(wrong.contentType == "application/problem+json")
             let none = try await daemon.client.get("/v1/account")
@@ -42,7 +43,7 @@ import Testing
     }
 
     @Test func passwordPolicyIsEnforcedAndStated() async throws {
-        try await withDaemon { daemon in
+        try await TestDaemon.withRouter { daemon in
             for (password, fragment) in [
                 ("short1!", "too short"), ("grace.hopper@example.com", "email"), ("password12345", "common"),
             ] {
@@ -57,7 +58,7 @@ import Testing
     }
 
     @Test func passwordIsStoredOnlyAsScryptHash() async throws {
-        try await withDaemon { daemon in
+        try await TestDaemon.withRouter { daemon in
             let (id, _) = try await daemon.signUp()
             let stored = try await daemon.daemon.accounts.writer.pool.read { db in
                 try String.fetchOne(db, sql: "SELECT password_hash FROM accounts WHERE id = ?", arguments: [id])
@@ -71,7 +72,7 @@ import Testing
     }
 
     @Test func duplicateEmailIsAConflict() async throws {
-        try await withDaemon { daemon in
+        try await TestDaemon.withRouter { daemon in
             _ = try await daemon.signUp(email: "dup@example.com")
             let again = try await daemon.client.post(
                 "/v1/accounts", json: ["name": "B", "email": "DUP@example.com", "password": "plum-harbor-violet-42"])
@@ -81,7 +82,7 @@ import Testing
     }
 
     @Test func apiKeysCanBeCreatedListedAndRevoked() async throws {
-        try await withDaemon { daemon in
+        try await TestDaemon.withRouter { daemon in
             let (id, client) = try await daemon.signUp()
             let created = try await client.post("/v1/account/keys", json: ["name": "ci"])
             #expect(created.status == 201)
@@ -92,7 +93,7 @@ import Testing
             #expect(listed.data.allSatisfy { $0["secret"] == nil })
             #expect(!listed.text.contains(secret))
 
-            let second = TestClient(baseURL: daemon.baseURL, basic: (id, secret))
+            let second = daemon.client.with(basic: (id, secret))
             #expect(try await second.get("/v1/account").status == 200)
             #expect(try await client.delete("/v1/account/keys/\(keyID)").status == 204)
             #expect(try await second.get("/v1/account").status == 401)
@@ -107,14 +108,14 @@ import Testing
     }
 
     @Test func loginWithPasswordIssuesANewKey() async throws {
-        try await withDaemon { daemon in
+        try await TestDaemon.withRouter { daemon in
             let (id, _) = try await daemon.signUp(email: "login@example.com")
             let login = try await daemon.client.post(
                 "/v1/login", json: ["email": "login@example.com", "password": "plum-harbor-violet-42"])
             #expect(login.status == 200)
             #expect(login.json["account_id"] as? String == id)
             let key = try #require(login.json["api_key"] as? String)
-            #expect(try await TestClient(baseURL: daemon.baseURL, basic: (id, key)).get("/v1/account").status == 200)
+            #expect(try await daemon.client.with(basic: (id, key)).get("/v1/account").status == 200)
             let bad = try await daemon.client.post(
                 "/v1/login", json: ["email": "login@example.com", "password": "wrong-password-123"])
             #expect(bad.status == 401)
@@ -122,7 +123,7 @@ import Testing
     }
 
     @Test func patchChangesProfileAndPasswordNeedsTheCurrentOne() async throws {
-        try await withDaemon { daemon in
+        try await TestDaemon.withRouter { daemon in
             let (_, client) = try await daemon.signUp()
             let patched = try await client.patch(
                 "/v1/account", json: ["name": "Countess", "company": "Engines Ltd", "content_mode": "hash"])
@@ -141,9 +142,9 @@ import Testing
     }
 
     @Test func repeatedFailedAuthenticationIsThrottled() async throws {
-        try await withDaemon(configure: { $0.rateLimits.authFailures = 5 }) { daemon in
+        try await TestDaemon.withRouter(configure: { $0.rateLimits.authFailures = 5 }) { daemon in
             let (id, client) = try await daemon.signUp()
-            let attacker = TestClient(baseURL: daemon.baseURL, basic: (id, "sk_guess"))
+            let attacker = daemon.client.with(basic: (id, "sk_guess"))
             for _ in 0..<5 { #expect(try await attacker.get("/v1/account").status == 401) }
             let throttled = try await attacker.get("/v1/account")
             #expect(throttled.status == 429)

@@ -41,7 +41,9 @@ final class CallbackReceiver: Sendable {
         }
         let app = Application(
             router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { await onPort($0.localAddress?.port ?? 0) })
+            onServerRunning: { await onPort($0.localAddress?.port ?? 0) },
+            // The receiver's own lines (started, cancelled on stop) are not what these tests check.
+            logger: LogCapture().logger(label: "receiver", level: .critical))
         try await app.run()
     }
 
@@ -191,7 +193,8 @@ final class CallbackReceiver: Sendable {
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         let app = Application(
             router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) })
+            onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) },
+            logger: LogCapture().logger(label: "receiver", level: .critical))
         let server = Task { try await app.run() }
         defer { server.cancel() }
         var iterator = ports.makeAsyncIterator()

@@ -8,7 +8,7 @@ import Testing
 
 @Suite struct ContactTests {
     @Test func contactsCanBeCreatedReadUpdatedSearchedAndDeleted() async throws {
-        try await withDaemon { daemon in
+        try await TestDaemon.withRouter { daemon in
             let (_, client) = try await daemon.signUp()
             let created = try await client.post(
                 "/v1/contacts",
@@ -50,7 +50,7 @@ import Testing
     }
 
     @Test func csvImportStoresGoodRowsAndReportsBadOnes() async throws {
-        try await withDaemon { daemon in
+        try await TestDaemon.withRouter { daemon in
             let (_, client) = try await daemon.signUp()
             let csv = #"""
                 number,name,notes,groups

@@ -70,7 +70,7 @@ import Testing
             // The account can no longer be used, and its personal data is gone.
             #expect(try await client.get("/v1/account").status == 401)
             let account = try #require(try await daemon.daemon.accounts.find(id: accountID))
-            #expect(account.name == nil && account.email == nil && account.status == "erased")
+            #expect(account.name == nil && account.email == nil && account.status == .erased)
             let stored = try await daemon.daemon.messages.writer.pool.read { db in
                 (
                     try Int.fetchOne(

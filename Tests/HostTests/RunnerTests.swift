@@ -131,11 +131,11 @@ import Testing
                 let blocked = try await client.send()
                 #expect(blocked.status == 422)
                 #expect(blocked.json["reason_code"] as? String == "addon_unavailable")
-                return daemon.daemon.addons.registry.runtimeStatus("com.example.recorder")?.state == "quarantined"
+                return daemon.daemon.addons.registry.runtimeStatus("com.example.recorder")?.state == .quarantined
             }
             #expect(quarantined)
             let status = try #require(daemon.daemon.addons.registry.runtimeStatus("com.example.recorder"))
-            #expect(status.state == "quarantined")
+            #expect(status.state == .quarantined)
             #expect(status.lastFailure?.contains("signal 11") == true)
             let admin = try await daemon.admin.get("/v1/admin/addons")
             #expect(admin.text.contains("quarantined"))
@@ -143,6 +143,8 @@ import Testing
             #expect(metrics.contains("switchboard_addon_quarantined{addon=\"com.example.recorder\"} 1"))
             #expect(metrics.contains("switchboard_addon_runner_crashes{addon=\"com.example.recorder\"}"))
             #expect(metrics.contains("switchboard_addon_in_flight{addon=\"com.example.recorder\"}"))
+            // The operator is told, in the log, why the add-on stopped receiving.
+            #expect(daemon.logs.contains("add-on quarantined after repeated failures", atLeast: .error))
             try hostile(daemon, nil)
             #expect(try await eventually(seconds: 10) { try await client.send().status == 201 })
             #expect(daemon.daemon.addons.registry.runtimeStatus("com.example.recorder")?.restarts ?? 0 >= 1)
@@ -186,7 +188,8 @@ import Testing
                 problems.contains {
                     $0.file.hasSuffix("com.example.claimed.json") && $0.reason.contains("may not claim another's id")
                 })
-            #expect(problems.contains { $0.file.hasSuffix("com.example.abi.json") && $0.reason.contains("ABI 2.0") })
+            #expect(
+                problems.contains { $0.file.hasSuffix("com.example.abi.json") && $0.reason.contains("ABI major 2") })
             let health = try await daemon.client.get("/healthz")
             #expect(health.status == 200)
         }

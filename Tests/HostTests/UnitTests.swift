@@ -402,3 +402,55 @@ import Testing
         #expect(applied.count == owned.count)
     }
 }
+
+@Suite struct MessageColumnTests {
+    /// The one column list names every column of the `messages` table, so a column added by a
+    /// migration without a `Message.Column` case fails here.
+    @Test func theColumnListMatchesTheTable() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sb-cols-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let pool = try SwitchboardDatabase.open(
+            at: directory.appendingPathComponent("db.sqlite").path, durability: .normal,
+            migrations: DaemonSchema.migrations)
+        let table = try pool.read { db in try db.columns(in: "messages").map(\.name) }
+        #expect(Message.Column.allCases.map(\.name) == table)
+        #expect(Message.columns == table.joined(separator: ", "))
+    }
+
+    /// Read by name (GRDB `Row`) and by position (a stepped `RETURNING` statement), a row gives the
+    /// same message.
+    @Test func decodingByNameAndByPositionAgree() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sb-cols-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let pool = try SwitchboardDatabase.open(
+            at: directory.appendingPathComponent("db.sqlite").path, durability: .normal)
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO accounts (id, webhook_secret, created_at, updated_at) VALUES ('acc_1', 'w', 1, 1);
+                    INSERT INTO messages (id, account_id, direction, to_number, from_number, body, body_digest, encoding,
+                        segments, status, error_code, error_message, status_callback, status_callback_events,
+                        created_at, sent_at, completed_at, updated_at)
+                    VALUES ('msg_1', 'acc_1', 'outbound', '+37255512345', 'ACME', 'hi', 'dg', 'GSM-7', 2, 'undelivered',
+                        34, 'absent subscriber', 'https://example.com/cb', 12, 1000, 1100, 1200, 1300);
+                    """)
+        }
+        let byName = try await pool.read { db in
+            try Message.fetchOne(db, sql: "SELECT * FROM messages WHERE id = 'msg_1'")
+        }
+        let byPosition = try await pool.write { db in
+            try ChangedMessage.fetch(
+                db.makeStatement(
+                    sql: """
+                        UPDATE messages SET updated_at = updated_at WHERE id = 'msg_1'
+                        RETURNING \(Message.columns), 'hash'
+                        """), arguments: [])
+        }
+        #expect(byName != nil)
+        #expect(byName == byPosition?.message)
+        #expect(byPosition?.contentMode == .hash)
+        #expect(byName?.errorCode == 34 && byName?.sentAt == 1100 && byName?.bodyDigest == "dg")
+    }
+}

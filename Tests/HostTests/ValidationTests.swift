@@ -9,7 +9,7 @@ import Testing
 /// Bad input of every kind gets a 4xx problem naming the field, never a crash or a 500.
 @Suite struct ValidationTests {
     @Test func malformedJSONIsABadRequest() async throws {
-        try await withDaemon { daemon in
+        try await TestDaemon.withRouter { daemon in
             let (_, client) = try await daemon.signUp()
             let response = try await client.post("/v1/messages", raw: "{\"to\": \"+3725551\", ")
             #expect(response.status == 400)
@@ -19,7 +19,7 @@ import Testing
     }
 
     @Test func everyBadFieldIsNamedAtOnceWithAFix() async throws {
-        try await withDaemon { daemon in
+        try await TestDaemon.withRouter { daemon in
             let (_, client) = try await daemon.signUp()
             let response = try await client.post(
                 "/v1/messages",
@@ -33,7 +33,7 @@ import Testing
     }
 
     @Test func callbackEventsNameKnownStatusesAndNeedACallback() async throws {
-        try await withDaemon { daemon in
+        try await TestDaemon.withRouter { daemon in
             let (_, client) = try await daemon.signUp()
             let base: [String: Any] = ["to": "+37255512345", "from": "ACME", "body": "hi"]
             let cases: [([String: Any], String)] = [
@@ -66,7 +66,7 @@ import Testing
     }
 
     @Test func nonObjectBodiesAndWrongTypesAreRefused() async throws {
-        try await withDaemon { daemon in
+        try await TestDaemon.withRouter { daemon in
             let (_, client) = try await daemon.signUp()
             for raw in ["[1,2]", "\"text\"", "null", "", "42"] {
                 let response = try await client.post("/v1/messages", raw: raw)
@@ -90,7 +90,7 @@ import Testing
     }
 
     @Test func badQueryParametersAreNamed() async throws {
-        try await withDaemon { daemon in
+        try await TestDaemon.withRouter { daemon in
             let (_, client) = try await daemon.signUp()
             let response = try await client.get("/v1/messages?status=lost&limit=0")
             #expect(response.status == 422)
@@ -102,18 +102,18 @@ import Testing
     }
 
     @Test func adminNeedsTheOperatorToken() async throws {
-        try await withDaemon { daemon in
+        try await TestDaemon.withRouter { daemon in
             let (_, client) = try await daemon.signUp()
             #expect(try await client.get("/v1/admin/accounts").status == 401)
             #expect(
-                try await TestClient(baseURL: daemon.baseURL, bearer: "op_wrong-token-value").get("/v1/admin/accounts")
+                try await daemon.client.with(bearer: "op_wrong-token-value").get("/v1/admin/accounts")
                     .status == 401)
             #expect(try await daemon.admin.get("/v1/admin/accounts").status == 200)
         }
     }
 
     @Test func healthzAndMetricsAnswer() async throws {
-        try await withDaemon { daemon in
+        try await TestDaemon.withRouter { daemon in
             let health = try await daemon.client.get("/healthz")
             #expect(health.status == 200)
             #expect(health.json["status"] as? String == "ok")

@@ -225,6 +225,14 @@ typedef struct sb_host {
 
 /* ---------------------------------------------------------------------------------------------
  * The add-on descriptor
+ *
+ * Sizes across minor versions. An add-on sets struct_size to sizeof(sb_addon_descriptor) of the
+ * header it was built against; a later minor only appends slots. The host reads a slot only when
+ * offsetof(sb_addon_descriptor, slot) + sizeof(slot) <= struct_size, and treats a slot beyond that
+ * as NULL, so an add-on built against an older minor of the same major keeps working. The host
+ * refuses, before calling anything, a descriptor whose abi.major differs from its own, whose
+ * abi.minor is newer than its own, or whose struct_size is smaller than the 1.0 descriptor (which
+ * ends with `erase`: 88 bytes where pointers are 8 bytes).
  * ------------------------------------------------------------------------------------------- */
 
 /* Descriptor flags. */
@@ -238,7 +246,7 @@ typedef struct sb_host {
 typedef struct sb_addon_descriptor {
     /* First, always: the ABI this add-on was built against (use the macros). */
     sb_abi_version abi;
-    uint32_t struct_size; /* sizeof(sb_addon_descriptor). */
+    uint32_t struct_size; /* sizeof(sb_addon_descriptor) of the header built against; see above. */
     uint32_t flags;       /* SB_ADDON_*. */
 
     const char *id;      /* Reverse-DNS id; must equal the manifest's "id". */

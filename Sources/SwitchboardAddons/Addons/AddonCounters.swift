@@ -22,7 +22,7 @@ final class AddonCounters: Sendable {
         gauge("runner_timeouts", "Requests the add-on did not answer within budget", addonID).set(
             to: Double(status.timeouts))
         gauge("quarantined", "1 while the add-on is quarantined", addonID).set(
-            to: status.state == "quarantined" ? 1.0 : 0.0)
+            to: status.state == .quarantined ? 1.0 : 0.0)
         gauge("outbox_depth", "Events and erasure orders waiting for the add-on", addonID).set(
             to: Double(status.outboxDepth ?? 0))
         gauge("in_flight", "Delivery batches and checks the add-on is working on", addonID).set(

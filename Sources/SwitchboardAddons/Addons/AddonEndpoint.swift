@@ -23,9 +23,23 @@ protocol AddonEndpoint: Sendable {
     func shutdown()
 }
 
+/// Whether an add-on serves, as operators see it (`runtime.state` in `GET /v1/admin/addons` and
+/// `switchboard addons status`, `switchboard_addon_quarantined` on /metrics). The raw values are
+/// what the API answers.
+public enum AddonRuntimeState: String, Sendable, Equatable, Encodable {
+    /// In process, or its runner is up.
+    case running
+    /// Its runner failed or is starting; the first request after the backoff starts the next one.
+    case restarting
+    /// It failed repeatedly; requests fail at once until `quarantinedUntil`.
+    case quarantined
+    /// Out of service for good (daemon shutdown, or a version retired by a reload).
+    case stopped
+}
+
 /// What `switchboard addons status` and `GET /v1/admin/addons` show about a running add-on.
 public struct AddonRuntimeStatus: Sendable, Equatable, Encodable {
-    public var state: String
+    public var state: AddonRuntimeState
     public var pid: Int32?
     public var restarts: Int
     public var crashes: Int
@@ -69,6 +83,6 @@ extension AddonLibrary: AddonEndpoint {
 
     func status() -> AddonRuntimeStatus {
         AddonRuntimeStatus(
-            state: "running", pid: nil, restarts: 0, crashes: 0, timeouts: 0, lastFailure: nil, quarantinedUntil: nil)
+            state: .running, pid: nil, restarts: 0, crashes: 0, timeouts: 0, lastFailure: nil, quarantinedUntil: nil)
     }
 }

@@ -12,19 +12,21 @@ import Synchronization
 /// Calls into the add-on go through one serial queue, so the add-on never sees two calls at once
 /// (the ABI's threading rule) and a slow call never blocks a Swift concurrency thread.
 package final class AddonLibrary: @unchecked Sendable {
-    // @unchecked: the pointers are written once in `load` and only used on `queue` afterwards.
+    // @unchecked: the descriptor and instance are written once in `load` and only used on `queue`
+    // afterwards.
     let manifest: Manifest
     let sha256: String
-    private let descriptor: UnsafePointer<sb_addon_descriptor>
+    /// Read once at load; the add-on is called only through its callbacks.
+    private let descriptor: ValidatedDescriptor
     private let instance: UnsafeMutableRawPointer
     private let bridge: HostBridge
     let queue: DispatchQueue
 
-    var hasCheck: Bool { descriptor.pointee.check != nil }
-    var hasEventHandler: Bool { descriptor.pointee.on_event != nil }
+    var hasCheck: Bool { descriptor.check != nil }
+    var hasEventHandler: Bool { descriptor.onEvent != nil }
 
     private init(
-        manifest: Manifest, sha256: String, descriptor: UnsafePointer<sb_addon_descriptor>,
+        manifest: Manifest, sha256: String, descriptor: ValidatedDescriptor,
         instance: UnsafeMutableRawPointer, bridge: HostBridge
     ) {
         self.manifest = manifest
@@ -55,8 +57,10 @@ package final class AddonLibrary: @unchecked Sendable {
     }
 
     /// The checks made before any code of the library runs: it exists, matches its pin, and the
-    /// manifest declares an ABI this host speaks. Returns the library's SHA-256.
-    static func preflight(manifest: Manifest, library: URL, requirePin: Bool) throws -> String {
+    /// manifest declares an ABI this host speaks (`HostABI.accepts`). Returns the library's SHA-256.
+    static func preflight(manifest: Manifest, library: URL, requirePin: Bool, host: HostABI = .current) throws
+        -> String
+    {
         func failure(_ reason: String) -> AddonLoadError { AddonLoadError(file: manifest.file, reason: reason) }
         guard FileManager.default.fileExists(atPath: library.path) else {
             throw failure(
@@ -78,77 +82,42 @@ package final class AddonLibrary: @unchecked Sendable {
                 "library.sha256 is missing; add-ons outside the bundled directory must pin their library (`sha256sum \(library.lastPathComponent)`)"
             )
         }
-        guard manifest.abiMajor == UInt32(SB_ABI_VERSION_MAJOR), manifest.abiMinor <= UInt32(SB_ABI_VERSION_MINOR)
-        else {
+        guard host.accepts(major: manifest.abiMajor, minor: manifest.abiMinor) else {
             throw failure(
-                "the manifest declares ABI \(manifest.abiMajor).\(manifest.abiMinor); this host speaks \(SB_ABI_VERSION_MAJOR).0 to \(SB_ABI_VERSION_MAJOR).\(SB_ABI_VERSION_MINOR)"
+                "the manifest declares ABI \(manifest.abiMajor).\(manifest.abiMinor); this host speaks \(host.acceptedRange)"
             )
         }
         return digest
     }
 
     /// Loads and instantiates the add-on, refusing it before any call when its pin, entry symbol,
-    /// ABI version or identity does not match.
+    /// ABI version, descriptor size, identity or callbacks do not match (`ValidatedDescriptor`, the
+    /// same checks the isolated runner makes). `host` is the ABI this host speaks.
     package static func load(
         manifest: Manifest, library: URL, requirePin: Bool, stateDirectory: URL, config: [String: String],
-        logger: Logger, clock: any WallClock, onEmit: @escaping @Sendable (EmittedRecord) -> Bool
+        logger: Logger, clock: any WallClock, onEmit: @escaping @Sendable (EmittedRecord) -> Bool,
+        host: HostABI = .current
     ) throws -> AddonLibrary {
-        func failure(_ reason: String) -> AddonLoadError { AddonLoadError(file: manifest.file, reason: reason) }
-        let digest = try preflight(manifest: manifest, library: library, requirePin: requirePin)
-        guard let handle = dlopen(library.path, RTLD_NOW | RTLD_LOCAL) else {
-            throw failure("dlopen failed: \(String(cString: dlerror()))")
+        func failure(_ error: DescriptorError) -> AddonLoadError {
+            AddonLoadError(file: manifest.file, reason: error.message, cause: error)
         }
-        // Never dlclose: unloading is not guaranteed and a stray callback into unmapped code would crash.
-        guard let symbol = dlsym(handle, SB_ADDON_ENTRY_SYMBOL) else {
-            throw failure(
-                "library \(library.lastPathComponent) does not export \(SB_ADDON_ENTRY_SYMBOL); declare it with SB_EXPORT (C) or as a public @_cdecl function (Swift)"
-            )
-        }
-        let entry = unsafeBitCast(symbol, to: sb_addon_entry_fn.self)
-        guard let descriptor = entry() else { throw failure("\(SB_ADDON_ENTRY_SYMBOL) returned NULL") }
-        let abi = descriptor.pointee.abi
-        guard abi.major == UInt32(SB_ABI_VERSION_MAJOR) else {
-            throw failure(
-                "the library was built for ABI major \(abi.major); this host speaks major \(SB_ABI_VERSION_MAJOR): rebuild against the current switchboard_addon.h"
-            )
-        }
-        guard abi.minor <= UInt32(SB_ABI_VERSION_MINOR) else {
-            throw failure(
-                "the library was built for ABI \(abi.major).\(abi.minor), newer than this host's \(SB_ABI_VERSION_MAJOR).\(SB_ABI_VERSION_MINOR): upgrade the host or rebuild against its header"
-            )
-        }
-        guard descriptor.pointee.struct_size >= UInt32(MemoryLayout<sb_addon_descriptor>.size) else {
-            throw failure(
-                "descriptor struct_size \(descriptor.pointee.struct_size) is smaller than this ABI's \(MemoryLayout<sb_addon_descriptor>.size)"
-            )
-        }
-        let declaredID = descriptor.pointee.id.map { String(cString: $0) } ?? ""
-        guard declaredID == manifest.id else {
-            throw failure(
-                "the library calls itself \"\(declaredID)\" but the manifest is for \"\(manifest.id)\"; an add-on may not claim another's id"
-            )
-        }
-        let declaredVersion = descriptor.pointee.version.map { String(cString: $0) } ?? ""
-        guard declaredVersion == manifest.version else {
-            throw failure("the library is version \(declaredVersion) but the manifest describes \(manifest.version)")
-        }
-        guard let create = descriptor.pointee.create, descriptor.pointee.destroy != nil else {
-            throw failure("the descriptor has no create or destroy callback")
-        }
-        for hook in manifest.hooks {
-            if hook == .messageSubmit, descriptor.pointee.check == nil {
-                throw failure("the manifest subscribes to message.submit but the library has no check callback")
-            }
-            if hook != .messageSubmit, descriptor.pointee.on_event == nil {
-                throw failure("the manifest subscribes to \(hook.rawValue) but the library has no on_event callback")
-            }
+        let digest = try preflight(manifest: manifest, library: library, requirePin: requirePin, host: host)
+        let descriptor: ValidatedDescriptor
+        do throws(DescriptorError) {
+            descriptor = try ValidatedDescriptor.load(
+                library: library.path, expecting: manifest.descriptorExpectation, host: host)
+        } catch {
+            throw failure(error)
         }
         try? FileManager.default.createDirectory(at: stateDirectory, withIntermediateDirectories: true)
         let bridge = HostBridge(
             addonID: manifest.id, stateDirectory: stateDirectory.path, config: config, logger: logger, clock: clock,
             onEmit: onEmit)
-        guard let instance = create(UnsafePointer(bridge.vtable)) else {
-            throw failure("create returned NULL; see the add-on's log lines above")
+        let instance: UnsafeMutableRawPointer
+        do throws(DescriptorError) {
+            instance = try descriptor.instantiate(UnsafePointer(bridge.vtable))
+        } catch {
+            throw failure(error)
         }
         return AddonLibrary(
             manifest: manifest, sha256: digest, descriptor: descriptor, instance: instance, bridge: bridge)
@@ -157,13 +126,13 @@ package final class AddonLibrary: @unchecked Sendable {
     /// Ends the instance; runs on the add-on's queue, after which nothing calls it again.
     func destroy() {
         dispatchPrecondition(condition: .onQueue(queue))
-        descriptor.pointee.destroy?(instance)
+        descriptor.destroy(instance)
     }
 
     /// Delivers one asynchronous event; runs on the add-on's queue. Returns the add-on's code.
     func deliver(_ view: AddonView) -> Int32 {
         dispatchPrecondition(condition: .onQueue(queue))
-        guard let onEvent = descriptor.pointee.on_event else { return SB_ERROR }
+        guard let onEvent = descriptor.onEvent else { return SB_ERROR }
         return view.wire.withCEvent { onEvent(instance, $0) }
     }
 
@@ -177,7 +146,7 @@ package final class AddonLibrary: @unchecked Sendable {
     /// The check as a plain call on the add-on's queue, without a time budget (benchmarks).
     func checkNow(_ view: AddonView) -> UInt32 {
         dispatchPrecondition(condition: .onQueue(queue))
-        guard let check = descriptor.pointee.check else { return UInt32(SB_VERDICT_ALLOW) }
+        guard let check = descriptor.check else { return UInt32(SB_VERDICT_ALLOW) }
         var verdict = sb_verdict()
         verdict.struct_size = UInt32(MemoryLayout<sb_verdict>.size)
         _ = view.wire.withCEvent { check(instance, $0, &verdict) }
@@ -186,7 +155,7 @@ package final class AddonLibrary: @unchecked Sendable {
 
     /// Runs the pre-send check with the manifest's time budget.
     func check(_ view: AddonView) async -> CheckOutcome {
-        guard let check = descriptor.pointee.check else { return .allow }
+        guard let check = descriptor.check else { return .allow }
         let budget = manifest.syncTimeoutMs
         return await withCheckedContinuation { (continuation: CheckedContinuation<CheckOutcome, Never>) in
             let once = ResumeOnce(continuation)
@@ -224,10 +193,18 @@ package final class AddonLibrary: @unchecked Sendable {
     /// Asks the add-on to erase a subject; runs on the add-on's queue.
     func erase(kind: UInt32, accountID: String, value: String?, pseudonym: String?) -> Int32 {
         dispatchPrecondition(condition: .onQueue(queue))
-        // An add-on without an erase callback cannot confirm an erasure: say so rather than pretend.
-        guard let erase = descriptor.pointee.erase else { return SB_ERROR }
+        // A NULL `erase` slot counts as SB_OK (docs/addons.md, "Erasure"): an add-on that keeps
+        // nothing about people has nothing to erase. The runner answers the same.
+        guard let erase = descriptor.erase else { return SB_OK }
         let subject = Requests.Subject(kind: kind, accountID: accountID, value: value, pseudonym: pseudonym)
         return subject.withCSubject { erase(instance, $0) }
+    }
+}
+
+extension Manifest {
+    /// What the library's descriptor must match: the manifest's id, version and hooks.
+    var descriptorExpectation: ValidatedDescriptor.Expectation {
+        ValidatedDescriptor.Expectation(id: id, version: version, hooks: hooks.map(\.abiType))
     }
 }
 

@@ -1,4 +1,4 @@
-import PluginAPI
+import AddonABI
 import SwitchboardCore
 
 /// One field of an add-on's view, and how it was treated on the way out.
@@ -21,4 +21,17 @@ public struct AddonView: Sendable, Equatable {
     public var accountID: String
     public var timeMs: Int64
     public var fields: [ViewField]
+}
+
+extension ViewField {
+    /// The field's kind in the C ABI (`SB_FIELD_*`): integers are INT; text is TEXT in the clear,
+    /// PSEUDONYM or DIGEST as the mediator treated it.
+    var abiKind: ABIFieldKind {
+        switch (value, treatment) {
+        case (.int, _): .int
+        case (.text, .clear): .text
+        case (.text, .pseudonym): .pseudonym
+        case (.text, .digest): .digest
+        }
+    }
 }

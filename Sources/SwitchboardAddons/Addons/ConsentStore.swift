@@ -140,8 +140,8 @@ public final class ConsentStore: Sendable {
                     """, arguments: [id, accountID, addonID, version, action.rawValue, fieldsJSON, now, actor])
             if action == .withdraw {
                 try db.execute(
-                    sql: "DELETE FROM addon_outbox WHERE addon_id = ? AND account_id = ? AND kind = 'event'",
-                    arguments: [addonID, accountID])
+                    sql: "DELETE FROM addon_outbox WHERE addon_id = ? AND account_id = ? AND kind = ?",
+                    arguments: [addonID, accountID, OutboxKind.event.rawValue])
             }
             return try ConsentRecord.fetchOne(db, sql: "SELECT * FROM addon_consents WHERE id = ?", arguments: [id])!
         }

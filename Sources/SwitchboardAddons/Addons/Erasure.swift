@@ -3,17 +3,6 @@ import GRDB
 import PluginAPI
 import SwitchboardCore
 
-extension ErasureSubject.Kind {
-    /// `SB_SUBJECT_*` of the C ABI.
-    var abiKind: UInt32 {
-        switch self {
-        case .account: UInt32(SB_SUBJECT_ACCOUNT)
-        case .number: UInt32(SB_SUBJECT_NUMBER)
-        case .contact: UInt32(SB_SUBJECT_CONTACT)
-        }
-    }
-}
-
 /// What goes into an add-on's outbox for an erasure.
 package struct ErasureOrder: Codable, Sendable {
     var requestID: String
@@ -60,7 +49,8 @@ extension AddonPlatform: ErasureRequestSink {
     {
         if subject == .account {
             try db.execute(
-                sql: "DELETE FROM addon_outbox WHERE account_id = ? AND kind = 'event'", arguments: [accountID])
+                sql: "DELETE FROM addon_outbox WHERE account_id = ? AND kind = ?",
+                arguments: [accountID, OutboxKind.event.rawValue])
             try db.execute(sql: "DELETE FROM addon_records WHERE account_id = ?", arguments: [accountID])
         }
         return try recordErasure(db, accountID: accountID, subject: subject, origin: origin, onlyAddon: nil)
@@ -110,8 +100,8 @@ extension AddonPlatform: ErasureRequestSink {
                     available ? nil : "the add-on is not loaded; the request waits until it is", now,
                 ])
             try db.execute(
-                sql: "INSERT INTO addon_outbox (addon_id, account_id, event, kind) VALUES (?, ?, ?, 'erase')",
-                arguments: [addon, accountID, order])
+                sql: "INSERT INTO addon_outbox (addon_id, account_id, event, kind) VALUES (?, ?, ?, ?)",
+                arguments: [addon, accountID, order, OutboxKind.erase.rawValue])
         }
         commitWakeups.wake(targets, after: db)
         return id

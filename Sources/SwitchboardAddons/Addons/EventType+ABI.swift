@@ -1,15 +1,19 @@
-import PluginAPI
+import AddonABI
 import SwitchboardCore
 
 extension EventType {
-    /// The event's `SB_EVENT_*` code in the C ABI (`switchboard_addon.h`), the one place it is decided.
-    var abiCode: UInt32 {
+    /// The event type in the C ABI's table (`ABIEventType`, from `switchboard_addon.h`'s
+    /// `SB_EVENT_*`), where its code and name are decided.
+    var abiType: ABIEventType {
         switch self {
-        case .messageSubmit: UInt32(SB_EVENT_MESSAGE_SUBMIT)
-        case .messageStatus: UInt32(SB_EVENT_MESSAGE_STATUS)
-        case .messageInbound: UInt32(SB_EVENT_MESSAGE_INBOUND)
-        case .apiRequest: UInt32(SB_EVENT_API_REQUEST)
-        case .accountChanged: UInt32(SB_EVENT_ACCOUNT_CHANGED)
+        case .messageSubmit: .messageSubmit
+        case .messageStatus: .messageStatus
+        case .messageInbound: .messageInbound
+        case .apiRequest: .apiRequest
+        case .accountChanged: .accountChanged
         }
     }
+
+    /// The event's `SB_EVENT_*` code, as `sb_event.type` carries it.
+    var abiCode: UInt32 { abiType.code }
 }

@@ -1,3 +1,4 @@
+import AddonABI
 import Foundation
 import Logging
 import PluginAPI
@@ -44,14 +45,7 @@ final class HostBridge: @unchecked Sendable {
                     guard let bridge = HostBridge.from(host), let message else { return }
                     let text = String(
                         decoding: UnsafeRawBufferPointer(start: message, count: Int(length)), as: UTF8.self)
-                    let logLevel: Logger.Level =
-                        switch level {
-                        case 0: .debug
-                        case 1: .info
-                        case 2: .warning
-                        default: .error
-                        }
-                    bridge.logger.log(level: logLevel, "\(text)", metadata: ["addon.id": "\(bridge.addonID)"])
+                    bridge.logger.logAddonLine(addonID: bridge.addonID, abiLevel: level, text)
                 },
                 emit: { host, kind, account, key, json, length in
                     guard let bridge = HostBridge.from(host), let kind, let account, let json else { return -1 }
@@ -86,5 +80,27 @@ final class HostBridge: @unchecked Sendable {
     static func from(_ host: UnsafePointer<sb_host>?) -> HostBridge? {
         guard let data = host?.pointee.host_data else { return nil }
         return Unmanaged<HostBridge>.fromOpaque(data).takeUnretainedValue()
+    }
+}
+
+extension Logger.Level {
+    /// The daemon's level for an add-on's log level (`SB_LOG_*`, read through `ABILogLevel`).
+    init(_ level: ABILogLevel) {
+        self =
+            switch level {
+            case .debug: .debug
+            case .info: .info
+            case .warning: .warning
+            case .error: .error
+            }
+    }
+}
+
+extension Logger {
+    /// Logs a line an add-on wrote through `sb_host.log` at `abiLevel` (an `SB_LOG_*` value; larger
+    /// values count as errors), tagged `addon.id`. Lines from an add-on in process and lines an
+    /// isolated runner forwards both go through here, so a level means the same in both modes.
+    func logAddonLine(addonID: String, abiLevel: UInt32, _ text: String) {
+        log(level: Logger.Level(ABILogLevel(abiLevel: abiLevel)), "\(text)", metadata: ["addon.id": "\(addonID)"])
     }
 }

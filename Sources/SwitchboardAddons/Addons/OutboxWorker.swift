@@ -77,7 +77,8 @@ package struct OutboxWorker: Sendable {
                         """), arguments: [addonID, Self.batchSize]
             ).map { row in
                 (
-                    seq: row["seq"] as Int64, accountID: row["account_id"] as String, kind: row["kind"] as String,
+                    seq: row["seq"] as Int64, accountID: row["account_id"] as String,
+                    kind: OutboxKind(rawValue: row["kind"] as String),
                     payload: row["event"] as Data, attempts: row["attempts"] as Int,
                     due: row["next_attempt_at"] as Int64
                 )
@@ -89,7 +90,11 @@ package struct OutboxWorker: Sendable {
         var work: [Work] = []
         var skipped: [Int64] = []
         for row in rows {
-            if row.kind == "erase" {
+            guard let kind = row.kind else {
+                skipped.append(row.seq)  // A kind this version does not know is never guessed at.
+                continue
+            }
+            if kind == .erase {
                 guard let order = try? JSONDecoder().decode(ErasureOrder.self, from: row.payload) else {
                     skipped.append(row.seq)
                     continue

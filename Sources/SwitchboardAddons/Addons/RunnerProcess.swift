@@ -29,8 +29,9 @@ final class RunnerProcess: @unchecked Sendable {
 
     /// Spawns with posix_spawn (Foundation's Process reaps children itself and misreports crashes),
     /// a scrubbed environment, and the backtracer off so a crash is seen at once.
-    static func spawn(executable: String, arguments: [String], addonID: String, logger: Logger) throws -> RunnerProcess
-    {
+    static func spawn(
+        executable: String, arguments: [String], addonID: String, logger: Logger
+    ) throws(SpawnError) -> RunnerProcess {
         var pair: [Int32] = [-1, -1]
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
             throw SpawnError(description: "socketpair failed: \(String(cString: strerror(errno)))")

@@ -87,7 +87,7 @@ public struct DataSubjectReport: Encodable, Sendable {
             generatedAt: Timestamp.string(now),
             account: Profile(
                 id: account.id, name: account.name, email: account.email, company: account.company,
-                status: account.status,
+                status: account.status.rawValue,
                 contentMode: account.contentMode.rawValue, createdAt: Timestamp.string(account.createdAt),
                 lastLoginAt: Timestamp.string(account.lastLoginAt), lastLoginIp: account.lastLoginIP),
             held: Held(

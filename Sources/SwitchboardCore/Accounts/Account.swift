@@ -10,13 +10,20 @@ public enum ContentMode: String, Sendable, Codable, CaseIterable {
     case hide
 }
 
+/// Whether an account can be used (`accounts.status`).
+public enum AccountStatus: String, Sendable, Codable {
+    case active
+    /// Personal data erased and the account closed (GDPR article 17); records kept by law remain.
+    case erased
+}
+
 public struct Account: Sendable, Equatable {
     public var id: String
     public var name: String?
     public var email: String?
     public var company: String?
     public var contentMode: ContentMode
-    public var status: String
+    public var status: AccountStatus
     public var legalHoldReason: String?
     public var webhookSecret: String
     public var createdAt: Int64
@@ -25,7 +32,7 @@ public struct Account: Sendable, Equatable {
     public var lastLoginIP: String?
     public var erasedAt: Int64?
 
-    public var isActive: Bool { status == "active" }
+    public var isActive: Bool { status == .active }
 }
 
 extension Account: FetchableRecord {
@@ -35,7 +42,9 @@ extension Account: FetchableRecord {
         email = row["email"]
         company = row["company"]
         contentMode = ContentMode(rawValue: row["content_mode"]) ?? .store
-        status = row["status"]
+        let status: String = row["status"]
+        // An unknown status is never read as active.
+        self.status = AccountStatus(rawValue: status) ?? .erased
         legalHoldReason = row["legal_hold_reason"]
         webhookSecret = row["webhook_secret"]
         createdAt = row["created_at"]

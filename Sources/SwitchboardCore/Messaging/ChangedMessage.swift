@@ -33,32 +33,7 @@ struct ChangedMessage {
     private static func read(_ row: OpaquePointer) -> ChangedMessage {
         ChangedMessage(
             message: Message(columnsOf: row),
-            contentMode: ContentMode(rawValue: SQLiteColumns(row).text(19) ?? "") ?? .store)
-    }
-}
-
-extension Message {
-    /// The current row of a statement that returns exactly `Message.columns` first.
-    init(columnsOf row: OpaquePointer) {
-        let columns = SQLiteColumns(row)
-        seq = columns.integer(0) ?? 0
-        id = columns.text(1) ?? ""
-        accountID = columns.text(2) ?? ""
-        direction = MessageDirection(rawValue: columns.text(3) ?? "") ?? .outbound
-        to = columns.text(4) ?? ""
-        from = columns.text(5) ?? ""
-        body = columns.text(6)
-        bodyDigest = columns.text(7)
-        encoding = columns.text(8) ?? ""
-        segments = Int(columns.integer(9) ?? 0)
-        status = MessageStatus(rawValue: columns.text(10) ?? "") ?? .failed
-        errorCode = columns.integer(11).map { Int($0) }
-        errorMessage = columns.text(12)
-        statusCallback = columns.text(13)
-        createdAt = columns.integer(14) ?? 0
-        sentAt = columns.integer(15)
-        completedAt = columns.integer(16)
-        updatedAt = columns.integer(17) ?? 0
-        statusCallbackEvents = CallbackEvents(storedValue: columns.integer(18))
+            contentMode: ContentMode(rawValue: SQLiteColumns(row).text(Int32(Message.Column.allCases.count)) ?? "")
+                ?? .store)
     }
 }

@@ -53,33 +53,4 @@ public struct Message: Sendable, Equatable, FetchableRecord {
         createdAt = now
         updatedAt = now
     }
-
-    /// The columns `init(columnsOf:)` reads, in its order.
-    static let columns = """
-        seq, id, account_id, direction, to_number, from_number, body, body_digest, encoding, segments, status, \
-        error_code, error_message, status_callback, created_at, sent_at, completed_at, updated_at, \
-        status_callback_events
-        """
-
-    public init(row: Row) throws {
-        seq = row["seq"]
-        id = row["id"]
-        accountID = row["account_id"]
-        direction = MessageDirection(rawValue: row["direction"]) ?? .outbound
-        to = row["to_number"]
-        from = row["from_number"]
-        body = row["body"]
-        bodyDigest = row["body_digest"]
-        encoding = row["encoding"]
-        segments = row["segments"]
-        status = MessageStatus(rawValue: row["status"]) ?? .failed
-        errorCode = row["error_code"]
-        errorMessage = row["error_message"]
-        statusCallback = row["status_callback"]
-        statusCallbackEvents = CallbackEvents(storedValue: row["status_callback_events"])
-        createdAt = row["created_at"]
-        sentAt = row["sent_at"]
-        completedAt = row["completed_at"]
-        updatedAt = row["updated_at"]
-    }
 }

@@ -139,8 +139,8 @@ public final class StatusCallbackQueue: Service {
                     sql: """
                         SELECT c.id, c.url, c.payload, c.attempts, a.webhook_secret FROM callbacks c
                         JOIN accounts a ON a.id = c.account_id
-                        WHERE c.state = 'pending' AND c.next_attempt_at <= ? ORDER BY c.next_attempt_at, c.id LIMIT 64
-                        """), arguments: [now]
+                        WHERE c.state = ? AND c.next_attempt_at <= ? ORDER BY c.next_attempt_at, c.id LIMIT 64
+                        """), arguments: [CallbackState.pending.rawValue, now]
             ).map {
                 Due(
                     id: $0["id"], url: $0["url"], payload: $0["payload"], attempts: $0["attempts"],
@@ -169,12 +169,13 @@ public final class StatusCallbackQueue: Service {
                         sql:
                             "UPDATE callbacks SET attempts = ?, state = ?, next_attempt_at = ?, last_error = ? WHERE id = ?"
                     ).execute(arguments: [
-                        attempts, exhausted ? "failed" : "pending", finishedAt + backoff, failure, id,
+                        attempts, (exhausted ? CallbackState.failed : .pending).rawValue, finishedAt + backoff, failure,
+                        id,
                     ])
                 } else {
                     try db.cachedStatement(
-                        sql: "UPDATE callbacks SET attempts = ?, state = 'delivered', last_error = NULL WHERE id = ?"
-                    ).execute(arguments: [attempts, id])
+                        sql: "UPDATE callbacks SET attempts = ?, state = ?, last_error = NULL WHERE id = ?"
+                    ).execute(arguments: [attempts, CallbackState.delivered.rawValue, id])
                 }
             }
         }
@@ -208,4 +209,14 @@ public final class StatusCallbackQueue: Service {
             return "\(error)"
         }
     }
+}
+
+/// Where a status callback stands (`callbacks.state`; a new row starts `pending`).
+enum CallbackState: String, Sendable {
+    /// Not yet answered with a 2xx; retried with backoff until `max_attempts`.
+    case pending
+    /// The receiver answered 2xx.
+    case delivered
+    /// Every attempt failed.
+    case failed
 }

@@ -134,8 +134,8 @@ public struct UsageStore: Sendable {
         return try await writer.write { db in
             try db.cachedStatement(sql: "DELETE FROM request_logs WHERE at < ?").execute(arguments: [cutoff])
             let logs = db.changesCount
-            try db.cachedStatement(sql: "DELETE FROM callbacks WHERE created_at < ? AND state != 'pending'").execute(
-                arguments: [cutoff])
+            try db.cachedStatement(sql: "DELETE FROM callbacks WHERE created_at < ? AND state != ?").execute(
+                arguments: [cutoff, CallbackState.pending.rawValue])
             return logs + db.changesCount
         }
     }

@@ -82,13 +82,19 @@ public final class Daemon: Sendable {
     public var usage: UsageStore { services.usage }
     public var messages: MessageStore { services.messages }
 
+    /// The HTTP API's routes over this daemon's services, as `run` serves them (tests drive it
+    /// in-process).
+    package func makeRouter() -> Router<AppContext> {
+        APIRouter.make(services: services, operatorToken: operatorToken)
+    }
+
     /// Runs until SIGTERM/SIGINT (when `signals` lists them) or until the calling task is cancelled.
     /// In-flight requests finish first; queued work stays in the database for the next start.
     public func run(
         signals: [UnixSignal] = [.sigterm, .sigint],
         onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws {
-        let router = APIRouter.make(services: services, operatorToken: operatorToken)
+        let router = makeRouter()
         let logger = self.logger
         let app = Application(
             router: router,

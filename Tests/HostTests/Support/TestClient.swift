@@ -3,16 +3,29 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 
-/// A small HTTP client for talking to the daemon over loopback.
+/// A small HTTP client for talking to the daemon: over loopback, or straight to its router in-process.
 struct TestClient: Sendable {
+    /// Sends one request somewhere other than over HTTP (the router in-process).
+    typealias Transport =
+        @Sendable (
+            _ method: HTTPMethod, _ path: String, _ headers: HTTPHeaders, _ body: Data?
+        ) async throws -> Response
+
     let baseURL: String
     var basic: (String, String)?
     var bearer: String?
+    var transport: Transport?
 
-    init(baseURL: String, basic: (String, String)? = nil, bearer: String? = nil) {
+    init(baseURL: String, basic: (String, String)? = nil, bearer: String? = nil, transport: Transport? = nil) {
         self.baseURL = baseURL
         self.basic = basic
         self.bearer = bearer
+        self.transport = transport
+    }
+
+    /// The same client, authenticated otherwise.
+    func with(basic: (String, String)? = nil, bearer: String? = nil) -> TestClient {
+        TestClient(baseURL: baseURL, basic: basic, bearer: bearer, transport: transport)
     }
 
     struct Response: Sendable {
@@ -32,18 +45,19 @@ struct TestClient: Sendable {
         _ method: HTTPMethod, _ path: String, body: Data? = nil, contentType: String = "application/json",
         headers extra: [(String, String)] = []
     ) async throws -> Response {
-        var request = HTTPClientRequest(url: baseURL + path)
-        request.method = method
+        var headers = HTTPHeaders()
         if let basic {
             let token = Data("\(basic.0):\(basic.1)".utf8).base64EncodedString()
-            request.headers.add(name: "Authorization", value: "Basic \(token)")
+            headers.add(name: "Authorization", value: "Basic \(token)")
         }
-        if let bearer { request.headers.add(name: "Authorization", value: "Bearer \(bearer)") }
-        for (name, value) in extra { request.headers.add(name: name, value: value) }
-        if let body {
-            request.headers.add(name: "Content-Type", value: contentType)
-            request.body = .bytes(ByteBuffer(bytes: body))
-        }
+        if let bearer { headers.add(name: "Authorization", value: "Bearer \(bearer)") }
+        for (name, value) in extra { headers.add(name: name, value: value) }
+        if body != nil { headers.add(name: "Content-Type", value: contentType) }
+        if let transport { return try await transport(method, path, headers, body) }
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        request.headers = headers
+        if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
         let bytes = try await response.body.collect(upTo: 64 << 20)
         return Response(status: Int(response.status.code), headers: response.headers, body: Data(buffer: bytes))

@@ -1,5 +1,10 @@
 import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
 import Logging
+import NIOCore
+import NIOHTTP1
 import SwitchboardAPI
 import SwitchboardAddons
 import SwitchboardCore
@@ -10,19 +15,18 @@ final class TestDaemon: Sendable {
     let daemon: Daemon
     let port: Int
     let directory: URL
-    private let task: Task<Void, any Error>
+    /// Everything the daemon (and its add-ons) logged, at warning and above.
+    let logs: LogCapture
+    private let task: Task<Void, any Error>?
+    /// Set when requests go straight to the router in-process instead of over loopback.
+    private let transport: TestClient.Transport?
 
     var baseURL: String { "http://127.0.0.1:\(port)" }
-    var client: TestClient { TestClient(baseURL: baseURL) }
-    var admin: TestClient { TestClient(baseURL: baseURL, bearer: daemon.operatorToken) }
+    var client: TestClient { TestClient(baseURL: baseURL, transport: transport) }
+    var admin: TestClient { TestClient(baseURL: baseURL, bearer: daemon.operatorToken, transport: transport) }
 
-    static func start(
-        clock: any WallClock = SystemWallClock(),
-        directory: URL? = nil,
-        configure: (inout ServeConfiguration) -> Void = { _ in }
-    ) async throws -> TestDaemon {
-        let directory =
-            directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("sb-test-\(UUID().uuidString)")
+    /// The configuration every test daemon starts from, on a fresh data directory.
+    static func configuration(directory: URL, configure: (inout ServeConfiguration) -> Void) -> ServeConfiguration {
         var config = ServeConfiguration()
         config.port = 0
         config.dataDir = directory.path
@@ -33,8 +37,19 @@ final class TestDaemon: Sendable {
         // measure the machine's load, not the add-on.
         config.addons.syncTimeouts["com.switchboard.compliance-scrub"] = 2000
         configure(&config)
-        var logger = Logger(label: "test-daemon")
-        logger.logLevel = .warning
+        return config
+    }
+
+    static func start(
+        clock: any WallClock = SystemWallClock(),
+        directory: URL? = nil,
+        configure: (inout ServeConfiguration) -> Void = { _ in }
+    ) async throws -> TestDaemon {
+        let directory =
+            directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("sb-test-\(UUID().uuidString)")
+        let config = configuration(directory: directory, configure: configure)
+        let logs = LogCapture()
+        let logger = logs.logger(label: "test-daemon", level: .warning)
         let daemon = try Daemon(config: config, clock: clock, logger: logger)
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let task = Task {
@@ -42,19 +57,59 @@ final class TestDaemon: Sendable {
         }
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next() else { throw CancellationError() }
-        return TestDaemon(daemon: daemon, port: port, directory: directory, task: task)
+        return TestDaemon(daemon: daemon, port: port, directory: directory, logs: logs, task: task, transport: nil)
     }
 
-    private init(daemon: Daemon, port: Int, directory: URL, task: Task<Void, any Error>) {
+    private init(
+        daemon: Daemon, port: Int, directory: URL, logs: LogCapture, task: Task<Void, any Error>?,
+        transport: TestClient.Transport?
+    ) {
+        self.logs = logs
         self.daemon = daemon
         self.port = port
         self.directory = directory
         self.task = task
+        self.transport = transport
+    }
+
+    /// Runs `body` against the daemon's router in-process (Hummingbird's router test framework): the
+    /// same routes, middleware and stores, no socket and no background services (nothing is sent
+    /// to the carrier and add-on workers do not run). For tests of what the API answers.
+    static func withRouter<T: Sendable>(
+        configure: (inout ServeConfiguration) -> Void = { _ in }, _ body: @Sendable (TestDaemon) async throws -> T
+    ) async throws -> T {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sb-router-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let logs = LogCapture()
+        let logger = logs.logger(label: "test-router", level: .warning)
+        let daemon = try Daemon(
+            config: configuration(directory: directory, configure: configure), logger: logger)
+        let app = Application(router: daemon.makeRouter(), logger: logger)
+        return try await app.test(.router) { client in
+            let transport: TestClient.Transport = { method, path, headers, body in
+                var fields = HTTPFields()
+                for header in headers {
+                    fields.append(HTTPField(name: HTTPField.Name(header.name)!, value: header.value))
+                }
+                let response = try await client.executeRequest(
+                    uri: path, method: HTTPRequest.Method(rawValue: method.rawValue)!, headers: fields,
+                    body: body.map { ByteBuffer(bytes: $0) })
+                var received = HTTPHeaders()
+                for field in response.headers { received.add(name: field.name.rawName, value: field.value) }
+                return TestClient.Response(
+                    status: Int(response.status.code), headers: received, body: Data(buffer: response.body))
+            }
+            let daemon = TestDaemon(
+                daemon: daemon, port: 0, directory: directory, logs: logs, task: nil, transport: transport)
+            return try await body(daemon)
+        }
     }
 
     func stop(removeData: Bool = true) async {
-        await daemon.shutdown()
-        _ = await task.result
+        if let task {
+            await daemon.shutdown()
+            _ = await task.result
+        }
         if removeData { try? FileManager.default.removeItem(at: directory) }
     }
 
@@ -68,7 +123,7 @@ final class TestDaemon: Sendable {
         guard response.status == 201, let id = response.json["account_id"] as? String,
             let key = response.json["api_key"] as? String
         else { throw TestFailure("sign-up failed: \(response.status) \(response.text)") }
-        return (id, TestClient(baseURL: baseURL, basic: (id, key)))
+        return (id, TestClient(baseURL: baseURL, basic: (id, key), transport: transport))
     }
 }
 
