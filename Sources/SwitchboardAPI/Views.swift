@@ -50,7 +50,7 @@ struct APIKeyView: Encodable {
     }
 }
 
-struct MessageView: Encodable {
+package struct MessageView: Encodable {
     var id: String
     var direction: String
     var to: String
@@ -70,7 +70,7 @@ struct MessageView: Encodable {
     var completedAt: String?
     var updatedAt: String?
 
-    init(_ message: Message) {
+    package init(_ message: Message) {
         id = message.id
         direction = message.direction.rawValue
         to = message.to
@@ -91,7 +91,7 @@ struct MessageView: Encodable {
     }
 
     /// The same bytes `JSONResponse` would encode, written directly (keys in sorted order).
-    var json: [UInt8] {
+    package var json: [UInt8] {
         var writer = JSONWriter()
         writer.field("body", body)
         writer.field("body_digest", bodyDigest)

@@ -4,11 +4,10 @@ import Foundation
 import Logging
 import PluginAPI
 import RunnerProtocol
+import SwitchboardAddons
+import SwitchboardCore
 import Synchronization
 import Testing
-
-@testable import SwitchboardAddons
-@testable import SwitchboardCore
 
 #if canImport(Glibc)
     import Glibc

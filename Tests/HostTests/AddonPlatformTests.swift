@@ -1,11 +1,10 @@
 import Foundation
 import GRDB
+import SwitchboardAPI
+import SwitchboardAddons
+import SwitchboardCore
+import SwitchboardDaemon
 import Testing
-
-@testable import SwitchboardAPI
-@testable import SwitchboardAddons
-@testable import SwitchboardCore
-@testable import SwitchboardDaemon
 
 @Suite struct AddonPlatformTests {
     static func addonsDirectory() -> URL {

@@ -1,13 +1,12 @@
 import Crypto
 import Foundation
 import Hummingbird
+import SwitchboardAPI
+import SwitchboardAddons
+import SwitchboardCore
+import SwitchboardDaemon
 import Synchronization
 import Testing
-
-@testable import SwitchboardAPI
-@testable import SwitchboardAddons
-@testable import SwitchboardCore
-@testable import SwitchboardDaemon
 
 /// A real HTTP receiver on 127.0.0.1 that fails its first `failFirst` requests.
 final class CallbackReceiver: Sendable {

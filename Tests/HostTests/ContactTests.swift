@@ -1,10 +1,9 @@
 import Foundation
+import SwitchboardAPI
+import SwitchboardAddons
+import SwitchboardCore
+import SwitchboardDaemon
 import Testing
-
-@testable import SwitchboardAPI
-@testable import SwitchboardAddons
-@testable import SwitchboardCore
-@testable import SwitchboardDaemon
 
 @Suite struct ContactTests {
     @Test func contactsCanBeCreatedReadUpdatedSearchedAndDeleted() async throws {

@@ -1,6 +1,5 @@
+import RunnerProtocol
 import Testing
-
-@testable import RunnerProtocol
 
 @Suite struct FrameTests {
     @Test func framesSurviveArbitrarySplits() throws {

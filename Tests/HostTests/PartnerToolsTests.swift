@@ -1,10 +1,9 @@
 import Foundation
+import SwitchboardAPI
+import SwitchboardAddons
+import SwitchboardCore
+import SwitchboardDaemon
 import Testing
-
-@testable import SwitchboardAPI
-@testable import SwitchboardAddons
-@testable import SwitchboardCore
-@testable import SwitchboardDaemon
 
 /// What a partner does: scaffold an add-on, build it with make and cc, and check it.
 @Suite struct PartnerToolsTests {

@@ -1,10 +1,9 @@
 import Foundation
+import SwitchboardAPI
+import SwitchboardAddons
+import SwitchboardCore
+import SwitchboardDaemon
 import Testing
-
-@testable import SwitchboardAPI
-@testable import SwitchboardAddons
-@testable import SwitchboardCore
-@testable import SwitchboardDaemon
 
 /// Hot reload: a new version of an add-on goes into service while messages flow, and every event
 /// owed to the add-on arrives exactly once, at one version or the other.

@@ -1,8 +1,7 @@
 import Foundation
 import RunnerProtocol
+import SwitchboardAddons
 import Testing
-
-@testable import SwitchboardAddons
 
 /// The isolated add-on's supervisor as a pure state machine: every decision with made-up runners,
 /// waiters and instants; no process, no socket, no clock read. `RunnerTests` proves the same

@@ -1,10 +1,9 @@
 import Foundation
+import SwitchboardAPI
+import SwitchboardAddons
+import SwitchboardCore
+import SwitchboardDaemon
 import Testing
-
-@testable import SwitchboardAPI
-@testable import SwitchboardAddons
-@testable import SwitchboardCore
-@testable import SwitchboardDaemon
 
 /// The hostile add-on suite: add-ons that crash, hang, flood stdout, answer garbage or lie about who
 /// they are, run isolated in their own runner process, while the daemon keeps serving.

@@ -2,12 +2,11 @@ import AddonKit
 import Crypto
 import Foundation
 import GRDB
+import SwitchboardAPI
+import SwitchboardAddons
+import SwitchboardCore
+import SwitchboardDaemon
 import Testing
-
-@testable import SwitchboardAPI
-@testable import SwitchboardAddons
-@testable import SwitchboardCore
-@testable import SwitchboardDaemon
 
 @Suite struct GroupCommitWriterTests {
     @Test func concurrentWritesCommitTogetherAndAFailureStaysAlone() async throws {

@@ -1,10 +1,9 @@
 import Foundation
+import SwitchboardAPI
+import SwitchboardAddons
+import SwitchboardCore
+import SwitchboardDaemon
 import Testing
-
-@testable import SwitchboardAPI
-@testable import SwitchboardAddons
-@testable import SwitchboardCore
-@testable import SwitchboardDaemon
 
 /// Bad input of every kind gets a 4xx problem naming the field, never a crash or a 500.
 @Suite struct ValidationTests {

@@ -50,6 +50,21 @@ public struct AddonRuntimeStatus: Sendable, Equatable, Encodable {
     public var outboxDepth: Int?
     /// Filled in by the registry: delivery batches and checks the add-on is working on.
     public var inFlight: Int?
+
+    package init(
+        state: AddonRuntimeState, pid: Int32? = nil, restarts: Int, crashes: Int, timeouts: Int,
+        lastFailure: String? = nil, quarantinedUntil: String? = nil, outboxDepth: Int? = nil, inFlight: Int? = nil
+    ) {
+        self.state = state
+        self.pid = pid
+        self.restarts = restarts
+        self.crashes = crashes
+        self.timeouts = timeouts
+        self.lastFailure = lastFailure
+        self.quarantinedUntil = quarantinedUntil
+        self.outboxDepth = outboxDepth
+        self.inFlight = inFlight
+    }
 }
 
 extension AddonLibrary: AddonEndpoint {

@@ -20,10 +20,10 @@ package final class AddonLibrary: @unchecked Sendable {
     private let descriptor: ValidatedDescriptor
     private let instance: UnsafeMutableRawPointer
     private let bridge: HostBridge
-    let queue: DispatchQueue
+    package let queue: DispatchQueue
 
-    var hasCheck: Bool { descriptor.check != nil }
-    var hasEventHandler: Bool { descriptor.onEvent != nil }
+    package var hasCheck: Bool { descriptor.check != nil }
+    package var hasEventHandler: Bool { descriptor.onEvent != nil }
 
     private init(
         manifest: Manifest, sha256: String, descriptor: ValidatedDescriptor,
@@ -51,7 +51,7 @@ package final class AddonLibrary: @unchecked Sendable {
         return besideManifest
     }
 
-    static func sha256(of url: URL) throws -> String {
+    package static func sha256(of url: URL) throws -> String {
         let data = try Data(contentsOf: url, options: .mappedIfSafe)
         return SHA256.hash(data: data).hexString
     }
@@ -130,7 +130,7 @@ package final class AddonLibrary: @unchecked Sendable {
     }
 
     /// Delivers one asynchronous event; runs on the add-on's queue. Returns the add-on's code.
-    func deliver(_ view: AddonView) -> Int32 {
+    package func deliver(_ view: AddonView) -> Int32 {
         dispatchPrecondition(condition: .onQueue(queue))
         guard let onEvent = descriptor.onEvent else { return SB_ERROR }
         return view.wire.withCEvent { onEvent(instance, $0) }
@@ -191,7 +191,7 @@ package final class AddonLibrary: @unchecked Sendable {
     }
 
     /// Asks the add-on to erase a subject; runs on the add-on's queue.
-    func erase(kind: UInt32, accountID: String, value: String?, pseudonym: String?) -> Int32 {
+    package func erase(kind: UInt32, accountID: String, value: String?, pseudonym: String?) -> Int32 {
         dispatchPrecondition(condition: .onQueue(queue))
         // A NULL `erase` slot counts as SB_OK (docs/addons.md, "Erasure"): an add-on that keeps
         // nothing about people has nothing to erase. The runner answers the same.
@@ -203,7 +203,7 @@ package final class AddonLibrary: @unchecked Sendable {
 
 extension Manifest {
     /// What the library's descriptor must match: the manifest's id, version and hooks.
-    var descriptorExpectation: ValidatedDescriptor.Expectation {
+    package var descriptorExpectation: ValidatedDescriptor.Expectation {
         ValidatedDescriptor.Expectation(id: id, version: version, hooks: hooks.map(\.abiType))
     }
 }

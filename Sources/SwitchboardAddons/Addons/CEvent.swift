@@ -12,6 +12,12 @@ public struct ViewField: Sendable, Equatable {
     public var id: String
     public var value: FieldValue
     public var treatment: Treatment
+
+    package init(id: String, value: FieldValue, treatment: Treatment) {
+        self.id = id
+        self.value = value
+        self.treatment = treatment
+    }
 }
 
 /// The event as one add-on may see it.
@@ -21,6 +27,14 @@ public struct AddonView: Sendable, Equatable {
     public var accountID: String
     public var timeMs: Int64
     public var fields: [ViewField]
+
+    package init(eventID: String, type: EventType, accountID: String, timeMs: Int64, fields: [ViewField]) {
+        self.eventID = eventID
+        self.type = type
+        self.accountID = accountID
+        self.timeMs = timeMs
+        self.fields = fields
+    }
 }
 
 extension ViewField {

@@ -4,7 +4,7 @@ import SwitchboardCore
 extension ErasureSubject.Kind {
     /// The subject kind in the C ABI's table (`ABISubjectKind`, from `switchboard_addon.h`'s
     /// `SB_SUBJECT_*`).
-    var abiSubjectKind: ABISubjectKind {
+    package var abiSubjectKind: ABISubjectKind {
         switch self {
         case .account: .account
         case .number: .number
@@ -13,5 +13,5 @@ extension ErasureSubject.Kind {
     }
 
     /// The `SB_SUBJECT_*` code, as `sb_subject.kind` carries it.
-    var abiKind: UInt32 { abiSubjectKind.code }
+    package var abiKind: UInt32 { abiSubjectKind.code }
 }

@@ -4,7 +4,7 @@ import SwitchboardCore
 extension EventType {
     /// The event type in the C ABI's table (`ABIEventType`, from `switchboard_addon.h`'s
     /// `SB_EVENT_*`), where its code and name are decided.
-    var abiType: ABIEventType {
+    package var abiType: ABIEventType {
         switch self {
         case .messageSubmit: .messageSubmit
         case .messageStatus: .messageStatus
@@ -15,5 +15,5 @@ extension EventType {
     }
 
     /// The event's `SB_EVENT_*` code, as `sb_event.type` carries it.
-    var abiCode: UInt32 { abiType.code }
+    package var abiCode: UInt32 { abiType.code }
 }

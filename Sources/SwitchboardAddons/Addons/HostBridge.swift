@@ -85,7 +85,7 @@ final class HostBridge: @unchecked Sendable {
 
 extension Logger.Level {
     /// The daemon's level for an add-on's log level (`SB_LOG_*`, read through `ABILogLevel`).
-    init(_ level: ABILogLevel) {
+    package init(_ level: ABILogLevel) {
         self =
             switch level {
             case .debug: .debug
@@ -100,7 +100,7 @@ extension Logger {
     /// Logs a line an add-on wrote through `sb_host.log` at `abiLevel` (an `SB_LOG_*` value; larger
     /// values count as errors), tagged `addon.id`. Lines from an add-on in process and lines an
     /// isolated runner forwards both go through here, so a level means the same in both modes.
-    func logAddonLine(addonID: String, abiLevel: UInt32, _ text: String) {
+    package func logAddonLine(addonID: String, abiLevel: UInt32, _ text: String) {
         log(level: Logger.Level(ABILogLevel(abiLevel: abiLevel)), "\(text)", metadata: ["addon.id": "\(addonID)"])
     }
 }

@@ -131,7 +131,7 @@ package struct OutboxWorker: Sendable {
     /// The rows to take off the outbox: the batch was this add-on's rows in `seq` order (later rows
     /// always get higher `seq`s), so the done rows from its head are one range, deleted with one
     /// cached statement; the rest (skipped rows behind a retried one) go one by one.
-    static func deletions(batch: [Int64], done: [Int64]) -> (prefix: ClosedRange<Int64>?, stragglers: [Int64]) {
+    package static func deletions(batch: [Int64], done: [Int64]) -> (prefix: ClosedRange<Int64>?, stragglers: [Int64]) {
         let ordered = batch.sorted()
         let done = Set(done)
         var end = 0

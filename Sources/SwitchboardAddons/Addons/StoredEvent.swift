@@ -8,7 +8,7 @@ import SwitchboardCore
 extension DomainEvent {
     private static let binaryFormat: UInt8 = 1
 
-    var stored: Data {
+    package var stored: Data {
         var writer = WireWriter()
         writer.u8(Self.binaryFormat)
         writer.string(id)
@@ -30,7 +30,7 @@ extension DomainEvent {
         return Data(writer.bytes)
     }
 
-    init(stored: Data) throws {
+    package init(stored: Data) throws {
         guard stored.first == Self.binaryFormat else {
             self = try JSONDecoder().decode(DomainEvent.self, from: stored)
             return

@@ -75,7 +75,7 @@ public enum Ledger {
     }
 
     /// The hash of a row: SHA-256 over the previous hash and every column, in a fixed order.
-    static func hash(
+    package static func hash(
         prev: String, seq: Int64, at: Int64, addonID: String, addonVersion: String, accountID: String, eventID: String,
         eventType: String, fields: String, consentID: String?
     ) -> String {

@@ -3,7 +3,7 @@ import GRDB
 
 /// Accounts, their API keys and their numbers. All writes go through the group-commit writer.
 public struct AccountStore: Sendable {
-    let writer: GroupCommitWriter
+    package let writer: GroupCommitWriter
     let clock: any WallClock
     let hasher: PasswordHasher
     let events: any DomainEventSink

@@ -6,14 +6,14 @@ import GRDBSQLite
 /// Fetching it as a GRDB `Row` built a dictionary of the twenty column names and copied every value
 /// before the message was read from it; two changes per message made that a visible share
 /// of the delivery path. The statement still comes from (and goes back to) GRDB's statement cache.
-struct ChangedMessage {
-    var message: Message
+package struct ChangedMessage {
+    package var message: Message
     /// The account's `content_mode`, the column after `Message.columns`.
-    var contentMode: ContentMode
+    package var contentMode: ContentMode
 
     /// Runs `statement`, which must return `Message.columns` and then the content mode, and returns
     /// its first row (nil when nothing changed).
-    static func fetch(_ statement: Statement, arguments: StatementArguments) throws -> ChangedMessage? {
+    package static func fetch(_ statement: Statement, arguments: StatementArguments) throws -> ChangedMessage? {
         statement.setUncheckedArguments(arguments)
         let sqlite = statement.sqliteStatement
         defer { sqlite3_reset(sqlite) }

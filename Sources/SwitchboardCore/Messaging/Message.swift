@@ -37,7 +37,7 @@ public struct Message: Sendable, Equatable, FetchableRecord {
     public var updatedAt: Int64
 
     /// A new outbound message as `insertOutbound` stores it.
-    init(queued outbound: MessageStore.Outbound, seq: Int64, count: SegmentCount, now: Int64) {
+    package init(queued outbound: MessageStore.Outbound, seq: Int64, count: SegmentCount, now: Int64) {
         self.seq = seq
         id = outbound.id
         accountID = outbound.accountID

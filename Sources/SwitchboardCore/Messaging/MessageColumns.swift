@@ -5,13 +5,13 @@ extension Message {
     /// one list both decoders follow: by name from a GRDB `Row`, by position from a stepped
     /// statement (`ChangedMessage`), so adding a column is one case here and one line in
     /// `init(source:)`.
-    enum Column: Int32, CaseIterable {
+    package enum Column: Int32, CaseIterable {
         case seq, id, accountID, direction, to, from, body, bodyDigest, encoding, segments, status
         case errorCode, errorMessage, statusCallback, createdAt, sentAt, completedAt, updatedAt
         case statusCallbackEvents
 
         /// The SQL column name.
-        var name: String {
+        package var name: String {
             switch self {
             case .seq: "seq"
             case .id: "id"
@@ -37,7 +37,7 @@ extension Message {
     }
 
     /// Every column, comma-separated in `Column` order, for `SELECT` and `RETURNING` lists.
-    static let columns = Column.allCases.map(\.name).joined(separator: ", ")
+    package static let columns = Column.allCases.map(\.name).joined(separator: ", ")
 
     /// Reads a message from any source of its columns.
     init(source: some MessageColumnSource) {

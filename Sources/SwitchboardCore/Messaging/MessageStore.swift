@@ -10,7 +10,7 @@ public struct MessageStore: Sendable {
         self.events = events
     }
 
-    let writer: GroupCommitWriter
+    package let writer: GroupCommitWriter
     let clock: any WallClock
     let digest: ContentDigest
     let events: any DomainEventSink
@@ -30,6 +30,19 @@ public struct MessageStore: Sendable {
         public var statusCallbackEvents: CallbackEvents = .all
         /// Assigned before the pre-send check so add-ons and the ledger see the message's final id.
         public var id: String = Identifier.makeOrdered("msg")
+
+        package init(
+            accountID: String, to: String, from: String, body: String, statusCallback: String? = nil,
+            statusCallbackEvents: CallbackEvents = .all, id: String = Identifier.makeOrdered("msg")
+        ) {
+            self.accountID = accountID
+            self.to = to
+            self.from = from
+            self.body = body
+            self.statusCallback = statusCallback
+            self.statusCallbackEvents = statusCallbackEvents
+            self.id = id
+        }
     }
 
     /// Stores a new outbound message as `queued`, refusing it in the same transaction when the

@@ -11,7 +11,7 @@ public enum OptOutKeyword {
         case optedIn = "opted_in"
     }
 
-    static func action(for body: String) -> (Action, String)? {
+    package static func action(for body: String) -> (Action, String)? {
         let word = body.trimmingCharacters(in: .whitespacesAndNewlines.union(.punctuationCharacters)).uppercased()
         if stop.contains(word) { return (.optedOut, word) }
         if start.contains(word) { return (.optedIn, word) }

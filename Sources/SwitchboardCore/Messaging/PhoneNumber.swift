@@ -11,7 +11,7 @@ package enum PhoneNumber {
     }
 
     /// An alphanumeric sender id: 1 to 11 ASCII letters, digits or spaces, at least one letter.
-    static func isAlphanumericSender(_ text: String) -> Bool {
+    package static func isAlphanumericSender(_ text: String) -> Bool {
         guard (1...11).contains(text.count) else { return false }
         guard
             text.unicodeScalars.allSatisfy({

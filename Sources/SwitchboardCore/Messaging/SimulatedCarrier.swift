@@ -37,7 +37,7 @@ public final class SimulatedCarrier: CarrierConnector, Service {
     }
 
     /// A number in [0, 1) fixed by the seed and the message id.
-    func draw(_ messageID: String) -> Double {
+    package func draw(_ messageID: String) -> Double {
         var hasher = SHA256()
         withUnsafeBytes(of: settings.seed.littleEndian) { hasher.update(bufferPointer: $0) }
         hasher.update(data: Data(messageID.utf8))

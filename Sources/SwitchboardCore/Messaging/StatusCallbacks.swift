@@ -41,7 +41,7 @@ public final class StatusCallbackQueue: Service {
         self.logger = logger
     }
 
-    struct Payload: Encodable {
+    package struct Payload: Encodable {
         var messageId: String
         var accountId: String
         var status: String
@@ -57,7 +57,7 @@ public final class StatusCallbackQueue: Service {
         }
 
         /// What a sorted-keys `JSONEncoder` writes, without one (two callbacks per message).
-        var json: [UInt8] {
+        package var json: [UInt8] {
             var writer = JSONWriter()
             writer.field("account_id", accountId)
             writer.field("error_code", errorCode)
@@ -68,6 +68,20 @@ public final class StatusCallbackQueue: Service {
             writer.field("timestamp", timestamp)
             writer.field("to", to)
             return writer.finish()
+        }
+
+        package init(
+            messageId: String, accountId: String, status: String, to: String, from: String, errorCode: Int? = nil,
+            errorMessage: String? = nil, timestamp: String
+        ) {
+            self.messageId = messageId
+            self.accountId = accountId
+            self.status = status
+            self.to = to
+            self.from = from
+            self.errorCode = errorCode
+            self.errorMessage = errorMessage
+            self.timestamp = timestamp
         }
     }
 

@@ -30,7 +30,7 @@ public enum Identifier {
     }
 
     /// The 64 URL-safe characters of base64url in ASCII order, so encoded bytes compare as the bytes do.
-    static let sortableAlphabet = Array("-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz".utf8)
+    package static let sortableAlphabet = Array("-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz".utf8)
 }
 
 /// Kernel randomness (`/dev/urandom`) fetched 4 KiB at a time: every message and event gets an id, and
@@ -121,5 +121,5 @@ extension Sequence where Element == UInt8 {
 
 extension String {
     /// SHA-256 of the UTF-8 bytes, hex; for high-entropy secrets (API keys) where a slow hash buys nothing.
-    var sha256Hex: String { SHA256.hash(data: Data(utf8)).hexString }
+    package var sha256Hex: String { SHA256.hash(data: Data(utf8)).hexString }
 }

@@ -8,6 +8,10 @@ package struct JSONParser {
     package struct Malformed: Error, Equatable {
         /// Byte offset at which the input stopped being JSON.
         package var offset: Int
+
+        package init(offset: Int) {
+            self.offset = offset
+        }
     }
 
     /// Deeper nesting than any request needs is refused rather than recursed into.

@@ -30,7 +30,7 @@ extension Date {
     /// Milliseconds since 1970, the unit every timestamp column uses.
     package var epochMillis: Int64 { Int64((timeIntervalSince1970 * 1000).rounded()) }
 
-    init(epochMillis: Int64) {
+    package init(epochMillis: Int64) {
         self.init(timeIntervalSince1970: TimeInterval(epochMillis) / 1000)
     }
 }

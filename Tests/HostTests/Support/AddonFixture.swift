@@ -1,10 +1,9 @@
 import Crypto
 import Foundation
-
-@testable import SwitchboardAPI
-@testable import SwitchboardAddons
-@testable import SwitchboardCore
-@testable import SwitchboardDaemon
+import SwitchboardAPI
+import SwitchboardAddons
+import SwitchboardCore
+import SwitchboardDaemon
 
 /// Builds the recording test add-on from the C header alone and writes its pinned manifest.
 enum AddonFixture {

@@ -3,7 +3,7 @@ import RunnerProtocol
 /// The requests in flight to one runner, by id, with their deadlines: the part of the supervisor's
 /// state that every request changes. One dictionary whose storage is kept across requests, so a
 /// check costs no allocation here.
-struct RunnerRequests<Waiter> {
+package struct RunnerRequests<Waiter> {
     /// A request sent to the runner, until its answer is taken or it fails.
     enum Request {
         /// Its caller is reading the socket itself for a few microseconds (see `RunnerInbox`).
@@ -15,7 +15,7 @@ struct RunnerRequests<Waiter> {
     }
 
     /// Where a request stands for a caller that reads its own answer.
-    enum Taken: Equatable {
+    package enum Taken: Equatable {
         case answered(Frame)
         /// Still awaited.
         case awaited

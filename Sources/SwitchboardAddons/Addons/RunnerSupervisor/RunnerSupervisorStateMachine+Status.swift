@@ -2,7 +2,7 @@
 /// /metrics) and what a failed caller is told.
 extension RunnerSupervisorStateMachine {
     /// The state at `now`; a quarantine that has run out shows as restarting.
-    func runtimeState(now: Instant) -> AddonRuntimeState {
+    package func runtimeState(now: Instant) -> AddonRuntimeState {
         switch state {
         case .running, .killed: .running
         case .spawning, .backoff: .restarting
@@ -12,12 +12,12 @@ extension RunnerSupervisorStateMachine {
     }
 
     /// The end of a quarantine still in force at `now`.
-    func quarantinedUntil(now: Instant) -> Instant? {
+    package func quarantinedUntil(now: Instant) -> Instant? {
         if case .quarantined(let until, _) = state, until > now { until } else { nil }
     }
 
     /// The runner whose process lives (until its exit is seen).
-    var runner: Runner? {
+    package var runner: Runner? {
         switch state {
         case .running(let runner), .killed(let runner), .stopping(let runner?, _): runner
         default: nil
@@ -26,7 +26,7 @@ extension RunnerSupervisorStateMachine {
 
     /// Why a request could not be served, for its caller's message; nil when no failure is known
     /// (a request that timed out before its runner's exit was seen).
-    var unavailableReason: String? {
+    package var unavailableReason: String? {
         switch state {
         case .quarantined: "quarantined"
         case .stopping, .stopped: "stopped"

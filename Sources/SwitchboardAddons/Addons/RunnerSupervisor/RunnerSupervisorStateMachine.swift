@@ -15,10 +15,10 @@ import RunnerProtocol
 ///
 /// `Runner` names one live runner (the owner's process and socket; a string in tests); `Waiter` is
 /// what a sleeping request is resumed through (a continuation; a number in tests).
-struct RunnerSupervisorStateMachine<Runner: Equatable, Waiter> {
-    typealias Instant = ContinuousClock.Instant
+package struct RunnerSupervisorStateMachine<Runner: Equatable, Waiter> {
+    package typealias Instant = ContinuousClock.Instant
 
-    enum State: Equatable {
+    package enum State: Equatable {
         /// A runner is being spawned and initialised; other callers wait for the outcome.
         case spawning
         /// The runner serves requests: ready while none is pending, in flight otherwise.
@@ -37,7 +37,7 @@ struct RunnerSupervisorStateMachine<Runner: Equatable, Waiter> {
         case stopped
     }
 
-    private(set) var state: State = .spawning
+    package private(set) var state: State = .spawning
     /// Requests sent to the current runner and not yet answered or failed.
     private var requests = RunnerRequests<Waiter>()
     /// When the failures still inside the window happened.
@@ -47,27 +47,27 @@ struct RunnerSupervisorStateMachine<Runner: Equatable, Waiter> {
     /// Whether a runner came up before: the next one counts as a restart.
     private var hasRun = false
     /// Runners spawned after a failure.
-    private(set) var restarts = 0
+    package private(set) var restarts = 0
     /// Runners that exited without being asked to (killed as hung included).
-    private(set) var crashes = 0
+    package private(set) var crashes = 0
     /// Requests failed because they outlived their budget.
-    private(set) var timeouts = 0
+    package private(set) var timeouts = 0
     /// Why the last runner failed or could not be spawned.
-    private(set) var lastFailure: String?
+    package private(set) var lastFailure: String?
     let policy: RunnerSupervisionPolicy
 
     /// Starts in `spawning`: the owner spawns the first runner at once.
-    init(policy: RunnerSupervisionPolicy) {
+    package init(policy: RunnerSupervisionPolicy) {
         self.policy = policy
     }
 
     /// Requests sent and not yet answered or failed (0: ready).
-    var inFlight: Int { requests.count }
+    package var inFlight: Int { requests.count }
 
     // MARK: The runner's life
 
     /// What to do with a runner that just answered READY.
-    enum SpawnAction: Equatable {
+    package enum SpawnAction: Equatable {
         /// Serve requests with it.
         case serve
         /// Stop was asked for while it started: stop it at once (its exit is still reported).
@@ -75,7 +75,7 @@ struct RunnerSupervisorStateMachine<Runner: Equatable, Waiter> {
     }
 
     /// What to do when a runner is asked to stop.
-    enum StopAction: Equatable {
+    package enum StopAction: Equatable {
         /// Nothing runs, or it is already being stopped.
         case none
         case kill(Runner)
@@ -86,7 +86,7 @@ struct RunnerSupervisorStateMachine<Runner: Equatable, Waiter> {
 
     /// What to do when the runner is down: fail `failing` (the sleeping requests, in the order they
     /// were sent) in every case.
-    enum DownAction {
+    package enum DownAction {
         /// The exit was of an earlier runner, already accounted for.
         case none
         /// The next request at or after `until` (`seconds` from now) spawns a runner.
@@ -100,7 +100,7 @@ struct RunnerSupervisorStateMachine<Runner: Equatable, Waiter> {
     /// A runner was spawned and answered READY.
     /// - Precondition: the last action asked for a spawn (the state is `spawning`, or `stopping`
     ///   with no runner).
-    mutating func spawnSucceeded(_ runner: Runner) -> SpawnAction {
+    package mutating func spawnSucceeded(_ runner: Runner) -> SpawnAction {
         switch state {
         case .spawning:
             if hasRun { restarts += 1 }
@@ -118,7 +118,7 @@ struct RunnerSupervisorStateMachine<Runner: Equatable, Waiter> {
     /// The runner could not be spawned or did not initialise (`reason`, at `now`): a failure like a
     /// crash, except that it is not counted as one.
     /// - Precondition: as for `spawnSucceeded`.
-    mutating func spawnFailed(reason: String, now: Instant) -> DownAction {
+    package mutating func spawnFailed(reason: String, now: Instant) -> DownAction {
         switch state {
         case .spawning:
             return failed(reason, now: now, failing: [])
@@ -131,7 +131,7 @@ struct RunnerSupervisorStateMachine<Runner: Equatable, Waiter> {
     }
 
     /// `runner` exited (`reason`: how, for operators) at `now`. Everything pending fails.
-    mutating func runnerExited(_ runner: Runner, reason: String, now: Instant) -> DownAction {
+    package mutating func runnerExited(_ runner: Runner, reason: String, now: Instant) -> DownAction {
         switch state {
         case .running(let current) where current == runner, .killed(let current) where current == runner:
             crashes += 1
@@ -147,7 +147,7 @@ struct RunnerSupervisorStateMachine<Runner: Equatable, Waiter> {
 
     /// Stop for good: `graceful` lets the runner finish what it has (a version retired by a reload),
     /// otherwise it is killed (daemon shutdown). Requests still pending fail when it exits.
-    mutating func stop(graceful: Bool) -> StopAction {
+    package mutating func stop(graceful: Bool) -> StopAction {
         switch state {
         case .running(let runner):
             state = .stopping(runner, graceful: graceful)
@@ -192,7 +192,7 @@ struct RunnerSupervisorStateMachine<Runner: Equatable, Waiter> {
     // MARK: Requests
 
     /// What to do with a new request.
-    enum SubmitAction: Equatable {
+    package enum SubmitAction: Equatable {
         /// Send it as request `id` to `runner`. `alone`: nothing else is in flight, so its caller may
         /// read the answer itself.
         case send(id: UInt64, to: Runner, alone: Bool)
@@ -205,7 +205,7 @@ struct RunnerSupervisorStateMachine<Runner: Equatable, Waiter> {
     }
 
     /// A caller has a request at `now`.
-    mutating func submit(now: Instant) -> SubmitAction {
+    package mutating func submit(now: Instant) -> SubmitAction {
         switch state {
         case .running(let runner):
             let id = requests.add()
@@ -222,12 +222,12 @@ struct RunnerSupervisorStateMachine<Runner: Equatable, Waiter> {
     }
 
     /// Request `id` could not be written: the runner is going, and its exit follows.
-    mutating func sendFailed(id: UInt64) {
+    package mutating func sendFailed(id: UInt64) {
         requests.remove(id)
     }
 
     /// What to do with an answer from the runner.
-    enum AnswerAction {
+    package enum AnswerAction {
         /// Nothing: its caller is reading and takes it, or nobody waits for it any more.
         case none
         /// Resume the sleeping caller with the answer.
@@ -235,18 +235,18 @@ struct RunnerSupervisorStateMachine<Runner: Equatable, Waiter> {
     }
 
     /// The runner answered request `id` with `frame`.
-    mutating func answerReceived(id: UInt64, _ frame: Frame) -> AnswerAction {
+    package mutating func answerReceived(id: UInt64, _ frame: Frame) -> AnswerAction {
         guard let waiter = requests.answer(id, frame) else { return .none }
         return .resume(waiter, frame)
     }
 
     /// The caller of `id`, reading the socket itself, looks for its answer.
-    mutating func takeAnswer(id: UInt64) -> RunnerRequests<Waiter>.Taken {
+    package mutating func takeAnswer(id: UInt64) -> RunnerRequests<Waiter>.Taken {
         requests.take(id)
     }
 
     /// What to do with a caller that stops reading and sleeps.
-    enum SuspendAction: Equatable {
+    package enum SuspendAction: Equatable {
         /// Resume it at once with the answer that arrived meanwhile.
         case resume(Frame)
         /// Resume it at once with failure: the runner exited meanwhile.
@@ -256,7 +256,7 @@ struct RunnerSupervisorStateMachine<Runner: Equatable, Waiter> {
     }
 
     /// The caller of `id` sleeps through `waiter` from `now`, for at most `timeoutMs` (ms).
-    mutating func suspend(id: UInt64, _ waiter: Waiter, timeoutMs: Int, now: Instant) -> SuspendAction {
+    package mutating func suspend(id: UInt64, _ waiter: Waiter, timeoutMs: Int, now: Instant) -> SuspendAction {
         switch requests.suspend(id, waiter, deadline: now + .milliseconds(timeoutMs), timeoutMs: timeoutMs) {
         case .answered(let frame):
             return .resume(frame)
@@ -269,7 +269,7 @@ struct RunnerSupervisorStateMachine<Runner: Equatable, Waiter> {
     }
 
     /// What to do after a deadline sweep.
-    enum SweepAction {
+    package enum SweepAction {
         /// Nothing ran out of time; sweep again after the interval when `sweepAgain`.
         case wait(sweepAgain: Bool)
         /// Requests outlived their budget (`timeoutMs`, the first one's): fail `failing` (in the
@@ -280,7 +280,7 @@ struct RunnerSupervisorStateMachine<Runner: Equatable, Waiter> {
 
     /// The sweep timer fired at `now`: requests past their deadline fail, and their runner, which
     /// did not answer within the budget, counts as hung.
-    mutating func sweep(now: Instant) -> SweepAction {
+    package mutating func sweep(now: Instant) -> SweepAction {
         let (expired, waiting) = requests.expire(now: now)
         sweepScheduled = waiting
         guard let first = expired.first else { return .wait(sweepAgain: waiting) }
