@@ -123,4 +123,20 @@ import Testing
             #expect(metrics.text.contains("switchboard_messages_accepted_total 1"))
         }
     }
+
+    /// Withdrawing an add-on that is not enabled is "Not enabled" whatever the query says; once it
+    /// is enabled, a bad `erase` names the parameter.
+    @Test func withdrawalAnswersNotEnabledBeforeReadingItsQuery() async throws {
+        try await TestDaemon.withRouter { daemon in
+            let (_, client) = try await daemon.signUp()
+            let notEnabled = try await client.delete("/v1/account/addons/reporting?erase=maybe")
+            #expect(notEnabled.status == 404)
+            #expect(notEnabled.json["title"] as? String == "Not enabled")
+            #expect(try await client.put("/v1/account/addons/reporting", json: ["categories": ["usage"]]).status == 201)
+            let badQuery = try await client.delete("/v1/account/addons/reporting?erase=maybe")
+            #expect(badQuery.status == 422)
+            #expect(badQuery.errorFields == ["erase"])
+            #expect(try await client.delete("/v1/account/addons/reporting?erase=false").status == 200)
+        }
+    }
 }

@@ -167,11 +167,15 @@ struct AddonRoutes {
     @Sendable func withdraw(_ request: Request, context: AppContext) async throws -> Response {
         let manifest = try manifest(context)
         let accountID = try context.accountID()
-        let eraseToo =
-            try request.query("erase", hint: "must be true or false") { ["true": true, "false": false][$0] } ?? false
+        let consent = ConsentService(platform: addons)
         let withdrawal: ConsentService.Withdrawal
         do {
-            withdrawal = try await ConsentService(platform: addons).withdraw(
+            // "Not enabled" is answered before the query is read, as documented.
+            _ = try consent.enabledManifest(accountID: accountID, addonID: manifest.id)
+            let eraseToo =
+                try request.query("erase", hint: "must be true or false") { ["true": true, "false": false][$0] }
+                ?? false
+            withdrawal = try await consent.withdraw(
                 accountID: accountID, addonID: manifest.id, actor: "api:\(context.principal?.keyID ?? "?")",
                 erase: eraseToo)
         } catch let refusal as ConsentService.Refusal {

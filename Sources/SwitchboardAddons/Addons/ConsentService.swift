@@ -49,14 +49,21 @@ public struct ConsentService: Sendable {
         }
     }
 
+    /// The manifest of an add-on the account has a grant in force for.
+    /// - Throws: `Refusal.unknownAddon`, `Refusal.notEnabled`.
+    public func enabledManifest(accountID: String, addonID: String) throws(Refusal) -> Manifest {
+        let manifest = try manifest(addonID)
+        guard platform.consents.current(accountID: accountID, addonID: manifest.id) != nil else {
+            throw .notEnabled(addonName: manifest.name)
+        }
+        return manifest
+    }
+
     /// Withdraws the grant in force, effective at once (also for events already queued); with
     /// `erase`, the add-on is also asked to delete what it received about the account (GDPR article 17).
     /// - Throws: `Refusal.unknownAddon`, `Refusal.notEnabled`; storage errors.
     public func withdraw(accountID: String, addonID: String, actor: String, erase: Bool) async throws -> Withdrawal {
-        let manifest = try manifest(addonID)
-        guard platform.consents.current(accountID: accountID, addonID: manifest.id) != nil else {
-            throw Refusal.notEnabled(addonName: manifest.name)
-        }
+        let manifest = try enabledManifest(accountID: accountID, addonID: addonID)
         let record = try await platform.consents.withdraw(accountID: accountID, manifest: manifest, actor: actor)
         guard erase else { return Withdrawal(record: record, erasure: nil) }
         let erasure = try await platform.requestErasure(
