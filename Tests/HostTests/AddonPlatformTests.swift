@@ -325,4 +325,31 @@ func outboxCount(_ daemon: TestDaemon) async throws -> Int {
             #expect(checks.last?.fields["content.body"] == nil)
         }
     }
+
+    /// A send to a number that opted out is refused before any pre-send check runs, with the one
+    /// documented answer: the add-on never learns of the person who replied STOP.
+    @Test func anOptedOutRecipientIsRefusedBeforeAnyAddonHearsOfIt() async throws {
+        let addons = try AddonFixture.recorder(
+            in: AddonPlatformTests.addonsDirectory(), fields: [("usage.to", true, false)], hooks: ["message.submit"])
+        try await withDaemon(configure: { $0.addons.directories = [addons.path] }) { daemon in
+            let (_, client) = try await daemon.signUp()
+            #expect(
+                try await client.put("/v1/account/addons/com.example.recorder", json: ["fields": ["usage.to"]]).status
+                    == 201)
+            #expect(try await client.post("/v1/account/numbers", json: ["number": "+37255500000"]).status == 201)
+            let stop = try await daemon.admin.post(
+                "/v1/admin/simulator/inbound", json: ["from": "+37255512345", "to": "+37255500000", "body": "STOP"])
+            #expect(stop.json["opt_out"] as? String == "opted_out")
+            let refused = try await client.send(to: "+37255512345")
+            #expect(refused.status == 422)
+            #expect(refused.json["title"] as? String == "Recipient opted out")
+            #expect(refused.errorFields == ["to"])
+            // Another recipient is checked as usual, so the add-on was listening all along.
+            #expect(try await client.send(to: "+37255599999").status == 201)
+            let checks = AddonFixture.recorded(dataDir: daemon.directory, addonID: "com.example.recorder")
+                .filter { $0.what == "check" }
+            #expect(checks.count == 1)
+            #expect(checks.allSatisfy { $0.fields["usage.to"] == "text:+37255599999" }, "\(checks)")
+        }
+    }
 }

@@ -72,6 +72,10 @@ public final class AddonPlatform: DomainEventSink, PreSendCheck, Service {
 
     // MARK: PreSendCheck
 
+    public func wantsCheck(accountID: String) -> Bool {
+        !recipients(of: .messageSubmit, accountID: accountID).isEmpty
+    }
+
     public func check(_ event: DomainEvent) async -> PreSendVerdict {
         let targets = recipients(of: .messageSubmit, accountID: event.accountID)
         guard !targets.isEmpty else { return .allow }

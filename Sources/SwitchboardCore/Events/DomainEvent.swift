@@ -52,6 +52,13 @@ extension DomainEventSink {
 /// The synchronous pre-send check: add-ons may block an outbound message before it is accepted.
 public protocol PreSendCheck: Sendable {
     func check(_ event: DomainEvent) async -> PreSendVerdict
+    /// Whether any add-on would check this account's outbound messages; when none does, the send
+    /// path skips the work done only for them.
+    func wantsCheck(accountID: String) -> Bool
+}
+
+extension PreSendCheck {
+    public func wantsCheck(accountID: String) -> Bool { true }
 }
 
 public enum PreSendVerdict: Sendable, Equatable {
@@ -64,4 +71,5 @@ public struct NoAddons: DomainEventSink, PreSendCheck {
     public init() {}
     public func publish(_ db: Database, _ type: EventType, accountID: String, _ event: () -> DomainEvent) throws {}
     public func check(_ event: DomainEvent) async -> PreSendVerdict { .allow }
+    public func wantsCheck(accountID: String) -> Bool { false }
 }

@@ -45,6 +45,16 @@ public struct MessageStore: Sendable {
         }
     }
 
+    /// The opt-out of `number` from this account's messages, if it has one.
+    public func optOut(accountID: String, number: String) async throws -> OptedOut? {
+        try await writer.pool.read { db in
+            try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT keyword, created_at FROM opt_outs WHERE account_id = ? AND number = ?"),
+                arguments: [accountID, number]
+            ).map { OptedOut(number: number, keyword: $0["keyword"], since: $0["created_at"]) }
+        }
+    }
+
     /// Stores a new outbound message as `queued`, refusing it in the same transaction when the
     /// recipient has opted out, so a STOP that commits first always wins.
     public func insertOutbound(_ outbound: Outbound) async throws -> Message {

@@ -1,8 +1,8 @@
 import Foundation
 
 /// The send use case: every rule a new outbound message passes before it is accepted, in the order
-/// they apply (fields, send rate, the add-ons' pre-send check, opt-out, storage, hand-off to the
-/// carrier). The HTTP API and any other front door call it, so no rule is written twice.
+/// they apply (fields, send rate, opt-out, the add-ons' pre-send check, storage with the opt-out
+/// checked again, hand-off to the carrier). The HTTP API and any other front door call it, so no rule is written twice.
 public struct SendService: Sendable {
     /// The longest body accepted, in characters (ten GSM-7 concatenated segments' worth).
     public static let maxBodyCharacters = 1600
@@ -108,8 +108,16 @@ public struct SendService: Sendable {
         let submit = DomainEvent.messageSubmit(
             id: outbound.id, accountID: request.accountID, to: outbound.to, from: outbound.from, body: outbound.body,
             segments: SegmentCount(body: outbound.body).segments, at: clock.now().epochMillis)
-        if case .block(let addonID, let addonName, let code, let reason) = await check.check(submit) {
-            throw Refusal.blocked(addonID: addonID, addonName: addonName, code: code, reason: reason)
+        if check.wantsCheck(accountID: request.accountID) {
+            // A recipient who opted out is refused before any add-on hears of the message: an add-on
+            // must not learn about a person who asked not to be messaged. The insert checks again,
+            // in its transaction, for a STOP that arrives meanwhile.
+            if let optedOut = try await messages.optOut(accountID: request.accountID, number: request.to) {
+                throw Refusal.optedOut(number: optedOut.number, keyword: optedOut.keyword, since: optedOut.since)
+            }
+            if case .block(let addonID, let addonName, let code, let reason) = await check.check(submit) {
+                throw Refusal.blocked(addonID: addonID, addonName: addonName, code: code, reason: reason)
+            }
         }
         do {
             let message = try await messages.insertOutbound(outbound)
