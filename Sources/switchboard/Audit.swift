@@ -29,7 +29,17 @@ struct Audit: AsyncParsableCommand {
             var query = Ledger.Query()
             let config = try options.resolve(loadAddons: false)
             let daemon = try Daemon(config: config, logger: quietLogger())
-            query.addonID = addon.map { daemon.addons.registry.manifest($0)?.id ?? $0 }
+            if let addon {
+                guard let id = try await daemon.addons.auditedAddonID(addon) else {
+                    let known = try await daemon.addons.auditableAddonIDs()
+                    FileHandle.standardError.write(
+                        Data(
+                            "error: --addon \(addon) is neither loaded nor in the ledger; known add-ons: \(known.joined(separator: ", "))\n"
+                                .utf8))
+                    throw ExitCode(2)
+                }
+                query.addonID = id
+            }
             query.accountID = account
             query.field = field
             if let category {

@@ -11,6 +11,28 @@ import Testing
         FileManager.default.temporaryDirectory.appendingPathComponent("sb-addons-\(UUID().uuidString)")
     }
 
+    /// An add-on that is no longer loaded stays auditable by the id on its ledger rows.
+    @Test func anAddonNoLongerLoadedStaysAuditable() async throws {
+        let addons = try AddonFixture.recorder(
+            in: Self.addonsDirectory(), fields: [("usage.to", true, false)], hooks: ["message.submit"])
+        let first = try await TestDaemon.start(configure: { $0.addons.directories = [addons.path] })
+        let (_, client) = try await first.signUp()
+        #expect(
+            try await client.put("/v1/account/addons/com.example.recorder", json: ["fields": ["usage.to"]]).status
+                == 201)
+        #expect(try await client.send().status == 201)
+        await first.stop(removeData: false)
+        let second = try await TestDaemon.start(directory: first.directory)
+        defer { try? FileManager.default.removeItem(at: first.directory) }
+        let audit = try await second.admin.get("/v1/admin/audit?addon=com.example.recorder")
+        #expect(audit.status == 200)
+        #expect(audit.data.count == 1)
+        let typo = try await second.admin.get("/v1/admin/audit?addon=com.example.recordr")
+        #expect(typo.status == 404)
+        #expect(typo.text.contains("com.example.recorder"))
+        await second.stop(removeData: false)
+    }
+
     @Test func anAddonReceivesExactlyTheGrantedFields() async throws {
         let addons = try AddonFixture.recorder(
             in: Self.addonsDirectory(),

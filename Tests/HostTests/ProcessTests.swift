@@ -93,6 +93,22 @@ import Testing
         #expect(output.contains("rate_limit: is not a known setting"))
     }
 
+    /// An audit of an add-on nobody knows is an error naming the known ones (exit 2), never an
+    /// empty answer; a known add-on by its short id answers.
+    @Test func anAuditOfAnUnknownAddonIsAnErrorNotAnEmptyAnswer() async throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let typo = try DaemonProcess(
+            arguments: ["audit", "query", "--data-dir", directory.path, "--addon", "reportnig"], port: 0)
+        #expect(try await typo.waitForExit() == 2)
+        let output = typo.errorOutput()
+        #expect(output.contains("--addon reportnig is neither loaded nor in the ledger"), "\(output)")
+        #expect(output.contains("com.switchboard.reporting"), "\(output)")
+        let known = try DaemonProcess(
+            arguments: ["audit", "query", "--data-dir", directory.path, "--addon", "reporting"], port: 0)
+        #expect(try await known.waitForExit() == 0)
+    }
+
     @Test func theAccountsCommandCreatesAnAccountTheDaemonAccepts() async throws {
         let directory = temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

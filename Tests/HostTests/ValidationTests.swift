@@ -139,4 +139,17 @@ import Testing
             #expect(try await client.delete("/v1/account/addons/reporting?erase=false").status == 200)
         }
     }
+
+    /// The operator's audit answers 404 naming the known add-ons for an id nobody knows, instead
+    /// of an empty list that reads as "nothing was shared".
+    @Test func anAuditOfAnUnknownAddonNamesTheKnownOnes() async throws {
+        try await TestDaemon.withRouter { daemon in
+            let typo = try await daemon.admin.get("/v1/admin/audit?addon=reportnig")
+            #expect(typo.status == 404)
+            #expect(typo.errorFields == ["addon"])
+            #expect(typo.text.contains("com.switchboard.reporting"))
+            #expect(try await daemon.admin.get("/v1/admin/audit?addon=reporting").status == 200)
+            #expect(try await daemon.admin.get("/v1/admin/audit?addon=com.switchboard.reporting").status == 200)
+        }
+    }
 }

@@ -83,8 +83,16 @@ struct AuditRoutes {
     /// `GET /v1/admin/audit?addon=&account=&field=&category=&since=&until=&format=json|csv|ndjson`
     @Sendable func audit(_ request: Request, context: AppContext) async throws -> Response {
         var query = Ledger.Query()
-        query.addonID = request.uri.queryParameters["addon"].map(String.init).map {
-            services.addons.registry.manifest($0)?.id ?? $0
+        if let given = request.uri.queryParameters["addon"].map(String.init) {
+            guard let id = try await services.addons.auditedAddonID(given) else {
+                let known = try await services.addons.auditableAddonIDs()
+                throw Problem(
+                    .notFound, "No such add-on",
+                    detail:
+                        "addon: \(given) is neither loaded nor in the ledger; known add-ons: \(known.joined(separator: ", "))",
+                    errors: [FieldError("addon", "is not a known add-on; use one of \(known.joined(separator: ", "))")])
+            }
+            query.addonID = id
         }
         query.accountID = request.uri.queryParameters["account"].map(String.init)
         query.field = try request.query("field", hint: "must be a field id such as usage.to") {
