@@ -29,12 +29,14 @@ struct MessageRoutes {
         }
         if !input.errors.isEmpty { services.metrics.messagesRefused.increment() }
         try input.finish()
+        // The body's rule (1 to 1600 characters) is the required string of at most that length above.
+        var outbound = SendService.Request(
+            accountID: accountID, to: to!, from: from!, body: body!, statusCallback: callback,
+            statusCallbackEvents: callbackEvents)
+        outbound.fieldsChecked = true
         let message: Message
         do {
-            message = try await services.sending.send(
-                .init(
-                    accountID: accountID, to: to!, from: from!, body: body!, statusCallback: callback,
-                    statusCallbackEvents: callbackEvents))
+            message = try await services.sending.send(outbound)
         } catch let refusal as SendService.Refusal {
             services.metrics.messagesRefused.increment()
             throw Problem(refusal)

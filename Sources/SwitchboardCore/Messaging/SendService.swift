@@ -18,6 +18,9 @@ public struct SendService: Sendable {
         /// Absolute http(s) URL to post status changes to.
         public var statusCallback: String?
         public var statusCallbackEvents: CallbackEvents
+        /// Set by a front door that already ran `problems(to:from:body:statusCallback:)` on these
+        /// fields (to name every bad field in one answer), so the rules do not run twice per send.
+        package var fieldsChecked = false
 
         public init(
             accountID: String, to: String, from: String, body: String, statusCallback: String? = nil,
@@ -96,9 +99,11 @@ public struct SendService: Sendable {
     /// Accepts the message: stored as `queued` and handed to the carrier pipeline.
     /// - Throws: `Refusal` when a rule refuses it (nothing is stored), or a storage error.
     public func send(_ request: Request) async throws -> Message {
-        let problems = Self.problems(
-            to: request.to, from: request.from, body: request.body, statusCallback: request.statusCallback)
-        if !problems.isEmpty { throw Refusal.invalid(problems) }
+        if !request.fieldsChecked {
+            let problems = Self.problems(
+                to: request.to, from: request.from, body: request.body, statusCallback: request.statusCallback)
+            if !problems.isEmpty { throw Refusal.invalid(problems) }
+        }
         if let wait = limiter.acquire(request.accountID) {
             throw Refusal.rateLimited(retryAfterSeconds: wait, perSecond: limiter.ratePerSecond)
         }
