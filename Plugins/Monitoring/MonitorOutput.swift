@@ -1,6 +1,7 @@
 import AddonKit
 
-/// A gauge to publish: the host shows the latest value per (account, name) on /metrics.
+/// A gauge to publish: the host shows the latest value per (account, name) to the operator on
+/// /v1/admin/metrics.
 struct Metric: Equatable, Sendable {
     let name: String
     let value: Double

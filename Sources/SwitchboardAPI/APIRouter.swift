@@ -13,6 +13,7 @@ package enum APIRouter {
 
         let authenticated = router.group("v1")
             .add(middleware: BasicAuthMiddleware(accounts: services.accounts, throttle: services.authThrottle))
+            .add(middleware: StorageErrorMiddleware())
         accounts.addAuthenticated(to: authenticated)
         MessageRoutes(services: services).add(to: authenticated)
         ContactRoutes(services: services).add(to: authenticated)

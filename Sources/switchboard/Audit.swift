@@ -9,7 +9,7 @@ import SwitchboardDaemon
 struct Audit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Answer which customer data went to which add-on, from the ledger.",
-        subcommands: [Query.self, Verify.self, Key.self, Checkpoints.self, Export.self])
+        subcommands: [Query.self, Verify.self, Key.self, RotateKey.self, Checkpoints.self, Export.self])
 
     struct Query: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -86,7 +86,46 @@ struct Audit: AsyncParsableCommand {
                 print("ledger BROKEN at sequence \(failure.seq): \(failure.reason)")
                 throw ExitCode(1)
             }
-            print("ledger intact: \(outcome.rows) rows verified, \(outcome.checkpoints) signed checkpoints matched")
+            let keys = outcome.signingKeys
+            print(
+                "ledger intact: \(outcome.rows) rows verified, \(outcome.checkpoints) signed checkpoints matched, \(keys) signing key\(keys == 1 ? "" : "s") (\(keys - outcome.retiredSigningKeys) current, \(outcome.retiredSigningKeys) retired)"
+            )
+        }
+    }
+
+    struct RotateKey: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rotate-key",
+            abstract: "Replace the key that signs ledger checkpoints; checkpoints of the old key stay verifiable.",
+            discussion: """
+                Stop the daemon first. The old public key is added to secrets/ledger-public-keys, which \
+                `audit verify` trusts; the old private key is deleted; the new key signs a checkpoint \
+                of the current tail. Refuses, changing nothing, when the ledger does not verify.
+                """)
+        @OptionGroup var options: ConfigOptions
+        @Flag(
+            help:
+                "The old private key is lost: trust the public keys recorded in the stored checkpoints instead (automatic when secrets/ledger-ed25519.key is missing or empty)."
+        )
+        var keyLost = false
+
+        func run() async throws {
+            let rotation = try await LedgerKeyRotation.rotate(
+                config: try options.resolve(loadAddons: false), keyLost: keyLost)
+            if rotation.keyLost {
+                print(
+                    "the old private key is lost: trusting the \(rotation.retired.count) public key(s) found in stored checkpoints; compare them with the key you recorded with `switchboard audit key`"
+                )
+            }
+            for key in rotation.retired { print("old key  \(key.publicKey)  \(key.note)") }
+            print("new key  \(rotation.newPublicKey)  (record it off the host)")
+            if let checkpoint = rotation.checkpoint {
+                print("signed a \(checkpoint.kind.rawValue) checkpoint at sequence \(checkpoint.seq) with the new key")
+            } else {
+                print("the ledger is empty: the new key signs its first checkpoint when rows are added")
+            }
+            print("trusted retired keys are in \(rotation.publicKeysFile); back it up with the rest of secrets/")
+            print("restart the daemon if it is running: until then it keeps signing with the key it started with")
         }
     }
 

@@ -134,8 +134,9 @@ static int32_t erase(void *instance, const sb_subject *subject) {
     }
     file = fopen(self->log_path, "a");
     if (file == NULL) return SB_RETRY;
-    fprintf(file, "erase|%u|%s|%.*s\n", subject->kind, subject->account_id, (int)subject->value_length,
-            subject->value != NULL ? (const char *)subject->value : "");
+    fprintf(file, "erase|%u|%s|%.*s|pseudonym=%.*s\n", subject->kind, subject->account_id,
+            (int)subject->value_length, subject->value != NULL ? (const char *)subject->value : "",
+            (int)subject->pseudonym_length, subject->pseudonym != NULL ? (const char *)subject->pseudonym : "");
     fclose(file);
     return SB_OK;
 }

@@ -395,7 +395,11 @@ import Testing
     /// Each target owns its migrations; the daemon applies all of them, once each, in shipped order.
     @Test func theDaemonAppliesEveryTargetsMigrationsInShippedOrder() {
         let applied = DaemonSchema.migrations.map(\.identifier)
-        #expect(applied == ["v1-core", "v2-addons", "v3-ledger-checkpoints-erasure", "v4-callback-events"])
+        #expect(
+            applied == [
+                "v1-core", "v2-addons", "v3-ledger-checkpoints-erasure", "v4-callback-events",
+                "v5-consent-terms-recipients", "v6-erased-accounts-stay-erased",
+            ])
         let owned = (CoreSchema.migrations + AddonSchema.migrations).map(\.identifier)
         #expect(Set(applied) == Set(owned))
         #expect(applied.count == owned.count)

@@ -167,10 +167,13 @@ typedef struct sb_subject {
     uint32_t struct_size;
     uint32_t kind;             /* SB_SUBJECT_*. */
     const char *account_id;    /* NUL-terminated. */
-    const uint8_t *value;      /* NUMBER/CONTACT: the phone number (UTF-8); NULL for ACCOUNT. */
+    const uint8_t *value;      /* NUMBER/CONTACT: the phone number (UTF-8), only when this add-on
+                                  received this account's numbers in clear; NULL when it only ever
+                                  received pseudonyms of them (an erasure request never tells an
+                                  add-on more than it already had), and for ACCOUNT. */
     uint64_t value_length;
-    const uint8_t *pseudonym;  /* NUMBER/CONTACT: the same number as this add-on's pseudonym, for
-                                  add-ons that only ever saw the pseudonym; NULL for ACCOUNT. */
+    const uint8_t *pseudonym;  /* NUMBER/CONTACT: the number as this add-on's pseudonym, always
+                                  set; NULL for ACCOUNT. */
     uint64_t pseudonym_length;
 } sb_subject;
 
@@ -197,10 +200,10 @@ typedef struct sb_host {
     void (*log)(const struct sb_host *host, uint32_t level, const char *message, uint64_t length);
 
     /* Emits a record the host stores and shows: kind "report" (customer-readable report rows),
-     * "alert" (operator and customer alerts) or "metric" (exported on /metrics). `key` names the
+     * "alert" (operator and customer alerts) or "metric" (exported to the operator on /v1/admin/metrics). `key` names the
      * record within (add-on, account, kind): emitting the same key again replaces it; NULL appends.
      * `json` is one JSON object. Returns 0 on success, negative when the record was refused
-     * (unknown kind, invalid JSON, or an account this add-on is not enabled for).
+     * (unknown kind, invalid JSON, or an account this add-on is not enabled for or that was erased).
      * [any-thread][call-scoped] */
     int32_t (*emit)(const struct sb_host *host, const char *kind, const char *account_id, const char *key,
                     const char *json, uint64_t json_length);

@@ -26,6 +26,30 @@ struct AddonRoutes {
         var required: Bool
         var pseudonym: Bool
         var granted: Bool
+        /// How the field crosses now (`clear` or `pseudonym`), nil when it does not cross: the
+        /// narrower of what was agreed and what the manifest asks for.
+        var sharedAs: String?
+    }
+
+    /// One difference between the terms agreed to and the current manifest.
+    struct ChangeView: Encodable {
+        var kind: String
+        var field: String?
+        var from: String?
+        var to: String?
+        /// `after_consent` for a widening (nothing of it crosses until the customer consents again),
+        /// `now` for a narrowing.
+        var applies: String
+        var summary: String
+
+        init(_ change: TermsChange) {
+            kind = change.kind.rawValue
+            field = change.subject
+            from = change.from
+            to = change.to
+            applies = change.needsConsent ? "after_consent" : "now"
+            summary = change.summary
+        }
     }
 
     struct CatalogEntry: Encodable {
@@ -39,27 +63,34 @@ struct AddonRoutes {
         var fields: [FieldView]
         var enabled: Bool
         var consentReceiptId: String?
-        /// The add-on asks for fields this account has not granted (a newer manifest): it runs
-        /// under the old grant until the customer consents again.
+        /// The manifest version the grant in force was given for.
+        var consentVersion: String?
+        /// The current manifest differs from the terms agreed to in a way that discloses more: what
+        /// is new carries nothing until the customer consents again.
         var needsReconsent: Bool
+        /// Field by field, how the current manifest differs from the terms agreed to.
+        var pendingChanges: [ChangeView]
     }
 
     func entry(_ manifest: Manifest, accountID: String) -> CatalogEntry {
         let grant = addons.consents.current(accountID: accountID, addonID: manifest.id)
-        let granted = Set(grant?.fields ?? [])
+        let terms = grant.flatMap { ConsentTerms.inForce($0, manifest: manifest) }
+        let changes = terms.map { TermsChange.between($0, and: manifest) } ?? []
         return CatalogEntry(
             id: manifest.id, shortId: manifest.shortID, name: manifest.name, vendor: manifest.vendor,
             version: manifest.version,
             description: manifest.description, hooks: manifest.hooks.map(\.rawValue),
-            fields: manifest.fields.map {
-                FieldView(
-                    id: $0.id, category: $0.category.rawValue, purpose: $0.purpose, required: $0.required,
-                    pseudonym: $0.pseudonym,
-                    granted: granted.contains($0.id))
+            fields: manifest.fields.map { field in
+                let sharedAs = terms.flatMap { $0.vendor == manifest.vendor ? $0.treatment(for: field) : nil }
+                return FieldView(
+                    id: field.id, category: field.category.rawValue, purpose: field.purpose, required: field.required,
+                    pseudonym: field.pseudonym, granted: terms?.field(field.id) != nil, sharedAs: sharedAs?.rawValue)
             },
-            enabled: grant != nil, consentReceiptId: grant?.id,
-            needsReconsent: grant != nil
-                && (grant!.addonVersion != manifest.version || !Set(manifest.fields.map(\.id)).isSubset(of: granted)))
+            enabled: grant != nil, consentReceiptId: grant?.id, consentVersion: grant?.addonVersion,
+            // A grant whose terms are unknown (given for another version before terms were kept)
+            // carries nothing until the customer consents again.
+            needsReconsent: grant != nil && (terms == nil || changes.contains(where: \.needsConsent)),
+            pendingChanges: changes.map(ChangeView.init))
     }
 
     func manifest(_ context: AppContext) throws -> Manifest {
@@ -81,7 +112,8 @@ struct AddonRoutes {
         try JSONResponse.make(entry(try manifest(context), accountID: try context.accountID()))
     }
 
-    /// A consent receipt (after the Kantara Consent Receipt): who consented to what, for whom, when.
+    /// A consent receipt (after the Kantara Consent Receipt): who consented to what, for whom, when,
+    /// on the terms shown at the time (vendor, events, and per field the purpose and treatment).
     struct Receipt: Encodable {
         var receiptId: String
         var action: String
@@ -92,6 +124,7 @@ struct AddonRoutes {
         var addonId: String
         var addonName: String
         var addonVersion: String
+        var hooks: [String]
         var fields: [ReceiptField]
         var categories: [String]
         var actor: String
@@ -105,16 +138,21 @@ struct AddonRoutes {
     }
 
     func receipt(_ record: ConsentRecord, manifest: Manifest) -> Receipt {
-        let fields = record.fields.compactMap { id in manifest.field(id) }.map {
+        // The terms recorded with the grant; a record from before terms were kept shows the fields
+        // it names with the current manifest's words.
+        let terms = record.terms ?? ConsentTerms(manifest: manifest, granting: record.fields)
+        let fields = terms.fields.map {
             ReceiptField(
-                id: $0.id, category: $0.category.rawValue, purpose: $0.purpose,
-                treatment: $0.pseudonym ? "pseudonym" : "clear")
+                id: $0.id, category: $0.category.rawValue, purpose: $0.purpose, treatment: $0.treatment.rawValue)
         }
         return Receipt(
             receiptId: record.id, action: record.action.rawValue, timestamp: Timestamp.string(record.at),
-            principal: record.accountID, controller: "Switchboard", thirdParty: manifest.vendor, addonId: manifest.id,
-            addonName: manifest.name, addonVersion: record.addonVersion, fields: fields,
-            categories: Array(Set(fields.map(\.category))).sorted(), actor: record.actor)
+            principal: record.accountID, controller: "Switchboard", thirdParty: terms.vendor, addonId: manifest.id,
+            addonName: manifest.name, addonVersion: record.addonVersion,
+            hooks: record.action == .grant ? terms.hooks.map(\.rawValue) : [],
+            fields: record.action == .grant ? fields : [],
+            categories: record.action == .grant ? Array(Set(fields.map(\.category))).sorted() : [],
+            actor: record.actor)
     }
 
     /// A withdrawal receipt, with the erasure request when `?erase=true` asked the add-on to delete too.

@@ -14,6 +14,7 @@ struct AdminRoutes {
         group.delete("accounts/:id/legal-hold", use: liftLegalHold)
         group.post("simulator/inbound", use: injectInbound)
         group.post("retention/run", use: runRetention)
+        group.get("metrics", use: accountMetrics)
     }
 
     struct AdminAccountView: Encodable {
@@ -96,6 +97,13 @@ struct AdminRoutes {
     struct RetentionRun: Encodable {
         var purgedRows: Int
         var retentionDays: Int
+    }
+
+    /// `GET /v1/admin/metrics`: the series that name an account (metrics add-ons emit, labelled
+    /// `addon` and `account`), in the Prometheus text format like `/metrics`. Behind the operator
+    /// token because account ids are customer data; an erased account's series are gone.
+    @Sendable func accountMetrics(_ request: Request, context: AppContext) async throws -> Response {
+        SystemRoutes.prometheusText(services.metrics.renderAccountSeries())
     }
 
     @Sendable func runRetention(_ request: Request, context: AppContext) async throws -> Response {

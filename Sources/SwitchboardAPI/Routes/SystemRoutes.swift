@@ -2,7 +2,8 @@ import Hummingbird
 import SwitchboardAddons
 import SwitchboardCore
 
-/// Liveness and metrics, unauthenticated.
+/// Liveness and metrics, unauthenticated. Nothing here names an account: per-account metrics are
+/// on `/v1/admin/metrics` (`AdminRoutes`).
 struct SystemRoutes {
     let services: HostServices
 
@@ -12,10 +13,14 @@ struct SystemRoutes {
         }
         router.get("metrics") { _, _ in
             await services.addons.publishRuntimeMetrics()
-            var headers = HTTPFields()
-            headers[.contentType] = "text/plain; version=0.0.4"
-            return Response(
-                status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: services.metrics.render())))
+            return Self.prometheusText(services.metrics.render())
         }
+    }
+
+    /// A `200` carrying metrics in the Prometheus text format (version 0.0.4).
+    static func prometheusText(_ bytes: [UInt8]) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "text/plain; version=0.0.4"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 }

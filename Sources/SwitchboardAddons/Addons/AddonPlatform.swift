@@ -25,11 +25,14 @@ public final class AddonPlatform: DomainEventSink, PreSendCheck, Service {
     /// Shares made by pre-send checks, with their time, waiting for the writer.
     let checkShares = PendingWrites<(Ledger.Share, Int64)>()
 
+    /// `metrics` is the public registry (per add-on figures only); `accountMetrics` holds what names
+    /// an account (metrics add-ons emit) and is served to the operator alone.
     package init(
         settings: AddonSettings, stateRoot: URL, pseudonymKey: SymmetricKey, writer: GroupCommitWriter,
-        clock: any WallClock, metrics: PrometheusCollectorRegistry, logger: Logger
+        clock: any WallClock, metrics: PrometheusCollectorRegistry, accountMetrics: PrometheusCollectorRegistry,
+        logger: Logger
     ) throws {
-        let records = AddonRecordStore(writer: writer, clock: clock, registry: metrics)
+        let records = try AddonRecordStore(writer: writer, clock: clock, accountMetrics: accountMetrics)
         let consents = try ConsentStore(writer: writer, clock: clock)
         self.records = records
         self.consents = consents

@@ -6,8 +6,9 @@ import SwitchboardCore
 package enum AddonSchema {
     package static let v2Addons = SchemaMigration("v2-addons", sql: v2)
     package static let v3LedgerCheckpointsErasure = SchemaMigration("v3-ledger-checkpoints-erasure", sql: v3)
+    package static let v5ConsentTermsRecipients = SchemaMigration("v5-consent-terms-recipients", sql: v5)
     /// The platform's steps, in order.
-    package static let migrations = [v2Addons, v3LedgerCheckpointsErasure]
+    package static let migrations = [v2Addons, v3LedgerCheckpointsErasure, v5ConsentTermsRecipients]
 
     private static let v2 = """
         CREATE TABLE addon_consents (
@@ -95,5 +96,32 @@ package enum AddonSchema {
             updated_at INTEGER NOT NULL,
             PRIMARY KEY (request_id, addon_id)
         );
+        """
+
+    /// Grants keep the terms shown (`ConsentTerms` as JSON). `addon_recipients` is the durable
+    /// "this add-on received data about this account" record that ledger compaction keeps: erasure
+    /// requests go to every add-on named here, with the phone numbers in the form it received them
+    /// (`numbers`: none, pseudonym or clear, the widest seen). It starts from the ledger as it is.
+    private static let v5 = """
+        ALTER TABLE addon_consents ADD COLUMN terms TEXT;
+
+        CREATE TABLE addon_recipients (
+            addon_id TEXT NOT NULL,
+            account_id TEXT NOT NULL,
+            first_at INTEGER NOT NULL,
+            last_at INTEGER NOT NULL,
+            numbers TEXT NOT NULL,
+            PRIMARY KEY (addon_id, account_id)
+        ) WITHOUT ROWID;
+        INSERT INTO addon_recipients (addon_id, account_id, first_at, last_at, numbers)
+            SELECT addon_id, account_id, MIN(at), MAX(at),
+                CASE
+                    WHEN MAX((',' || fields) LIKE '%,usage.to:clear%' OR (',' || fields) LIKE '%,usage.from:clear%')
+                        THEN 'clear'
+                    WHEN MAX((',' || fields) LIKE '%,usage.to:%' OR (',' || fields) LIKE '%,usage.from:%')
+                        THEN 'pseudonym'
+                    ELSE 'none'
+                END
+            FROM ledger WHERE event_type != 'erasure' GROUP BY addon_id, account_id;
         """
 }

@@ -91,9 +91,8 @@ public enum ConsentFile {
         for plan in plans {
             let current = addons.consents.current(accountID: plan.accountID, addonID: plan.manifest.id)
             if let request = plan.request {
-                if let current, Set(current.fields) == Set(request.fields),
-                    current.addonVersion == plan.manifest.version
-                {
+                // The same terms are left alone; other terms (a newer manifest's) are agreed to afresh.
+                if let current, current.terms == ConsentTerms(manifest: plan.manifest, granting: request.fields) {
                     continue
                 }
                 let receipt = try await addons.consents.grant(

@@ -18,6 +18,9 @@ public struct ConsentRecord: Sendable, Equatable, FetchableRecord {
     public var addonVersion: String
     public var action: Action
     public var fields: [String]
+    /// The terms shown when the customer agreed (grants only); nil for a withdrawal, and for a grant
+    /// recorded before terms were kept (see `ConsentTerms.inForce`).
+    public var terms: ConsentTerms?
     public var at: Int64
     public var actor: String
 
@@ -30,6 +33,8 @@ public struct ConsentRecord: Sendable, Equatable, FetchableRecord {
         action = Action(rawValue: row["action"]) ?? .withdraw
         let fieldsJSON: String = row["fields"]
         fields = (try? JSONDecoder().decode([String].self, from: Data(fieldsJSON.utf8))) ?? []
+        let termsJSON: String? = row["terms"]
+        terms = try termsJSON.map { try JSONDecoder().decode(ConsentTerms.self, from: Data($0.utf8)) }
         at = row["at"]
         actor = row["actor"]
     }
@@ -109,35 +114,38 @@ public final class ConsentStore: Sendable {
         }
     }
 
-    /// Records a grant (replacing the one in force) and returns it as the consent receipt.
+    /// Records a grant of `fields` under the manifest's current terms (replacing the grant in force)
+    /// and returns it as the consent receipt.
     public func grant(accountID: String, manifest: Manifest, fields: [String], actor: String) async throws
         -> ConsentRecord
     {
         try await append(
             accountID: accountID, addonID: manifest.id, version: manifest.version, action: .grant, fields: fields,
-            actor: actor)
+            terms: ConsentTerms(manifest: manifest, granting: fields), actor: actor)
     }
 
     /// Records a withdrawal, effective at once: events queued for the add-on are dropped with it.
     public func withdraw(accountID: String, manifest: Manifest, actor: String) async throws -> ConsentRecord {
         try await append(
             accountID: accountID, addonID: manifest.id, version: manifest.version, action: .withdraw, fields: [],
-            actor: actor)
+            terms: nil, actor: actor)
     }
 
     private func append(
         accountID: String, addonID: String, version: String, action: ConsentRecord.Action, fields: [String],
-        actor: String
+        terms: ConsentTerms?, actor: String
     ) async throws -> ConsentRecord {
         let now = clock.now().epochMillis
         let id = Identifier.make("cr")
         let fieldsJSON = String(decoding: try JSONEncoder().encode(fields.sorted()), as: UTF8.self)
+        let termsJSON = try terms.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
         let record = try await writer.write { db in
             try db.execute(
                 sql: """
-                    INSERT INTO addon_consents (id, account_id, addon_id, addon_version, action, fields, at, actor)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [id, accountID, addonID, version, action.rawValue, fieldsJSON, now, actor])
+                    INSERT INTO addon_consents (id, account_id, addon_id, addon_version, action, fields, terms, at, actor)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [id, accountID, addonID, version, action.rawValue, fieldsJSON, termsJSON, now, actor])
             if action == .withdraw {
                 try db.execute(
                     sql: "DELETE FROM addon_outbox WHERE addon_id = ? AND account_id = ? AND kind = ?",
@@ -147,6 +155,30 @@ public final class ConsentStore: Sendable {
         }
         remember(record)
         return record
+    }
+
+    /// Withdraws every grant the account has in force, in the caller's transaction (an account
+    /// erasure): an erased account enables nothing. The index follows once the transaction commits.
+    func withdrawAll(_ db: Database, accountID: String, actor: String) throws {
+        let now = clock.now().epochMillis
+        let grants = grants(accountID: accountID)
+        for grant in grants {
+            try db.execute(
+                sql: """
+                    INSERT INTO addon_consents (id, account_id, addon_id, addon_version, action, fields, at, actor)
+                    VALUES (?, ?, ?, ?, ?, '[]', ?, ?)
+                    """,
+                arguments: [
+                    Identifier.make("cr"), accountID, grant.addonID, grant.addonVersion,
+                    ConsentRecord.Action.withdraw.rawValue, now, actor,
+                ])
+        }
+        guard !grants.isEmpty else { return }
+        db.afterNextTransaction { _ in
+            self.index.withLock { index in
+                for grant in grants { index.current[Self.key(accountID, grant.addonID)] = nil }
+            }
+        }
     }
 
     public func record(id: String) async throws -> ConsentRecord? {

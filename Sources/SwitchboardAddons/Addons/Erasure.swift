@@ -4,10 +4,14 @@ import PluginAPI
 import SwitchboardCore
 
 /// What goes into an add-on's outbox for an erasure.
+/// Written per add-on: the number in clear only for an add-on that received this account's numbers
+/// in clear, and always as this add-on's pseudonym, so the request tells it nothing it did not have.
 package struct ErasureOrder: Codable, Sendable {
     var requestID: String
     var subjectKind: ErasureSubject.Kind
     var value: String?
+    /// Nil in orders written before pseudonyms were decided per add-on (see `OutboxWorker`).
+    var pseudonym: String?
 }
 
 /// A deletion request and where it stands with each add-on that received data about the subject.
@@ -52,6 +56,10 @@ extension AddonPlatform: ErasureRequestSink {
                 sql: "DELETE FROM addon_outbox WHERE account_id = ? AND kind = ?",
                 arguments: [accountID, OutboxKind.event.rawValue])
             try db.execute(sql: "DELETE FROM addon_records WHERE account_id = ?", arguments: [accountID])
+            try consents.withdrawAll(db, accountID: accountID, actor: origin)
+            db.afterNextTransaction(onCommit: { [records] db in
+                records.forgetAccountSeries(accountID, committedIn: db)
+            })
         }
         return try recordErasure(db, accountID: accountID, subject: subject, origin: origin, onlyAddon: nil)
     }
@@ -73,24 +81,23 @@ extension AddonPlatform: ErasureRequestSink {
     ) throws -> String {
         let id = Identifier.make("er")
         let now = clock.now().epochMillis
-        let order = try JSONEncoder().encode(
-            ErasureOrder(requestID: id, subjectKind: subject.kind, value: subject.value))
         let loaded = Set(registry.manifests.map(\.id))
-        // Identifiers travel in usage.to and usage.from; an account's data in any field.
-        let identifierFilter =
-            subject == .account ? "" : "AND (fields LIKE '%usage.to:%' OR fields LIKE '%usage.from:%')"
-        var targets = try String.fetchAll(
-            db,
-            sql:
-                "SELECT DISTINCT addon_id FROM ledger WHERE account_id = ? AND event_type != 'erasure' \(identifierFilter)",
-            arguments: [accountID])
-        if let onlyAddon { targets = targets.contains(onlyAddon) ? [onlyAddon] : [] }
+        // Identifiers travel in usage.to and usage.from; an account's data in any field. The durable
+        // recipients record, not the ledger rows that compaction removes, says who received what.
+        var targets = try Recipients.of(db, accountID: accountID, numbersOnly: subject != .account)
+        if let onlyAddon { targets = targets.filter { $0.addonID == onlyAddon } }
         try db.execute(
             sql: """
                 INSERT INTO erasure_requests (id, account_id, subject_kind, subject_value, origin, created_at)
                 VALUES (?, ?, ?, ?, ?, ?)
                 """, arguments: [id, accountID, subject.kind.rawValue, subject.value, origin, now])
-        for addon in targets.sorted() {
+        for (addon, numbers) in targets {
+            let order = try JSONEncoder().encode(
+                ErasureOrder(
+                    requestID: id, subjectKind: subject.kind, value: numbers == .clear ? subject.value : nil,
+                    pseudonym: subject.value.map {
+                        mediator.pseudonyms.token($0, addonID: addon, accountID: accountID)
+                    }))
             let available = loaded.contains(addon)
             try db.execute(
                 sql:
@@ -103,7 +110,7 @@ extension AddonPlatform: ErasureRequestSink {
                 sql: "INSERT INTO addon_outbox (addon_id, account_id, event, kind) VALUES (?, ?, ?, ?)",
                 arguments: [addon, accountID, order, OutboxKind.erase.rawValue])
         }
-        commitWakeups.wake(targets, after: db)
+        commitWakeups.wake(targets.map(\.addonID), after: db)
         return id
     }
 

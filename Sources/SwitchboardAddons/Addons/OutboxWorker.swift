@@ -95,13 +95,20 @@ package struct OutboxWorker: Sendable {
                 continue
             }
             if kind == .erase {
-                guard let order = try? JSONDecoder().decode(ErasureOrder.self, from: row.payload) else {
+                guard var order = try? JSONDecoder().decode(ErasureOrder.self, from: row.payload) else {
                     skipped.append(row.seq)
                     continue
                 }
-                let pseudonym = order.value.map {
-                    platform.mediator.pseudonyms.token($0, addonID: addonID, accountID: row.accountID)
+                if order.pseudonym == nil, let value = order.value {
+                    // An order written before the form was decided per add-on: decide it now.
+                    let numbers = try await platform.writer.pool.read { db in
+                        try Recipients.of(db, accountID: row.accountID, numbersOnly: true)
+                    }.first { $0.addonID == addonID }?.numbers
+                    order.pseudonym = platform.mediator.pseudonyms.token(
+                        value, addonID: addonID, accountID: row.accountID)
+                    if numbers != .clear { order.value = nil }
                 }
+                let pseudonym = order.pseudonym
                 work.append(
                     .erase(
                         seq: row.seq, attempts: row.attempts, accountID: row.accountID, order: order,

@@ -126,6 +126,9 @@ public enum Microbenchmarks {
                     "addon_version": "1.0.0",
                     "action": "grant", "fields": #"["usage.status","usage.timestamp","usage.to"]"#, "at": 0,
                     "actor": "bench",
+                    "terms": String(
+                        decoding: try! JSONEncoder().encode(
+                            ConsentTerms(manifest: manifest, granting: manifest.fields.map(\.id))), as: UTF8.self),
                 ])
             var fieldsSeen = 0
             let started = ContinuousClock.now

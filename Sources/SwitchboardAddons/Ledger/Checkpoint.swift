@@ -40,9 +40,10 @@ public struct Checkpoint: Sendable, Equatable, Codable {
             signature: signature.base64EncodedString())
     }
 
-    /// True when the signature is valid and made by `expectedKey` (base64), if given.
-    func isAuthentic(expectedKey: String?) -> Bool {
-        if let expectedKey, expectedKey != publicKey { return false }
+    /// True when the signature is valid and made by one of `trustedKeys` (base64 raw Ed25519 public
+    /// keys); with nil, any key whose signature is valid is accepted.
+    func isAuthentic(trustedKeys: Set<String>?) -> Bool {
+        if let trustedKeys, !trustedKeys.contains(publicKey) { return false }
         guard let keyData = Data(base64Encoded: publicKey), let signatureData = Data(base64Encoded: signature),
             let key = try? Curve25519.Signing.PublicKey(rawRepresentation: keyData)
         else { return false }
@@ -58,6 +59,28 @@ extension Checkpoint: FetchableRecord {
         at = row["at"]
         publicKey = row["public_key"]
         signature = row["signature"]
+    }
+
+    /// Signs the ledger's current tail with `key` and stores the checkpoint, even when an older
+    /// checkpoint (by another key) already covers it: after a key rotation this is the first
+    /// statement of the new key, continuing the chain of trust from the row the old key vouched for.
+    ///
+    /// The tail is the newest row (a periodic checkpoint); when retention left no rows, the newest
+    /// compaction anchor is signed again (a compaction checkpoint at the same row and hash). Returns
+    /// nil, storing nothing, when there is neither. Throws what GRDB throws.
+    package static func signTail(_ db: Database, key: Curve25519.Signing.PrivateKey, at: Int64) throws -> Checkpoint? {
+        let checkpoint: Checkpoint
+        if let tail = try Row.fetchOne(db, sql: "SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1") {
+            checkpoint = try sign(kind: .periodic, seq: tail["seq"], hash: tail["hash"], at: at, key: key)
+        } else if let anchor = try Row.fetchOne(
+            db, sql: "SELECT seq, hash FROM ledger_checkpoints WHERE kind = 'compaction' ORDER BY seq DESC LIMIT 1")
+        {
+            checkpoint = try sign(kind: .compaction, seq: anchor["seq"], hash: anchor["hash"], at: at, key: key)
+        } else {
+            return nil
+        }
+        try checkpoint.insert(db)
+        return checkpoint
     }
 
     func insert(_ db: Database) throws {

@@ -37,6 +37,8 @@ public struct LedgerEntry: Sendable, Equatable, FetchableRecord {
 /// The append-only, hash-chained record of every view delivered to an add-on.
 public enum Ledger {
     public static let genesis = String(repeating: "0", count: 64)
+    /// The `event_type` of an add-on's erasure receipt, which shares nothing.
+    static let erasureEventType = "erasure"
 
     public struct Share: Sendable {
         var addonID: String
@@ -68,7 +70,7 @@ public enum Ledger {
             self.addonVersion = addonVersion
             self.accountID = accountID
             eventID = requestID
-            eventType = "erasure"
+            eventType = Ledger.erasureEventType
             fields = ["subject.\(subjectKind.rawValue):erased"]
             consentID = nil
         }
@@ -132,6 +134,7 @@ public enum Ledger {
             try insert.execute()
             prev = hash
         }
+        try Recipients.note(db, shares)
     }
 
     public struct Query: Sendable {

@@ -8,14 +8,31 @@ public enum LedgerVerifier {
         public var rows: Int
         public var checkpoints: Int
         public var failure: Ledger.VerificationFailure?
+        /// How many distinct keys signed the checkpoints that were checked (stored and exported); 0
+        /// when verification failed.
+        public var signingKeys = 0
+        /// How many of `signingKeys` are not the host's current key (retired keys).
+        public var retiredSigningKeys = 0
     }
 
-    public static func verify(_ db: Database, external: [Checkpoint], hostKey: String?) throws -> Outcome {
+    /// Checks every checkpoint's signature, then the chain from the newest compaction anchor on.
+    ///
+    /// - Parameters:
+    ///   - external: exported copies of checkpoints, checked like the stored ones.
+    ///   - hostKey: the current signing key (base64 raw Ed25519 public key). A checkpoint must be
+    ///     signed by it or by one of `retiredKeys`; any other key fails verification. With nil, any
+    ///     key whose signature is valid is accepted (only for rotating after the key was lost).
+    ///   - retiredKeys: public keys that signed checkpoints before a rotation (`audit rotate-key`).
+    /// - Returns: the counts, or the first problem in `failure`. Throws only what GRDB throws.
+    public static func verify(
+        _ db: Database, external: [Checkpoint], hostKey: String?, retiredKeys: Set<String> = []
+    ) throws -> Outcome {
         let stored = try Checkpoint.fetchAll(db, sql: "SELECT * FROM ledger_checkpoints ORDER BY id")
         func fail(_ seq: Int64, _ reason: String, rows: Int) -> Outcome {
             Outcome(rows: rows, checkpoints: 0, failure: .init(seq: seq, reason: reason))
         }
-        for checkpoint in stored + external where !checkpoint.isAuthentic(expectedKey: hostKey) {
+        let trusted = hostKey.map { retiredKeys.union([$0]) }
+        for checkpoint in stored + external where !checkpoint.isAuthentic(trustedKeys: trusted) {
             return fail(
                 checkpoint.seq, "the checkpoint at sequence \(checkpoint.seq) has an invalid signature or another key",
                 rows: 0)
@@ -66,7 +83,10 @@ public enum LedgerVerifier {
                 "the ledger ends at row \(expectedSeq - 1) but a signed checkpoint covers rows up to \(beyond): the tail was truncated",
                 rows: count)
         }
-        return Outcome(rows: count, checkpoints: verifiedCheckpoints, failure: nil)
+        let signers = Set((stored + external).map(\.publicKey))
+        return Outcome(
+            rows: count, checkpoints: verifiedCheckpoints, failure: nil, signingKeys: signers.count,
+            retiredSigningKeys: signers.subtracting([hostKey].compactMap { $0 }).count)
     }
 
     /// Reads exported checkpoint files (`checkpoint-<seq>.json`) from a directory.

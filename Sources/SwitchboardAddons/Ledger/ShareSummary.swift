@@ -35,7 +35,7 @@ public enum ShareSummary {
                     erasureReceipts: 0)
             let version: String = row["addon_version"]
             if !entry.addonVersions.contains(version) { entry.addonVersions.append(version) }
-            if (row["event_type"] as String) == "erasure" {
+            if (row["event_type"] as String) == Ledger.erasureEventType {
                 entry.erasureReceipts += count
             } else {
                 entry.shares += count

@@ -61,7 +61,7 @@ public struct ErasureService: Sendable {
         let retentionDays = self.retentionDays
         let requests = self.requests
         defer { accounts.credentials.forget(accountID: accountID) }
-        return try await writer.write { db in
+        let outcome: AccountOutcome? = try await writer.write { db in
             guard
                 let account = try Account.fetchOne(
                     db, sql: "SELECT * FROM accounts WHERE id = ?", arguments: [accountID])
@@ -78,7 +78,10 @@ public struct ErasureService: Sendable {
                         updated_at = ? WHERE account_id = ? AND status = 'queued'
                     """, arguments: [now, now, accountID])
             try db.execute(
-                sql: "UPDATE messages SET body = NULL, body_digest = NULL WHERE account_id = ?", arguments: [accountID])
+                sql: """
+                    UPDATE messages SET body = NULL, body_digest = NULL, status_callback = NULL,
+                        status_callback_events = NULL WHERE account_id = ?
+                    """, arguments: [accountID])
             try db.execute(sql: "DELETE FROM callbacks WHERE account_id = ?", arguments: [accountID])
             try db.execute(sql: "DELETE FROM account_numbers WHERE account_id = ?", arguments: [accountID])
             try db.execute(
@@ -87,19 +90,29 @@ public struct ErasureService: Sendable {
             try db.execute(
                 sql: """
                     UPDATE accounts SET name = NULL, email = NULL, company = NULL, password_hash = NULL,
-                        last_login_ip = NULL, status = 'erased', erased_at = ?, updated_at = ? WHERE id = ?
+                        last_login_ip = NULL, webhook_secret = '', status = 'erased', erased_at = ?, updated_at = ?
+                    WHERE id = ?
                     """, arguments: [now, now, accountID])
             let requestID = try requests.requestErasure(db, accountID: accountID, subject: .account, origin: origin)
             return AccountOutcome(
                 report: Self.erasedReport(contacts: contacts, retentionDays: retentionDays), requestID: requestID)
         }
+        if outcome?.requestID != nil { await purgeErasedPages() }
+        return outcome
+    }
+
+    /// Empties the write-ahead log after an erasure, so the erased values are in no file. The
+    /// erasure itself is committed either way; a log still in use is emptied by a later erasure or
+    /// checkpoint, so a failure here is not the requester's error.
+    private func purgeErasedPages() async {
+        try? await writer.purgeWriteAheadLog()
     }
 
     /// Erases what the platform holds about one phone number of this account (contacts with it and
     /// the bodies of messages to or from it) and asks the add-ons that received it to do the same.
     public func eraseNumber(accountID: String, number: String, origin: String) async throws -> NumberOutcome {
         let requests = self.requests
-        return try await writer.write { db in
+        let outcome: NumberOutcome = try await writer.write { db in
             let held = try String.fetchOne(
                 db, sql: "SELECT legal_hold_reason FROM accounts WHERE id = ?", arguments: [accountID])
             if held != nil { return .held }
@@ -113,12 +126,14 @@ public struct ErasureService: Sendable {
             return .requested(
                 try requests.requestErasure(db, accountID: accountID, subject: .number(number), origin: origin))
         }
+        if case .requested = outcome { await purgeErasedPages() }
+        return outcome
     }
 
     /// Deletes one contact and tells the add-ons that saw its number; false when there is no such contact.
     public func deleteContact(accountID: String, id: String, origin: String) async throws -> Bool {
         let requests = self.requests
-        return try await writer.write { db in
+        let deleted = try await writer.write { db in
             guard
                 let number = try String.fetchOne(
                     db, sql: "SELECT number FROM contacts WHERE id = ? AND account_id = ?", arguments: [id, accountID])
@@ -128,6 +143,8 @@ public struct ErasureService: Sendable {
                 db, accountID: accountID, subject: .contact(id: id, number: number), origin: origin)
             return true
         }
+        if deleted { await purgeErasedPages() }
+        return deleted
     }
 
     private static func heldReport(_ reason: String) -> ErasureReport {
@@ -147,7 +164,9 @@ public struct ErasureService: Sendable {
             status: .erased,
             erased: [
                 "name", "email", "company", "password", "last sign-in address", "contacts (\(contacts))",
-                "message bodies and body digests", "pending status callbacks", "phone numbers",
+                "message bodies and body digests", "status callback URLs and pending callbacks",
+                "webhook signing secret",
+                "phone numbers",
                 "API keys (revoked)",
             ],
             kept: [

@@ -160,14 +160,28 @@ public struct MessageStore: Sendable {
             try db.cachedStatement(sql: "UPDATE messages SET body = NULL, body_digest = ? WHERE id = ?").execute(
                 arguments: [digest.digest(body, accountID: accountID), messageID])
         case .hide:
-            try db.cachedStatement(sql: "UPDATE messages SET body = NULL WHERE id = ?").execute(arguments: [messageID])
+            try db.cachedStatement(sql: "UPDATE messages SET body = NULL, body_digest = NULL WHERE id = ?").execute(
+                arguments: [messageID])
         }
     }
 
-    /// After an account switches to `hash` or `hide`, brings its finished messages in line.
+    /// After an account switches to `hash` or `hide`, brings its finished messages in line: in `hide`,
+    /// digests kept from an earlier `hash` go too, since `hide` keeps nothing in the body's place.
     public func applyContentMode(accountID: String) async throws {
         let digest = self.digest
         try await writer.write { db in
+            if try String.fetchOne(
+                db, sql: "SELECT content_mode FROM accounts WHERE id = ?", arguments: [accountID])
+                == ContentMode.hide.rawValue
+            {
+                try db.execute(
+                    sql: """
+                        UPDATE messages SET body = NULL, body_digest = NULL
+                        WHERE account_id = ? AND (body IS NOT NULL OR body_digest IS NOT NULL)
+                        AND status IN ('delivered', 'undelivered', 'failed', 'received')
+                        """, arguments: [accountID])
+                return
+            }
             let ids = try String.fetchAll(
                 db.cachedStatement(
                     sql: """

@@ -18,8 +18,9 @@ public struct SchemaMigration: Sendable {
 public enum CoreSchema {
     public static let v1Core = SchemaMigration("v1-core", sql: v1)
     public static let v4CallbackEvents = SchemaMigration("v4-callback-events", sql: v4)
+    public static let v6ErasedAccountsStayErased = SchemaMigration("v6-erased-accounts-stay-erased", sql: v6)
     /// The core's steps alone, in order (a database holding only the core, as in its own tests).
-    public static let migrations = [v1Core, v4CallbackEvents]
+    public static let migrations = [v1Core, v4CallbackEvents, v6ErasedAccountsStayErased]
 
     private static let v1 = """
         CREATE TABLE accounts (
@@ -134,4 +135,33 @@ public enum CoreSchema {
     private static let v4 = """
         ALTER TABLE messages ADD COLUMN status_callback_events INTEGER;
         """
+
+    /// An erased account stays erased whatever was in flight when it was erased: a request that
+    /// authenticated just before `DELETE /v1/account` cannot write personal data back (a sign-in
+    /// address, a name) or add rows that hold some (messages, contacts, numbers, keys, callbacks).
+    /// Enforced by the database, so no code path can forget it. Updates that would write personal
+    /// data are skipped (`RAISE(IGNORE)`: a deferred sign-in record must not fail the batch it rides
+    /// in); inserts fail with a message the API turns into `410 Gone`.
+    private static let v6 =
+        """
+        CREATE TRIGGER accounts_erased_stay_erased BEFORE UPDATE ON accounts
+        WHEN OLD.status = 'erased' AND (NEW.name IS NOT NULL OR NEW.email IS NOT NULL OR NEW.company IS NOT NULL
+            OR NEW.password_hash IS NOT NULL OR NEW.last_login_ip IS NOT NULL OR NEW.webhook_secret != ''
+            OR NEW.status != 'erased')
+        BEGIN SELECT RAISE(IGNORE); END;
+
+        """
+        + ["messages", "contacts", "account_numbers", "api_keys", "callbacks"].map(refuseInsertForErasedAccount)
+        .joined(separator: "\n")
+
+    private static func refuseInsertForErasedAccount(into table: String) -> String {
+        """
+        CREATE TRIGGER \(table)_not_for_erased_accounts BEFORE INSERT ON \(table)
+        WHEN (SELECT status FROM accounts WHERE id = NEW.account_id) = 'erased'
+        BEGIN SELECT RAISE(ABORT, '\(erasedAccountMessage)'); END;
+        """
+    }
+
+    /// The error message of an insert refused because its account is erased.
+    public static let erasedAccountMessage = "switchboard: the account is erased"
 }

@@ -29,6 +29,9 @@ public enum SwitchboardDatabase {
             // on a new database file; an existing one keeps its page size.
             try db.execute(sql: "PRAGMA page_size = \(pageSize)")
             try db.execute(sql: "PRAGMA foreign_keys = ON")
+            // Erased data is overwritten with zeros instead of lingering in free pages and cells
+            // (GDPR article 17): an erasure must not be undone by reading the file.
+            try db.execute(sql: "PRAGMA secure_delete = ON")
         }
         let pool = try DatabasePool(path: path, configuration: configuration)
         // GRDB's pool sets synchronous=NORMAL on its writer after opening, so FULL must come afterwards.

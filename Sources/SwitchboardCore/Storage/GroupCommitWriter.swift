@@ -46,6 +46,22 @@ public final class GroupCommitWriter: Sendable {
         }
     }
 
+    /// Copies every committed page into the database file and empties the write-ahead log, so that
+    /// content erased by earlier commits is in no file any more: SQLite's WAL keeps old page images
+    /// until they are checkpointed and overwritten, and `secure_delete` (see `SwitchboardDatabase`)
+    /// zeroes the freed space in the database file itself. Waits for readers up to the busy timeout.
+    /// - Throws: `DatabaseError` (`SQLITE_BUSY`) when readers kept the log in use all that time.
+    public func purgeWriteAheadLog() async throws {
+        try await pool.writeWithoutTransaction { db in
+            let (frames, copied) = try db.checkpoint(.truncate)
+            guard frames <= 0 || copied == frames else {
+                throw DatabaseError(
+                    resultCode: .SQLITE_BUSY,
+                    message: "the write-ahead log is in use; \(copied) of \(frames) frames copied")
+            }
+        }
+    }
+
     /// Queues `body` without waiting for it. Batches commit in the order they were queued, so a
     /// write queued after this one and awaited commits no earlier. `failed` hears of an error.
     public func writeDetached(

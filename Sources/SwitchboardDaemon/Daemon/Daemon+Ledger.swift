@@ -31,10 +31,15 @@ extension Daemon {
     }
 
     /// Verifies the chain and every checkpoint, stored and exported (from `checkpointDirectory`).
+    /// Checkpoints must be signed by the current key or by a retired key listed in
+    /// `secrets/ledger-public-keys` (see `LedgerKeyRotation`). Throws when the checkpoint directory
+    /// or that file cannot be read, and what GRDB throws.
     public func verifyLedger(checkpointDirectory: String? = nil) async throws -> LedgerVerifier.Outcome {
         let external = try checkpointDirectory.map(LedgerVerifier.loadExported(directory:)) ?? []
         let key = ledger.publicKey
-        return try await addons.writer.pool.read { db in try LedgerVerifier.verify(db, external: external, hostKey: key)
+        let retired = Set(try DataDirectory(path: dataDirectory.path).retiredLedgerKeys().map(\.publicKey))
+        return try await addons.writer.pool.read { db in
+            try LedgerVerifier.verify(db, external: external, hostKey: key, retiredKeys: retired)
         }
     }
 }

@@ -45,10 +45,11 @@ public final class Daemon: Sendable {
         let addons = try AddonPlatform(
             settings: addonSettings, stateRoot: layout.root.appendingPathComponent("addons"),
             pseudonymKey: try layout.pseudonymKey(), writer: writer, clock: clock, metrics: metrics.registry,
-            logger: logger)
+            accountMetrics: metrics.accountRegistry, logger: logger)
         self.addons = addons
         ledger = LedgerMaintenance(
-            writer: writer, key: try layout.ledgerSigningKey(), settings: config.ledger, clock: clock, logger: logger)
+            writer: writer, key: try layout.ledgerSigningKey(database: pool), settings: config.ledger, clock: clock,
+            logger: logger)
         let messages = MessageStore(writer: writer, clock: clock, digest: digest, events: addons)
         let callbacks = StatusCallbackQueue(writer: writer, clock: clock, settings: config.callbacks, logger: logger)
         let simulator = SimulatedCarrier(settings: config.simulator)

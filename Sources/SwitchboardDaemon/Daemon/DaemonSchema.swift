@@ -9,5 +9,7 @@ package enum DaemonSchema {
         AddonSchema.v2Addons,
         AddonSchema.v3LedgerCheckpointsErasure,
         CoreSchema.v4CallbackEvents,
+        AddonSchema.v5ConsentTermsRecipients,
+        CoreSchema.v6ErasedAccountsStayErased,
     ]
 }
