@@ -11,8 +11,10 @@ package enum APIRouter {
         let accounts = AccountRoutes(services: services)
         accounts.addPublic(to: router)
 
+        let basicAuth = BasicAuthMiddleware(
+            accounts: services.accounts, throttle: services.authThrottle, addresses: services.clientAddresses)
         let authenticated = router.group("v1")
-            .add(middleware: BasicAuthMiddleware(accounts: services.accounts, throttle: services.authThrottle))
+            .add(middleware: basicAuth)
             .add(middleware: StorageErrorMiddleware())
         accounts.addAuthenticated(to: authenticated)
         MessageRoutes(services: services).add(to: authenticated)
@@ -20,9 +22,12 @@ package enum APIRouter {
         UsageRoutes(services: services).add(to: authenticated)
         AddonRoutes(services: services).add(to: authenticated)
         PrivacyRoutes(services: services).add(to: authenticated)
+        WebhookSecretRoutes(services: services).add(to: authenticated)
 
         let admin = router.group("v1/admin")
-            .add(middleware: OperatorAuthMiddleware(token: operatorToken, throttle: services.authThrottle))
+            .add(
+                middleware: OperatorAuthMiddleware(
+                    token: operatorToken, throttle: services.authThrottle, addresses: services.clientAddresses))
         AdminRoutes(services: services).add(to: admin)
         AuditRoutes(services: services).add(to: admin)
         PrivacyRoutes(services: services).addAdmin(to: admin)

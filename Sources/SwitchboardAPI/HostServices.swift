@@ -30,12 +30,19 @@ package struct HostServices: Sendable {
     let authThrottle: AuthThrottle
     let metrics: HostMetrics
     package let addons: AddonPlatform
+    let webhookSecrets: WebhookSecrets
+    /// Which address a request comes from (trusted proxies' `X-Forwarded-For`).
+    let clientAddresses: ClientAddressResolver
+    /// Sign-ups per client address (`rate_limits.signups_per_address`).
+    let signUpThrottle: AuthThrottle
 
     package init(
         settings: APISettings, accounts: AccountStore, messages: MessageStore, contacts: ContactStore,
         usage: UsageStore, erasures: ErasureService, sending: SendService, pipeline: DeliveryPipeline,
         simulator: SimulatedCarrier,
-        sendLimiter: SendRateLimiter, authThrottle: AuthThrottle, metrics: HostMetrics, addons: AddonPlatform
+        sendLimiter: SendRateLimiter, authThrottle: AuthThrottle, metrics: HostMetrics, addons: AddonPlatform,
+        webhookSecrets: WebhookSecrets, clientAddresses: ClientAddressResolver = ClientAddressResolver(),
+        signUpThrottle: AuthThrottle = AuthThrottle(maxAttempts: 20, windowSeconds: 3600, clock: SystemWallClock())
     ) {
         self.settings = settings
         self.accounts = accounts
@@ -50,5 +57,8 @@ package struct HostServices: Sendable {
         self.authThrottle = authThrottle
         self.metrics = metrics
         self.addons = addons
+        self.webhookSecrets = webhookSecrets
+        self.clientAddresses = clientAddresses
+        self.signUpThrottle = signUpThrottle
     }
 }

@@ -41,10 +41,12 @@ extension Request {
         try JSONInput(bytes: try await collectBody(limit: limit), allowed: allowed)
     }
 
-    /// A query parameter checked against a parser; a bad value is a 422 naming the parameter.
+    /// A query parameter checked against a parser; a bad value is a 422 naming the parameter. A route
+    /// that reads several parameters uses `queryInput()` instead, so that one 422 names every bad one.
     func query<T>(_ name: String, hint: String, _ parse: (String) -> T?) throws -> T? {
-        guard let text = uri.queryParameters[Substring(name)].map(String.init) else { return nil }
-        guard let value = parse(text) else { throw Problem.invalid(name, hint) }
+        var parameters = queryInput()
+        let value = parameters.value(name, hint: hint, parse)
+        try parameters.finish()
         return value
     }
 

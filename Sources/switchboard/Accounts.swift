@@ -33,7 +33,7 @@ struct Accounts: AsyncParsableCommand {
             }
             let daemon = try Daemon(
                 config: try options.resolve(loadAddons: false), logger: Logger(label: "switchboard"))
-            if let problem = daemon.accounts.policy.problem(with: password, email: email) {
+            if let problem = daemon.accounts.policy.problem(with: password, email: email, name: name) {
                 throw ValidationError("password \(problem)")
             }
             do {

@@ -29,8 +29,12 @@ struct Addons: AsyncParsableCommand {
                     print("          \(field.id) [\(flags)]: \(field.purpose)")
                 }
             }
-            for problem in daemon.addons.registry.problems {
+            let problems = daemon.addons.registry.problems
+            for problem in problems {
                 print("FAILED  \(problem.file)\n          \(problem.reason)")
+            }
+            if !problems.isEmpty {
+                throw AddonsNotWorking(problems.map { ($0.file, $0.reason) })
             }
         }
     }
@@ -116,11 +120,13 @@ extension Addons {
         static let configuration = CommandConfiguration(
             abstract: "Ask the running daemon how each add-on is doing: running, restarting or quarantined, and why.")
         @OptionGroup var options: ConfigOptions
+        @OptionGroup var daemon: DaemonOptions
 
         func run() async throws {
             let config = try options.resolve(loadAddons: false)
-            let (status, json) = try await DaemonClient(config: config).call(.GET, "/v1/admin/addons")
-            guard status == 200 else { throw ValidationError("the daemon answered HTTP \(status)") }
+            let json = try await DaemonClient(config: config, endpoint: try daemon.endpoint(config: config))
+                .call(.GET, "/v1/admin/addons")
+            var quarantined: [String] = []
             for addon in json["loaded"] as? [[String: Any]] ?? [] {
                 let runtime = addon["runtime"] as? [String: Any] ?? [:]
                 var line =
@@ -130,10 +136,13 @@ extension Addons {
                 if let until = runtime["quarantined_until"] { line += ", quarantined until \(until)" }
                 print(line)
                 if let failure = runtime["last_failure"] { print("    last failure: \(failure)") }
+                if runtime["state"] as? String == "quarantined" { quarantined.append("\(addon["id"] ?? "?")") }
             }
-            for failed in json["failed"] as? [[String: Any]] ?? [] {
-                print("FAILED  \(failed["file"] ?? "?")\n    \(failed["reason"] ?? "")")
+            let failed = (json["failed"] as? [[String: Any]] ?? []).map {
+                ("\($0["file"] ?? "?")", "\($0["reason"] ?? "")")
             }
+            for (file, reason) in failed { print("FAILED  \(file)\n    \(reason)") }
+            if !failed.isEmpty || !quarantined.isEmpty { throw AddonsNotWorking(failed, quarantined: quarantined) }
         }
     }
 }
@@ -150,18 +159,46 @@ extension Addons {
                 `kill -HUP` on the daemon reloads every add-on whose files changed.
                 """)
         @OptionGroup var options: ConfigOptions
+        @OptionGroup var daemon: DaemonOptions
         @Argument(help: "The add-on's id or short id, as `switchboard addons list` shows it.") var id: String
 
         func run() async throws {
             let config = try options.resolve(loadAddons: false)
-            let (status, json) = try await DaemonClient(config: config).call(
-                .POST, "/v1/admin/addons/\(id)/reload", timeout: .seconds(30))
-            guard status == 200 else {
-                throw ValidationError("\(json["detail"] as? String ?? "the daemon answered HTTP \(status)")")
-            }
+            let path = id.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/"])) ?? id
+            let json = try await DaemonClient(config: config, endpoint: try daemon.endpoint(config: config)).call(
+                .POST, "/v1/admin/addons/\(path)/reload", timeout: .seconds(30))
             print(
                 "\(json["id"] ?? id): \(json["from_version"] ?? "?") -> \(json["to_version"] ?? "?") (\(json["isolation"] ?? "?"))"
             )
         }
+    }
+}
+
+/// Add-ons that are not working: manifests the daemon refused (file and reason) and add-ons
+/// quarantined after repeated failures. `addons list` and `addons status` print everything first,
+/// then exit 1 with this.
+struct AddonsNotWorking: Error, CustomStringConvertible {
+    var refused: [(file: String, reason: String)]
+    var quarantined: [String] = []
+
+    init(_ refused: [(file: String, reason: String)], quarantined: [String] = []) {
+        self.refused = refused
+        self.quarantined = quarantined
+    }
+
+    var description: String {
+        var lines: [String] = []
+        if !refused.isEmpty {
+            lines.append(
+                "\(refused.count) add-on manifest\(refused.count == 1 ? " was" : "s were") refused; fix \(refused.count == 1 ? "it" : "them") and check with `switchboard addons check FILE`:"
+            )
+            lines += refused.map { "  \($0.file): \($0.reason)" }
+        }
+        if !quarantined.isEmpty {
+            lines.append(
+                "quarantined after repeated failures (see `last failure` above): \(quarantined.joined(separator: ", "))"
+            )
+        }
+        return lines.joined(separator: "\n")
     }
 }

@@ -4,6 +4,7 @@ import Logging
 import SwitchboardAddons
 import SwitchboardCore
 import SwitchboardDaemon
+import Synchronization
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -43,9 +44,37 @@ struct Serve: AsyncParsableCommand {
                 "operator_token":
                     "\(configuration.operatorToken == nil ? daemon.dataDirectory.appendingPathComponent("secrets/operator-token").path : "from configuration")",
             ])
-        try await daemon.run()
+        let addressFile = DaemonEndpoint.addressFile(dataDir: daemon.dataDirectory.path)
+        let recorded = RecordedAddress()
+        defer { Self.remove(addressFile, ifItHolds: recorded.url.withLock { $0 }) }
+        try await daemon.run { port in
+            // `switchboard addons status` and `addons reload` find this daemon here, also when it was
+            // started with --port or --port 0.
+            let url = DaemonEndpoint(host: configuration.host, port: port, source: "serve").baseURL
+            do {
+                try Data((url + "\n").utf8).write(to: addressFile, options: .atomic)
+                recorded.url.withLock { $0 = url }
+            } catch {
+                logger.warning(
+                    "cannot record the listening address; operator commands need --url",
+                    metadata: ["file": "\(addressFile.path)", "error": "\(error)"])
+            }
+        }
         logger.info("stopped")
     }
+
+    /// Removes `daemon.url` at exit, unless another daemon has since written its own address there.
+    private static func remove(_ file: URL, ifItHolds url: String?) {
+        guard let url,
+            (try? String(contentsOf: file, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) == url
+        else { return }
+        try? FileManager.default.removeItem(at: file)
+    }
+}
+
+/// The URL `serve` wrote into `daemon.url`, set once it listens.
+private final class RecordedAddress: Sendable {
+    let url = Mutex<String?>(nil)
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}

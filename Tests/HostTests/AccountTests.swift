@@ -106,15 +106,17 @@ import Testing
         }
     }
 
-    @Test func loginWithPasswordIssuesANewKey() async throws {
+    @Test func loginWithPasswordStartsASession() async throws {
         try await TestDaemon.withRouter { daemon in
             let (id, _) = try await daemon.signUp(email: "login@example.com")
             let login = try await daemon.client.post(
                 "/v1/login", json: ["email": "login@example.com", "password": "plum-harbor-violet-42"])
             #expect(login.status == 200)
             #expect(login.json["account_id"] as? String == id)
-            let key = try #require(login.json["api_key"] as? String)
-            #expect(try await daemon.client.with(basic: (id, key)).get("/v1/account").status == 200)
+            #expect(login.json["api_key"] == nil)
+            let token = try #require(login.json["session_token"] as? String)
+            #expect(try await daemon.client.with(basic: (id, token)).get("/v1/account").status == 200)
+            #expect(try await daemon.client.with(bearer: token).get("/v1/account").status == 200)
             let bad = try await daemon.client.post(
                 "/v1/login", json: ["email": "login@example.com", "password": "wrong-password-123"])
             #expect(bad.status == 401)

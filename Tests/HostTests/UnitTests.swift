@@ -203,13 +203,16 @@ import Testing
             #"{"nested":{"x":[{"y":null},true,false]}}"#,
             #"{"escapes":"\"\\\/\b\f\n\r\t\u00e9\u20ac\ud83d\ude00"}"#,
             #"{"utf8":"héllo wörld ✓ 😀"}"#,
-            #"{"dup":1,"dup":2}"#,
             #"[]"#, #""text""#, #"12"#, #"null"#,
         ]
         for document in documents {
             #expect(try parse(document) == foundation(document), "\(document)")
         }
-        #expect(try parse(#"{"dup":1,"dup":2}"#) == .object(["dup": .number(2)]))
+        // Foundation lets the last of two equal keys win; I-JSON (RFC 7493 §2.3) refuses them.
+        #expect(foundation(#"{"dup":1,"dup":2}"#) == .object(["dup": .number(2)]))
+        #expect(throws: JSONParser.Malformed(offset: 9, reason: .duplicateKey("dup"), path: ["dup"])) {
+            try parse(#"{"dup":1,"dup":2}"#)
+        }
     }
 
     @Test func refusesWhatIsNotJSON() throws {
@@ -399,6 +402,7 @@ import Testing
             applied == [
                 "v1-core", "v2-addons", "v3-ledger-checkpoints-erasure", "v4-callback-events",
                 "v5-consent-terms-recipients", "v6-erased-accounts-stay-erased",
+                "v7-callback-receivers-secret-rotation", "v8-sign-in-sessions",
             ])
         let owned = (CoreSchema.migrations + AddonSchema.migrations).map(\.identifier)
         #expect(Set(applied) == Set(owned))

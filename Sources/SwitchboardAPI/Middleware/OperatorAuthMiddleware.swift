@@ -4,31 +4,39 @@ import Hummingbird
 import SwitchboardAddons
 import SwitchboardCore
 
-/// `Authorization: Bearer <operator token>` for `/v1/admin/...`.
+/// `Authorization: Bearer <operator token>` for `/v1/admin/...`. The comparison (SHA-256 of both,
+/// compared in constant time) runs under the throttle's lock and a failure is counted in the same
+/// step (`AuthThrottle.attempt`), so parallel guesses from one address cannot outrun the limit.
 struct OperatorAuthMiddleware: RouterMiddleware {
     typealias Context = AppContext
     let token: String
     let throttle: AuthThrottle
+    let addresses: ClientAddressResolver
+
+    init(token: String, throttle: AuthThrottle, addresses: ClientAddressResolver = ClientAddressResolver()) {
+        self.token = token
+        self.throttle = throttle
+        self.addresses = addresses
+    }
 
     func handle(_ request: Request, context: AppContext, next: (Request, AppContext) async throws -> Response)
         async throws -> Response
     {
-        let address = context.remoteAddress ?? "unknown"
-        if let wait = throttle.retryAfter(address: address) {
-            throw Problem.tooManyFailures(retryAfter: wait)
-        }
+        let keys = [addresses.throttleKey(for: addresses.clientAddress(of: request, context: context))]
+        if let wait = throttle.retryAfter(keys) { throw Problem.tooManyFailures(retryAfter: wait) }
         let header = request.headers[.authorization] ?? ""
-        let presented = header.hasPrefix("Bearer ") ? String(header.dropFirst(7)) : ""
-        guard
-            constantTimeEquals(Data(SHA256.hash(data: Data(presented.utf8))), Data(SHA256.hash(data: Data(token.utf8))))
-        else {
-            throttle.recordFailure(address: address)
-            throw Problem(
-                .unauthorized, "Operator token required",
-                detail:
-                    "Send Authorization: Bearer <operator token> (config operator_token or SWITCHBOARD_OPERATOR_TOKEN)."
-            )
+        // No bearer token at all is not a guess: 401, not counted.
+        guard header.hasPrefix("Bearer ") else { throw Self.tokenRequired }
+        let presented = Data(SHA256.hash(data: Data(header.dropFirst(7).utf8)))
+        let expected = Data(SHA256.hash(data: Data(token.utf8)))
+        switch throttle.attempt(keys, check: { constantTimeEquals(presented, expected) }) {
+        case nil: throw Problem.tooManyFailures(retryAfter: throttle.retryAfter(keys) ?? 1)
+        case false?: throw Self.tokenRequired
+        case true?: return try await next(request, context)
         }
-        return try await next(request, context)
     }
+
+    private static let tokenRequired = Problem(
+        .unauthorized, "Operator token required",
+        detail: "Send Authorization: Bearer <operator token> (config operator_token or SWITCHBOARD_OPERATOR_TOKEN).")
 }

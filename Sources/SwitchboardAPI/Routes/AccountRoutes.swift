@@ -25,6 +25,8 @@ struct AccountRoutes {
         group.post("account/numbers", use: claimNumber)
         group.delete("account/numbers/:number", use: releaseNumber)
         group.get("account/opt-outs", use: listOptOuts)
+        group.get("account/sessions", use: listSessions)
+        group.delete("account/sessions/:id", use: endSession)
     }
 
     struct SignedUp: Encodable {
@@ -34,16 +36,28 @@ struct AccountRoutes {
         var account: AccountView
     }
 
+    /// Creates an account. Every sign-up that gets as far as hashing its password (a 201 or a 409
+    /// for a taken email) is counted per client address before the hash
+    /// (`rate_limits.signups_per_address`), so neither accounts nor the answer "this email is
+    /// registered" can be had at API speed.
     @Sendable func signUp(_ request: Request, context: AppContext) async throws -> Response {
+        let addresses = services.clientAddresses
+        let keys = [addresses.signUpKey(for: addresses.clientAddress(of: request, context: context))]
+        if let wait = services.signUpThrottle.retryAfter(keys) { throw Problem.tooManySignUps(retryAfter: wait) }
         var input = try await request.jsonInput(limit: limit, allowed: ["name", "email", "company", "password"])
         let name = input.string("name", required: true, maxLength: 200)
         let email = input.string("email", required: true, maxLength: 254)
         let company = input.string("company", maxLength: 200)
         let password = input.string("password", required: true, maxLength: 1000)
-        for problem in accounts.signUpProblems(email: email, password: password) {
+        for problem in accounts.signUpProblems(email: email, password: password, name: name) {
             input.fail(problem.field, problem.message)
         }
         try input.finish()
+        let reservation: AuthThrottle.Reservation
+        switch services.signUpThrottle.reserve(keys) {
+        case .admitted(let admitted): reservation = admitted
+        case .refused(let wait): throw Problem.tooManySignUps(retryAfter: wait)
+        }
         do {
             let created = try await accounts.signUp(
                 .init(name: name!, email: email!, company: company, password: password!))
@@ -53,8 +67,13 @@ struct AccountRoutes {
                     accountId: created.account.id, apiKey: created.apiKey, apiKeyId: created.apiKeyID,
                     account: AccountView(created.account)), status: .created)
         } catch AccountStore.SignUpRefusal.invalid(let errors) {
+            services.signUpThrottle.giveBack(reservation)
             throw Problem.invalid(errors)
+        } catch let busy as PasswordHashingPool.Busy {
+            services.signUpThrottle.giveBack(reservation)
+            throw Problem.hashingBusy(busy)
         } catch AccountStore.SignUpRefusal.emailTaken {
+            // Counted (the reservation is kept): a 409 tells that the email has an account.
             throw Problem(
                 .conflict, "Email already registered",
                 detail: "email: an account with this address exists; sign in with POST /v1/login instead",
@@ -78,30 +97,51 @@ struct AccountRoutes {
 
     struct LoggedIn: Encodable {
         var accountId: String
-        var apiKey: String
-        var apiKeyId: String
+        var sessionId: String
+        var sessionToken: String
+        var expiresAt: String?
     }
 
-    /// Email + password sign-in; issues a fresh API key so a customer who lost theirs can get back in.
+    /// Email + password sign-in; starts a session (a `sess_…` bearer token, expiring) and never
+    /// creates an API key. The attempt is counted against the client address and the email before
+    /// the password is hashed, and an unknown email costs the same hash as a wrong password
+    /// (`AccountStore.signIn`).
     @Sendable func logIn(_ request: Request, context: AppContext) async throws -> Response {
-        let address = context.remoteAddress ?? "unknown"
-        if let wait = services.authThrottle.retryAfter(address: address) {
+        let client = services.clientAddresses.clientAddress(of: request, context: context)
+        let addressKey = services.clientAddresses.throttleKey(for: client)
+        if let wait = services.authThrottle.retryAfter([addressKey]) {
             throw Problem.tooManyFailures(retryAfter: wait)
         }
         var input = try await request.jsonInput(limit: limit, allowed: ["email", "password"])
         let email = input.string("email", required: true, maxLength: 254)
         let password = input.string("password", required: true, maxLength: 1000)
         try input.finish()
-        guard let account = try await accounts.find(email: email!), account.isActive,
-            try await accounts.passwordMatches(accountID: account.id, password: password!)
-        else {
-            services.authThrottle.recordFailure(address: address)
+        let reservation: AuthThrottle.Reservation
+        switch services.authThrottle.reserve([addressKey, .account(email!)]) {
+        case .admitted(let admitted): reservation = admitted
+        case .refused(let wait): throw Problem.tooManyFailures(retryAfter: wait)
+        }
+        let account: Account?
+        do {
+            account = try await accounts.signIn(email: email!, password: password!)
+        } catch let busy as PasswordHashingPool.Busy {
+            services.authThrottle.giveBack(reservation)
+            throw Problem.hashingBusy(busy)
+        } catch {
+            services.authThrottle.giveBack(reservation)
+            throw error
+        }
+        guard let account else {
             throw Problem(.unauthorized, "Sign-in failed", detail: "The email or password is wrong.")
         }
+        services.authThrottle.giveBack(reservation)
         context.notes.account = account.id
-        let key = try await accounts.createKey(accountID: account.id, name: "login \(Timestamp.string(Date()))")
-        accounts.recordLogin(accountID: account.id, keyID: nil, ip: context.remoteAddress)
-        return try JSONResponse.make(LoggedIn(accountId: account.id, apiKey: key.secret, apiKeyId: key.info.id))
+        let session = try await accounts.startSession(accountID: account.id)
+        accounts.recordLogin(accountID: account.id, principal: nil, ip: client)
+        return try JSONResponse.make(
+            LoggedIn(
+                accountId: account.id, sessionId: session.info.id, sessionToken: session.token,
+                expiresAt: Timestamp.string(session.info.expiresAt)))
     }
 
     @Sendable func show(_ request: Request, context: AppContext) async throws -> Response {
@@ -138,7 +178,9 @@ struct AccountRoutes {
             guard let current, try await accounts.passwordMatches(accountID: accountID, password: current) else {
                 throw Problem.invalid("current_password", "must be given and match your present password to change it")
             }
-            if let problem = accounts.policy.problem(with: password, email: changes.email ?? account.email) {
+            if let problem = accounts.policy.problem(
+                with: password, email: changes.email ?? account.email, name: changes.name ?? account.name)
+            {
                 throw Problem.invalid("password", problem)
             }
             changes.newPassword = password

@@ -231,10 +231,12 @@ struct AddonRoutes {
         var query = Ledger.Query()
         query.addonID = manifest.id
         query.accountID = try context.accountID()
-        query.limit = try request.limitParameter(default: 100, max: 1000)
-        query.afterSeq = try request.query("cursor", hint: "must be a next_cursor value from an earlier page") {
+        var parameters = request.queryInput()
+        query.limit = parameters.limit(default: 100, max: 1000)
+        query.afterSeq = parameters.value("cursor", hint: "must be a next_cursor value from an earlier page") {
             Cursor.decode($0).flatMap { Int64($0) }
         }
+        try parameters.finish()
         let entries = try await services.addons.writer.pool.read { [query] db in try Ledger.query(db, query) }
         let next = entries.count == query.limit ? entries.last.map { Cursor.encode(String($0.seq)) } : nil
         return try JSONResponse.make(Page(data: entries.map(ShareView.init), nextCursor: next))

@@ -23,8 +23,10 @@ struct AdminRoutes {
     }
 
     @Sendable func listAccounts(_ request: Request, context: AppContext) async throws -> Response {
-        let limit = try request.limitParameter()
-        let after = try request.query("cursor", hint: "must be a next_cursor value from an earlier page", Cursor.decode)
+        var parameters = request.queryInput()
+        let limit = parameters.limit()
+        let after = parameters.value("cursor", hint: "must be a next_cursor value from an earlier page", Cursor.decode)
+        try parameters.finish()
         let accounts = try await services.accounts.list(limit: limit, after: after)
         let next = accounts.count == limit ? accounts.last.map { Cursor.encode($0.id) } : nil
         return try JSONResponse.make(

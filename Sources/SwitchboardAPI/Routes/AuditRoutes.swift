@@ -94,25 +94,27 @@ struct AuditRoutes {
             }
             query.addonID = id
         }
-        query.accountID = request.uri.queryParameters["account"].map(String.init)
-        query.field = try request.query("field", hint: "must be a field id such as usage.to") {
+        var parameters = request.queryInput()
+        query.accountID = parameters.text("account")
+        query.field = parameters.value("field", hint: "must be a field id such as usage.to") {
             FieldCatalog.byID[$0] == nil ? nil : $0
         }
-        query.category = try request.query("category", hint: "must be content, account or usage") {
+        query.category = parameters.value("category", hint: "must be content, account or usage") {
             DataCategory(rawValue: $0)
         }
-        let time = "must be an RFC 3339 time, e.g. 2026-01-31T00:00:00Z"
-        query.since = try request.query("since", hint: time, Timestamp.parse)?.epochMillis
-        query.until = try request.query("until", hint: time, Timestamp.parse)?.epochMillis
-        query.limit = try request.limitParameter(default: 1000, max: 10_000)
-        query.afterSeq = try request.query("cursor", hint: "must be a next_cursor value from an earlier page") {
+        query.since = parameters.value("since", hint: Timestamp.hint, Timestamp.parseMillis)
+        query.until = parameters.value("until", hint: Timestamp.hint, Timestamp.parseMillis)
+        query.limit = parameters.limit(default: 1000, max: 10_000)
+        query.afterSeq = parameters.value("cursor", hint: "must be a next_cursor value from an earlier page") {
             Cursor.decode($0).flatMap { Int64($0) }
         }
         let format =
-            try request.query("format", hint: "must be json, csv or ndjson") {
+            parameters.value("format", hint: "must be json, csv or ndjson") {
                 ["json", "csv", "ndjson"].contains($0) ? $0 : nil
             } ?? "json"
-        if try request.query("summary", hint: "must be true or false", { ["true": true, "false": false][$0] }) == true {
+        let summary = parameters.value("summary", hint: "must be true or false") { ["true": true, "false": false][$0] }
+        try parameters.finish()
+        if summary == true {
             let counts = try await services.addons.writer.pool.read { [query] db in try ShareSummary.perDay(db, query) }
             var headers = HTTPFields()
             headers[.contentType] =

@@ -86,11 +86,13 @@ struct ContactRoutes {
 
     @Sendable func list(_ request: Request, context: AppContext) async throws -> Response {
         var query = ContactStore.Query()
-        query.limit = try request.limitParameter()
-        query.search = request.uri.queryParameters["q"].map(String.init)
-        query.group = request.uri.queryParameters["group"].map(String.init)
-        query.afterID = try request.query(
+        var parameters = request.queryInput()
+        query.limit = parameters.limit()
+        query.search = parameters.text("q")
+        query.group = parameters.text("group")
+        query.afterID = parameters.value(
             "cursor", hint: "must be a next_cursor value from an earlier page", Cursor.decode)
+        try parameters.finish()
         let found = try await contacts.list(accountID: try context.accountID(), query)
         let next = found.count == query.limit ? found.last.map { Cursor.encode($0.id) } : nil
         return try JSONResponse.make(Page(data: found.map(ContactView.init), nextCursor: next))
@@ -103,22 +105,27 @@ struct ContactRoutes {
         var contacts: [ContactView]
     }
 
-    /// `text/csv` body with a header row; good rows are stored, bad rows come back with their errors.
+    /// `text/csv` body with a header row; good rows are stored, bad rows come back with their errors
+    /// (record number, line and what is wrong), and a bad row never takes its neighbours with it.
     @Sendable func importCSV(_ request: Request, context: AppContext) async throws -> Response {
         let accountID = try context.accountID()
         let buffer = try await request.collectBody(limit: services.settings.maxBodyBytes)
-        let text = String(buffer: buffer)
         let parsed: ContactCSV.Parsed
+        let columns = ContactCSV.columns.joined(separator: ", ")
         do {
-            parsed = try ContactCSV.parse(text)
-        } catch ContactCSV.HeaderError.empty {
+            parsed = try ContactCSV.parse(Data(buffer.readableBytesView))
+        } catch .empty {
             throw Problem.invalid("body", "must be CSV with a header row, e.g. number,name,notes,groups")
-        } catch ContactCSV.HeaderError.missingNumberColumn {
-            throw Problem.invalid(
-                "header", "must include a number column; columns are \(ContactCSV.columns.joined(separator: ", "))")
-        } catch ContactCSV.HeaderError.unknownColumn(let name) {
-            throw Problem.invalid(
-                "header", "column \"\(name)\" is unknown; columns are \(ContactCSV.columns.joined(separator: ", "))")
+        } catch .notUTF8(let byte, let line) {
+            throw Problem.invalid("body", "is not UTF-8 at byte \(byte) (line \(line)); save the file as UTF-8")
+        } catch .missingNumberColumn {
+            throw Problem.invalid("header", "must include a number column; columns are \(columns)")
+        } catch .unknownColumn(let name) {
+            throw Problem.invalid("header", "column \"\(name)\" is unknown; columns are \(columns)")
+        } catch .duplicateColumn(let name) {
+            throw Problem.invalid("header", "column \"\(name)\" appears twice; name each column once")
+        } catch .malformedHeader(let message) {
+            throw Problem.invalid("header", message)
         }
         let created = parsed.contacts.isEmpty ? [] : try await contacts.create(accountID: accountID, parsed.contacts)
         let report = ImportReport(

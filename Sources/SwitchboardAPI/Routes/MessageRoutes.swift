@@ -80,24 +80,24 @@ struct MessageRoutes {
 
     @Sendable func list(_ request: Request, context: AppContext) async throws -> Response {
         var filter = MessageStore.Filter()
-        filter.limit = try request.limitParameter()
-        filter.status = try request.query(
+        var parameters = request.queryInput()
+        filter.limit = parameters.limit()
+        filter.status = parameters.value(
             "status", hint: "must be one of \(MessageStatus.allCases.map(\.rawValue).joined(separator: ", "))"
         ) {
             MessageStatus(rawValue: $0)
         }
-        filter.direction = try request.query("direction", hint: "must be outbound or inbound") {
+        filter.direction = parameters.value("direction", hint: "must be outbound or inbound") {
             MessageDirection(rawValue: $0)
         }
-        filter.to = try request.query("to", hint: PhoneNumber.e164Hint) { PhoneNumber.isE164($0) ? $0 : nil }
-        filter.from = try request.query("from", hint: "must be a number or sender id") { $0.isEmpty ? nil : $0 }
-        filter.since = try request.query(
-            "since", hint: "must be an RFC 3339 time, e.g. 2026-01-31T00:00:00Z", Timestamp.parse)
-        filter.until = try request.query(
-            "until", hint: "must be an RFC 3339 time, e.g. 2026-01-31T00:00:00Z", Timestamp.parse)
-        filter.beforeSeq = try request.query("cursor", hint: "must be a next_cursor value from an earlier page") {
+        filter.to = parameters.value("to", hint: PhoneNumber.e164Hint) { PhoneNumber.isE164($0) ? $0 : nil }
+        filter.from = parameters.value("from", hint: "must be a number or sender id") { $0.isEmpty ? nil : $0 }
+        filter.since = parameters.value("since", hint: Timestamp.hint, Timestamp.parse)
+        filter.until = parameters.value("until", hint: Timestamp.hint, Timestamp.parse)
+        filter.beforeSeq = parameters.value("cursor", hint: "must be a next_cursor value from an earlier page") {
             Cursor.decode($0).flatMap { Int64($0) }
         }
+        try parameters.finish()
         let messages = try await services.messages.list(accountID: try context.accountID(), filter)
         let next = messages.count == filter.limit ? messages.last.map { Cursor.encode(String($0.seq)) } : nil
         return try JSONResponse.make(Page(data: messages.map(MessageView.init), nextCursor: next))

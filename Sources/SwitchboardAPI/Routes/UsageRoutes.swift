@@ -24,17 +24,17 @@ struct UsageRoutes {
         var days: [DayView]
     }
 
-    static func isDay(_ text: String) -> Bool {
-        (try? Date.ISO8601FormatStyle().year().month().day().parse(text)) != nil && text.count == 10
-    }
+    static func isDay(_ text: String) -> Bool { Timestamp.isDay(text) }
 
     @Sendable func daily(_ request: Request, context: AppContext) async throws -> Response {
         let today = String(Timestamp.string(services.usage.clock.now()).prefix(10))
         let hint = "must be a date as YYYY-MM-DD, e.g. 2026-01-31"
-        let to = try request.query("to", hint: hint) { Self.isDay($0) ? $0 : nil } ?? today
+        var parameters = request.queryInput()
+        let to = parameters.value("to", hint: hint) { Self.isDay($0) ? $0 : nil } ?? today
         let from =
-            try request.query("from", hint: hint) { Self.isDay($0) ? $0 : nil }
+            parameters.value("from", hint: hint) { Self.isDay($0) ? $0 : nil }
             ?? String(Timestamp.string(services.usage.clock.now().addingTimeInterval(-29 * 86_400)).prefix(10))
+        try parameters.finish()
         if from > to { throw Problem.invalid("from", "must not be after to (\(to))") }
         let days = try await services.usage.daily(accountID: try context.accountID(), from: from, to: to)
         return try JSONResponse.make(
@@ -53,10 +53,12 @@ struct UsageRoutes {
     }
 
     @Sendable func requests(_ request: Request, context: AppContext) async throws -> Response {
-        let limit = try request.limitParameter()
-        let before = try request.query("cursor", hint: "must be a next_cursor value from an earlier page") {
+        var parameters = request.queryInput()
+        let limit = parameters.limit()
+        let before = parameters.value("cursor", hint: "must be a next_cursor value from an earlier page") {
             Cursor.decode($0).flatMap { Int64($0) }
         }
+        try parameters.finish()
         let rows = try await services.usage.requests(accountID: try context.accountID(), beforeID: before, limit: limit)
         let next = rows.count == limit ? rows.last.map { Cursor.encode(String($0.id)) } : nil
         let views = rows.map {

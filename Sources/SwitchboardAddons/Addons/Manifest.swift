@@ -128,7 +128,10 @@ extension Manifest {
             if library.required("path") { library.string("path", into: &manifest.libraryPath) }
             var pin: String?
             library.optionalString("sha256", into: &pin)
-            if let pin, (pin.count != 64 || !pin.allSatisfy(\.isHexDigit)) {
+            // ASCII only: `Character.isHexDigit` also takes the fullwidth forms (U+FF10…), which no
+            // digest printed by `sha256sum` contains and which would never match one.
+            let hexDigits = Set("0123456789abcdefABCDEF".utf8)
+            if let pin, pin.utf8.count != 64 || !pin.utf8.allSatisfy(hexDigits.contains) {
                 library.record("sha256", "must be 64 hex digits, as printed by `sha256sum <library>`")
             }
             manifest.librarySHA256 = pin?.lowercased()
@@ -137,7 +140,12 @@ extension Manifest {
         reader.stringArray("hooks", into: &hookNames)
         for name in hookNames {
             if let hook = EventType(rawValue: name) {
-                manifest.hooks.append(hook)
+                // Each listed hook is one subscription: a repeated one would queue every event twice.
+                if manifest.hooks.contains(hook) {
+                    reader.record("hooks", "lists \"\(name)\" twice; list each event once")
+                } else {
+                    manifest.hooks.append(hook)
+                }
             } else {
                 reader.record(
                     "hooks",

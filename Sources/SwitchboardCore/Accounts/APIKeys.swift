@@ -13,10 +13,26 @@ struct APIKeyMaterial: Sendable {
     var prefix: String { String(secret.prefix(10)) }
 }
 
-/// What a valid API key authenticates as.
+/// What valid credentials authenticate as: an account, and the API key or session that proved it.
 public struct Principal: Sendable, Equatable {
+    /// Which kind of credential authenticated the request.
+    public enum Credential: Sendable, Equatable {
+        /// A permanent API key (`sk_…`, id `key_…`).
+        case apiKey
+        /// A sign-in session from `POST /v1/login` (`sess_…`, id `ses_…`).
+        case session
+    }
+
     public var accountID: String
+    /// The id of the API key (`key_…`) or session (`ses_…`) that authenticated.
     public var keyID: String
+    public var credential: Credential
+
+    public init(accountID: String, keyID: String, credential: Credential = .apiKey) {
+        self.accountID = accountID
+        self.keyID = keyID
+        self.credential = credential
+    }
 }
 
 extension AccountStore {
@@ -65,13 +81,39 @@ extension AccountStore {
         }
     }
 
-    /// The principal for an HTTP Basic `Authorization` header, or nil when it names no live key of
-    /// an active account (or is not Basic credentials at all).
+    /// A principal this daemon verified for exactly this `Authorization` header within the last few
+    /// seconds, or nil. A dictionary lookup: no hash, no database read.
+    public func knownPrincipal(authorization header: String) -> Principal? {
+        credentials.principal(authorization: header)
+    }
+
+    /// The principal for an `Authorization` header, or nil when it names no live credential of an
+    /// active account. Accepted forms:
+    /// - `Basic base64(account_id:api_key)` (RFC 7617), the API key an `sk_…` secret;
+    /// - `Basic base64(account_id:session_token)`, the token a `sess_…` from `POST /v1/login`;
+    /// - `Bearer session_token` (RFC 6750 section 2.1).
+    ///
+    /// Both kinds of secret are 256 random bits stored as SHA-256, so checking one costs a hash and
+    /// one indexed read, never scrypt. Verified headers are remembered briefly (`CredentialCache`).
     public func authenticate(authorization header: String) async throws -> Principal? {
         if let known = credentials.principal(authorization: header) { return known }
-        guard let (accountID, secret) = BasicCredentials.parse(header),
-            let principal = try await authenticate(accountID: accountID, secret: secret)
-        else { return nil }
+        if let token = BasicCredentials.bearerToken(header) {
+            guard token.hasPrefix(Self.sessionTokenPrefix),
+                let (principal, expires) = try await authenticateSession(token: token, accountID: nil)
+            else { return nil }
+            credentials.remember(
+                principal, authorization: header, atMost: .milliseconds(expires - clock.now().epochMillis))
+            return principal
+        }
+        guard let (accountID, secret) = BasicCredentials.parse(header) else { return nil }
+        if secret.hasPrefix(Self.sessionTokenPrefix) {
+            guard let (principal, expires) = try await authenticateSession(token: secret, accountID: accountID)
+            else { return nil }
+            credentials.remember(
+                principal, authorization: header, atMost: .milliseconds(expires - clock.now().epochMillis))
+            return principal
+        }
+        guard let principal = try await authenticate(accountID: accountID, secret: secret) else { return nil }
         credentials.remember(principal, authorization: header)
         return principal
     }

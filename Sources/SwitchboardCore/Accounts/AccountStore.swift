@@ -10,6 +10,10 @@ public struct AccountStore: Sendable {
     public let policy = PasswordPolicy()
     private let loginRecorder = LoginRecorder()
     let credentials = CredentialCache()
+    /// Where every password hash and verification runs, bounded (``PasswordHashingPool``).
+    public let hashing: PasswordHashingPool
+    public let sessionPolicy: SessionPolicy
+    let decoy = DecoyPasswordHash()
 
     public struct NewAccount: Sendable {
         public var name: String
@@ -37,17 +41,22 @@ public struct AccountStore: Sendable {
 
     public init(
         writer: GroupCommitWriter, clock: any WallClock, hasher: PasswordHasher,
-        events: any DomainEventSink = NoAddons()
+        events: any DomainEventSink = NoAddons(), hashing: PasswordHashingPool = PasswordHashingPool(),
+        sessions: SessionPolicy = SessionPolicy()
     ) {
         self.writer = writer
         self.clock = clock
         self.hasher = hasher
         self.events = events
+        self.hashing = hashing
+        self.sessionPolicy = sessions
     }
 
     /// Creates the account with its first API key. The password must already have passed the policy.
+    /// - Throws: `Failure.emailTaken`; `PasswordHashingPool.Busy` when hashing is at capacity; a
+    ///   storage error.
     public func create(_ new: NewAccount) async throws -> Created {
-        let passwordHash = try hasher.hash(new.password)
+        let passwordHash = try await hash(new.password)
         let now = clock.now().epochMillis
         let id = Identifier.make("acc", bytes: 9)
         let key = APIKeyMaterial.generate()
@@ -102,7 +111,8 @@ public struct AccountStore: Sendable {
     }
 
     public func update(id: String, _ changes: Changes) async throws -> Account {
-        let passwordHash = try changes.newPassword.map { try hasher.hash($0) }
+        let passwordHash: String?
+        if let password = changes.newPassword { passwordHash = try await hash(password) } else { passwordHash = nil }
         let now = clock.now().epochMillis
         let events = self.events
         do {
@@ -117,7 +127,12 @@ public struct AccountStore: Sendable {
                     arguments += [mode.rawValue]
                     events.contentModeChanges(db, accountID: id)
                 }
-                if let passwordHash { sets.append("password_hash = ?"); arguments += [passwordHash] }
+                if let passwordHash {
+                    sets.append("password_hash = ?")
+                    arguments += [passwordHash]
+                    // A new password ends every sign-in made with the old one (API keys stay).
+                    try db.execute(sql: "DELETE FROM sessions WHERE account_id = ?", arguments: [id])
+                }
                 arguments += [id]
                 try db.execute(
                     sql: "UPDATE accounts SET \(sets.joined(separator: ", ")) WHERE id = ?", arguments: arguments)
@@ -131,31 +146,49 @@ public struct AccountStore: Sendable {
         } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
             throw Failure.emailTaken
         }
+        if passwordHash != nil { credentials.forget(accountID: id) }
         return try await find(id: id)!
     }
 
+    /// Whether `password` is the account's; false for an unknown account or one without a password.
+    /// The hash runs in ``hashing``.
+    /// - Throws: `PasswordHashingPool.Busy` when hashing is at capacity; a storage error.
     public func passwordMatches(accountID: String, password: String) async throws -> Bool {
         let stored = try await writer.pool.read { db in
             try String.fetchOne(
                 db.cachedStatement(sql: "SELECT password_hash FROM accounts WHERE id = ?"), arguments: [accountID])
         }
         guard let stored else { return false }
-        return hasher.verify(password, against: stored)
+        let hasher = self.hasher
+        return try await hashing.run { hasher.verify(password, against: stored) }
     }
 
-    /// Records the time and address of a successful sign-in. Writes at most once a minute per key and
-    /// address, so authenticated traffic does not turn into a write per request.
-    public func recordLogin(accountID: String, keyID: String?, ip: String?) {
+    /// Hashes a new password in ``hashing``.
+    func hash(_ password: String) async throws -> String {
+        let hasher = self.hasher
+        return try await hashing.run { try hasher.hash(password) }
+    }
+
+    /// Records the time and address of a successful authentication: a password sign-in
+    /// (`principal` nil) or a request with an API key or session. Writes at most once a minute per
+    /// credential and address, so authenticated traffic does not turn into a write per request.
+    public func recordLogin(accountID: String, principal: Principal?, ip: String?) {
         let now = clock.now()
-        guard loginRecorder.shouldRecord(key: "\(accountID)|\(keyID ?? "-")|\(ip ?? "-")", at: now) else { return }
+        guard loginRecorder.shouldRecord(key: "\(accountID)|\(principal?.keyID ?? "-")|\(ip ?? "-")", at: now)
+        else { return }
         let millis = now.epochMillis
         writer.writeDetached { db in
             try db.cachedStatement(sql: "UPDATE accounts SET last_login_at = ?, last_login_ip = ? WHERE id = ?")
                 .execute(arguments: [millis, ip, accountID])
-            if let keyID {
-                try db.cachedStatement(sql: "UPDATE api_keys SET last_used_at = ? WHERE id = ?").execute(arguments: [
-                    millis, keyID,
-                ])
+            switch principal?.credential {
+            case .apiKey?:
+                try db.cachedStatement(sql: "UPDATE api_keys SET last_used_at = ? WHERE id = ?")
+                    .execute(arguments: [millis, principal?.keyID])
+            case .session?:
+                try db.cachedStatement(sql: "UPDATE sessions SET last_used_at = ? WHERE id = ?")
+                    .execute(arguments: [millis, principal?.keyID])
+            case nil:
+                break
             }
         }
     }

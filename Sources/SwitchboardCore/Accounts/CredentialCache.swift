@@ -1,10 +1,12 @@
 import Foundation
 import Synchronization
 
-/// Recently verified `Authorization` headers, so that a client sending thousands of requests per
-/// second costs a dictionary lookup per request instead of a hash and a database read. Only successes are kept, briefly: revoking a key
-/// or erasing an account in this daemon drops the account's entries at once, and a change made by
-/// another process (a command-line tool on the same data) takes effect within `lifetime`.
+/// Recently verified `Authorization` headers (API keys and session tokens), so that a client sending
+/// thousands of requests per second costs a dictionary lookup per request instead of a hash and a
+/// database read. Only successes are kept, briefly: revoking a key, ending a session or erasing an
+/// account in this daemon drops the account's entries at once, and a change made by another process
+/// (a command-line tool on the same data) takes effect within `lifetime`. Password hashing (scrypt)
+/// is never on this path: keys and session tokens are random 256-bit secrets stored as SHA-256.
 final class CredentialCache: Sendable {
     private struct Entry {
         var principal: Principal
@@ -32,8 +34,10 @@ final class CredentialCache: Sendable {
         }
     }
 
-    func remember(_ principal: Principal, authorization: String) {
-        let expires = ContinuousClock.now + lifetime
+    /// Remembers a verified header for `lifetime`, or for `atMost` when that is shorter (a session
+    /// that ends sooner).
+    func remember(_ principal: Principal, authorization: String, atMost: Duration? = nil) {
+        let expires = ContinuousClock.now + min(lifetime, atMost ?? lifetime)
         entries.withLock { entries in
             if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
             entries[authorization] = Entry(principal: principal, expires: expires)

@@ -8,13 +8,14 @@ extension AccountStore {
     }
 
     /// The rule breaks in a sign-up's fields, each naming the field and the fix; empty when valid.
-    /// A nil field is one the caller already reported (missing or of the wrong type).
-    public func signUpProblems(email: String?, password: String?) -> [FieldError] {
+    /// A nil field is one the caller already reported (missing or of the wrong type). The password
+    /// is checked against `name` and `email` too (`PasswordPolicy`).
+    public func signUpProblems(email: String?, password: String?, name: String? = nil) -> [FieldError] {
         var problems: [FieldError] = []
         if let email, !EmailAddress.isValid(email) {
             problems.append(FieldError("email", "must be an email address, e.g. ada@example.com"))
         }
-        if let password, let problem = policy.problem(with: password, email: email) {
+        if let password, let problem = policy.problem(with: password, email: email, name: name) {
             problems.append(FieldError("password", problem))
         }
         return problems
@@ -24,7 +25,7 @@ extension AccountStore {
     /// its first API key (shown once).
     /// - Throws: `SignUpRefusal`, or a storage error.
     public func signUp(_ new: NewAccount) async throws -> Created {
-        let problems = signUpProblems(email: new.email, password: new.password)
+        let problems = signUpProblems(email: new.email, password: new.password, name: new.name)
         if !problems.isEmpty { throw SignUpRefusal.invalid(problems) }
         do {
             return try await create(new)

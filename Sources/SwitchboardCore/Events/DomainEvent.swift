@@ -27,14 +27,6 @@ public struct DomainEvent: Sendable, Equatable, Codable {
     }
 }
 
-public enum EventType: String, Sendable, Codable, CaseIterable {
-    case messageSubmit = "message.submit"
-    case messageStatus = "message.status"
-    case messageInbound = "message.inbound"
-    case apiRequest = "api.request"
-    case accountChanged = "account.changed"
-}
-
 /// Where the core publishes events, inside the transaction that made them true, so an event is
 /// recorded exactly when its cause commits.
 public protocol DomainEventSink: Sendable {

@@ -56,7 +56,8 @@ public struct MessageStore: Sendable {
     }
 
     /// Stores a new outbound message as `queued`, refusing it in the same transaction when the
-    /// recipient has opted out, so a STOP that commits first always wins.
+    /// recipient has opted out, so a STOP that commits first always wins, or when `from` is a number
+    /// the account does not hold (`SenderNotOwned`), so a number released meanwhile is not sent from.
     public func insertOutbound(_ outbound: Outbound) async throws -> Message {
         let count = SegmentCount(body: outbound.body)
         let now = clock.now().epochMillis
@@ -68,6 +69,7 @@ public struct MessageStore: Sendable {
             {
                 throw OptedOut(number: outbound.to, keyword: row["keyword"], since: row["created_at"])
             }
+            try Self.requireOwnSender(db, accountID: outbound.accountID, from: outbound.from)
             try db.cachedStatement(
                 sql: """
                     INSERT INTO messages (id, account_id, direction, to_number, from_number, body, encoding, segments,

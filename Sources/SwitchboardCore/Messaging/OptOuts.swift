@@ -1,21 +1,51 @@
 import Foundation
 import GRDB
 
-/// Inbound keywords that change a number's consent to receive messages (CTIA and carrier conventions).
+/// Inbound keywords that change a number's consent to receive an account's messages.
+///
+/// Opt-out: the keywords a US sender must honour since the FCC's 2024 Report and Order on revoking
+/// consent (FCC 24-24, 47 CFR 64.1200(a)(10): "stop", "quit", "end", "revoke", "opt out", "cancel",
+/// "unsubscribe"), the carriers' and CTIA's long-standing `STOPALL` / `STOP ALL` and `OPTOUT`,
+/// `REMOVE`, and the forms used in Europe and Canada (`STOPP` in German and the Nordic languages,
+/// `ARRET`/`ARRÊT` in French, `BAJA` in Spanish). Opt-in mirrors them: `START`, `UNSTOP`,
+/// `OPT IN`/`OPTIN`, `SUBSCRIBE`, `START ALL`/`STARTALL`. `YES` is not an opt-in: it answers
+/// questions and must not quietly undo a STOP.
+///
+/// The whole body must be one keyword, matched without regard to case or accents, with whitespace
+/// and punctuation around it ignored and any run of spaces, hyphens, underscores or dots inside it
+/// read as one space (`Opt-Out!` is `OPT OUT`).
 public enum OptOutKeyword {
-    static let stop: Set<String> = ["STOP", "UNSUBSCRIBE", "END", "QUIT", "CANCEL", "OPTOUT", "STOPALL"]
-    static let start: Set<String> = ["START", "UNSTOP"]
+    /// The opt-out keywords, in their normal form (upper case, one space between words).
+    public static let stop: Set<String> = [
+        "STOP", "QUIT", "END", "REVOKE", "OPT OUT", "OPTOUT", "CANCEL", "UNSUBSCRIBE", "STOPALL", "STOP ALL",
+        "REMOVE", "STOPP", "ARRET", "BAJA",
+    ]
+    /// The opt-in keywords, in their normal form.
+    public static let start: Set<String> = [
+        "START", "UNSTOP", "OPT IN", "OPTIN", "SUBSCRIBE", "STARTALL", "START ALL",
+    ]
 
     public enum Action: String, Sendable, Codable {
         case optedOut = "opted_out"
         case optedIn = "opted_in"
     }
 
+    /// What `body` asks for, with the keyword in its normal form (stored as the opt-out's `keyword`),
+    /// or nil when the body is not exactly one keyword.
     package static func action(for body: String) -> (Action, String)? {
-        let word = body.trimmingCharacters(in: .whitespacesAndNewlines.union(.punctuationCharacters)).uppercased()
+        guard body.count <= 40 else { return nil }
+        let word = normalized(body)
         if stop.contains(word) { return (.optedOut, word) }
         if start.contains(word) { return (.optedIn, word) }
         return nil
+    }
+
+    /// Upper case without accents, trimmed of whitespace and punctuation, inner separators as one space.
+    package static func normalized(_ body: String) -> String {
+        let folded = body.folding(options: [.caseInsensitive, .diacriticInsensitive], locale: nil)
+            .trimmingCharacters(in: .whitespacesAndNewlines.union(.punctuationCharacters).union(.symbols))
+            .uppercased()
+        return folded.split(whereSeparator: { $0.isWhitespace || "-_.".contains($0) }).joined(separator: " ")
     }
 }
 

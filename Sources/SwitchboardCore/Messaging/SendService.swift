@@ -1,8 +1,9 @@
 import Foundation
 
 /// The send use case: every rule a new outbound message passes before it is accepted, in the order
-/// they apply (fields, send rate, opt-out, the add-ons' pre-send check, storage with the opt-out
-/// checked again, hand-off to the carrier). The HTTP API and any other front door call it, so no rule is written twice.
+/// they apply (fields, the sender number's owner, send rate, opt-out, the add-ons' pre-send check,
+/// storage with the opt-out and the sender number checked again, hand-off to the carrier). The HTTP
+/// API and any other front door call it, so no rule is written twice.
 public struct SendService: Sendable {
     /// The longest body accepted, in characters (ten GSM-7 concatenated segments' worth).
     public static let maxBodyCharacters = 1600
@@ -12,7 +13,8 @@ public struct SendService: Sendable {
         public var accountID: String
         /// E.164 recipient, e.g. `+37255512345`.
         public var to: String
-        /// E.164 number or an alphanumeric sender id of 1 to 11 characters.
+        /// One of the account's numbers (E.164, claimed with `AccountStore.claimNumber`) or an
+        /// alphanumeric sender id of 1 to 11 characters.
         public var from: String
         public var body: String
         /// Absolute http(s) URL to post status changes to.
@@ -52,16 +54,19 @@ public struct SendService: Sendable {
     let limiter: SendRateLimiter
     let check: any PreSendCheck
     let clock: any WallClock
+    /// Where `status_callback` may point (`callbacks.allow_targets`); public addresses only by default.
+    let callbackTargets: CallbackTargetPolicy
 
     public init(
         messages: MessageStore, pipeline: DeliveryPipeline, limiter: SendRateLimiter, check: any PreSendCheck,
-        clock: any WallClock
+        clock: any WallClock, callbackTargets: CallbackTargetPolicy = CallbackTargetPolicy()
     ) {
         self.messages = messages
         self.pipeline = pipeline
         self.limiter = limiter
         self.check = check
         self.clock = clock
+        self.callbackTargets = callbackTargets
     }
 
     /// The rule breaks in a message's fields, each naming the field and the fix; empty when valid.
@@ -89,6 +94,14 @@ public struct SendService: Sendable {
         return problems
     }
 
+    /// The 422 field error for a `status_callback` whose host callbacks may not reach.
+    static func callbackTargetProblem(_ refusal: CallbackTargetPolicy.Refusal) -> FieldError {
+        FieldError(
+            "status_callback",
+            "must point at a public address, but \(refusal); use your receiver's public https URL, or ask the operator to allow the target in callbacks.allow_targets"
+        )
+    }
+
     static func isCallbackURL(_ text: String) -> Bool {
         guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
             let host = url.host, !host.isEmpty
@@ -103,6 +116,14 @@ public struct SendService: Sendable {
             let problems = Self.problems(
                 to: request.to, from: request.from, body: request.body, statusCallback: request.statusCallback)
             if !problems.isEmpty { throw Refusal.invalid(problems) }
+        }
+        // Checked here even when the front door ran the field rules: the allow-list is the service's.
+        if let callback = request.statusCallback, let refusal = callbackTargets.refusal(forURL: callback) {
+            throw Refusal.invalid([Self.callbackTargetProblem(refusal)])
+        }
+        // A number sent from must be the account's own, or replies and STOPs reach another account.
+        if let notOwned = try await messages.senderNotOwned(accountID: request.accountID, from: request.from) {
+            throw Refusal.invalid([notOwned.fieldError])
         }
         if let wait = limiter.acquire(request.accountID) {
             throw Refusal.rateLimited(retryAfterSeconds: wait, perSecond: limiter.ratePerSecond)
@@ -130,6 +151,8 @@ public struct SendService: Sendable {
             return message
         } catch let optedOut as MessageStore.OptedOut {
             throw Refusal.optedOut(number: optedOut.number, keyword: optedOut.keyword, since: optedOut.since)
+        } catch let notOwned as MessageStore.SenderNotOwned {
+            throw Refusal.invalid([notOwned.fieldError])
         }
     }
 }

@@ -1,18 +1,30 @@
-import AsyncHTTPClient
 import Crypto
 import Foundation
 import GRDB
 import Logging
-import NIOCore
-import NIOHTTP1
 import ServiceLifecycle
+import Synchronization
 
-/// Settings for POSTing status changes to a message's `status_callback`.
+/// Settings for POSTing status changes to a message's `status_callback` (`callbacks` in the config).
 public struct CallbackSettings: Sendable, Codable, Equatable {
     /// Delay before the first retry; doubles with each further attempt, up to an hour.
     public var retryBaseMs: Int = 1000
     public var maxAttempts: Int = 10
+    /// The whole of one attempt, in milliseconds: name resolution, connection, request and the
+    /// answer's head. A receiver that has not answered by then has failed that attempt.
     public var timeoutMs: Int = 5000
+    /// Address blocks and host names callbacks may reach although they are not public (test and
+    /// on-premise receivers); see `CallbackTargetPolicy`. Empty by default.
+    public var allowTargets: [String] = []
+    /// Callbacks in flight to one receiver (`host:port`) at once.
+    public var perReceiverConcurrency: Int = 16
+    /// Callbacks in flight for one account at once, across all its receivers.
+    public var perAccountConcurrency: Int = 32
+    /// Callbacks in flight in all.
+    public var maxConcurrency: Int = 256
+    /// After a webhook secret rotation, how long callbacks carry a signature with the previous
+    /// secret too, in seconds, unless the rotation asks otherwise or the customer ends it.
+    public var secretOverlapSeconds: Int = 86_400
 
     public init() {}
 
@@ -20,24 +32,47 @@ public struct CallbackSettings: Sendable, Codable, Equatable {
         case retryBaseMs = "retry_base_ms"
         case maxAttempts = "max_attempts"
         case timeoutMs = "timeout_ms"
+        case allowTargets = "allow_targets"
+        case perReceiverConcurrency = "per_receiver_concurrency"
+        case perAccountConcurrency = "per_account_concurrency"
+        case maxConcurrency = "max_concurrency"
+        case secretOverlapSeconds = "secret_overlap_seconds"
+    }
+
+    var limits: CallbackSlots.Limits {
+        .init(perReceiver: perReceiverConcurrency, perAccount: perAccountConcurrency, total: maxConcurrency)
     }
 }
 
 /// The durable queue of status callbacks (the `callbacks` table) and the service that delivers it.
 ///
 /// Each request carries `Switchboard-Signature: t=<unix seconds>,v1=<hex>`, where `v1` is
-/// HMAC-SHA256 over `"<t>." + body` keyed with the account's webhook signing secret.
+/// HMAC-SHA256 over `"<t>." + body` keyed with the account's webhook signing secret. While a
+/// rotated-out secret is still valid (`WebhookSecrets`), a second `v1=<hex>` follows, keyed with it.
+///
+/// Delivery: due callbacks are attempted as slots free up (`CallbackSlots`: per receiver, per
+/// account, in all), each attempt bounded by `timeout_ms` in total and sent only to an address the
+/// `CallbackTargetPolicy` checked (`CallbackTransport`). A refused target fails the callback at once.
 public final class StatusCallbackQueue: Service {
     private let writer: GroupCommitWriter
     private let clock: any WallClock
     private let settings: CallbackSettings
+    private let policy: CallbackTargetPolicy
+    private let metrics: (any CallbackMetrics)?
     private let logger: Logger
     private let wakeups = BatchQueue<Void>()
+    /// Attempts that ended and whose outcome is not stored yet; their slots are still held.
+    private let finished = Mutex<[(id: Int64, outcome: CallbackAttemptOutcome)]>([])
 
-    package init(writer: GroupCommitWriter, clock: any WallClock, settings: CallbackSettings, logger: Logger) {
+    package init(
+        writer: GroupCommitWriter, clock: any WallClock, settings: CallbackSettings,
+        policy: CallbackTargetPolicy = CallbackTargetPolicy(), metrics: (any CallbackMetrics)? = nil, logger: Logger
+    ) {
         self.writer = writer
         self.clock = clock
         self.settings = settings
+        self.policy = policy
+        self.metrics = metrics
         self.logger = logger
     }
 
@@ -98,130 +133,215 @@ public final class StatusCallbackQueue: Service {
             timestamp: Timestamp.string(message.updatedAt) ?? "")
         try db.cachedStatement(
             sql: """
-                INSERT INTO callbacks (account_id, message_id, url, payload, next_attempt_at, created_at)
-                VALUES (?, ?, ?, ?, ?, ?)
+                INSERT INTO callbacks (account_id, message_id, url, receiver, payload, next_attempt_at, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
                 """
-        ).execute(arguments: [message.accountID, message.id, url, Data(payload.json), now, now])
+        ).execute(arguments: [
+            message.accountID, message.id, url, Self.receiver(ofURL: url), Data(payload.json), now, now,
+        ])
         return true
+    }
+
+    /// The receiver a callback URL goes to, as its slots are counted: `host:port` with the host in
+    /// lower case and the scheme's port when none is written (`example.com:443`).
+    static func receiver(ofURL text: String) -> String {
+        guard let url = URL(string: text), let host = CallbackTargetPolicy.host(ofURL: text) else { return "" }
+        let port = url.port ?? (url.scheme?.lowercased() == "https" ? 443 : 80)
+        return "\(CallbackTargetPolicy.normalized(host)):\(port)"
     }
 
     func wake() { wakeups.push(()) }
 
     public func run() async throws {
-        let client = Self.makeClient(settings)
+        let transport = CallbackTransport(policy: policy, settings: settings)
+        try? await fillInReceivers()
         await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                let delivered = (try? await self.deliverDue(with: client)) ?? 0
-                if delivered == 0 {
-                    // Nothing due: sleep until woken by a new callback or until retries may have fallen due.
-                    await self.wakeups.wait(timeout: .milliseconds(min(250, self.settings.retryBaseMs)))
+            await withDiscardingTaskGroup { group in
+                var slots = CallbackSlots(limits: self.settings.limits)
+                var lastSweep = ContinuousClock.now
+                while !Task.isCancelled {
                     self.wakeups.drain()
+                    await self.storeFinished(releasing: &slots)
+                    // Claims slots for due callbacks until none is due or no slot is free. Each pass
+                    // leaves out receivers and accounts at their limit, so their backlog never hides
+                    // other receivers' callbacks.
+                    while !slots.isFull, !Task.isCancelled {
+                        guard let due = try? await self.fetchDue(excluding: slots), !due.isEmpty else { break }
+                        var claimed = 0
+                        for item in due where slots.claim(id: item.id, receiver: item.receiver, account: item.accountID)
+                        {
+                            claimed += 1
+                            group.addTask {
+                                let outcome = await self.attempt(item, with: transport)
+                                self.finished.withLock { $0.append((item.id, outcome)) }
+                                self.wake()
+                            }
+                        }
+                        if claimed == 0 || due.count < Self.batchSize { break }
+                    }
+                    if ContinuousClock.now - lastSweep > .seconds(30) {
+                        lastSweep = .now
+                        await transport.closeIdle()
+                        try? await WebhookSecrets.dropExpired(writer: self.writer, now: self.clock.now().epochMillis)
+                    }
+                    // Sleeps until a new callback, an ended attempt, or retries that may have fallen due.
+                    await self.wakeups.wait(timeout: .milliseconds(min(250, self.settings.retryBaseMs)))
                 }
             }
         }
-        try? await client.shutdown()
+        await transport.shutdown()
     }
 
-    /// A client of the sender's own rather than the shared browser-like one: a webhook's redirect
-    /// is not followed (it counts as a failed attempt), answers are not decompressed (their bodies
-    /// are ignored), and requests carry no tracing span. Up to 16 connections per receiver.
-    static func makeClient(_ settings: CallbackSettings) -> HTTPClient {
-        let timeout = TimeAmount.milliseconds(Int64(settings.timeoutMs))
-        var configuration = HTTPClient.Configuration(
-            redirectConfiguration: .disallow,
-            timeout: .init(connect: timeout, read: timeout),
-            connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 16),
-            decompression: .disabled)
-        configuration.tracing.tracer = nil
-        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
-    }
+    private static let batchSize = 64
 
     private struct Due: Sendable {
         var id: Int64
+        var accountID: String
         var url: String
+        var receiver: String
         var payload: Data
-        var attempts: Int
-        var secret: String
+        /// The current secret first, then a rotated-out one still in its overlap window.
+        var secrets: [String]
     }
 
-    /// Sends one batch of due callbacks; returns how many were attempted.
-    func deliverDue(with client: HTTPClient) async throws -> Int {
+    /// Up to `batchSize` due callbacks, oldest first, leaving out those in flight and those whose
+    /// receiver or account is at its limit.
+    private func fetchDue(excluding slots: CallbackSlots) async throws -> [Due] {
         let now = clock.now().epochMillis
-        let due = try await writer.pool.read { db in
-            try Row.fetchAll(
-                db.cachedStatement(
-                    sql: """
-                        SELECT c.id, c.url, c.payload, c.attempts, a.webhook_secret FROM callbacks c
-                        JOIN accounts a ON a.id = c.account_id
-                        WHERE c.state = ? AND c.next_attempt_at <= ? ORDER BY c.next_attempt_at, c.id LIMIT 64
-                        """), arguments: [CallbackState.pending.rawValue, now]
-            ).map {
-                Due(
-                    id: $0["id"], url: $0["url"], payload: $0["payload"], attempts: $0["attempts"],
-                    secret: $0["webhook_secret"])
+        var sql = """
+            SELECT c.id, c.account_id, c.url, c.receiver, c.payload, a.webhook_secret,
+                CASE WHEN a.webhook_secret_previous_until > ? THEN a.webhook_secret_previous END AS previous
+            FROM callbacks c JOIN accounts a ON a.id = c.account_id
+            WHERE c.state = ? AND c.next_attempt_at <= ?
+            """
+        var arguments: StatementArguments = [now, CallbackState.pending.rawValue, now]
+        func exclude<Value: DatabaseValueConvertible>(_ column: String, _ values: [Value]) {
+            guard !values.isEmpty else { return }
+            sql += " AND \(column) NOT IN (" + Array(repeating: "?", count: values.count).joined(separator: ",") + ")"
+            arguments += StatementArguments(values)
+        }
+        exclude("c.id", slots.inFlightIDs)
+        exclude("c.receiver", slots.fullReceivers)
+        exclude("c.account_id", slots.fullAccounts)
+        sql += " ORDER BY c.next_attempt_at, c.id LIMIT \(Self.batchSize)"
+        let statement = sql
+        let values = arguments
+        return try await writer.pool.read { db in
+            try Row.fetchAll(db, sql: statement, arguments: values).map {
+                let previous: String? = $0["previous"]
+                return Due(
+                    id: $0["id"], accountID: $0["account_id"], url: $0["url"],
+                    receiver: ($0["receiver"] as String?) ?? "",
+                    payload: $0["payload"],
+                    secrets: [$0["webhook_secret"]] + [previous].compactMap { $0 })
             }
         }
-        guard !due.isEmpty else { return 0 }
-        let outcomes = await withTaskGroup(of: (Int64, String?).self) { group in
-            for item in due {
-                group.addTask { (item.id, await self.post(item, with: client)) }
-            }
-            var outcomes: [(Int64, String?)] = []
-            for await outcome in group { outcomes.append(outcome) }
-            return outcomes
+    }
+
+    /// Stores the outcomes of ended attempts in one transaction, then gives their slots back
+    /// (not before: a slot given back first would let the callback be picked up again as due).
+    private func storeFinished(releasing slots: inout CallbackSlots) async {
+        let ended = finished.withLock { finished in
+            defer { finished.removeAll() }
+            return finished
         }
-        let attemptsByID = Dictionary(uniqueKeysWithValues: due.map { ($0.id, $0.attempts) })
+        guard !ended.isEmpty else { return }
         let settings = self.settings
         let finishedAt = clock.now().epochMillis
-        try await writer.write { db in
-            for (id, failure) in outcomes {
-                let attempts = (attemptsByID[id] ?? 0) + 1
-                if let failure {
-                    let exhausted = attempts >= settings.maxAttempts
-                    let backoff = min(Int64(settings.retryBaseMs) << Int64(min(attempts - 1, 20)), 3_600_000)
-                    try db.cachedStatement(
-                        sql:
-                            "UPDATE callbacks SET attempts = ?, state = ?, next_attempt_at = ?, last_error = ? WHERE id = ?"
-                    ).execute(arguments: [
-                        attempts, (exhausted ? CallbackState.failed : .pending).rawValue, finishedAt + backoff, failure,
-                        id,
-                    ])
-                } else {
-                    try db.cachedStatement(
-                        sql: "UPDATE callbacks SET attempts = ?, state = ?, last_error = NULL WHERE id = ?"
-                    ).execute(arguments: [attempts, CallbackState.delivered.rawValue, id])
+        let stored: Bool
+        do {
+            try await writer.write { db in
+                for (id, outcome) in ended {
+                    switch outcome {
+                    case .cancelled:
+                        continue
+                    case .delivered:
+                        try db.cachedStatement(
+                            sql:
+                                "UPDATE callbacks SET attempts = attempts + 1, state = ?, last_error = NULL WHERE id = ?"
+                        ).execute(arguments: [CallbackState.delivered.rawValue, id])
+                    case .refused:
+                        try db.cachedStatement(
+                            sql: "UPDATE callbacks SET attempts = attempts + 1, state = ?, last_error = ? WHERE id = ?"
+                        ).execute(arguments: [CallbackState.failed.rawValue, outcome.reason, id])
+                    case .failed, .timedOut:
+                        try db.cachedStatement(
+                            sql: """
+                                UPDATE callbacks SET attempts = attempts + 1,
+                                    state = CASE WHEN attempts + 1 >= ? THEN ? ELSE ? END,
+                                    next_attempt_at = ? + min(? << min(attempts, 20), 3600000), last_error = ?
+                                WHERE id = ?
+                                """
+                        ).execute(arguments: [
+                            settings.maxAttempts, CallbackState.failed.rawValue, CallbackState.pending.rawValue,
+                            finishedAt, settings.retryBaseMs, outcome.reason, id,
+                        ])
+                    }
                 }
             }
-        }
-        return due.count
-    }
-
-    static func signature(secret: String, timestamp: Int64, body: Data) -> String {
-        var hmac = HMAC<SHA256>(key: SymmetricKey(data: Data(secret.utf8)))
-        hmac.update(data: Data("\(timestamp).".utf8))
-        hmac.update(data: body)
-        return "t=\(timestamp),v1=" + Data(hmac.finalize()).hexString
-    }
-
-    /// POSTs one callback; nil on a 2xx answer, otherwise why it failed.
-    private func post(_ item: Due, with client: HTTPClient) async -> String? {
-        var request = HTTPClientRequest(url: item.url)
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.headers.add(name: "User-Agent", value: "Switchboard-Callbacks/1")
-        let timestamp = Int64(clock.now().timeIntervalSince1970)
-        request.headers.add(
-            name: "Switchboard-Signature",
-            value: Self.signature(secret: item.secret, timestamp: timestamp, body: item.payload))
-        request.body = .bytes(ByteBuffer(bytes: item.payload))
-        do {
-            let response = try await client.execute(request, timeout: .milliseconds(Int64(settings.timeoutMs)))
-            _ = try? await response.body.collect(upTo: 64 * 1024)
-            if (200..<300).contains(response.status.code) { return nil }
-            return "HTTP \(response.status.code)"
+            stored = true
         } catch {
-            return "\(error)"
+            logger.error(
+                "status callback outcomes not stored; they are attempted again", metadata: ["error": "\(error)"])
+            stored = false
         }
+        for (id, outcome) in ended {
+            slots.release(id: id)
+            guard stored, outcome != .cancelled else { continue }
+            metrics?.attemptFinished(outcome.kind)
+        }
+    }
+
+    /// Sets `receiver` on callbacks queued before the column existed, so their receiver's limit
+    /// applies to them too.
+    private func fillInReceivers() async throws {
+        try await writer.write { db in
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT id, url FROM callbacks WHERE receiver IS NULL AND state = ?",
+                arguments: [CallbackState.pending.rawValue])
+            for row in rows {
+                let url: String = row["url"]
+                try db.execute(
+                    sql: "UPDATE callbacks SET receiver = ? WHERE id = ?",
+                    arguments: [Self.receiver(ofURL: url), row["id"] as Int64])
+            }
+        }
+    }
+
+    /// The `Switchboard-Signature` value: `t=<timestamp>`, then one `v1=<hex>` per secret, in the
+    /// order given (current first). HMAC-SHA256 over `"<t>." + body`, keyed with the secret's UTF-8.
+    package static func signature(secrets: [String], timestamp: Int64, body: Data) -> String {
+        var value = "t=\(timestamp)"
+        for secret in secrets {
+            var hmac = HMAC<SHA256>(key: SymmetricKey(data: Data(secret.utf8)))
+            hmac.update(data: Data("\(timestamp).".utf8))
+            hmac.update(data: body)
+            value += ",v1=" + Data(hmac.finalize()).hexString
+        }
+        return value
+    }
+
+    /// One attempt; a refused target is logged here (by kind only: the URL is the customer's).
+    private func attempt(_ item: Due, with transport: CallbackTransport) async -> CallbackAttemptOutcome {
+        let timestamp = Int64(clock.now().timeIntervalSince1970)
+        let outcome = await transport.post(
+            url: item.url,
+            headers: [
+                ("Content-Type", "application/json"), ("User-Agent", "Switchboard-Callbacks/1"),
+                (
+                    "Switchboard-Signature",
+                    Self.signature(secrets: item.secrets, timestamp: timestamp, body: item.payload)
+                ),
+            ],
+            body: item.payload)
+        if case .refused(let refusal) = outcome {
+            logger.warning(
+                "status callback refused: its target is not a public address",
+                metadata: [
+                    "callback.id": "\(item.id)", "account.id": "\(item.accountID)", "target.kind": "\(refusal.kind)",
+                ])
+        }
+        return outcome
     }
 }
 

@@ -1,11 +1,20 @@
 import Foundation
+import SwiftCSV
 
 /// Parses a phonebook CSV (RFC 4180: quoted fields, doubled quotes, CRLF or LF) with a header row
 /// naming the columns `number`, `name`, `notes`, `groups` (groups separated by `;`).
+///
+/// Records are found and their quoting checked by `CSVRecords`, fields are read by SwiftCSV, and
+/// every value keeps to `TextRule`. A bad record is reported with its record number and line and
+/// never takes its neighbours with it; only a bad header, an empty body or bytes that are not UTF-8
+/// refuse the whole file.
 public enum ContactCSV {
     public struct RowError: Sendable, Codable, Equatable {
-        /// 1-based line of the file, counting the header as line 1.
+        /// The record number, counting the header as 1 and a blank line as a record: the line number
+        /// as long as no quoted value spans lines.
         public var row: Int
+        /// 1-based line of the file where the record starts.
+        public var line: Int
         public var errors: [FieldError]
     }
 
@@ -16,93 +25,167 @@ public enum ContactCSV {
 
     public static let columns = ["number", "name", "notes", "groups"]
 
+    /// Why a file was refused as a whole.
     public enum HeaderError: Error, Equatable {
         case missingNumberColumn
         case unknownColumn(String)
+        /// A column named twice: which of the two values counts would be a guess.
+        case duplicateColumn(String)
+        /// The header row's quoting is malformed; `message` says how (`CSVRecords`).
+        case malformedHeader(String)
         case empty
+        /// The bytes are not UTF-8 from `byte` (0-based), on `line` (1-based).
+        case notUTF8(byte: Int, line: Int)
     }
 
-    public static func parse(_ text: String) throws -> Parsed {
-        // Spreadsheet programs often start UTF-8 exports with a byte-order mark.
-        let records = records(in: text.hasPrefix("\u{FEFF}") ? String(text.dropFirst()) : text)
-        guard let header = records.first else { throw HeaderError.empty }
-        let names = header.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
-        for name in names where !columns.contains(name) { throw HeaderError.unknownColumn(name) }
-        guard let numberIndex = names.firstIndex(of: "number") else { throw HeaderError.missingNumberColumn }
-        func value(_ record: [String], _ column: String) -> String? {
-            guard let index = names.firstIndex(of: column), index < record.count else { return nil }
-            let trimmed = record[index].trimmingCharacters(in: .whitespaces)
-            return trimmed.isEmpty ? nil : trimmed
+    /// The entry point over bytes (and for fuzzing): any input returns rows and row errors or throws
+    /// `HeaderError`. A UTF-8 byte order mark at the start is skipped, as spreadsheet programs often
+    /// write one; bytes that are not UTF-8 are refused rather than replaced with U+FFFD.
+    public static func parse(_ data: Data) throws(HeaderError) -> Parsed {
+        guard let text = String(validating: data, as: UTF8.self) else {
+            var decoder = UTF8()
+            var iterator = data.makeIterator()
+            var valid = 0
+            while case .scalarValue(let scalar) = decoder.decode(&iterator) { valid += UTF8.width(scalar) }
+            let line = 1 + data.prefix(valid).lazy.filter { $0 == 0x0A }.count
+            throw .notUTF8(byte: valid, line: line)
         }
+        return try parse(text)
+    }
+
+    /// `text` read as a phonebook CSV; a leading U+FEFF (byte order mark) is skipped.
+    public static func parse(_ text: String) throws(HeaderError) -> Parsed {
+        var records = CSVRecords(
+            text.unicodeScalars.first == "\u{FEFF}" ? String(text.unicodeScalars.dropFirst()) : text)
+        guard let header = records.next(), !isBlank(header.text) else { throw .empty }
+        if let problem = header.problem { throw .malformedHeader("column \(problem.column + 1) \(problem.message)") }
+        guard let headerFields = try? fields(of: header.text) else {
+            throw .malformedHeader("could not be read as CSV; check its quotes and commas")
+        }
+        let names = headerFields.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        for name in names where !columns.contains(name) { throw .unknownColumn(name) }
+        for (index, name) in names.enumerated() where names[..<index].contains(name) { throw .duplicateColumn(name) }
+        guard let numberIndex = names.firstIndex(of: "number") else { throw .missingNumberColumn }
+
+        let rest = Array(records)
+        let readable = rest.filter { $0.problem == nil && !isBlank($0.text) }
+        let allValues = fields(of: readable.map(\.text))
+        var valuesByNumber: [Int: [String]] = [:]
+        for (record, values) in zip(readable, allValues) { valuesByNumber[record.number] = values }
+
         var parsed = Parsed(contacts: [], rowErrors: [])
-        for (offset, record) in records.dropFirst().enumerated() {
-            let line = offset + 2
-            if record.allSatisfy({ $0.trimmingCharacters(in: .whitespaces).isEmpty }) { continue }
-            if record.count != names.count {
-                parsed.rowErrors.append(
-                    RowError(
-                        row: line,
-                        errors: [FieldError("row", "has \(record.count) columns; the header has \(names.count)")]))
+        for record in rest {
+            func reject(_ errors: [FieldError]) {
+                parsed.rowErrors.append(RowError(row: record.number, line: record.line, errors: errors))
+            }
+            if let problem = record.problem {
+                reject([FieldError(problem.column < names.count ? names[problem.column] : "row", problem.message)])
                 continue
             }
+            if isBlank(record.text) { continue }
+            guard let values = valuesByNumber[record.number] else {
+                reject([FieldError("row", "could not be read as CSV; check its quotes and commas")])
+                continue
+            }
+            if values.allSatisfy({ $0.trimmingCharacters(in: .whitespaces).isEmpty }) { continue }
+            if values.count != names.count {
+                reject([FieldError("row", "has \(values.count) columns; the header has \(names.count)")])
+                continue
+            }
+            let textErrors = zip(names, values).compactMap { name, value in
+                TextRule.problem(value).map { FieldError(name, $0) }
+            }
+            if !textErrors.isEmpty {
+                reject(textErrors)
+                continue
+            }
+            let markErrors = zip(names, values).compactMap { name, value in
+                leadingCombiningMark(value.trimmingCharacters(in: .whitespaces)).map { FieldError(name, $0) }
+            }
+            if !markErrors.isEmpty {
+                reject(markErrors)
+                continue
+            }
+            func value(_ column: String) -> String? {
+                guard let index = names.firstIndex(of: column) else { return nil }
+                let trimmed = values[index].trimmingCharacters(in: .whitespaces)
+                return trimmed.isEmpty ? nil : trimmed
+            }
+            // Split at the scalar `;`, not at `Character`s: in `a;\u{301}b` the `;` and the combining
+            // mark form one grapheme, so a character split would read one group there, and the groups
+            // `a` and `\u{301}b`, written back joined by `;`, would not read the same.
             let groups =
-                value(record, "groups")?.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
+                value("groups")?.unicodeScalars.split(separator: ";").map {
+                    String(Substring($0)).trimmingCharacters(in: .whitespaces)
+                }
                 .filter { !$0.isEmpty } ?? []
             let fields = ContactFields(
-                number: record[numberIndex].trimmingCharacters(in: .whitespaces), name: value(record, "name"),
-                notes: value(record, "notes"), groups: groups)
+                number: values[numberIndex].trimmingCharacters(in: .whitespaces), name: value("name"),
+                notes: value("notes"), groups: groups)
             let problems = fields.problems
             if problems.isEmpty {
                 parsed.contacts.append(fields)
             } else {
-                parsed.rowErrors.append(RowError(row: line, errors: problems))
+                reject(problems)
             }
         }
         return parsed
     }
 
-    /// Splits CSV text into records of fields.
-    static func records(in text: String) -> [[String]] {
-        var records: [[String]] = []
-        var record: [String] = []
-        var field = ""
-        var inQuotes = false
-        var iterator = text.unicodeScalars.makeIterator()
-        var pending: Unicode.Scalar? = iterator.next()
-        while let scalar = pending {
-            pending = iterator.next()
-            if inQuotes {
-                if scalar == "\"" {
-                    if pending == "\"" {
-                        field.unicodeScalars.append("\"")
-                        pending = iterator.next()
-                    } else {
-                        inQuotes = false
-                    }
-                } else {
-                    field.unicodeScalars.append(scalar)
-                }
-                continue
-            }
-            switch scalar {
-            case "\"": inQuotes = true
-            case ",":
-                record.append(field)
-                field = ""
-            case "\r":
-                continue
-            case "\n":
-                record.append(field)
-                records.append(record)
-                record = []
-                field = ""
-            default: field.unicodeScalars.append(scalar)
-            }
+    /// Why a value that starts with a combining mark (Unicode categories Mn, Mc, Me) is refused; nil
+    /// for any other value.
+    ///
+    /// Rationale: CSV readers split at characters (grapheme clusters), and a comma or quote followed
+    /// by a combining mark is one character, not a delimiter. `"\t\u{301}"` trimmed to `\u{301}`
+    /// and written back as `"\u{301}"` would no longer read as the value imported, so the value is
+    /// refused instead of kept in a form that does not round-trip.
+    private static func leadingCombiningMark(_ value: String) -> String? {
+        guard let first = value.unicodeScalars.first else { return nil }
+        switch first.properties.generalCategory {
+        case .nonspacingMark, .spacingMark, .enclosingMark:
+            let hex = String(first.value, radix: 16, uppercase: true)
+            return "starts with the combining mark U+\(String(repeating: "0", count: max(0, 4 - hex.count)))\(hex) "
+                + "with no character before it; put the letter it belongs to first"
+        default: return nil
         }
-        if !field.isEmpty || !record.isEmpty {
-            record.append(field)
-            records.append(record)
+    }
+
+    private static func isBlank(_ text: Substring) -> Bool {
+        text.allSatisfy { $0.isWhitespace }
+    }
+
+    /// The values of one record whose quoting `CSVRecords` checked, read by SwiftCSV.
+    private static func fields(of record: Substring) throws -> [String] {
+        guard let row = try rows(of: [record]).first else { throw CSVParseError.generic(message: "no row") }
+        return row
+    }
+
+    /// The values of each of `records` (whose quoting `CSVRecords` checked, none blank), read by
+    /// SwiftCSV in one pass; a record SwiftCSV cannot read gives nil. If the one pass does not give
+    /// exactly one row per record, each record is read on its own, so no row is ever paired with
+    /// another record's values.
+    private static func fields(of records: [Substring]) -> [[String]?] {
+        guard !records.isEmpty else { return [] }
+        if let rows = try? rows(of: records), rows.count == records.count { return rows }
+        return records.map { try? fields(of: $0) }
+    }
+
+    /// SwiftCSV's rows of `records`, each ended with a line break.
+    private static func rows(of records: [Substring]) throws -> [[String]] {
+        var text = ""
+        // SwiftCSV drops a leading U+FEFF from the text it is given (a byte order mark); one put
+        // in front for it to drop keeps a value that starts with U+FEFF as it was.
+        if records.first?.first == "\u{FEFF}" { text = "\u{FEFF}" }
+        // A line break after every record, the last too: SwiftCSV drops a last value that is
+        // empty (`a,`) unless a line break ends it.
+        for record in records {
+            text += record
+            text += "\n"
         }
-        return records
+        let csv = try EnumeratedCSV(string: text, delimiter: .comma, loadColumns: false, rowLimit: 0)
+        var rows: [[String]] = []
+        rows.reserveCapacity(records.count)
+        try csv.enumerateAsArray(startAt: 0, rowLimit: nil) { rows.append($0) }
+        return rows
     }
 }

@@ -19,8 +19,14 @@ public enum CoreSchema {
     public static let v1Core = SchemaMigration("v1-core", sql: v1)
     public static let v4CallbackEvents = SchemaMigration("v4-callback-events", sql: v4)
     public static let v6ErasedAccountsStayErased = SchemaMigration("v6-erased-accounts-stay-erased", sql: v6)
+    public static let v7CallbackReceiversSecretRotation = SchemaMigration(
+        "v7-callback-receivers-secret-rotation", sql: v7)
+    public static let v8SignInSessions = SchemaMigration("v8-sign-in-sessions", sql: v8)
     /// The core's steps alone, in order (a database holding only the core, as in its own tests).
-    public static let migrations = [v1Core, v4CallbackEvents, v6ErasedAccountsStayErased]
+    public static let migrations = [
+        v1Core, v4CallbackEvents, v6ErasedAccountsStayErased, v7CallbackReceiversSecretRotation,
+        v8SignInSessions,
+    ]
 
     private static let v1 = """
         CREATE TABLE accounts (
@@ -161,6 +167,49 @@ public enum CoreSchema {
         BEGIN SELECT RAISE(ABORT, '\(erasedAccountMessage)'); END;
         """
     }
+
+    /// Each callback's receiver (`host:port`, so a stalled receiver's backlog can be left out of
+    /// the due query; rows queued before are filled in at start), and the webhook secret a rotation
+    /// replaced with the end of its overlap window. Erasing an account drops the previous secret
+    /// with the current one, and nothing writes one back onto an erased account.
+    private static let v7 = """
+        ALTER TABLE callbacks ADD COLUMN receiver TEXT;
+        ALTER TABLE accounts ADD COLUMN webhook_secret_previous TEXT;
+        ALTER TABLE accounts ADD COLUMN webhook_secret_previous_until INTEGER;
+        CREATE INDEX accounts_webhook_secret_previous ON accounts(webhook_secret_previous_until)
+            WHERE webhook_secret_previous IS NOT NULL;
+        CREATE TRIGGER accounts_erasure_drops_previous_webhook_secret AFTER UPDATE OF status ON accounts
+        WHEN NEW.status = 'erased' AND (NEW.webhook_secret_previous IS NOT NULL
+            OR NEW.webhook_secret_previous_until IS NOT NULL)
+        BEGIN
+            UPDATE accounts SET webhook_secret_previous = NULL, webhook_secret_previous_until = NULL WHERE id = NEW.id;
+        END;
+        CREATE TRIGGER accounts_erased_keep_no_previous_webhook_secret BEFORE UPDATE ON accounts
+        WHEN OLD.status = 'erased' AND NEW.webhook_secret_previous IS NOT NULL
+        BEGIN SELECT RAISE(IGNORE); END;
+        """
+
+    /// Sign-in sessions (`POST /v1/login`): short-lived bearer tokens stored as SHA-256, so a
+    /// password sign-in no longer mints a permanent API key. Erasing an account deletes its sessions
+    /// in the same statement, and none can be added to an erased account.
+    private static let v8 = """
+        CREATE TABLE sessions (
+            id TEXT PRIMARY KEY,
+            account_id TEXT NOT NULL REFERENCES accounts(id),
+            token_hash TEXT NOT NULL UNIQUE,
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL,
+            last_used_at INTEGER
+        );
+        CREATE INDEX sessions_account ON sessions(account_id, created_at);
+        CREATE INDEX sessions_expires ON sessions(expires_at);
+        CREATE TRIGGER sessions_not_for_erased_accounts BEFORE INSERT ON sessions
+        WHEN (SELECT status FROM accounts WHERE id = NEW.account_id) = 'erased'
+        BEGIN SELECT RAISE(ABORT, 'switchboard: the account is erased'); END;
+        CREATE TRIGGER accounts_erasure_ends_sessions AFTER UPDATE OF status ON accounts
+        WHEN NEW.status = 'erased'
+        BEGIN DELETE FROM sessions WHERE account_id = NEW.id; END;
+        """
 
     /// The error message of an insert refused because its account is erased.
     public static let erasedAccountMessage = "switchboard: the account is erased"

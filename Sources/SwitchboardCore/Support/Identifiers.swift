@@ -4,12 +4,30 @@ import Synchronization
 
 /// Random, URL-safe identifiers with a type prefix so a stray id in a log says what it names.
 public enum Identifier {
+    /// `prefix_` + `bytes` random bytes in base64url. Not a secret: the bytes come from the pool.
     public static func make(_ prefix: String, bytes: Int = 12) -> String {
-        prefix + "_" + randomToken(bytes: bytes)
+        prefix + "_" + RandomBytes.shared.take(bytes).base64URLEncoded()
     }
 
-    package static func randomToken(bytes: Int) -> String {
-        RandomBytes.shared.take(bytes).base64URLEncoded()
+    /// A secret (API key, webhook signing secret, operator token): `count` bytes straight from the
+    /// system CSPRNG (`SystemRandomNumberGenerator`: `getrandom(2)` on Linux, `arc4random_buf` on
+    /// Darwin), as base64url without padding (RFC 4648 section 5: ceil(4 × count / 3) characters
+    /// of `A–Z a–z 0–9 - _`). Never drawn from `RandomBytes`, whose pool holds the next ids' bytes
+    /// in memory before they are used; a secret must not exist anywhere before it is made.
+    package static func randomToken(bytes count: Int) -> String {
+        var generator = SystemRandomNumberGenerator()
+        var bytes = [UInt8](repeating: 0, count: count)
+        var filled = 0
+        while filled < count {
+            withUnsafeBytes(of: generator.next() as UInt64) { word in
+                for byte in word.prefix(count - filled) {
+                    bytes[filled] = byte
+                    filled += 1
+                }
+            }
+        }
+        defer { for index in bytes.indices { bytes[index] = 0 } }
+        return bytes.base64URLEncoded()
     }
 
     /// An identifier whose text sorts by creation time (to the millisecond), then 72 random bits.
@@ -35,9 +53,15 @@ public enum Identifier {
 
 /// Kernel randomness (`/dev/urandom`) fetched 4 KiB at a time: every message and event gets an id, and
 /// one system call per id showed up in profiles. The bytes are the kernel's, only handed out in parts.
-final class RandomBytes: Sendable {
-    static let shared = RandomBytes()
+/// For identifiers only; secrets come from `Identifier.randomToken`.
+package final class RandomBytes: Sendable {
+    package static let shared = RandomBytes()
     private let pool = Mutex((bytes: [UInt8](repeating: 0, count: 4096), used: 4096))
+
+    /// The bytes the pool holds for the next ids, for the test that no secret is among them.
+    package func unusedBytes() -> [UInt8] {
+        pool.withLock { Array($0.bytes[$0.used...]) }
+    }
 
     func take(_ count: Int) -> [UInt8] {
         pool.withLock { pool in
@@ -74,48 +98,6 @@ final class RandomBytes: Sendable {
                 }
             }
         }
-    }
-}
-
-/// Encodings written out by hand: identifiers and digests are made on every request, and the
-/// Foundation route (format strings, string replacement) cost more than the rest of the work.
-extension Sequence where Element == UInt8 {
-    /// Base64url (RFC 4648 section 5) without padding.
-    package func base64URLEncoded() -> String {
-        base64Encoded(alphabet: Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8))
-    }
-
-    /// Base64 without padding over the given 64 characters.
-    func base64Encoded(alphabet: [UInt8]) -> String {
-        let bytes = Array(self)
-        var out: [UInt8] = []
-        out.reserveCapacity((bytes.count * 4 + 2) / 3)
-        var index = 0
-        while index + 2 < bytes.count {
-            let value = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2])
-            out += [alphabet[Int(value >> 18)], alphabet[Int(value >> 12 & 63)], alphabet[Int(value >> 6 & 63)]]
-            out.append(alphabet[Int(value & 63)])
-            index += 3
-        }
-        if index < bytes.count {
-            let second = index + 1 < bytes.count ? UInt32(bytes[index + 1]) : 0
-            let value = UInt32(bytes[index]) << 16 | second << 8
-            out += [alphabet[Int(value >> 18)], alphabet[Int(value >> 12 & 63)]]
-            if index + 1 < bytes.count { out.append(alphabet[Int(value >> 6 & 63)]) }
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
-
-    /// Lower-case hex.
-    package var hexString: String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(underestimatedCount * 2)
-        for byte in self {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 15)])
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 }
 

@@ -22,12 +22,19 @@ public struct ServeConfiguration: Sendable, Equatable {
     public var passwordCost = 15
     public var addons = AddonSettings()
     public var ledger = LedgerSettings()
+    /// Proxies whose `X-Forwarded-For` is believed (CIDR networks); see `ClientAddressResolver`.
+    public var trustedProxies: [String] = []
+    public var passwordHashing = PasswordHashing()
+    public var sessions = Sessions()
 
     public struct RateLimits: Sendable, Equatable {
         public var sendPerSecond: Double = 100
         public var sendBurst = 200
         public var authFailures = 10
         public var authWindowSeconds = 300
+        /// Sign-ups (created or refused as taken) per client address and window.
+        public var signupsPerAddress = 20
+        public var signupWindowSeconds = 3600
         public init() {}
     }
 
@@ -69,6 +76,7 @@ extension ServeConfiguration {
         reader.allow([
             "host", "port", "data_dir", "retention_days", "durability", "operator_token", "max_body_bytes",
             "rate_limits", "simulator", "callbacks", "password_cost", "addons", "ledger",
+            "trusted_proxies", "password_hashing", "sessions",
         ])
         reader.string("host", into: &host)
         reader.int("port", in: 0...65535, into: &port)
@@ -83,12 +91,18 @@ extension ServeConfiguration {
         reader.int("max_body_bytes", in: 1024...(16 << 20), into: &maxBodyBytes)
         reader.int("password_cost", in: 10...20, into: &passwordCost)
         reader.object("rate_limits") { sub in
-            sub.allow(["send_per_second", "send_burst", "auth_failures", "auth_window_seconds"])
+            sub.allow([
+                "send_per_second", "send_burst", "auth_failures", "auth_window_seconds", "signups_per_address",
+                "signup_window_seconds",
+            ])
             sub.double("send_per_second", in: 0.01...1_000_000, into: &rateLimits.sendPerSecond)
             sub.int("send_burst", in: 1...1_000_000, into: &rateLimits.sendBurst)
             sub.int("auth_failures", in: 1...10_000, into: &rateLimits.authFailures)
             sub.int("auth_window_seconds", in: 1...86_400, into: &rateLimits.authWindowSeconds)
+            sub.int("signups_per_address", in: 1...1_000_000, into: &rateLimits.signupsPerAddress)
+            sub.int("signup_window_seconds", in: 1...86_400, into: &rateLimits.signupWindowSeconds)
         }
+        applyAuthentication(&reader)
         reader.object("simulator") { sub in
             sub.allow(["latency_ms", "failure_rate", "seed"])
             sub.int("latency_ms", in: 0...600_000, into: &simulator.latencyMs)
@@ -167,10 +181,24 @@ extension ServeConfiguration {
             ledger.exportDirectory = export
         }
         reader.object("callbacks") { sub in
-            sub.allow(["retry_base_ms", "max_attempts", "timeout_ms"])
+            sub.allow([
+                "retry_base_ms", "max_attempts", "timeout_ms", "allow_targets", "per_receiver_concurrency",
+                "per_account_concurrency", "max_concurrency", "secret_overlap_seconds",
+            ])
             sub.int("retry_base_ms", in: 10...3_600_000, into: &callbacks.retryBaseMs)
             sub.int("max_attempts", in: 1...100, into: &callbacks.maxAttempts)
             sub.int("timeout_ms", in: 100...120_000, into: &callbacks.timeoutMs)
+            sub.stringArray("allow_targets", into: &callbacks.allowTargets)
+            for problem in CallbackTargetPolicy.problems(inAllowTargets: callbacks.allowTargets) {
+                sub.record(problem.field, problem.message)
+            }
+            sub.int("per_receiver_concurrency", in: 1...1024, into: &callbacks.perReceiverConcurrency)
+            sub.int("per_account_concurrency", in: 1...4096, into: &callbacks.perAccountConcurrency)
+            sub.int("max_concurrency", in: 1...16_384, into: &callbacks.maxConcurrency)
+            sub.int(
+                "secret_overlap_seconds", in: 0...WebhookSecrets.maxOverlapSeconds,
+                into: &callbacks.secretOverlapSeconds
+            )
         }
     }
 
@@ -198,6 +226,13 @@ extension ServeConfiguration {
             }
         }
         if let token = environment["SWITCHBOARD_OPERATOR_TOKEN"], !token.isEmpty { operatorToken = token }
+        problems += applyAuthenticationEnvironment(environment)
+        if let targets = environment["SWITCHBOARD_CALLBACK_ALLOW_TARGETS"] {
+            callbacks.allowTargets = targets.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                .filter { !$0.isEmpty }
+            problems += CallbackTargetPolicy.problems(
+                inAllowTargets: callbacks.allowTargets, field: "SWITCHBOARD_CALLBACK_ALLOW_TARGETS")
+        }
         if !problems.isEmpty { throw ConfigurationError(source: "the environment", problems: problems) }
         try validate(source: "the environment")
     }

@@ -51,14 +51,21 @@ public final class Daemon: Sendable {
             writer: writer, key: try layout.ledgerSigningKey(database: pool), settings: config.ledger, clock: clock,
             logger: logger)
         let messages = MessageStore(writer: writer, clock: clock, digest: digest, events: addons)
-        let callbacks = StatusCallbackQueue(writer: writer, clock: clock, settings: config.callbacks, logger: logger)
+        let callbackTargets = try CallbackTargetPolicy(allowTargets: config.callbacks.allowTargets)
+        let callbacks = StatusCallbackQueue(
+            writer: writer, clock: clock, settings: config.callbacks, policy: callbackTargets,
+            metrics: metrics.callbackMetrics(), logger: logger)
         let simulator = SimulatedCarrier(settings: config.simulator)
         let pipeline = DeliveryPipeline(store: messages, carrier: simulator, callbacks: callbacks, logger: logger)
         self.callbacks = callbacks
         let sendLimiter = SendRateLimiter(
             ratePerSecond: config.rateLimits.sendPerSecond, burst: config.rateLimits.sendBurst, clock: clock)
         let accounts = AccountStore(
-            writer: writer, clock: clock, hasher: PasswordHasher(costLog2: config.passwordCost), events: addons)
+            writer: writer, clock: clock, hasher: PasswordHasher(costLog2: config.passwordCost), events: addons,
+            hashing: PasswordHashingPool(
+                maxConcurrent: config.passwordHashing.maxConcurrent, maxWaiting: config.passwordHashing.maxWaiting),
+            sessions: SessionPolicy(
+                lifetimeSeconds: config.sessions.lifetimeSeconds, maxPerAccount: config.sessions.maxPerAccount))
         services = HostServices(
             settings: APISettings(maxBodyBytes: config.maxBodyBytes, retentionDays: config.retentionDays),
             accounts: accounts,
@@ -68,15 +75,22 @@ public final class Daemon: Sendable {
             erasures: ErasureService(
                 writer: writer, clock: clock, accounts: accounts, requests: addons, retentionDays: config.retentionDays),
             sending: SendService(
-                messages: messages, pipeline: pipeline, limiter: sendLimiter, check: addons, clock: clock),
+                messages: messages, pipeline: pipeline, limiter: sendLimiter, check: addons, clock: clock,
+                callbackTargets: callbackTargets),
             pipeline: pipeline,
             simulator: simulator,
             sendLimiter: sendLimiter,
             authThrottle: AuthThrottle(
-                maxFailures: config.rateLimits.authFailures, windowSeconds: config.rateLimits.authWindowSeconds,
+                maxAttempts: config.rateLimits.authFailures, windowSeconds: config.rateLimits.authWindowSeconds,
                 clock: clock),
             metrics: metrics,
-            addons: addons)
+            addons: addons,
+            webhookSecrets: WebhookSecrets(
+                writer: writer, clock: clock, defaultOverlapSeconds: config.callbacks.secretOverlapSeconds),
+            clientAddresses: ClientAddressResolver(trustedProxies: config.trustedProxyNetworks),
+            signUpThrottle: AuthThrottle(
+                maxAttempts: config.rateLimits.signupsPerAddress, windowSeconds: config.rateLimits.signupWindowSeconds,
+                clock: clock))
     }
 
     public var accounts: AccountStore { services.accounts }

@@ -11,5 +11,7 @@ package enum DaemonSchema {
         CoreSchema.v4CallbackEvents,
         AddonSchema.v5ConsentTermsRecipients,
         CoreSchema.v6ErasedAccountsStayErased,
+        CoreSchema.v7CallbackReceiversSecretRotation,
+        CoreSchema.v8SignInSessions,
     ]
 }

@@ -82,9 +82,10 @@ struct TestClient: Sendable {
         try await request(.POST, path, body: Data(raw.utf8), contentType: contentType)
     }
 
-    /// Sends a message and returns its id.
+    /// Sends a message and returns its id. The default sender is an alphanumeric sender id: a number
+    /// as `from` must be one the account has claimed (POST /v1/account/numbers).
     func send(
-        to: String = "+37255512345", from: String = "+37255500000", body: String = "Hello", callback: String? = nil
+        to: String = "+37255512345", from: String = "ACME", body: String = "Hello", callback: String? = nil
     )
         async throws -> Response
     {

@@ -33,6 +33,9 @@ final class TestDaemon: Sendable {
         config.passwordCost = 10
         config.simulator.latencyMs = 5
         config.callbacks.retryBaseMs = 50
+        // The tests' callback receivers listen on loopback, which callbacks may not reach by default;
+        // the tests of that refusal start from an empty allow-list.
+        config.callbacks.allowTargets = ["127.0.0.1"]
         // The test machine runs dozens of daemons at once; a production budget of 50 ms would
         // measure the machine's load, not the add-on.
         config.addons.syncTimeouts["com.switchboard.compliance-scrub"] = 2000

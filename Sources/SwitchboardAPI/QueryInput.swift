@@ -1,0 +1,71 @@
+import Hummingbird
+import SwitchboardCore
+
+/// A request's query parameters, read one by one so that one 422 names every bad parameter (the
+/// throwing `Request.query` stops at the first), as `JSONInput` does for body fields.
+///
+/// ```swift
+/// var parameters = request.queryInput()
+/// filter.limit = parameters.limit()
+/// filter.since = parameters.value("since", hint: Timestamp.hint, Timestamp.parse)
+/// try parameters.finish()  // 422 naming since and limit, if both were bad
+/// ```
+///
+/// Every value read keeps to `TextRule` (no U+0000 or other C0 control but tab, LF and CR), and a
+/// parameter given twice is refused rather than one of the two silently winning, as a duplicate key
+/// in a JSON body is.
+struct QueryInput {
+    /// Each parameter's values, in the order given (percent-decoded by Hummingbird).
+    private var parameters: [Substring: [Substring]] = [:]
+    private(set) var errors: [FieldError] = []
+
+    init(_ request: Request) {
+        // Read once: Hummingbird parses the query string anew on every access to `queryParameters`.
+        for (name, value) in request.uri.queryParameters { parameters[name, default: []].append(value) }
+    }
+
+    /// The raw text of `name`; nil when absent, or (recorded as an error) given twice or breaking
+    /// `TextRule`.
+    mutating func text(_ name: String) -> String? {
+        let values = parameters[Substring(name)] ?? []
+        guard let first = values.first else { return nil }
+        guard values.count == 1 else {
+            errors.append(FieldError(name, "is given \(values.count) times; give it once"))
+            return nil
+        }
+        let text = String(first)
+        if let problem = TextRule.problem(text) {
+            errors.append(FieldError(name, problem))
+            return nil
+        }
+        return text
+    }
+
+    /// `name` read by `parse`; nil when absent or bad, a bad value recorded with `hint` (which says
+    /// what is accepted, with an example).
+    mutating func value<T>(_ name: String, hint: String, _ parse: (String) -> T?) -> T? {
+        guard let text = text(name) else { return nil }
+        guard let value = parse(text) else {
+            errors.append(FieldError(name, hint))
+            return nil
+        }
+        return value
+    }
+
+    /// `limit`: a whole number from 1 to `max`, `defaultValue` when absent or bad.
+    mutating func limit(default defaultValue: Int = 50, max: Int = 200) -> Int {
+        value("limit", hint: "must be a whole number from 1 to \(max)") {
+            Int($0).flatMap { (1...max).contains($0) ? $0 : nil }
+        } ?? defaultValue
+    }
+
+    /// Throws one 422 naming every bad parameter, if there were any.
+    func finish() throws {
+        if !errors.isEmpty { throw Problem.invalid(errors) }
+    }
+}
+
+extension Request {
+    /// The query parameters, for reading several with every bad one named (see `QueryInput`).
+    func queryInput() -> QueryInput { QueryInput(self) }
+}
