@@ -7,6 +7,8 @@ package enum APIRouter {
     package static func make(services: HostServices, operatorToken: String) -> Router<AppContext> {
         let router = Router(context: AppContext.self)
         router.add(middleware: ActivityLogMiddleware(usage: services.usage, metrics: services.metrics))
+        // Inside the activity log, so a storage fault is logged with the 503 it became.
+        router.add(middleware: StorageErrorMiddleware())
         SystemRoutes(services: services).add(to: router)
         let accounts = AccountRoutes(services: services)
         accounts.addPublic(to: router)
@@ -15,7 +17,6 @@ package enum APIRouter {
             accounts: services.accounts, throttle: services.authThrottle, addresses: services.clientAddresses)
         let authenticated = router.group("v1")
             .add(middleware: basicAuth)
-            .add(middleware: StorageErrorMiddleware())
         accounts.addAuthenticated(to: authenticated)
         MessageRoutes(services: services).add(to: authenticated)
         ContactRoutes(services: services).add(to: authenticated)

@@ -3,14 +3,24 @@ import SwitchboardCore
 
 /// The settings the HTTP API itself applies.
 package struct APISettings: Sendable {
-    /// The largest request body read, in bytes; larger bodies get 413.
-    package var maxBodyBytes: Int
+    /// How much of a request body is read, and for how long.
+    package var body: BodyLimits
     /// Days activity logs are kept (the retention run an operator starts by hand).
     package var retentionDays: Int
 
-    package init(maxBodyBytes: Int, retentionDays: Int) {
-        self.maxBodyBytes = maxBodyBytes
+    package init(body: BodyLimits, retentionDays: Int) {
+        self.body = body
         self.retentionDays = retentionDays
+    }
+}
+
+/// Bounds on reading a request body.
+package struct BodyLimits: Sendable {
+    /// The largest body read, in bytes; larger bodies get 413.
+    package var maxBytes: Int
+
+    package init(maxBytes: Int) {
+        self.maxBytes = maxBytes
     }
 }
 
@@ -28,7 +38,7 @@ package struct HostServices: Sendable {
     package let simulator: SimulatedCarrier
     let sendLimiter: SendRateLimiter
     let authThrottle: AuthThrottle
-    let metrics: HostMetrics
+    package let metrics: HostMetrics
     package let addons: AddonPlatform
     let webhookSecrets: WebhookSecrets
     /// Which address a request comes from (trusted proxies' `X-Forwarded-For`).

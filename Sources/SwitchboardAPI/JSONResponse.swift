@@ -24,20 +24,20 @@ enum JSONResponse {
 }
 
 extension Request {
-    /// The body, refused with 413 when larger than `limit`.
-    func collectBody(limit: Int) async throws -> ByteBuffer {
+    /// The body, refused with 413 when larger than `limit.maxBytes`.
+    func collectBody(limit: BodyLimits) async throws -> ByteBuffer {
         do {
-            return try await body.collect(upTo: limit)
+            return try await body.collect(upTo: limit.maxBytes)
         } catch {
             throw Problem(
                 .contentTooLarge, "Request body too large",
                 detail:
-                    "The body must be at most \(limit) bytes; split the request or ask the operator to raise max_body_bytes."
+                    "The body must be at most \(limit.maxBytes) bytes; split the request or ask the operator to raise max_body_bytes."
             )
         }
     }
 
-    func jsonInput(limit: Int, allowed: Set<String>) async throws -> JSONInput {
+    func jsonInput(limit: BodyLimits, allowed: Set<String>) async throws -> JSONInput {
         try JSONInput(bytes: try await collectBody(limit: limit), allowed: allowed)
     }
 

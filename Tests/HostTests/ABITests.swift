@@ -419,20 +419,10 @@ enum ABIFixture {
     static func build(_ defines: [String], in directory: URL, name: String = "shaped") throws -> URL {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let output = directory.appendingPathComponent("lib\(name).so")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments =
+        let result = try AddonFixture.run(
             ["cc", "-std=c99", "-Wall", "-Wextra", "-pedantic", "-Werror", "-fPIC", "-shared", "-I", include.path]
-            + defines.map { "-D" + $0 } + [source.path, "-o", output.path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let log = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw TestFailure("cc failed: \(String(decoding: log, as: UTF8.self))")
-        }
+                + defines.map { "-D" + $0 } + [source.path, "-o", output.path])
+        guard result.status == 0 else { throw TestFailure("cc failed: \(result.output)") }
         return output
     }
 

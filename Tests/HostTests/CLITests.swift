@@ -28,20 +28,15 @@ import Testing
         let errorFile = directory.appendingPathComponent("stderr")
         _ = FileManager.default.createFile(atPath: outputFile.path, contents: nil)
         _ = FileManager.default.createFile(atPath: errorFile.path, contents: nil)
-        let process = Process()
-        process.executableURL = DaemonProcess.executable
-        process.arguments = arguments
         var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SWITCHBOARD_") }
         for (key, value) in environment { env[key] = value }
-        process.environment = env
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = try FileHandle(forWritingTo: outputFile)
-        process.standardError = try FileHandle(forWritingTo: errorFile)
         let started = Date()
-        try process.run()
+        let process = try ChildProcess(
+            DaemonProcess.executable.path, arguments, environment: env, output: outputFile.path,
+            errors: errorFile.path)
         let exited = try await eventually(seconds: 60) { !process.isRunning }
         if !exited {
-            process.terminate()
+            process.signal(SIGTERM)
             throw TestFailure("switchboard \(arguments.joined(separator: " ")) did not exit within 60 s")
         }
         return Run(

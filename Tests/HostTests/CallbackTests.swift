@@ -18,8 +18,13 @@ final class CallbackReceiver: Sendable {
     let received = Mutex<[Received]>([])
     let attempts = Mutex(0)
     let failFirst: Int
+    /// How long each answer takes, counted from the request's arrival.
+    let delay: Duration
 
-    init(failFirst: Int) { self.failFirst = failFirst }
+    init(failFirst: Int, delay: Duration = .zero) {
+        self.failFirst = failFirst
+        self.delay = delay
+    }
 
     func run(onPort: @escaping @Sendable (Int) async -> Void) async throws {
         let router = Router()
@@ -29,6 +34,7 @@ final class CallbackReceiver: Sendable {
                 count += 1
                 return count
             }
+            if self.delay > .zero { try await Task.sleep(for: self.delay) }
             if attempt <= self.failFirst { return .internalServerError }
             self.received.withLock {
                 $0.append(
@@ -47,8 +53,10 @@ final class CallbackReceiver: Sendable {
     }
 
     /// Starts a receiver on a free loopback port, runs `body` with it and the port, then stops it.
-    static func serving(failFirst: Int = 0, _ body: (CallbackReceiver, Int) async throws -> Void) async throws {
-        let receiver = CallbackReceiver(failFirst: failFirst)
+    static func serving(
+        failFirst: Int = 0, delay: Duration = .zero, _ body: (CallbackReceiver, Int) async throws -> Void
+    ) async throws {
+        let receiver = CallbackReceiver(failFirst: failFirst, delay: delay)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         let server = Task { try await receiver.run { continuation.yield($0) } }
         defer { server.cancel() }

@@ -7,7 +7,7 @@ import SwitchboardCore
 struct AccountRoutes {
     let services: HostServices
     var accounts: AccountStore { services.accounts }
-    var limit: Int { services.settings.maxBodyBytes }
+    var limit: BodyLimits { services.settings.body }
 
     func addPublic(to router: Router<AppContext>) {
         router.post("v1/accounts", use: signUp)

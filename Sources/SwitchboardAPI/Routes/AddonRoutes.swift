@@ -187,7 +187,7 @@ struct AddonRoutes {
         let manifest = try manifest(context)
         let accountID = try context.accountID()
         var input = try await request.jsonInput(
-            limit: services.settings.maxBodyBytes, allowed: ["fields", "categories"])
+            limit: services.settings.body, allowed: ["fields", "categories"])
         let fields = input.stringArray("fields") ?? []
         let categories = input.stringArray("categories") ?? []
         try input.finish()

@@ -46,7 +46,7 @@ struct AdminRoutes {
 
     @Sendable func setLegalHold(_ request: Request, context: AppContext) async throws -> Response {
         let id = try context.parameters.require("id")
-        var input = try await request.jsonInput(limit: services.settings.maxBodyBytes, allowed: ["reason"])
+        var input = try await request.jsonInput(limit: services.settings.body, allowed: ["reason"])
         let reason = input.string("reason", required: true, maxLength: 500)
         try input.finish()
         guard let account = try await services.accounts.setLegalHold(accountID: id, reason: reason) else {
@@ -73,7 +73,7 @@ struct AdminRoutes {
     }
 
     @Sendable func injectInbound(_ request: Request, context: AppContext) async throws -> Response {
-        var input = try await request.jsonInput(limit: services.settings.maxBodyBytes, allowed: ["from", "to", "body"])
+        var input = try await request.jsonInput(limit: services.settings.body, allowed: ["from", "to", "body"])
         let from = input.string("from", required: true, maxLength: 32)
         let to = input.string("to", required: true, maxLength: 32)
         let body = input.string("body", required: true, maxLength: SendService.maxBodyCharacters)

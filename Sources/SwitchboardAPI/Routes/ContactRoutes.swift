@@ -20,7 +20,7 @@ struct ContactRoutes {
 
     private func fields(_ request: Request, base: Contact?) async throws -> ContactFields {
         var input = try await request.jsonInput(
-            limit: services.settings.maxBodyBytes, allowed: ["number", "name", "notes", "groups"])
+            limit: services.settings.body, allowed: ["number", "name", "notes", "groups"])
         let number = input.string("number", required: base == nil, maxLength: 32)
         let name = input.string("name", maxLength: 200)
         let notes = input.string("notes", maxLength: 2000)
@@ -109,7 +109,7 @@ struct ContactRoutes {
     /// (record number, line and what is wrong), and a bad row never takes its neighbours with it.
     @Sendable func importCSV(_ request: Request, context: AppContext) async throws -> Response {
         let accountID = try context.accountID()
-        let buffer = try await request.collectBody(limit: services.settings.maxBodyBytes)
+        let buffer = try await request.collectBody(limit: services.settings.body)
         let parsed: ContactCSV.Parsed
         let columns = ContactCSV.columns.joined(separator: ", ")
         do {

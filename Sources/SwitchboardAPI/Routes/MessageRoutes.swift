@@ -16,7 +16,7 @@ struct MessageRoutes {
     @Sendable func send(_ request: Request, context: AppContext) async throws -> Response {
         let accountID = try context.accountID()
         var input = try await request.jsonInput(
-            limit: services.settings.maxBodyBytes,
+            limit: services.settings.body,
             allowed: ["to", "from", "body", "status_callback", "status_callback_events"])
         let to = input.string("to", required: true, maxLength: 32)
         let from = input.string("from", required: true, maxLength: 32)

@@ -42,7 +42,7 @@ struct PrivacyRoutes {
 
     @Sendable func requestErasure(_ request: Request, context: AppContext) async throws -> Response {
         let accountID = try context.accountID()
-        var input = try await request.jsonInput(limit: services.settings.maxBodyBytes, allowed: ["number"])
+        var input = try await request.jsonInput(limit: services.settings.body, allowed: ["number"])
         let number = input.string("number", required: true, maxLength: 32)
         if let number, !PhoneNumber.isE164(number) { input.fail("number", PhoneNumber.e164Hint) }
         try input.finish()

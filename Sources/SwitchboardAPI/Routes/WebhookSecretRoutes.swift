@@ -33,7 +33,7 @@ struct WebhookSecretRoutes {
 
     /// `POST /v1/account/webhook-secret/rotate`, with no body or `{"overlap_seconds": N}`.
     @Sendable func rotate(_ request: Request, context: AppContext) async throws -> Response {
-        let overlap = try Self.overlapSeconds(try await request.collectBody(limit: services.settings.maxBodyBytes))
+        let overlap = try Self.overlapSeconds(try await request.collectBody(limit: services.settings.body))
         let rotation = try await found {
             try await secrets.rotate(accountID: try context.accountID(), overlapSeconds: overlap)
         }

@@ -56,4 +56,14 @@ public protocol CarrierConnector: Sendable {
     func submit(_ submission: CarrierSubmission) async -> CarrierSubmitResult
     /// Re-attaches to messages the carrier accepted before a restart, so their reports still arrive.
     func resume(_ submissions: [CarrierSubmission]) async
+    /// What the carrier says of messages whose submission began before a crash or restart but whose
+    /// result was never recorded: `true` accepted, `false` never received (safe to submit), absent
+    /// when it cannot tell. The pipeline submits again only on `false`, so a message is never handed
+    /// to the carrier twice.
+    func acceptance(of submissions: [CarrierSubmission]) async -> [String: Bool]
+}
+
+extension CarrierConnector {
+    /// A carrier that keeps no record to ask cannot tell.
+    public func acceptance(of submissions: [CarrierSubmission]) async -> [String: Bool] { [:] }
 }

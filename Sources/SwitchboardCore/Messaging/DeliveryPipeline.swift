@@ -6,19 +6,32 @@ import ServiceLifecycle
 /// Moves outbound messages from `queued` to the carrier and applies what the carrier reports back.
 ///
 /// Every state change is one batched write that also queues the status callback, so a callback is
-/// never lost or sent for a change that did not commit. After a restart, whatever is still `queued` is
-/// submitted again and whatever is `sent` is handed back to the carrier to report on.
+/// never lost or sent for a change that did not commit.
+///
+/// **A message is handed to the carrier at most once.** Before the carrier is called, the message's
+/// `submit_started_at` is recorded; the carrier's answer is then recorded with the status. A write
+/// that fails because the storage refuses writes (a full disk, see `StorageFault`) is retried in the
+/// running daemon with backoff (`WriteRetry`), so nothing waits for a restart once space is freed.
+/// After a restart, a `queued` message without `submit_started_at` is submitted; one with it (the
+/// daemon stopped between the two writes) is reconciled with the carrier (`acceptance(of:)`) and
+/// submitted again only when the carrier says it never received it; whatever is `sent` is handed
+/// back to the carrier to report on.
 public final class DeliveryPipeline: CarrierDelegate, Service {
     private let store: MessageStore
     private let carrier: any CarrierConnector
     private let callbacks: StatusCallbackQueue
+    private let metrics: (any PipelineMetrics)?
     private let logger: Logger
     private let submissions = BatchQueue<Message>()
 
-    package init(store: MessageStore, carrier: any CarrierConnector, callbacks: StatusCallbackQueue, logger: Logger) {
+    package init(
+        store: MessageStore, carrier: any CarrierConnector, callbacks: StatusCallbackQueue,
+        metrics: (any PipelineMetrics)? = nil, logger: Logger
+    ) {
         self.store = store
         self.carrier = carrier
         self.callbacks = callbacks
+        self.metrics = metrics
         self.logger = logger
         carrier.bind(self)
     }
@@ -31,18 +44,21 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
 
     public func run() async throws {
         let unfinished = try await store.unfinished()
-        let resumed = unfinished.filter { $0.status == .sent }.map(Self.submission)
         if !unfinished.isEmpty {
             logger.info("resuming unfinished messages", metadata: ["count": "\(unfinished.count)"])
         }
-        await carrier.resume(resumed)
-        submissions.push(contentsOf: unfinished.filter { $0.status == .queued })
+        let begun = unfinished.filter { $0.status == .queued && $0.submitStartedAt != nil }
+        let reconciledAsSent = try await reconcile(begun)
+        let sent = unfinished.filter { $0.status == .sent }.map(Self.submission)
+        await carrier.resume(sent + reconciledAsSent)
+        submissions.push(contentsOf: unfinished.filter { $0.status == .queued && $0.submitStartedAt == nil })
         await cancelWhenGracefulShutdown {
             while let messages = await self.submissions.next() {
                 do {
                     try await self.submit(messages)
                 } catch {
-                    // Still `queued` in the database: the next start submits them again.
+                    // Only a shutdown or an error that is not a storage fault ends here; the messages
+                    // stay `queued`, and are reconciled at the next start if their submission began.
                     self.logger.error(
                         "could not submit messages", metadata: ["error": "\(error)", "count": "\(messages.count)"])
                 }
@@ -54,18 +70,105 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
         CarrierSubmission(messageID: message.id, to: message.to, from: message.from, body: message.body ?? "")
     }
 
-    private func submit(_ messages: [Message]) async throws {
-        var results: [(String, CarrierSubmitResult)] = []
-        for message in messages where message.status == .queued {
-            results.append((message.id, await carrier.submit(Self.submission(message))))
+    /// Settles messages whose submission began before the daemon stopped but whose result was never
+    /// recorded, by asking the carrier. Those it accepted are marked `sent` and returned, to be
+    /// resumed; those it never received are submitted again; those it cannot tell about are marked
+    /// `sent` without a second submission, with a warning: a duplicate SMS cannot be taken back, a
+    /// missing delivery report can be waited for.
+    private func reconcile(_ begun: [Message]) async throws -> [CarrierSubmission] {
+        guard !begun.isEmpty else { return [] }
+        let answers = await carrier.acceptance(of: begun.map(Self.submission))
+        let notReceived = begun.filter { answers[$0.id] == false }
+        let accepted = begun.filter { answers[$0.id] == true }
+        let unknown = begun.filter { answers[$0.id] == nil }
+        for _ in accepted { metrics?.reconciled(.accepted) }
+        for _ in notReceived { metrics?.reconciled(.notReceived) }
+        for _ in unknown { metrics?.reconciled(.unknown) }
+        logger.info(
+            "reconciled messages whose submission began before the restart",
+            metadata: [
+                "accepted": "\(accepted.count)", "not_received": "\(notReceived.count)", "unknown": "\(unknown.count)",
+            ])
+        if !unknown.isEmpty {
+            logger.warning(
+                "the carrier cannot tell whether it accepted these messages; marked sent, not submitted again",
+                metadata: ["count": "\(unknown.count)"])
         }
+        let sent = accepted + unknown
+        try await record(sent.map { ($0.id, CarrierSubmitResult.accepted) }, work: .carrierResults)
+        if !notReceived.isEmpty {
+            let ids = notReceived.map(\.id)
+            // Cleared so that `claim` takes them again: the carrier never had them.
+            try await recording(.submitIntent) { db in
+                for id in ids {
+                    try db.execute(
+                        sql: "UPDATE messages SET submit_started_at = NULL WHERE id = ? AND status = 'queued'",
+                        arguments: [id])
+                }
+            }
+            submissions.push(contentsOf: notReceived)
+        }
+        return sent.map(Self.submission)
+    }
+
+    private func submit(_ messages: [Message]) async throws {
+        let claimed = try await claim(messages.filter { $0.status == .queued })
+        var results: [(String, CarrierSubmitResult)] = []
+        for message in messages where claimed.contains(message.id) {
+            let result = await carrier.submit(Self.submission(message))
+            metrics?.submitted(result)
+            results.append((message.id, result))
+        }
+        try await record(results, work: .carrierResults)
+    }
+
+    /// Records that the submission of `messages` begins, and returns the ids it may go ahead for:
+    /// those still `queued` (an erased account's messages failed meanwhile) and not begun before.
+    private func claim(_ messages: [Message]) async throws -> Set<String> {
+        guard !messages.isEmpty else { return [] }
+        let now = store.clock.now().epochMillis
+        let ids = messages.map(\.id)
+        return try await recording(.submitIntent) { db in
+            var claimed = Set<String>()
+            let statement = try db.cachedStatement(sql: Self.markSubmitStarted)
+            for id in ids {
+                if let id = try String.fetchOne(statement, arguments: [now, id]) { claimed.insert(id) }
+            }
+            return claimed
+        }
+    }
+
+    /// Runs `body` as one write, again and again with backoff while the storage refuses writes
+    /// (`StorageFault`), logging each failure: what it records already happened at the carrier and
+    /// must not be lost. Throws on cancellation (shutdown) and on errors that are not storage faults.
+    private func recording<T: Sendable>(
+        _ work: PipelineWork, _ body: @escaping @Sendable (Database) throws -> T
+    ) async throws -> T {
+        var retry = WriteRetry()
+        while true {
+            do {
+                return try await store.writer.write(body)
+            } catch let error as DatabaseError where StorageFault(error) != nil {
+                retry.record(success: false)
+                metrics?.writeRetried(work)
+                logger.error(
+                    "could not record \(work); retrying with backoff",
+                    metadata: ["error": "\(error)", "retry_in": "\(retry.remaining)"])
+                try await Task.sleep(for: retry.remaining)
+            }
+        }
+    }
+
+    /// Records the carrier's answers: `sent` for an acceptance, `failed` with the carrier's code for
+    /// a refusal, each with its event and status callback.
+    private func record(_ results: [(String, CarrierSubmitResult)], work: PipelineWork) async throws {
         guard !results.isEmpty else { return }
         let now = store.clock.now().epochMillis
         let digest = store.digest
         let events = store.events
         let callbacks = self.callbacks
         let submitted = results
-        let queuedCallbacks = try await store.writer.write { db in
+        let queuedCallbacks = try await recording(work) { db in
             var queuedCallbacks = false
             for (id, result) in submitted {
                 // Only a message still `queued` moves on (an erased account's messages failed meanwhile).
@@ -76,11 +179,7 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
                         db.cachedStatement(sql: Self.markSent), arguments: [now, now, id])
                 case .rejected(let code, let reason):
                     changed = try ChangedMessage.fetch(
-                        db.cachedStatement(
-                            sql: """
-                                UPDATE messages SET status = 'failed', error_code = ?, error_message = ?, completed_at = ?,
-                                    updated_at = ? WHERE id = ? AND status = 'queued' \(Self.returning)
-                                """), arguments: [code, reason, now, now, id])
+                        db.cachedStatement(sql: Self.markRejected), arguments: [code, reason, now, now, id])
                 }
                 guard let changed else { continue }
                 if try Self.announce(db, changed, events: events, callbacks: callbacks, now: now, digest: digest) {
@@ -99,7 +198,7 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
         let events = store.events
         let callbacks = self.callbacks
         do {
-            let queuedCallbacks = try await store.writer.write { db in
+            let queuedCallbacks = try await recording(.deliveryReports) { db in
                 var queuedCallbacks = false
                 for report in reports {
                     let arguments: StatementArguments = [
@@ -133,7 +232,8 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
             }
             if queuedCallbacks { callbacks.wake() }
         } catch {
-            // The messages stay `sent`; the carrier is asked again for them on the next start.
+            // Only at shutdown, or for an error that is not a storage fault: the messages stay
+            // `sent`, and the carrier is asked again for them on the next start.
             logger.error(
                 "could not record delivery reports", metadata: ["error": "\(error)", "count": "\(reports.count)"])
         }
@@ -149,6 +249,14 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
         UPDATE messages SET status = ?, error_code = ?, error_message = ?, completed_at = ?, updated_at = ?
         WHERE id = ? AND status = 'sent' \(returning)
         """
+
+    private static let markRejected = """
+        UPDATE messages SET status = 'failed', error_code = ?, error_message = ?, completed_at = ?,
+            updated_at = ? WHERE id = ? AND status = 'queued' \(returning)
+        """
+
+    private static let markSubmitStarted =
+        "UPDATE messages SET submit_started_at = ? WHERE id = ? AND status = 'queued' AND submit_started_at IS NULL RETURNING id"
 
     private static let markSent =
         "UPDATE messages SET status = 'sent', sent_at = ?, updated_at = ? WHERE id = ? AND status = 'queued' \(returning)"

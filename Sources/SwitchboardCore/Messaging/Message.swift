@@ -35,6 +35,9 @@ public struct Message: Sendable, Equatable, FetchableRecord {
     public var sentAt: Int64?
     public var completedAt: Int64?
     public var updatedAt: Int64
+    /// When the delivery pipeline began handing the message to the carrier (ms since the epoch);
+    /// nil until then. Internal bookkeeping, not shown by the API (see `DeliveryPipeline`).
+    public var submitStartedAt: Int64?
 
     /// A new outbound message as `insertOutbound` stores it.
     package init(queued outbound: MessageStore.Outbound, seq: Int64, count: SegmentCount, now: Int64) {

@@ -8,7 +8,7 @@ extension Message {
     package enum Column: Int32, CaseIterable {
         case seq, id, accountID, direction, to, from, body, bodyDigest, encoding, segments, status
         case errorCode, errorMessage, statusCallback, createdAt, sentAt, completedAt, updatedAt
-        case statusCallbackEvents
+        case statusCallbackEvents, submitStartedAt
 
         /// The SQL column name.
         package var name: String {
@@ -32,6 +32,7 @@ extension Message {
             case .completedAt: "completed_at"
             case .updatedAt: "updated_at"
             case .statusCallbackEvents: "status_callback_events"
+            case .submitStartedAt: "submit_started_at"
             }
         }
     }
@@ -60,6 +61,7 @@ extension Message {
         sentAt = source.integer(.sentAt)
         completedAt = source.integer(.completedAt)
         updatedAt = source.integer(.updatedAt) ?? 0
+        submitStartedAt = source.integer(.submitStartedAt)
     }
 
     public init(row: Row) {

@@ -54,6 +54,13 @@ public final class SimulatedCarrier: CarrierConnector, Service {
         return .accepted
     }
 
+    /// The simulator's answer is a function of the message id: it accepted every message whose
+    /// draw it would not refuse.
+    public func acceptance(of submissions: [CarrierSubmission]) async -> [String: Bool] {
+        Dictionary(
+            uniqueKeysWithValues: submissions.map { ($0.messageID, draw($0.messageID) >= settings.failureRate / 2) })
+    }
+
     public func resume(_ submissions: [CarrierSubmission]) async {
         for submission in submissions { schedule(submission, roll: draw(submission.messageID)) }
     }

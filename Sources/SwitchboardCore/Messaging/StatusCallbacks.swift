@@ -159,9 +159,13 @@ public final class StatusCallbackQueue: Service {
             await withDiscardingTaskGroup { group in
                 var slots = CallbackSlots(limits: self.settings.limits)
                 var lastSweep = ContinuousClock.now
+                var storeRetry = WriteRetry()
                 while !Task.isCancelled {
                     self.wakeups.drain()
-                    await self.storeFinished(releasing: &slots)
+                    if storeRetry.isDue {
+                        let stored = await self.storeFinished(releasing: &slots)
+                        storeRetry.record(success: stored)
+                    }
                     // Claims slots for due callbacks until none is due or no slot is free. Each pass
                     // leaves out receivers and accounts at their limit, so their backlog never hides
                     // other receivers' callbacks.
@@ -240,12 +244,17 @@ public final class StatusCallbackQueue: Service {
 
     /// Stores the outcomes of ended attempts in one transaction, then gives their slots back
     /// (not before: a slot given back first would let the callback be picked up again as due).
-    private func storeFinished(releasing slots: inout CallbackSlots) async {
+    ///
+    /// When the write fails (a full disk), the outcomes are kept and their slots stay held, so the
+    /// callbacks are not attempted again until what happened to them is recorded: neither the
+    /// backoff nor `max_attempts` can be bypassed by a failing write. Returns false then; the caller
+    /// tries again with backoff.
+    private func storeFinished(releasing slots: inout CallbackSlots) async -> Bool {
         let ended = finished.withLock { finished in
             defer { finished.removeAll() }
             return finished
         }
-        guard !ended.isEmpty else { return }
+        guard !ended.isEmpty else { return true }
         let settings = self.settings
         let finishedAt = clock.now().epochMillis
         let stored: Bool
@@ -282,14 +291,20 @@ public final class StatusCallbackQueue: Service {
             stored = true
         } catch {
             logger.error(
-                "status callback outcomes not stored; they are attempted again", metadata: ["error": "\(error)"])
+                "status callback outcomes not stored; kept and stored again with backoff",
+                metadata: ["error": "\(error)", "count": "\(ended.count)"])
             stored = false
+        }
+        guard stored else {
+            finished.withLock { $0.insert(contentsOf: ended, at: 0) }
+            return false
         }
         for (id, outcome) in ended {
             slots.release(id: id)
-            guard stored, outcome != .cancelled else { continue }
+            guard outcome != .cancelled else { continue }
             metrics?.attemptFinished(outcome.kind)
         }
+        return true
     }
 
     /// Sets `receiver` on callbacks queued before the column existed, so their receiver's limit

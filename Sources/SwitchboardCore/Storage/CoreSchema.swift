@@ -22,10 +22,11 @@ public enum CoreSchema {
     public static let v7CallbackReceiversSecretRotation = SchemaMigration(
         "v7-callback-receivers-secret-rotation", sql: v7)
     public static let v8SignInSessions = SchemaMigration("v8-sign-in-sessions", sql: v8)
+    public static let v9CarrierSubmitIntent = SchemaMigration("v9-carrier-submit-intent", sql: v9)
     /// The core's steps alone, in order (a database holding only the core, as in its own tests).
     public static let migrations = [
         v1Core, v4CallbackEvents, v6ErasedAccountsStayErased, v7CallbackReceiversSecretRotation,
-        v8SignInSessions,
+        v8SignInSessions, v9CarrierSubmitIntent,
     ]
 
     private static let v1 = """
@@ -192,6 +193,14 @@ public enum CoreSchema {
     /// Sign-in sessions (`POST /v1/login`): short-lived bearer tokens stored as SHA-256, so a
     /// password sign-in no longer mints a permanent API key. Erasing an account deletes its sessions
     /// in the same statement, and none can be added to an erased account.
+    /// `submit_started_at`: when the delivery pipeline began handing a `queued` message to the
+    /// carrier (ms since the epoch). Written before the carrier is called, so that after a crash or
+    /// a restart a message the carrier may already have accepted is reconciled, never blindly
+    /// submitted again (`DeliveryPipeline`).
+    private static let v9 = """
+        ALTER TABLE messages ADD COLUMN submit_started_at INTEGER;
+        """
+
     private static let v8 = """
         CREATE TABLE sessions (
             id TEXT PRIMARY KEY,

@@ -9,8 +9,9 @@ import Synchronization
 /// is on disk (as far as the configured durability promises).
 public final class GroupCommitWriter: Sendable {
     private struct Entry: Sendable {
-        /// Runs inside the batch transaction and returns what to do once the batch committed.
-        let run: @Sendable (Database) -> (@Sendable () -> Void)
+        /// Runs inside the batch transaction and returns what to do once the batch committed, and
+        /// the error the request failed with, if it did.
+        let run: @Sendable (Database) -> (completion: @Sendable () -> Void, error: (any Error)?)
         /// Called instead when the batch as a whole could not commit.
         let fail: @Sendable (any Error) -> Void
     }
@@ -35,9 +36,9 @@ public final class GroupCommitWriter: Sendable {
                 run: { db in
                     do {
                         let value = try Self.inSavepoint(db, body)
-                        return { continuation.resume(returning: value) }
+                        return ({ continuation.resume(returning: value) }, nil)
                     } catch {
-                        return { continuation.resume(throwing: error) }
+                        return ({ continuation.resume(throwing: error) }, error)
                     }
                 },
                 fail: { error in continuation.resume(throwing: error) }
@@ -73,9 +74,9 @@ public final class GroupCommitWriter: Sendable {
                 run: { db in
                     do {
                         try Self.inSavepoint(db, body)
-                        return {}
+                        return ({}, nil)
                     } catch {
-                        return { failed(error) }
+                        return ({ failed(error) }, error)
                     }
                 },
                 fail: failed
@@ -91,8 +92,12 @@ public final class GroupCommitWriter: Sendable {
         do {
             value = try body(db)
         } catch {
-            try db.cachedStatement(sql: "ROLLBACK TO SAVEPOINT request").execute()
-            try db.cachedStatement(sql: "RELEASE SAVEPOINT request").execute()
+            // Unless SQLite already rolled back the whole transaction (see `flushLoop`), in which
+            // case the savepoint is gone and `error` is what the caller needs to hear.
+            if db.isInsideTransaction {
+                try db.cachedStatement(sql: "ROLLBACK TO SAVEPOINT request").execute()
+                try db.cachedStatement(sql: "RELEASE SAVEPOINT request").execute()
+            }
             throw error
         }
         try db.cachedStatement(sql: "RELEASE SAVEPOINT request").execute()
@@ -125,7 +130,16 @@ public final class GroupCommitWriter: Sendable {
                     var completions: [@Sendable () -> Void] = []
                     completions.reserveCapacity(batch.count)
                     try db.inTransaction(.immediate) {
-                        for entry in batch { completions.append(entry.run(db)) }
+                        for entry in batch {
+                            let (completion, error) = entry.run(db)
+                            completions.append(completion)
+                            // After SQLITE_FULL, SQLITE_IOERR, SQLITE_BUSY or SQLITE_NOMEM, SQLite may
+                            // roll back the whole transaction, not only the failed statement
+                            // (https://sqlite.org/lang_transaction.html, "Response To Errors Within
+                            // A Transaction"). The writes of earlier entries are then gone: fail the
+                            // whole batch rather than acknowledge them.
+                            if let error, !db.isInsideTransaction { throw error }
+                        }
                         return .commit
                     }
                     return completions

@@ -26,6 +26,7 @@ public struct ServeConfiguration: Sendable, Equatable {
     public var trustedProxies: [String] = []
     public var passwordHashing = PasswordHashing()
     public var sessions = Sessions()
+    public var http = HTTP()
 
     public struct RateLimits: Sendable, Equatable {
         public var sendPerSecond: Double = 100
@@ -76,7 +77,7 @@ extension ServeConfiguration {
         reader.allow([
             "host", "port", "data_dir", "retention_days", "durability", "operator_token", "max_body_bytes",
             "rate_limits", "simulator", "callbacks", "password_cost", "addons", "ledger",
-            "trusted_proxies", "password_hashing", "sessions",
+            "trusted_proxies", "password_hashing", "sessions", "http",
         ])
         reader.string("host", into: &host)
         reader.int("port", in: 0...65535, into: &port)
@@ -103,6 +104,7 @@ extension ServeConfiguration {
             sub.int("signup_window_seconds", in: 1...86_400, into: &rateLimits.signupWindowSeconds)
         }
         applyAuthentication(&reader)
+        applyHTTP(&reader)
         reader.object("simulator") { sub in
             sub.allow(["latency_ms", "failure_rate", "seed"])
             sub.int("latency_ms", in: 0...600_000, into: &simulator.latencyMs)

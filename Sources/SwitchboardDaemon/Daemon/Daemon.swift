@@ -56,7 +56,9 @@ public final class Daemon: Sendable {
             writer: writer, clock: clock, settings: config.callbacks, policy: callbackTargets,
             metrics: metrics.callbackMetrics(), logger: logger)
         let simulator = SimulatedCarrier(settings: config.simulator)
-        let pipeline = DeliveryPipeline(store: messages, carrier: simulator, callbacks: callbacks, logger: logger)
+        let pipeline = DeliveryPipeline(
+            store: messages, carrier: simulator, callbacks: callbacks, metrics: metrics.pipelineMetrics(),
+            logger: logger)
         self.callbacks = callbacks
         let sendLimiter = SendRateLimiter(
             ratePerSecond: config.rateLimits.sendPerSecond, burst: config.rateLimits.sendBurst, clock: clock)
@@ -67,7 +69,9 @@ public final class Daemon: Sendable {
             sessions: SessionPolicy(
                 lifetimeSeconds: config.sessions.lifetimeSeconds, maxPerAccount: config.sessions.maxPerAccount))
         services = HostServices(
-            settings: APISettings(maxBodyBytes: config.maxBodyBytes, retentionDays: config.retentionDays),
+            settings: APISettings(
+                body: BodyLimits(maxBytes: config.maxBodyBytes),
+                retentionDays: config.retentionDays),
             accounts: accounts,
             messages: messages,
             contacts: ContactStore(writer: writer, clock: clock),
@@ -111,8 +115,19 @@ public final class Daemon: Sendable {
     ) async throws {
         let router = makeRouter()
         let logger = self.logger
+        let budget = ConnectionBudget(
+            descriptorLimit: ConnectionBudget.raiseDescriptorLimit(),
+            callbackConcurrency: config.callbacks.maxConcurrency, configured: config.http.maxConnections)
+        if let warning = budget.warning { logger.warning("\(warning)") }
+        let limiter = ConnectionLimiter(
+            limit: budget.maxConnections, observe: services.metrics.httpConnectionObserver(limit: budget.maxConnections)
+        )
         let app = Application(
             router: router,
+            server: .http1(
+                configuration: .init(
+                    additionalChannelHandlers: [limiter.handler()],
+                    idleTimeout: .seconds(Int64(config.http.idleTimeoutSeconds)))),
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: "switchboard"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0

@@ -13,5 +13,6 @@ package enum DaemonSchema {
         CoreSchema.v6ErasedAccountsStayErased,
         CoreSchema.v7CallbackReceiversSecretRotation,
         CoreSchema.v8SignInSessions,
+        CoreSchema.v9CarrierSubmitIntent,
     ]
 }

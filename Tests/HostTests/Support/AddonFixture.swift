@@ -15,15 +15,11 @@ enum AddonFixture {
     /// Runs a command and returns its exit status and combined output.
     @discardableResult
     static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("sb-run-\(UUID().uuidString).log")
+        defer { try? FileManager.default.removeItem(at: log) }
+        let process = try ChildProcess(arguments[0], Array(arguments.dropFirst()), output: log.path, errors: log.path)
         process.waitUntilExit()
+        let output = (try? Data(contentsOf: log)) ?? Data()
         return (process.terminationStatus, String(decoding: output, as: UTF8.self))
     }
 

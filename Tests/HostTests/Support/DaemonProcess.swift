@@ -2,9 +2,11 @@ import Foundation
 
 /// The real `switchboard` executable, run as a child process.
 final class DaemonProcess: @unchecked Sendable {
-    let process = Process()
+    let process: ChildProcess
     let port: Int
-    let stderr = Pipe()
+    /// Where the daemon's standard error goes (removed with the process object).
+    private let errorLog = FileManager.default.temporaryDirectory.appendingPathComponent(
+        "sb-daemon-\(UUID().uuidString).stderr")
 
     /// The built executable: beside the test binary, or `SWITCHBOARD_BINARY`.
     static var executable: URL {
@@ -32,23 +34,32 @@ final class DaemonProcess: @unchecked Sendable {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
-    init(arguments: [String], port: Int, environment: [String: String] = [:]) throws {
+    /// - Parameter descriptorLimit: when set, the daemon runs under `ulimit -n` of it (soft and hard).
+    init(arguments: [String], port: Int, environment: [String: String] = [:], descriptorLimit: Int? = nil) throws {
         self.port = port
-        process.executableURL = Self.executable
-        process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         for (key, value) in environment { env[key] = value }
-        process.environment = env
-        process.standardError = stderr
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
+        if let descriptorLimit {
+            process = try ChildProcess(
+                "/bin/sh",
+                ["-c", "ulimit -n \(descriptorLimit) && exec \"$0\" \"$@\"", Self.executable.path] + arguments,
+                environment: env, errors: errorLog.path)
+        } else {
+            process = try ChildProcess(Self.executable.path, arguments, environment: env, errors: errorLog.path)
+        }
     }
 
-    static func serve(dataDir: URL, config: URL? = nil, token: String) throws -> DaemonProcess {
+    deinit { try? FileManager.default.removeItem(at: errorLog) }
+
+    static func serve(
+        dataDir: URL, config: URL? = nil, token: String, descriptorLimit: Int? = nil
+    ) throws -> DaemonProcess {
         let port = try freePort()
         var arguments = ["serve", "--port", String(port), "--data-dir", dataDir.path, "--log-level", "warning"]
         if let config { arguments += ["--config", config.path] }
-        return try DaemonProcess(arguments: arguments, port: port, environment: ["SWITCHBOARD_OPERATOR_TOKEN": token])
+        return try DaemonProcess(
+            arguments: arguments, port: port, environment: ["SWITCHBOARD_OPERATOR_TOKEN": token],
+            descriptorLimit: descriptorLimit)
     }
 
     var client: TestClient { TestClient(baseURL: "http://127.0.0.1:\(port)") }
@@ -61,18 +72,14 @@ final class DaemonProcess: @unchecked Sendable {
         if !healthy { throw TestFailure("daemon did not become healthy") }
     }
 
-    private var collected = Data()
-
     /// Everything the process wrote to standard error so far.
     func errorOutput() -> String {
-        collected.append(stderr.fileHandleForReading.availableData)
-        return String(decoding: collected, as: UTF8.self)
+        String(decoding: (try? Data(contentsOf: errorLog)) ?? Data(), as: UTF8.self)
     }
 
     func kill(_ signal: Int32) {
-        // Never signal a pid that may already belong to another process.
-        guard process.isRunning else { return }
-        _ = Foundation.kill(process.processIdentifier, signal)
+        // Never signal a pid that may already belong to another process: `signal` reaps first.
+        process.signal(signal)
     }
 
     func waitForExit(seconds: Double = 20) async throws -> Int32 {
