@@ -24,11 +24,6 @@ public enum StorageFault: String, Sendable, CustomStringConvertible {
         }
     }
 
-    /// Whether `error` is a `DatabaseError` that is a storage fault.
-    public static func matches(_ error: any Error) -> Bool {
-        (error as? DatabaseError).flatMap(StorageFault.init) != nil
-    }
-
     public var description: String {
         switch self {
         case .diskFull: "the disk is full"
