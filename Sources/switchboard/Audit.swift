@@ -27,11 +27,10 @@ struct Audit: AsyncParsableCommand {
 
         func run() async throws {
             var query = Ledger.Query()
-            let config = try options.resolve(loadAddons: false)
-            let daemon = try Daemon(config: config, logger: quietLogger())
+            let reader = try AuditReader(config: try options.resolve(loadAddons: false), logger: quietLogger())
             if let addon {
-                guard let id = try await daemon.addons.auditedAddonID(addon) else {
-                    let known = try await daemon.addons.auditableAddonIDs()
+                guard let id = try reader.auditedAddonID(addon) else {
+                    let known = try reader.auditableAddonIDs()
                     FileHandle.standardError.write(
                         Data(
                             "error: --addon \(addon) is neither loaded nor in the ledger; known add-ons: \(known.joined(separator: ", "))\n"
@@ -55,11 +54,11 @@ struct Audit: AsyncParsableCommand {
                 throw ValidationError("--format must be json, csv, ndjson or table")
             }
             if summary {
-                let counts = try await daemon.shareSummary(query)
+                let counts = try reader.shareSummary(query)
                 print(AuditFormatter.render(summary: counts, format: format), terminator: "")
                 return
             }
-            let entries = try await daemon.ledgerEntries(query)
+            let entries = try reader.ledgerEntries(query)
             print(AuditFormatter.render(entries, format: format), terminator: "")
         }
 
@@ -80,8 +79,9 @@ struct Audit: AsyncParsableCommand {
         var checkpoints: String?
 
         func run() async throws {
-            let daemon = try Daemon(config: try options.resolve(loadAddons: false), logger: quietLogger())
-            let outcome = try await daemon.verifyLedger(checkpointDirectory: checkpoints)
+            // Read-only: verifying must work on a copy of a data directory nobody may write to.
+            let reader = try AuditReader(config: try options.resolve(loadAddons: false), logger: quietLogger())
+            let outcome = try reader.verifyLedger(checkpointDirectory: checkpoints)
             if let failure = outcome.failure {
                 print("ledger BROKEN at sequence \(failure.seq): \(failure.reason)")
                 throw ExitCode(1)
@@ -138,8 +138,8 @@ struct Audit: AsyncParsableCommand {
         @Option(help: "The account id.") var account: String
 
         func run() async throws {
-            let daemon = try Daemon(config: try options.resolve(loadAddons: false), logger: quietLogger())
-            guard let report = try await daemon.accessReport(accountID: account) else {
+            let reader = try AuditReader(config: try options.resolve(loadAddons: false), logger: quietLogger())
+            guard let report = try reader.accessReport(accountID: account) else {
                 throw ValidationError("--account \(account) does not exist")
             }
             print(report)
@@ -152,7 +152,14 @@ struct Audit: AsyncParsableCommand {
         @OptionGroup var options: ConfigOptions
 
         func run() async throws {
-            print(try Daemon(config: try options.resolve(loadAddons: false), logger: quietLogger()).ledger.publicKey)
+            let config = try options.resolve(loadAddons: false)
+            if let key = (try? AuditReader(config: config, logger: quietLogger()).ledgerPublicKey()) ?? nil {
+                print(key)
+                return
+            }
+            // No key yet beside an empty ledger: opening the data directory generates it, as `serve`
+            // would. A key needed but missing stops this exactly as it stops `serve`.
+            print(try Daemon(config: config, logger: quietLogger()).ledger.publicKey)
         }
     }
 

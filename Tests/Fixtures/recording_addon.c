@@ -8,7 +8,8 @@
  * makes on_event and erase answer SB_RETRY (to hold work in the outbox, as a crashed add-on would), and a check of a body containing
  * "BLOCKME" is blocked. A file named "hostile" in the state directory makes every call misbehave as
  * its first word says: segfault, abort, loop, sleep, leak, stdout or badverdict (the hostile suite
- * for isolated runners); removing the file makes the add-on behave again.
+ * for isolated runners); removing the file makes the add-on behave again. "slowonce" makes only the
+ * next call slow: it removes the file, sleeps one second, then behaves.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,6 +94,9 @@ static int misbehave(recorder *self) {
         fflush(stdout);
     } else if (strcmp(mode, "badverdict") == 0) {
         return 1;
+    } else if (strcmp(mode, "slowonce") == 0) {
+        remove(self->hostile_path);
+        sleep(1);
     }
     return 0;
 }

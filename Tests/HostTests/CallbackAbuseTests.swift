@@ -321,7 +321,7 @@ final class StalledReceiver: Sendable {
                     #expect(sent.status == 201)
                 }
                 // The stalled receiver holds its slots, and no more.
-                #expect(try await eventually { stalled.connections >= 8 })
+                #expect(try await eventually(seconds: 30) { stalled.connections >= 8 })
                 let started = Date()
                 for _ in 0..<10 {
                     let sent = try await otherTenant.send(callback: "http://127.0.0.1:\(port)/status")

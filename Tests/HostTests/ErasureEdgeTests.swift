@@ -218,6 +218,34 @@ import Testing
         }
     }
 
+    /// The index of grants in force is re-read every second; a read that started before a
+    /// withdrawal committed must not bring the withdrawn grant back.
+    @Test func aReloadRacingAWithdrawalDoesNotRestoreTheGrant() async throws {
+        try await withDaemon { daemon in
+            let consents = daemon.daemon.addons.consents
+            for _ in 0..<20 {
+                let (accountID, client) = try await daemon.signUp()
+                #expect(
+                    try await client.put("/v1/account/addons/reporting", json: ["categories": ["usage"]]).status == 201)
+                let reloads = Task {
+                    while !Task.isCancelled { try? await consents.reload() }
+                }
+                // Withdrawn by the customer, then granted again and withdrawn by the account's erasure.
+                #expect(try await client.delete("/v1/account/addons/reporting").status < 300)
+                #expect(consents.current(accountID: accountID, addonID: "com.switchboard.reporting") == nil)
+                #expect(
+                    try await client.put("/v1/account/addons/reporting", json: ["categories": ["usage"]]).status == 201)
+                #expect(try await client.delete("/v1/account").status == 200)
+                for _ in 0..<50 {
+                    #expect(consents.current(accountID: accountID, addonID: "com.switchboard.reporting") == nil)
+                    await Task.yield()
+                }
+                reloads.cancel()
+                _ = await reloads.value
+            }
+        }
+    }
+
     @Test func anErasedAccountEnablesNoAddon() async throws {
         try await withDaemon { daemon in
             let (accountID, client) = try await daemon.signUp()

@@ -19,8 +19,15 @@ final class AddonCounters: Sendable {
     func publish(_ status: AddonRuntimeStatus, addonID: String) {
         gauge("runner_crashes", "Runner crashes since start", addonID).set(to: Double(status.crashes))
         gauge("runner_restarts", "Runner restarts since start", addonID).set(to: Double(status.restarts))
-        gauge("runner_timeouts", "Requests the add-on did not answer within budget", addonID).set(
+        gauge("runner_timeouts", "Requests the add-on did not answer within budget, counted against it", addonID).set(
             to: Double(status.timeouts))
+        gauge(
+            "runner_host_slow_timeouts",
+            "Pre-send checks that timed out twice while the host was overloaded; not counted against the add-on",
+            addonID
+        ).set(to: Double(status.hostSlowTimeouts))
+        gauge("runner_check_retries", "Pre-send checks sent again after a timeout", addonID).set(
+            to: Double(status.checkRetries))
         gauge("quarantined", "1 while the add-on is quarantined", addonID).set(
             to: status.state == .quarantined ? 1.0 : 0.0)
         gauge("outbox_depth", "Events and erasure orders waiting for the add-on", addonID).set(

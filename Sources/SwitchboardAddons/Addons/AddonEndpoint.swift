@@ -43,13 +43,24 @@ public struct AddonRuntimeStatus: Sendable, Equatable, Encodable {
     public var pid: Int32?
     public var restarts: Int
     public var crashes: Int
+    /// Requests the add-on did not answer within budget that counted against it.
     public var timeouts: Int
+    /// Pre-send checks whose retry timed out too while the host was overloaded (not counted
+    /// against the add-on). On /metrics only, not in the API's `runtime` object.
+    public var hostSlowTimeouts = 0
+    /// Pre-send checks sent a second time after a timeout. On /metrics only.
+    public var checkRetries = 0
     public var lastFailure: String?
     public var quarantinedUntil: String?
     /// Filled in by the platform: rows waiting in the add-on's outbox.
     public var outboxDepth: Int?
     /// Filled in by the registry: delivery batches and checks the add-on is working on.
     public var inFlight: Int?
+
+    /// The API's `runtime` object (`GET /v1/admin/addons`); the retry counters are left to /metrics.
+    private enum CodingKeys: String, CodingKey {
+        case state, pid, restarts, crashes, timeouts, lastFailure, quarantinedUntil, outboxDepth, inFlight
+    }
 
     package init(
         state: AddonRuntimeState, pid: Int32? = nil, restarts: Int, crashes: Int, timeouts: Int,

@@ -140,7 +140,18 @@ package final class AddonLibrary: @unchecked Sendable {
     package enum CheckOutcome: Sendable, Equatable {
         case allow
         case block(code: String, reason: String)
+        /// The add-on received the view but gave no usable verdict (an error, a timeout, a crash
+        /// after the request was written).
         case failed(String)
+        /// The view never reached the add-on: its runner was down, quarantined or restarting, or
+        /// the request could not be written. The verdict follows the failure mode as for `failed`,
+        /// but nothing was shared, so the ledger records nothing.
+        case undelivered(String)
+
+        /// Whether the add-on received the view: every outcome but `undelivered`.
+        package var delivered: Bool {
+            if case .undelivered = self { false } else { true }
+        }
     }
 
     /// The check as a plain call on the add-on's queue, without a time budget (benchmarks).

@@ -96,14 +96,17 @@ public final class AddonPlatform: DomainEventSink, PreSendCheck, Service {
                 return (manifest, view, outcome)
             }
             guard let (manifest, view, outcome) = checked, !view.fields.isEmpty else { continue }
-            shares.append(
-                Ledger.Share(addonID: manifest.id, addonVersion: manifest.version, view: view, consentID: grant.id))
+            // The ledger records what crossed: a view the add-on never received was not shared.
+            if outcome.delivered {
+                shares.append(
+                    Ledger.Share(addonID: manifest.id, addonVersion: manifest.version, view: view, consentID: grant.id))
+            }
             switch outcome {
             case .allow:
                 continue
             case .block(let code, let reason):
                 verdict = .block(addonID: manifest.id, addonName: manifest.name, code: code, reason: reason)
-            case .failed(let why):
+            case .failed(let why), .undelivered(let why):
                 logger.warning(
                     "pre-send check failed",
                     metadata: [

@@ -48,7 +48,12 @@ public final class ConsentStore: Sendable {
     let clock: any WallClock
     private struct Index {
         var current: [String: ConsentRecord] = [:]
-        var lastRev: Int64 = 0
+        /// The newest record the last full read of the table saw.
+        var loadedRev: Int64 = 0
+        /// The newest record this process wrote and applied itself. A full read that started
+        /// before it committed must not overwrite it: that read would bring back a grant just
+        /// withdrawn (or drop one just given) until the next read.
+        var localRev: Int64 = 0
     }
     private let index = Mutex(Index())
 
@@ -87,22 +92,27 @@ public final class ConsentStore: Sendable {
     /// Re-reads the records when any were added since the last read. Asynchronous: a blocking read
     /// on the concurrency pool's few threads could starve the readers it waits for.
     public func reload() async throws {
-        let known = index.withLock { $0.lastRev }
-        let latest = try await writer.pool.read { db in
-            try Int64.fetchOne(db, sql: "SELECT MAX(rev) FROM addon_consents") ?? 0
+        let known = index.withLock { $0.loadedRev }
+        // One read transaction, so `latest` and `records` describe the same snapshot.
+        let snapshot: (Int64, [ConsentRecord])? = try await writer.pool.read { db in
+            let latest = try Int64.fetchOne(db, sql: "SELECT MAX(rev) FROM addon_consents") ?? 0
+            guard latest != known else { return nil }
+            return (latest, try ConsentRecord.fetchAll(db, sql: Self.latestSQL))
         }
-        guard latest != known else { return }
-        let records = try await writer.pool.read { db in try ConsentRecord.fetchAll(db, sql: Self.latestSQL) }
+        guard let (latest, records) = snapshot else { return }
         replace(records, latest: latest)
     }
 
+    /// Replaces the index with a full read, unless this process applied a newer record of its own
+    /// since that read's snapshot; the next read (a second later) then includes it.
     private func replace(_ records: [ConsentRecord], latest: Int64) {
         index.withLock { index in
+            guard index.localRev <= latest else { return }
             index.current = [:]
             for record in records where record.action == .grant {
                 index.current[Self.key(record.accountID, record.addonID)] = record
             }
-            index.lastRev = max(latest, index.lastRev)
+            index.loadedRev = latest
         }
     }
 
@@ -110,7 +120,7 @@ public final class ConsentStore: Sendable {
         index.withLock { index in
             let key = Self.key(record.accountID, record.addonID)
             if record.action == .grant { index.current[key] = record } else { index.current[key] = nil }
-            index.lastRev = max(index.lastRev, record.rev)
+            index.localRev = max(index.localRev, record.rev)
         }
     }
 
@@ -174,9 +184,11 @@ public final class ConsentStore: Sendable {
                 ])
         }
         guard !grants.isEmpty else { return }
+        let newest = db.lastInsertedRowID
         db.afterNextTransaction { _ in
             self.index.withLock { index in
                 for grant in grants { index.current[Self.key(accountID, grant.addonID)] = nil }
+                index.localRev = max(index.localRev, newest)
             }
         }
     }

@@ -22,6 +22,10 @@ public struct IsolationSettings: Sendable, Equatable {
     public var maxFailures = 5
     public var failureWindowSeconds = 60
     public var quarantineSeconds = 300
+    /// How often a quarantined add-on with a pre-send check (`message.submit`) is probed with a
+    /// check that carries no customer data, seconds; it is back in service as soon as it answers
+    /// one within its budget. 0: never probed, it waits out `quarantineSeconds`.
+    public var quarantineProbeSeconds = 5
     /// How long a pre-send check reads its answer itself before it sleeps, and how long a runner
     /// keeps reading after answering before it sleeps; 0 always sleeps. Waking a sleeping thread
     /// costs tens of microseconds here, more than a check.
@@ -38,6 +42,9 @@ public struct IsolationSettings: Sendable, Equatable {
 /// Every decision (when to spawn, which request an answer completes, what a timeout or an exit
 /// fails, backoff and quarantine) is `RunnerSupervisorStateMachine`'s; this class feeds it what
 /// happens and does what it answers: spawning, sending, resuming callers, the sweep timer, logging.
+///
+/// The pre-send check and its retry are in `IsolatedAddon+Check.swift`, probing a quarantined add-on
+/// in `IsolatedAddon+Probe.swift`; what they share is internal rather than private.
 package final class IsolatedAddon: AddonEndpoint, @unchecked Sendable {
     // @unchecked: all mutable state lives in `supervisor`, behind its mutex.
     let manifest: Manifest
@@ -45,17 +52,19 @@ package final class IsolatedAddon: AddonEndpoint, @unchecked Sendable {
     var isolation: Manifest.Isolation { .isolated }
     private let setup: WireInit
     private let runnerPath: String
-    private let settings: IsolationSettings
-    private let logger: Logger
+    let settings: IsolationSettings
+    let logger: Logger
     /// The daemon's clock, which requests carry to the add-on (`now_ms`). Supervision runs on
     /// `ContinuousClock`, which wall-clock adjustments do not move.
-    private let clock: any WallClock
+    let clock: any WallClock
     private let onEmit: @Sendable (EmittedRecord) -> Bool
     /// Where runners are spawned, one at a time.
-    private let lifecycle: DispatchQueue
+    let lifecycle: DispatchQueue
 
-    private typealias Supervisor = RunnerSupervisorStateMachine<RunnerConnection, CheckedContinuation<Frame?, Never>>
-    private let supervisor: Mutex<Supervisor>
+    typealias Supervisor = RunnerSupervisorStateMachine<
+        RunnerConnection, CheckedContinuation<RunnerReply, Never>
+    >
+    let supervisor: Mutex<Supervisor>
     /// Fires `sweepExpired` while requests sleep; started by `request` when the supervisor says so,
     /// so no request keeps a timer of its own.
     private let sweep = DispatchSource.makeTimerSource(queue: .global())
@@ -93,7 +102,7 @@ package final class IsolatedAddon: AddonEndpoint, @unchecked Sendable {
     /// Spawns a runner, waits for READY and reports the outcome to the supervisor; returns why it
     /// failed, or nil. Runs on `lifecycle`. The `first` runner's failure is only returned: the
     /// add-on then does not load at all.
-    private func spawnRunner(first: Bool = false) -> String? {
+    func spawnRunner(first: Bool = false) -> String? {
         let arguments = [
             "--as-mb", String(settings.addressSpaceMB), "--cpu-seconds", String(settings.cpuSeconds), "--nofile",
             String(settings.openFiles), "--spin-us", String(settings.spinMicroseconds),
@@ -115,7 +124,11 @@ package final class IsolatedAddon: AddonEndpoint, @unchecked Sendable {
         let action = supervisor.withLock { $0.spawnSucceeded(runner) }
         // Read even a runner that is stopped at once: its exit is seen and reaped there.
         Thread.detachNewThread { self.readLoop(runner) }
-        if case .stop(let stop) = action { perform(stop) }
+        switch action {
+        case .serve: break
+        case .stop(let stop): perform(stop)
+        case .probe: Task { await self.probe(runner) }
+        }
         return nil
     }
 
@@ -160,7 +173,7 @@ package final class IsolatedAddon: AddonEndpoint, @unchecked Sendable {
             var reader = WireReader(frame.body)
             guard let id = try? reader.u64() else { return }
             if case .resume(let waiter, let answer) = supervisor.withLock({ $0.answerReceived(id: id, frame) }) {
-                waiter.resume(returning: answer)
+                waiter.resume(returning: .answered(answer))
             }
         case .log:
             var reader = WireReader(frame.body)
@@ -181,29 +194,36 @@ package final class IsolatedAddon: AddonEndpoint, @unchecked Sendable {
     }
 
     /// Fails what the runner's end failed and tells the operator what follows (`reason`: how it ended).
-    private func perform(_ action: Supervisor.DownAction, reason: String) {
+    func perform(_ action: Supervisor.DownAction, reason: String) {
         switch action {
         case .none:
             return
         case .backOff(_, let seconds, let failing):
-            for waiter in failing { waiter.resume(returning: nil) }
+            for waiter in failing { waiter.resume(returning: .lost) }
             logger.error(
                 "add-on runner failed; restarting",
                 metadata: ["addon.id": "\(manifest.id)", "reason": "\(reason)", "backoff_s": "\(seconds)"])
         case .quarantine(_, let failing):
-            for waiter in failing { waiter.resume(returning: nil) }
+            for waiter in failing { waiter.resume(returning: .lost) }
             logger.error(
                 "add-on quarantined after repeated failures",
                 metadata: [
                     "addon.id": "\(manifest.id)", "reason": "\(reason)", "seconds": "\(settings.quarantineSeconds)",
                 ])
+            scheduleProbe()
+        case .probeFailed(let failing):
+            for waiter in failing { waiter.resume(returning: .lost) }
+            logger.info(
+                "quarantined add-on did not answer its probe; it stays quarantined",
+                metadata: ["addon.id": "\(manifest.id)", "reason": "\(reason)"])
+            scheduleProbe()
         case .stopped(let failing):
-            for waiter in failing { waiter.resume(returning: nil) }
+            for waiter in failing { waiter.resume(returning: .lost) }
             logger.info("add-on runner stopped", metadata: ["addon.id": "\(manifest.id)", "ended": "\(reason)"])
         }
     }
 
-    private func perform(_ action: Supervisor.StopAction) {
+    func perform(_ action: Supervisor.StopAction) {
         switch action {
         case .none:
             break
@@ -247,22 +267,40 @@ package final class IsolatedAddon: AddonEndpoint, @unchecked Sendable {
         }
     }
 
-    /// Sends one request and waits for its answer within `timeoutMs`; nil when the runner is down,
-    /// died, or did not answer in time (it is then killed, as a hung runner). With `spin`, a caller
-    /// that is the only one waiting reads the answer itself for up to that long before it suspends.
-    /// Requests do not wait for each other: several can be in flight to one runner (pipelining).
-    private func request(timeoutMs: Int, spin: Duration = .zero, _ make: (UInt64, Int64) -> Frame) async -> Frame? {
+    /// A request written to a runner.
+    struct Sent {
+        let id: UInt64
+        let runner: RunnerConnection
+        /// Nothing else was in flight: its caller may read the answer itself.
+        let alone: Bool
+    }
+
+    /// Writes a new request; nil when it was not written: the add-on is unavailable (backing off,
+    /// quarantined, stopped), or the runner is going.
+    func send(_ make: (UInt64, Int64) -> Frame) async -> Sent? {
         guard let (id, runner, alone) = await submit() else { return nil }
         guard runner.process.write(make(id, clock.now().epochMillis)) else {
             supervisor.withLock { $0.sendFailed(id: id) }
             return nil
         }
-        if alone && spin > .zero {
+        return Sent(id: id, runner: runner, alone: alone)
+    }
+
+    /// Waits for the answer to `sent` within `timeoutMs`: `lost` when the runner died first,
+    /// `timedOut` when it did not answer in time. With `killsOnTimeout` the runner is then killed
+    /// as hung; without, the caller judges (`check`). With `spin`, a caller that is the only one
+    /// waiting reads the answer itself for up to that long before it suspends. Requests do not wait
+    /// for each other: several can be in flight to one runner (pipelining).
+    func reply(
+        to sent: Sent, timeoutMs: Int, spin: Duration = .zero, killsOnTimeout: Bool = true
+    ) async -> RunnerReply {
+        let (id, runner) = (sent.id, sent.runner)
+        if sent.alone && spin > .zero {
             let deadline = ContinuousClock.now + spin
             repeat {
                 switch supervisor.withLock({ $0.takeAnswer(id: id) }) {
-                case .answered(let answer): return answer
-                case .failed: return nil  // The runner died meanwhile.
+                case .answered(let answer): return .answered(answer)
+                case .failed: return .lost  // The runner died meanwhile.
                 case .awaited: break
                 }
                 if case .invalid = runner.inbox.pump(wait: false, handle) { runner.process.kill() }
@@ -272,12 +310,24 @@ package final class IsolatedAddon: AddonEndpoint, @unchecked Sendable {
         }
         return await withCheckedContinuation { continuation in
             let now = ContinuousClock.now
-            switch supervisor.withLock({ $0.suspend(id: id, continuation, timeoutMs: timeoutMs, now: now) }) {
-            case .resume(let answer): continuation.resume(returning: answer)
-            case .fail: continuation.resume(returning: nil)
+            let action = supervisor.withLock {
+                $0.suspend(id: id, continuation, timeoutMs: timeoutMs, now: now, killsOnTimeout: killsOnTimeout)
+            }
+            switch action {
+            case .resume(let answer): continuation.resume(returning: .answered(answer))
+            case .fail: continuation.resume(returning: .lost)
             case .sleep(let startSweep): if startSweep { scheduleSweep() }
             }
         }
+    }
+
+    /// Sends one request and waits for its answer within `timeoutMs` (`send`, then `reply`):
+    /// `notSent` when it was not written; a runner that does not answer in time is killed as hung.
+    private func request(timeoutMs: Int, spin: Duration = .zero, _ make: (UInt64, Int64) -> Frame) async
+        -> RunnerReply
+    {
+        guard let sent = await send(make) else { return .notSent }
+        return await reply(to: sent, timeoutMs: timeoutMs, spin: spin)
     }
 
     /// How often sleeping requests are checked against their deadlines while any sleep. One timer
@@ -295,12 +345,16 @@ package final class IsolatedAddon: AddonEndpoint, @unchecked Sendable {
         switch supervisor.withLock({ $0.sweep(now: now) }) {
         case .wait(let again):
             if again { scheduleSweep() }
+        case .timedOut(let failing, let again):
+            // Their callers judge the runner (`check`); it stays in service meanwhile.
+            if again { scheduleSweep() }
+            for waiter in failing { waiter.resume(returning: .timedOut) }
         case .expire(let failing, let timeoutMs, let hung, let again):
             if again { scheduleSweep() }
             logger.error(
                 "add-on did not answer in time; killing its runner",
                 metadata: ["addon.id": "\(manifest.id)", "timeout_ms": "\(timeoutMs)"])
-            for waiter in failing { waiter.resume(returning: nil) }
+            for waiter in failing { waiter.resume(returning: .timedOut) }
             hung?.process.kill()
         }
     }
@@ -316,7 +370,7 @@ package final class IsolatedAddon: AddonEndpoint, @unchecked Sendable {
                     kind: order.subjectKind.abiKind, accountID: accountID, value: order.value,
                     pseudonym: pseudonym)
                 guard
-                    let answer = await request(
+                    case .answered(let answer) = await request(
                         timeoutMs: settings.eventTimeoutMs, { Requests.erase(id: $0, now: $1, subject) }),
                     let code = try? Requests.readCodes(answer.body).codes.first
                 else { return codes }
@@ -331,7 +385,7 @@ package final class IsolatedAddon: AddonEndpoint, @unchecked Sendable {
                 events.append(view.wire)
             }
             guard
-                let answer = await request(
+                case .answered(let answer) = await request(
                     timeoutMs: settings.eventTimeoutMs, { Requests.events(id: $0, now: $1, events) }),
                 let results = try? Requests.readCodes(answer.body).codes
             else { return codes }
@@ -342,38 +396,22 @@ package final class IsolatedAddon: AddonEndpoint, @unchecked Sendable {
         return codes
     }
 
-    package func check(_ view: AddonView) async -> AddonLibrary.CheckOutcome {
-        guard
-            let answer = await request(
-                timeoutMs: manifest.syncTimeoutMs, spin: .microseconds(settings.spinMicroseconds),
-                { Requests.check(id: $0, now: $1, view.wire) })
-        else {
-            let why = supervisor.withLock { $0.unavailableReason } ?? "no answer within \(manifest.syncTimeoutMs) ms"
-            return .failed("the add-on is unavailable: \(why)")
-        }
-        guard let (_, verdict) = try? Requests.readVerdict(answer.body) else {
-            return .failed("the runner sent an unreadable verdict")
-        }
-        guard verdict.code == SB_OK else { return .failed("check returned \(verdict.code)") }
-        switch verdict.action {
-        case UInt32(SB_VERDICT_ALLOW): return .allow
-        case UInt32(SB_VERDICT_BLOCK):
-            return .block(code: verdict.reasonCode.isEmpty ? "blocked" : verdict.reasonCode, reason: verdict.reason)
-        default: return .failed("check returned an invalid verdict action \(verdict.action)")
-        }
+    /// Why requests fail now, for a caller's message.
+    var unavailableReason: String {
+        supervisor.withLock { $0.unavailableReason } ?? "no answer within \(manifest.syncTimeoutMs) ms"
     }
 
     package func status() -> AddonRuntimeStatus {
         let now = ContinuousClock.now
         let wallNow = clock.now()
         let (status, until) = supervisor.withLock { machine in
-            (
-                AddonRuntimeStatus(
-                    state: machine.runtimeState(now: now), pid: machine.runner?.process.pid,
-                    restarts: machine.restarts, crashes: machine.crashes, timeouts: machine.timeouts,
-                    lastFailure: machine.lastFailure, quarantinedUntil: nil),
-                machine.quarantinedUntil(now: now)
-            )
+            var status = AddonRuntimeStatus(
+                state: machine.runtimeState(now: now), pid: machine.runner?.process.pid,
+                restarts: machine.restarts, crashes: machine.crashes, timeouts: machine.timeouts,
+                lastFailure: machine.lastFailure, quarantinedUntil: nil)
+            status.hostSlowTimeouts = machine.hostSlowTimeouts
+            status.checkRetries = machine.checkRetries
+            return (status, machine.quarantinedUntil(now: now))
         }
         guard let until else { return status }
         // The same moment on the daemon's clock, which operators read.

@@ -1,4 +1,6 @@
+import Foundation
 import GRDB
+import Logging
 import SwitchboardCore
 
 extension AddonPlatform {
@@ -6,18 +8,47 @@ extension AddonPlatform {
     /// by the id its ledger rows carry. Nil when neither knows it, so an audit never answers "no
     /// shares" to a typo.
     public func auditedAddonID(_ given: String) async throws -> String? {
-        if let manifest = registry.manifest(given) { return manifest.id }
-        return try await writer.pool.read { db in
-            try String.fetchOne(
-                db, sql: "SELECT addon_id FROM ledger WHERE addon_id = ? LIMIT 1", arguments: [given])
-        }
+        let manifests = registry.manifests
+        return try await writer.pool.read { db in try AuditedAddons.id(given, manifests: manifests, db) }
     }
 
     /// Every add-on an audit can name: those loaded now and those the ledger has rows for, sorted.
     public func auditableAddonIDs() async throws -> [String] {
-        let recorded = try await writer.pool.read { db in
-            try String.fetchAll(db, sql: "SELECT DISTINCT addon_id FROM ledger")
+        let manifests = registry.manifests
+        return try await writer.pool.read { db in try AuditedAddons.known(manifests: manifests, db) }
+    }
+}
+
+/// Which add-on an audit names, answered from the manifests found and the ledger's rows; shared by
+/// the running daemon and the audit commands that only read a data directory.
+package enum AuditedAddons {
+    /// The manifests `settings` points at, read without loading any library or starting a runner;
+    /// a manifest that cannot be read is left out (and logged to `logger`).
+    package static func manifests(settings: AddonSettings, logger: Logger) -> [Manifest] {
+        var settings = settings
+        settings.loadLibraries = false
+        // No library is loaded, so no add-on state directory is ever made under `stateRoot`.
+        return AddonRegistry(
+            settings: settings, stateRoot: URL(fileURLWithPath: "/nonexistent"), logger: logger,
+            clock: SystemWallClock(), onEmit: { _ in false }
+        ).manifests
+    }
+
+    /// The full id of the add-on `given` names: a manifest's id or short id, else an id the ledger
+    /// has rows for (`db` nil: no ledger yet). Nil when neither knows it.
+    package static func id(_ given: String, manifests: [Manifest], _ db: Database?) throws -> String? {
+        if let manifest = manifests.first(where: { $0.id == given }) ?? manifests.first(where: { $0.shortID == given })
+        {
+            return manifest.id
         }
-        return Set(registry.manifests.map(\.id) + recorded).sorted()
+        guard let db else { return nil }
+        return try String.fetchOne(
+            db, sql: "SELECT addon_id FROM ledger WHERE addon_id = ? LIMIT 1", arguments: [given])
+    }
+
+    /// Every add-on id of `manifests` and of the ledger's rows (`db` nil: no ledger yet), sorted.
+    package static func known(manifests: [Manifest], _ db: Database?) throws -> [String] {
+        let recorded = try db.map { try String.fetchAll($0, sql: "SELECT DISTINCT addon_id FROM ledger") } ?? []
+        return Set(manifests.map(\.id) + recorded).sorted()
     }
 }

@@ -133,7 +133,7 @@ extension ServeConfiguration {
                 iso.allow([
                     "overrides", "runner_path", "address_space_mb", "cpu_seconds", "open_files", "event_timeout_ms",
                     "max_failures",
-                    "failure_window_seconds", "quarantine_seconds", "spin_us",
+                    "failure_window_seconds", "quarantine_seconds", "quarantine_probe_seconds", "spin_us",
                 ])
                 var overrides: [String: String] = [:]
                 iso.stringMap("overrides", into: &overrides)
@@ -154,6 +154,8 @@ extension ServeConfiguration {
                 iso.int("max_failures", in: 1...1000, into: &addons.isolation.maxFailures)
                 iso.int("failure_window_seconds", in: 1...86_400, into: &addons.isolation.failureWindowSeconds)
                 iso.int("quarantine_seconds", in: 1...86_400, into: &addons.isolation.quarantineSeconds)
+                iso.int(
+                    "quarantine_probe_seconds", in: 0...3600, into: &addons.isolation.quarantineProbeSeconds)
                 iso.int("spin_us", in: 0...10_000, into: &addons.isolation.spinMicroseconds)
             }
             var bundled = addons.bundledDirectory

@@ -27,6 +27,12 @@ struct DataDirectory {
         }
     }
 
+    /// A data directory to read: nothing is created, not even `secrets/`, so the audit commands
+    /// work on a read-only copy. Whether it exists is for the reader to find out.
+    init(readingAt path: String) {
+        root = URL(fileURLWithPath: path, isDirectory: true).standardizedFileURL
+    }
+
     var databasePath: String { root.appendingPathComponent("switchboard.sqlite").path }
 
     /// The operator token from `secrets/operator-token`, generated on first start.
@@ -100,36 +106,68 @@ struct DataDirectory {
         case .unusable(let why):
             (reason, replaceable) = (why, false)
         }
-        let (rows, checkpoints) = try database.read { db in
+        let (rows, checkpoints) = try ledgerSize(database)
+        guard rows == 0, checkpoints == 0 else {
+            throw keyNeeded(reason, rows: rows, checkpoints: checkpoints)
+        }
+        guard replaceable else { throw unusableKeyBesideEmptyLedger(reason) }
+        let key = Curve25519.Signing.PrivateKey()
+        try replaceSecret(at: ledgerKeyURL, with: key.rawRepresentation)
+        return key
+    }
+
+    /// The public half (base64) of the key that signs ledger checkpoints, read without writing
+    /// anything: nil when the key file is missing or empty beside an empty ledger, where `serve`
+    /// would generate one. Throws the errors `ledgerSigningKey(database:)` throws in the same cases
+    /// (the key is needed beside a ledger, or the file is unusable), and what GRDB throws.
+    func ledgerPublicKey(database: some DatabaseReader) throws -> String? {
+        let reason: String
+        let replaceable: Bool
+        switch storedLedgerKey() {
+        case .valid(let key): return key.publicKey.rawRepresentation.base64EncodedString()
+        case .absent(let why): (reason, replaceable) = (why, true)
+        case .unusable(let why): (reason, replaceable) = (why, false)
+        }
+        let (rows, checkpoints) = try ledgerSize(database)
+        guard rows == 0, checkpoints == 0 else { throw keyNeeded(reason, rows: rows, checkpoints: checkpoints) }
+        guard replaceable else { throw unusableKeyBesideEmptyLedger(reason) }
+        return nil
+    }
+
+    /// How many ledger rows and signed checkpoints `database` holds.
+    private func ledgerSize(_ database: some DatabaseReader) throws -> (rows: Int, checkpoints: Int) {
+        try database.read { db in
             (
                 try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM ledger") ?? 0,
                 try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM ledger_checkpoints") ?? 0
             )
         }
+    }
+
+    /// The key file is missing or unusable beside a ledger that needs it.
+    private func keyNeeded(_ reason: String, rows: Int, checkpoints: Int) -> ConfigurationError {
         let path = ledgerKeyURL.path
-        guard rows == 0, checkpoints == 0 else {
-            throw ConfigurationError(
-                source: path,
-                problems: [
-                    FieldError(
-                        "secrets/ledger-ed25519.key",
-                        "\(path) \(reason), but the ledger in \(databasePath) already holds \(rows) row(s) and \(checkpoints) signed checkpoint(s); a new key would make every checkpoint signed so far, stored or exported, fail `switchboard audit verify`, so the daemon does not start. Restore ledger-ed25519.key from your backup of \(root.appendingPathComponent("secrets").path)/ (mode 0600) and start again. Only if the key is truly lost, run `switchboard audit rotate-key --key-lost --data-dir \(root.path)`: it keeps the public keys recorded in the checkpoints as trusted and starts a new key"
-                    )
-                ])
-        }
-        guard replaceable else {
-            throw ConfigurationError(
-                source: path,
-                problems: [
-                    FieldError(
-                        "secrets/ledger-ed25519.key",
-                        "\(path) \(reason). The ledger is still empty, so nothing depends on this file: remove it, and the next start generates a new key"
-                    )
-                ])
-        }
-        let key = Curve25519.Signing.PrivateKey()
-        try replaceSecret(at: ledgerKeyURL, with: key.rawRepresentation)
-        return key
+        return ConfigurationError(
+            source: path,
+            problems: [
+                FieldError(
+                    "secrets/ledger-ed25519.key",
+                    "\(path) \(reason), but the ledger in \(databasePath) already holds \(rows) row(s) and \(checkpoints) signed checkpoint(s); a new key would make every checkpoint signed so far, stored or exported, fail `switchboard audit verify`, so the daemon does not start. Restore ledger-ed25519.key from your backup of \(root.appendingPathComponent("secrets").path)/ (mode 0600) and start again. Only if the key is truly lost, run `switchboard audit rotate-key --key-lost --data-dir \(root.path)`: it keeps the public keys recorded in the checkpoints as trusted and starts a new key"
+                )
+            ])
+    }
+
+    /// The key file is there but unusable; the ledger is empty, so it can simply be removed.
+    private func unusableKeyBesideEmptyLedger(_ reason: String) -> ConfigurationError {
+        let path = ledgerKeyURL.path
+        return ConfigurationError(
+            source: path,
+            problems: [
+                FieldError(
+                    "secrets/ledger-ed25519.key",
+                    "\(path) \(reason). The ledger is still empty, so nothing depends on this file: remove it, and the next start generates a new key"
+                )
+            ])
     }
 
     /// The retired public keys recorded in `secrets/ledger-public-keys`, oldest first; empty when

@@ -10,8 +10,10 @@ package struct RunnerRequests<Waiter> {
         case reading
         /// The answer arrived while its caller was reading; the caller takes it.
         case answered(Frame)
-        /// Its caller sleeps until the answer, the runner's exit or `deadline`; `timeoutMs` is its budget.
-        case suspended(Waiter, deadline: ContinuousClock.Instant, timeoutMs: Int)
+        /// Its caller sleeps until the answer, the runner's exit or `deadline`; `timeoutMs` is its
+        /// budget. `killsOnTimeout`: running out of time makes the runner count as hung; otherwise
+        /// the caller is told and judges (a check is retried once, see `IsolatedAddon.check`).
+        case suspended(Waiter, deadline: ContinuousClock.Instant, timeoutMs: Int, killsOnTimeout: Bool)
     }
 
     /// Where a request stands for a caller that reads its own answer.
@@ -60,7 +62,7 @@ package struct RunnerRequests<Waiter> {
         case .reading:
             table[id] = .answered(frame)
             return nil
-        case .suspended(let waiter, _, _):
+        case .suspended(let waiter, _, _, _):
             table[id] = nil
             return waiter
         case .answered, nil:
@@ -84,33 +86,43 @@ package struct RunnerRequests<Waiter> {
     /// Puts the caller of `id` to sleep with `waiter` until `deadline`, unless the request is
     /// already done.
     mutating func suspend(
-        _ id: UInt64, _ waiter: Waiter, deadline: ContinuousClock.Instant, timeoutMs: Int
+        _ id: UInt64, _ waiter: Waiter, deadline: ContinuousClock.Instant, timeoutMs: Int, killsOnTimeout: Bool
     ) -> Parked {
         switch table[id] {
         case .answered(let frame):
             table[id] = nil
             return .answered(frame)
         case .reading:
-            table[id] = .suspended(waiter, deadline: deadline, timeoutMs: timeoutMs)
+            table[id] = .suspended(waiter, deadline: deadline, timeoutMs: timeoutMs, killsOnTimeout: killsOnTimeout)
             return .suspended
         case .suspended, nil:
             return .failed
         }
     }
 
-    /// Removes the sleeping requests whose deadline is at or before `now`; returns their waiters
-    /// and budgets (ms) in the order they were sent, and whether others still sleep.
-    mutating func expire(now: ContinuousClock.Instant) -> (expired: [(waiter: Waiter, timeoutMs: Int)], waiting: Bool) {
+    /// A sleeping request whose deadline passed.
+    struct Expired {
+        var waiter: Waiter
+        /// Its budget, ms.
+        var timeoutMs: Int
+        var killsOnTimeout: Bool
+    }
+
+    /// Removes the sleeping requests whose deadline is at or before `now`; returns them in the
+    /// order they were sent, and whether others still sleep.
+    mutating func expire(now: ContinuousClock.Instant) -> (expired: [Expired], waiting: Bool) {
         var ids: [UInt64] = []
         var waiting = false
         for (id, request) in table {
-            guard case .suspended(_, let deadline, _) = request else { continue }
+            guard case .suspended(_, let deadline, _, _) = request else { continue }
             if deadline <= now { ids.append(id) } else { waiting = true }
         }
         // Removed after the loop: removing while iterating would copy the whole table.
-        let expired = ids.sorted().compactMap { id -> (waiter: Waiter, timeoutMs: Int)? in
-            guard case .suspended(let waiter, _, let timeoutMs) = table.removeValue(forKey: id) else { return nil }
-            return (waiter, timeoutMs)
+        let expired = ids.sorted().compactMap { id -> Expired? in
+            guard case .suspended(let waiter, _, let timeoutMs, let kills) = table.removeValue(forKey: id) else {
+                return nil
+            }
+            return Expired(waiter: waiter, timeoutMs: timeoutMs, killsOnTimeout: kills)
         }
         return (expired, waiting)
     }
@@ -119,7 +131,7 @@ package struct RunnerRequests<Waiter> {
     /// Callers still reading find their request gone and fail themselves.
     mutating func removeAll() -> [Waiter] {
         let waiters = table.sorted { $0.key < $1.key }.compactMap { entry -> Waiter? in
-            if case .suspended(let waiter, _, _) = entry.value { waiter } else { nil }
+            if case .suspended(let waiter, _, _, _) = entry.value { waiter } else { nil }
         }
         table.removeAll(keepingCapacity: true)
         return waiters
@@ -128,3 +140,4 @@ package struct RunnerRequests<Waiter> {
 
 extension RunnerRequests: Sendable where Waiter: Sendable {}
 extension RunnerRequests.Request: Sendable where Waiter: Sendable {}
+extension RunnerRequests.Expired: Sendable where Waiter: Sendable {}

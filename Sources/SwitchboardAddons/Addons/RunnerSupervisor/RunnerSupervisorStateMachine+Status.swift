@@ -6,20 +6,23 @@ extension RunnerSupervisorStateMachine {
         switch state {
         case .running, .killed: .running
         case .spawning, .backoff: .restarting
-        case .quarantined(let until, _): until > now ? .quarantined : .restarting
+        case .quarantined(let until, _), .probing(_, let until, _): until > now ? .quarantined : .restarting
         case .stopping, .stopped: .stopped
         }
     }
 
     /// The end of a quarantine still in force at `now`.
     package func quarantinedUntil(now: Instant) -> Instant? {
-        if case .quarantined(let until, _) = state, until > now { until } else { nil }
+        switch state {
+        case .quarantined(let until, _), .probing(_, let until, _): until > now ? until : nil
+        default: nil
+        }
     }
 
     /// The runner whose process lives (until its exit is seen).
     package var runner: Runner? {
         switch state {
-        case .running(let runner), .killed(let runner), .stopping(let runner?, _): runner
+        case .running(let runner), .killed(let runner), .stopping(let runner?, _), .probing(let runner?, _, _): runner
         default: nil
         }
     }
@@ -28,7 +31,7 @@ extension RunnerSupervisorStateMachine {
     /// (a request that timed out before its runner's exit was seen).
     package var unavailableReason: String? {
         switch state {
-        case .quarantined: "quarantined"
+        case .quarantined, .probing: "quarantined"
         case .stopping, .stopped: "stopped"
         default: lastFailure
         }

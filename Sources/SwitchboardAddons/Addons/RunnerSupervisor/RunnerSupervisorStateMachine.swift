@@ -11,7 +11,13 @@ import RunnerProtocol
 /// runner exits, whatever is pending fails and the add-on backs off (`backoff`), or after
 /// `maxFailures` failures within the window is quarantined (`quarantined`). Restarts are lazy: the
 /// first request at or after the restart time spawns the next runner, so an add-on that is not called
-/// is not restarted.
+/// is not restarted. A quarantined add-on can be probed (`probeDue`): a runner is spawned and sent a
+/// check that carries no customer data; if it answers, the add-on is back in service before the
+/// quarantine ends (`probing`).
+///
+/// A request can leave its timeout to its caller (`killsOnTimeout: false`): the sweep then only
+/// tells the caller, who retries a check once and then reports the runner hung (`checkHung`) or
+/// the host slow (`hostWasSlow`), see `CheckTimeout`.
 ///
 /// `Runner` names one live runner (the owner's process and socket; a string in tests); `Waiter` is
 /// what a sleeping request is resumed through (a continuation; a number in tests).
@@ -30,6 +36,10 @@ package struct RunnerSupervisorStateMachine<Runner: Equatable, Waiter> {
         /// Repeated failures: requests fail at once until `until`; the first one at or after
         /// `restartAt` (the later of `until` and the backoff) spawns a runner.
         case quarantined(until: Instant, restartAt: Instant)
+        /// Quarantined, and a runner (nil while it is being spawned) is being probed: requests still
+        /// fail at once; the probe's answer brings it into service (`probePassed`), anything else
+        /// ends it and the quarantine goes on.
+        case probing(Runner?, until: Instant, restartAt: Instant)
         /// Stop was asked for; the runner (nil while its spawn is under way) is ending. `graceful`:
         /// it may finish what it has (after a reload) rather than be killed (daemon shutdown).
         case stopping(Runner?, graceful: Bool)
@@ -50,8 +60,14 @@ package struct RunnerSupervisorStateMachine<Runner: Equatable, Waiter> {
     package private(set) var restarts = 0
     /// Runners that exited without being asked to (killed as hung included).
     package private(set) var crashes = 0
-    /// Requests failed because they outlived their budget.
+    /// Requests that outlived their budget and counted against the add-on (a check: after its retry
+    /// also timed out, while the host was not the cause).
     package private(set) var timeouts = 0
+    /// Checks whose retry also timed out while the host was overloaded (`CheckTimeout`); they do
+    /// not count against the add-on.
+    package private(set) var hostSlowTimeouts = 0
+    /// Checks sent again after their first attempt timed out.
+    package private(set) var checkRetries = 0
     /// Why the last runner failed or could not be spawned.
     package private(set) var lastFailure: String?
     let policy: RunnerSupervisionPolicy
@@ -72,6 +88,8 @@ package struct RunnerSupervisorStateMachine<Runner: Equatable, Waiter> {
         case serve
         /// Stop was asked for while it started: stop it at once (its exit is still reported).
         case stop(StopAction)
+        /// It is a quarantined add-on's probe: send it the probe (`submitProbe`).
+        case probe
     }
 
     /// What to do when a runner is asked to stop.
@@ -95,6 +113,8 @@ package struct RunnerSupervisorStateMachine<Runner: Equatable, Waiter> {
         case quarantine(until: Instant, failing: [Waiter])
         /// The runner stopped as asked; nothing follows.
         case stopped(failing: [Waiter])
+        /// A quarantined add-on's probe failed; the quarantine goes on (probe again later).
+        case probeFailed(failing: [Waiter])
     }
 
     /// A runner was spawned and answered READY.
@@ -110,6 +130,9 @@ package struct RunnerSupervisorStateMachine<Runner: Equatable, Waiter> {
         case .stopping(nil, let graceful):
             state = .stopping(runner, graceful: graceful)
             return .stop(graceful ? .endInput(runner, killAfter: policy.stopGracePeriod) : .kill(runner))
+        case .probing(nil, let until, let restartAt):
+            state = .probing(runner, until: until, restartAt: restartAt)
+            return .probe
         default:
             preconditionFailure("a runner was spawned in state \(state)")
         }
@@ -125,6 +148,10 @@ package struct RunnerSupervisorStateMachine<Runner: Equatable, Waiter> {
         case .stopping(nil, _):
             state = .stopped
             return .stopped(failing: [])
+        case .probing(nil, let until, let restartAt):
+            lastFailure = reason
+            state = .quarantined(until: until, restartAt: restartAt)
+            return .probeFailed(failing: [])
         default:
             preconditionFailure("a runner failed to spawn in state \(state)")
         }
@@ -140,6 +167,11 @@ package struct RunnerSupervisorStateMachine<Runner: Equatable, Waiter> {
         case .stopping(let current?, _) where current == runner:
             state = .stopped
             return .stopped(failing: requests.removeAll())
+        case .probing(let current?, let until, let restartAt) where current == runner:
+            // A probe that fails is what quarantine expects: not counted as a crash or a failure.
+            lastFailure = reason
+            state = .quarantined(until: until, restartAt: restartAt)
+            return .probeFailed(failing: requests.removeAll())
         default:
             return .none
         }
@@ -163,9 +195,12 @@ package struct RunnerSupervisorStateMachine<Runner: Equatable, Waiter> {
         case .stopping(nil, let wasGraceful):
             state = .stopping(nil, graceful: wasGraceful && graceful)
             return .none
-        case .spawning:
+        case .spawning, .probing(nil, _, _):
             state = .stopping(nil, graceful: graceful)
             return .none
+        case .probing(let runner?, _, _):
+            state = .stopping(runner, graceful: false)
+            return .kill(runner)
         case .backoff, .quarantined, .stopped:
             state = .stopped
             return .none
@@ -216,7 +251,7 @@ package struct RunnerSupervisorStateMachine<Runner: Equatable, Waiter> {
             guard now >= restartAt else { return .fail }
             state = .spawning
             return .spawn
-        case .killed, .stopping, .stopped:
+        case .killed, .probing, .stopping, .stopped:
             return .fail
         }
     }
@@ -255,9 +290,15 @@ package struct RunnerSupervisorStateMachine<Runner: Equatable, Waiter> {
         case sleep(startSweep: Bool)
     }
 
-    /// The caller of `id` sleeps through `waiter` from `now`, for at most `timeoutMs` (ms).
-    package mutating func suspend(id: UInt64, _ waiter: Waiter, timeoutMs: Int, now: Instant) -> SuspendAction {
-        switch requests.suspend(id, waiter, deadline: now + .milliseconds(timeoutMs), timeoutMs: timeoutMs) {
+    /// The caller of `id` sleeps through `waiter` from `now`, for at most `timeoutMs` (ms). With
+    /// `killsOnTimeout` false, running out of time only tells the caller (`SweepAction.timedOut`),
+    /// who then judges the runner (`checkHung`, `hostWasSlow`).
+    package mutating func suspend(
+        id: UInt64, _ waiter: Waiter, timeoutMs: Int, now: Instant, killsOnTimeout: Bool = true
+    ) -> SuspendAction {
+        switch requests.suspend(
+            id, waiter, deadline: now + .milliseconds(timeoutMs), timeoutMs: timeoutMs, killsOnTimeout: killsOnTimeout)
+        {
         case .answered(let frame):
             return .resume(frame)
         case .failed:
@@ -272,10 +313,13 @@ package struct RunnerSupervisorStateMachine<Runner: Equatable, Waiter> {
     package enum SweepAction {
         /// Nothing ran out of time; sweep again after the interval when `sweepAgain`.
         case wait(sweepAgain: Bool)
-        /// Requests outlived their budget (`timeoutMs`, the first one's): fail `failing` (in the
-        /// order they were sent), kill `killAsHung` (nil: its exit was seen already); sweep again
-        /// when `sweepAgain`.
+        /// Requests outlived their budget (`timeoutMs`, the first one's that kills on timeout): fail
+        /// `failing` (every request that ran out of time, in the order they were sent), kill
+        /// `killAsHung` (nil: its exit was seen already); sweep again when `sweepAgain`.
         case expire(failing: [Waiter], timeoutMs: Int, killAsHung: Runner?, sweepAgain: Bool)
+        /// Only requests whose callers judge a timeout themselves ran out of time: tell them; the
+        /// runner stays in service. Sweep again when `sweepAgain`.
+        case timedOut(failing: [Waiter], sweepAgain: Bool)
     }
 
     /// The sweep timer fired at `now`: requests past their deadline fail, and their runner, which
@@ -283,20 +327,86 @@ package struct RunnerSupervisorStateMachine<Runner: Equatable, Waiter> {
     package mutating func sweep(now: Instant) -> SweepAction {
         let (expired, waiting) = requests.expire(now: now)
         sweepScheduled = waiting
-        guard let first = expired.first else { return .wait(sweepAgain: waiting) }
-        timeouts += expired.count
+        guard !expired.isEmpty else { return .wait(sweepAgain: waiting) }
+        let fatal = expired.filter(\.killsOnTimeout)
+        guard let first = fatal.first else {
+            return .timedOut(failing: expired.map(\.waiter), sweepAgain: waiting)
+        }
         let hung: Runner?
         switch state {
         case .running(let runner), .killed(let runner):
+            timeouts += fatal.count
             state = .killed(runner)
             hung = runner
         case .stopping(let runner?, _):
+            timeouts += fatal.count
+            hung = runner
+        case .probing(let runner?, _, _):
+            // A probe that does not answer in time failed; its runner's exit ends the probe.
             hung = runner
         default:
+            timeouts += fatal.count
             hung = nil
         }
         return .expire(
             failing: expired.map(\.waiter), timeoutMs: first.timeoutMs, killAsHung: hung, sweepAgain: waiting)
+    }
+
+    // MARK: Check timeouts
+
+    /// A check that had timed out is sent again.
+    package mutating func checkRetried() {
+        checkRetries += 1
+    }
+
+    /// A check's retry timed out too, and the add-on is to blame: `runner`, if still serving, is
+    /// killed as hung (its exit then counts as a failure, towards quarantine).
+    package mutating func checkHung(_ runner: Runner) -> StopAction {
+        timeouts += 1
+        guard case .running(let current) = state, current == runner else { return .none }
+        state = .killed(runner)
+        return .kill(runner)
+    }
+
+    /// A check's retry timed out too, but the host was overloaded (`CheckTimeout`): counted apart,
+    /// not against the add-on, and its runner stays in service.
+    package mutating func hostWasSlow() {
+        hostSlowTimeouts += 1
+    }
+
+    // MARK: Probing a quarantined add-on
+
+    /// The probe timer fired at `now`: true when a probe runner should be spawned now (the add-on
+    /// is quarantined and the quarantine has not run out; once it has, the next request restarts
+    /// the add-on anyway). The spawn's outcome is reported like any other (`spawnSucceeded`,
+    /// `spawnFailed`).
+    package mutating func probeDue(now: Instant) -> Bool {
+        guard case .quarantined(let until, let restartAt) = state, now < until else { return false }
+        state = .probing(nil, until: until, restartAt: restartAt)
+        return true
+    }
+
+    /// The probe request to send to the probe runner: its id and runner; nil when no probe runner
+    /// is up (it exited, or stop was asked for).
+    package mutating func submitProbe() -> (id: UInt64, runner: Runner)? {
+        guard case .probing(let runner?, _, _) = state else { return nil }
+        return (requests.add(), runner)
+    }
+
+    /// `runner` answered the probe within its budget with a valid verdict: it serves from now on.
+    /// False when it is no longer the probe runner (stop was asked for meanwhile).
+    package mutating func probePassed(_ runner: Runner) -> Bool {
+        guard case .probing(let current?, _, _) = state, current == runner else { return false }
+        restarts += 1
+        hasRun = true
+        state = .running(runner)
+        return true
+    }
+
+    /// `runner` answered the probe, but not with a valid verdict: kill it; its exit ends the probe.
+    package mutating func probeRejected(_ runner: Runner) -> StopAction {
+        guard case .probing(let current?, _, _) = state, current == runner else { return .none }
+        return .kill(runner)
     }
 }
 
