@@ -24,4 +24,13 @@ extension HostMetrics {
             if wasRefused { refused.increment() }
         }
     }
+
+    /// Counts requests cut off because their body did not arrive within `http.request_timeout_seconds`.
+    package func httpRequestTimeoutCounter() -> @Sendable () -> Void {
+        let timeouts = registry.makeCounter(
+            descriptor: .init(
+                namespace: "switchboard", metricName: "http_request_timeouts", unitName: "total",
+                helpText: "HTTP requests answered 408 because the body did not arrive in time"))
+        return { timeouts.increment() }
+    }
 }

@@ -61,6 +61,40 @@ import Testing
         }
     }
 
+    /// A client that trickles its request body is answered 408 and closed once
+    /// `http.request_timeout_seconds` passed since the head, although every byte restarted the idle
+    /// timer; a body sent whole on the same kind of connection is served.
+    @Test func aTrickledRequestBodyIsCutOffAtTheRequestTimeout() async throws {
+        try await withDaemon(configure: {
+            $0.http.idleTimeoutSeconds = 2
+            $0.http.requestTimeoutSeconds = 3
+        }) { daemon in
+            let (_, client) = try await daemon.signUp()
+            let slow = try RawConnection(port: daemon.port)
+            slow.write(
+                "POST /v1/accounts HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                    + "Content-Length: 1000\r\n\r\n{")
+            let started = Date()
+            var answer = ""
+            var closed = false
+            for _ in 0..<40 {
+                slow.write(" ")
+                let read = slow.read(seconds: 0.5)
+                answer += read.text
+                if read.closed {
+                    closed = true
+                    break
+                }
+            }
+            #expect(closed, "a body trickled for 20 s was still being read")
+            #expect(answer.hasPrefix("HTTP/1.1 408"), "\(answer)")
+            #expect(answer.contains("request_timeout_seconds"))
+            #expect(Date().timeIntervalSince(started) < 10)
+            #expect(try await client.send(body: "after the slow client").status == 201)
+            #expect(try await daemon.client.get("/metrics").text.contains("switchboard_http_request_timeouts_total 1"))
+        }
+    }
+
     /// Under a descriptor limit of 256, far more connections than descriptors neither crash the
     /// daemon nor stop it: those beyond the budget are refused, and once the idle ones are closed it
     /// accepts and delivers messages again.

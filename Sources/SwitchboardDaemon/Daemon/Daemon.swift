@@ -122,11 +122,17 @@ public final class Daemon: Sendable {
         let limiter = ConnectionLimiter(
             limit: budget.maxConnections, observe: services.metrics.httpConnectionObserver(limit: budget.maxConnections)
         )
+        let requestTimedOut = services.metrics.httpRequestTimeoutCounter()
+        let requestTimeout = TimeAmount.seconds(Int64(config.http.requestTimeoutSeconds))
         let app = Application(
             router: router,
             server: .http1(
                 configuration: .init(
-                    additionalChannelHandlers: [limiter.handler()],
+                    additionalChannelHandlers: [
+                        limiter.handler(),
+                        RequestBodyDeadlineHandler(
+                            timeout: requestTimeout, onTimeout: requestTimedOut),
+                    ],
                     idleTimeout: .seconds(Int64(config.http.idleTimeoutSeconds)))),
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: "switchboard"),
             onServerRunning: { channel in
