@@ -102,6 +102,8 @@ let package = Package(
         .target(
             name: "SwitchboardDaemon",
             dependencies: [
+                "SMPP",
+                "SwitchboardSMPP",
                 "SwitchboardCore",
                 "SwitchboardAddons",
                 "SwitchboardAPI",
@@ -133,6 +135,24 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // SMPP 3.4 on SwiftNIO: PDUs, their codec, GSM 03.38 text and receipts; no storage, no I/O
+        // of its own, so the fuzz target for the PDU decoder depends on it alone.
+        .target(
+            name: "SMPP", dependencies: [.product(name: "NIOCore", package: "swift-nio")], swiftSettings: strict),
+        // SMPP carrier connectors and the SMPP server, on the core's seams.
+        .target(
+            name: "SwitchboardSMPP",
+            dependencies: [
+                "SMPP",
+                "SwitchboardCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         .target(name: "RunnerProtocol", swiftSettings: strict),
         .target(name: "AddonABI", dependencies: ["PluginAPI", "RunnerProtocol"], swiftSettings: strict),
         .executableTarget(
@@ -141,6 +161,8 @@ let package = Package(
         .testTarget(
             name: "HostTests",
             dependencies: [
+                "SMPP",
+                "SwitchboardSMPP",
                 "SwitchboardCore",
                 "SwitchboardAddons",
                 "SwitchboardAPI",

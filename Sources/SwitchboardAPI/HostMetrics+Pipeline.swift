@@ -3,7 +3,8 @@ import SwitchboardCore
 
 extension HostMetrics {
     /// The delivery pipeline's series on the public `/metrics`; no label names an account:
-    /// - `switchboard_carrier_submissions_total{result="accepted|rejected"}`: answers of the carrier;
+    /// - `switchboard_carrier_submissions_total{result="accepted|rejected|deferred"}`: answers of the
+    ///   carrier (deferred: no route could take the message now; it is submitted again later);
     /// - `switchboard_carrier_reconciliations_total{answer="accepted|not_received|unknown"}`: messages
     ///   whose submission began before a restart, settled by asking the carrier;
     /// - `switchboard_storage_write_retries_total{work="submit_intent|carrier_results|delivery_reports"}`:
@@ -16,6 +17,7 @@ extension HostMetrics {
 private struct PipelineCounters: PipelineMetrics {
     let accepted: Counter
     let rejected: Counter
+    let deferred: Counter
     let reconciliations: [ReconciliationAnswer: Counter]
     let retries: [PipelineWork: Counter]
 
@@ -28,6 +30,7 @@ private struct PipelineCounters: PipelineMetrics {
         let submissions = "Carrier answers to submissions"
         accepted = counter("carrier_submissions", submissions, ("result", "accepted"))
         rejected = counter("carrier_submissions", submissions, ("result", "rejected"))
+        deferred = counter("carrier_submissions", submissions, ("result", "deferred"))
         reconciliations = Dictionary(
             uniqueKeysWithValues: ReconciliationAnswer.allCases.map {
                 (
@@ -51,8 +54,9 @@ private struct PipelineCounters: PipelineMetrics {
 
     func submitted(_ result: CarrierSubmitResult) {
         switch result {
-        case .accepted: accepted.increment()
+        case .accepted, .acceptedAs: accepted.increment()
         case .rejected: rejected.increment()
+        case .retryLater: deferred.increment()
         }
     }
 

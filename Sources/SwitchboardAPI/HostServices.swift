@@ -36,6 +36,8 @@ package struct HostServices: Sendable {
     let sending: SendService
     package let pipeline: DeliveryPipeline
     package let simulator: SimulatedCarrier
+    /// The carrier messages leave through: the simulator, or the SMPP connectors' router.
+    package let carrier: any CarrierConnector
     let sendLimiter: SendRateLimiter
     let authThrottle: AuthThrottle
     package let metrics: HostMetrics
@@ -50,6 +52,7 @@ package struct HostServices: Sendable {
         settings: APISettings, accounts: AccountStore, messages: MessageStore, contacts: ContactStore,
         usage: UsageStore, erasures: ErasureService, sending: SendService, pipeline: DeliveryPipeline,
         simulator: SimulatedCarrier,
+        carrier: (any CarrierConnector)? = nil,
         sendLimiter: SendRateLimiter, authThrottle: AuthThrottle, metrics: HostMetrics, addons: AddonPlatform,
         webhookSecrets: WebhookSecrets, clientAddresses: ClientAddressResolver = ClientAddressResolver(),
         signUpThrottle: AuthThrottle = AuthThrottle(maxAttempts: 20, windowSeconds: 3600, clock: SystemWallClock())
@@ -63,6 +66,7 @@ package struct HostServices: Sendable {
         self.sending = sending
         self.pipeline = pipeline
         self.simulator = simulator
+        self.carrier = carrier ?? simulator
         self.sendLimiter = sendLimiter
         self.authThrottle = authThrottle
         self.metrics = metrics

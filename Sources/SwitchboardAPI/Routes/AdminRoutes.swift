@@ -15,6 +15,13 @@ struct AdminRoutes {
         group.post("simulator/inbound", use: injectInbound)
         group.post("retention/run", use: runRetention)
         group.get("metrics", use: accountMetrics)
+        group.get("connectors", use: connectors)
+    }
+
+    /// `GET /v1/admin/connectors`: each carrier connector's bind state, window use, throughput and
+    /// errors (`{"data": [...]}`, empty while the simulator is the carrier).
+    @Sendable func connectors(_ request: Request, context: AppContext) async throws -> Response {
+        try JSONResponse.make(Page(data: await services.carrier.status(), nextCursor: nil))
     }
 
     struct AdminAccountView: Encodable {

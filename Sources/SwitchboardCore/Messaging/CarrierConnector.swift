@@ -7,8 +7,28 @@ public struct CarrierSubmission: Sendable, Equatable {
 }
 
 public enum CarrierSubmitResult: Sendable, Equatable {
+    /// Accepted by a carrier that reports by our message id (the simulator).
     case accepted
+    /// Accepted by a carrier that reports by its own ids (an SMSC's `submit_sm_resp` message ids),
+    /// recorded so that a report arriving after a restart still finds its message.
+    case acceptedAs(CarrierReference)
+    /// Refused for good: the message fails with the carrier's code.
     case rejected(code: Int, reason: String)
+    /// Not handed over now (no carrier bound, or every route throttling): the message stays
+    /// `queued` and is submitted again after `after`.
+    case retryLater(reason: String, after: Duration)
+}
+
+/// How a carrier knows a message it accepted: the connector's name and the carrier's ids (one per
+/// part of a long message).
+public struct CarrierReference: Sendable, Equatable {
+    public var connector: String
+    public var messageIDs: [String]
+
+    public init(connector: String, messageIDs: [String]) {
+        self.connector = connector
+        self.messageIDs = messageIDs
+    }
 }
 
 /// The carrier's final word on a message it accepted.
@@ -21,6 +41,13 @@ public struct DeliveryReport: Sendable, Equatable {
     public var outcome: Outcome
     public var errorCode: Int?
     public var errorMessage: String?
+
+    public init(messageID: String, outcome: Outcome, errorCode: Int? = nil, errorMessage: String? = nil) {
+        self.messageID = messageID
+        self.outcome = outcome
+        self.errorCode = errorCode
+        self.errorMessage = errorMessage
+    }
 }
 
 /// A message from a handset to one of the platform's numbers.
@@ -46,6 +73,9 @@ public struct InboundOutcome: Sendable {
 public protocol CarrierDelegate: Sendable {
     func carrierDidReport(_ reports: [DeliveryReport]) async
     func carrierDidReceive(_ inbound: InboundSMS) async throws -> InboundOutcome
+    /// Our message ids for ids `connector`'s carrier gave (`CarrierSubmitResult.acceptedAs`), for
+    /// the ids that are known; the carrier's id is the key.
+    func messageIDs(connector: String, carrierMessageIDs: [String]) async throws -> [String: String]
 }
 
 /// The link to an SMS carrier (SMPP, HTTP, or the built-in simulator).
@@ -61,9 +91,13 @@ public protocol CarrierConnector: Sendable {
     /// when it cannot tell. The pipeline submits again only on `false`, so a message is never handed
     /// to the carrier twice.
     func acceptance(of submissions: [CarrierSubmission]) async -> [String: Bool]
+    /// Each connection to a carrier (SMPP connectors); empty for the simulator.
+    func status() async -> [ConnectorStatus]
 }
 
 extension CarrierConnector {
+    public func status() async -> [ConnectorStatus] { [] }
+
     /// A carrier that keeps no record to ask cannot tell.
     public func acceptance(of submissions: [CarrierSubmission]) async -> [String: Bool] { [:] }
 }

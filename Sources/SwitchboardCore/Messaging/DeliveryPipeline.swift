@@ -111,15 +111,62 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
         return sent.map(Self.submission)
     }
 
+    /// Submits a batch concurrently (a connector with a window keeps several submissions in flight)
+    /// and records each answer as it comes, so an acceptance is on record milliseconds after the
+    /// carrier gave it, not after the slowest message of the batch.
     private func submit(_ messages: [Message]) async throws {
         let claimed = try await claim(messages.filter { $0.status == .queued })
-        var results: [(String, CarrierSubmitResult)] = []
-        for message in messages where claimed.contains(message.id) {
-            let result = await carrier.submit(Self.submission(message))
-            metrics?.submitted(result)
-            results.append((message.id, result))
+        let toSubmit = messages.filter { claimed.contains($0.id) }
+        guard !toSubmit.isEmpty else { return }
+        if toSubmit.count == 1 {
+            try await submitOne(toSubmit[0])
+            return
         }
-        try await record(results, work: .carrierResults)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for message in toSubmit {
+                group.addTask { try await self.submitOne(message) }
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    private func submitOne(_ message: Message) async throws {
+        let result = await carrier.submit(Self.submission(message))
+        metrics?.submitted(result)
+        if case .retryLater(let reason, let after) = result {
+            try await deferSubmission(message, reason: reason, after: after)
+            return
+        }
+        try await record([(message.id, result)], work: .carrierResults)
+    }
+
+    /// Puts a message the carrier could not take now back in the queue after `after`: its submit
+    /// intent is cleared, since nothing reached a carrier.
+    private func deferSubmission(_ message: Message, reason: String, after: Duration) async throws {
+        let id = message.id
+        logger.debug("submission deferred", metadata: ["message": "\(id)", "reason": "\(reason)"])
+        try await recording(.submitIntent) { db in
+            try db.execute(
+                sql: "UPDATE messages SET submit_started_at = NULL WHERE id = ? AND status = 'queued'", arguments: [id])
+        }
+        let submissions = self.submissions
+        Task {
+            try? await Task.sleep(for: after)
+            submissions.push(message)
+        }
+    }
+
+    public func messageIDs(connector: String, carrierMessageIDs: [String]) async throws -> [String: String] {
+        guard !carrierMessageIDs.isEmpty else { return [:] }
+        return try await store.writer.pool.read { db in
+            var found: [String: String] = [:]
+            let statement = try db.cachedStatement(
+                sql: "SELECT message_id FROM carrier_submissions WHERE connector = ? AND carrier_message_id = ?")
+            for carrierID in carrierMessageIDs {
+                if let id = try String.fetchOne(statement, arguments: [connector, carrierID]) { found[carrierID] = id }
+            }
+            return found
+        }
     }
 
     /// Records that the submission of `messages` begins, and returns the ids it may go ahead for:
@@ -177,9 +224,18 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
                 case .accepted:
                     changed = try ChangedMessage.fetch(
                         db.cachedStatement(sql: Self.markSent), arguments: [now, now, id])
+                case .acceptedAs(let reference):
+                    let insert = try db.cachedStatement(sql: Self.recordReference)
+                    for (part, carrierID) in reference.messageIDs.enumerated() {
+                        try insert.execute(arguments: [reference.connector, carrierID, id, part + 1, now])
+                    }
+                    changed = try ChangedMessage.fetch(
+                        db.cachedStatement(sql: Self.markSent), arguments: [now, now, id])
                 case .rejected(let code, let reason):
                     changed = try ChangedMessage.fetch(
                         db.cachedStatement(sql: Self.markRejected), arguments: [code, reason, now, now, id])
+                case .retryLater:
+                    changed = nil
                 }
                 guard let changed else { continue }
                 if try Self.announce(db, changed, events: events, callbacks: callbacks, now: now, digest: digest) {
@@ -253,6 +309,11 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
     private static let markRejected = """
         UPDATE messages SET status = 'failed', error_code = ?, error_message = ?, completed_at = ?,
             updated_at = ? WHERE id = ? AND status = 'queued' \(returning)
+        """
+
+    private static let recordReference = """
+        INSERT OR IGNORE INTO carrier_submissions (connector, carrier_message_id, message_id, part, created_at)
+        VALUES (?, ?, ?, ?, ?)
         """
 
     private static let markSubmitStarted =

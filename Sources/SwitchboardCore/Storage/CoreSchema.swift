@@ -23,10 +23,11 @@ public enum CoreSchema {
         "v7-callback-receivers-secret-rotation", sql: v7)
     public static let v8SignInSessions = SchemaMigration("v8-sign-in-sessions", sql: v8)
     public static let v9CarrierSubmitIntent = SchemaMigration("v9-carrier-submit-intent", sql: v9)
+    public static let v10CarrierSubmissions = SchemaMigration("v10-carrier-submissions", sql: v10)
     /// The core's steps alone, in order (a database holding only the core, as in its own tests).
     public static let migrations = [
         v1Core, v4CallbackEvents, v6ErasedAccountsStayErased, v7CallbackReceiversSecretRotation,
-        v8SignInSessions, v9CarrierSubmitIntent,
+        v8SignInSessions, v9CarrierSubmitIntent, v10CarrierSubmissions,
     ]
 
     private static let v1 = """
@@ -199,6 +200,21 @@ public enum CoreSchema {
     /// submitted again (`DeliveryPipeline`).
     private static let v9 = """
         ALTER TABLE messages ADD COLUMN submit_started_at INTEGER;
+        """
+
+    /// The ids an SMSC gave each message it accepted (`submit_sm_resp`, one per part of a long
+    /// message), by connector, so a delivery receipt that names only the SMSC's id finds its message
+    /// also after a restart. The ids are the carrier's, normalised by the connector (no personal data).
+    private static let v10 = """
+        CREATE TABLE carrier_submissions (
+            connector TEXT NOT NULL,
+            carrier_message_id TEXT NOT NULL,
+            message_id TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+            part INTEGER NOT NULL,
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (connector, carrier_message_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX carrier_submissions_message ON carrier_submissions(message_id);
         """
 
     private static let v8 = """

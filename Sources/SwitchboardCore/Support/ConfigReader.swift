@@ -156,3 +156,20 @@ extension ConfigReader {
         errors.append(FieldError(pathPrefix.isEmpty ? field : pathPrefix + "." + field, message))
     }
 }
+
+extension ConfigReader {
+    /// Reads an array of objects, each through `body` with its index in the path (`key[2].field`).
+    package mutating func objects(_ key: String, _ body: (Int, inout ConfigReader) -> Void) {
+        guard let value = objectValue[key] else { return }
+        let name = pathPrefix.isEmpty ? key : pathPrefix + "." + key
+        guard case .array(let items) = value else {
+            errors.append(FieldError(name, "must be an array of objects, not \(value.typeName)"))
+            return
+        }
+        for (index, item) in items.enumerated() {
+            var sub = ConfigReader(item, path: "\(name)[\(index)]")
+            body(index, &sub)
+            errors.append(contentsOf: sub.errors)
+        }
+    }
+}

@@ -2,6 +2,7 @@ import Foundation
 import SwitchboardAPI
 import SwitchboardAddons
 import SwitchboardCore
+import SwitchboardSMPP
 
 /// Everything `switchboard serve` can be told. Defaults are safe for a single machine: loopback only,
 /// data in `./data`, a generated operator token.
@@ -27,6 +28,8 @@ public struct ServeConfiguration: Sendable, Equatable {
     public var passwordHashing = PasswordHashing()
     public var sessions = Sessions()
     public var http = HTTP()
+    /// SMSCs messages leave through, in routing order; empty: the built-in simulator.
+    public var smppConnectors: [SMPPConnectorSettings] = []
 
     public struct RateLimits: Sendable, Equatable {
         public var sendPerSecond: Double = 100
@@ -77,7 +80,7 @@ extension ServeConfiguration {
         reader.allow([
             "host", "port", "data_dir", "retention_days", "durability", "operator_token", "max_body_bytes",
             "rate_limits", "simulator", "callbacks", "password_cost", "addons", "ledger",
-            "trusted_proxies", "password_hashing", "sessions", "http",
+            "trusted_proxies", "password_hashing", "sessions", "http", "smpp_connectors",
         ])
         reader.string("host", into: &host)
         reader.int("port", in: 0...65535, into: &port)
@@ -105,6 +108,7 @@ extension ServeConfiguration {
         }
         applyAuthentication(&reader)
         applyHTTP(&reader)
+        applySMPPConnectors(&reader)
         reader.object("simulator") { sub in
             sub.allow(["latency_ms", "failure_rate", "seed"])
             sub.int("latency_ms", in: 0...600_000, into: &simulator.latencyMs)

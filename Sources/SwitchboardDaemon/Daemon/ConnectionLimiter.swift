@@ -95,6 +95,10 @@ final class ConnectionLimitHandler: ChannelInboundHandler, RemovableChannelHandl
         context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
             context.close(promise: nil)
         }
+        // The HTTP codec holds a response written before its request was read; the connection is
+        // closed all the same once the answer had time to leave.
+        let channel = context.channel
+        context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(1)) { channel.close(promise: nil) }
     }
 
     private static let refusal = ByteBuffer(

@@ -8,6 +8,7 @@ import ServiceLifecycle
 import SwitchboardAPI
 import SwitchboardAddons
 import SwitchboardCore
+import SwitchboardSMPP
 import Synchronization
 import UnixSignals
 
@@ -19,6 +20,8 @@ public final class Daemon: Sendable {
     public let dataDirectory: URL
     let services: HostServices
     let callbacks: StatusCallbackQueue
+    /// The simulator, or the SMPP connectors' router; run as a service when it is not the simulator.
+    let carrier: any CarrierConnector & Service
     let logger: Logger
     let clock: any WallClock
     public let addons: AddonPlatform
@@ -56,8 +59,16 @@ public final class Daemon: Sendable {
             writer: writer, clock: clock, settings: config.callbacks, policy: callbackTargets,
             metrics: metrics.callbackMetrics(), logger: logger)
         let simulator = SimulatedCarrier(settings: config.simulator)
+        // With SMPP connectors configured, messages leave through them; the simulator still
+        // serves `POST /v1/admin/inbound` for tests of the inbound path.
+        let carrier: any CarrierConnector & Service =
+            config.smppConnectors.isEmpty
+            ? simulator
+            : SMPPCarrierRouter(
+                settings: config.smppConnectors, metrics: SMPPMetrics(registry: metrics.registry), logger: logger)
+        self.carrier = carrier
         let pipeline = DeliveryPipeline(
-            store: messages, carrier: simulator, callbacks: callbacks, metrics: metrics.pipelineMetrics(),
+            store: messages, carrier: carrier, callbacks: callbacks, metrics: metrics.pipelineMetrics(),
             logger: logger)
         self.callbacks = callbacks
         let sendLimiter = SendRateLimiter(
@@ -83,6 +94,7 @@ public final class Daemon: Sendable {
                 callbackTargets: callbackTargets),
             pipeline: pipeline,
             simulator: simulator,
+            carrier: carrier,
             sendLimiter: sendLimiter,
             authThrottle: AuthThrottle(
                 maxAttempts: config.rateLimits.authFailures, windowSeconds: config.rateLimits.authWindowSeconds,
@@ -153,6 +165,7 @@ public final class Daemon: Sendable {
             .init(service: services.addons),
             .init(service: app),
         ]
+        if !config.smppConnectors.isEmpty { members.append(.init(service: carrier)) }
         // Signals belong to the process: only a daemon that handles them (`serve`) takes SIGHUP.
         if !signals.isEmpty {
             members.append(.init(service: ReloadOnSignal(registry: services.addons.registry, logger: logger)))

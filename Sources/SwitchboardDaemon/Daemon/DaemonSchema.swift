@@ -14,5 +14,6 @@ package enum DaemonSchema {
         CoreSchema.v7CallbackReceiversSecretRotation,
         CoreSchema.v8SignInSessions,
         CoreSchema.v9CarrierSubmitIntent,
+        CoreSchema.v10CarrierSubmissions,
     ]
 }

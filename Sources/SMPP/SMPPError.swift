@@ -1,0 +1,33 @@
+/// Why bytes received are not a PDU this codec accepts. Each case names the field at fault, so a
+/// log line (and the `generic_nack` sent back) tells the peer what to fix.
+public enum SMPPError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// `command_length` below 16 (the header) or above the limit the connection allows.
+    case invalidCommandLength(UInt32, limit: Int)
+    /// The body does not parse: `field` is missing, too long or malformed.
+    case malformed(command: CommandID, sequence: UInt32, field: String, reason: String)
+
+    /// The `command_status` to answer with (SMPP 3.4 §5.1.3).
+    public var status: CommandStatus {
+        switch self {
+        case .invalidCommandLength: .invalidCommandLength
+        case .malformed: .invalidMessageLength
+        }
+    }
+
+    /// The sequence number to answer under, when the header could be read.
+    public var sequence: UInt32 {
+        switch self {
+        case .invalidCommandLength: 0
+        case .malformed(_, let sequence, _, _): sequence
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .invalidCommandLength(let length, let limit):
+            "command_length \(length) is outside 16...\(limit) octets; the PDU header is 16 octets and this peer accepts PDUs up to \(limit)"
+        case .malformed(let command, let sequence, let field, let reason):
+            "\(command) (sequence \(sequence)): \(field) \(reason)"
+        }
+    }
+}

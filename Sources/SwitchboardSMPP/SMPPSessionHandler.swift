@@ -1,0 +1,186 @@
+import Logging
+import NIOCore
+import SMPP
+
+/// One SMPP session's bookkeeping on its channel's event loop: numbers and matches requests with
+/// their responses (SMPP 3.4 §2.6), times them out, answers `enquire_link` and `unbind`, keeps the
+/// link alive with `enquire_link` when idle, and hands the peer's other requests to `onRequest`.
+///
+/// Errors of the peer are answered as SMPP 3.4 §2.7 asks: an unknown command with `generic_nack`
+/// (`ESME_RINVCMDID`) and the session goes on; a body that does not parse, or a `command_length`
+/// that cannot be trusted, with `generic_nack` and the connection is closed, since the next PDU's
+/// start cannot be found. Only this connection ends; other binds are untouched.
+final class SMPPSessionHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = Result<PDU, SMPPError>
+    typealias OutboundOut = PDU
+
+    /// Answers a request of the peer (`submit_sm`, `deliver_sm`, a bind); nil sends nothing.
+    typealias RequestHandler = @Sendable (PDU) async -> PDU?
+
+    private struct Pending {
+        let promise: EventLoopPromise<PDU>
+        let timeout: Scheduled<Void>
+    }
+
+    private let eventLoop: any EventLoop
+    private let responseTimeout: TimeAmount
+    private let enquireLinkInterval: TimeAmount?
+    private let onRequest: RequestHandler
+    private let logger: Logger
+    private var pending: [UInt32: Pending] = [:]
+    private var nextSequence: UInt32 = 1
+    private var context: ChannelHandlerContext?
+    private var lastRead = NIODeadline.now()
+    private var keepAlive: Scheduled<Void>?
+
+    init(
+        eventLoop: any EventLoop, responseTimeout: TimeAmount, enquireLinkInterval: TimeAmount?, logger: Logger,
+        onRequest: @escaping RequestHandler
+    ) {
+        self.eventLoop = eventLoop
+        self.responseTimeout = responseTimeout
+        self.enquireLinkInterval = enquireLinkInterval
+        self.logger = logger
+        self.onRequest = onRequest
+    }
+
+    /// Requests in flight (the window in use).
+    var inFlight: Int { pending.count }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        scheduleProbe(context)
+    }
+
+    private func scheduleProbe(_ context: ChannelHandlerContext) {
+        guard let interval = enquireLinkInterval else { return }
+        keepAlive = context.eventLoop.assumeIsolated().scheduleTask(in: interval) { [self] in
+            self.probe(interval: interval)
+            if let context = self.context { self.scheduleProbe(context) }
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        keepAlive?.cancel()
+        self.context = nil
+    }
+
+    /// Sends `enquire_link` when nothing was read for `interval`; a peer that does not answer it
+    /// within the response timeout is gone, and the connection is closed.
+    private func probe(interval: TimeAmount) {
+        guard NIODeadline.now() - lastRead >= interval, let context else { return }
+        request(.enquireLink).assumeIsolated().whenFailure { [self] error in
+            self.logger.warning("enquire_link unanswered; closing the connection", metadata: ["error": "\(error)"])
+            context.close(promise: nil)
+        }
+    }
+
+    /// Sends a request and returns its response (a `generic_nack` is a failure,
+    /// `SMPPSessionError.nack`). Must be called on the event loop.
+    func request(_ command: CommandID, body: PDUBody = .empty) -> EventLoopFuture<PDU> {
+        guard let context, context.channel.isActive else {
+            return eventLoop.makeFailedFuture(SMPPSessionError.closed)
+        }
+        let sequence = nextSequence
+        // Sequence numbers run from 1 to 0x7FFFFFFF (SMPP 3.4 §5.1.4).
+        nextSequence = nextSequence >= 0x7FFF_FFFF ? 1 : nextSequence + 1
+        let promise = context.eventLoop.makePromise(of: PDU.self)
+        let timeout = context.eventLoop.assumeIsolated().scheduleTask(in: responseTimeout) { [self] in
+            guard let waiting = self.pending.removeValue(forKey: sequence) else { return }
+            waiting.promise.fail(SMPPSessionError.timedOut(command))
+        }
+        pending[sequence] = Pending(promise: promise, timeout: timeout)
+        context.writeAndFlush(wrapOutboundOut(PDU(command, sequence: sequence, body: body)), promise: nil)
+        return promise.futureResult
+    }
+
+    /// Writes a PDU that is not a request (a response). Must be called on the event loop.
+    func send(_ pdu: PDU) {
+        context?.writeAndFlush(wrapOutboundOut(pdu), promise: nil)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        lastRead = .now()
+        switch unwrapInboundIn(data) {
+        case .failure(let error):
+            logger.warning("malformed PDU from the peer; closing this connection", metadata: ["error": "\(error)"])
+            context.writeAndFlush(
+                wrapOutboundOut(PDU(.genericNack, status: error.status, sequence: error.sequence))
+            ).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        case .success(let pdu):
+            received(pdu, context: context)
+        }
+    }
+
+    private func received(_ pdu: PDU, context: ChannelHandlerContext) {
+        if pdu.commandID.isResponse {
+            guard let waiting = pending.removeValue(forKey: pdu.sequence) else {
+                logger.debug("response to no request in flight", metadata: ["pdu": "\(pdu.commandID)"])
+                return
+            }
+            waiting.timeout.cancel()
+            if pdu.commandID == .genericNack {
+                waiting.promise.fail(SMPPSessionError.nack(pdu.status))
+            } else {
+                waiting.promise.succeed(pdu)
+            }
+            return
+        }
+        switch pdu.commandID {
+        case .enquireLink:
+            send(pdu.response())
+        case .unbind:
+            context.writeAndFlush(wrapOutboundOut(pdu.response())).assumeIsolated().whenComplete { _ in
+                context.close(promise: nil)
+            }
+        default:
+            if case .unsupported = pdu.body {
+                send(PDU(.genericNack, status: .invalidCommandID, sequence: pdu.sequence))
+                return
+            }
+            let onRequest = self.onRequest
+            let loop = context.eventLoop
+            let handler = NIOLoopBound(self, eventLoop: loop)
+            Task {
+                guard let response = await onRequest(pdu) else { return }
+                loop.execute { handler.value.send(response) }
+            }
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        let waiting = pending
+        pending = [:]
+        for entry in waiting.values {
+            entry.timeout.cancel()
+            entry.promise.fail(SMPPSessionError.closed)
+        }
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let error = error as? SMPPError {
+            logger.warning("unreadable PDU stream; closing this connection", metadata: ["error": "\(error)"])
+            context.writeAndFlush(wrapOutboundOut(PDU(.genericNack, status: error.status, sequence: 0)))
+                .assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            return
+        }
+        logger.debug("connection error", metadata: ["error": "\(error)"])
+        context.close(promise: nil)
+    }
+}
+
+/// Why a request got no usable response.
+enum SMPPSessionError: Error, Equatable, CustomStringConvertible {
+    case closed
+    case timedOut(CommandID)
+    case nack(CommandStatus)
+
+    var description: String {
+        switch self {
+        case .closed: "the connection closed before the response arrived"
+        case .timedOut(let command): "no response to \(command) in time"
+        case .nack(let status): "generic_nack \(status)"
+        }
+    }
+}

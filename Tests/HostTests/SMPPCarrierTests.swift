@@ -1,0 +1,247 @@
+import Foundation
+import SMPP
+import SwitchboardDaemon
+import SwitchboardSMPP
+import Testing
+
+/// Carrier connectors against a real SMSC (smpp34, `Tests/Peers/smsc.py`).
+@Suite struct SMPPCarrierTests {
+    static func connector(
+        _ smsc: SMSCProcess, name: String = "sim", _ change: (inout SMPPConnectorSettings) -> Void = { _ in }
+    )
+        -> SMPPConnectorSettings
+    {
+        var settings = SMPPConnectorSettings(
+            name: name, host: "127.0.0.1", port: smsc.port, systemID: "switchboard", password: "secret")
+        settings.reconnectMinSeconds = 0.2
+        change(&settings)
+        return settings
+    }
+
+    /// Waits until every message in `ids` has a final status, and returns them by id.
+    static func finals(_ client: TestClient, _ ids: [String], seconds: Double = 20) async throws -> [String: [String:
+        Any]]
+    {
+        var messages: [String: [String: Any]] = [:]
+        _ = try await eventually(seconds: seconds) {
+            for id in ids {
+                messages[id] = try await client.get("/v1/messages/\(id)").json
+            }
+            return messages.values.allSatisfy {
+                ["delivered", "undelivered", "failed"].contains($0["status"] as? String)
+            }
+        }
+        return messages
+    }
+
+    @Test func messagesLeaveThroughTheSMSCEncodedAsItExpectsAndTheirReceiptsComeBack() async throws {
+        try await withSMSC { smsc in
+            try await withDaemon(configure: { $0.smppConnectors = [Self.connector(smsc)] }) { daemon in
+                #expect(
+                    try await eventually {
+                        let status = try await daemon.admin.get("/v1/admin/connectors").json
+                        return ((status["data"] as? [[String: Any]])?.first?["state"] as? String) == "bound"
+                    })
+                let (_, client) = try await daemon.signUp()
+                let long = String(repeating: "Long message. ", count: 25)  // 350 GSM characters: 3 parts
+                var ids: [String] = []
+                for body in ["Hello {world} €5", "Привет, мир", long] {
+                    let sent = try await client.send(to: "+37255512345", from: "ACME", body: body)
+                    #expect(sent.status == 201)
+                    ids.append(try #require(sent.json["id"] as? String))
+                }
+                let finals = try await Self.finals(client, ids)
+                #expect(ids.allSatisfy { finals[$0]?["status"] as? String == "delivered" }, "\(finals)")
+
+                let submits = smsc.submits()
+                #expect(submits.count == 5)  // 1 + 1 + 3 parts
+                for submit in submits {
+                    #expect(submit["source_addr"] as? String == "ACME")
+                    #expect(submit["source_addr_ton"] as? Int == 5)  // alphanumeric
+                    #expect(submit["destination_addr"] as? String == "37255512345")
+                    #expect(submit["dest_addr_ton"] as? Int == 1)
+                    #expect(submit["dest_addr_npi"] as? Int == 1)
+                    #expect(submit["registered_delivery"] as? Int == 1)
+                }
+                // GSM 03.38 unpacked, with "{", "}" and "€" as escape sequences (0x1B 0x28, 0x1B 0x29, 0x1B 0x65).
+                #expect(submits[0]["data_coding"] as? Int == 0)
+                let gsm = try #require(submits[0]["short_message"] as? String)
+                #expect(gsm.hasPrefix("48656c6c6f201b28776f726c641b29201b6535"), "\(gsm)")
+                #expect(submits[1]["data_coding"] as? Int == 8)
+                #expect(submits[1]["short_message"] as? String == "041f04400438043204350442002c0020043c04380440")
+                let parts = submits[2...]
+                #expect(parts.allSatisfy { $0["esm_class"] as? Int == 0x40 })
+                let headers = parts.compactMap { ($0["short_message"] as? String)?.prefix(12) }
+                #expect(headers.map { $0.suffix(4) } == ["0301", "0302", "0303"], "\(headers)")
+                #expect(Set(headers.map { $0.prefix(8) }).count == 1, "one reference for the three parts")
+
+                let connectors = try await daemon.admin.get("/v1/admin/connectors").json
+                let status = try #require((connectors["data"] as? [[String: Any]])?.first)
+                #expect(status["accepted"] as? Int == 3)
+                #expect(status["receipts"] as? Int ?? 0 >= 3)
+                let metrics = try await daemon.client.get("/metrics").text
+                #expect(metrics.contains(#"switchboard_smpp_submits_total{connector="sim",result="accepted"} 5"#))
+                #expect(metrics.contains(#"switchboard_smpp_bound{connector="sim"} 1"#))
+            }
+        }
+    }
+
+    /// Receipts that write the SMSC's id differently from its submit_sm_resp (decimal for hex, hex
+    /// for decimal, zero-padded), only in TLVs, or before the submit_sm_resp, all find their message.
+    @Test(arguments: [
+        ["--receipt-id-format", "dec"], ["--id-format", "dec", "--receipt-id-format", "hex"],
+        ["--receipt-id-format", "padded"], ["--no-text-receipt"], ["--receipt-first"],
+    ])
+    func receiptsFindTheirMessage(_ options: [String]) async throws {
+        try await withSMSC(options) { smsc in
+            try await withDaemon(configure: { $0.smppConnectors = [Self.connector(smsc)] }) { daemon in
+                let (_, client) = try await daemon.signUp()
+                var ids: [String] = []
+                for index in 0..<5 {
+                    ids.append(try #require(try await client.send(body: "receipt \(index)").json["id"] as? String))
+                }
+                let finals = try await Self.finals(client, ids)
+                #expect(ids.allSatisfy { finals[$0]?["status"] as? String == "delivered" }, "\(options): \(finals)")
+            }
+        }
+    }
+
+    @Test func failureReceiptsAndRefusalsKeepTheCarriersCodes() async throws {
+        try await withSMSC(["--fail-every", "1"]) { smsc in
+            try await withDaemon(configure: { $0.smppConnectors = [Self.connector(smsc)] }) { daemon in
+                let (_, client) = try await daemon.signUp()
+                let id = try #require(try await client.send(body: "will not arrive").json["id"] as? String)
+                let message = try #require(try await Self.finals(client, [id])[id])
+                #expect(message["status"] as? String == "undelivered")
+                #expect(message["error_code"] as? Int == 1)
+                #expect((message["error_message"] as? String)?.contains("UNDELIV") == true, "\(message)")
+            }
+        }
+        try await withSMSC(["--reject-every", "1"]) { smsc in
+            try await withDaemon(configure: { $0.smppConnectors = [Self.connector(smsc)] }) { daemon in
+                let (_, client) = try await daemon.signUp()
+                let id = try #require(try await client.send(body: "refused").json["id"] as? String)
+                let message = try #require(try await Self.finals(client, [id])[id])
+                #expect(message["status"] as? String == "failed")
+                #expect(message["error_code"] as? Int == 0x0B)
+                #expect((message["error_message"] as? String)?.contains("ESME_RINVDSTADR") == true, "\(message)")
+            }
+        }
+    }
+
+    /// ESME_RTHROTTLED slows the connector down and the message is submitted again, not failed.
+    @Test func throttlingSlowsDownAndRetries() async throws {
+        try await withSMSC(["--throttle-every", "2"]) { smsc in
+            try await withDaemon(configure: { $0.smppConnectors = [Self.connector(smsc)] }) { daemon in
+                let (_, client) = try await daemon.signUp()
+                var ids: [String] = []
+                for index in 0..<6 {
+                    ids.append(try #require(try await client.send(body: "throttled \(index)").json["id"] as? String))
+                }
+                let finals = try await Self.finals(client, ids, seconds: 30)
+                #expect(ids.allSatisfy { finals[$0]?["status"] as? String == "delivered" }, "\(finals)")
+                let status = try #require(
+                    (try await daemon.admin.get("/v1/admin/connectors").json["data"] as? [[String: Any]])?.first)
+                #expect(status["throttled"] as? Int ?? 0 >= 3, "\(status)")
+            }
+        }
+    }
+
+    /// A connector that cannot bind is passed over for the next one serving the destination; one
+    /// serving only other prefixes is never used.
+    @Test func routesByPrefixAndFailsOverWhenAConnectorIsDown() async throws {
+        try await withSMSC { smsc in
+            let deadPort = try DaemonProcess.freePort()
+            try await withDaemon(configure: {
+                $0.smppConnectors = [
+                    Self.connector(smsc, name: "uk-only") { $0.prefixes = ["+44"] },
+                    SMPPConnectorSettings(
+                        name: "down", host: "127.0.0.1", port: deadPort, systemID: "switchboard", password: "secret"),
+                    Self.connector(smsc, name: "backup"),
+                ]
+            }) { daemon in
+                let (_, client) = try await daemon.signUp()
+                let id = try #require(try await client.send(to: "+37255512345", body: "failover").json["id"] as? String)
+                #expect(try await Self.finals(client, [id])[id]?["status"] as? String == "delivered")
+                let data = try #require(
+                    try await daemon.admin.get("/v1/admin/connectors").json["data"] as? [[String: Any]])
+                let byName = Dictionary(uniqueKeysWithValues: data.map { ($0["name"] as? String ?? "", $0) })
+                #expect(byName["uk-only"]?["accepted"] as? Int == 0)
+                #expect(byName["down"]?["state"] as? String == "connecting")
+                #expect((byName["down"]?["last_error"] as? String)?.contains("cannot connect") == true)
+                #expect(byName["backup"]?["accepted"] as? Int == 1)
+            }
+        }
+    }
+
+    @Test func aDestinationNoConnectorServesFails() async throws {
+        try await withSMSC { smsc in
+            try await withDaemon(configure: { $0.smppConnectors = [Self.connector(smsc) { $0.prefixes = ["+44"] }] }) {
+                daemon in
+                let (_, client) = try await daemon.signUp()
+                let id = try #require(try await client.send(to: "+37255512345").json["id"] as? String)
+                let message = try #require(try await Self.finals(client, [id])[id])
+                #expect(message["status"] as? String == "failed")
+                #expect((message["error_message"] as? String)?.contains("no carrier connector serves") == true)
+            }
+        }
+    }
+
+    /// Long messages as message_payload or with SAR TLVs instead of a UDH, as configured.
+    @Test(arguments: [TextCoding.LongMessages.messagePayload, .sar])
+    func longMessagesTravelAsConfigured(_ mode: TextCoding.LongMessages) async throws {
+        try await withSMSC { smsc in
+            try await withDaemon(configure: {
+                $0.smppConnectors = [Self.connector(smsc) { $0.text.longMessages = mode }]
+            }) {
+                daemon in
+                let (_, client) = try await daemon.signUp()
+                let id = try #require(
+                    try await client.send(body: String(repeating: "0123456789", count: 20)).json["id"] as? String)
+                #expect(try await Self.finals(client, [id])[id]?["status"] as? String == "delivered")
+                let submits = smsc.submits()
+                switch mode {
+                case .messagePayload:
+                    #expect(submits.count == 1)
+                    let payload = (submits.first?["tlvs"] as? [String: String])?["\(TLV.messagePayload)"]
+                    #expect(payload?.count == 400)  // 200 septets, one per octet, in hex
+                default:
+                    #expect(submits.count == 2)
+                    #expect(
+                        submits.allSatisfy { ($0["tlvs"] as? [String: String])?["\(TLV.sarTotalSegments)"] == "02" })
+                }
+            }
+        }
+    }
+
+    /// Mobile-originated deliver_sm become inbound messages: reassembled, UCS-2 decoded, opt-out
+    /// keywords applied; one for a number no account holds is refused with ESME_RINVDSTADR.
+    @Test func inboundMessagesArriveReassembledAndOptOutsApply() async throws {
+        try await withSMSC { smsc in
+            try await withDaemon(configure: { $0.smppConnectors = [Self.connector(smsc)] }) { daemon in
+                let (_, client) = try await daemon.signUp()
+                #expect(try await client.post("/v1/account/numbers", json: ["number": "+37255500000"]).status == 201)
+                #expect(
+                    try await eventually {
+                        (try? await smsc.control("MO 37255511111 37255500000 hello inbound")) == "ok"
+                    })
+                #expect(
+                    try await smsc.control("MOLONG 37255511111 37255500000 a long inbound message in five parts!!") == "ok")
+                #expect(try await smsc.control("MO 37255511111 37255500000 Ünïcødé ☃") == "ok")
+                #expect(try await smsc.control("MO 37255522222 37255500000 STOP") == "ok")
+                #expect(try await smsc.control("MO 37255511111 37255599999 nobody") == "ok")
+                var bodies: [String] = []
+                _ = try await eventually {
+                    let page = try await client.get("/v1/messages?direction=inbound").json
+                    bodies = (page["data"] as? [[String: Any]] ?? []).compactMap { $0["body"] as? String }
+                    return bodies.count >= 4
+                }
+                #expect(
+                    Set(bodies) == ["hello inbound", "a long inbound message in five parts!!", "Ünïcødé ☃", "STOP"],
+                    "\(bodies)")
+                let optOuts = try await client.get("/v1/account/opt-outs").text
+                #expect(optOuts.contains("+37255522222"))
+            }
+        }
+    }
+}

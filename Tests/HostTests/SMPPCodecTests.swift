@@ -1,0 +1,73 @@
+import NIOCore
+import SMPP
+import Testing
+
+/// The SMPP codec's rules with known vectors; the same code is exercised against real peers in
+/// `SMPPCarrierTests` and `SMPPServerTests`.
+@Suite struct SMPPCodecTests {
+    /// 3GPP TS 23.038 §6.1.2.1.1's example: "hellohello" packs to E8 32 9B FD 46 97 D9 EC 37.
+    @Test func gsm7PacksAsTheSpecificationShows() throws {
+        let septets = try #require(GSM7.encode("hellohello"))
+        #expect(GSM7.pack(septets) == [0xE8, 0x32, 0x9B, 0xFD, 0x46, 0x97, 0xD9, 0xEC, 0x37])
+        #expect(
+            GSM7.decode(GSM7.unpack([0xE8, 0x32, 0x9B, 0xFD, 0x46, 0x97, 0xD9, 0xEC, 0x37], count: 10)) == "hellohello")
+        #expect(GSM7.encode("€[") == [0x1B, 0x65, 0x1B, 0x3C])
+        #expect(GSM7.encode("☃") == nil)
+    }
+
+    /// A long message never splits an escape pair or a surrogate pair across parts.
+    @Test func longTextSplitsOnCharacterBoundaries() {
+        let coding = TextCoding()
+        let gsm = String(repeating: "a", count: 152) + "€" + String(repeating: "b", count: 10)
+        let (gsmCoding, gsmParts) = coding.encode(gsm, reference: 7)
+        #expect(gsmCoding == 0)
+        #expect(gsmParts.count == 2)
+        #expect(gsmParts[0].shortMessage.count == 6 + 152)  // the escape pair went whole to part 2
+        let emoji = String(repeating: "ж", count: 66) + "😀" + String(repeating: "ж", count: 5)
+        let (ucsCoding, ucsParts) = coding.encode(emoji, reference: 7)
+        #expect(ucsCoding == 8)
+        #expect(ucsParts.count == 2)
+        #expect(ucsParts[0].shortMessage.count == 6 + 132)
+    }
+
+    @Test func pduRoundTripsAndMalformedBodiesNameTheirField() throws {
+        var message = ShortMessage()
+        message.source = SMPPAddress(ton: 5, npi: 0, address: "ACME")
+        message.destination = SMPPAddress(ton: 1, npi: 1, address: "37255512345")
+        message.shortMessage = Array("hi".utf8)
+        message.tlvs = [TLV.integer(TLV.sarTotalSegments, 2, octets: 1)]
+        let pdu = PDU(.submitSm, sequence: 42, body: .submitSm(message))
+        var buffer = ByteBuffer()
+        pdu.write(to: &buffer)
+        #expect(buffer.getInteger(at: 0, as: UInt32.self) == UInt32(buffer.readableBytes))
+        var frame = buffer
+        #expect(try PDU.read(frame: &frame) == pdu)
+
+        // sm_length says 200 octets, but the PDU ends first.
+        var bytes = Array(buffer.readableBytesView)
+        let smLengthIndex = bytes.count - 5 - 2 - 1  // TLV (5 octets), "hi", sm_length
+        bytes[smLengthIndex] = 200
+        var bad = ByteBuffer(bytes: bytes)
+        #expect(throws: SMPPError.self) { try PDU.read(frame: &bad) }
+        do {
+            var again = ByteBuffer(bytes: bytes)
+            _ = try PDU.read(frame: &again)
+        } catch {
+            #expect(error.description.contains("short_message"), "\(error)")
+            #expect(error.sequence == 42)
+        }
+    }
+
+    @Test func receiptsReadFromTextAndTLVs() {
+        var text = ShortMessage()
+        text.esmClass = 0x04
+        text.shortMessage = Array(
+            "id:0012AB sub:001 dlvrd:000 submit date:2611300101 done date:2611300102 stat:UNDELIV err:034 text:hi".utf8)
+        #expect(DeliveryReceipt(text) == DeliveryReceipt(messageID: "0012AB", state: .undeliverable, error: 34))
+        var tlvs = ShortMessage()
+        tlvs.esmClass = 0x04
+        tlvs.tlvs = [TLV.cString(TLV.receiptedMessageID, "77"), TLV.integer(TLV.messageState, 2, octets: 1)]
+        #expect(DeliveryReceipt(tlvs)?.state == .delivered)
+        #expect(DeliveryReceipt(tlvs)?.messageID == "77")
+    }
+}

@@ -1,0 +1,80 @@
+import Foundation
+
+/// The test SMSC (`Tests/Peers/smsc.py`, on PyPI's smpp34: an SMPP implementation Switchboard shares
+/// no code with), started on free loopback ports for one test and killed after it.
+final class SMSCProcess: Sendable {
+    let port: Int
+    let controlPort: Int
+    let logPath: String
+    private let process: ChildProcess
+
+    /// Starts the SMSC with `options` (`--id-format dec`, `--fail-every 2`…) and waits until it
+    /// listens. Throws when it does not start (is smpp34 installed? `scripts/setup --tests`).
+    init(_ options: [String] = []) async throws {
+        port = try DaemonProcess.freePort()
+        controlPort = try DaemonProcess.freePort()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("smsc-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        logPath = directory.appendingPathComponent("submits.jsonl").path
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Peers/smsc.py").path
+        process = try ChildProcess(
+            "python3",
+            [script, "--port", "\(port)", "--control-port", "\(controlPort)", "--log", logPath] + options,
+            output: directory.appendingPathComponent("smsc.out").path,
+            errors: directory.appendingPathComponent("smsc.out").path)
+        for _ in 0..<200 {
+            if (try? RawConnection(port: controlPort)) != nil { return }
+            guard process.isRunning else { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let output = (try? String(contentsOf: directory.appendingPathComponent("smsc.out"), encoding: .utf8)) ?? ""
+        process.signal(SIGKILL)
+        process.waitUntilExit()
+        throw TestFailure("the test SMSC did not start (run scripts/setup --tests for smpp34): \(output)")
+    }
+
+    /// Sends one control line (`MO from to text`, `COUNTS`) and returns the answer. The blocking
+    /// socket calls run on a thread of their own, not on the few threads Swift's tasks share.
+    func control(_ line: String) async throws -> String {
+        let port = controlPort
+        return try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(with: Result { try Self.control(line, port: port) })
+            }
+        }
+    }
+
+    private static func control(_ line: String, port: Int) throws -> String {
+        let connection = try RawConnection(port: port)
+        connection.write(line + "\n")
+        var answer = ""
+        let deadline = Date().addingTimeInterval(10)
+        while !answer.contains("\n"), Date() < deadline {
+            let read = connection.read(seconds: 0.05)
+            answer += read.text
+            if read.closed { break }
+        }
+        return answer.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Every `submit_sm` received so far, as logged (fields as received, `short_message` in hex).
+    func submits() -> [[String: Any]] {
+        let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+    }
+
+    func kill() {
+        process.signal(SIGKILL)
+        process.waitUntilExit()
+    }
+}
+
+/// Runs `body` with a test SMSC, and kills it afterwards.
+func withSMSC<T>(_ options: [String] = [], _ body: (SMSCProcess) async throws -> T) async throws -> T {
+    let smsc = try await SMSCProcess(options)
+    defer { smsc.kill() }
+    return try await body(smsc)
+}
