@@ -121,7 +121,12 @@ import Testing
     }
 
     @Test func repeatedCrashesQuarantineTheAddonAndFailClosedBlocksSends() async throws {
-        try await withDaemon(configure: Self.configure(try Self.hostileAddon(failureMode: "fail_closed"))) { daemon in
+        // A quarantine long enough to outlast the checks below on a loaded machine.
+        let configure = Self.configure(try Self.hostileAddon(failureMode: "fail_closed"))
+        try await withDaemon(configure: {
+            configure(&$0)
+            $0.addons.isolation.quarantineSeconds = 6
+        }) { daemon in
             let (_, client) = try await daemon.signUp()
             _ = try await client.put("/v1/account/addons/recorder", json: ["categories": ["usage"]])
             try hostile(daemon, "segfault")
@@ -145,7 +150,7 @@ import Testing
             // The operator is told, in the log, why the add-on stopped receiving.
             #expect(daemon.logs.contains("add-on quarantined after repeated failures", atLeast: .error))
             try hostile(daemon, nil)
-            #expect(try await eventually(seconds: 10) { try await client.send().status == 201 })
+            #expect(try await eventually(seconds: 20) { try await client.send().status == 201 })
             #expect(daemon.daemon.addons.registry.runtimeStatus("com.example.recorder")?.restarts ?? 0 >= 1)
         }
     }
