@@ -24,6 +24,7 @@ package enum APIRouter {
         AddonRoutes(services: services).add(to: authenticated)
         PrivacyRoutes(services: services).add(to: authenticated)
         WebhookSecretRoutes(services: services).add(to: authenticated)
+        SMPPCredentialRoutes(services: services).add(to: authenticated)
 
         let admin = router.group("v1/admin")
             .add(

@@ -34,6 +34,7 @@ package struct HostServices: Sendable {
     package let usage: UsageStore
     let erasures: ErasureService
     let sending: SendService
+    package let smppCredentials: SMPPCredentials?
     package let pipeline: DeliveryPipeline
     package let simulator: SimulatedCarrier
     /// The carrier messages leave through: the simulator, or the SMPP connectors' router.
@@ -50,7 +51,8 @@ package struct HostServices: Sendable {
 
     package init(
         settings: APISettings, accounts: AccountStore, messages: MessageStore, contacts: ContactStore,
-        usage: UsageStore, erasures: ErasureService, sending: SendService, pipeline: DeliveryPipeline,
+        usage: UsageStore, erasures: ErasureService, sending: SendService, smppCredentials: SMPPCredentials? = nil,
+        pipeline: DeliveryPipeline,
         simulator: SimulatedCarrier,
         carrier: (any CarrierConnector)? = nil,
         sendLimiter: SendRateLimiter, authThrottle: AuthThrottle, metrics: HostMetrics, addons: AddonPlatform,
@@ -64,6 +66,7 @@ package struct HostServices: Sendable {
         self.usage = usage
         self.erasures = erasures
         self.sending = sending
+        self.smppCredentials = smppCredentials
         self.pipeline = pipeline
         self.simulator = simulator
         self.carrier = carrier ?? simulator

@@ -18,13 +18,25 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Port to listen on (default 8080; 0 picks a free one).")
     var port: Int?
 
+    @Option(
+        name: .long,
+        help: "Port of the SMPP server for customers' ESMEs (default: smpp_server.port, off when 0).")
+    var smppPort: Int?
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
     func run() async throws {
         let configuration: ServeConfiguration
         do {
-            configuration = try options.resolve(host: host, port: port)
+            var resolved = try options.resolve(host: host, port: port)
+            if let smppPort {
+                guard (0...65535).contains(smppPort) else {
+                    throw ValidationError("--smpp-port must be a port from 1 to 65535, or 0 for no SMPP server")
+                }
+                resolved.smppServer.port = smppPort
+            }
+            configuration = resolved
         } catch let error as ConfigurationError {
             throw ValidationError(error.description)
         }

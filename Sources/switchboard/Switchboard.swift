@@ -5,6 +5,6 @@ struct Switchboard: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "switchboard",
         abstract: "The Switchboard messaging daemon and its operator tools.",
-        subcommands: [Serve.self, Accounts.self, Addons.self, Audit.self],
+        subcommands: [Serve.self, Accounts.self, Addons.self, Audit.self, Connectors.self],
         defaultSubcommand: Serve.self)
 }

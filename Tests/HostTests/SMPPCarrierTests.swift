@@ -226,7 +226,8 @@ import Testing
                         (try? await smsc.control("MO 37255511111 37255500000 hello inbound")) == "ok"
                     })
                 #expect(
-                    try await smsc.control("MOLONG 37255511111 37255500000 a long inbound message in five parts!!") == "ok")
+                    try await smsc.control("MOLONG 37255511111 37255500000 a long inbound message in five parts!!")
+                        == "ok")
                 #expect(try await smsc.control("MO 37255511111 37255500000 Ünïcødé ☃") == "ok")
                 #expect(try await smsc.control("MO 37255522222 37255500000 STOP") == "ok")
                 #expect(try await smsc.control("MO 37255511111 37255599999 nobody") == "ok")

@@ -123,6 +123,12 @@ public struct ErasureService: Sendable {
                     UPDATE messages SET body = NULL, body_digest = NULL
                     WHERE account_id = ? AND (to_number = ? OR from_number = ?) AND status != 'queued'
                     """, arguments: [accountID, number, number])
+            // Inbound bodies still held for the account's SMPP receivers go too.
+            try db.execute(
+                sql: """
+                    DELETE FROM smpp_deliveries WHERE account_id = ? AND kind = 'inbound' AND message_id IN (
+                        SELECT id FROM messages WHERE account_id = ? AND from_number = ?)
+                    """, arguments: [accountID, accountID, number])
             return .requested(
                 try requests.requestErasure(db, accountID: accountID, subject: .number(number), origin: origin))
         }

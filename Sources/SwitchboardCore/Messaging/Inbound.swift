@@ -47,6 +47,16 @@ extension MessageStore {
             case nil:
                 break
             }
+            // An account with SMPP credentials gets its inbound messages on its receiver binds too;
+            // the body is held with the delivery (content_mode may drop it from the message) until
+            // a receiver takes it.
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO smpp_deliveries (account_id, message_id, kind, body, created_at)
+                    SELECT ?, ?, 'inbound', ?, ? WHERE EXISTS (
+                        SELECT 1 FROM smpp_credentials WHERE account_id = ? AND revoked_at IS NULL)
+                    """
+            ).execute(arguments: [accountID, id, inbound.body, now, accountID])
             let received = try Message.fetchOne(db, sql: "SELECT * FROM messages WHERE id = ?", arguments: [id])!
             try events.publish(db, .messageInbound, accountID: accountID) {
                 .messageInbound(received, optOut: keyword?.0)

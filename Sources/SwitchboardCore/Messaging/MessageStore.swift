@@ -28,6 +28,9 @@ public struct MessageStore: Sendable {
         public var body: String
         public var statusCallback: String?
         public var statusCallbackEvents: CallbackEvents = .all
+        /// For a message submitted over SMPP: its `registered_delivery` (1 a receipt on any final
+        /// status, 2 on failure only), recorded with the message so the receipt survives a restart.
+        public var smppRegisteredDelivery: UInt8?
         /// Assigned before the pre-send check so add-ons and the ledger see the message's final id.
         public var id: String = Identifier.makeOrdered("msg")
 
@@ -80,7 +83,16 @@ public struct MessageStore: Sendable {
                 id, outbound.accountID, outbound.to, outbound.from, outbound.body, count.encoding.rawValue,
                 count.segments, outbound.statusCallback, outbound.statusCallbackEvents.storedValue, now, now,
             ])
-            return Message(queued: outbound, seq: db.lastInsertedRowID, count: count, now: now)
+            let seq = db.lastInsertedRowID
+            if let registered = outbound.smppRegisteredDelivery, registered & 3 != 0 {
+                try db.cachedStatement(
+                    sql: """
+                        INSERT INTO smpp_deliveries (account_id, message_id, kind, registered_delivery, created_at)
+                        VALUES (?, ?, 'receipt', ?, ?)
+                        """
+                ).execute(arguments: [outbound.accountID, id, Int(registered & 3), now])
+            }
+            return Message(queued: outbound, seq: seq, count: count, now: now)
         }
     }
 

@@ -20,6 +20,9 @@ public struct SendService: Sendable {
         /// Absolute http(s) URL to post status changes to.
         public var statusCallback: String?
         public var statusCallbackEvents: CallbackEvents
+        /// The `registered_delivery` of a `submit_sm` (SMPP front door): whether a receipt goes back
+        /// to the account's receiver binds.
+        public var smppRegisteredDelivery: UInt8?
         /// Set by a front door that already ran `problems(to:from:body:statusCallback:)` on these
         /// fields (to name every bad field in one answer), so the rules do not run twice per send.
         package var fieldsChecked = false
@@ -128,9 +131,10 @@ public struct SendService: Sendable {
         if let wait = limiter.acquire(request.accountID) {
             throw Refusal.rateLimited(retryAfterSeconds: wait, perSecond: limiter.ratePerSecond)
         }
-        let outbound = MessageStore.Outbound(
+        var outbound = MessageStore.Outbound(
             accountID: request.accountID, to: request.to, from: request.from, body: request.body,
             statusCallback: request.statusCallback, statusCallbackEvents: request.statusCallbackEvents)
+        outbound.smppRegisteredDelivery = request.smppRegisteredDelivery
         let submit = DomainEvent.messageSubmit(
             id: outbound.id, accountID: request.accountID, to: outbound.to, from: outbound.from, body: outbound.body,
             segments: SegmentCount(body: outbound.body).segments, at: clock.now().epochMillis)

@@ -24,10 +24,11 @@ public enum CoreSchema {
     public static let v8SignInSessions = SchemaMigration("v8-sign-in-sessions", sql: v8)
     public static let v9CarrierSubmitIntent = SchemaMigration("v9-carrier-submit-intent", sql: v9)
     public static let v10CarrierSubmissions = SchemaMigration("v10-carrier-submissions", sql: v10)
+    public static let v11SMPPServer = SchemaMigration("v11-smpp-server", sql: v11)
     /// The core's steps alone, in order (a database holding only the core, as in its own tests).
     public static let migrations = [
         v1Core, v4CallbackEvents, v6ErasedAccountsStayErased, v7CallbackReceiversSecretRotation,
-        v8SignInSessions, v9CarrierSubmitIntent, v10CarrierSubmissions,
+        v8SignInSessions, v9CarrierSubmitIntent, v10CarrierSubmissions, v11SMPPServer,
     ]
 
     private static let v1 = """
@@ -215,6 +216,38 @@ public enum CoreSchema {
             PRIMARY KEY (connector, carrier_message_id)
         ) WITHOUT ROWID;
         CREATE INDEX carrier_submissions_message ON carrier_submissions(message_id);
+        """
+
+    /// SMPP credentials of customers' ESMEs: a system_id (at most 15 characters, SMPP 3.4 §4.1.1)
+    /// and a password hashed like account passwords, revoked by erasure. `smpp_deliveries`: what is
+    /// owed to an account's receiver binds (a receipt asked for by `registered_delivery`, or an
+    /// inbound message with its body held until delivered), kept until a receiver acknowledges it.
+    private static let v11 = """
+        CREATE TABLE smpp_credentials (
+            system_id TEXT PRIMARY KEY,
+            account_id TEXT NOT NULL REFERENCES accounts(id),
+            password_hash TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            revoked_at INTEGER
+        );
+        CREATE INDEX smpp_credentials_account ON smpp_credentials(account_id);
+        CREATE TABLE smpp_deliveries (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            account_id TEXT NOT NULL REFERENCES accounts(id),
+            message_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            registered_delivery INTEGER NOT NULL DEFAULT 0,
+            body TEXT,
+            created_at INTEGER NOT NULL,
+            delivered_at INTEGER
+        );
+        CREATE INDEX smpp_deliveries_pending ON smpp_deliveries(account_id, id) WHERE delivered_at IS NULL;
+        CREATE TRIGGER accounts_erasure_ends_smpp AFTER UPDATE OF status ON accounts
+        WHEN NEW.status = 'erased'
+        BEGIN
+            UPDATE smpp_credentials SET revoked_at = COALESCE(revoked_at, NEW.updated_at) WHERE account_id = NEW.id;
+            DELETE FROM smpp_deliveries WHERE account_id = NEW.id;
+        END;
         """
 
     private static let v8 = """

@@ -30,6 +30,8 @@ public struct ServeConfiguration: Sendable, Equatable {
     public var http = HTTP()
     /// SMSCs messages leave through, in routing order; empty: the built-in simulator.
     public var smppConnectors: [SMPPConnectorSettings] = []
+    /// The SMPP server for customers' ESMEs; off unless a port is set.
+    public var smppServer = SMPPServerSettings()
 
     public struct RateLimits: Sendable, Equatable {
         public var sendPerSecond: Double = 100
@@ -80,7 +82,7 @@ extension ServeConfiguration {
         reader.allow([
             "host", "port", "data_dir", "retention_days", "durability", "operator_token", "max_body_bytes",
             "rate_limits", "simulator", "callbacks", "password_cost", "addons", "ledger",
-            "trusted_proxies", "password_hashing", "sessions", "http", "smpp_connectors",
+            "trusted_proxies", "password_hashing", "sessions", "http", "smpp_connectors", "smpp_server",
         ])
         reader.string("host", into: &host)
         reader.int("port", in: 0...65535, into: &port)
@@ -109,6 +111,7 @@ extension ServeConfiguration {
         applyAuthentication(&reader)
         applyHTTP(&reader)
         applySMPPConnectors(&reader)
+        applySMPPServer(&reader)
         reader.object("simulator") { sub in
             sub.allow(["latency_ms", "failure_rate", "seed"])
             sub.int("latency_ms", in: 0...600_000, into: &simulator.latencyMs)

@@ -22,6 +22,8 @@ public final class Daemon: Sendable {
     let callbacks: StatusCallbackQueue
     /// The simulator, or the SMPP connectors' router; run as a service when it is not the simulator.
     let carrier: any CarrierConnector & Service
+    /// The SMPP server for customers, when `smpp_server.port` is set.
+    public let smppServer: SMPPServer?
     let logger: Logger
     let clock: any WallClock
     public let addons: AddonPlatform
@@ -79,6 +81,25 @@ public final class Daemon: Sendable {
                 maxConcurrent: config.passwordHashing.maxConcurrent, maxWaiting: config.passwordHashing.maxWaiting),
             sessions: SessionPolicy(
                 lifetimeSeconds: config.sessions.lifetimeSeconds, maxPerAccount: config.sessions.maxPerAccount))
+        let sending = SendService(
+            messages: messages, pipeline: pipeline, limiter: sendLimiter, check: addons, clock: clock,
+            callbackTargets: callbackTargets)
+        let smppCredentials = SMPPCredentials(
+            writer: writer, clock: clock, hasher: PasswordHasher(costLog2: config.passwordCost),
+            hashing: accounts.hashing)
+        let usage = UsageStore(writer: writer, clock: clock, events: addons)
+        let authThrottle = AuthThrottle(
+            maxAttempts: config.rateLimits.authFailures, windowSeconds: config.rateLimits.authWindowSeconds,
+            clock: clock)
+        smppServer =
+            config.smppServer.isEnabled
+            ? SMPPServer(
+                settings: config.smppServer, defaultHost: config.host,
+                dependencies: .init(
+                    sending: sending, credentials: smppCredentials,
+                    deliveries: SMPPDeliveries(writer: writer, clock: clock), throttle: authThrottle, usage: usage),
+                logger: logger)
+            : nil
         services = HostServices(
             settings: APISettings(
                 body: BodyLimits(maxBytes: config.maxBodyBytes),
@@ -86,19 +107,16 @@ public final class Daemon: Sendable {
             accounts: accounts,
             messages: messages,
             contacts: ContactStore(writer: writer, clock: clock),
-            usage: UsageStore(writer: writer, clock: clock, events: addons),
+            usage: usage,
             erasures: ErasureService(
                 writer: writer, clock: clock, accounts: accounts, requests: addons, retentionDays: config.retentionDays),
-            sending: SendService(
-                messages: messages, pipeline: pipeline, limiter: sendLimiter, check: addons, clock: clock,
-                callbackTargets: callbackTargets),
+            sending: sending,
+            smppCredentials: smppCredentials,
             pipeline: pipeline,
             simulator: simulator,
             carrier: carrier,
             sendLimiter: sendLimiter,
-            authThrottle: AuthThrottle(
-                maxAttempts: config.rateLimits.authFailures, windowSeconds: config.rateLimits.authWindowSeconds,
-                clock: clock),
+            authThrottle: authThrottle,
             metrics: metrics,
             addons: addons,
             webhookSecrets: WebhookSecrets(
@@ -166,6 +184,7 @@ public final class Daemon: Sendable {
             .init(service: app),
         ]
         if !config.smppConnectors.isEmpty { members.append(.init(service: carrier)) }
+        if let smppServer { members.append(.init(service: smppServer)) }
         // Signals belong to the process: only a daemon that handles them (`serve`) takes SIGHUP.
         if !signals.isEmpty {
             members.append(.init(service: ReloadOnSignal(registry: services.addons.registry, logger: logger)))

@@ -15,5 +15,6 @@ package enum DaemonSchema {
         CoreSchema.v8SignInSessions,
         CoreSchema.v9CarrierSubmitIntent,
         CoreSchema.v10CarrierSubmissions,
+        CoreSchema.v11SMPPServer,
     ]
 }

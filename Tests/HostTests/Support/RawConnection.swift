@@ -53,3 +53,27 @@ final class RawConnection: @unchecked Sendable {
         return (String(decoding: collected, as: UTF8.self), false)
     }
 }
+
+extension RawConnection {
+    /// Writes raw bytes; false when the peer has closed the connection.
+    @discardableResult
+    func write(bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } == bytes.count
+    }
+
+    /// The bytes that arrive within `seconds`, and whether the peer closed.
+    func readBytes(seconds: Double) -> (bytes: [UInt8], closed: Bool) {
+        var collected = [UInt8]()
+        let deadline = Date().addingTimeInterval(seconds)
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while Date() < deadline {
+            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&poller, 1, Int32(max(1, deadline.timeIntervalSinceNow * 1000)))
+            guard ready > 0 else { continue }
+            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if count <= 0 { return (collected, true) }
+            collected += buffer[0..<count]
+        }
+        return (collected, false)
+    }
+}

@@ -78,3 +78,36 @@ func withSMSC<T>(_ options: [String] = [], _ body: (SMSCProcess) async throws ->
     defer { smsc.kill() }
     return try await body(smsc)
 }
+
+/// Runs the test ESME (`Tests/Peers/esme.py`, on smpp34's client) against an SMPP server and
+/// returns what it printed: `bind`, `submits` (status and message_id of each submit_sm_resp) and
+/// `deliveries` (each deliver_sm received).
+func runESME(
+    port: Int, systemID: String, password: String, bind: String = "trx", wait: Double = 3,
+    untilDeliveries: Int = 0, messages: [[String: Any]] = [], expectRefusal: Bool = false
+) async throws -> [String: Any] {
+    let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Peers/esme.py").path
+    let output = FileManager.default.temporaryDirectory.appendingPathComponent("esme-\(UUID().uuidString).json").path
+    var arguments = [
+        script, "--port", "\(port)", "--system-id", systemID, "--password", password, "--bind", bind, "--wait",
+        "\(wait)", "--until-deliveries", "\(untilDeliveries)", "--bind-timeout-ms", expectRefusal ? "1500" : "30000",
+    ]
+    for message in messages {
+        arguments += [
+            "--message", String(decoding: try JSONSerialization.data(withJSONObject: message), as: UTF8.self),
+        ]
+    }
+    let process = try ChildProcess("python3", arguments, output: output, errors: output + ".err")
+    let deadline = ContinuousClock.now + .seconds(wait + 30)
+    while process.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+    process.signal(SIGKILL)
+    let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+    guard let line = text.split(separator: "\n").last,
+        let result = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+    else {
+        let errors = (try? String(contentsOfFile: output + ".err", encoding: .utf8)) ?? ""
+        throw TestFailure("the test ESME printed no result: \(text) \(errors)")
+    }
+    return result
+}

@@ -1,0 +1,224 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import SMPP
+import ServiceLifecycle
+import SwitchboardCore
+import Synchronization
+
+/// The SMPP 3.4 server customers' ESMEs bind to: a second front door beside HTTP.
+///
+/// A `submit_sm` goes through `SendService`, exactly as `POST /v1/messages` does (validation, the
+/// sender's ownership, the send rate, opt-outs, add-ons' pre-send checks, consent and the ledger),
+/// and is logged in the activity log as `SMPP submit_sm`. Receipts asked for with
+/// `registered_delivery` and inbound messages to the account's numbers are owed to the account's
+/// receiver binds (`SMPPDeliveries`) until one acknowledges them.
+public final class SMPPServer: Service, Sendable {
+    /// What the server needs of the platform.
+    public struct Dependencies: Sendable {
+        public var sending: SendService
+        public var credentials: SMPPCredentials
+        public var deliveries: SMPPDeliveries
+        public var throttle: AuthThrottle
+        public var usage: UsageStore
+
+        public init(
+            sending: SendService, credentials: SMPPCredentials, deliveries: SMPPDeliveries, throttle: AuthThrottle,
+            usage: UsageStore
+        ) {
+            self.sending = sending
+            self.credentials = credentials
+            self.deliveries = deliveries
+            self.throttle = throttle
+            self.usage = usage
+        }
+    }
+
+    let settings: SMPPServerSettings
+    let host: String
+    let dependencies: Dependencies
+    let logger: Logger
+    let binds = BindRegistry()
+    private let boundPort = Mutex<Int?>(nil)
+    private let listening: @Sendable (Int) async -> Void
+
+    public init(
+        settings: SMPPServerSettings, defaultHost: String, dependencies: Dependencies, logger: Logger,
+        onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) {
+        self.settings = settings
+        host = settings.host ?? defaultHost
+        self.dependencies = dependencies
+        var logger = logger
+        logger[metadataKey: "front_door"] = "smpp"
+        self.logger = logger
+        listening = onListening
+    }
+
+    /// The port listened on, once listening (useful with port 0 in tests).
+    public var port: Int? { boundPort.withLock { $0 } }
+
+    public func run() async throws {
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try self.accept(channel)
+                }
+            }
+            .bind(host: host, port: settings.port).get()
+        let port = server.localAddress?.port ?? settings.port
+        boundPort.withLock { $0 = port }
+        logger.info("SMPP server listening", metadata: ["address": "\(host):\(port)"])
+        await listening(port)
+        let pusher = Task { await self.pushDeliveries() }
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                try? await server.closeFuture.get()
+            } onGracefulShutdown: {
+                server.close(promise: nil)
+            }
+        } onCancel: {
+            server.close(promise: nil)
+        }
+        pusher.cancel()
+        await binds.unbindAll()
+    }
+
+    private func accept(_ channel: any Channel) throws {
+        let session = SMPPServerSession(server: self, remote: channel.remoteAddress?.ipAddress ?? "unknown")
+        try channel.pipeline.syncOperations.addHandler(
+            IdleStateHandler(readTimeout: .seconds(Int64(settings.idleTimeoutSeconds))))
+        try channel.pipeline.syncOperations.addHandler(IdleCloser(logger: logger))
+        let connection = try SMPPConnection.configure(
+            channel, responseTimeout: .seconds(Int64(settings.responseTimeoutSeconds)), enquireLinkInterval: nil,
+            logger: logger, onRequest: { pdu in await session.answer(pdu) })
+        session.attach(connection)
+        channel.closeFuture.whenComplete { _ in session.closed() }
+    }
+
+    // MARK: Receipts and inbound messages
+
+    /// Sends what is owed to accounts with a receiver bound, every 250 ms, and closes binds whose
+    /// credential was revoked or whose account was erased.
+    private func pushDeliveries() async {
+        var tick = 0
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(250))
+            tick += 1
+            if tick % 4 == 0 { await closeRevoked() }
+            let accounts = binds.receivingAccounts()
+            guard !accounts.isEmpty else { continue }
+            guard let due = try? await dependencies.deliveries.accountsWithDue(among: accounts) else { continue }
+            for account in due {
+                await push(account: account)
+            }
+        }
+    }
+
+    private func push(account: String) async {
+        guard let pending = try? await dependencies.deliveries.due(accountID: account, limit: 200), !pending.isEmpty
+        else { return }
+        await withTaskGroup(of: Int64?.self) { group in
+            var inFlight = 0
+            var settled: [Int64] = []
+            for delivery in pending {
+                guard let bind = binds.receiver(for: account) else { break }
+                if inFlight >= settings.window * max(1, binds.receiverCount(for: account)) {
+                    if let done = await group.next(), let id = done { settled.append(id) }
+                    inFlight -= 1
+                }
+                inFlight += 1
+                group.addTask {
+                    let response = try? await bind.connection.request(
+                        .deliverSm, body: .deliverSm(Self.deliverSm(for: delivery)))
+                    return response?.status == .ok ? delivery.id : nil
+                }
+            }
+            for await done in group {
+                if let id = done { settled.append(id) }
+            }
+            try? await dependencies.deliveries.settle(settled)
+        }
+    }
+
+    /// The `deliver_sm` for a receipt (esm_class 0x04, SMPP 3.4 Appendix B text and the
+    /// `receipted_message_id` and `message_state` TLVs) or an inbound message.
+    static func deliverSm(for delivery: SMPPDeliveries.Pending) -> ShortMessage {
+        var message = ShortMessage()
+        switch delivery.kind {
+        case .receipt:
+            // A receipt travels back: from the recipient to the sender.
+            message.source = SMPPConnectorSettings.address(delivery.to)
+            message.destination = SMPPConnectorSettings.address(delivery.from)
+            message.esmClass = 0x04
+            let state: DeliveryReceipt.State =
+                switch delivery.status {
+                case .delivered: .delivered
+                case .failed: .rejected
+                default: .undeliverable
+                }
+            let receipt = DeliveryReceipt(messageID: delivery.messageID, state: state, error: delivery.errorCode ?? 0)
+            message.shortMessage = Array(
+                receipt.text(
+                    submitted: Self.smppDate(delivery.createdAt),
+                    done: Self.smppDate(delivery.completedAt ?? delivery.createdAt)
+                ).utf8)
+            message.tlvs = [
+                TLV.cString(TLV.receiptedMessageID, delivery.messageID),
+                TLV(tag: TLV.messageState, value: [state.messageState]),
+            ]
+        case .inbound:
+            message.source = SMPPConnectorSettings.address(delivery.from)
+            message.destination = SMPPConnectorSettings.address(delivery.to)
+            let coding = TextCoding(longMessages: .messagePayload)
+            let (dataCoding, parts) = coding.encode(delivery.body ?? "", reference: 0)
+            message.dataCoding = dataCoding
+            message.shortMessage = parts.first?.shortMessage ?? []
+            message.tlvs = parts.first?.tlvs ?? []
+        }
+        return message
+    }
+
+    /// `YYMMDDhhmm` in UTC, as receipts write dates (SMPP 3.4 Appendix B).
+    static func smppDate(_ millis: Int64) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let parts = calendar.dateComponents(
+            [.year, .month, .day, .hour, .minute], from: Date(timeIntervalSince1970: Double(millis) / 1000))
+        return String(
+            format: "%02d%02d%02d%02d%02d", (parts.year ?? 0) % 100, parts.month ?? 0, parts.day ?? 0, parts.hour ?? 0,
+            parts.minute ?? 0)
+    }
+
+    private func closeRevoked() async {
+        for bind in binds.all() {
+            if (try? await dependencies.credentials.isActive(systemID: bind.systemID)) == false {
+                logger.info("closing a bind whose credential was revoked", metadata: ["system_id": "\(bind.systemID)"])
+                await bind.connection.unbind()
+            }
+        }
+    }
+}
+
+/// Closes a connection that sent nothing for the idle timeout.
+final class IdleCloser: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = NIOAny
+    let logger: Logger
+
+    init(logger: Logger) {
+        self.logger = logger
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? IdleStateHandler.IdleStateEvent, event == .read {
+            logger.info("closing an idle SMPP connection")
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+}

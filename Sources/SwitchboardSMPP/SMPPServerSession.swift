@@ -1,0 +1,176 @@
+import Foundation
+import Logging
+import SMPP
+import SwitchboardCore
+import Synchronization
+
+/// One customer connection to the SMPP server: its bind state and the answers to its requests.
+final class SMPPServerSession: Sendable {
+    private struct State {
+        var connection: SMPPConnection?
+        var bind: (id: Int, accountID: String, systemID: String, canTransmit: Bool)?
+    }
+
+    private let server: SMPPServer
+    private let remote: String
+    private let state = Mutex(State())
+    private let reassembly = Reassembly()
+
+    init(server: SMPPServer, remote: String) {
+        self.server = server
+        self.remote = remote
+    }
+
+    func attach(_ connection: SMPPConnection) {
+        state.withLock { $0.connection = connection }
+    }
+
+    func closed() {
+        if let id = state.withLock({ $0.bind?.id }) { server.binds.remove(id) }
+    }
+
+    private var logger: Logger { server.logger }
+
+    /// The response to a request of the ESME.
+    func answer(_ pdu: PDU) async -> PDU? {
+        switch pdu.body {
+        case .bind(let request):
+            return await bind(pdu, request)
+        case .submitSm(let message):
+            return await submit(pdu, message)
+        case .deliverSm:
+            // deliver_sm goes from the SMSC to the ESME, not the other way (SMPP 3.4 §4.6).
+            return PDU(.genericNack, status: .invalidCommandID, sequence: pdu.sequence)
+        default:
+            return PDU(.genericNack, status: .invalidCommandID, sequence: pdu.sequence)
+        }
+    }
+
+    // MARK: Bind
+
+    private func bind(_ pdu: PDU, _ request: BindRequest) async -> PDU {
+        func refuse(_ status: CommandStatus, _ reason: String) -> PDU {
+            logger.info(
+                "SMPP bind refused",
+                metadata: ["system_id": "\(request.systemID)", "remote": "\(remote)", "reason": "\(reason)"])
+            // An unbound connection has nothing more to do; it is closed once the answer left.
+            if let channel = state.withLock({ $0.bind == nil ? $0.connection?.channel : nil }) {
+                Task {
+                    try? await Task.sleep(for: .milliseconds(200))
+                    try? await channel.close()
+                }
+            }
+            return pdu.response(status, body: .bindResponse(systemID: "", tlvs: []))
+        }
+        guard state.withLock({ $0.bind == nil }) else { return refuse(.alreadyBound, "already bound") }
+        let dependencies = server.dependencies
+        let keys: [AuthThrottle.Key] = [.address(remote), .account("smpp:" + request.systemID)]
+        guard case .admitted(let reservation) = dependencies.throttle.reserve(keys) else {
+            return refuse(.bindFailed, "too many failed binds from this address or for this system_id")
+        }
+        let accountID: String?
+        do {
+            accountID = try await dependencies.credentials.authenticate(
+                systemID: request.systemID, password: request.password)
+        } catch {
+            dependencies.throttle.giveBack(reservation)
+            return refuse(.systemError, "could not check the credentials: \(error)")
+        }
+        guard let accountID else { return refuse(.invalidPassword, "wrong system_id or password") }
+        dependencies.throttle.giveBack(reservation)
+        guard let connection = state.withLock({ $0.connection }) else { return refuse(.systemError, "no connection") }
+        let canReceive = pdu.commandID != .bindTransmitter
+        let canTransmit = pdu.commandID != .bindReceiver
+        guard
+            let id = server.binds.add(
+                accountID: accountID, systemID: request.systemID, canReceive: canReceive, connection: connection,
+                limit: server.settings.maxBindsPerAccount)
+        else {
+            return refuse(
+                .bindFailed,
+                "the account holds \(server.settings.maxBindsPerAccount) binds already (smpp_server.max_binds_per_account)"
+            )
+        }
+        state.withLock { $0.bind = (id, accountID, request.systemID, canTransmit) }
+        logger.info(
+            "SMPP bind",
+            metadata: ["system_id": "\(request.systemID)", "remote": "\(remote)", "bind": "\(pdu.commandID)"])
+        return pdu.response(
+            .ok, body: .bindResponse(systemID: "Switchboard", tlvs: [TLV(tag: TLV.scInterfaceVersion, value: [0x34])]))
+    }
+
+    // MARK: submit_sm
+
+    private func submit(_ pdu: PDU, _ message: ShortMessage) async -> PDU {
+        let started = ContinuousClock.now
+        guard let bind = state.withLock({ $0.bind }), bind.canTransmit else {
+            return pdu.response(.invalidBindStatus, body: .messageResponse(messageID: ""))
+        }
+        let coding = TextCoding(packing: server.settings.text.gsm7Packed ? .packed : .unpacked)
+        let text: String
+        let part: TextCoding.Concatenation?
+        do {
+            (text, part) = try coding.decode(message, command: pdu.commandID, sequence: pdu.sequence)
+        } catch {
+            log(bind.accountID, status: 422, started: started)
+            return pdu.response(error.status, body: .messageResponse(messageID: ""))
+        }
+        let to = SMPPCarrier.number(message.destination)
+        let from = SMPPCarrier.number(message.source)
+        var body = text
+        if let part, part.total > 1 {
+            guard let whole = reassembly.add(text, part: part, source: from, destination: to) else {
+                // Earlier parts are answered with an id of their own; the receipt names the
+                // message's id, given with the last part.
+                return pdu.response(.ok, body: .messageResponse(messageID: "part-\(part.reference)-\(part.sequence)"))
+            }
+            body = whole
+        }
+        var request = SendService.Request(accountID: bind.accountID, to: to, from: from, body: body)
+        request.smppRegisteredDelivery = message.registeredDelivery & 3
+        do {
+            let sent = try await server.dependencies.sending.send(request)
+            log(bind.accountID, status: 201, started: started)
+            return pdu.response(.ok, body: .messageResponse(messageID: sent.id))
+        } catch let refusal as SendService.Refusal {
+            let (status, http, reason) = Self.answer(for: refusal)
+            log(bind.accountID, status: http, started: started)
+            logger.info(
+                "submit_sm refused",
+                metadata: ["system_id": "\(bind.systemID)", "status": "\(status)", "reason": "\(reason)"])
+            return pdu.response(status, body: .messageResponse(messageID: ""))
+        } catch {
+            log(bind.accountID, status: 503, started: started)
+            logger.error("submit_sm could not be stored", metadata: ["error": "\(error)"])
+            return pdu.response(.temporaryAppError, body: .messageResponse(messageID: ""))
+        }
+    }
+
+    /// The SMPP answer to a refusal, the HTTP status the same refusal gets (for the activity log)
+    /// and the reason for the log.
+    static func answer(for refusal: SendService.Refusal) -> (CommandStatus, Int, String) {
+        switch refusal {
+        case .invalid(let problems):
+            let reason = problems.map { "\($0.field) \($0.message)" }.joined(separator: "; ")
+            let fields = Set(problems.map(\.field))
+            if fields.contains("to") { return (.invalidDestinationAddress, 422, reason) }
+            if fields.contains("from") { return (.invalidSourceAddress, 422, reason) }
+            if fields.contains("body") { return (.invalidMessageLength, 422, reason) }
+            return (.submitFailed, 422, reason)
+        case .rateLimited(let retryAfter, let perSecond):
+            return (.throttled, 429, "send rate \(perSecond)/s exceeded; retry in \(retryAfter) s")
+        case .blocked(let addonID, let name, let code, let reason):
+            return (.rejectedByApp, 422, "blocked by \(name) (\(addonID)) \(code): \(reason)")
+        case .optedOut(let number, let keyword, _):
+            return (.permanentAppError, 422, "\(number) opted out with \(keyword)")
+        }
+    }
+
+    private func log(_ accountID: String, status: Int, started: ContinuousClock.Instant) {
+        let elapsed = (ContinuousClock.now - started).components
+        server.dependencies.usage.log(
+            UsageStore.RequestRecord(
+                at: Date(), accountID: accountID, method: "SMPP", path: "submit_sm", status: status,
+                latencyMicros: elapsed.seconds * 1_000_000 + elapsed.attoseconds / 1_000_000_000_000, ip: remote))
+    }
+}

@@ -1,0 +1,29 @@
+/// The SMPP server customers' ESMEs bind to (config `smpp_server`, `serve --smpp-port`).
+public struct SMPPServerSettings: Sendable, Equatable {
+    /// Address to listen on; nil: the HTTP listener's `host`.
+    public var host: String?
+    /// 0: no SMPP server.
+    public var port: Int = 0
+    /// Binds one account may hold at once (each credential may bind several times).
+    public var maxBindsPerAccount: Int = 4
+    /// `deliver_sm` in flight per bind.
+    public var window: Int = 10
+    /// A bind with no PDU from the ESME for this long is closed (ESMEs keep idle binds with
+    /// `enquire_link`).
+    public var idleTimeoutSeconds: Int = 120
+    /// Seconds to wait for the ESME's response to a `deliver_sm`.
+    public var responseTimeoutSeconds: Int = 10
+    /// How text with data_coding 0 is read and written: GSM 03.38 unpacked (the common case).
+    public var text = TextCodingSettings()
+
+    public init() {}
+
+    public var isEnabled: Bool { port > 0 }
+}
+
+/// The server's text settings (GSM-7 packing); long messages a customer sends arrive as UDH or
+/// SAR parts or in `message_payload`, whatever they choose.
+public struct TextCodingSettings: Sendable, Equatable {
+    public var gsm7Packed = false
+    public init() {}
+}

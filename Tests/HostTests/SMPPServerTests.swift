@@ -1,0 +1,192 @@
+import Foundation
+import NIOCore
+import SMPP
+import SwitchboardDaemon
+import SwitchboardSMPP
+import Testing
+
+/// The SMPP server customers' ESMEs bind to, driven by real clients: smpp34's (`Tests/Peers/esme.py`)
+/// and raw sockets for malformed PDUs.
+@Suite struct SMPPServerTests {
+    /// A daemon with the SMPP server on a free port, and one account with an SMPP credential.
+    static func withSMPPServer(
+        configure: @escaping (inout ServeConfiguration) -> Void = { _ in },
+        _ body: (TestDaemon, Int, TestClient, (systemID: String, password: String)) async throws -> Void
+    ) async throws {
+        let port = try DaemonProcess.freePort()
+        try await withDaemon(configure: {
+            $0.smppServer.port = port
+            configure(&$0)
+        }) { daemon in
+            let (_, client) = try await daemon.signUp()
+            let made = try await client.post("/v1/account/smpp-credentials", json: [:])
+            #expect(made.status == 201)
+            let systemID = try #require(made.json["system_id"] as? String)
+            let password = try #require(made.json["password"] as? String)
+            #expect(systemID.count <= 15 && password.count == 8)
+            try await body(daemon, port, client, (systemID, password))
+        }
+    }
+
+    static func hex(_ text: String) -> String { text.utf8.map { String(format: "%02x", $0) }.joined() }
+
+    @Test func submitsTakeTheHTTPPathAndReceiptsComeBackAsAsked() async throws {
+        try await Self.withSMPPServer { daemon, port, client, credential in
+            let result = try await runESME(
+                port: port, systemID: credential.systemID, password: credential.password, wait: 10,
+                untilDeliveries: 2,
+                messages: [
+                    ["to": "37255512345", "text": "hello over smpp", "registered_delivery": 1],
+                    // Failure-only receipt for a message that is delivered: none comes.
+                    ["to": "37255512345", "text": "Привет", "data_coding": 8, "registered_delivery": 2],
+                    [
+                        "to": "37255512345", "text": "a long message in three parts", "udh_parts": 3,
+                        "registered_delivery": 1,
+                    ],
+                    ["to": "37255512345", "text": "payload, no receipt", "payload": true],
+                ])
+            #expect(result["bind"] as? String == "ok", "\(result)")
+            let submits = try #require(result["submits"] as? [[String: Any]])
+            try #require(submits.count == 6)
+            #expect(submits.allSatisfy { $0["status"] as? Int == 0 }, "\(submits)")
+            let ids = [0, 1, 4, 5].compactMap { submits[$0]["message_id"] as? String }
+            #expect(ids.allSatisfy { $0.hasPrefix("msg_") })
+
+            // Each is a message of the account, with the body as sent.
+            let bodies = try await ids.asyncMap { try await client.get("/v1/messages/\($0)").json["body"] as? String }
+            #expect(
+                bodies == ["hello over smpp", "Привет", "a long message in three parts", "payload, no receipt"])
+
+            let deliveries = try #require(result["deliveries"] as? [[String: Any]])
+            #expect(deliveries.count == 2, "\(deliveries)")
+            #expect(deliveries.allSatisfy { $0["esm_class"] as? Int == 4 })
+            let receipted = Set(deliveries.compactMap { ($0["tlvs"] as? [String: String])?["30"] })
+            #expect(receipted == [Self.hex(ids[0]) + "00", Self.hex(ids[2]) + "00"])
+            #expect(
+                deliveries.allSatisfy { ($0["short_message"] as? String)?.contains(Self.hex("stat:DELIVRD")) == true })
+
+            // The activity log has each submit_sm.
+            let usage = try await client.get("/v1/usage/requests").text
+            #expect(usage.contains("submit_sm"), "\(usage)")
+        }
+    }
+
+    @Test func refusalsAnswerTheSMPPCodeThatSaysWhy() async throws {
+        try await Self.withSMPPServer(configure: {
+            $0.rateLimits.sendPerSecond = 0.01
+            $0.rateLimits.sendBurst = 2
+        }) { daemon, port, client, credential in
+            #expect(try await client.post("/v1/account/numbers", json: ["number": "+37255500000"]).status == 201)
+            let stop = try await daemon.admin.post(
+                "/v1/admin/simulator/inbound", json: ["from": "+37255599999", "to": "+37255500000", "body": "STOP"])
+            #expect(stop.status == 201)
+            let result = try await runESME(
+                port: port, systemID: credential.systemID, password: credential.password, wait: 0.5,
+                messages: [
+                    ["to": "0", "text": "bad destination"],
+                    ["to": "37255599999", "text": "opted out"],
+                    ["to": "37255512345", "from": "+37255511111", "source_ton": 1, "text": "not our number"],
+                    ["to": "37255512345", "text": "fine"],
+                    ["to": "37255512345", "text": "over the rate"],
+                ])
+            let statuses = (result["submits"] as? [[String: Any]] ?? []).map { $0["status"] as? Int ?? -1 }
+            // ESME_RINVDSTADR, ESME_RX_P_APPN, ESME_RINVSRCADR, ESME_ROK, ESME_RTHROTTLED
+            #expect(statuses == [0x0B, 0x65, 0x0A, 0x00, 0x58], "\(result)")
+        }
+    }
+
+    @Test func wrongCredentialsRevokedCredentialsAndTheBindLimitAreRefused() async throws {
+        try await Self.withSMPPServer(configure: { $0.smppServer.maxBindsPerAccount = 1 }) {
+            daemon, port, client, credential in
+            let wrong = try await runESME(
+                port: port, systemID: credential.systemID, password: "wrong", wait: 0.1, expectRefusal: true)
+            #expect((wrong["bind"] as? String)?.contains("error") == true, "\(wrong)")
+
+            // One bind held; a second for the same account is refused.
+            async let holding = runESME(
+                port: port, systemID: credential.systemID, password: credential.password, wait: 4)
+            try await Task.sleep(for: .seconds(1.5))
+            let second = try await runESME(
+                port: port, systemID: credential.systemID, password: credential.password, wait: 0.1,
+                expectRefusal: true)
+            #expect((second["bind"] as? String)?.contains("error") == true, "\(second)")
+            #expect(try await holding["bind"] as? String == "ok")
+
+            #expect(
+                try await client.delete("/v1/account/smpp-credentials/\(credential.systemID)").status == 204)
+            let revoked = try await runESME(
+                port: port, systemID: credential.systemID, password: credential.password, wait: 0.1,
+                expectRefusal: true)
+            #expect((revoked["bind"] as? String)?.contains("error") == true, "\(revoked)")
+            let listed = try await client.get("/v1/account/smpp-credentials").json
+            let first = try #require((listed["data"] as? [[String: Any]])?.first)
+            #expect(first["password"] == nil)
+            #expect(first["revoked_at"] as? String != nil)
+        }
+    }
+
+    /// An inbound message to the account's number reaches its receiver bind, also when it arrived
+    /// while no receiver was bound.
+    @Test func inboundMessagesReachTheReceiverBinds() async throws {
+        try await Self.withSMPPServer { daemon, port, client, credential in
+            #expect(try await client.post("/v1/account/numbers", json: ["number": "+37255500000"]).status == 201)
+            let inbound = try await daemon.admin.post(
+                "/v1/admin/simulator/inbound", json: ["from": "+37255512345", "to": "+37255500000", "body": "hi ☃"])
+            #expect(inbound.status == 201)
+            let result = try await runESME(
+                port: port, systemID: credential.systemID, password: credential.password, bind: "rx", wait: 10,
+                untilDeliveries: 1)
+            let delivery = try #require((result["deliveries"] as? [[String: Any]])?.first, "\(result)")
+            #expect(delivery["esm_class"] as? Int == 0)
+            #expect(delivery["source_addr"] as? String == "37255512345")
+            #expect(delivery["data_coding"] as? Int == 8)
+            #expect(delivery["short_message"] as? String == "0068006900202603")  // "hi ☃" in UCS-2
+        }
+    }
+
+    /// A malformed PDU is answered generic_nack and closes only its own connection; an unknown
+    /// command is answered generic_nack ESME_RINVCMDID and the session goes on.
+    @Test func badPDUsAreAnsweredAndCloseOnlyTheirConnection() async throws {
+        try await Self.withSMPPServer { daemon, port, client, credential in
+            let (unknown, oversized) = try await offThePool {
+                // An unknown command id (0x00000099), then enquire_link on the same connection.
+                let first = try RawConnection(port: port)
+                first.write(bytes: [0, 0, 0, 16, 0, 0, 0, 0x99, 0, 0, 0, 0, 0, 0, 0, 7])
+                first.write(bytes: [0, 0, 0, 16, 0, 0, 0, 0x15, 0, 0, 0, 0, 0, 0, 0, 8])
+                let unknown = first.readBytes(seconds: 2)
+                // command_length 4 GiB.
+                let second = try RawConnection(port: port)
+                second.write(bytes: [0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 1])
+                let oversized = second.readBytes(seconds: 2)
+                return (unknown, oversized)
+            }
+            // generic_nack (0x80000000) status 3 sequence 7, then enquire_link_resp (0x80000015) sequence 8.
+            #expect(
+                unknown.bytes == [0, 0, 0, 16, 0x80, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 7]
+                    + [0, 0, 0, 16, 0x80, 0, 0, 0x15, 0, 0, 0, 0, 0, 0, 0, 8], "\(unknown)")
+            #expect(!unknown.closed)
+            #expect(Array(oversized.bytes.prefix(12)) == [0, 0, 0, 16, 0x80, 0, 0, 0, 0, 0, 0, 2], "\(oversized)")
+            #expect(oversized.closed)
+            // Other binds are untouched.
+            let fine = try await runESME(
+                port: port, systemID: credential.systemID, password: credential.password, wait: 0.1,
+                messages: [["to": "37255512345", "text": "still serving"]])
+            #expect((fine["submits"] as? [[String: Any]])?.first?["status"] as? Int == 0, "\(fine)")
+        }
+    }
+}
+
+/// Runs blocking socket work on a thread of its own, not on the few threads Swift's tasks share.
+func offThePool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(with: Result { try work() }) }
+    }
+}
+
+extension Array {
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var result: [T] = []
+        for element in self { result.append(try await transform(element)) }
+        return result
+    }
+}
