@@ -1,59 +1,68 @@
-import NIOCore
-
 extension PDU {
     /// The length of the header (SMPP 3.4 §3.2): command_length, command_id, command_status,
     /// sequence_number, 4 octets each.
     public static let headerLength = 16
 
-    /// Writes the PDU, its `command_length` included, to `buffer`.
-    public func write(to buffer: inout ByteBuffer) {
-        let start = buffer.writerIndex
-        buffer.writeInteger(UInt32(0))
-        buffer.writeInteger(commandID.rawValue)
-        buffer.writeInteger(status.rawValue)
-        buffer.writeInteger(sequence)
+    /// The PDU's octets, its `command_length` included.
+    public func encoded() -> [UInt8] {
+        var out = WireWriter()
+        out.u32(0)
+        out.u32(commandID.rawValue)
+        out.u32(status.rawValue)
+        out.u32(sequence)
         switch body {
         case .bind(let bind):
-            buffer.writeCString(bind.systemID)
-            buffer.writeCString(bind.password)
-            buffer.writeCString(bind.systemType)
-            buffer.writeInteger(bind.interfaceVersion)
-            buffer.writeAddress(bind.addressRange)
+            out.cString(bind.systemID)
+            out.cString(bind.password)
+            out.cString(bind.systemType)
+            out.u8(bind.interfaceVersion)
+            out.address(bind.addressRange)
         case .bindResponse(let systemID, let tlvs):
-            buffer.writeCString(systemID)
-            buffer.writeTLVs(tlvs)
+            out.cString(systemID)
+            out.tlvs(tlvs)
         case .submitSm(let message), .deliverSm(let message):
-            buffer.writeCString(message.serviceType)
-            buffer.writeAddress(message.source)
-            buffer.writeAddress(message.destination)
-            buffer.writeInteger(message.esmClass)
-            buffer.writeInteger(message.protocolID)
-            buffer.writeInteger(message.priority)
-            buffer.writeCString(message.scheduleDeliveryTime)
-            buffer.writeCString(message.validityPeriod)
-            buffer.writeInteger(message.registeredDelivery)
-            buffer.writeInteger(message.replaceIfPresent)
-            buffer.writeInteger(message.dataCoding)
-            buffer.writeInteger(message.defaultMessageID)
-            buffer.writeInteger(UInt8(clamping: message.shortMessage.count))
-            buffer.writeBytes(message.shortMessage.prefix(255))
-            buffer.writeTLVs(message.tlvs)
+            out.cString(message.serviceType)
+            out.address(message.source)
+            out.address(message.destination)
+            out.u8(message.esmClass)
+            out.u8(message.protocolID)
+            out.u8(message.priority)
+            out.cString(message.scheduleDeliveryTime)
+            out.cString(message.validityPeriod)
+            out.u8(message.registeredDelivery)
+            out.u8(message.replaceIfPresent)
+            out.u8(message.dataCoding)
+            out.u8(message.defaultMessageID)
+            let short = message.shortMessage.prefix(254)
+            out.u8(UInt8(short.count))
+            out.bytes.append(contentsOf: short)
+            out.tlvs(message.tlvs)
         case .messageResponse(let messageID):
-            buffer.writeCString(messageID)
+            out.cString(messageID)
         case .empty, .unsupported:
             break
         }
-        buffer.setInteger(UInt32(buffer.writerIndex - start), at: start)
+        let length = UInt32(out.bytes.count)
+        out.bytes[0] = UInt8(length >> 24)
+        out.bytes[1] = UInt8((length >> 16) & 0xFF)
+        out.bytes[2] = UInt8((length >> 8) & 0xFF)
+        out.bytes[3] = UInt8(length & 0xFF)
+        return out.bytes
     }
 
     /// Reads one PDU from `frame`, which holds exactly `command_length` octets.
     /// - Throws: `SMPPError.malformed` naming the field that does not parse.
-    public static func read(frame: inout ByteBuffer) throws(SMPPError) -> PDU {
-        guard let _ = frame.readInteger(as: UInt32.self), let id = frame.readInteger(as: UInt32.self),
-            let status = frame.readInteger(as: UInt32.self), let sequence = frame.readInteger(as: UInt32.self)
-        else { throw .invalidCommandLength(UInt32(frame.readableBytes), limit: headerLength) }
+    public static func read(frame: ArraySlice<UInt8>) throws(SMPPError) -> PDU {
+        guard frame.count >= headerLength else { throw .invalidCommandLength(UInt32(frame.count), limit: headerLength) }
+        func word(_ offset: Int) -> UInt32 {
+            let start = frame.startIndex + offset
+            return frame[start...start + 3].reduce(0) { $0 << 8 | UInt32($1) }
+        }
+        let id = word(4)
+        let status = word(8)
+        let sequence = word(12)
         let command = CommandID(rawValue: id)
-        var reader = BodyReader(buffer: frame, command: command, sequence: sequence)
+        var reader = BodyReader(buffer: frame.dropFirst(headerLength), command: command, sequence: sequence)
         let body: PDUBody
         switch command {
         case .bindTransmitter, .bindReceiver, .bindTransceiver:
@@ -99,7 +108,7 @@ extension PDU {
         } else if !reader.isAtEnd, command != .genericNack {
             throw .malformed(
                 command: command, sequence: sequence, field: "command_length",
-                reason: "counts \(reader.buffer.readableBytes) octets after the last field; set it to the PDU's length")
+                reason: "counts \(reader.buffer.count) octets after the last field; set it to the PDU's length")
         }
         return PDU(command, status: CommandStatus(status), sequence: sequence, body: body)
     }
@@ -107,36 +116,32 @@ extension PDU {
 
 /// Reads a body's fields, naming the field at fault in every error.
 private struct BodyReader {
-    var buffer: ByteBuffer
+    var buffer: ArraySlice<UInt8>
     let command: CommandID
     let sequence: UInt32
 
-    var isAtEnd: Bool { buffer.readableBytes == 0 }
+    var isAtEnd: Bool { buffer.isEmpty }
 
     func fail(_ field: String, _ reason: String) -> SMPPError {
         .malformed(command: command, sequence: sequence, field: field, reason: reason)
     }
 
     mutating func byte(_ field: String) throws(SMPPError) -> UInt8 {
-        guard let value = buffer.readInteger(as: UInt8.self) else {
-            throw fail(field, "is missing (the PDU ends early)")
-        }
+        guard let value = buffer.popFirst() else { throw fail(field, "is missing (the PDU ends early)") }
         return value
     }
 
-    /// A C-Octet String of at most `max` octets with its NUL (SMPP 3.4 §3.1).
+    /// A C-Octet String of at most `max` octets with its NUL (SMPP 3.4 §3.1). SMPP's strings are
+    /// ASCII; each octet is read as the Latin-1 character of its value, so any octets read back
+    /// as they came.
     mutating func cString(_ field: String, max: Int) throws(SMPPError) -> String {
-        let view = buffer.readableBytesView
-        guard let end = view.prefix(max).firstIndex(of: 0) else {
-            if view.count < max {
-                throw fail(field, "has no terminating NUL before the PDU ends")
-            }
+        guard let end = buffer.prefix(max).firstIndex(of: 0) else {
+            if buffer.count < max { throw fail(field, "has no terminating NUL before the PDU ends") }
             throw fail(field, "is longer than \(max - 1) octets (SMPP 3.4 allows \(max) with its NUL)")
         }
-        let length = end - view.startIndex
-        let bytes = buffer.readBytes(length: length) ?? []
-        buffer.moveReaderIndex(forwardBy: 1)
-        return String(decoding: bytes, as: UTF8.self)
+        let text = String(String.UnicodeScalarView(buffer[..<end].map { Unicode.Scalar($0) }))
+        buffer = buffer[(end + 1)...]
+        return text
     }
 
     mutating func address(_ field: String, max: Int) throws(SMPPError) -> SMPPAddress {
@@ -146,46 +151,76 @@ private struct BodyReader {
     }
 
     mutating func bytes(_ field: String, count: Int) throws(SMPPError) -> [UInt8] {
-        guard let bytes = buffer.readBytes(length: count) else {
+        guard buffer.count >= count else {
             throw fail(field, "is shorter than its length field says (\(count) octets)")
         }
-        return bytes
+        defer { buffer = buffer.dropFirst(count) }
+        return Array(buffer.prefix(count))
+    }
+
+    mutating func u16() -> UInt16? {
+        guard buffer.count >= 2 else { return nil }
+        defer { buffer = buffer.dropFirst(2) }
+        return UInt16(buffer[buffer.startIndex]) << 8 | UInt16(buffer[buffer.startIndex + 1])
     }
 
     mutating func tlvs() throws(SMPPError) -> [TLV] {
         var tlvs: [TLV] = []
         while !isAtEnd {
-            guard let tag = buffer.readInteger(as: UInt16.self), let length = buffer.readInteger(as: UInt16.self) else {
+            guard let tag = u16(), let length = u16() else {
                 throw fail("optional parameters", "end inside a tag or length (SMPP 3.4 §3.2.4)")
             }
-            guard let value = buffer.readBytes(length: Int(length)) else {
+            guard buffer.count >= Int(length) else {
                 throw fail(
                     "optional parameter 0x\(String(tag, radix: 16))",
-                    "says \(length) octets but the PDU ends after \(buffer.readableBytes)")
+                    "says \(length) octets but the PDU ends after \(buffer.count)")
             }
-            tlvs.append(TLV(tag: tag, value: value))
+            tlvs.append(TLV(tag: tag, value: Array(buffer.prefix(Int(length)))))
+            buffer = buffer.dropFirst(Int(length))
         }
         return tlvs
     }
 }
 
-extension ByteBuffer {
-    fileprivate mutating func writeCString(_ string: String) {
-        writeString(string)
-        writeInteger(UInt8(0))
+/// Writes a PDU's fields, big-endian (SMPP 3.4 §3.1).
+private struct WireWriter {
+    var bytes: [UInt8] = []
+
+    init() {
+        bytes.reserveCapacity(64)
     }
 
-    fileprivate mutating func writeAddress(_ address: SMPPAddress) {
-        writeInteger(address.ton)
-        writeInteger(address.npi)
-        writeCString(address.address)
+    mutating func u8(_ value: UInt8) { bytes.append(value) }
+
+    mutating func u16(_ value: UInt16) {
+        bytes.append(UInt8(value >> 8))
+        bytes.append(UInt8(value & 0xFF))
     }
 
-    fileprivate mutating func writeTLVs(_ tlvs: [TLV]) {
+    mutating func u32(_ value: UInt32) {
+        for shift in [24, 16, 8, 0] as [UInt32] { bytes.append(UInt8((value >> shift) & 0xFF)) }
+    }
+
+    /// Each character as the octet of its Latin-1 value (`?` beyond), then the NUL.
+    mutating func cString(_ string: String) {
+        for scalar in string.unicodeScalars where scalar.value != 0 {
+            bytes.append(scalar.value <= 0xFF ? UInt8(scalar.value) : UInt8(ascii: "?"))
+        }
+        bytes.append(0)
+    }
+
+    mutating func address(_ address: SMPPAddress) {
+        u8(address.ton)
+        u8(address.npi)
+        cString(address.address)
+    }
+
+    mutating func tlvs(_ tlvs: [TLV]) {
         for tlv in tlvs {
-            writeInteger(tlv.tag)
-            writeInteger(UInt16(clamping: tlv.value.count))
-            writeBytes(tlv.value.prefix(Int(UInt16.max)))
+            let value = tlv.value.prefix(Int(UInt16.max))
+            u16(tlv.tag)
+            u16(UInt16(value.count))
+            bytes.append(contentsOf: value)
         }
     }
 }

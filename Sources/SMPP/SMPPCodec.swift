@@ -21,10 +21,10 @@ public struct SMPPFrameDecoder: ByteToMessageDecoder, Sendable {
         guard length >= PDU.headerLength, length <= maxLength else {
             throw SMPPError.invalidCommandLength(length, limit: maxLength)
         }
-        guard var frame = buffer.readSlice(length: Int(length)) else { return .needMoreData }
+        guard let frame = buffer.readBytes(length: Int(length)) else { return .needMoreData }
         let result: Result<PDU, SMPPError>
         do {
-            result = .success(try PDU.read(frame: &frame))
+            result = .success(try PDU.read(frame: frame[...]))
         } catch {
             result = .failure(error)
         }
@@ -40,6 +40,6 @@ public struct SMPPEncoder: MessageToByteEncoder, Sendable {
     public init() {}
 
     public func encode(data: PDU, out: inout ByteBuffer) throws {
-        data.write(to: &out)
+        out.writeBytes(data.encoded())
     }
 }

@@ -1,4 +1,3 @@
-import NIOCore
 import SMPP
 import Testing
 
@@ -37,25 +36,26 @@ import Testing
         message.shortMessage = Array("hi".utf8)
         message.tlvs = [TLV.integer(TLV.sarTotalSegments, 2, octets: 1)]
         let pdu = PDU(.submitSm, sequence: 42, body: .submitSm(message))
-        var buffer = ByteBuffer()
-        pdu.write(to: &buffer)
-        #expect(buffer.getInteger(at: 0, as: UInt32.self) == UInt32(buffer.readableBytes))
-        var frame = buffer
-        #expect(try PDU.read(frame: &frame) == pdu)
+        let bytes = pdu.encoded()
+        #expect(bytes.prefix(4) == [0, 0, 0, UInt8(bytes.count)])
+        #expect(try PDU.read(frame: bytes[...]) == pdu)
 
         // sm_length says 200 octets, but the PDU ends first.
-        var bytes = Array(buffer.readableBytesView)
-        let smLengthIndex = bytes.count - 5 - 2 - 1  // TLV (5 octets), "hi", sm_length
-        bytes[smLengthIndex] = 200
-        var bad = ByteBuffer(bytes: bytes)
-        #expect(throws: SMPPError.self) { try PDU.read(frame: &bad) }
+        var bad = bytes
+        let smLengthIndex = bad.count - 5 - 2 - 1  // TLV (5 octets), "hi", sm_length
+        bad[smLengthIndex] = 200
+        #expect(throws: SMPPError.self) { try PDU.read(frame: bad[...]) }
         do {
-            var again = ByteBuffer(bytes: bytes)
-            _ = try PDU.read(frame: &again)
+            _ = try PDU.read(frame: bad[...])
         } catch {
             #expect(error.description.contains("short_message"), "\(error)")
             #expect(error.sequence == 42)
         }
+        // Octets that are not ASCII in a C-Octet String read back as they came.
+        var latin = ShortMessage()
+        latin.source = SMPPAddress(ton: 5, npi: 0, address: "Ãé\u{FF}")
+        let odd = PDU(.deliverSm, sequence: 1, body: .deliverSm(latin))
+        #expect(try PDU.read(frame: odd.encoded()[...]) == odd)
     }
 
     @Test func receiptsReadFromTextAndTLVs() {

@@ -403,7 +403,7 @@ import Testing
                 "v1-core", "v2-addons", "v3-ledger-checkpoints-erasure", "v4-callback-events",
                 "v5-consent-terms-recipients", "v6-erased-accounts-stay-erased",
                 "v7-callback-receivers-secret-rotation", "v8-sign-in-sessions", "v9-carrier-submit-intent",
-                "v10-carrier-submissions", "v11-smpp-server",
+                "v10-carrier-submissions", "v11-smpp-server", "v12-inbound-webhooks",
             ])
         let owned = (CoreSchema.migrations + AddonSchema.migrations).map(\.identifier)
         #expect(Set(applied) == Set(owned))

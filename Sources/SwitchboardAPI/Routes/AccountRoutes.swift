@@ -24,6 +24,7 @@ struct AccountRoutes {
         group.get("account/numbers", use: listNumbers)
         group.post("account/numbers", use: claimNumber)
         group.delete("account/numbers/:number", use: releaseNumber)
+        group.patch("account/numbers/:number", use: updateNumber)
         group.get("account/opt-outs", use: listOptOuts)
         group.get("account/sessions", use: listSessions)
         group.delete("account/sessions/:id", use: endSession)
@@ -230,31 +231,69 @@ struct AccountRoutes {
     struct NumberView: Encodable {
         var number: String
         var createdAt: String?
+        var inboundWebhook: String?
+
+        init(_ number: AccountNumber) {
+            self.number = number.number
+            createdAt = Timestamp.string(number.createdAt)
+            inboundWebhook = number.inboundWebhook
+        }
     }
 
     @Sendable func listNumbers(_ request: Request, context: AppContext) async throws -> Response {
         let numbers = try await accounts.numbers(accountID: try context.accountID())
         return try JSONResponse.make(
             Page(
-                data: numbers.map { NumberView(number: $0.number, createdAt: Timestamp.string($0.createdAt)) },
+                data: numbers.map { NumberView($0) },
                 nextCursor: nil))
     }
 
     @Sendable func claimNumber(_ request: Request, context: AppContext) async throws -> Response {
-        var input = try await request.jsonInput(limit: limit, allowed: ["number"])
+        var input = try await request.jsonInput(limit: limit, allowed: ["number", "inbound_webhook"])
         let number = input.string("number", required: true)
         if let number, !PhoneNumber.isE164(number) { input.fail("number", PhoneNumber.e164Hint) }
+        let webhook = input.string("inbound_webhook", maxLength: 2000)
+        if let webhook, let problem = services.sending.inboundWebhookProblem(webhook) {
+            input.fail(problem.field, problem.message)
+        }
         try input.finish()
-        switch try await accounts.claimNumber(accountID: try context.accountID(), number: number!) {
-        case .claimed(let claimed):
-            return try JSONResponse.make(
-                NumberView(number: claimed.number, createdAt: Timestamp.string(claimed.createdAt)), status: .created)
+        let accountID = try context.accountID()
+        switch try await accounts.claimNumber(accountID: accountID, number: number!) {
+        case .claimed(var claimed):
+            if let webhook,
+                let updated = try await accounts.setInboundWebhook(accountID: accountID, number: number!, url: webhook)
+            {
+                claimed = updated
+            }
+            return try JSONResponse.make(NumberView(claimed), status: .created)
         case .takenByAnotherAccount:
             throw Problem(
                 .conflict, "Number in use",
                 detail: "number: \(number!) belongs to another account; choose another number",
                 errors: [FieldError("number", "belongs to another account")])
         }
+    }
+
+    /// `PATCH /v1/account/numbers/{number}`: sets (a URL) or clears (null) its inbound webhook.
+    @Sendable func updateNumber(_ request: Request, context: AppContext) async throws -> Response {
+        let raw = try context.parameters.require("number")
+        let number = raw.removingPercentEncoding ?? raw
+        var input = try await request.jsonInput(limit: limit, allowed: ["inbound_webhook"])
+        guard input.has("inbound_webhook") else {
+            input.fail("inbound_webhook", "is required: a URL to post inbound messages to, or null for none")
+            try input.finish()
+            throw Problem.notFound("number \(number)")
+        }
+        let webhook = input.string("inbound_webhook", maxLength: 2000)
+        if let webhook, let problem = services.sending.inboundWebhookProblem(webhook) {
+            input.fail(problem.field, problem.message)
+        }
+        try input.finish()
+        guard
+            let updated = try await accounts.setInboundWebhook(
+                accountID: try context.accountID(), number: number, url: webhook)
+        else { throw Problem.notFound("number \(number)") }
+        return try JSONResponse.make(NumberView(updated))
     }
 
     @Sendable func releaseNumber(_ request: Request, context: AppContext) async throws -> Response {

@@ -4,10 +4,13 @@ import GRDB
 public struct AccountNumber: Sendable, Equatable, FetchableRecord {
     public var number: String
     public var createdAt: Int64
+    /// Where inbound messages to the number are posted (an absolute http or https URL), if anywhere.
+    public var inboundWebhook: String?
 
     public init(row: Row) throws {
         number = row["number"]
         createdAt = row["created_at"]
+        inboundWebhook = row["inbound_webhook"]
     }
 }
 
@@ -47,6 +50,20 @@ extension AccountStore {
             try db.execute(
                 sql: "DELETE FROM account_numbers WHERE number = ? AND account_id = ?", arguments: [number, accountID])
             return db.changesCount > 0
+        }
+    }
+}
+
+extension AccountStore {
+    /// Sets or clears (nil) the number's inbound webhook; nil when the account holds no such number.
+    public func setInboundWebhook(accountID: String, number: String, url: String?) async throws -> AccountNumber? {
+        try await writer.write { db in
+            try db.execute(
+                sql: "UPDATE account_numbers SET inbound_webhook = ? WHERE number = ? AND account_id = ?",
+                arguments: [url, number, accountID])
+            return try AccountNumber.fetchOne(
+                db, sql: "SELECT * FROM account_numbers WHERE number = ? AND account_id = ?",
+                arguments: [number, accountID])
         }
     }
 }

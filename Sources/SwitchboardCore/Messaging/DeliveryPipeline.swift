@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// Moves outbound messages from `queued` to the carrier and applies what the carrier reports back.
 ///
@@ -338,7 +339,18 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
         return queued
     }
 
+    /// Stores an inbound message and, when its number has an inbound webhook, queues the webhook in
+    /// the same transaction.
     public func carrierDidReceive(_ inbound: InboundSMS) async throws -> InboundOutcome {
-        try await store.receive(inbound)
+        let callbacks = self.callbacks
+        let now = store.clock.now().epochMillis
+        let body = inbound.body
+        let queued = Mutex(false)
+        let outcome = try await store.receive(inbound) { db, message, url in
+            try callbacks.enqueueInbound(db, message: message, body: body, url: url, now: now)
+            queued.withLock { $0 = true }
+        }
+        if queued.withLock({ $0 }) { callbacks.wake() }
+        return outcome
     }
 }

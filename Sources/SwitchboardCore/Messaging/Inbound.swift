@@ -8,7 +8,12 @@ public struct UnroutableInbound: Error, Sendable {
 
 extension MessageStore {
     /// Stores an inbound message for the account that owns its `to` number and applies opt-out keywords.
-    func receive(_ inbound: InboundSMS) async throws -> InboundOutcome {
+    /// `webhook` is called in the storing transaction when the number has an inbound webhook, with
+    /// the stored message and the URL.
+    func receive(
+        _ inbound: InboundSMS,
+        webhook: @escaping @Sendable (Database, Message, String) throws -> Void = { _, _, _ in }
+    ) async throws -> InboundOutcome {
         let count = SegmentCount(body: inbound.body)
         let now = clock.now().epochMillis
         let id = Identifier.makeOrdered("msg")
@@ -17,13 +22,15 @@ extension MessageStore {
         let keyword = OptOutKeyword.action(for: inbound.body)
         return try await writer.write { db in
             guard
-                let accountID = try String.fetchOne(
+                let owner = try Row.fetchOne(
                     db,
                     sql: """
-                        SELECT n.account_id FROM account_numbers n JOIN accounts a ON a.id = n.account_id
-                        WHERE n.number = ? AND a.status = 'active'
+                        SELECT n.account_id, n.inbound_webhook FROM account_numbers n
+                        JOIN accounts a ON a.id = n.account_id WHERE n.number = ? AND a.status = 'active'
                         """, arguments: [inbound.to])
             else { throw UnroutableInbound(to: inbound.to) }
+            let accountID: String = owner["account_id"]
+            let webhookURL: String? = owner["inbound_webhook"]
             try db.execute(
                 sql: """
                     INSERT INTO messages (id, account_id, direction, to_number, from_number, body, encoding, segments,
@@ -58,6 +65,7 @@ extension MessageStore {
                     """
             ).execute(arguments: [accountID, id, inbound.body, now, accountID])
             let received = try Message.fetchOne(db, sql: "SELECT * FROM messages WHERE id = ?", arguments: [id])!
+            if let webhookURL { try webhook(db, received, webhookURL) }
             try events.publish(db, .messageInbound, accountID: accountID) {
                 .messageInbound(received, optOut: keyword?.0)
             }

@@ -105,6 +105,22 @@ public struct SendService: Sendable {
         )
     }
 
+    /// What is wrong with `url` as an inbound webhook (field `inbound_webhook`), or nil: the same
+    /// rules as `status_callback` (an absolute http or https URL the callback policy lets callbacks reach).
+    package func inboundWebhookProblem(_ url: String) -> FieldError? {
+        guard Self.isCallbackURL(url) else {
+            return FieldError(
+                "inbound_webhook", "must be an absolute http or https URL, e.g. https://example.com/sms/inbound")
+        }
+        if let refusal = callbackTargets.refusal(forURL: url) {
+            return FieldError(
+                "inbound_webhook",
+                "must point at a public address, but \(refusal); use your receiver's public https URL, or ask the operator to allow the target in callbacks.allow_targets"
+            )
+        }
+        return nil
+    }
+
     static func isCallbackURL(_ text: String) -> Bool {
         guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
             let host = url.host, !host.isEmpty

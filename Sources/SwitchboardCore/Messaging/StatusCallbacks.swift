@@ -79,6 +79,8 @@ public final class StatusCallbackQueue: Service {
     package struct Payload: Encodable {
         var messageId: String
         var accountId: String
+        /// An inbound message's text (inbound webhooks only).
+        var body: String?
         var status: String
         var to: String
         var from: String
@@ -87,7 +89,7 @@ public final class StatusCallbackQueue: Service {
         var timestamp: String
 
         enum CodingKeys: String, CodingKey {
-            case messageId = "message_id", accountId = "account_id", status, to, from
+            case messageId = "message_id", accountId = "account_id", body, status, to, from
             case errorCode = "error_code", errorMessage = "error_message", timestamp
         }
 
@@ -95,6 +97,7 @@ public final class StatusCallbackQueue: Service {
         package var json: [UInt8] {
             var writer = JSONWriter()
             writer.field("account_id", accountId)
+            writer.field("body", body)
             writer.field("error_code", errorCode)
             writer.field("error_message", errorMessage)
             writer.field("from", from)
@@ -118,6 +121,44 @@ public final class StatusCallbackQueue: Service {
             self.errorMessage = errorMessage
             self.timestamp = timestamp
         }
+    }
+
+    /// Queues the inbound webhook of a message received on a number that has one (`status`
+    /// `received`, with the text), inside the transaction that stored it; signed, retried and
+    /// limited like status callbacks.
+    func enqueueInbound(_ db: Database, message: Message, body: String, url: String, now: Int64) throws {
+        var payload = Payload(
+            messageId: message.id, accountId: message.accountID, status: message.status.rawValue, to: message.to,
+            from: message.from, timestamp: Timestamp.string(message.createdAt) ?? "")
+        payload.body = body
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO callbacks (account_id, message_id, url, receiver, payload, next_attempt_at, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """
+        ).execute(arguments: [
+            message.accountID, message.id, url, Self.receiver(ofURL: url), Data(payload.json), now, now,
+        ])
+    }
+
+    /// An inbound webhook holds the message's text only until it is delivered or given up: then the
+    /// text leaves the stored payload, so a `content_mode` that keeps no text is kept here too.
+    static func dropHeldText(_ db: Database, callbackID: Int64) throws {
+        guard
+            let payload = try Data.fetchOne(
+                db.cachedStatement(
+                    sql: """
+                        SELECT payload FROM callbacks WHERE id = ? AND state != 'pending'
+                        AND instr(payload, CAST('"body":' AS BLOB)) > 0
+                        """), arguments: [callbackID]),
+            var object = try? JSONSerialization.jsonObject(with: payload) as? [String: Any]
+        else { return }
+        object["body"] = nil
+        let stripped = try JSONSerialization.data(
+            withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+        try db.cachedStatement(sql: "UPDATE callbacks SET payload = ? WHERE id = ?").execute(arguments: [
+            stripped, callbackID,
+        ])
     }
 
     /// Queues a callback for the message's current status, inside the caller's transaction;
@@ -286,6 +327,7 @@ public final class StatusCallbackQueue: Service {
                             finishedAt, settings.retryBaseMs, outcome.reason, id,
                         ])
                     }
+                    try Self.dropHeldText(db, callbackID: id)
                 }
             }
             stored = true

@@ -25,10 +25,11 @@ public enum CoreSchema {
     public static let v9CarrierSubmitIntent = SchemaMigration("v9-carrier-submit-intent", sql: v9)
     public static let v10CarrierSubmissions = SchemaMigration("v10-carrier-submissions", sql: v10)
     public static let v11SMPPServer = SchemaMigration("v11-smpp-server", sql: v11)
+    public static let v12InboundWebhooks = SchemaMigration("v12-inbound-webhooks", sql: v12)
     /// The core's steps alone, in order (a database holding only the core, as in its own tests).
     public static let migrations = [
         v1Core, v4CallbackEvents, v6ErasedAccountsStayErased, v7CallbackReceiversSecretRotation,
-        v8SignInSessions, v9CarrierSubmitIntent, v10CarrierSubmissions, v11SMPPServer,
+        v8SignInSessions, v9CarrierSubmitIntent, v10CarrierSubmissions, v11SMPPServer, v12InboundWebhooks,
     ]
 
     private static let v1 = """
@@ -248,6 +249,12 @@ public enum CoreSchema {
             UPDATE smpp_credentials SET revoked_at = COALESCE(revoked_at, NEW.updated_at) WHERE account_id = NEW.id;
             DELETE FROM smpp_deliveries WHERE account_id = NEW.id;
         END;
+        """
+
+    /// `inbound_webhook`: where inbound messages to the number are posted, signed and retried like
+    /// status callbacks.
+    private static let v12 = """
+        ALTER TABLE account_numbers ADD COLUMN inbound_webhook TEXT;
         """
 
     private static let v8 = """

@@ -16,5 +16,6 @@ package enum DaemonSchema {
         CoreSchema.v9CarrierSubmitIntent,
         CoreSchema.v10CarrierSubmissions,
         CoreSchema.v11SMPPServer,
+        CoreSchema.v12InboundWebhooks,
     ]
 }

@@ -1,0 +1,72 @@
+import Crypto
+import Foundation
+import GRDB
+import Testing
+
+/// Inbound webhooks: a message received on a number with `inbound_webhook` is posted there, signed
+/// and retried like status callbacks.
+@Suite struct InboundWebhookTests {
+    @Test func inboundMessagesArePostedSignedAndRetried() async throws {
+        try await CallbackReceiver.serving(failFirst: 1) { receiver, port in
+            try await withDaemon { daemon in
+                let (accountID, client) = try await daemon.signUp()
+                let secret = try #require(try await client.get("/v1/account").json["webhook_signing_secret"] as? String)
+                let url = "http://127.0.0.1:\(port)/status"
+                let claimed = try await client.post(
+                    "/v1/account/numbers", json: ["number": "+37255500000", "inbound_webhook": url])
+                #expect(claimed.status == 201)
+                #expect(claimed.json["inbound_webhook"] as? String == url)
+                let inbound = try await daemon.admin.post(
+                    "/v1/admin/simulator/inbound", json: ["from": "+37255512345", "to": "+37255500000", "body": "hi ☃"])
+                #expect(inbound.status == 201)
+                #expect(try await eventually { receiver.received.withLock { $0.count } >= 1 })
+                let item = try #require(receiver.received.withLock { $0.first })
+                let payload = try #require(try JSONSerialization.jsonObject(with: item.body) as? [String: Any])
+                #expect(payload["status"] as? String == "received")
+                #expect(payload["body"] as? String == "hi ☃")
+                #expect(payload["from"] as? String == "+37255512345")
+                #expect(payload["to"] as? String == "+37255500000")
+                #expect(payload["account_id"] as? String == accountID)
+                #expect(receiver.attempts.withLock { $0 } >= 2, "the first attempt failed and was retried")
+                let signature = try #require(item.signature)
+                let parts = Dictionary(
+                    uniqueKeysWithValues: signature.split(separator: ",").map {
+                        let pair = $0.split(separator: "=", maxSplits: 1)
+                        return (String(pair[0]), String(pair[1]))
+                    })
+                var hmac = HMAC<SHA256>(key: SymmetricKey(data: Data(secret.utf8)))
+                hmac.update(data: Data("\(try #require(parts["t"])).".utf8))
+                hmac.update(data: item.body)
+                #expect(parts["v1"] == Data(hmac.finalize()).map { String(format: "%02x", $0) }.joined())
+
+                // Once delivered, the stored copy no longer holds the text.
+                #expect(
+                    try await eventually {
+                        let payloads = try await daemon.daemon.accounts.writer.pool.read { db in
+                            try Data.fetchAll(db, sql: "SELECT payload FROM callbacks")
+                        }
+                        return payloads.count == 1
+                            && !String(decoding: payloads[0], as: UTF8.self).contains("body")
+                    })
+
+                // Cleared, no more posts; a private address is refused as for status_callback.
+                let cleared = try await client.patch(
+                    "/v1/account/numbers/+37255500000", json: ["inbound_webhook": NSNull()])
+                #expect(cleared.status == 200)
+                #expect(cleared.json["inbound_webhook"] == nil)
+                _ = try await daemon.admin.post(
+                    "/v1/admin/simulator/inbound",
+                    json: ["from": "+37255512345", "to": "+37255500000", "body": "again"])
+                try await Task.sleep(for: .milliseconds(500))
+                #expect(receiver.received.withLock { $0.count } == 1)
+                let refused = try await client.patch(
+                    "/v1/account/numbers/+37255500000", json: ["inbound_webhook": "http://10.0.0.1/in"])
+                #expect(refused.status == 422)
+                #expect(refused.text.contains("inbound_webhook"))
+                let missing = try await client.patch(
+                    "/v1/account/numbers/+37255599999", json: ["inbound_webhook": url])
+                #expect(missing.status == 404)
+            }
+        }
+    }
+}
