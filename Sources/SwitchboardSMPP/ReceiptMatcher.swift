@@ -89,16 +89,24 @@ final class ReceiptMatcher: Sendable {
         }
     }
 
-    /// Keeps a receipt whose message is not known yet (its `submit_sm_resp` is still to come);
-    /// receipts older than `keep` are dropped first when full.
-    func keepEarly(_ receipt: DeliveryReceipt, keep: Duration = .seconds(600)) {
+    /// Keeps a receipt whose message is not known yet (its `submit_sm_resp` is still to come), or,
+    /// when the acceptance was recorded meanwhile (the response and the receipt are handled
+    /// concurrently), returns its message instead: checked under the same lock as `accepted`, so a
+    /// receipt is never kept after its acceptance looked for it. Receipts older than `keep` are
+    /// dropped first when full.
+    func keepEarly(_ receipt: DeliveryReceipt, keep: Duration = .seconds(600)) -> String? {
         let now = ContinuousClock.now
-        state.withLock { state in
+        let keys = candidates(receipt.messageID)
+        return state.withLock { state -> String? in
+            for key in keys {
+                if let id = state.recent.removeValue(forKey: key) { return id }
+            }
             if state.early.count >= capacity {
                 state.early = state.early.filter { now - $0.value.at < keep }
             }
-            guard state.early.count < capacity else { return }
-            for key in candidates(receipt.messageID) { state.early[key] = (receipt, now) }
+            guard state.early.count < capacity else { return nil }
+            for key in keys { state.early[key] = (receipt, now) }
+            return nil
         }
     }
 

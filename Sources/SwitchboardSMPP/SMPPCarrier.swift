@@ -52,14 +52,24 @@ final class SMPPCarrier: Sendable {
     /// Times a throttled part is tried again on this connector before the message is deferred.
     static let throttleRetries = 8
 
-    init(settings: SMPPConnectorSettings, metrics: SMPPMetrics?, logger: Logger) {
+    /// Connectors bound to the same SMSC with the same system_id, this one included: the SMSC may
+    /// send a receipt on any of their binds, so they share `receipts` and look ids up together.
+    private let siblings: [String]
+
+    /// - Parameters:
+    ///   - receipts: shared by the connectors in `siblings`.
+    init(
+        settings: SMPPConnectorSettings, siblings: [String], receipts: ReceiptMatcher, metrics: SMPPMetrics?,
+        logger: Logger
+    ) {
         self.settings = settings
+        self.siblings = siblings
         self.metrics = metrics
         var logger = logger
         logger[metadataKey: "connector"] = "\(settings.name)"
         self.logger = logger
         window = SubmitWindow(size: settings.window, perSecond: settings.maxSubmitsPerSecond)
-        receipts = ReceiptMatcher(format: settings.receiptIDs)
+        self.receipts = receipts
     }
 
     func bind(_ delegate: any CarrierDelegate) {
@@ -341,17 +351,15 @@ final class SMPPCarrier: Sendable {
             do {
                 let candidates = receipts.candidates(receipt.messageID)
                 let found =
-                    try await delegate?.messageIDs(connector: settings.name, carrierMessageIDs: candidates) ?? [:]
+                    try await delegate?.messageIDs(connectors: siblings, carrierMessageIDs: candidates) ?? [:]
                 messageID = candidates.lazy.compactMap { found[$0] }.first
             } catch {
                 logger.error("could not look up a receipt's message", metadata: ["error": "\(error)"])
                 return .temporaryAppError
             }
         }
-        guard let messageID else {
-            receipts.keepEarly(receipt)
-            return .ok
-        }
+        if messageID == nil { messageID = receipts.keepEarly(receipt) }
+        guard let messageID else { return .ok }
         await delegate?.carrierDidReport([Self.report(receipt, messageID: messageID)])
         return .ok
     }

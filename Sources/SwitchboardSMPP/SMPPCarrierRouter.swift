@@ -17,7 +17,19 @@ public final class SMPPCarrierRouter: CarrierConnector, Service {
 
     /// - Throws: nothing; `settings` were validated when the configuration was read.
     public init(settings: [SMPPConnectorSettings], metrics: SMPPMetrics?, logger: Logger) {
-        carriers = settings.map { SMPPCarrier(settings: $0, metrics: metrics, logger: logger) }
+        // Connectors on one SMSC account (host, port, system_id) share receipts.
+        func account(_ connector: SMPPConnectorSettings) -> String {
+            "\(connector.host)|\(connector.port)|\(connector.systemID)"
+        }
+        var matchers: [String: ReceiptMatcher] = [:]
+        carriers = settings.map { connector in
+            let key = account(connector)
+            let matcher = matchers[key] ?? ReceiptMatcher(format: connector.receiptIDs)
+            matchers[key] = matcher
+            return SMPPCarrier(
+                settings: connector, siblings: settings.filter { account($0) == key }.map(\.name), receipts: matcher,
+                metrics: metrics, logger: logger)
+        }
         self.logger = logger
     }
 

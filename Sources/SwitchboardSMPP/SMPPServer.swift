@@ -56,6 +56,9 @@ public final class SMPPServer: Service, Sendable {
         listening = onListening
     }
 
+    /// Customer binds open now.
+    public var bindCount: Int { binds.all().count }
+
     /// The port listened on, once listening (useful with port 0 in tests).
     public var port: Int? { boundPort.withLock { $0 } }
 

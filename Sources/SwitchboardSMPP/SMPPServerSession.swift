@@ -93,7 +93,7 @@ final class SMPPServerSession: Sendable {
         }
         state.withLock { $0.bind = (id, accountID, request.systemID, canTransmit) }
         logger.info(
-            "SMPP bind",
+            "SMPP bound",
             metadata: ["system_id": "\(request.systemID)", "remote": "\(remote)", "bind": "\(pdu.commandID)"])
         return pdu.response(
             .ok, body: .bindResponse(systemID: "Switchboard", tlvs: [TLV(tag: TLV.scInterfaceVersion, value: [0x34])]))

@@ -75,7 +75,7 @@ final class CallbackReceiver: Sendable {
                 let sent = try await client.send(callback: "http://127.0.0.1:\(port)/status")
                 let id = try #require(sent.json["id"] as? String)
                 // One callback for `sent`, one for `delivered`; the first two attempts fail and are retried.
-                #expect(try await eventually { receiver.received.withLock { $0.count } >= 2 })
+                #expect(try await eventually(seconds: 30) { receiver.received.withLock { $0.count } >= 2 })
                 let received = receiver.received.withLock { $0 }
                 let payloads = received.compactMap {
                     try? JSONSerialization.jsonObject(with: $0.body) as? [String: Any]

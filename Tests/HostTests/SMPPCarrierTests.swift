@@ -214,6 +214,50 @@ import Testing
         }
     }
 
+    /// The SMSC dies (kill -9) with a window of submits in flight and comes back: every message is
+    /// delivered, and only those whose submit_sm_resp never arrived can have gone out twice.
+    @Test func aConnectionLostWithSubmitsInFlightLosesNone() async throws {
+        // Like an SMSC, the simulator keeps the receipts it owes on disk (--state) across its restart.
+        let state = FileManager.default.temporaryDirectory.appendingPathComponent("smsc-\(UUID().uuidString).state")
+            .path
+        let first = try await SMSCProcess(["--delay-ms", "300", "--state", state])
+        var firstKilled = false
+        defer { if !firstKilled { first.kill() } }
+        try await withDaemon(configure: {
+            $0.smppConnectors = [Self.connector(first) { $0.window = 5 }]
+            $0.rateLimits.sendBurst = 1000
+        }) { daemon in
+            let (_, client) = try await daemon.signUp()
+            var ids: [String] = []
+            for index in 0..<30 {
+                ids.append(try #require(try await client.send(body: "drop-\(index)").json["id"] as? String))
+            }
+            // Some accepted, a window in flight, the rest queued.
+            _ = try await eventually(seconds: 10) { first.submits().count >= 8 }
+            first.kill()
+            firstKilled = true
+            let beforeKill = first.submits()
+            let second = try await SMSCProcess(["--state", state], port: first.port)
+            defer { second.kill() }
+            let finals = try await Self.finals(client, ids, seconds: 60)
+            #expect(ids.allSatisfy { finals[$0]?["status"] as? String == "delivered" }, "\(finals)")
+            let bodies = (beforeKill + second.submits()).compactMap { submit -> String? in
+                guard let hex = submit["short_message"] as? String else { return nil }
+                let bytes = stride(from: 0, to: hex.count, by: 2).compactMap {
+                    UInt8(
+                        hex[hex.index(hex.startIndex, offsetBy: $0)..<hex.index(hex.startIndex, offsetBy: $0 + 2)],
+                        radix: 16)
+                }
+                return String(decoding: bytes, as: UTF8.self)
+            }
+            let counts = Dictionary(bodies.map { ($0, 1) }, uniquingKeysWith: +)
+            #expect((0..<30).allSatisfy { counts["drop-\($0)"] ?? 0 >= 1 })
+            // Repeats only within one window (5) of the kill.
+            let repeated = counts.values.filter { $0 > 1 }.count
+            #expect(repeated <= 5, "\(counts.filter { $0.value > 1 })")
+        }
+    }
+
     /// Mobile-originated deliver_sm become inbound messages: reassembled, UCS-2 decoded, opt-out
     /// keywords applied; one for a number no account holds is refused with ESME_RINVDSTADR.
     @Test func inboundMessagesArriveReassembledAndOptOutsApply() async throws {

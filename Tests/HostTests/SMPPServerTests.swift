@@ -104,8 +104,9 @@ import Testing
 
             // One bind held; a second for the same account is refused.
             async let holding = runESME(
-                port: port, systemID: credential.systemID, password: credential.password, wait: 4)
-            try await Task.sleep(for: .seconds(1.5))
+                port: port, systemID: credential.systemID, password: credential.password, wait: 8)
+            // The first bind is held before the second tries.
+            #expect(try await eventually(seconds: 20) { daemon.daemon.smppServer?.bindCount == 1 })
             let second = try await runESME(
                 port: port, systemID: credential.systemID, password: credential.password, wait: 0.1,
                 expectRefusal: true)

@@ -13,7 +13,10 @@ what went over the wire. A control port takes lines to inject traffic:
 
 usage: smsc.py --port P [--control-port C] [--log FILE] [--id-format hex|dec]
                [--receipt-id-format same|dec|hex|padded] [--fail-every N] [--reject-every N]
-               [--throttle-every N] [--receipt-first] [--no-text-receipt]
+               [--throttle-every N] [--receipt-first] [--no-text-receipt] [--delay-ms N] [--state FILE]
+
+Receipts are owed until an ESME acknowledges them: one whose session is gone goes to the next
+session bound for the same system_id, and with --state they survive a restart of the SMSC.
 """
 import argparse, asyncio, itertools, json, sys, time
 import smpp34
@@ -29,6 +32,9 @@ ap.add_argument("--reject-every", type=int, default=0, help="every Nth submit_sm
 ap.add_argument("--throttle-every", type=int, default=0, help="every Nth submit_sm is answered ESME_RTHROTTLED")
 ap.add_argument("--receipt-first", action="store_true", help="send each receipt before the submit_sm_resp")
 ap.add_argument("--no-text-receipt", action="store_true", help="receipts carry only the TLVs")
+ap.add_argument("--delay-ms", type=int, default=0, help="answer each submit_sm this late (keeps a window full)")
+ap.add_argument("--state", default="", help="keep receipts not yet acknowledged in this file, as an SMSC keeps "
+                                            "them on disk, and send them after a restart")
 a = ap.parse_args()
 
 ids = itertools.count(0x10000000)
@@ -58,24 +64,97 @@ def receipt_id(mid, n):
     return mid
 
 
-async def receipt(esme, ev, mid, n):
-    failed = a.fail_every and n % a.fail_every == 0
-    stat, err = ("UNDELIV", "001") if failed else ("DELIVRD", "000")
-    if (ev.registered_delivery & 3) == 2 and not failed:
+# Receipts owed: mid -> what the receipt needs; sent by `owed_sender` to any session of the system_id.
+owed = {}
+sending = set()
+
+
+def remember(entry):
+    owed[entry["mid"]] = entry
+    if a.state:
+        with open(a.state, "a") as state:
+            state.write(json.dumps(entry) + "\n")
+
+
+def settled(mid):
+    owed.pop(mid, None)
+    if a.state:
+        with open(a.state, "a") as state:
+            state.write(json.dumps({"done": mid}) + "\n")
+
+
+def load_state():
+    global ids
+    if not a.state:
         return
-    rid = receipt_id(mid, n)
+    try:
+        with open(a.state) as state:
+            for line in state:
+                entry = json.loads(line)
+                if "done" in entry:
+                    owed.pop(entry["done"], None)
+                else:
+                    owed[entry["mid"]] = entry
+    except FileNotFoundError:
+        return
+    # Ids carry on after the last one given, as an SMSC's do across its restarts.
+    given = [int(e["mid"], 16) if a.id_format == "hex" else int(e["mid"]) for e in map(json.loads, open(a.state))
+             if "mid" in e]
+    if given:
+        ids = itertools.count(max(given) + 1)
+
+
+async def send_receipt(esme, entry):
+    failed = a.fail_every and entry["n"] % a.fail_every == 0
+    stat, err = ("UNDELIV", "001") if failed else ("DELIVRD", "000")
+    rid = receipt_id(entry["mid"], entry["n"])
     now = time.strftime("%y%m%d%H%M")
     text = "" if a.no_text_receipt else \
         f"id:{rid} sub:001 dlvrd:{'001' if not failed else '000'} submit date:{now} done date:{now} stat:{stat} err:{err} text:"
-    await esme.deliver_sm(source_addr=ev.destination_addr, destination_addr=ev.source_addr, esm_class=0x04,
+    await esme.deliver_sm(source_addr=entry["dst"], destination_addr=entry["src"], esm_class=0x04,
                           short_message=text.encode(),
                           tlvs=[smpp34.Tlv(smpp34.TLV_RECEIPTED_MESSAGE_ID, rid.encode() + b"\0"),
                                 smpp34.Tlv(smpp34.TLV_MESSAGE_STATE, bytes([5 if failed else 2]))])
     stats["receipts"] += 1
 
 
+def owes_receipt(ev, n):
+    failed = a.fail_every and n % a.fail_every == 0
+    wants = ev.registered_delivery & 3
+    return wants == 1 or (wants == 2 and failed)
+
+
+async def deliver_owed(mid):
+    entry = owed.get(mid)
+    if entry is None or mid in sending:
+        return
+    # The session the message came on first, else any other of the same system_id.
+    first = sessions.get(entry.get("session"))
+    targets = ([first] if first is not None and first.can_receive else []) + \
+        [e for e in sessions.values() if e.can_receive and e.system_id == entry["system_id"] and e is not first]
+    if not targets:
+        return
+    sending.add(mid)
+    try:
+        await send_receipt(targets[0], entry)
+        settled(mid)
+    except Exception:
+        pass  # the session went away: owed still, sent again to the next session
+    finally:
+        sending.discard(mid)
+
+
+async def owed_sender():
+    while True:
+        await asyncio.sleep(0.5)
+        for mid in list(owed):
+            asyncio.ensure_future(deliver_owed(mid))
+
+
 async def on_submit(ev):
     n = next(attempts)
+    if a.delay_ms:
+        await asyncio.sleep(a.delay_ms / 1000)
     if log:
         log.write(json.dumps({
             "source_addr": ev.source_addr, "source_addr_ton": ev.source_addr_ton, "source_addr_npi": ev.source_addr_npi,
@@ -93,14 +172,18 @@ async def on_submit(ev):
     mid = f"{k:08X}" if a.id_format == "hex" else str(k)
     stats["submits"] += 1
     esme = sessions.get(ev.session_id)
-    wants = ev.registered_delivery & 3
-    if a.receipt_first and wants and esme is not None:
-        await receipt(esme, ev, mid, k)
+    if not owes_receipt(ev, k) or esme is None:
         ev.accept(message_id=mid)
         return
+    entry = {"mid": mid, "n": k, "src": ev.source_addr, "dst": ev.destination_addr, "system_id": esme.system_id,
+             "session": ev.session_id}
+    if a.receipt_first:
+        await send_receipt(esme, entry)
+        ev.accept(message_id=mid)
+        return
+    remember(entry)
     ev.accept(message_id=mid)
-    if wants and esme is not None:
-        asyncio.ensure_future(receipt(esme, ev, mid, k))
+    asyncio.ensure_future(deliver_owed(mid))
 
 
 async def deliver_mo(source, destination, text, parts_of=0):
@@ -160,6 +243,8 @@ async def main():
         await asyncio.start_server(control, "127.0.0.1", a.control_port)
     print(f"smsc: listening on 127.0.0.1:{a.port}", file=sys.stderr, flush=True)
     asyncio.ensure_future(report())
+    load_state()
+    asyncio.ensure_future(owed_sender())
     while True:
         ev = await server.next()
         if isinstance(ev, smpp34.Esme):

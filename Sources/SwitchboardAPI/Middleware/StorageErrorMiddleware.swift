@@ -36,6 +36,16 @@ struct StorageErrorMiddleware: RouterMiddleware {
                 detail: "The server could not write to its database (\(cause.description)); nothing from this "
                     + "request was stored. Retry after \(Self.retryAfterSeconds) seconds.",
                 retryAfterSeconds: Self.retryAfterSeconds, extra: ["cause": cause.rawValue])
+        } catch let error as any HTTPResponseError {
+            throw error
+        } catch {
+            // Anything else is the server's fault: logged with its detail, answered as a problem
+            // that says what the client can do, never as an empty 500.
+            context.logger.error("request failed", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])
+            throw Problem(
+                .internalServerError, "Internal error",
+                detail: "The server could not complete this request and logged why; it may not have been done. "
+                    + "Retry it; if it fails again, tell the operator the time and the path.")
         }
     }
 }

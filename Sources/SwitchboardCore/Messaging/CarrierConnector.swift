@@ -73,9 +73,10 @@ public struct InboundOutcome: Sendable {
 public protocol CarrierDelegate: Sendable {
     func carrierDidReport(_ reports: [DeliveryReport]) async
     func carrierDidReceive(_ inbound: InboundSMS) async throws -> InboundOutcome
-    /// Our message ids for ids `connector`'s carrier gave (`CarrierSubmitResult.acceptedAs`), for
-    /// the ids that are known; the carrier's id is the key.
-    func messageIDs(connector: String, carrierMessageIDs: [String]) async throws -> [String: String]
+    /// Our message ids for ids that one of `connectors` was given (`CarrierSubmitResult.acceptedAs`),
+    /// for the ids that are known; the carrier's id is the key. Several connectors bound to one SMSC
+    /// with one system_id share ids: the SMSC may send a receipt on any of their binds.
+    func messageIDs(connectors: [String], carrierMessageIDs: [String]) async throws -> [String: String]
 }
 
 /// The link to an SMS carrier (SMPP, HTTP, or the built-in simulator).

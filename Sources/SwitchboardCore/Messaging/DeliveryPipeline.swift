@@ -157,14 +157,19 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
         }
     }
 
-    public func messageIDs(connector: String, carrierMessageIDs: [String]) async throws -> [String: String] {
-        guard !carrierMessageIDs.isEmpty else { return [:] }
+    public func messageIDs(connectors: [String], carrierMessageIDs: [String]) async throws -> [String: String] {
+        guard !carrierMessageIDs.isEmpty, !connectors.isEmpty else { return [:] }
         return try await store.writer.pool.read { db in
             var found: [String: String] = [:]
             let statement = try db.cachedStatement(
                 sql: "SELECT message_id FROM carrier_submissions WHERE connector = ? AND carrier_message_id = ?")
             for carrierID in carrierMessageIDs {
-                if let id = try String.fetchOne(statement, arguments: [connector, carrierID]) { found[carrierID] = id }
+                for connector in connectors {
+                    if let id = try String.fetchOne(statement, arguments: [connector, carrierID]) {
+                        found[carrierID] = id
+                        break
+                    }
+                }
             }
             return found
         }
@@ -312,8 +317,10 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
             updated_at = ? WHERE id = ? AND status = 'queued' \(returning)
         """
 
+    /// An SMSC's ids come round again in time (counters wrap, a restarted simulator starts over):
+    /// the newest submission under an id is the one its next receipt is about.
     private static let recordReference = """
-        INSERT OR IGNORE INTO carrier_submissions (connector, carrier_message_id, message_id, part, created_at)
+        INSERT OR REPLACE INTO carrier_submissions (connector, carrier_message_id, message_id, part, created_at)
         VALUES (?, ?, ?, ?, ?)
         """
 

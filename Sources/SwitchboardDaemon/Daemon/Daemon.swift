@@ -72,6 +72,8 @@ public final class Daemon: Sendable {
         let pipeline = DeliveryPipeline(
             store: messages, carrier: carrier, callbacks: callbacks, metrics: metrics.pipelineMetrics(),
             logger: logger)
+        // The simulator's inbound injection reaches the pipeline whichever carrier sends.
+        if !config.smppConnectors.isEmpty { simulator.bind(pipeline) }
         self.callbacks = callbacks
         let sendLimiter = SendRateLimiter(
             ratePerSecond: config.rateLimits.sendPerSecond, burst: config.rateLimits.sendBurst, clock: clock)

@@ -9,9 +9,10 @@ final class SMSCProcess: Sendable {
     private let process: ChildProcess
 
     /// Starts the SMSC with `options` (`--id-format dec`, `--fail-every 2`…) and waits until it
-    /// listens. Throws when it does not start (is smpp34 installed? `scripts/setup --tests`).
-    init(_ options: [String] = []) async throws {
-        port = try DaemonProcess.freePort()
+    /// listens; on `port` when given (an SMSC started again where the last one was). Throws when it
+    /// does not start (is smpp34 installed? `scripts/setup --tests`).
+    init(_ options: [String] = [], port: Int? = nil) async throws {
+        self.port = try port ?? DaemonProcess.freePort()
         controlPort = try DaemonProcess.freePort()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("smsc-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -20,7 +21,7 @@ final class SMSCProcess: Sendable {
             .deletingLastPathComponent().appendingPathComponent("Peers/smsc.py").path
         process = try ChildProcess(
             "python3",
-            [script, "--port", "\(port)", "--control-port", "\(controlPort)", "--log", logPath] + options,
+            [script, "--port", "\(self.port)", "--control-port", "\(controlPort)", "--log", logPath] + options,
             output: directory.appendingPathComponent("smsc.out").path,
             errors: directory.appendingPathComponent("smsc.out").path)
         for _ in 0..<200 {
