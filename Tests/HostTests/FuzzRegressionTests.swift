@@ -75,6 +75,16 @@ import Testing
         #expect(again.rowErrors.isEmpty)
     }
 
+    /// A first group that, once trimmed, starts with a combining mark (`; \u{301}tm`) would be
+    /// written back as `"\u{301}tm`, the mark one character with the quote: the row is refused.
+    /// Fuzz/csv/corpus/group-with-space-before-combining-mark.
+    @Test func aFirstGroupStartingWithACombiningMarkIsRefused() throws {
+        let imported = try ContactCSV.parse(Data("number,groups\n+15550100,\"; \u{301}tm;sr\"\n".utf8))
+        #expect(imported.contacts.isEmpty)
+        #expect(imported.rowErrors.first?.errors.first?.field == "groups")
+        #expect(imported.rowErrors.first?.errors.first?.message.contains("U+0301") == true)
+    }
+
     /// A value that, once trimmed, starts with a combining mark: `"\t\u{301}"` imports as the name
     /// `\u{301}`, which written back quoted (`"\u{301}"`) joins the opening quote into one character
     /// and is refused as a quote inside an unquoted value. Whether such a value is refused or kept

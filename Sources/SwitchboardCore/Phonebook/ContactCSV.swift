@@ -119,6 +119,14 @@ public enum ContactCSV {
                     String(Substring($0)).trimmingCharacters(in: .whitespaces)
                 }
                 .filter { !$0.isEmpty } ?? []
+            // The groups are written back joined by `;`, so the first one starts the value: trimmed,
+            // it must not start with a combining mark either (`; \u{301}tm` would be written back as
+            // `"\u{301}tm`, the mark one character with the opening quote). Later groups follow a
+            // `;` split at the scalar, which reads back the same.
+            if let mark = groups.first.flatMap(leadingCombiningMark) {
+                reject([FieldError("groups", "has a first group that " + mark)])
+                continue
+            }
             let fields = ContactFields(
                 number: values[numberIndex].trimmingCharacters(in: .whitespaces), name: value("name"),
                 notes: value("notes"), groups: groups)
