@@ -419,8 +419,7 @@ final class SMPPCarrier: Sendable {
     // MARK: Status
 
     func status() async -> ConnectorStatus {
-        let (transmitter, receiver) = state.withLock { ($0.transmitter, $0.receiver) }
-        _ = receiver
+        let transmitter = state.withLock { $0.transmitter }
         let inFlight = await transmitter?.inFlight() ?? 0
         let second = Int((ContinuousClock.now - started).components.seconds)
         return state.withLock { state in

@@ -13,48 +13,38 @@ public final class SMPPMetrics: Sendable {
         self.registry = registry
     }
 
-    func submit(_ connector: String, _ result: String) {
+    private func counter(_ name: String, _ help: String, _ labels: [(String, String)]) -> Counter {
         registry.makeCounter(
-            descriptor: .init(
-                namespace: "switchboard", metricName: "smpp_submits", unitName: "total",
-                helpText: "submit_sm answers per connector"),
-            labels: [("connector", connector), ("result", result)]
-        ).increment()
+            descriptor: .init(namespace: "switchboard", metricName: name, unitName: "total", helpText: help),
+            labels: labels)
+    }
+
+    private func gauge(_ name: String, _ help: String, connector: String) -> Gauge {
+        registry.makeGauge(
+            descriptor: .init(namespace: "switchboard", metricName: name, unitName: "", helpText: help),
+            labels: [("connector", connector)])
+    }
+
+    func submit(_ connector: String, _ result: String) {
+        counter("smpp_submits", "submit_sm answers per connector", [("connector", connector), ("result", result)])
+            .increment()
     }
 
     func receipt(_ connector: String) {
-        registry.makeCounter(
-            descriptor: .init(
-                namespace: "switchboard", metricName: "smpp_receipts", unitName: "total",
-                helpText: "Final delivery receipts received per connector"),
-            labels: [("connector", connector)]
-        ).increment()
+        counter("smpp_receipts", "Final delivery receipts received per connector", [("connector", connector)])
+            .increment()
     }
 
     func inbound(_ connector: String) {
-        registry.makeCounter(
-            descriptor: .init(
-                namespace: "switchboard", metricName: "smpp_inbound", unitName: "total",
-                helpText: "Inbound messages received per connector"),
-            labels: [("connector", connector)]
-        ).increment()
+        counter("smpp_inbound", "Inbound messages received per connector", [("connector", connector)]).increment()
     }
 
     func bound(_ connector: String, _ isBound: Bool) {
-        registry.makeGauge(
-            descriptor: .init(
-                namespace: "switchboard", metricName: "smpp_bound", unitName: "",
-                helpText: "1 while the connector is bound to its SMSC"),
-            labels: [("connector", connector)]
-        ).set(Double(isBound ? 1 : 0))
+        gauge("smpp_bound", "1 while the connector is bound to its SMSC", connector: connector)
+            .set(Double(isBound ? 1 : 0))
     }
 
     func window(_ connector: String, _ inUse: Int) {
-        registry.makeGauge(
-            descriptor: .init(
-                namespace: "switchboard", metricName: "smpp_window_in_use", unitName: "",
-                helpText: "submit_sm in flight per connector"),
-            labels: [("connector", connector)]
-        ).set(Double(inUse))
+        gauge("smpp_window_in_use", "submit_sm in flight per connector", connector: connector).set(Double(inUse))
     }
 }

@@ -18,7 +18,7 @@ import Testing
             for _ in 0..<100 {
                 let probe = try RawConnection(port: daemon.port)
                 probe.write("GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-                answer = probe.read(seconds: 10)
+                answer = try await offThePool { probe.read(seconds: 10) }
                 if answer.text.hasPrefix("HTTP/1.1 503") { break }
                 try await Task.sleep(for: .milliseconds(100))
             }
@@ -45,16 +45,12 @@ import Testing
             let slow = try RawConnection(port: daemon.port)
             slow.write("GET /healthz HTTP/1.1\r\nHost: localhost\r\n")
             let started = Date()
-            var closed = false
-            for index in 0..<40 {
-                guard slow.write("X-Slow-\(index): a\r\n") else {
-                    closed = true
-                    break
+            let closed = try await offThePool {
+                for index in 0..<40 {
+                    guard slow.write("X-Slow-\(index): a\r\n") else { return true }
+                    if slow.read(seconds: 0.25).closed { return true }
                 }
-                if slow.read(seconds: 0.25).closed {
-                    closed = true
-                    break
-                }
+                return false
             }
             #expect(closed, "a request head trickled for 10 s was still being read")
             #expect(Date().timeIntervalSince(started) < 8)

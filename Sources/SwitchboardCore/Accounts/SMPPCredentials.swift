@@ -1,7 +1,6 @@
 import Crypto
 import Foundation
 import GRDB
-import Synchronization
 
 /// SMPP credentials a customer's ESME binds with: a system_id and a password, made by the platform.
 ///
@@ -14,6 +13,7 @@ public struct SMPPCredentials: Sendable {
     let clock: any WallClock
     let hasher: PasswordHasher
     let hashing: PasswordHashingPool
+    let decoy = DecoyPasswordHash()
 
     package init(writer: GroupCommitWriter, clock: any WallClock, hasher: PasswordHasher, hashing: PasswordHashingPool)
     {
@@ -99,7 +99,7 @@ public struct SMPPCredentials: Sendable {
 
     /// The account a bind with `systemID` and `password` authenticates as; nil when the credential
     /// is unknown, revoked, its account not active, or the password wrong (an unknown system_id
-    /// is checked against a dummy hash, so the answer takes as long either way).
+    /// is checked against a decoy hash (`DecoyPasswordHash`, as for sign-in), so the answer takes as long either way).
     /// - Throws: `PasswordHashingPool.Busy`; a storage error.
     public func authenticate(systemID: String, password: String) async throws -> String? {
         let found: (account: String, hash: String)? = try await writer.pool.read { db in
@@ -112,8 +112,10 @@ public struct SMPPCredentials: Sendable {
             ).map { ($0["account_id"], $0["password_hash"]) }
         }
         let hasher = self.hasher
-        let stored = found?.hash ?? Self.dummyHash(hasher)
-        let valid = try await hashing.run { hasher.verify(password, against: stored) }
+        let decoy = self.decoy
+        let valid = try await hashing.run { () throws -> Bool in
+            hasher.verify(password, against: try found?.hash ?? decoy.value(hasher))
+        }
         guard valid, let found else { return nil }
         return found.account
     }
@@ -127,17 +129,6 @@ public struct SMPPCredentials: Sendable {
                     SELECT 1 FROM smpp_credentials c JOIN accounts a ON a.id = c.account_id
                     WHERE c.system_id = ? AND c.revoked_at IS NULL AND a.status = 'active'
                     """, arguments: [systemID]) ?? false
-        }
-    }
-
-    private static let dummy = Mutex<String?>(nil)
-
-    private static func dummyHash(_ hasher: PasswordHasher) -> String {
-        dummy.withLock { stored in
-            if let stored { return stored }
-            let made = (try? hasher.hash("not-a-password")) ?? ""
-            stored = made
-            return made
         }
     }
 }

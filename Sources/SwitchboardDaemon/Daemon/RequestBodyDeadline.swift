@@ -72,20 +72,7 @@ final class RequestBodyDeadlineHandler: ChannelDuplexHandler, RemovableChannelHa
             return
         }
         answering = true
-        let body = Self.answer
-        var head = HTTPResponse(status: .requestTimeout)
-        head.headerFields[.contentType] = "application/problem+json"
-        head.headerFields[.contentLength] = String(body.readableBytes)
-        head.headerFields[.connection] = "close"
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        context.write(wrapOutboundOut(.body(body)), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
-            context.close(promise: nil)
-        }
-        // The HTTP codec holds a response written before its request was read; the connection is
-        // closed all the same once the answer had time to leave.
-        let channel = context.channel
-        context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(1)) { channel.close(promise: nil) }
+        context.answerProblemAndClose(.requestTimeout, body: Self.answer)
     }
 
     private static let answer = ByteBuffer(

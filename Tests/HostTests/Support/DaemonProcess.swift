@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The real `switchboard` executable, run as a child process.
 final class DaemonProcess: @unchecked Sendable {
@@ -17,21 +18,36 @@ final class DaemonProcess: @unchecked Sendable {
         return testBinary.deletingLastPathComponent().appendingPathComponent("switchboard")
     }
 
+    /// A loopback port free at the moment, for a peer (a daemon, an SMSC, Kannel) to listen on.
+    ///
+    /// Picked below Linux's ephemeral range (32768–60999 by default,
+    /// `/proc/sys/net/ipv4/ip_local_port_range`): a port the kernel handed out for port 0 can be
+    /// taken as the source port of any outgoing connection before the peer binds it, and the
+    /// tests open thousands. No port is handed out twice in one test process.
     static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        for _ in 0..<500 {
+            let candidate = Int.random(in: 20_000..<32_000)
+            guard handedOut.withLock({ $0.insert(candidate).inserted }) else { continue }
+            if canListen(on: candidate) { return candidate }
+        }
+        throw TestFailure("could not find a free port between 20000 and 32000")
+    }
+
+    private static let handedOut = Mutex<Set<Int>>([])
+
+    private static func canListen(on port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return false }
         defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        return withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
             }
         }
-        guard bound else { throw TestFailure("could not find a free port") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     /// - Parameter descriptorLimit: when set, the daemon runs under `ulimit -n` of it (soft and hard).

@@ -10,7 +10,14 @@ final class RawConnection: @unchecked Sendable {
     let fd: Int32
 
     init(port: Int) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        // Connected before `self` exists: a class whose initializer throws once every property is
+        // set still runs `deinit`, and a second close of a number the kernel already gave to
+        // another socket (the in-process daemon's) would close that one.
+        fd = try Self.connected(port: port)
+    }
+
+    private static func connected(port: Int) throws -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw TestFailure("socket() failed: errno \(errno)") }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -22,9 +29,11 @@ final class RawConnection: @unchecked Sendable {
             }
         }
         guard connected else {
+            let code = errno
             close(fd)
-            throw TestFailure("connect() failed: errno \(errno)")
+            throw TestFailure("connect() failed: errno \(code)")
         }
+        return fd
     }
 
     deinit { close(fd) }
@@ -61,12 +70,15 @@ extension RawConnection {
         bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } == bytes.count
     }
 
-    /// The bytes that arrive within `seconds`, and whether the peer closed.
-    func readBytes(seconds: Double) -> (bytes: [UInt8], closed: Bool) {
+    /// The bytes that arrive within `seconds`, and whether the peer closed; stops early once
+    /// `enough` says the bytes so far are all the caller waits for.
+    func readBytes(
+        seconds: Double, until enough: ([UInt8]) -> Bool = { _ in false }
+    ) -> (bytes: [UInt8], closed: Bool) {
         var collected = [UInt8]()
         let deadline = Date().addingTimeInterval(seconds)
         var buffer = [UInt8](repeating: 0, count: 4096)
-        while Date() < deadline {
+        while Date() < deadline, !enough(collected) {
             var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
             let ready = poll(&poller, 1, Int32(max(1, deadline.timeIntervalSinceNow * 1000)))
             guard ready > 0 else { continue }
@@ -75,5 +87,13 @@ extension RawConnection {
             collected += buffer[0..<count]
         }
         return (collected, false)
+    }
+}
+
+/// Runs blocking socket work on a thread of its own, not on the few threads Swift's tasks share
+/// (the in-process daemon's work runs there too).
+func offThePool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(with: Result { try work() }) }
     }
 }

@@ -39,11 +39,7 @@ final class SMSCProcess: Sendable {
     /// socket calls run on a thread of their own, not on the few threads Swift's tasks share.
     func control(_ line: String) async throws -> String {
         let port = controlPort
-        return try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread {
-                continuation.resume(with: Result { try Self.control(line, port: port) })
-            }
-        }
+        return try await offThePool { try Self.control(line, port: port) }
     }
 
     private static func control(_ line: String, port: Int) throws -> String {

@@ -36,6 +36,9 @@ final class TestDaemon: Sendable {
         // The tests' callback receivers listen on loopback, which callbacks may not reach by default;
         // the tests of that refusal start from an empty allow-list.
         config.callbacks.allowTargets = ["127.0.0.1"]
+        // A receiver in this process answers late while dozens of daemons share two cores; an
+        // attempt cut off at 5 s would be sent again, a duplicate the tests would then count.
+        config.callbacks.timeoutMs = 20_000
         // The test machine runs dozens of daemons at once; a production budget of 50 ms would
         // measure the machine's load, not the add-on.
         config.addons.syncTimeouts["com.switchboard.compliance-scrub"] = 2000
