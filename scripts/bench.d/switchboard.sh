@@ -153,8 +153,6 @@ sb_stop() {
     wait "$SB_PID" 2>/dev/null || true
     for pid in $runners; do stop_pid "$pid" TERM 5; done
     SB_PID=""
-# The build under test: a release build directory holding switchboard, its runner and the add-ons.
-SB_BIN=${SB_BIN:-}
 }
 
 # Leftovers of an interrupted earlier run of this checkout's release build (never anything else):
