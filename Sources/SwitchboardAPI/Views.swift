@@ -11,6 +11,7 @@ struct AccountView: Encodable {
     var status: String
     var legalHold: Bool
     var webhookSigningSecret: String?
+    var inboundWebhook: String?
     var createdAt: String?
     var lastLoginAt: String?
     var lastLoginIp: String?
@@ -24,6 +25,7 @@ struct AccountView: Encodable {
         status = account.status.rawValue
         legalHold = account.legalHoldReason != nil
         webhookSigningSecret = showSecret ? account.webhookSecret : nil
+        inboundWebhook = account.inboundWebhook
         createdAt = Timestamp.string(account.createdAt)
         lastLoginAt = Timestamp.string(account.lastLoginAt)
         lastLoginIp = account.lastLoginIP

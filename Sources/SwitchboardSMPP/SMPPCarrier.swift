@@ -43,7 +43,7 @@ final class SMPPCarrier: Sendable {
     private let logger: Logger
     private let window: SubmitWindow
     private let receipts: ReceiptMatcher
-    private let reassembly = Reassembly()
+    private let partials: SMPPPartials
     private let delegate = Mutex<(any CarrierDelegate)?>(nil)
     private let state = Mutex(State())
     private let metrics: SMPPMetrics?
@@ -59,10 +59,11 @@ final class SMPPCarrier: Sendable {
     /// - Parameters:
     ///   - receipts: shared by the connectors in `siblings`.
     init(
-        settings: SMPPConnectorSettings, siblings: [String], receipts: ReceiptMatcher, metrics: SMPPMetrics?,
-        logger: Logger
+        settings: SMPPConnectorSettings, siblings: [String], receipts: ReceiptMatcher, partials: SMPPPartials,
+        metrics: SMPPMetrics?, logger: Logger
     ) {
         self.settings = settings
+        self.partials = partials
         self.siblings = siblings
         self.metrics = metrics
         var logger = logger
@@ -388,21 +389,47 @@ final class SMPPCarrier: Sendable {
         let from = Self.number(message.source)
         let to = Self.number(message.destination)
         var text = decoded.text
-        if let part = decoded.part {
-            guard let whole = reassembly.add(text, part: part, source: from, destination: to) else { return .ok }
-            text = whole
+        var parts: SMPPPartials.Key?
+        if let part = decoded.part, part.total > 1, part.sequence >= 1, part.sequence <= part.total {
+            // Kept in the database before deliver_sm_resp: the SMSC will not send the part again.
+            // Parts may come over any bind of the same SMSC account.
+            let key = SMPPPartials.Key(
+                scope: "smsc:\(settings.host):\(settings.port):\(settings.systemID)", source: from, destination: to,
+                reference: Int(part.reference), total: Int(part.total))
+            do {
+                guard let whole = try await partials.add(key, sequence: Int(part.sequence), text: text) else {
+                    return .ok
+                }
+                text = whole
+                parts = key
+            } catch {
+                logger.error("could not store a part of an inbound message", metadata: ["error": "\(error)"])
+                return .temporaryAppError
+            }
         }
         state.withLock { $0.inbound += 1 }
         metrics?.inbound(settings.name)
         do {
             _ = try await delegate.withLock { $0 }?.carrierDidReceive(InboundSMS(from: from, to: to, body: text))
+            await settle(parts)
             return .ok
         } catch is UnroutableInbound {
             logger.warning("inbound message for a number no account holds", metadata: ["to": "\(to)"])
+            await settle(parts)
             return .invalidDestinationAddress
         } catch {
             logger.error("could not store an inbound message", metadata: ["error": "\(error)"])
             return .temporaryAppError
+        }
+    }
+
+    /// Forgets a whole message's parts; one left behind goes with the parts that never complete.
+    private func settle(_ parts: SMPPPartials.Key?) async {
+        guard let parts else { return }
+        do {
+            try await partials.complete(parts)
+        } catch {
+            logger.warning("the parts of a stored message could not be forgotten yet", metadata: ["error": "\(error)"])
         }
     }
 

@@ -16,7 +16,8 @@ public final class SMPPCarrierRouter: CarrierConnector, Service {
     private let logger: Logger
 
     /// - Throws: nothing; `settings` were validated when the configuration was read.
-    public init(settings: [SMPPConnectorSettings], metrics: SMPPMetrics?, logger: Logger) {
+    /// - Parameter partials: where parts of long inbound messages wait for the rest.
+    public init(settings: [SMPPConnectorSettings], partials: SMPPPartials, metrics: SMPPMetrics?, logger: Logger) {
         // Connectors on one SMSC account (host, port, system_id) share receipts.
         func account(_ connector: SMPPConnectorSettings) -> String {
             "\(connector.host)|\(connector.port)|\(connector.systemID)"
@@ -28,7 +29,7 @@ public final class SMPPCarrierRouter: CarrierConnector, Service {
             matchers[key] = matcher
             return SMPPCarrier(
                 settings: connector, siblings: settings.filter { account($0) == key }.map(\.name), receipts: matcher,
-                metrics: metrics, logger: logger)
+                partials: partials, metrics: metrics, logger: logger)
         }
         self.logger = logger
     }

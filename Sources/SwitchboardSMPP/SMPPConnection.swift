@@ -12,11 +12,12 @@ struct SMPPConnection: Sendable {
     /// the encoder and a session handler.
     static func configure(
         _ channel: any Channel, maxPDULength: Int = 70_000, responseTimeout: TimeAmount,
-        enquireLinkInterval: TimeAmount?, logger: Logger, onRequest: @escaping SMPPSessionHandler.RequestHandler
+        enquireLinkInterval: TimeAmount?, logger: Logger, peerWindow: Int = 64,
+        onWindowFull: @escaping @Sendable () -> Void = {}, onRequest: @escaping SMPPSessionHandler.RequestHandler
     ) throws -> SMPPConnection {
         let handler = SMPPSessionHandler(
             eventLoop: channel.eventLoop, responseTimeout: responseTimeout, enquireLinkInterval: enquireLinkInterval,
-            logger: logger, onRequest: onRequest)
+            logger: logger, peerWindow: peerWindow, onWindowFull: onWindowFull, onRequest: onRequest)
         let operations = channel.pipeline.syncOperations
         try operations.addHandler(ByteToMessageHandler(SMPPFrameDecoder(maxLength: maxPDULength)))
         try operations.addHandler(MessageToByteHandler(SMPPEncoder()))

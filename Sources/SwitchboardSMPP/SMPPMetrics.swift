@@ -6,6 +6,8 @@ import Synchronization
 /// - `switchboard_smpp_submits_total{connector,result="accepted|rejected|throttled|timeout|unavailable"}`
 /// - `switchboard_smpp_receipts_total{connector}`, `switchboard_smpp_inbound_total{connector}`
 /// - `switchboard_smpp_bound{connector}` (1 while bound), `switchboard_smpp_window_in_use{connector}`
+/// - `switchboard_smpp_server_window_full_total`: times a customer's bind had `submit_window`
+///   requests being answered and was not read until one was
 public final class SMPPMetrics: Sendable {
     private let registry: PrometheusCollectorRegistry
 
@@ -42,6 +44,12 @@ public final class SMPPMetrics: Sendable {
     func bound(_ connector: String, _ isBound: Bool) {
         gauge("smpp_bound", "1 while the connector is bound to its SMSC", connector: connector)
             .set(Double(isBound ? 1 : 0))
+    }
+
+    func serverWindowFull() {
+        counter(
+            "smpp_server_window_full", "Times a customer bind filled its submit_window and reading paused", []
+        ).increment()
     }
 
     func window(_ connector: String, _ inUse: Int) {

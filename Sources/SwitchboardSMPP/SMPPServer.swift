@@ -22,16 +22,19 @@ public final class SMPPServer: Service, Sendable {
         public var deliveries: SMPPDeliveries
         public var throttle: AuthThrottle
         public var usage: UsageStore
+        /// Parts of long messages waiting for the rest.
+        public var partials: SMPPPartials
 
         public init(
             sending: SendService, credentials: SMPPCredentials, deliveries: SMPPDeliveries, throttle: AuthThrottle,
-            usage: UsageStore
+            usage: UsageStore, partials: SMPPPartials
         ) {
             self.sending = sending
             self.credentials = credentials
             self.deliveries = deliveries
             self.throttle = throttle
             self.usage = usage
+            self.partials = partials
         }
     }
 
@@ -42,12 +45,14 @@ public final class SMPPServer: Service, Sendable {
     let binds = BindRegistry()
     private let boundPort = Mutex<Int?>(nil)
     private let listening: @Sendable (Int) async -> Void
+    private let metrics: SMPPMetrics?
 
     public init(
         settings: SMPPServerSettings, defaultHost: String, dependencies: Dependencies, logger: Logger,
-        onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+        metrics: SMPPMetrics? = nil, onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) {
         self.settings = settings
+        self.metrics = metrics
         host = settings.host ?? defaultHost
         self.dependencies = dependencies
         var logger = logger
@@ -98,7 +103,9 @@ public final class SMPPServer: Service, Sendable {
         try channel.pipeline.syncOperations.addHandler(IdleCloser(logger: logger))
         let connection = try SMPPConnection.configure(
             channel, responseTimeout: .seconds(Int64(settings.responseTimeoutSeconds)), enquireLinkInterval: nil,
-            logger: logger, onRequest: { pdu in await session.answer(pdu) })
+            logger: logger, peerWindow: settings.submitWindow,
+            onWindowFull: { [metrics] in metrics?.serverWindowFull() },
+            onRequest: { pdu in await session.answer(pdu) })
         session.attach(connection)
         channel.closeFuture.whenComplete { _ in session.closed() }
     }

@@ -14,7 +14,6 @@ final class SMPPServerSession: Sendable {
     private let server: SMPPServer
     private let remote: String
     private let state = Mutex(State())
-    private let reassembly = Reassembly()
 
     init(server: SMPPServer, remote: String) {
         self.server = server
@@ -118,23 +117,41 @@ final class SMPPServerSession: Sendable {
         let to = SMPPCarrier.number(message.destination)
         let from = SMPPCarrier.number(message.source)
         var body = text
-        if let part, part.total > 1 {
-            guard let whole = reassembly.add(text, part: part, source: from, destination: to) else {
+        var parts: SMPPPartials.Key?
+        if let part, part.total > 1, part.sequence >= 1, part.sequence <= part.total {
+            // Kept in the database before the part is acknowledged: the ESME will not send it again.
+            // Parts of one message may come over any of the account's binds.
+            let key = SMPPPartials.Key(
+                scope: SMPPPartials.Key.account(bind.accountID), source: from, destination: to,
+                reference: Int(part.reference), total: Int(part.total))
+            let whole: String?
+            do {
+                whole = try await server.dependencies.partials.add(key, sequence: Int(part.sequence), text: text)
+            } catch {
+                log(bind.accountID, status: 503, started: started)
+                logger.error("a message part could not be stored", metadata: ["error": "\(error)"])
+                return pdu.response(.temporaryAppError, body: .messageResponse(messageID: ""))
+            }
+            guard let whole else {
                 // Earlier parts are answered with an id of their own; the receipt names the
                 // message's id, given with the last part.
                 return pdu.response(.ok, body: .messageResponse(messageID: "part-\(part.reference)-\(part.sequence)"))
             }
             body = whole
+            parts = key
         }
         var request = SendService.Request(accountID: bind.accountID, to: to, from: from, body: body)
         request.smppRegisteredDelivery = message.registeredDelivery & 3
         do {
             let sent = try await server.dependencies.sending.send(request)
             log(bind.accountID, status: 201, started: started)
+            await settle(parts)
             return pdu.response(.ok, body: .messageResponse(messageID: sent.id))
         } catch let refusal as SendService.Refusal {
             let (status, http, reason) = Self.answer(for: refusal)
             log(bind.accountID, status: http, started: started)
+            // Refused for good: the parts go. Throttled: they stay for the last part sent again.
+            if case .rateLimited = refusal {} else { await settle(parts) }
             logger.info(
                 "submit_sm refused",
                 metadata: ["system_id": "\(bind.systemID)", "status": "\(status)", "reason": "\(reason)"])
@@ -143,6 +160,16 @@ final class SMPPServerSession: Sendable {
             log(bind.accountID, status: 503, started: started)
             logger.error("submit_sm could not be stored", metadata: ["error": "\(error)"])
             return pdu.response(.temporaryAppError, body: .messageResponse(messageID: ""))
+        }
+    }
+
+    /// Forgets a whole message's parts; one left behind goes with the parts that never complete.
+    private func settle(_ parts: SMPPPartials.Key?) async {
+        guard let parts else { return }
+        do {
+            try await server.dependencies.partials.complete(parts)
+        } catch {
+            logger.warning("the parts of a stored message could not be forgotten yet", metadata: ["error": "\(error)"])
         }
     }
 

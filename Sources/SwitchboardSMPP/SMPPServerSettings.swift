@@ -8,6 +8,9 @@ public struct SMPPServerSettings: Sendable, Equatable {
     public var maxBindsPerAccount: Int = 4
     /// `deliver_sm` in flight per bind.
     public var window: Int = 10
+    /// The ESME's requests (`submit_sm`…) answered at once per bind; while that many are, the bind
+    /// is not read, so TCP holds the ESME back (SMPP 3.4 §2.6 windowing, kept by the SMSC side).
+    public var submitWindow: Int = 16
     /// A bind with no PDU from the ESME for this long is closed (ESMEs keep idle binds with
     /// `enquire_link`).
     public var idleTimeoutSeconds: Int = 120

@@ -10,6 +10,10 @@ import SMPP
 /// (`ESME_RINVCMDID`) and the session goes on; a body that does not parse, or a `command_length`
 /// that cannot be trusted, with `generic_nack` and the connection is closed, since the next PDU's
 /// start cannot be found. Only this connection ends; other binds are untouched.
+///
+/// The peer's requests are answered `peerWindow` at a time: beyond that, the connection is not read
+/// until an answer goes out, so TCP holds the peer back (the window of SMPP 3.4 §2.6, kept by the
+/// receiving side), and a peer that never waits for its responses costs bounded memory.
 final class SMPPSessionHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = Result<PDU, SMPPError>
     typealias OutboundOut = PDU
@@ -26,21 +30,32 @@ final class SMPPSessionHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let responseTimeout: TimeAmount
     private let enquireLinkInterval: TimeAmount?
     private let onRequest: RequestHandler
+    private let peerWindow: Int
+    private let onWindowFull: @Sendable () -> Void
     private let logger: Logger
+    /// The peer's requests being answered, and those read but not yet started (at most one read's worth).
+    private var peerInProgress = 0
+    private var peerWaiting = CircularBuffer<PDU>()
+    private var readingPaused = false
     private var pending: [UInt32: Pending] = [:]
     private var nextSequence: UInt32 = 1
     private var context: ChannelHandlerContext?
     private var lastRead = NIODeadline.now()
     private var keepAlive: Scheduled<Void>?
 
+    /// - Parameters:
+    ///   - peerWindow: the peer's requests answered at once; reading pauses while that many are.
+    ///   - onWindowFull: told each time reading pauses (for `/metrics`).
     init(
         eventLoop: any EventLoop, responseTimeout: TimeAmount, enquireLinkInterval: TimeAmount?, logger: Logger,
-        onRequest: @escaping RequestHandler
+        peerWindow: Int = 64, onWindowFull: @escaping @Sendable () -> Void = {}, onRequest: @escaping RequestHandler
     ) {
         self.eventLoop = eventLoop
         self.responseTimeout = responseTimeout
         self.enquireLinkInterval = enquireLinkInterval
         self.logger = logger
+        self.peerWindow = max(1, peerWindow)
+        self.onWindowFull = onWindowFull
         self.onRequest = onRequest
     }
 
@@ -138,14 +153,34 @@ final class SMPPSessionHandler: ChannelInboundHandler, RemovableChannelHandler {
                 send(PDU(.genericNack, status: .invalidCommandID, sequence: pdu.sequence))
                 return
             }
-            let onRequest = self.onRequest
-            let loop = context.eventLoop
+            peerWaiting.append(pdu)
+            startPeerRequests(context)
+        }
+    }
+
+    /// Starts waiting requests while the window has room, and reads from the peer only then.
+    private func startPeerRequests(_ context: ChannelHandlerContext) {
+        let onRequest = self.onRequest
+        let loop = context.eventLoop
+        while peerInProgress < peerWindow, let next = peerWaiting.popFirst() {
+            peerInProgress += 1
             let handler = NIOLoopBound(self, eventLoop: loop)
             Task {
-                guard let response = await onRequest(pdu) else { return }
-                loop.execute { handler.value.send(response) }
+                let response = await onRequest(next)
+                loop.execute { handler.value.answered(response) }
             }
         }
+        let full = peerInProgress >= peerWindow
+        guard full != readingPaused, let options = context.channel.syncOptions else { return }
+        readingPaused = full
+        try? options.setOption(ChannelOptions.autoRead, value: !full)
+        if full { onWindowFull() }
+    }
+
+    private func answered(_ response: PDU?) {
+        peerInProgress -= 1
+        if let response { send(response) }
+        if let context { startPeerRequests(context) }
     }
 
     func channelInactive(context: ChannelHandlerContext) {

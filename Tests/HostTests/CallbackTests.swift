@@ -13,6 +13,8 @@ final class CallbackReceiver: Sendable {
     struct Received: Sendable {
         var body: Data
         var signature: String?
+        /// The request target, path and query (`/status?to=number`).
+        var uri: String = ""
     }
 
     let received = Mutex<[Received]>([])
@@ -40,7 +42,8 @@ final class CallbackReceiver: Sendable {
                 $0.append(
                     Received(
                         body: Data(buffer: body),
-                        signature: request.headers.first { $0.name.canonicalName == "switchboard-signature" }?.value))
+                        signature: request.headers.first { $0.name.canonicalName == "switchboard-signature" }?.value,
+                        uri: request.uri.description))
             }
             return .noContent
         }

@@ -69,4 +69,52 @@ import Testing
             }
         }
     }
+
+    /// The account's `inbound_webhook` serves every number without one of its own; a number's own
+    /// webhook wins; null clears the account's.
+    @Test func theAccountsWebhookServesNumbersWithoutTheirOwn() async throws {
+        try await CallbackReceiver.serving { receiver, port in
+            try await withDaemon { daemon in
+                let (_, client) = try await daemon.signUp()
+                let accountURL = "http://127.0.0.1:\(port)/status?to=account"
+                let numberURL = "http://127.0.0.1:\(port)/status?to=number"
+                let set = try await client.patch("/v1/account", json: ["inbound_webhook": accountURL])
+                #expect(set.status == 200)
+                #expect(set.json["inbound_webhook"] as? String == accountURL)
+                #expect(try await client.get("/v1/account").json["inbound_webhook"] as? String == accountURL)
+                #expect(try await client.post("/v1/account/numbers", json: ["number": "+37255500000"]).status == 201)
+                #expect(
+                    try await client.post(
+                        "/v1/account/numbers", json: ["number": "+37255500001", "inbound_webhook": numberURL]
+                    ).status == 201)
+                for (to, body) in [("+37255500000", "to the account's"), ("+37255500001", "to the number's")] {
+                    let inbound = try await daemon.admin.post(
+                        "/v1/admin/simulator/inbound", json: ["from": "+37255512345", "to": to, "body": body])
+                    #expect(inbound.status == 201)
+                }
+                #expect(try await eventually { receiver.received.withLock { $0.count } >= 2 })
+                let paths = receiver.received.withLock { items in
+                    Dictionary(
+                        uniqueKeysWithValues: items.compactMap { item -> (String, String)? in
+                            guard let payload = try? JSONSerialization.jsonObject(with: item.body) as? [String: Any],
+                                let body = payload["body"] as? String
+                            else { return nil }
+                            return (body, item.uri)
+                        })
+                }
+                #expect(paths == ["to the account's": "/status?to=account", "to the number's": "/status?to=number"])
+
+                let refused = try await client.patch("/v1/account", json: ["inbound_webhook": "http://10.0.0.1/in"])
+                #expect(refused.status == 422)
+                #expect(refused.text.contains("inbound_webhook"))
+                let cleared = try await client.patch("/v1/account", json: ["inbound_webhook": NSNull()])
+                #expect(cleared.status == 200)
+                #expect(cleared.json["inbound_webhook"] == nil)
+                _ = try await daemon.admin.post(
+                    "/v1/admin/simulator/inbound", json: ["from": "+37255512345", "to": "+37255500000", "body": "none"])
+                try await Task.sleep(for: .milliseconds(500))
+                #expect(receiver.received.withLock { $0.count } == 2)
+            }
+        }
+    }
 }

@@ -177,6 +177,84 @@ import Testing
             #expect((fine["submits"] as? [[String: Any]])?.first?["status"] as? Int == 0, "\(fine)")
         }
     }
+
+    /// Parts of a long message acknowledged before a restart are kept: the last part, sent after
+    /// the daemon restarted, completes the message with every part's text.
+    @Test func partsAcknowledgedBeforeARestartCompleteTheMessageAfterIt() async throws {
+        let port = try DaemonProcess.freePort()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sb-test-\(UUID().uuidString)")
+        let first = try await TestDaemon.start(directory: directory) { $0.smppServer.port = port }
+        // The SMPP listener starts beside the HTTP one, a moment later.
+        #expect(try await eventually(seconds: 20) { first.daemon.smppServer?.port != nil })
+        let text = "the first half, and the second half"
+        let credential: (systemID: String, password: String)
+        let account: (id: String, key: String)
+        do {
+            let signedUp = try await first.client.post(
+                "/v1/accounts", json: ["name": "Ada", "email": "ada@example.com", "password": "plum-harbor-violet-42"])
+            account = (
+                try #require(signedUp.json["account_id"] as? String), try #require(signedUp.json["api_key"] as? String)
+            )
+            let client = TestClient(baseURL: first.baseURL, basic: account)
+            let made = try await client.post("/v1/account/smpp-credentials", json: [:]).json
+            credential = (try #require(made["system_id"] as? String), try #require(made["password"] as? String))
+            let before = try await runESME(
+                port: port, systemID: credential.systemID, password: credential.password, wait: 0.1,
+                messages: [["to": "37255512345", "text": text, "udh_parts": 2, "only_parts": [1]]])
+            #expect((before["submits"] as? [[String: Any]])?.first?["status"] as? Int == 0, "\(before)")
+            #expect((try await client.get("/v1/messages").json["data"] as? [[String: Any]])?.isEmpty == true)
+        } catch {
+            await first.stop()
+            throw error
+        }
+        await first.stop(removeData: false)
+
+        // Another port: in one process, the first daemon's port may not be free again at once.
+        let secondPort = try DaemonProcess.freePort()
+        let second = try await TestDaemon.start(directory: directory) { $0.smppServer.port = secondPort }
+        do {
+            #expect(try await eventually(seconds: 20) { second.daemon.smppServer?.port != nil })
+            let after = try await runESME(
+                port: secondPort, systemID: credential.systemID, password: credential.password, wait: 0.1,
+                messages: [["to": "37255512345", "text": text, "udh_parts": 2, "only_parts": [2]]])
+            let id = try #require((after["submits"] as? [[String: Any]])?.first?["message_id"] as? String, "\(after)")
+            #expect(id.hasPrefix("msg_"))
+            let client = TestClient(baseURL: second.baseURL, basic: account)
+            #expect(try await client.get("/v1/messages/\(id)").json["body"] as? String == text)
+        } catch {
+            await second.stop()
+            throw error
+        }
+        await second.stop()
+    }
+
+    /// An ESME that sends far more submit_sm than `submit_window` without waiting is read only as
+    /// answers go out: every one is answered and stored, none refused, and the pause is counted.
+    @Test func aBurstBeyondTheSubmitWindowIsHeldBackNotLost() async throws {
+        try await Self.withSMPPServer(configure: {
+            $0.smppServer.submitWindow = 2
+            $0.rateLimits.sendPerSecond = 1000
+            $0.rateLimits.sendBurst = 1000
+        }) { daemon, port, client, credential in
+            let result = try await runESME(
+                port: port, systemID: credential.systemID, password: credential.password, wait: 0.1,
+                messages: [["to": "37255512345", "text": "burst", "burst": 60]])
+            let submits = try #require(result["submits"] as? [[String: Any]], "\(result)")
+            #expect(submits.count == 60)
+            #expect(submits.allSatisfy { $0["status"] as? Int == 0 }, "\(submits.filter { $0["status"] as? Int != 0 })")
+            let ids = Set(submits.compactMap { $0["message_id"] as? String })
+            #expect(ids.count == 60)
+            let listed = try await client.get("/v1/messages?limit=100").json["data"] as? [[String: Any]] ?? []
+            #expect(Set(listed.compactMap { $0["id"] as? String }) == ids)
+            let metrics = try await daemon.client.get("/metrics").text
+            let paused = metrics.split(separator: "\n").first {
+                $0.hasPrefix("switchboard_smpp_server_window_full_total ")
+            }
+            #expect(
+                paused.flatMap { $0.split(separator: " ").last }.flatMap { Int($0) } ?? 0 > 0,
+                "\(paused ?? "no series")")
+        }
+    }
 }
 
 extension Array {

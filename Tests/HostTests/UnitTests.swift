@@ -403,7 +403,8 @@ import Testing
                 "v1-core", "v2-addons", "v3-ledger-checkpoints-erasure", "v4-callback-events",
                 "v5-consent-terms-recipients", "v6-erased-accounts-stay-erased",
                 "v7-callback-receivers-secret-rotation", "v8-sign-in-sessions", "v9-carrier-submit-intent",
-                "v10-carrier-submissions", "v11-smpp-server", "v12-inbound-webhooks",
+                "v10-carrier-submissions", "v11-smpp-server", "v12-inbound-webhooks", "v13-smpp-partials",
+                "v14-account-inbound-webhook",
             ])
         let owned = (CoreSchema.migrations + AddonSchema.migrations).map(\.identifier)
         #expect(Set(applied) == Set(owned))

@@ -6,7 +6,9 @@ deliver_sm for --wait seconds, unbinds, and prints one JSON object with what hap
 usage: esme.py --port P --system-id ID --password PW [--bind trx|tx|rx]
                [--wait S] [--message JSON]...
   each --message: {"to": "...", "from": "...", "text": "...", "registered_delivery": 1,
-                   "data_coding": 0|8, "udh_parts": N, "payload": true}
+                   "data_coding": 0|8, "udh_parts": N, "payload": true, "burst": N}
+  "burst": N sends N copies at once, none waiting for another's submit_sm_resp
+  "only_parts": [i, ...] with "udh_parts" sends only those parts (1-based) of the split text
 """
 import argparse, asyncio, json, os, sys
 import smpp34
@@ -60,9 +62,19 @@ async def main():
                 size = -(-len(body) // parts)
                 chunks = [body[i:i + size] for i in range(0, len(body), size)]
                 for index, chunk in enumerate(chunks):
+                    if "only_parts" in m and index + 1 not in m["only_parts"]:
+                        continue
                     udh = bytes([5, 0, 3, 0x42, len(chunks), index + 1])
                     resp = await smsc.submit_sm(m["to"], udh + chunk, esm_class=0x40, **common)
                     result["submits"].append({"status": resp.command_status, "message_id": resp.message_id})
+            elif m.get("burst", 1) > 1:
+                answers = await asyncio.gather(*[smsc.submit_sm(m["to"], body, **common) for _ in range(m["burst"])],
+                                               return_exceptions=True)
+                for resp in answers:
+                    if isinstance(resp, BaseException):
+                        result["submits"].append({"error": f"{type(resp).__name__}: {resp}"})
+                    else:
+                        result["submits"].append({"status": resp.command_status, "message_id": resp.message_id})
             else:
                 resp = await smsc.submit_sm(m["to"], body, **common)
                 result["submits"].append({"status": resp.command_status, "message_id": resp.message_id})

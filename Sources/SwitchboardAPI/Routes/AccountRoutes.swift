@@ -155,7 +155,8 @@ struct AccountRoutes {
     @Sendable func update(_ request: Request, context: AppContext) async throws -> Response {
         let accountID = try context.accountID()
         var input = try await request.jsonInput(
-            limit: limit, allowed: ["name", "email", "company", "content_mode", "password", "current_password"])
+            limit: limit,
+            allowed: ["name", "email", "company", "content_mode", "password", "current_password", "inbound_webhook"])
         var changes = AccountStore.Changes()
         changes.name = input.string("name", maxLength: 200)
         if input.has("name"), changes.name?.isEmpty ?? true { input.fail("name", "must be a non-empty string") }
@@ -170,6 +171,13 @@ struct AccountRoutes {
             } else {
                 input.fail("content_mode", "must be one of store, hash, hide")
             }
+        }
+        if input.has("inbound_webhook") {
+            let webhook = input.string("inbound_webhook", maxLength: 2000)
+            if let webhook, let problem = services.sending.inboundWebhookProblem(webhook) {
+                input.fail(problem.field, problem.message)
+            }
+            changes.inboundWebhook = .some(webhook)
         }
         let password = input.string("password", maxLength: 1000)
         let current = input.string("current_password", maxLength: 1000)

@@ -31,6 +31,8 @@ public struct Account: Sendable, Equatable {
     public var lastLoginAt: Int64?
     public var lastLoginIP: String?
     public var erasedAt: Int64?
+    /// Where inbound messages to the account's numbers without a webhook of their own are posted.
+    public var inboundWebhook: String?
 
     public var isActive: Bool { status == .active }
 }
@@ -52,6 +54,7 @@ extension Account: FetchableRecord {
         lastLoginAt = row["last_login_at"]
         lastLoginIP = row["last_login_ip"]
         erasedAt = row["erased_at"]
+        inboundWebhook = row["inbound_webhook"]
     }
 }
 

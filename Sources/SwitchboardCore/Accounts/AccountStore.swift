@@ -106,6 +106,8 @@ public struct AccountStore: Sendable {
         public var company: String??
         public var contentMode: ContentMode?
         public var newPassword: String?
+        /// `.some(nil)` clears the account's inbound webhook.
+        public var inboundWebhook: String??
 
         public init() {}
     }
@@ -122,6 +124,7 @@ public struct AccountStore: Sendable {
                 if let name = changes.name { sets.append("name = ?"); arguments += [name] }
                 if let email = changes.email { sets.append("email = ?"); arguments += [email.lowercased()] }
                 if let company = changes.company { sets.append("company = ?"); arguments += [company] }
+                if let webhook = changes.inboundWebhook { sets.append("inbound_webhook = ?"); arguments += [webhook] }
                 if let mode = changes.contentMode {
                     sets.append("content_mode = ?")
                     arguments += [mode.rawValue]

@@ -8,8 +8,8 @@ public struct UnroutableInbound: Error, Sendable {
 
 extension MessageStore {
     /// Stores an inbound message for the account that owns its `to` number and applies opt-out keywords.
-    /// `webhook` is called in the storing transaction when the number has an inbound webhook, with
-    /// the stored message and the URL.
+    /// `webhook` is called in the storing transaction when the number has an inbound webhook (its
+    /// own, or else its account's), with the stored message and the URL.
     func receive(
         _ inbound: InboundSMS,
         webhook: @escaping @Sendable (Database, Message, String) throws -> Void = { _, _, _ in }
@@ -25,7 +25,8 @@ extension MessageStore {
                 let owner = try Row.fetchOne(
                     db,
                     sql: """
-                        SELECT n.account_id, n.inbound_webhook FROM account_numbers n
+                        SELECT n.account_id, COALESCE(n.inbound_webhook, a.inbound_webhook) AS inbound_webhook
+                        FROM account_numbers n
                         JOIN accounts a ON a.id = n.account_id WHERE n.number = ? AND a.status = 'active'
                         """, arguments: [inbound.to])
             else { throw UnroutableInbound(to: inbound.to) }

@@ -26,10 +26,13 @@ public enum CoreSchema {
     public static let v10CarrierSubmissions = SchemaMigration("v10-carrier-submissions", sql: v10)
     public static let v11SMPPServer = SchemaMigration("v11-smpp-server", sql: v11)
     public static let v12InboundWebhooks = SchemaMigration("v12-inbound-webhooks", sql: v12)
+    public static let v13SMPPPartials = SchemaMigration("v13-smpp-partials", sql: v13)
+    public static let v14AccountInboundWebhook = SchemaMigration("v14-account-inbound-webhook", sql: v14)
     /// The core's steps alone, in order (a database holding only the core, as in its own tests).
     public static let migrations = [
         v1Core, v4CallbackEvents, v6ErasedAccountsStayErased, v7CallbackReceiversSecretRotation,
         v8SignInSessions, v9CarrierSubmitIntent, v10CarrierSubmissions, v11SMPPServer, v12InboundWebhooks,
+        v13SMPPPartials, v14AccountInboundWebhook,
     ]
 
     private static let v1 = """
@@ -255,6 +258,33 @@ public enum CoreSchema {
     /// status callbacks.
     private static let v12 = """
         ALTER TABLE account_numbers ADD COLUMN inbound_webhook TEXT;
+        """
+
+    /// `accounts.inbound_webhook`: where inbound messages to the account's numbers without a
+    /// webhook of their own are posted; an erased account keeps none.
+    private static let v14 = """
+        ALTER TABLE accounts ADD COLUMN inbound_webhook TEXT;
+        CREATE TRIGGER accounts_erasure_clears_inbound_webhook AFTER UPDATE OF status ON accounts
+        WHEN NEW.status = 'erased'
+        BEGIN UPDATE accounts SET inbound_webhook = NULL WHERE id = NEW.id; END;
+        """
+
+    private static let v13 = """
+        CREATE TABLE smpp_partials (
+            scope TEXT NOT NULL,
+            source TEXT NOT NULL,
+            destination TEXT NOT NULL,
+            reference INTEGER NOT NULL,
+            total INTEGER NOT NULL,
+            sequence INTEGER NOT NULL,
+            text TEXT NOT NULL,
+            received_at INTEGER NOT NULL,
+            PRIMARY KEY (scope, source, destination, reference, total, sequence)
+        );
+        CREATE INDEX smpp_partials_age ON smpp_partials(received_at);
+        CREATE TRIGGER accounts_erasure_ends_smpp_partials AFTER UPDATE OF status ON accounts
+        WHEN NEW.status = 'erased'
+        BEGIN DELETE FROM smpp_partials WHERE scope = 'account:' || NEW.id; END;
         """
 
     private static let v8 = """

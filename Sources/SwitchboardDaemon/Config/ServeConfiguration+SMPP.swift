@@ -80,8 +80,8 @@ extension ServeConfiguration {
     mutating func applySMPPServer(_ reader: inout ConfigReader) {
         reader.object("smpp_server") { sub in
             sub.allow([
-                "host", "port", "max_binds_per_account", "window", "idle_timeout_seconds", "response_timeout_seconds",
-                "gsm7_packed",
+                "host", "port", "max_binds_per_account", "window", "submit_window", "idle_timeout_seconds",
+                "response_timeout_seconds", "gsm7_packed",
             ])
             var host = smppServer.host
             sub.optionalString("host", into: &host)
@@ -89,6 +89,7 @@ extension ServeConfiguration {
             sub.int("port", in: 0...65535, into: &smppServer.port)
             sub.int("max_binds_per_account", in: 1...1000, into: &smppServer.maxBindsPerAccount)
             sub.int("window", in: 1...1000, into: &smppServer.window)
+            sub.int("submit_window", in: 1...1000, into: &smppServer.submitWindow)
             sub.int("idle_timeout_seconds", in: 5...86_400, into: &smppServer.idleTimeoutSeconds)
             sub.int("response_timeout_seconds", in: 1...300, into: &smppServer.responseTimeoutSeconds)
             sub.bool("gsm7_packed", into: &smppServer.text.gsm7Packed)

@@ -67,7 +67,8 @@ public final class Daemon: Sendable {
             config.smppConnectors.isEmpty
             ? simulator
             : SMPPCarrierRouter(
-                settings: config.smppConnectors, metrics: SMPPMetrics(registry: metrics.registry), logger: logger)
+                settings: config.smppConnectors, partials: SMPPPartials(writer: writer, clock: clock),
+                metrics: SMPPMetrics(registry: metrics.registry), logger: logger)
         self.carrier = carrier
         let pipeline = DeliveryPipeline(
             store: messages, carrier: carrier, callbacks: callbacks, metrics: metrics.pipelineMetrics(),
@@ -99,8 +100,9 @@ public final class Daemon: Sendable {
                 settings: config.smppServer, defaultHost: config.host,
                 dependencies: .init(
                     sending: sending, credentials: smppCredentials,
-                    deliveries: SMPPDeliveries(writer: writer, clock: clock), throttle: authThrottle, usage: usage),
-                logger: logger)
+                    deliveries: SMPPDeliveries(writer: writer, clock: clock), throttle: authThrottle, usage: usage,
+                    partials: SMPPPartials(writer: writer, clock: clock)),
+                logger: logger, metrics: SMPPMetrics(registry: metrics.registry))
             : nil
         services = HostServices(
             settings: APISettings(

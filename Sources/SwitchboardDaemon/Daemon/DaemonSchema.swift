@@ -17,5 +17,7 @@ package enum DaemonSchema {
         CoreSchema.v10CarrierSubmissions,
         CoreSchema.v11SMPPServer,
         CoreSchema.v12InboundWebhooks,
+        CoreSchema.v13SMPPPartials,
+        CoreSchema.v14AccountInboundWebhook,
     ]
 }

@@ -96,7 +96,8 @@ func runESME(
         ]
     }
     let process = try ChildProcess("python3", arguments, output: output, errors: output + ".err")
-    let deadline = ContinuousClock.now + .seconds(wait + 30)
+    // Beyond the bind timeout (30 s), so a slow bind still reports instead of being killed silent.
+    let deadline = ContinuousClock.now + .seconds(wait + 45)
     while process.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
     process.signal(SIGKILL)
     let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""

@@ -1,0 +1,87 @@
+import Foundation
+import GRDB
+
+/// Parts of long messages that arrived over SMPP and wait for the rest (`smpp_partials`).
+///
+/// A part is acknowledged (`submit_sm_resp`, `deliver_sm_resp`) as soon as it is kept here, so it
+/// must outlive a restart: the sender will not send it again. Parts belong together when they share
+/// the scope (the customer's account, or the SMSC account they came from), the numbers, and the
+/// concatenation reference and total (3GPP TS 23.040 §9.2.3.24.1 and §9.2.3.24.8; SAR TLVs carry
+/// the same, SMPP 3.4 §5.3.2.22–24). A message's parts stay until its caller settles them
+/// (`complete`), so a whole message that could not be stored yet completes again when the last
+/// part is sent again; parts of a message that never completes go after `keepSeconds`. They hold
+/// Customer Content, and an account's erasure deletes its parts at once.
+public struct SMPPPartials: Sendable {
+    /// What the parts of one message share.
+    public struct Key: Sendable, Hashable {
+        /// `account:<id>` for a customer's submit_sm, `smsc:<host>:<port>:<system_id>` for an SMSC's deliver_sm.
+        public var scope: String
+        public var source: String
+        public var destination: String
+        public var reference: Int
+        /// Parts in the message, 2–255.
+        public var total: Int
+
+        public init(scope: String, source: String, destination: String, reference: Int, total: Int) {
+            self.scope = scope
+            self.source = source
+            self.destination = destination
+            self.reference = reference
+            self.total = total
+        }
+
+        /// The scope of a customer account's parts (erased with the account).
+        public static func account(_ accountID: String) -> String { "account:\(accountID)" }
+    }
+
+    let writer: GroupCommitWriter
+    let clock: any WallClock
+    let keepSeconds: Int
+
+    /// - Parameter keepSeconds: how long the parts of a message that never completes are kept.
+    package init(writer: GroupCommitWriter, clock: any WallClock, keepSeconds: Int = 600) {
+        self.writer = writer
+        self.clock = clock
+        self.keepSeconds = keepSeconds
+    }
+
+    /// Keeps part `sequence` (1-based) of the message `key` and returns the message's whole text once
+    /// every part is in; the parts stay until `complete`. A part sent again replaces its first copy.
+    /// - Throws: a storage error (the part is not kept; the sender should be told to try again).
+    public func add(_ key: Key, sequence: Int, text: String) async throws -> String? {
+        let now = clock.now().epochMillis
+        let expired = now - Int64(keepSeconds) * 1000
+        return try await writer.write { db in
+            try db.execute(sql: "DELETE FROM smpp_partials WHERE received_at < ?", arguments: [expired])
+            try db.execute(
+                sql: """
+                    INSERT OR REPLACE INTO smpp_partials
+                        (scope, source, destination, reference, total, sequence, text, received_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [key.scope, key.source, key.destination, key.reference, key.total, sequence, text, now])
+            let parts = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT sequence, text FROM smpp_partials
+                    WHERE scope = ? AND source = ? AND destination = ? AND reference = ? AND total = ?
+                    ORDER BY sequence
+                    """,
+                arguments: [key.scope, key.source, key.destination, key.reference, key.total])
+            guard parts.count == key.total else { return nil }
+            return parts.map { $0["text"] as String }.joined()
+        }
+    }
+
+    /// Forgets the parts of `key`: its whole message was stored, or refused for good.
+    public func complete(_ key: Key) async throws {
+        try await writer.write { db in
+            try db.execute(
+                sql: """
+                    DELETE FROM smpp_partials
+                    WHERE scope = ? AND source = ? AND destination = ? AND reference = ? AND total = ?
+                    """,
+                arguments: [key.scope, key.source, key.destination, key.reference, key.total])
+        }
+    }
+}
