@@ -2,6 +2,8 @@ import Crypto
 import Foundation
 import GRDB
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -158,16 +160,24 @@ public final class Daemon: Sendable {
         )
         let requestTimedOut = services.metrics.httpRequestTimeoutCounter()
         let requestTimeout = TimeAmount.seconds(Int64(config.http.requestTimeoutSeconds))
+        let http1 = HTTPServerBuilder.http1(
+            configuration: .init(
+                additionalChannelHandlers: [
+                    limiter.handler(),
+                    RequestBodyDeadlineHandler(
+                        timeout: requestTimeout, onTimeout: requestTimedOut),
+                ],
+                idleTimeout: .seconds(Int64(config.http.idleTimeoutSeconds))))
+        // With http.tls, the listener speaks HTTPS only; a bad certificate or key stops the start
+        // here, naming the file.
+        let certificate = try config.http.tls.map {
+            try ListenerCertificate(
+                listener: "https", certificateFile: $0.certificateFile, keyFile: $0.keyFile,
+                registry: services.metrics.registry)
+        }
         let app = Application(
             router: router,
-            server: .http1(
-                configuration: .init(
-                    additionalChannelHandlers: [
-                        limiter.handler(),
-                        RequestBodyDeadlineHandler(
-                            timeout: requestTimeout, onTimeout: requestTimedOut),
-                    ],
-                    idleTimeout: .seconds(Int64(config.http.idleTimeoutSeconds)))),
+            server: try certificate.map { try .tls(http1, tlsConfiguration: $0.serverConfiguration()) } ?? http1,
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: "switchboard"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
@@ -187,11 +197,30 @@ public final class Daemon: Sendable {
             .init(service: services.addons),
             .init(service: app),
         ]
+        if certificate != nil, config.http.plainPort > 0 {
+            // Plain HTTP for the machine itself only (health checks, scrapes): never a public address.
+            members.append(
+                .init(
+                    service: Application(
+                        router: makeRouter(), server: http1,
+                        configuration: .init(
+                            address: .hostname("127.0.0.1", port: config.http.plainPort), serverName: "switchboard"),
+                        onServerRunning: { channel in
+                            logger.info(
+                                "plain HTTP for local checks is listening",
+                                metadata: ["address": "\(channel.localAddress?.description ?? "?")"])
+                        },
+                        logger: logger)))
+        }
         if !config.smppConnectors.isEmpty { members.append(.init(service: carrier)) }
         if let smppServer { members.append(.init(service: smppServer)) }
         // Signals belong to the process: only a daemon that handles them (`serve`) takes SIGHUP.
         if !signals.isEmpty {
-            members.append(.init(service: ReloadOnSignal(registry: services.addons.registry, logger: logger)))
+            members.append(
+                .init(
+                    service: ReloadOnSignal(registry: services.addons.registry, logger: logger) {
+                        certificate?.reloadLogged(logger: logger)
+                    }))
         }
         let group = ServiceGroup(
             configuration: .init(
