@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import SMPP
 import ServiceLifecycle
 import SwitchboardCore
@@ -46,13 +47,20 @@ public final class SMPPServer: Service, Sendable {
     private let boundPort = Mutex<Int?>(nil)
     private let listening: @Sendable (Int) async -> Void
     private let metrics: SMPPMetrics?
+    private let tlsConfiguration: TLSConfiguration?
+    private let boundTLSPort = Mutex<Int?>(nil)
 
+    /// - Parameters:
+    ///   - tlsConfiguration: the server side of TLS for `settings.tlsPort` (required when it is set).
+    ///   - onListening: told the plain port once listening (or the TLS port when there is no plain one).
     public init(
         settings: SMPPServerSettings, defaultHost: String, dependencies: Dependencies, logger: Logger,
-        metrics: SMPPMetrics? = nil, onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+        metrics: SMPPMetrics? = nil, tlsConfiguration: TLSConfiguration? = nil,
+        onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) {
         self.settings = settings
         self.metrics = metrics
+        self.tlsConfiguration = tlsConfiguration
         host = settings.host ?? defaultHost
         self.dependencies = dependencies
         var logger = logger
@@ -67,33 +75,60 @@ public final class SMPPServer: Service, Sendable {
     /// The port listened on, once listening (useful with port 0 in tests).
     public var port: Int? { boundPort.withLock { $0 } }
 
+    /// The TLS port listened on, once listening.
+    public var tlsPort: Int? { boundTLSPort.withLock { $0 } }
+
     public func run() async throws {
+        var servers: [any Channel] = []
+        if settings.port > 0 {
+            let server = try await listen(port: settings.port, tls: nil)
+            boundPort.withLock { $0 = server.localAddress?.port }
+            servers.append(server)
+        }
+        if settings.tlsPort > 0 {
+            guard let tlsConfiguration else {
+                throw SMPPServerError(
+                    description: "smpp_server.tls.port is set but no certificate was given (smpp_server.tls)")
+            }
+            // One context for the listener; its configuration asks for the current certificate at
+            // every handshake, so a renewed one is served without a new context.
+            let context = try NIOSSLContext(configuration: tlsConfiguration)
+            let server = try await listen(port: settings.tlsPort, tls: context)
+            boundTLSPort.withLock { $0 = server.localAddress?.port }
+            servers.append(server)
+        }
+        if let port = self.port ?? tlsPort { await listening(port) }
+        let listeners = servers
+        let pusher = Task { await self.pushDeliveries() }
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                for server in listeners { try? await server.closeFuture.get() }
+            } onGracefulShutdown: {
+                for server in listeners { server.close(promise: nil) }
+            }
+        } onCancel: {
+            for server in listeners { server.close(promise: nil) }
+        }
+        pusher.cancel()
+        await binds.unbindAll()
+    }
+
+    private func listen(port: Int, tls: NIOSSLContext?) async throws -> any Channel {
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
                     try self.accept(channel)
                 }
             }
-            .bind(host: host, port: settings.port).get()
-        let port = server.localAddress?.port ?? settings.port
-        boundPort.withLock { $0 = port }
-        logger.info("SMPP server listening", metadata: ["address": "\(host):\(port)"])
-        await listening(port)
-        let pusher = Task { await self.pushDeliveries() }
-        await withTaskCancellationHandler {
-            await withGracefulShutdownHandler {
-                try? await server.closeFuture.get()
-            } onGracefulShutdown: {
-                server.close(promise: nil)
-            }
-        } onCancel: {
-            server.close(promise: nil)
-        }
-        pusher.cancel()
-        await binds.unbindAll()
+            .bind(host: host, port: port).get()
+        logger.info(
+            tls == nil ? "SMPP server listening" : "SMPP server listening over TLS",
+            metadata: ["address": "\(host):\(server.localAddress?.port ?? port)"])
+        return server
     }
 
     private func accept(_ channel: any Channel) throws {
@@ -231,4 +266,9 @@ final class IdleCloser: ChannelInboundHandler, RemovableChannelHandler {
         }
         context.fireUserInboundEventTriggered(event)
     }
+}
+
+/// A server setting that cannot work, with what to change.
+struct SMPPServerError: Error, CustomStringConvertible {
+    let description: String
 }

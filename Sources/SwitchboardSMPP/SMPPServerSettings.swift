@@ -2,8 +2,11 @@
 public struct SMPPServerSettings: Sendable, Equatable {
     /// Address to listen on; nil: the HTTP listener's `host`.
     public var host: String?
-    /// 0: no SMPP server.
+    /// 0: no plain SMPP listener.
     public var port: Int = 0
+    /// SMPP over TLS on this port (beside or instead of `port`, as SMSCs commonly offer both); 0: none.
+    /// The certificate is the daemon's to give (`tlsConfiguration` of `SMPPServer`).
+    public var tlsPort: Int = 0
     /// Binds one account may hold at once (each credential may bind several times).
     public var maxBindsPerAccount: Int = 4
     /// `deliver_sm` in flight per bind.
@@ -21,7 +24,7 @@ public struct SMPPServerSettings: Sendable, Equatable {
 
     public init() {}
 
-    public var isEnabled: Bool { port > 0 }
+    public var isEnabled: Bool { port > 0 || tlsPort > 0 }
 }
 
 /// The server's text settings (GSM-7 packing); long messages a customer sends arrive as UDH or

@@ -81,7 +81,7 @@ extension ServeConfiguration {
         reader.object("smpp_server") { sub in
             sub.allow([
                 "host", "port", "max_binds_per_account", "window", "submit_window", "idle_timeout_seconds",
-                "response_timeout_seconds", "gsm7_packed",
+                "response_timeout_seconds", "gsm7_packed", "tls",
             ])
             var host = smppServer.host
             sub.optionalString("host", into: &host)
@@ -93,6 +93,21 @@ extension ServeConfiguration {
             sub.int("idle_timeout_seconds", in: 5...86_400, into: &smppServer.idleTimeoutSeconds)
             sub.int("response_timeout_seconds", in: 1...300, into: &smppServer.responseTimeoutSeconds)
             sub.bool("gsm7_packed", into: &smppServer.text.gsm7Packed)
+            sub.object("tls") { tls in
+                tls.allow(["port", "certificate_file", "key_file"])
+                var certificate: String?
+                var key: String?
+                tls.optionalString("certificate_file", into: &certificate)
+                tls.optionalString("key_file", into: &key)
+                // PEM files as for http.tls; the port is the TLS listener's (SMSCs commonly use 3550).
+                _ = tls.required("port")
+                _ = tls.required("certificate_file")
+                _ = tls.required("key_file")
+                tls.int("port", in: 1...65535, into: &smppServer.tlsPort)
+                if let certificate, let key {
+                    smppServerTLS = TLSFiles(certificateFile: certificate, keyFile: key)
+                }
+            }
         }
     }
 }

@@ -32,6 +32,9 @@ public struct ServeConfiguration: Sendable, Equatable {
     public var smppConnectors: [SMPPConnectorSettings] = []
     /// The SMPP server for customers' ESMEs; off unless a port is set.
     public var smppServer = SMPPServerSettings()
+    /// The SMPP server's TLS listener's certificate (`smpp_server.tls`); its port is
+    /// `smppServer.tlsPort`.
+    public var smppServerTLS: TLSFiles?
 
     public struct RateLimits: Sendable, Equatable {
         public var sendPerSecond: Double = 100

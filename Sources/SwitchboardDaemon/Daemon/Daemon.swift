@@ -26,6 +26,8 @@ public final class Daemon: Sendable {
     let carrier: any CarrierConnector & Service
     /// The SMPP server for customers, when `smpp_server.port` is set.
     public let smppServer: SMPPServer?
+    /// The SMPP server's TLS certificate (`smpp_server.tls`), read again on SIGHUP.
+    private let smppCertificate: ListenerCertificate?
     let logger: Logger
     let clock: any WallClock
     public let addons: AddonPlatform
@@ -96,6 +98,11 @@ public final class Daemon: Sendable {
         let authThrottle = AuthThrottle(
             maxAttempts: config.rateLimits.authFailures, windowSeconds: config.rateLimits.authWindowSeconds,
             clock: clock)
+        let smppCertificate = try config.smppServerTLS.map {
+            try ListenerCertificate(
+                listener: "smpp", certificateFile: $0.certificateFile, keyFile: $0.keyFile, registry: metrics.registry)
+        }
+        self.smppCertificate = smppCertificate
         smppServer =
             config.smppServer.isEnabled
             ? SMPPServer(
@@ -104,7 +111,8 @@ public final class Daemon: Sendable {
                     sending: sending, credentials: smppCredentials,
                     deliveries: SMPPDeliveries(writer: writer, clock: clock), throttle: authThrottle, usage: usage,
                     partials: SMPPPartials(writer: writer, clock: clock)),
-                logger: logger, metrics: SMPPMetrics(registry: metrics.registry))
+                logger: logger, metrics: SMPPMetrics(registry: metrics.registry),
+                tlsConfiguration: smppCertificate?.serverConfiguration())
             : nil
         services = HostServices(
             settings: APISettings(
@@ -219,7 +227,9 @@ public final class Daemon: Sendable {
             members.append(
                 .init(
                     service: ReloadOnSignal(registry: services.addons.registry, logger: logger) {
+                        [smppCertificate] in
                         certificate?.reloadLogged(logger: logger)
+                        smppCertificate?.reloadLogged(logger: logger)
                     }))
         }
         let group = ServiceGroup(
