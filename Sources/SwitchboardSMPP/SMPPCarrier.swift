@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOCore
+import NIOSSL
 import SMPP
 import SwitchboardCore
 import Synchronization
@@ -121,12 +122,15 @@ final class SMPPCarrier: Sendable {
         let request = BindRequest(
             systemID: settings.systemID, password: settings.password, systemType: settings.systemType)
         let handler: SMPPSessionHandler.RequestHandler = { [self] pdu in await self.answer(pdu) }
+        let tls = try settings.tls.map { try Self.tlsContext($0) }
         func open(_ command: CommandID) async throws -> SMPPConnection {
             try await SMPPConnection.bind(
                 host: settings.host, port: settings.port, as: command, bind: request,
                 connectTimeout: .seconds(Int64(settings.responseTimeoutSeconds)),
                 responseTimeout: .seconds(Int64(settings.responseTimeoutSeconds)),
-                enquireLinkInterval: .seconds(Int64(settings.enquireLinkSeconds)), logger: logger, onRequest: handler)
+                enquireLinkInterval: .seconds(Int64(settings.enquireLinkSeconds)), logger: logger, tls: tls,
+                serverName: settings.tls.flatMap { $0.serverName ?? Self.hostName(settings.host) },
+                onRequest: handler)
         }
         let connections: [SMPPConnection]
         switch settings.bindMode {
@@ -464,5 +468,28 @@ final class SMPPCarrier: Sendable {
                         : nil
                 })
         }
+    }
+}
+
+extension SMPPCarrier {
+    /// A client context that offers TLS 1.2 and 1.3 and verifies the SMSC's certificate against
+    /// `settings.caFile` or the system's roots. Made at each bind, so a renewed CA file is read.
+    /// - Throws: `SMPPBindError.tls` when the CA file cannot be read.
+    static func tlsContext(_ settings: SMPPConnectorSettings.TLSSettings) throws -> NIOSSLContext {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.minimumTLSVersion = .tlsv12
+        configuration.certificateVerification = .fullVerification
+        if let caFile = settings.caFile { configuration.trustRoots = .file(caFile) }
+        do {
+            return try NIOSSLContext(configuration: configuration)
+        } catch {
+            throw SMPPBindError.tls("cannot use tls.ca_file \(settings.caFile ?? "(system roots)"): \(error)")
+        }
+    }
+
+    /// `host` when it is a name; nil for an IP address (checked against the certificate's
+    /// addresses, and never sent as SNI, RFC 6066 §3).
+    static func hostName(_ host: String) -> String? {
+        (try? SocketAddress(ipAddress: host, port: 0)) == nil ? host : nil
     }
 }

@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import SMPP
 
 /// An SMPP connection: its channel and the session handler on it, usable from any task.
@@ -32,6 +33,12 @@ struct SMPPConnection: Sendable {
         return try await channel.eventLoop.flatSubmit { handler.value.request(command, body: body) }.get()
     }
 
+    /// Why the TLS layer ended the connection, if it did.
+    func tlsFailure() async -> String? {
+        let handler = self.handler
+        return try? await channel.eventLoop.submit { handler.value.tlsFailure }.get()
+    }
+
     /// Requests in flight on this connection.
     func inFlight() async -> Int {
         let handler = self.handler
@@ -44,11 +51,14 @@ struct SMPPConnection: Sendable {
         try? await channel.close()
     }
 
-    /// Opens a TCP connection to `host:port` and binds as `mode` with `bind`'s credentials.
-    /// - Throws: `SMPPBindError` naming the SMSC's refusal (`ESME_RINVPASWD`…) or the connection error.
+    /// Opens a TCP connection to `host:port` (over TLS with `tls`, checking the certificate against
+    /// `serverName`, or the peer's address when nil) and binds as `mode` with `bind`'s credentials.
+    /// - Throws: `SMPPBindError` naming the SMSC's refusal (`ESME_RINVPASWD`…) or the connection error
+    ///   (a certificate the connector does not trust among them).
     static func bind(
         host: String, port: Int, as command: CommandID, bind: BindRequest, connectTimeout: TimeAmount,
         responseTimeout: TimeAmount, enquireLinkInterval: TimeAmount, logger: Logger,
+        tls: NIOSSLContext? = nil, serverName: String? = nil,
         onRequest: @escaping SMPPSessionHandler.RequestHandler
     ) async throws -> SMPPConnection {
         let channel: any Channel
@@ -56,6 +66,13 @@ struct SMPPConnection: Sendable {
             channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .connectTimeout(connectTimeout)
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        guard let tls else { return }
+                        try channel.pipeline.syncOperations.addHandler(
+                            NIOSSLClientHandler(context: tls, serverHostname: serverName))
+                    }
+                }
                 .connect(host: host, port: port).get()
         } catch {
             throw SMPPBindError.unreachable("\(host):\(port)", "\(error)")
@@ -76,6 +93,8 @@ struct SMPPConnection: Sendable {
             response = try await connection.request(command, body: .bind(bind))
         } catch {
             try? await channel.close()
+            // A TLS handshake that failed closes the connection before the bind is answered: say why.
+            if let failure = await connection.tlsFailure() { throw SMPPBindError.tls(failure) }
             throw SMPPBindError.noAnswer("\(error)")
         }
         guard response.status == .ok else {
@@ -91,9 +110,12 @@ enum SMPPBindError: Error, CustomStringConvertible {
     case unreachable(String, String)
     case noAnswer(String)
     case refused(CommandStatus)
+    case tls(String)
 
     var description: String {
         switch self {
+        case .tls(let error):
+            "the TLS handshake with the SMSC failed: \(error); check the connector's tls.ca_file and tls.server_name"
         case .unreachable(let address, let error): "cannot connect to \(address): \(error)"
         case .noAnswer(let error): "the SMSC did not answer the bind: \(error)"
         case .refused(let status):

@@ -56,6 +56,23 @@ public struct SMPPConnectorSettings: Sendable, Equatable {
     /// only, 0 none (SMPP 3.4 §5.2.17).
     public var registeredDelivery: UInt8 = 1
     public var receiptIDs: ReceiptIDFormat = .auto
+    /// SMPP over TLS to the SMSC when set; nil: plain TCP.
+    public var tls: TLSSettings?
+
+    /// How the connector checks the SMSC's certificate. Verification is always on: a certificate
+    /// that does not chain to the trusted roots or does not name the SMSC ends the connection.
+    public struct TLSSettings: Sendable, Equatable {
+        /// A PEM bundle of the CAs to trust, for carriers with a private CA; nil: the system's roots.
+        public var caFile: String?
+        /// The name the certificate must carry (and the SNI sent); nil: `host` (an IP address is
+        /// checked against the certificate's IP addresses).
+        public var serverName: String?
+
+        public init(caFile: String? = nil, serverName: String? = nil) {
+            self.caFile = caFile
+            self.serverName = serverName
+        }
+    }
 
     public init(name: String, host: String, port: Int, systemID: String, password: String) {
         self.name = name

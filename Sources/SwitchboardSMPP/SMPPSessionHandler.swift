@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import NIOSSL
 import SMPP
 
 /// One SMPP session's bookkeeping on its channel's event loop: numbers and matches requests with
@@ -61,6 +62,9 @@ final class SMPPSessionHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     /// Requests in flight (the window in use).
     var inFlight: Int { pending.count }
+
+    /// Why the TLS layer below ended the connection, if it did (an untrusted certificate…).
+    private(set) var tlsFailure: String?
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
@@ -200,6 +204,7 @@ final class SMPPSessionHandler: ChannelInboundHandler, RemovableChannelHandler {
                 .assumeIsolated().whenComplete { _ in context.close(promise: nil) }
             return
         }
+        if error is NIOSSLError || error is BoringSSLError { tlsFailure = "\(error)" }
         logger.debug("connection error", metadata: ["error": "\(error)"])
         context.close(promise: nil)
     }

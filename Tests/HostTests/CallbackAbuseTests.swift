@@ -215,6 +215,30 @@ final class StalledReceiver: Sendable {
 
     // MARK: Against a real daemon with the default policy
 
+    /// By default callbacks and inbound webhooks go over https only: an `http://` URL is a 422
+    /// naming the field and the operator's setting; the same URL over https is accepted.
+    @Test func plainHTTPTargetsAreRefusedUnlessTheOperatorAllowsThem() async throws {
+        try await withDaemon(configure: { $0.callbacks.allowHTTP = false }) { daemon in
+            let (_, client) = try await daemon.signUp()
+            let refused = try await client.send(callback: "http://hooks.example.com/status")
+            #expect(refused.status == 422)
+            #expect(refused.errorFields == ["status_callback"])
+            #expect(refused.text.contains("must be an https URL"), "\(refused.text)")
+            #expect(refused.text.contains("callbacks.allow_http"), "\(refused.text)")
+            let webhook = try await client.post(
+                "/v1/account/numbers",
+                json: ["number": "+37255500000", "inbound_webhook": "http://hooks.example.com/in"])
+            #expect(webhook.status == 422)
+            #expect(webhook.text.contains("inbound_webhook"), "\(webhook.text)")
+            #expect(try await client.send(callback: "https://hooks.example.com/status").status == 201)
+        }
+        // Allowed by the operator, the same http URL is accepted.
+        try await withDaemon(configure: { $0.callbacks.allowHTTP = true }) { daemon in
+            let (_, client) = try await daemon.signUp()
+            #expect(try await client.send(callback: "http://hooks.example.com/status").status == 201)
+        }
+    }
+
     /// Submitting any inside target is a 422 naming `status_callback`; nothing is stored.
     @Test func insideTargetsAreRefusedAtSubmission() async throws {
         try await withDaemon(configure: { $0.callbacks.allowTargets = [] }) { daemon in

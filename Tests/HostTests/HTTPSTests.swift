@@ -1,4 +1,7 @@
 import Foundation
+import GRDB
+import SwitchboardCore
+import SwitchboardDaemon
 import Testing
 
 /// A certificate authority made for one test with Debian's openssl, and server certificates for
@@ -157,5 +160,85 @@ func shell(_ script: String, in directory: URL) async throws -> String {
         let status = try await daemon.waitForExit(seconds: 30)
         #expect(status != 0)
         #expect(daemon.errorOutput().contains("/nonexistent/cert.pem"), "\(daemon.errorOutput())")
+    }
+
+    /// A status callback over https to a receiver whose certificate the daemon does not trust (a
+    /// CA only the test knows) is not delivered: the attempt fails on verification, and is retried.
+    @Test func aCallbackToAnUntrustedCertificateIsNotDelivered() async throws {
+        let ca = try await ThrowawayCA()
+        defer { try? FileManager.default.removeItem(at: ca.directory) }
+        let pair = try await ca.issue("receiver", days: 1)
+        let port = try DaemonProcess.freePort()
+        // Python's http.server behind its ssl module: it logs every request line it is sent.
+        let script = """
+            import http.server, ssl
+            server = http.server.HTTPServer(("127.0.0.1", \(port)), http.server.SimpleHTTPRequestHandler)
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain("\(pair.certificate)", "\(pair.key)")
+            server.socket = context.wrap_socket(server.socket, server_side=True)
+            server.serve_forever()
+            """
+        try script.write(to: ca.directory.appendingPathComponent("receiver.py"), atomically: true, encoding: .utf8)
+        let log = ca.directory.appendingPathComponent("receiver.log").path
+        let receiver = try ChildProcess(
+            "python3", [ca.directory.appendingPathComponent("receiver.py").path], output: log, errors: log)
+        defer {
+            receiver.signal(SIGKILL)
+            receiver.waitUntilExit()
+        }
+        // The receiver answers over TLS to a client that trusts its CA.
+        #expect(
+            try await eventually(seconds: 20) {
+                (try? await ca.run("curl -s -o /dev/null -w '%{http_code}' --cacert ca.pem https://127.0.0.1:\(port)/"))
+                    == "200"
+            })
+        try await withDaemon(configure: { $0.callbacks.allowHTTP = false }) { daemon in
+            let (_, client) = try await daemon.signUp()
+            let sent = try await client.send(callback: "https://127.0.0.1:\(port)/status")
+            #expect(sent.status == 201)
+            let lastError = { () async throws -> String? in
+                try await daemon.daemon.accounts.writer.pool.read { db in
+                    try String.fetchOne(db, sql: "SELECT last_error FROM callbacks WHERE last_error IS NOT NULL")
+                }
+            }
+            #expect(try await eventually(seconds: 20) { try await lastError() != nil })
+            let error = try await lastError() ?? ""
+            #expect(error.lowercased().contains("certificate") || error.contains("handshake"), "\(error)")
+            let delivered = try await daemon.daemon.accounts.writer.pool.read { db in
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM callbacks WHERE state = 'delivered'") ?? 0
+            }
+            #expect(delivered == 0)
+            let received = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            #expect(!received.contains("POST /status"), "\(received)")
+        }
+    }
+
+    /// The TLS settings read from the config file; a missing file path is named with its full key.
+    @Test func tlsSettingsAreReadAndAMissingKeyIsNamed() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("sb-tls-\(UUID()).json")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try Data(
+            #"""
+            {"http": {"tls": {"certificate_file": "/etc/c.pem", "key_file": "/etc/k.pem"}, "plain_port": 8081},
+             "smpp_server": {"tls": {"port": 3550, "certificate_file": "/etc/s.pem", "key_file": "/etc/s.key"}},
+             "callbacks": {"allow_http": true},
+             "smpp_connectors": [{"name": "c", "host": "smsc.example", "port": 3550, "system_id": "a", "password": "b",
+                                  "tls": {"ca_file": "/etc/ca.pem", "server_name": "smsc.example"}}]}
+            """#.utf8
+        ).write(to: file)
+        let config = try ServeConfiguration.load(file: file.path)
+        #expect(config.http.tls == .init(certificateFile: "/etc/c.pem", keyFile: "/etc/k.pem"))
+        #expect(config.http.plainPort == 8081)
+        #expect(config.smppServer.tlsPort == 3550)
+        #expect(config.smppServerTLS == .init(certificateFile: "/etc/s.pem", keyFile: "/etc/s.key"))
+        #expect(config.callbacks.allowHTTP)
+        #expect(config.smppConnectors.first?.tls == .init(caFile: "/etc/ca.pem", serverName: "smsc.example"))
+
+        try Data(#"{"http": {"tls": {"certificate_file": "/etc/c.pem"}}, "smpp_server": {"tls": {"port": 3550}}}"#.utf8)
+            .write(to: file)
+        let error = try #require(throws: ConfigurationError.self) { try ServeConfiguration.load(file: file.path) }
+        #expect(
+            Set(error.problems.map(\.field))
+                == ["http.tls.key_file", "smpp_server.tls.certificate_file", "smpp_server.tls.key_file"])
     }
 }

@@ -41,7 +41,7 @@ sb_write_config() {
   "password_cost": 10,
   "rate_limits": { "send_per_second": 1000000, "send_burst": 1000000 },
   "simulator": { "latency_ms": 0, "failure_rate": 0.0, "seed": 1 },
-  "callbacks": { "allow_targets": ["127.0.0.1"] },
+  "callbacks": { "allow_targets": ["127.0.0.1"], "allow_http": true },
   "addons": { "isolation": { "overrides": { $overrides } } }
 }
 EOF

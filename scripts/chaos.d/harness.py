@@ -147,7 +147,7 @@ class Daemon:
             # messages fails or goes undelivered so that every final status is exercised.
             "simulator": {"latency_ms": 20, "failure_rate": 0.1, "seed": 7},
             # The receiver is on loopback; a callback whose attempt died with the daemon is retried soon.
-            "callbacks": {"allow_targets": ["127.0.0.1"], "retry_base_ms": 200},
+            "callbacks": {"allow_targets": ["127.0.0.1"], "allow_http": True, "retry_base_ms": 200},
             "addons": {
                 "bundled_dir": os.path.join(root, "Manifests"),
                 "library_dirs": [bin_dir],

@@ -28,8 +28,26 @@ public struct CallbackTargetPolicy: Sendable, Equatable {
     /// or every subdomain (`*.corp.example`).
     public private(set) var allowedNames: [String] = []
 
-    /// The default: only public addresses.
+    /// Whether `http://` targets are allowed (`callbacks.allow_http`); https only by default.
+    public private(set) var allowsPlainHTTP = false
+
+    /// The default: only public addresses, over https.
     public init() {}
+
+    /// The same policy, allowing `http://` targets too when `allowed`.
+    public func allowingPlainHTTP(_ allowed: Bool) -> CallbackTargetPolicy {
+        var policy = self
+        policy.allowsPlainHTTP = allowed
+        return policy
+    }
+
+    /// A refusal of `url` for its scheme: `http://` while `callbacks.allow_http` is off; nil otherwise.
+    public func schemeRefusal(forURL url: String) -> Refusal? {
+        guard !allowsPlainHTTP, URL(string: url)?.scheme?.lowercased() == "http" else { return nil }
+        return Refusal(
+            host: Self.host(ofURL: url) ?? url, address: nil,
+            kind: "an http:// target (callbacks.allow_http is off: callbacks go over https only)")
+    }
 
     /// A policy that also allows `allowTargets` (`callbacks.allow_targets`): CIDR blocks (`10.0.0.0/8`,
     /// `::1/128`), single addresses (`127.0.0.1`) and host names (`hooks.corp.example`,

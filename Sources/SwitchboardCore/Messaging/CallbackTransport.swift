@@ -102,6 +102,10 @@ final class CallbackTransport: Sendable {
             decompression: .disabled)
         configuration.tracing.tracer = nil
         configuration.dnsOverride = dnsOverride
+        // A connection that cannot be made fails the attempt at once, with its reason (a refused
+        // port, a certificate that does not verify) in `last_error`: the queue has its own backoff,
+        // and the client's own retries until `timeout_ms` only turned every such reason into a timeout.
+        configuration.connectionPool.retryConnectionEstablishment = false
         return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }
 
@@ -140,6 +144,8 @@ final class CallbackTransport: Sendable {
         -> CallbackAttemptOutcome
     {
         guard let host = CallbackTargetPolicy.host(ofURL: url) else { return .failed("the URL has no host") }
+        // A URL stored before the operator turned callbacks.allow_http off is not sent in the clear.
+        if let refusal = policy.schemeRefusal(forURL: url) { throw refusal }
         let addresses: [HostAddress]
         if let literal = HostAddress(literal: host) {
             addresses = [literal]

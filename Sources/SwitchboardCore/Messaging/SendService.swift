@@ -105,6 +105,14 @@ public struct SendService: Sendable {
         )
     }
 
+    /// The 422 field error for an `http://` callback or webhook URL while the operator allows https only.
+    static func plainHTTPProblem(_ field: String) -> FieldError {
+        FieldError(
+            field,
+            "must be an https URL: callbacks carry message data and are sent encrypted, with the receiver's certificate verified; http is accepted only where the operator sets callbacks.allow_http"
+        )
+    }
+
     /// What is wrong with `url` as an inbound webhook (field `inbound_webhook`), or nil: the same
     /// rules as `status_callback` (an absolute http or https URL the callback policy lets callbacks reach).
     package func inboundWebhookProblem(_ url: String) -> FieldError? {
@@ -112,6 +120,7 @@ public struct SendService: Sendable {
             return FieldError(
                 "inbound_webhook", "must be an absolute http or https URL, e.g. https://example.com/sms/inbound")
         }
+        if callbackTargets.schemeRefusal(forURL: url) != nil { return Self.plainHTTPProblem("inbound_webhook") }
         if let refusal = callbackTargets.refusal(forURL: url) {
             return FieldError(
                 "inbound_webhook",
@@ -137,6 +146,9 @@ public struct SendService: Sendable {
             if !problems.isEmpty { throw Refusal.invalid(problems) }
         }
         // Checked here even when the front door ran the field rules: the allow-list is the service's.
+        if let callback = request.statusCallback, callbackTargets.schemeRefusal(forURL: callback) != nil {
+            throw Refusal.invalid([Self.plainHTTPProblem("status_callback")])
+        }
         if let callback = request.statusCallback, let refusal = callbackTargets.refusal(forURL: callback) {
             throw Refusal.invalid([Self.callbackTargetProblem(refusal)])
         }

@@ -16,6 +16,10 @@ public struct CallbackSettings: Sendable, Codable, Equatable {
     /// Address blocks and host names callbacks may reach although they are not public (test and
     /// on-premise receivers); see `CallbackTargetPolicy`. Empty by default.
     public var allowTargets: [String] = []
+    /// Whether `http://` callback and webhook URLs are accepted. Off by default: a callback carries
+    /// message data (an inbound webhook the message text), which crosses networks encrypted only
+    /// over https, with the receiver's certificate verified.
+    public var allowHTTP = false
     /// Callbacks in flight to one receiver (`host:port`) at once.
     public var perReceiverConcurrency: Int = 16
     /// Callbacks in flight for one account at once, across all its receivers.
@@ -33,6 +37,7 @@ public struct CallbackSettings: Sendable, Codable, Equatable {
         case maxAttempts = "max_attempts"
         case timeoutMs = "timeout_ms"
         case allowTargets = "allow_targets"
+        case allowHTTP = "allow_http"
         case perReceiverConcurrency = "per_receiver_concurrency"
         case perAccountConcurrency = "per_account_concurrency"
         case maxConcurrency = "max_concurrency"

@@ -31,6 +31,18 @@ extension ServeConfiguration {
             self.certificateFile = certificateFile
             self.keyFile = keyFile
         }
+
+        /// Reads `certificate_file` and `key_file` (both required) of a `tls` object.
+        static func read(_ tls: inout ConfigReader) -> TLSFiles? {
+            var certificate: String?
+            var key: String?
+            tls.optionalString("certificate_file", into: &certificate)
+            tls.optionalString("key_file", into: &key)
+            _ = tls.required("certificate_file")
+            _ = tls.required("key_file")
+            guard let certificate, let key else { return nil }
+            return TLSFiles(certificateFile: certificate, keyFile: key)
+        }
     }
 
     /// Reads `http`.
@@ -44,17 +56,7 @@ extension ServeConfiguration {
             if max > 0 { http.maxConnections = max }
             sub.object("tls") { tls in
                 tls.allow(["certificate_file", "key_file"])
-                var certificate: String?
-                var key: String?
-                tls.optionalString("certificate_file", into: &certificate)
-                tls.optionalString("key_file", into: &key)
-                // Each is a PEM file's path: certificate_file the certificate then its chain, key_file its
-                // unencrypted key.
-                _ = tls.required("certificate_file")
-                _ = tls.required("key_file")
-                if let certificate, let key {
-                    http.tls = TLSFiles(certificateFile: certificate, keyFile: key)
-                }
+                http.tls = TLSFiles.read(&tls)
             }
             sub.int("plain_port", in: 0...65535, into: &http.plainPort)
         }

@@ -14,7 +14,7 @@ extension ServeConfiguration {
                 "max_submits_per_second", "enquire_link_seconds", "response_timeout_seconds",
                 "reconnect_min_seconds", "reconnect_max_seconds", "prefixes", "source_ton", "source_npi",
                 "destination_ton", "destination_npi", "gsm7_packing", "long_messages", "registered_delivery",
-                "receipt_id_format",
+                "receipt_id_format", "tls",
             ])
             let present = ["name", "host", "port", "system_id", "password"].map { sub.required($0) }
             var name = "", host = "", systemID = "", password = ""
@@ -68,6 +68,15 @@ extension ServeConfiguration {
             sub.int("registered_delivery", in: 0...2, into: &delivery)
             settings.registeredDelivery = UInt8(delivery)
             sub.enumeration("receipt_id_format", into: &settings.receiptIDs)
+            // An object (possibly empty) turns TLS on: {"ca_file": "/etc/ssl/carrier-ca.pem", "server_name": "smsc.example"}.
+            sub.object("tls") { tls in
+                tls.allow(["ca_file", "server_name"])
+                var caFile: String?
+                var serverName: String?
+                tls.optionalString("ca_file", into: &caFile)
+                tls.optionalString("server_name", into: &serverName)
+                settings.tls = .init(caFile: caFile, serverName: serverName)
+            }
             _ = index
             connectors.append(settings)
         }
@@ -95,18 +104,10 @@ extension ServeConfiguration {
             sub.bool("gsm7_packed", into: &smppServer.text.gsm7Packed)
             sub.object("tls") { tls in
                 tls.allow(["port", "certificate_file", "key_file"])
-                var certificate: String?
-                var key: String?
-                tls.optionalString("certificate_file", into: &certificate)
-                tls.optionalString("key_file", into: &key)
-                // PEM files as for http.tls; the port is the TLS listener's (SMSCs commonly use 3550).
+                // The port is the TLS listener's (SMSCs commonly use 3550); the files as for http.tls.
                 _ = tls.required("port")
-                _ = tls.required("certificate_file")
-                _ = tls.required("key_file")
                 tls.int("port", in: 1...65535, into: &smppServer.tlsPort)
-                if let certificate, let key {
-                    smppServerTLS = TLSFiles(certificateFile: certificate, keyFile: key)
-                }
+                smppServerTLS = TLSFiles.read(&tls)
             }
         }
     }

@@ -197,8 +197,9 @@ extension ServeConfiguration {
         reader.object("callbacks") { sub in
             sub.allow([
                 "retry_base_ms", "max_attempts", "timeout_ms", "allow_targets", "per_receiver_concurrency",
-                "per_account_concurrency", "max_concurrency", "secret_overlap_seconds",
+                "per_account_concurrency", "max_concurrency", "secret_overlap_seconds", "allow_http",
             ])
+            sub.bool("allow_http", into: &callbacks.allowHTTP)
             sub.int("retry_base_ms", in: 10...3_600_000, into: &callbacks.retryBaseMs)
             sub.int("max_attempts", in: 1...100, into: &callbacks.maxAttempts)
             sub.int("timeout_ms", in: 100...120_000, into: &callbacks.timeoutMs)

@@ -61,6 +61,7 @@ public final class Daemon: Sendable {
             logger: logger)
         let messages = MessageStore(writer: writer, clock: clock, digest: digest, events: addons)
         let callbackTargets = try CallbackTargetPolicy(allowTargets: config.callbacks.allowTargets)
+            .allowingPlainHTTP(config.callbacks.allowHTTP)
         let callbacks = StatusCallbackQueue(
             writer: writer, clock: clock, settings: config.callbacks, policy: callbackTargets,
             metrics: metrics.callbackMetrics(), logger: logger)

@@ -36,6 +36,8 @@ final class TestDaemon: Sendable {
         // The tests' callback receivers listen on loopback, which callbacks may not reach by default;
         // the tests of that refusal start from an empty allow-list.
         config.callbacks.allowTargets = ["127.0.0.1"]
+        // The tests' receivers speak plain HTTP; the https-only default has its own test.
+        config.callbacks.allowHTTP = true
         // A receiver in this process answers late while dozens of daemons share two cores; an
         // attempt cut off at 5 s would be sent again, a duplicate the tests would then count.
         config.callbacks.timeoutMs = 20_000
