@@ -226,16 +226,7 @@ smpp_sb_start() {
                             password: "secret", window: $window }],
         smpp_server: { port: $smpp, window: $window } }' "$dir/switchboard.base.json" >"$dir/switchboard.json"
     require_free_ports "$SB_PORT" "$SB_SMPP_PORT"
-    "${SB_BIN:-$ROOT/.build/release}/switchboard" serve --config "$dir/switchboard.json" >"$dir/daemon.log" 2>&1 &
-    SB_PID=$!
-    SB_DIR=$dir
-    SB_DB="$dir/data/switchboard.sqlite"
-    local deadline=$((SECONDS + 60))
-    until sb_healthy; do
-        kill -0 "$SB_PID" 2>/dev/null || die "switchboard exited at start: $(tail -5 "$dir/daemon.log")"
-        [ "$SECONDS" -lt "$deadline" ] || die "switchboard did not answer /healthz within 60s"
-        sleep 0.1
-    done
+    sb_launch "$dir"
     sb_create_account
     wait_for 30 "Switchboard's connector to bind to the SMSC" smpp_sb_bound
     port_open "$SB_SMPP_PORT" || die "Switchboard's SMPP server does not listen on :$SB_SMPP_PORT"

@@ -58,6 +58,12 @@ sb_start() {
     mkdir -p "$dir"
     sb_write_config "$dir/switchboard.json" "$dir/data" "$variant"
     require_free_ports "$SB_PORT"
+    sb_launch "$dir"
+}
+
+# Serves DIR/switchboard.json (data in DIR/data, log in DIR/daemon.log) and waits for /healthz.
+sb_launch() {
+    local dir=$1
     "${SB_BIN:-$ROOT/.build/release}/switchboard" serve --config "$dir/switchboard.json" >"$dir/daemon.log" 2>&1 &
     SB_PID=$!
     SB_DIR=$dir
