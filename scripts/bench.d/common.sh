@@ -8,16 +8,16 @@ bench_install_tools() {
     local missing=0
     [ -x /usr/sbin/bearerbox ] && [ -x /usr/sbin/smsbox ] || missing=1
     [ -x /usr/lib/kannel/test/fakesmsc ] || missing=1
-    for tool in wrk nginx jq curl sqlite3 awk; do
+    for tool in wrk nginx jq curl sqlite3 awk openssl; do
         command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] || missing=1
     done
     [ "$missing" = 0 ] && return 0
-    echo "installing the HTTP benchmark's tools: kannel kannel-extras wrk nginx-light jq curl sqlite3"
+    echo "installing the HTTP benchmark's tools: kannel kannel-extras wrk nginx-light jq curl sqlite3 openssl"
     local sudo_cmd=""
     [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
     $sudo_cmd apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq \
-        kannel kannel-extras wrk nginx-light jq curl sqlite3
+        kannel kannel-extras wrk nginx-light jq curl sqlite3 openssl
 }
 
 # Stops the whole run with a message on stderr.

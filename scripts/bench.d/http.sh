@@ -7,6 +7,8 @@
 #   A  sends, no callbacks: accepted/s, delivered/s, latency, CPU per 1,000 messages
 #   C  sends with a delivery-status callback to the local receiver: also final callbacks/s
 #   1M Switchboard alone, A with all add-ons until 1,000,000 accepted: peak RSS
+#   H  Switchboard alone, over plain HTTP and over HTTPS: new connections/s with one request each
+#      (GET /healthz, `Connection: close`), so every request pays a TCP (and TLS) handshake
 
 # Longest wait for the last message (or callback) to reach its final status once the load stops.
 DRAIN_MAX_S=120
@@ -175,7 +177,7 @@ sb_prepare() {
     sb_kill_strays
     sb_start "$dir" "$variant"
     sb_create_account
-    [ "$variant" = none ] || sb_enable_addons
+    if sb_addons_enabled "$variant"; then sb_enable_addons; fi
     # Consent changes reach the dispatcher within a second (docs/operators.md).
     sleep 1
     sb_check_addons "$variant"
@@ -190,7 +192,7 @@ sb_addon_figures() {
     checks=$(sb_metric "$metrics" switchboard_addon_check_duration_seconds_count 'compliance-scrub')
     reporting=$(sb_metric "$metrics" switchboard_addon_events_delivered_total 'reporting')
     monitoring=$(sb_metric "$metrics" switchboard_addon_events_delivered_total 'monitoring')
-    if [ "$variant" != none ] && { [ "$checks" = 0 ] || [ "$reporting" = 0 ] || [ "$monitoring" = 0 ]; }; then
+    if sb_addons_enabled "$variant" && { [ "$checks" = 0 ] || [ "$reporting" = 0 ] || [ "$monitoring" = 0 ]; }; then
         fail_later "$label: an enabled add-on received nothing (scrub checks $checks, reporting events $reporting, monitoring events $monitoring)"
     fi
     SB_ADDON_FIGURES="scrub_checks=$checks reporting_events=$reporting monitoring_events=$monitoring"
@@ -213,7 +215,7 @@ sb_scenario() {
     other_cpu_start
     t0=$(now)
     BENCH_AUTH=$SB_AUTH BENCH_CALLBACK=$callback \
-        run_wrk "$dir/wrk.txt" "$duration" "$SB_URL/v1/messages" -s "$BENCH_D/send.lua"
+        run_wrk "$dir/wrk.txt" "$duration" "$(sb_api_url "$variant")/v1/messages" -s "$BENCH_D/send.lua"
     t1=$(now)
     parse_wrk "$dir/wrk.txt"
     sb_wait_messages || fail_later "$label: messages or callbacks still pending after ${DRAIN_MAX_S}s"
@@ -269,6 +271,45 @@ sb_scenario() {
         "drain_s=$(elapsed "$t1" "$SB_CALLBACKS_AT") addon_backlog=$SB_ADDON_BACKLOG" \
         "addon_drain_s=$(elapsed "$t1" "$SB_ADDONS_AT")" \
         "$(cpu_figures "$ticks_all" "$WRK_ACCEPTED" | sed 's/cpu_s/cpu_all_s/g')"
+    warn_non2xx "$label"
+}
+
+# Scenario H in VARIANT (none: plain HTTP, https: TLS): wrk's connections each send one GET
+# /healthz with `Connection: close`, so the rate is of connections set up and torn down, and the CPU
+# per 1,000 is what a client that does not keep its connection costs. Runs at most 5 s: at several
+# thousand connections a second, longer runs fill the loopback's TIME_WAIT table and measure that.
+sb_connections() {
+    local variant=$1 run=$2 duration=$3
+    local dir="$WORK/switchboard-H-$variant-$run" label="Switchboard H $variant run $run"
+    [ "$duration" -le 5 ] || duration=5
+    sb_kill_strays
+    sb_start "$dir" "$variant"
+    local pids ticks0 t0 ticks
+    pids=$(sb_server_pids)
+    # shellcheck disable=SC2086 # daemon and runners
+    ticks0=$(cpu_ticks $pids)
+    other_cpu_start
+    run_wrk "$dir/wrk.txt" "$duration" "$(sb_api_url "$variant")/healthz" -H "Connection: close"
+    parse_wrk "$dir/wrk.txt"
+    # shellcheck disable=SC2046
+    ticks=$(($(cpu_ticks $(sb_server_pids)) - ticks0))
+    other_cpu_figure "$ticks" "$label"
+    local handshakes
+    handshakes=$(curl -sf --max-time 10 "$SB_URL/metrics" | grep -c '^switchboard_tls_certificate_expiry' || true)
+    [ "$variant" != https ] || [ "$handshakes" -ge 1 ] ||
+        fail_later "$label: /metrics shows no certificate for the HTTPS listener; the run may not have used TLS"
+    [ "$WRK_ACCEPTED" -gt 0 ] || fail_later "$label: no request was answered"
+    # wrk counts a "read" socket error each time the server closes a connection after its answer:
+    # the answer does not repeat `Connection: close` (Hummingbird's encoder drops it), so wrk
+    # expected to reuse the connection. One per request is the normal case here; connect, write and
+    # timeout errors are real.
+    WRK_SOCKET_ERRORS=$(awk '/Socket errors:/ { gsub(/,/, ""); print $4 + $8 + $10 }' "$dir/wrk.txt")
+    WRK_SOCKET_ERRORS=${WRK_SOCKET_ERRORS:-0}
+    sb_stop
+    record "run=$run scenario=H server=switchboard variant=$variant requests=$WRK_REQUESTS accepted=$WRK_ACCEPTED" \
+        "connections_per_s=$WRK_ACCEPTED_RPS non2xx=$WRK_NON2XX socket_errors=$WRK_SOCKET_ERRORS" \
+        "p50_ms=$WRK_P50_MS p99_ms=$WRK_P99_MS log_problems=$(sb_log_problems) $OTHER_CPU" \
+        "$(cpu_figures "$ticks" "$WRK_ACCEPTED")"
     warn_non2xx "$label"
 }
 
@@ -373,6 +414,14 @@ row() {
     echo "| $title | $figure | $(fmt "$k") | $(fmt "$s") | $(ratio "$s" "$k") |"
 }
 
+# A row of the HTTPS table: | figure | plain HTTP | HTTPS | HTTPS / plain HTTP |
+tls_row() {
+    local figure=$1 scenario=$2 key=$3 p s
+    p=$(median "$scenario" switchboard none "$key")
+    s=$(median "$scenario" switchboard https "$key")
+    echo "| $figure | $(fmt "$p") | $(fmt "$s") | $(ratio "$s" "$p") |"
+}
+
 # A row with a Switchboard figure only.
 sb_row() {
     echo "| $1 | $2 | - | $(fmt "$(median "$3" switchboard "$4" "$5")") | - |"
@@ -381,6 +430,7 @@ sb_row() {
 variant_title() {
     case $1 in
     none) echo "no add-ons" ;;
+    https) echo "no add-ons, HTTPS" ;;
     inproc) echo "3 add-ons in process" ;;
     scrub-isolated) echo "3 add-ons, ComplianceScrub isolated" ;;
     all-isolated) echo "3 add-ons, all isolated" ;;
@@ -409,7 +459,7 @@ report() {
             row "$t" "CPU s / 1,000 msgs" A "$variant" cpu_s_per_1k
             row "$t" "non-2xx answers" A "$variant" non2xx
             sb_row "$t" "delivered, never marked sent" A "$variant" never_sent
-            [ "$variant" = none ] || sb_row "$t" "add-on events queued ${ADDON_DRAIN_MAX_S}s after" A "$variant" addon_backlog
+            if sb_addons_enabled "$variant"; then sb_row "$t" "add-on events queued ${ADDON_DRAIN_MAX_S}s after" A "$variant" addon_backlog; fi
         done
         for variant in $C_VARIANTS; do
             local t
@@ -432,6 +482,20 @@ report() {
             sb_row "$t" "non-2xx answers" 1M scrub-isolated non2xx
             sb_row "$t" "add-on events queued ${ADDON_DRAIN_MAX_S}s after" 1M scrub-isolated addon_backlog
         fi
+        if grep -qs 'scenario=H ' "$WORK/raw.txt"; then
+            echo
+            echo "HTTPS cost, Switchboard alone (no add-ons): the same daemon over plain HTTP and over TLS 1.3"
+            echo "(ECDSA P-256 certificate). Ratio: HTTPS / plain HTTP."
+            echo
+            echo "| figure | plain HTTP | HTTPS | ratio |"
+            echo "|---|---:|---:|---:|"
+            tls_row "keep-alive (A): accepted/s" A accepted_per_s
+            tls_row "keep-alive (A): CPU s / 1,000 msgs" A cpu_s_per_1k
+            tls_row "keep-alive (A): latency p99 ms" A p99_ms
+            tls_row "a connection per request (H): connections/s" H connections_per_s
+            tls_row "a connection per request (H): CPU s / 1,000 connections" H cpu_s_per_1k
+            tls_row "a connection per request (H): latency p99 ms" H p99_ms
+        fi
     } | tee "$WORK/results.md"
 }
 
@@ -452,6 +516,7 @@ http_bench() {
         for variant in $A_VARIANTS; do sb_scenario A "$variant" "$run" "$duration"; done
         kannel_scenario C "$run" "$duration"
         for variant in $C_VARIANTS; do sb_scenario C "$variant" "$run" "$duration"; done
+        for variant in $H_VARIANTS; do sb_connections "$variant" "$run" "$duration"; done
     done
     [ "$million" = 0 ] || sb_million "$million"
     echo

@@ -4,6 +4,9 @@
 
 SB_PORT=18080
 SB_URL="http://127.0.0.1:$SB_PORT"
+# Variant https serves the API over TLS here and keeps plain HTTP on SB_PORT for the bench's own
+# calls (account, /metrics, /healthz), as an operator's http.plain_port does for local checks.
+SB_TLS_PORT=18443
 SB_TOKEN="bench-operator-token-0123456789"
 SB_ADDONS=(com.switchboard.compliance-scrub com.switchboard.reporting com.switchboard.monitoring)
 SB_PID=""
@@ -12,12 +15,13 @@ SB_BIN=${SB_BIN:-}
 
 # Isolation of each bundled add-on in VARIANT, as "id=mode" words:
 #   none            no add-on enabled for the account (they are loaded, in process, and idle)
+#   https           as none, with the API served over HTTPS (TLS 1.3, an ECDSA P-256 certificate)
 #   inproc          all three enabled, in process
 #   scrub-isolated  all three enabled, ComplianceScrub in a runner process, the others in process
 #   all-isolated    all three enabled, each in its own runner
 sb_isolation() {
     case $1 in
-    none | inproc) echo "com.switchboard.compliance-scrub=in_process com.switchboard.reporting=in_process com.switchboard.monitoring=in_process" ;;
+    none | https | inproc) echo "com.switchboard.compliance-scrub=in_process com.switchboard.reporting=in_process com.switchboard.monitoring=in_process" ;;
     scrub-isolated) echo "com.switchboard.compliance-scrub=isolated com.switchboard.reporting=in_process com.switchboard.monitoring=in_process" ;;
     all-isolated) echo "com.switchboard.compliance-scrub=isolated com.switchboard.reporting=isolated com.switchboard.monitoring=isolated" ;;
     *) die "unknown Switchboard variant $1" ;;
@@ -27,14 +31,20 @@ sb_isolation() {
 # Writes the daemon's config: loopback, its own data directory, no send limit that the load could
 # hit, an instant carrier that never fails (like fakesmsc), the cheapest password hash allowed.
 sb_write_config() {
-    local file=$1 data_dir=$2 variant=$3 overrides="" pair
+    local file=$1 data_dir=$2 variant=$3 overrides="" pair port=$SB_PORT http=""
     for pair in $(sb_isolation "$variant"); do
         overrides+="${overrides:+, }\"${pair%%=*}\": \"${pair#*=}\""
     done
+    if [ "$variant" = https ]; then
+        sb_tls_files "$(dirname "$file")/tls"
+        port=$SB_TLS_PORT
+        http="\"http\": { \"tls\": { \"certificate_file\": \"$SB_TLS_CERT\", \"key_file\": \"$SB_TLS_KEY\" },"
+        http+=" \"plain_port\": $SB_PORT },"
+    fi
     cat >"$file" <<EOF
 {
   "host": "127.0.0.1",
-  "port": $SB_PORT,
+  "port": $port,$http
   "data_dir": "$data_dir",
   "durability": "normal",
   "operator_token": "$SB_TOKEN",
@@ -47,6 +57,27 @@ sb_write_config() {
 EOF
 }
 
+# A throwaway self-signed certificate for 127.0.0.1 in DIR (ECDSA P-256, as ACME clients issue by
+# default); sets SB_TLS_CERT and SB_TLS_KEY. wrk does not verify it, so no CA is needed.
+sb_tls_files() {
+    local dir=$1
+    mkdir -p "$dir"
+    SB_TLS_CERT=$dir/cert.pem SB_TLS_KEY=$dir/key.pem
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=127.0.0.1 \
+        -addext subjectAltName=IP:127.0.0.1 -keyout "$SB_TLS_KEY" -out "$SB_TLS_CERT" 2>"$dir/openssl.log" ||
+        die "openssl could not make the benchmark's certificate: $(tail -3 "$dir/openssl.log")"
+}
+
+# Whether VARIANT enables the add-ons for the bench account.
+sb_addons_enabled() {
+    [ "$1" != none ] && [ "$1" != https ]
+}
+
+# Where the load goes in VARIANT: the HTTPS listener for https, the plain one otherwise.
+sb_api_url() {
+    if [ "$1" = https ]; then echo "https://127.0.0.1:$SB_TLS_PORT"; else echo "$SB_URL"; fi
+}
+
 sb_healthy() {
     curl -sf --max-time 2 "$SB_URL/healthz" >/dev/null
 }
@@ -57,7 +88,7 @@ sb_start() {
     rm -rf "$dir"
     mkdir -p "$dir"
     sb_write_config "$dir/switchboard.json" "$dir/data" "$variant"
-    require_free_ports "$SB_PORT"
+    require_free_ports "$SB_PORT" "$SB_TLS_PORT"
     sb_launch "$dir"
 }
 
@@ -106,7 +137,7 @@ sb_enable_addons() {
 # enabled for the account (or not, in variant none). Dies otherwise: the figures would lie.
 sb_check_addons() {
     local variant=$1 listing pair id mode want_enabled=1 got
-    [ "$variant" = none ] && want_enabled=0
+    sb_addons_enabled "$variant" || want_enabled=0
     listing=$(curl -sf --max-time 10 -H "Authorization: Bearer $SB_TOKEN" "$SB_URL/v1/admin/addons") ||
         die "GET /v1/admin/addons failed"
     [ "$(jq '.failed | length' <<<"$listing")" = 0 ] || die "add-ons refused: $(jq -c .failed <<<"$listing")"
