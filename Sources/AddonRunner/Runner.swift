@@ -1,4 +1,5 @@
 import AddonABI
+import Dispatch
 import PluginAPI
 import RunnerProtocol
 
@@ -15,8 +16,11 @@ final class RunnerHost: @unchecked Sendable {
     let config: [String: UnsafeMutablePointer<CChar>]
     let vtable = UnsafeMutablePointer<sb_host>.allocate(capacity: 1)
 
-    init(writer: FrameWriter, setup: WireInit) {
+    let refuseEmits: Bool
+
+    init(writer: FrameWriter, setup: WireInit, refuseEmits: Bool) {
         self.writer = writer
+        self.refuseEmits = refuseEmits
         stateDirectory = strdup(setup.stateDirectory)
         config = Dictionary(setup.config.map { ($0.0, strdup($0.1)!) }, uniquingKeysWith: { $1 })
         vtable.initialize(
@@ -33,7 +37,9 @@ final class RunnerHost: @unchecked Sendable {
                     runner.writer.write(Requests.log(level: ABILogLevel(abiLevel: level).abiLevel, text))
                 },
                 emit: { host, kind, account, key, json, length in
-                    guard let runner = RunnerHost.from(host), let kind, let account, let json, length <= 1 << 20 else {
+                    guard let runner = RunnerHost.from(host), !runner.refuseEmits, let kind, let account, let json,
+                        length <= 1 << 20
+                    else {
                         return -1
                     }
                     runner.writer.write(
@@ -66,11 +72,15 @@ struct Runner {
     let writer: FrameWriter
     /// The manifest's hooks by name, from `--hooks`; nil when the daemon did not pass them.
     let hookNames: [String]?
+    /// `--refuse-emits`: `emit` answers every record with a refusal (the validator's rule that an
+    /// add-on copes with the host refusing its records; the daemon never passes it).
+    let refuseEmits: Bool
 
-    init(channel fd: Int32, spinMicroseconds: Int, hookNames: [String]?) {
+    init(channel fd: Int32, spinMicroseconds: Int, hookNames: [String]?, refuseEmits: Bool = false) {
         self.channel = Channel(fd: fd, spinMicroseconds: spinMicroseconds)
         writer = FrameWriter(fd: fd)
         self.hookNames = hookNames
+        self.refuseEmits = refuseEmits
     }
 
     func fail(_ reason: String) -> Never {
@@ -98,17 +108,20 @@ struct Runner {
         } catch {
             fail(error.message)
         }
-        let host = RunnerHost(writer: writer, setup: setup)
-        let instance: UnsafeMutableRawPointer
+        let host = RunnerHost(writer: writer, setup: setup, refuseEmits: refuseEmits)
+        var instance: UnsafeMutableRawPointer
         do throws(DescriptorError) {
             instance = try descriptor.instantiate(UnsafePointer(host.vtable))
         } catch {
             fail(error.message)
         }
-        writer.write(Frame(.ready))
+        // READY carries the descriptor's flags (u32), so a validator knows what the add-on declared.
+        var flags = WireWriter()
+        flags.u32(descriptor.flags)
+        writer.write(Frame(.ready, flags.bytes))
         while let frame = channel.read() {
             do {
-                try respond(to: frame, descriptor: descriptor, instance: instance, host: host)
+                try respond(to: frame, descriptor: descriptor, instance: &instance, host: host)
             } catch {
                 exit(3)  // A frame the daemon would never send: stop rather than guess.
             }
@@ -117,7 +130,7 @@ struct Runner {
     }
 
     func respond(
-        to frame: Frame, descriptor: ValidatedDescriptor, instance: UnsafeMutableRawPointer,
+        to frame: Frame, descriptor: ValidatedDescriptor, instance: inout UnsafeMutableRawPointer,
         host: RunnerHost
     ) throws {
         var reader = WireReader(frame.body)
@@ -135,6 +148,25 @@ struct Runner {
                 codes.append(code)
                 if code == SB_RETRY { break }
             }
+            writer.write(Requests.codes(id: id, codes, type: .eventResults))
+        case .recreate:
+            let count = try reader.u32()
+            for cycle in 0..<count {
+                descriptor.destroy(instance)
+                do throws(DescriptorError) {
+                    instance = try descriptor.instantiate(UnsafePointer(host.vtable))
+                } catch {
+                    fail("create failed on cycle \(cycle + 1) of \(count): \(error.message)")
+                }
+            }
+            writer.write(Requests.codes(id: id, [SB_OK], type: .eventResults))
+        case .concurrentEvents:
+            let threads = Int(try reader.u32())
+            let count = Int(try reader.u32())
+            guard (1...64).contains(threads), count < 100_000 else { throw FrameError.truncated }
+            let events = try (0..<count).map { _ in try WireEvent.read(from: &reader) }
+            let codes = Self.deliverConcurrently(
+                events, threads: threads, onEvent: descriptor.onEvent, instance: instance)
             writer.write(Requests.codes(id: id, codes, type: .eventResults))
         case .check:
             let event = try WireEvent.read(from: &reader)
@@ -154,6 +186,24 @@ struct Runner {
         default:
             throw FrameError.unknownType(frame.type.rawValue)
         }
+    }
+
+    /// Each of `threads` threads delivers every event, all at once: what a host may do with an
+    /// add-on that sets `SB_ADDON_THREAD_SAFE`. The codes, thread after thread.
+    static func deliverConcurrently(
+        _ events: [WireEvent], threads: Int, onEvent: ValidatedDescriptor.OnEvent?, instance: UnsafeMutableRawPointer
+    ) -> [Int32] {
+        let results = UnsafeMutableBufferPointer<Int32>.allocate(capacity: threads * events.count)
+        defer { results.deallocate() }
+        results.initialize(repeating: SB_ERROR)
+        nonisolated(unsafe) let shared = (results: results, instance: instance)
+        DispatchQueue.concurrentPerform(iterations: threads) { thread in
+            for (index, event) in events.enumerated() {
+                shared.results[thread * events.count + index] =
+                    onEvent.map { onEvent in event.withCEvent { onEvent(shared.instance, $0) } } ?? SB_ERROR
+            }
+        }
+        return Array(results)
     }
 
     static func cString(_ bytes: UnsafeRawBufferPointer) -> String {

@@ -15,6 +15,11 @@ let channel: Int32 = 3
 func applyLimits(_ arguments: [String]) {
     var index = 1
     while index + 1 < arguments.count {
+        // The one option without a value.
+        if arguments[index] == "--refuse-emits" {
+            index += 1
+            continue
+        }
         let value = rlim_t(UInt64(arguments[index + 1]) ?? 0)
         switch arguments[index] {
         case "--as-mb":
@@ -51,6 +56,6 @@ applyLimits(CommandLine.arguments)
 signal(SIGPIPE, SIG_IGN)
 var runner = Runner(
     channel: channel, spinMicroseconds: spinMicroseconds(CommandLine.arguments),
-    hookNames: hookNames(CommandLine.arguments))
+    hookNames: hookNames(CommandLine.arguments), refuseEmits: CommandLine.arguments.contains("--refuse-emits"))
 runner.serve()
 exit(0)

@@ -24,6 +24,13 @@ public enum FrameType: UInt8, Sendable {
     case log = 10
     /// runner → host: a record the add-on emitted.
     case emit = 11
+    /// host → runner: destroy the instance and create a new one, N times (the validator's lifecycle
+    /// rule; the daemon never sends it). Answered with `eventResults`: `[SB_OK]`.
+    case recreate = 12
+    /// host → runner: a batch of events delivered on several threads at once, each thread the
+    /// whole batch (the validator's rule for add-ons flagged `SB_ADDON_THREAD_SAFE`; the daemon
+    /// never sends it). Answered with `eventResults`: every thread's codes, thread after thread.
+    case concurrentEvents = 13
 }
 
 public struct Frame: Sendable, Equatable {

@@ -10,6 +10,26 @@ public enum Requests {
         return Frame(.events, writer.bytes)
     }
 
+    /// The validator's lifecycle request: destroy and create the instance `count` times.
+    public static func recreate(id: UInt64, now: Int64, count: UInt32) -> Frame {
+        var writer = WireWriter()
+        writer.u64(id)
+        writer.i64(now)
+        writer.u32(count)
+        return Frame(.recreate, writer.bytes)
+    }
+
+    /// The validator's concurrency request: `events` delivered on `threads` threads at once.
+    public static func concurrentEvents(id: UInt64, now: Int64, threads: UInt32, _ events: [WireEvent]) -> Frame {
+        var writer = WireWriter()
+        writer.u64(id)
+        writer.i64(now)
+        writer.u32(threads)
+        writer.u32(UInt32(events.count))
+        for event in events { event.write(to: &writer) }
+        return Frame(.concurrentEvents, writer.bytes)
+    }
+
     public static func check(id: UInt64, now: Int64, _ event: WireEvent) -> Frame {
         var writer = WireWriter()
         writer.u64(id)

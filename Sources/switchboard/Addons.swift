@@ -11,7 +11,7 @@ import SwitchboardDaemon
 struct Addons: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Inspect add-ons and apply declarative consent.",
-        subcommands: [List.self, Status.self, Reload.self, Apply.self, Check.self, New.self])
+        subcommands: [List.self, Status.self, Reload.self, Apply.self, Check.self, Validate.self, New.self, SDK.self])
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the add-ons found, loaded or not, and why not.")
@@ -65,11 +65,18 @@ struct Addons: AsyncParsableCommand {
 extension Addons {
     struct Check: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Check a partner add-on: validate its manifest, verify the pin, load it and create an instance.")
+            abstract:
+                "Check a partner add-on: validate its manifest, verify the pin, load it and create an instance in a runner."
+        )
         @Argument(help: "The add-on's manifest (JSON).") var manifest: String
 
         func run() async throws {
-            let report = AddonCheck.run(manifestFile: manifest, logger: quietLogger())
+            let runner = BundledAddons.executableDirectory.appendingPathComponent("switchboard-addon-runner").path
+            guard FileManager.default.isExecutableFile(atPath: runner) else {
+                throw ValidationError(
+                    "no runner at \(runner); install switchboard-addon-runner beside switchboard (scripts/install)")
+            }
+            let report = AddonCheck.run(manifestFile: manifest, runner: runner, logger: quietLogger())
             if report.ok, let loaded = report.manifest {
                 print(
                     "ok: \(loaded.id) \(loaded.version) loads with ABI \(loaded.abiMajor).\(loaded.abiMinor); library sha256 \(report.sha256 ?? "?")"
@@ -89,24 +96,72 @@ extension Addons {
 
     struct New: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Create a new add-on project in C (source, manifest, Makefile) to start from.")
+            abstract: "Create a new add-on project in C or Swift (source, manifest, Makefile) to start from.",
+            discussion: """
+                The project needs nothing from the source tree: a C project gets the header beside \
+                addon.c, a Swift project the whole SDK in sdk/ (as `addons sdk` writes it).
+                """)
         @Option(help: "Reverse-DNS id, e.g. com.example.delivery-counter.") var id: String
         @Option(help: "Human-readable name.") var name: String = "My Add-on"
         @Option(help: "Your company.") var vendor: String = "Example Vendor"
+        @Option(help: "The add-on's language: c or swift.") var lang: AddonLanguage = .c
         @Argument(help: "Directory to create.") var directory: String
+
+        func validate() throws {
+            guard !directory.isEmpty else { throw ValidationError("DIRECTORY must name the directory to create") }
+        }
 
         func run() async throws {
             do {
                 let created = try AddonScaffold.create(
-                    id: id, name: name, vendor: vendor, in: URL(fileURLWithPath: directory))
+                    id: id, name: name, vendor: vendor, language: lang, sdk: try AddonSDK.locate(),
+                    in: URL(fileURLWithPath: directory))
                 for file in created.files { print("created \(file)") }
-                print("next: cd \(directory) && make SWITCHBOARD_INCLUDE=<path to Sources/PluginAPI/include> check")
+                if let sdk = created.sdkDirectory { print("created \(sdk)/ (the add-on SDK: PluginAPI and AddonKit)") }
+                print("next: cd \(directory)")
+                print("  make           # builds \(created.library)")
+                print("  make pin       # writes its SHA-256 into \(created.manifest)")
+                print("  make load      # switchboard addons check: loads it as the daemon would")
+                print("  make check     # switchboard addons validate: runs it through the conformance rules")
+                print("switchboard must be on PATH, or pass make SWITCHBOARD=/path/to/switchboard")
             } catch let error as ConfigurationError {
+                throw ValidationError(error.description)
+            } catch let error as AddonSDKError {
+                throw ValidationError(error.description)
+            }
+        }
+    }
+
+    struct SDK: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "sdk",
+            abstract: "Write the add-on SDK into a directory: the C header, and AddonKit as a Swift package.",
+            discussion: """
+                DIR/switchboard_addon.h is the header for C (cc -IDIR). DIR/Package.swift is the Swift \
+                package SwitchboardAddonSDK, with the products AddonKit and PluginAPI; depend on it with \
+                .package(path: "DIR"). DIR/exports.map is the version script that keeps every symbol but \
+                switchboard_addon_entry inside the library.
+                """)
+        @Flag(help: "Replace files that differ from the SDK's.") var force = false
+        @Argument(help: "Directory to write (created if missing).") var directory: String
+
+        func validate() throws {
+            guard !directory.isEmpty else { throw ValidationError("DIRECTORY must name the directory to write") }
+        }
+
+        func run() async throws {
+            do {
+                let written = try AddonSDK.locate().write(to: URL(fileURLWithPath: directory), force: force)
+                for file in written { print("wrote \(file)") }
+                if written.isEmpty { print("\(directory) already holds this SDK; nothing to write") }
+            } catch let error as AddonSDKError {
                 throw ValidationError(error.description)
             }
         }
     }
 }
+
+extension AddonLanguage: ExpressibleByArgument {}
 
 /// Commands other than `serve` log warnings only, so their output stays readable.
 func quietLogger() -> Logger {

@@ -2,8 +2,10 @@ import Foundation
 import Logging
 import SwitchboardCore
 
-/// What a partner's add-on looks like to the host: the manifest checked, the library pinned,
-/// loaded and instantiated exactly as the daemon would, without any customer data.
+/// What a partner's add-on looks like to the host: the manifest checked, the library pinned, then
+/// loaded and instantiated in a `switchboard-addon-runner`, as the daemon loads an isolated add-on
+/// (the same descriptor checks as in process), without any customer data. In a runner, an add-on
+/// that crashes, exits or hangs in its constructor, entry or `create` is reported, not suffered.
 public enum AddonCheck {
     public struct Report: Sendable {
         public var manifest: Manifest?
@@ -12,29 +14,39 @@ public enum AddonCheck {
         public var ok: Bool { problems.isEmpty }
     }
 
-    public static func run(manifestFile: String, logger: Logger) -> Report {
+    /// `runner`: the `switchboard-addon-runner` executable. Loading gives up after 10 s.
+    public static func run(manifestFile: String, runner: String, logger: Logger) -> Report {
+        if let problem = ManifestFile.notRegular(manifestFile) { return Report(problems: [problem]) }
         let manifest: Manifest
         do {
             manifest = try Manifest.load(file: manifestFile)
-        } catch let error as ManifestError {
-            return Report(problems: error.problems.map { "\($0.field): \($0.message)" })
         } catch {
-            return Report(problems: ["\(error)"])
+            return Report(
+                problems: (error as? ManifestError)?.problems.map { "\($0.field): \($0.message)" } ?? ["\(error)"])
         }
-        let state = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "switchboard-check-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: state) }
+        let library = AddonLibrary.resolveLibrary(manifest, searchDirectories: [])
+        let digest: String
         do {
-            let library = try AddonLibrary.load(
-                manifest: manifest, library: AddonLibrary.resolveLibrary(manifest, searchDirectories: []),
-                requirePin: true,
-                stateDirectory: state, config: manifest.config, logger: logger, clock: SystemWallClock(),
-                onEmit: { _ in true })
-            return Report(manifest: manifest, sha256: library.sha256, problems: [])
-        } catch let error as AddonLoadError {
-            return Report(manifest: manifest, problems: [error.reason])
+            digest = try AddonLibrary.preflight(manifest: manifest, library: library, requirePin: true)
         } catch {
-            return Report(manifest: manifest, problems: ["\(error)"])
+            return Report(manifest: manifest, problems: [(error as? AddonLoadError)?.reason ?? "\(error)"])
         }
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "switchboard-check-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: work) }
+        let run = ValidationRun(
+            manifest: manifest, library: library, state: work.appendingPathComponent("state"),
+            options: AddonValidator.Options(runner: runner), logger: logger)
+        do {
+            let session = try run.start()
+            let ended = session.stop()
+            guard ended == "exited with status 0" else {
+                return Report(
+                    manifest: manifest, problems: ["after create, destroying the instance: the runner \(ended)"])
+            }
+        } catch {
+            return Report(manifest: manifest, problems: [error.description])
+        }
+        return Report(manifest: manifest, sha256: digest, problems: [])
     }
 }

@@ -67,6 +67,12 @@ package final class AddonLibrary: @unchecked Sendable {
                 "library \(library.path) does not exist; build it or fix library.path (relative paths are resolved beside the manifest)"
             )
         }
+        guard
+            (try? FileManager.default.attributesOfItem(atPath: library.path))?[.type] as? FileAttributeType
+                == .typeRegular
+        else {
+            throw failure("library \(library.path) is not a regular file; library.path must name the built .so")
+        }
         let digest: String
         do { digest = try sha256(of: library) } catch {
             throw failure("library \(library.path) cannot be read: \(error)")

@@ -1,43 +1,109 @@
 import Foundation
 import SwitchboardCore
 
-/// Writes a new add-on project a partner can build with `make` and check with `switchboard addons check`.
+/// The language of a new add-on project.
+public enum AddonLanguage: String, CaseIterable, Sendable {
+    /// `addon.c`, built with `cc` against the header copied beside it.
+    case c
+    /// A Swift package on AddonKit, with the SDK copied into `sdk/`.
+    case swift
+}
+
+/// Writes a new add-on project a partner can build with `make`, pin with `make pin` and check with
+/// `make check` (`switchboard addons validate`) and `make load` (`switchboard addons check`).
+///
+/// The project needs nothing from our source tree: the header (C) or the whole SDK (Swift) is copied
+/// into it, and the Makefile runs `$(SWITCHBOARD)`, `switchboard` on `PATH` unless told otherwise.
 public enum AddonScaffold {
     public struct Created: Sendable {
+        /// The project's own files (the SDK's files under `sdk/` are not listed one by one).
         public var files: [String]
+        /// Where the SDK went (Swift projects only).
+        public var sdkDirectory: String?
+        /// The library `make` builds, beside the manifest.
+        public var library: String
+        /// The manifest's file name.
+        public var manifest: String
     }
 
-    public static func create(id: String, name: String, vendor: String, in directory: URL) throws -> Created {
-        guard Manifest.isValidID(id) else {
+    /// Creates the project in `directory` (created if missing). Refuses, writing nothing, when any
+    /// of its files already exists.
+    public static func create(
+        id: String, name: String, vendor: String, language: AddonLanguage = .c, sdk: AddonSDK, in directory: URL
+    ) throws -> Created {
+        guard Manifest.isValidID(id), id.utf8.count <= 100 else {
             throw ConfigurationError(
                 source: "--id",
-                problems: [FieldError("id", "must be a reverse-DNS id in lower case, e.g. com.example.reports")])
+                problems: [
+                    FieldError(
+                        "id",
+                        "must be a reverse-DNS id in lower case of at most 100 characters, e.g. com.example.reports")
+                ])
         }
-        let library = "lib" + id.split(separator: ".").last!.replacingOccurrences(of: "-", with: "_") + ".so"
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let files: [(String, String)] = [
-            ("addon.c", source(id: id, name: name, vendor: vendor)),
-            ("\(id).json", manifest(id: id, name: name, vendor: vendor, library: library)),
-            ("Makefile", makefile(library: library, manifest: "\(id).json")),
-        ]
-        for (file, text) in files {
-            let url = directory.appendingPathComponent(file)
-            if FileManager.default.fileExists(atPath: url.path) {
+        // The name and vendor go into a C string, a C comment, Swift and JSON: characters that would
+        // need escaping in one of them are refused rather than escaped four ways.
+        for (option, value) in [("--name", name), ("--vendor", vendor)] {
+            guard !value.isEmpty, value.count <= 100,
+                !value.unicodeScalars.contains(where: {
+                    $0.properties.generalCategory == .control || "\"\\".unicodeScalars.contains($0)
+                }),
+                !value.contains("*/")
+            else {
                 throw ConfigurationError(
-                    source: directory.path, problems: [FieldError(file, "already exists; choose an empty directory")])
+                    source: option,
+                    problems: [
+                        FieldError(
+                            String(option.dropFirst(2)),
+                            "must be 1 to 100 characters without quotes, backslashes, line breaks or */ (it goes into C, Swift and JSON as it is)"
+                        )
+                    ])
             }
-            try Data(text.utf8).write(to: url)
         }
-        return Created(files: files.map { directory.appendingPathComponent($0.0).path })
+        let manifestFile = "\(id).json"
+        let project: [AddonProjectFile]
+        let library: String
+        var sdkFiles: [AddonProjectFile] = []
+        switch language {
+        case .c:
+            library = "lib" + id.split(separator: ".").last!.replacingOccurrences(of: "-", with: "_") + ".so"
+            project = [
+                AddonProjectFile(path: "addon.c", text: source(id: id, name: name, vendor: vendor)),
+                AddonProjectFile(path: "switchboard_addon.h", contents: try Data(contentsOf: sdk.header)),
+                AddonProjectFile(path: "exports.map", contents: try Data(contentsOf: sdk.exportList)),
+                AddonProjectFile(path: "Makefile", text: makefile(library: library, manifest: manifestFile)),
+            ]
+        case .swift:
+            let target = swiftTargetName(id: id)
+            library = "lib\(target).so"
+            project = [
+                AddonProjectFile(path: "Package.swift", text: swiftPackage(target: target)),
+                AddonProjectFile(
+                    path: "Sources/\(target)/Addon.swift", text: swiftSource(id: id, name: name, vendor: vendor)),
+                AddonProjectFile(path: "exports.map", contents: try Data(contentsOf: sdk.exportList)),
+                AddonProjectFile(path: "Makefile", text: swiftMakefile(target: target, manifest: manifestFile)),
+                AddonProjectFile(path: ".gitignore", text: "/.build/\n/*.so\n"),
+            ]
+            sdkFiles = try sdk.files().map { AddonProjectFile(path: "sdk/" + $0.path, contents: $0.contents) }
+        }
+        let manifest = AddonProjectFile(
+            path: manifestFile, text: manifest(id: id, name: name, vendor: vendor, library: library))
+        let files = [project[0], manifest] + project.dropFirst()
+        _ = try ProjectFiles.write(files + sdkFiles, to: directory, existing: .refuse)
+        return Created(
+            files: files.map { directory.appendingPathComponent($0.path).path },
+            sdkDirectory: sdkFiles.isEmpty ? nil : directory.appendingPathComponent("sdk").path,
+            library: library, manifest: manifestFile)
     }
 
     static func source(id: String, name: String, vendor: String) -> String {
         """
         /*
-         * \(name): a Switchboard add-on. Build with `make`, check with `make check`.
-         * It counts delivered messages per account and emits the count as a metric.
+         * \(name): a Switchboard add-on. Build with `make`, pin with `make pin`, check with `make check`.
+         * It counts delivered messages and emits the count as a metric.
          */
+        #include <stdio.h>
         #include <stdlib.h>
+        #include <string.h>
 
         #include "switchboard_addon.h"
 
@@ -82,8 +148,7 @@ public enum AddonScaffold {
 
         SB_EXPORT const sb_addon_descriptor *switchboard_addon_entry(void) { return &descriptor; }
 
-        """.replacingOccurrences(
-            of: "#include <stdlib.h>\n", with: "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n")
+        """
     }
 
     static func manifest(id: String, name: String, vendor: String, library: String) -> String {
@@ -110,21 +175,37 @@ public enum AddonScaffold {
 
     static func makefile(library: String, manifest: String) -> String {
         """
-        # SWITCHBOARD_INCLUDE: the directory holding switchboard_addon.h (Sources/PluginAPI/include).
-        SWITCHBOARD_INCLUDE ?= ../Sources/PluginAPI/include
+        # SWITCHBOARD: the switchboard binary that checks the add-on (make SWITCHBOARD=/path/to/switchboard).
+        SWITCHBOARD ?= switchboard
         CFLAGS ?= -std=c99 -O2 -Wall -Wextra -pedantic -Werror
 
-        \(library): addon.c
-        \tcc $(CFLAGS) -fPIC -shared -fvisibility=hidden -I$(SWITCHBOARD_INCLUDE) addon.c -o $@
+        # switchboard_addon.h sits beside addon.c; exports.map makes the library export the entry only.
+        \(library): addon.c switchboard_addon.h exports.map
+        \tcc $(CFLAGS) -fPIC -shared -fvisibility=hidden -I. -Wl,--version-script=exports.map addon.c -o $@
 
+        \(pinRules(library: library, manifest: manifest))
+        clean:
+        \trm -f \(library)
+
+        .PHONY: pin check load clean
+
+        """
+    }
+
+    /// The `pin`, `check` and `load` rules, the same for both languages.
+    static func pinRules(library: String, manifest: String) -> String {
+        """
         # Writes the library's SHA-256 into the manifest's pin.
         pin: \(library)
         \tsed -i "s/\\"sha256\\": \\"[^\\"]*\\"/\\"sha256\\": \\"$$(sha256sum \(library) | cut -d' ' -f1)\\"/" \(manifest)
 
+        # Runs the add-on in a runner, as the daemon would, through the conformance rules.
         check: pin
-        \tswitchboard addons check \(manifest)
+        \t$(SWITCHBOARD) addons validate \(manifest)
 
-        .PHONY: pin check
+        # Loads the library exactly as the daemon would and creates one instance.
+        load: pin
+        \t$(SWITCHBOARD) addons check \(manifest)
 
         """
     }

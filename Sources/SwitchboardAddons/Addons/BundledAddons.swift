@@ -1,9 +1,14 @@
 import Foundation
 import SwitchboardCore
 
-/// Where the add-ons built with the daemon are: the `Manifests/` folder of the source tree and the
-/// build directory that holds the daemon itself (SwiftPM puts `lib<Name>.so` beside executables).
+/// Where the add-ons built with the daemon are: in the source tree, its `Manifests/` folder and the
+/// build directory that holds the daemon itself (SwiftPM puts `lib<Name>.so` beside executables);
+/// installed (`scripts/install`), `PREFIX/lib/switchboard/addons`, manifests and libraries together,
+/// for the daemon in `PREFIX/bin`.
 package enum BundledAddons {
+    /// The installed add-ons, relative to the directory of the `switchboard` executable.
+    package static let installedPath = "../lib/switchboard/addons"
+
     package static var executableDirectory: URL {
         let path =
             (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
@@ -12,7 +17,8 @@ package enum BundledAddons {
 
     package static func manifestDirectory() -> String? {
         var candidates = [
-            URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("Manifests")
+            URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("Manifests"),
+            executableDirectory.appendingPathComponent(installedPath).standardizedFileURL,
         ]
         // From .build/<triple>/<configuration>/ back to the package root.
         var directory = executableDirectory

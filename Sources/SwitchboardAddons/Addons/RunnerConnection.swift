@@ -7,6 +7,8 @@ import RunnerProtocol
 struct RunnerConnection: Sendable, Equatable {
     let process: RunnerProcess
     let inbox: RunnerInbox
+    /// The descriptor's `SB_ADDON_*` flags, as the runner reported them with READY.
+    var flags: UInt32 = 0
 
     static func == (lhs: RunnerConnection, rhs: RunnerConnection) -> Bool {
         lhs.process === rhs.process
@@ -18,18 +20,20 @@ struct RunnerConnection: Sendable, Equatable {
     /// Spawns a runner, sends it INIT (`setup`) and waits for READY. A runner that refuses the
     /// library, breaks the protocol or does not answer in time is reaped before this throws.
     static func open(
-        executable: String, arguments: [String], setup: WireInit, addonID: String, logger: Logger
+        executable: String, arguments: [String], setup: WireInit, addonID: String, logger: Logger,
+        onStdout: (@Sendable (String) -> Void)? = nil
     ) throws(RunnerProcess.SpawnError) -> RunnerConnection {
         let process = try RunnerProcess.spawn(
-            executable: executable, arguments: arguments, addonID: addonID, logger: logger)
+            executable: executable, arguments: arguments, addonID: addonID, logger: logger, onStdout: onStdout)
         guard process.write(Frame(.initialize, setup.encoded())) else {
             process.kill()
             throw RunnerProcess.SpawnError(description: "the runner \(process.reap()) before it could be initialised")
         }
         var decoder = FrameDecoder()
         switch readHandshake(process.socket, &decoder, timeoutMs: handshakeTimeoutMs) {
-        case .ready:
-            return RunnerConnection(process: process, inbox: RunnerInbox(socket: process.socket, decoder: decoder))
+        case .ready(let flags):
+            return RunnerConnection(
+                process: process, inbox: RunnerInbox(socket: process.socket, decoder: decoder), flags: flags)
         case .failed(let reason):
             _ = process.reap()
             throw RunnerProcess.SpawnError(description: reason)
@@ -40,7 +44,7 @@ struct RunnerConnection: Sendable, Equatable {
     }
 
     private enum Handshake {
-        case ready, failed(String), broken(String)
+        case ready(flags: UInt32), failed(String), broken(String)
     }
 
     /// Reads up to READY (the runner's log lines may come first); frames after it stay in `decoder`.
@@ -50,7 +54,9 @@ struct RunnerConnection: Sendable, Equatable {
             do {
                 if let frame = try decoder.next() {
                     switch frame.type {
-                    case .ready: return .ready
+                    case .ready:
+                        var reader = WireReader(frame.body)
+                        return .ready(flags: (try? reader.u32()) ?? 0)
                     case .failed: return .failed(String(decoding: frame.body, as: UTF8.self))
                     case .log: continue
                     default: return .broken("the runner answered \(frame.type) before READY")

@@ -17,6 +17,11 @@ final class RunnerProcess: @unchecked Sendable {
     private let lock = NSLock()
     private var closed = false
     private let reaped = Atomic(false)
+    private let straysKilled = Atomic(0)
+
+    /// Processes the add-on started that were still running, in the runner's process group, when
+    /// the runner ended; `reap` kills them. The validator fails an add-on that leaves any.
+    var strays: Int { straysKilled.load(ordering: .acquiring) }
 
     private init(pid: pid_t, socket: Int32) {
         self.pid = pid
@@ -29,8 +34,11 @@ final class RunnerProcess: @unchecked Sendable {
 
     /// Spawns with posix_spawn (Foundation's Process reaps children itself and misreports crashes),
     /// a scrubbed environment, and the backtracer off so a crash is seen at once.
+    /// `onStdout`, when given, receives each line the add-on writes to its stdout (the validator's
+    /// rule that an add-on prints nothing there); stderr still goes to the log.
     static func spawn(
-        executable: String, arguments: [String], addonID: String, logger: Logger
+        executable: String, arguments: [String], addonID: String, logger: Logger,
+        onStdout: (@Sendable (String) -> Void)? = nil
     ) throws(SpawnError) -> RunnerProcess {
         var pair: [Int32] = [-1, -1]
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
@@ -43,10 +51,18 @@ final class RunnerProcess: @unchecked Sendable {
             throw SpawnError(description: "pipe failed: \(String(cString: strerror(errno)))")
         }
         for fd in output { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        var stdout: [Int32] = [-1, -1]
+        if onStdout != nil {
+            guard pipe(&stdout) == 0 else {
+                for fd in pair + output { close(fd) }
+                throw SpawnError(description: "pipe failed: \(String(cString: strerror(errno)))")
+            }
+            for fd in stdout { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, output[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, onStdout == nil ? output[1] : stdout[1], 1)
         posix_spawn_file_actions_adddup2(&actions, output[1], 2)
         posix_spawn_file_actions_adddup2(&actions, pair[1], 3)
         var attributes = posix_spawnattr_t()
@@ -64,7 +80,11 @@ final class RunnerProcess: @unchecked Sendable {
         var noneBlocked = sigset_t()
         sigemptyset(&noneBlocked)
         posix_spawnattr_setsigmask(&attributes, &noneBlocked)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+        // Its own process group (led by the runner), so that whatever the add-on forks is found and
+        // ended with it, never left behind the daemon.
+        posix_spawnattr_setpgroup(&attributes, 0)
+        posix_spawnattr_setflags(
+            &attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP))
         let words: [String] = [executable] + arguments
         let argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
         let variables: [String] = [
@@ -79,42 +99,55 @@ final class RunnerProcess: @unchecked Sendable {
         let result = posix_spawn(&pid, executable, &actions, &attributes, argv, environment)
         close(pair[1])
         close(output[1])
+        if onStdout != nil { close(stdout[1]) }
         guard result == 0 else {
             close(pair[0])
             close(output[0])
+            if onStdout != nil { close(stdout[0]) }
             throw SpawnError(description: "cannot start \(executable): \(String(cString: strerror(result)))")
         }
         let process = RunnerProcess(pid: pid, socket: pair[0])
         forwardOutput(fd: output[0], addonID: addonID, logger: logger)
+        if let onStdout { forwardLines(fd: stdout[0], to: onStdout) }
         return process
     }
 
-    /// Lines the add-on prints become log lines, never frames.
-    private static func forwardOutput(fd: Int32, addonID: String, logger: Logger) {
+    /// Every line read from `fd` (up to 2,000 bytes of each), until its end.
+    private static func forwardLines(fd: Int32, to sink: @escaping @Sendable (String) -> Void) {
         Thread.detachNewThread {
             var pending: [UInt8] = []
             var buffer = [UInt8](repeating: 0, count: 8192)
-            var lines = 0
             while true {
                 let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
                 if count < 0 && errno == EINTR { continue }
                 if count <= 0 { break }
                 pending.append(contentsOf: buffer[0..<count])
                 while let newline = pending.firstIndex(of: 10) {
-                    lines += 1
-                    // A chatty add-on must not flood the log: the first lines, then every thousandth.
-                    if lines <= 100 || lines % 1000 == 0 {
-                        let text = String(decoding: pending[..<min(newline, 2000)], as: UTF8.self)
-                        logger.info(
-                            "add-on output",
-                            metadata: ["addon.id": "\(addonID)", "line": "\(text)", "lines": "\(lines)"])
-                    }
+                    sink(String(decoding: pending[..<min(newline, 2000)], as: UTF8.self))
                     pending.removeSubrange(...newline)
                 }
                 if pending.count > 65536 { pending.removeAll(keepingCapacity: true) }
             }
+            if !pending.isEmpty { sink(String(decoding: pending.prefix(2000), as: UTF8.self)) }
             close(fd)
         }
+    }
+
+    /// Lines the add-on prints become log lines, never frames.
+    private static func forwardOutput(fd: Int32, addonID: String, logger: Logger) {
+        let printed = LineCount()
+        forwardLines(fd: fd) { text in
+            let lines = printed.value.add(1, ordering: .relaxed).newValue
+            // A chatty add-on must not flood the log: the first lines, then every thousandth.
+            if lines <= 100 || lines % 1000 == 0 {
+                logger.info(
+                    "add-on output", metadata: ["addon.id": "\(addonID)", "line": "\(text)", "lines": "\(lines)"])
+            }
+        }
+    }
+
+    private final class LineCount: Sendable {
+        let value = Atomic(0)
     }
 
     /// Writes a whole frame; false when the runner is gone.
@@ -149,11 +182,30 @@ final class RunnerProcess: @unchecked Sendable {
         if !closed { _ = Glibc.shutdown(socket, Int32(SHUT_WR)) }
     }
 
-    /// Reaps the process and says how it ended.
+    /// The processes of process group `group` (from `/proc/PID/stat`: the group is its fifth field,
+    /// the second after the command name's closing parenthesis).
+    static func members(ofGroup group: pid_t) -> [pid_t] {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
+        return entries.compactMap { entry in
+            guard let pid = pid_t(entry), pid != group,
+                let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { return nil }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 2 && pid_t(fields[2]) == group ? pid : nil
+        }
+    }
+
+    /// Reaps the process and says how it ended; kills what it left running in its process group.
     func reap() -> String {
         var status: Int32 = 0
         var result: pid_t
         repeat { result = waitpid(pid, &status, 0) } while result < 0 && errno == EINTR
+        let group = Self.members(ofGroup: pid)
+        if !group.isEmpty {
+            for member in group { _ = Glibc.kill(member, SIGKILL) }
+            straysKilled.store(group.count, ordering: .releasing)
+        }
         reaped.store(true, ordering: .releasing)
         lock.lock()
         if !closed {
