@@ -14,6 +14,8 @@ enum Message: Equatable {
     case verdict(id: UInt64, Requests.Verdict)
     case log(level: UInt32, String)
     case emit(Requests.Emitted)
+    case recreate(id: UInt64, now: Int64, count: UInt32)
+    case concurrentEvents(id: UInt64, now: Int64, threads: UInt32, [WireEvent])
 
     /// The message in `frame`, or nil when its body is not one (the readers threw).
     static func decode(_ frame: Frame) -> Message? {
@@ -48,6 +50,18 @@ enum Message: Equatable {
                 return .log(level: try reader.u32(), try reader.string())
             case .emit:
                 return .emit(try Requests.readEmit(frame.body))
+            case .recreate:
+                var reader = WireReader(frame.body)
+                return .recreate(id: try reader.u64(), now: try reader.i64(), count: try reader.u32())
+            case .concurrentEvents:
+                var reader = WireReader(frame.body)
+                let id = try reader.u64()
+                let now = try reader.i64()
+                let threads = try reader.u32()
+                let count = Int(try reader.u32())
+                var events: [WireEvent] = []
+                for _ in 0..<count { events.append(try WireEvent.read(from: &reader)) }
+                return .concurrentEvents(id: id, now: now, threads: threads, events)
             }
         } catch {
             return nil
@@ -66,6 +80,9 @@ enum Message: Equatable {
         case .verdict(let id, let verdict): Requests.verdict(id: id, verdict)
         case .log(let level, let text): Requests.log(level: level, text)
         case .emit(let record): Requests.emit(record)
+        case .recreate(let id, let now, let count): Requests.recreate(id: id, now: now, count: count)
+        case .concurrentEvents(let id, let now, let threads, let events):
+            Requests.concurrentEvents(id: id, now: now, threads: threads, events)
         }
     }
 }
