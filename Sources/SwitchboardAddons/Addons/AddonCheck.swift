@@ -16,27 +16,24 @@ public enum AddonCheck {
 
     /// `runner`: the `switchboard-addon-runner` executable. Loading gives up after 10 s.
     public static func run(manifestFile: String, runner: String, logger: Logger) -> Report {
-        if let problem = ManifestFile.notRegular(manifestFile) { return Report(problems: [problem]) }
+        let options = AddonValidator.Options(runner: runner)
         let manifest: Manifest
-        do {
-            manifest = try Manifest.load(file: manifestFile)
-        } catch {
-            return Report(
-                problems: (error as? ManifestError)?.problems.map { "\($0.field): \($0.message)" } ?? ["\(error)"])
-        }
-        let library = AddonLibrary.resolveLibrary(manifest, searchDirectories: [])
+        let library: URL
         let digest: String
-        do {
-            digest = try AddonLibrary.preflight(manifest: manifest, library: library, requirePin: true)
-        } catch {
-            return Report(manifest: manifest, problems: [(error as? AddonLoadError)?.reason ?? "\(error)"])
+        switch AddonValidator.prepare(manifestFile: manifestFile, options: options) {
+        case .unreadableManifest(let problems):
+            return Report(problems: problems)
+        case .unusableLibrary(let read, let reason):
+            return Report(manifest: read, problems: [reason])
+        case .ready(let read, let found, let sha256):
+            (manifest, library, digest) = (read, found, sha256)
         }
         let work = FileManager.default.temporaryDirectory.appendingPathComponent(
             "switchboard-check-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: work) }
         let run = ValidationRun(
             manifest: manifest, library: library, state: work.appendingPathComponent("state"),
-            options: AddonValidator.Options(runner: runner), logger: logger)
+            options: options, logger: logger)
         do {
             let session = try run.start()
             let ended = session.stop()

@@ -32,40 +32,30 @@ public enum AddonValidator {
     /// Validates the add-on of `manifestFile`. Never throws: every problem is a failed rule.
     public static func run(manifestFile: String, options: Options, logger: Logger) -> ValidationReport {
         var report = ValidationReport(manifest: manifestFile, rules: [])
-        if let problem = ManifestFile.notRegular(manifestFile) {
-            report.add(.manifest, .failed, problem)
-            report.skipRest(after: .manifest, because: "the manifest must be valid first")
-            return report
-        }
         let manifest: Manifest
-        do {
-            manifest = try Manifest.load(file: manifestFile)
-        } catch {
-            let reason =
-                (error as? ManifestError)?.problems.map { "\($0.field): \($0.message)" }.joined(separator: "; ")
-                ?? "\(error)"
-            report.add(.manifest, .failed, reason)
+        let library: URL
+        switch prepare(manifestFile: manifestFile, options: options) {
+        case .unreadableManifest(let problems):
+            report.add(.manifest, .failed, problems.joined(separator: "; "))
             report.skipRest(after: .manifest, because: "the manifest must be valid first")
             return report
-        }
-        report.addon = manifest.id
-        report.version = manifest.version
-        let library = AddonLibrary.resolveLibrary(manifest, searchDirectories: options.libraryDirectories)
-        do {
-            let digest = try AddonLibrary.preflight(
-                manifest: manifest, library: library, requirePin: options.requirePin)
-            report.add(
-                .manifest, .passed,
-                "\(manifest.id) \(manifest.version), ABI \(manifest.abiMajor).\(manifest.abiMinor); \(library.path), sha256 \(digest)"
-                    + (manifest.librarySHA256 == nil ? " (not pinned: allowed for bundled add-ons only)" : ", pinned"))
-        } catch {
-            var reason = (error as? AddonLoadError)?.reason ?? "\(error)"
-            if manifest.librarySHA256 == nil && options.requirePin {
+        case .unusableLibrary(let read, var reason):
+            report.addon = read.id
+            report.version = read.version
+            if read.librarySHA256 == nil && options.requirePin {
                 reason += " (an add-on bundled with the daemon is validated with --bundled)"
             }
             report.add(.manifest, .failed, reason)
             report.skipRest(after: .manifest, because: "the library must exist and match its pin first")
             return report
+        case .ready(let read, let found, let digest):
+            (manifest, library) = (read, found)
+            report.addon = manifest.id
+            report.version = manifest.version
+            report.add(
+                .manifest, .passed,
+                "\(manifest.id) \(manifest.version), ABI \(manifest.abiMajor).\(manifest.abiMinor); \(library.path), sha256 \(digest)"
+                    + (manifest.librarySHA256 == nil ? " (not pinned: allowed for bundled add-ons only)" : ", pinned"))
         }
         let work = FileManager.default.temporaryDirectory.appendingPathComponent(
             "switchboard-validate-\(UUID().uuidString)")
@@ -76,6 +66,37 @@ public enum AddonValidator {
         run.exports(into: &report)
         run.behaviour(into: &report)
         return report
+    }
+}
+
+extension AddonValidator {
+    /// What the checks before any of the add-on's code runs found: shared by `validate` and `check`.
+    enum Preparation {
+        /// The manifest is valid; its library exists, matches its pin (or needs none) and its ABI.
+        case ready(Manifest, library: URL, sha256: String)
+        /// Not a regular file, not JSON, or not a valid manifest: each problem.
+        case unreadableManifest([String])
+        /// A valid manifest whose library is missing, unpinned, changed or of another ABI: why.
+        case unusableLibrary(Manifest, String)
+    }
+
+    static func prepare(manifestFile: String, options: Options) -> Preparation {
+        if let problem = ManifestFile.notRegular(manifestFile) { return .unreadableManifest([problem]) }
+        let manifest: Manifest
+        do {
+            manifest = try Manifest.load(file: manifestFile)
+        } catch {
+            return .unreadableManifest(
+                (error as? ManifestError)?.problems.map { "\($0.field): \($0.message)" } ?? ["\(error)"])
+        }
+        let library = AddonLibrary.resolveLibrary(manifest, searchDirectories: options.libraryDirectories)
+        do {
+            let digest = try AddonLibrary.preflight(
+                manifest: manifest, library: library, requirePin: options.requirePin)
+            return .ready(manifest, library: library, sha256: digest)
+        } catch {
+            return .unusableLibrary(manifest, (error as? AddonLoadError)?.reason ?? "\(error)")
+        }
     }
 }
 

@@ -248,7 +248,7 @@ extension ValidationRun {
             )
         }
         calls += codes.count
-        for code in codes where ![SB_OK, SB_RETRY, SB_ERROR].contains(code) {
+        for code in codes where !Self.isABICode(code) {
             invalidAnswers.append("on_event answered \(code) to a concurrent \(type.rawValue) event")
         }
         return (.passed, "4 threads × 50 \(type.rawValue) events at once")
@@ -374,7 +374,7 @@ extension ValidationRun {
         for _ in 0..<5 where code == SB_RETRY {
             code = try session.erase(subject)
             calls += 1
-            if ![SB_OK, SB_RETRY, SB_ERROR].contains(code) {
+            if !Self.isABICode(code) {
                 invalidAnswers.append("erase answered \(code)")
             }
         }

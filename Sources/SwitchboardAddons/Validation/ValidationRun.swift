@@ -67,7 +67,7 @@ final class ValidationRun {
     {
         let codes = try session.deliver([event])
         calls += 1
-        for code in codes where ![SB_OK, SB_RETRY, SB_ERROR].contains(code) {
+        for code in codes where !Self.isABICode(code) {
             invalidAnswers.append("on_event answered \(code) to \(context())")
         }
     }
@@ -93,6 +93,11 @@ final class ValidationRun {
         } else {
             try deliver(event, on: session, context: context())
         }
+    }
+
+    /// Whether `code` is one of the answers `on_event` and `erase` may give (`switchboard_addon.h`).
+    static func isABICode(_ code: Int32) -> Bool {
+        code == SB_OK || code == SB_RETRY || code == SB_ERROR
     }
 
     /// Descriptors and threads of a live process, from /proc.

@@ -23,9 +23,8 @@ final class ValidationSession {
 
     let connection: RunnerConnection
     private var nextID: UInt64 = 1
-    /// Log lines and records the add-on sent, in order (the validator shows the last ones).
-    private(set) var logs: [String] = []
-    private(set) var emits = 0
+    /// The add-on's last log line, shown with a runner's death (often it says why).
+    private var lastLogLine: String?
     private var ended: String?
 
     var pid: pid_t { connection.process.pid }
@@ -147,10 +146,9 @@ final class ValidationSession {
                 switch frame.type {
                 case .log:
                     _ = try reader.u32()
-                    logs.append(try reader.string())
-                    if logs.count > 200 { logs.removeFirst(logs.count - 200) }
+                    lastLogLine = try reader.string()
                 case .emit:
-                    emits += 1
+                    break  // What it records is the daemon's business, not a rule's.
                 case .eventResults, .eraseResult:
                     let (answered, codes) = try Requests.readCodes(frame.body)
                     if answered == id { answer = .codes(codes) }
@@ -184,7 +182,7 @@ final class ValidationSession {
     }
 
     private var lastLog: String {
-        guard let line = logs.last else { return "" }
+        guard let line = lastLogLine else { return "" }
         return "; its last log line: \(line)"
     }
 }
