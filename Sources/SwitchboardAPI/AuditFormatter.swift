@@ -28,7 +28,7 @@ extension AuditFormatter {
 /// Ledger rows for people (table) and machines (JSON, CSV, NDJSON).
 public enum AuditFormatter {
     public static func render(_ entries: [LedgerEntry], format: String) -> String {
-        let shares = entries.map(ShareView.init)
+        let shares = ShareView.views(of: entries)
         switch format {
         case "json":
             let encoder = SnakeCaseJSON.encoder(pretty: true)

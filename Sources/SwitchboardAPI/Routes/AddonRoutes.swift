@@ -239,7 +239,7 @@ struct AddonRoutes {
         try parameters.finish()
         let entries = try await services.addons.writer.pool.read { [query] db in try Ledger.query(db, query) }
         let next = entries.count == query.limit ? entries.last.map { Cursor.encode(String($0.seq)) } : nil
-        return try JSONResponse.make(Page(data: entries.map(ShareView.init), nextCursor: next))
+        return try JSONResponse.make(Page(data: ShareView.views(of: entries), nextCursor: next))
     }
 
     @Sendable func reports(_ request: Request, context: AppContext) async throws -> Response {
@@ -276,6 +276,19 @@ struct ShareView: Encodable {
     var fields: [String: String]
     var consentReceiptId: String?
     var hash: String
+
+    /// One view per event the record covers: a record of a batch lists as many shares as it has
+    /// events, each with the record's `seq` and `hash`, so answers read the same per event whether
+    /// the events were recorded one a row or batched.
+    static func views(of entries: [LedgerEntry]) -> [ShareView] {
+        entries.flatMap { entry in
+            entry.eventIDs.map { eventID in
+                var view = ShareView(entry)
+                view.eventId = eventID
+                return view
+            }
+        }
+    }
 
     init(_ entry: LedgerEntry) {
         seq = entry.seq

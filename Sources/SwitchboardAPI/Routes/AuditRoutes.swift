@@ -126,7 +126,7 @@ struct AuditRoutes {
         }
         let entries = try await services.addons.writer.pool.read { [query] db in try Ledger.query(db, query) }
         return try AuditOutput.response(
-            entries.map(ShareView.init), format: format,
+            ShareView.views(of: entries), format: format,
             nextCursor: entries.count == query.limit ? entries.last.map { Cursor.encode(String($0.seq)) } : nil)
     }
 }

@@ -22,8 +22,10 @@ public final class AddonPlatform: DomainEventSink, PreSendCheck, Service {
     let commitWakeups: CommitWakeups
     let counters: AddonCounters
     let modes = ContentModeCache()
-    /// Shares made by pre-send checks, with their time, waiting for the writer.
-    let checkShares = PendingWrites<(Ledger.Share, Int64)>()
+    /// Shares made by pre-send checks, waiting for the writer. They are recorded at the time of the
+    /// write that commits them (milliseconds after the check, and before the sender hears of the
+    /// message), so that one writer batch's checks make one ledger record per add-on and account.
+    let checkShares = PendingWrites<Ledger.Share>()
 
     /// `metrics` is the public registry (per add-on figures only); `accountMetrics` holds what names
     /// an account (metrics add-ons emit) and is served to the operator alone.
@@ -128,12 +130,11 @@ public final class AddonPlatform: DomainEventSink, PreSendCheck, Service {
         }
         // Not awaited: the message's own insert queues behind this in the writer, so the shares
         // commit in the same batch or an earlier one, before the sender hears of its message.
-        let now = clock.now().epochMillis
-        if checkShares.add(contentsOf: shares.map { ($0, now) }) {
+        if checkShares.add(contentsOf: shares) {
             let logger = self.logger
             writer.writeDetached(
-                { [checkShares] db in
-                    try Ledger.append(db, timed: checkShares.take())
+                { [checkShares, clock] db in
+                    try Ledger.append(db, checkShares.take(), at: clock.now().epochMillis)
                 },
                 failed: { error in
                     logger.error("could not record pre-send shares", metadata: ["error": "\(error)"])

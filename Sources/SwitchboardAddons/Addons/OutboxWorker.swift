@@ -12,7 +12,7 @@ package struct OutboxWorker: Sendable {
     let addonID: String
     let wake: BatchQueue<Void>
     static let batchSize = 256
-    static let linger = Duration.milliseconds(5)
+    static let linger = Duration.milliseconds(25)
 
     /// One outbox row, ready to hand to the add-on.
     package enum Work: Sendable {

@@ -3,13 +3,16 @@ import Foundation
 import GRDB
 import SwitchboardCore
 
-/// One share: which add-on received which fields of which event, under which consent. No values.
+/// One ledger record: which add-on received which fields of which events, under which consent,
+/// when. No values. A record covers every event of one delivered batch that crossed with the same
+/// fields and treatments under the same consent record (see `Ledger.append`); `eventIDs` lists them.
 public struct LedgerEntry: Sendable, Equatable, FetchableRecord {
     public var seq: Int64
     public var at: Int64
     public var addonID: String
     public var addonVersion: String
     public var accountID: String
+    /// The `event_id` column as stored (and hashed): the events' ids joined by commas.
     public var eventID: String
     public var eventType: String
     /// `field:treatment` pairs, e.g. `usage.to:pseudonym`.
@@ -31,6 +34,11 @@ public struct LedgerEntry: Sendable, Equatable, FetchableRecord {
         consentID = row["consent_id"]
         prevHash = row["prev_hash"]
         hash = row["hash"]
+    }
+
+    /// The events this record covers, in the order they were delivered (ids never contain commas).
+    public var eventIDs: [String] {
+        eventID.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
     }
 }
 
@@ -95,14 +103,28 @@ public enum Ledger {
         return hasher.finalize().hexString
     }
 
-    /// Appends shares inside the caller's transaction (the writer's batch), chaining each to the last.
+    /// Appends shares inside the caller's transaction (the writer's batch), chaining each record to
+    /// the last. Shares that differ only in their event become one record whose `event_id` lists the
+    /// events in order: a delivered batch of 256 events to one add-on about one account costs one
+    /// hash-chained row, not 256, and every audit answer (which account, which events, which fields
+    /// with which treatment, under which consent, when) stays exact. Erasure receipts stay one a row.
     package static func append(_ db: Database, _ shares: [Share], at: Int64) throws {
-        try append(db, timed: shares.map { ($0, at) })
-    }
-
-    /// The same, each share with its own time (shares gathered from several requests).
-    static func append(_ db: Database, timed shares: [(share: Share, at: Int64)]) throws {
         guard !shares.isEmpty else { return }
+        var records: [Share] = []
+        var index: [RecordKey: Int] = [:]
+        for share in shares {
+            guard share.eventType != erasureEventType else {
+                records.append(share)
+                continue
+            }
+            let key = RecordKey(share)
+            if let position = index[key] {
+                records[position].eventID += "," + share.eventID
+            } else {
+                index[key] = records.count
+                records.append(share)
+            }
+        }
         var seq = try Int64.fetchOne(db.cachedStatement(sql: "SELECT max(seq) FROM ledger")) ?? 0
         var prev =
             try String.fetchOne(db.cachedStatement(sql: "SELECT hash FROM ledger WHERE seq = ?"), arguments: [seq])
@@ -112,7 +134,7 @@ public enum Ledger {
                 INSERT INTO ledger (seq, at, addon_id, addon_version, account_id, event_id, event_type, fields, consent_id,
                     prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
-        for (share, at) in shares {
+        for share in records {
             seq += 1
             let fields = share.fields.joined(separator: ",")
             let hash = hash(
@@ -134,8 +156,31 @@ public enum Ledger {
             try insert.execute()
             prev = hash
         }
-        try Recipients.note(db, shares)
+        try Recipients.note(db, records.map { ($0, at) })
     }
+
+    /// What makes two shares one record: everything but the event.
+    private struct RecordKey: Hashable {
+        var addonID: String
+        var addonVersion: String
+        var accountID: String
+        var eventType: String
+        var fields: [String]
+        var consentID: String?
+
+        init(_ share: Share) {
+            addonID = share.addonID
+            addonVersion = share.addonVersion
+            accountID = share.accountID
+            eventType = share.eventType
+            fields = share.fields
+            consentID = share.consentID
+        }
+    }
+
+    /// SQL for the number of events a ledger row covers (its comma-separated `event_id`), derived
+    /// from the hashed column itself so that no unhashed count can be edited.
+    static let eventCountSQL = "(length(event_id) - length(replace(event_id, ',', '')) + 1)"
 
     public struct Query: Sendable {
         public var addonID: String?

@@ -15,12 +15,13 @@ public enum ShareSummary {
         public var erasureReceipts: Int
     }
 
-    /// Every add-on that received this account's data: which fields, how often, under which consent.
+    /// Every add-on that received this account's data: which fields, how often (in events, not ledger
+    /// records), under which consent.
     public static func forAccount(_ db: Database, accountID: String) throws -> [AddonShares] {
         let rows = try Row.fetchAll(
             db,
             sql: """
-                SELECT addon_id, addon_version, event_type, fields, consent_id, COUNT(*) AS n, MIN(at) AS first_at, MAX(at) AS last_at
+                SELECT addon_id, addon_version, event_type, fields, consent_id, SUM(\(Ledger.eventCountSQL)) AS n, MIN(at) AS first_at, MAX(at) AS last_at
                 FROM ledger WHERE account_id = ? GROUP BY addon_id, addon_version, event_type, fields, consent_id
                 """, arguments: [accountID])
         var byAddon: [String: AddonShares] = [:]
@@ -72,7 +73,7 @@ public enum ShareSummary {
         let rows = try Row.fetchAll(
             db,
             sql: """
-                SELECT addon_id, date(at / 1000, 'unixepoch') AS day, fields, COUNT(*) AS n FROM ledger
+                SELECT addon_id, date(at / 1000, 'unixepoch') AS day, fields, SUM(\(Ledger.eventCountSQL)) AS n FROM ledger
                 WHERE \(clauses.joined(separator: " AND ")) GROUP BY addon_id, day, fields
                 """, arguments: arguments)
         var counts: [String: DayCount] = [:]
