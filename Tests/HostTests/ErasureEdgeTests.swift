@@ -55,6 +55,21 @@ import Testing
             let clear = try #require(erased("com.example.clear"))
             #expect(clear.accountID == number)
             #expect(clear.fields["pseudonym"]?.isEmpty == false)
+            // Once both add-ons answered, the request no longer keeps the number it erased.
+            let requestID = try #require(erasure.json["id"] as? String)
+            #expect(
+                try await eventually {
+                    try await client.get("/v1/account/erasures/\(requestID)").json["state"] as? String == "done"
+                })
+            let settled = try await client.get("/v1/account/erasures/\(requestID)").json
+            #expect(settled["subject_value"] == nil, "\(settled)")
+            let kept = try await DatabaseQueue(
+                path: daemon.directory.appendingPathComponent("switchboard.sqlite").path
+            ).read { db in
+                try String.fetchAll(
+                    db, sql: "SELECT subject_value FROM erasure_requests WHERE subject_value IS NOT NULL")
+            }
+            #expect(kept.isEmpty, "\(kept)")
             // Nothing in the pseudonymous add-on's files names the number.
             let files = try FileManager.default.contentsOfDirectory(
                 atPath: daemon.directory.appendingPathComponent("addons/com.example.pseudonymous").path)

@@ -404,7 +404,7 @@ import Testing
                 "v5-consent-terms-recipients", "v6-erased-accounts-stay-erased",
                 "v7-callback-receivers-secret-rotation", "v8-sign-in-sessions", "v9-carrier-submit-intent",
                 "v10-carrier-submissions", "v11-smpp-server", "v12-inbound-webhooks", "v13-smpp-partials",
-                "v14-account-inbound-webhook",
+                "v14-account-inbound-webhook", "v15-settled-erasures-forget-the-number",
             ])
         let owned = (CoreSchema.migrations + AddonSchema.migrations).map(\.identifier)
         #expect(Set(applied) == Set(owned))

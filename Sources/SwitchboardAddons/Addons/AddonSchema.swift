@@ -7,8 +7,12 @@ package enum AddonSchema {
     package static let v2Addons = SchemaMigration("v2-addons", sql: v2)
     package static let v3LedgerCheckpointsErasure = SchemaMigration("v3-ledger-checkpoints-erasure", sql: v3)
     package static let v5ConsentTermsRecipients = SchemaMigration("v5-consent-terms-recipients", sql: v5)
+    package static let v15SettledErasuresForgetTheNumber = SchemaMigration(
+        "v15-settled-erasures-forget-the-number", sql: v15)
     /// The platform's steps, in order.
-    package static let migrations = [v2Addons, v3LedgerCheckpointsErasure, v5ConsentTermsRecipients]
+    package static let migrations = [
+        v2Addons, v3LedgerCheckpointsErasure, v5ConsentTermsRecipients, v15SettledErasuresForgetTheNumber,
+    ]
 
     private static let v2 = """
         CREATE TABLE addon_consents (
@@ -123,5 +127,13 @@ package enum AddonSchema {
                     ELSE 'none'
                 END
             FROM ledger WHERE event_type != 'erasure' GROUP BY addon_id, account_id;
+        """
+
+    /// Erasure requests whose add-ons have all answered (or that had none to ask) no longer keep the
+    /// erased number (`ErasureRequests.settle` does the same for each request from now on).
+    private static let v15 = """
+        UPDATE erasure_requests SET subject_value = NULL
+        WHERE subject_value IS NOT NULL AND NOT EXISTS (
+            SELECT 1 FROM erasure_tasks WHERE request_id = erasure_requests.id AND state = 'pending');
         """
 }

@@ -86,11 +86,14 @@ extension AddonPlatform: ErasureRequestSink {
         // recipients record, not the ledger rows that compaction removes, says who received what.
         var targets = try Recipients.of(db, accountID: accountID, numbersOnly: subject != .account)
         if let onlyAddon { targets = targets.filter { $0.addonID == onlyAddon } }
+        // The number is kept only while an add-on has still to answer (`ErasureRequests.settle`):
+        // an erasure request must not become the place where the erased number lives on.
         try db.execute(
             sql: """
                 INSERT INTO erasure_requests (id, account_id, subject_kind, subject_value, origin, created_at)
                 VALUES (?, ?, ?, ?, ?, ?)
-                """, arguments: [id, accountID, subject.kind.rawValue, subject.value, origin, now])
+                """,
+            arguments: [id, accountID, subject.kind.rawValue, targets.isEmpty ? nil : subject.value, origin, now])
         for (addon, numbers) in targets {
             let order = try JSONEncoder().encode(
                 ErasureOrder(

@@ -215,6 +215,7 @@ package struct OutboxWorker: Sendable {
                         WHERE request_id = ? AND addon_id = ?
                         """
                 ).execute(arguments: [update.state.rawValue, update.detail, at, update.requestID, addonID])
+                try ErasureRequests.settle(db, requestID: update.requestID)
             }
             if let retryRow {
                 let backoff = min(Int64(100) << Int64(min(retryRow.attempts, 12)), 300_000)

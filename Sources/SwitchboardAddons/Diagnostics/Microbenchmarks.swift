@@ -32,7 +32,8 @@ public enum Microbenchmarks {
         }
         figures.append(try await groupCommit(writer: writer, count: 20 * scale, concurrency: 64))
         figures.append(try await groupCommit(writer: writer, count: 2 * scale, concurrency: 1))
-        figures.append(try await ledgerRows(writer: writer, count: 50 * scale))
+        figures.append(try await ledgerRows(writer: writer, count: 50 * scale, accounts: 256))
+        figures.append(try await ledgerRows(writer: writer, count: 50 * scale, accounts: 1))
         figures += mediation(count: 100 * scale)
         figures += try await dispatch(directory: directory, libraries: bundledLibraries, count: 20 * scale)
         figures += try await isolated(directory: directory, libraries: bundledLibraries, count: 10 * scale)
@@ -69,26 +70,34 @@ public enum Microbenchmarks {
         return Figure(name: "group-commit inserts/s (\(concurrency) concurrent writers)", value: rate, unit: "rows/s")
     }
 
-    /// Ledger rows appended in the batches the outbox workers write (256 a transaction).
-    static func ledgerRows(writer: GroupCommitWriter, count: Int) async throws -> Figure {
-        let view = AddonView(
-            eventID: "evt_bench", type: .messageStatus, accountID: "acc_bench", timeMs: 0,
-            fields: [
-                ViewField(id: "usage.to", value: .text("psn_0123456789abcdef"), treatment: .pseudonym),
-                ViewField(id: "usage.status", value: .text("delivered"), treatment: .clear),
-                ViewField(id: "usage.timestamp", value: .int(0), treatment: .clear),
-            ])
-        let share = Ledger.Share(addonID: "com.example.bench", addonVersion: "1.0.0", view: view, consentID: "cr_bench")
-        let batch = Array(repeating: share, count: 256)
+    /// Ledger appends of the batches the outbox workers write (256 shares a transaction). With
+    /// `accounts` 256 every share is about another account, so each is a row of its own (the cost of
+    /// a row); with 1 they differ only in their event and make one row (a delivered batch's cost).
+    static func ledgerRows(writer: GroupCommitWriter, count: Int, accounts: Int) async throws -> Figure {
+        let batch = (0..<256).map { index in
+            let view = AddonView(
+                eventID: "evt_bench_\(index)", type: .messageStatus, accountID: "acc_bench_\(index % accounts)",
+                timeMs: 0,
+                fields: [
+                    ViewField(id: "usage.to", value: .text("psn_0123456789abcdef"), treatment: .pseudonym),
+                    ViewField(id: "usage.status", value: .text("delivered"), treatment: .clear),
+                    ViewField(id: "usage.timestamp", value: .int(0), treatment: .clear),
+                ])
+            return Ledger.Share(addonID: "com.example.bench", addonVersion: "1.0.0", view: view, consentID: "cr_bench")
+        }
         let started = ContinuousClock.now
         var written = 0
         while written < count {
             try await writer.write { db in try Ledger.append(db, batch, at: 0) }
             written += batch.count
         }
+        let name =
+            accounts == 1
+            ? "ledger shares/s (batches of 256 events about one account: one row each)"
+            : "ledger rows/s (batches of 256 shares, one row each)"
         return Figure(
-            name: "ledger rows/s (batches of 256)", value: Double(written) / seconds(ContinuousClock.now - started),
-            unit: "rows/s")
+            name: name, value: Double(written) / seconds(ContinuousClock.now - started),
+            unit: accounts == 1 ? "shares/s" : "rows/s")
     }
 
     static func statusEvent(_ index: Int) -> DomainEvent {

@@ -156,7 +156,7 @@ public enum Ledger {
             try insert.execute()
             prev = hash
         }
-        try Recipients.note(db, records.map { ($0, at) })
+        try Recipients.note(db, records, at: at)
     }
 
     /// What makes two shares one record: everything but the event.

@@ -33,20 +33,15 @@ package enum Recipients {
     }
 
     /// Notes the shares' recipients in the caller's transaction, one upsert per (add-on, account).
-    static func note(_ db: Database, _ shares: [(share: Ledger.Share, at: Int64)]) throws {
+    static func note(_ db: Database, _ shares: [Ledger.Share], at: Int64) throws {
         struct Key: Hashable {
             var addonID: String
             var accountID: String
         }
-        var seen: [Key: (first: Int64, last: Int64, numbers: Numbers)] = [:]
-        for (share, at) in shares where share.eventType != Ledger.erasureEventType {
+        var seen: [Key: Numbers] = [:]
+        for share in shares where share.eventType != Ledger.erasureEventType {
             let key = Key(addonID: share.addonID, accountID: share.accountID)
-            let numbers = Numbers(share: share.fields)
-            if let known = seen[key] {
-                seen[key] = (min(known.first, at), max(known.last, at), max(known.numbers, numbers))
-            } else {
-                seen[key] = (at, at, numbers)
-            }
+            seen[key] = max(seen[key] ?? .none, Numbers(share: share.fields))
         }
         guard !seen.isEmpty else { return }
         let statement = try db.cachedStatement(
@@ -59,9 +54,8 @@ package enum Recipients {
                         WHEN numbers = 'pseudonym' OR excluded.numbers = 'pseudonym' THEN 'pseudonym'
                         ELSE 'none' END
                 """)
-        for (key, value) in seen {
-            try statement.execute(
-                arguments: [key.addonID, key.accountID, value.first, value.last, value.numbers.rawValue])
+        for (key, numbers) in seen {
+            try statement.execute(arguments: [key.addonID, key.accountID, at, at, numbers.rawValue])
         }
     }
 

@@ -19,5 +19,6 @@ package enum DaemonSchema {
         CoreSchema.v12InboundWebhooks,
         CoreSchema.v13SMPPPartials,
         CoreSchema.v14AccountInboundWebhook,
+        AddonSchema.v15SettledErasuresForgetTheNumber,
     ]
 }
