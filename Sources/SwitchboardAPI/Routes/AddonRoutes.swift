@@ -282,8 +282,9 @@ struct ShareView: Encodable {
     /// the events were recorded one a row or batched.
     static func views(of entries: [LedgerEntry]) -> [ShareView] {
         entries.flatMap { entry in
-            entry.eventIDs.map { eventID in
-                var view = ShareView(entry)
+            let record = ShareView(entry)
+            return entry.eventIDs.map { eventID in
+                var view = record
                 view.eventId = eventID
                 return view
             }

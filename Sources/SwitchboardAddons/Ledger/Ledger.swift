@@ -48,7 +48,7 @@ public enum Ledger {
     /// The `event_type` of an add-on's erasure receipt, which shares nothing.
     static let erasureEventType = "erasure"
 
-    public struct Share: Sendable {
+    public struct Share: Sendable, Hashable {
         var addonID: String
         var addonVersion: String
         var accountID: String
@@ -111,13 +111,15 @@ public enum Ledger {
     package static func append(_ db: Database, _ shares: [Share], at: Int64) throws {
         guard !shares.isEmpty else { return }
         var records: [Share] = []
-        var index: [RecordKey: Int] = [:]
+        // Two shares are one record when all but their event is equal: the share with no event is the key.
+        var index: [Share: Int] = [:]
         for share in shares {
             guard share.eventType != erasureEventType else {
                 records.append(share)
                 continue
             }
-            let key = RecordKey(share)
+            var key = share
+            key.eventID = ""
             if let position = index[key] {
                 records[position].eventID += "," + share.eventID
             } else {
@@ -157,25 +159,6 @@ public enum Ledger {
             prev = hash
         }
         try Recipients.note(db, records, at: at)
-    }
-
-    /// What makes two shares one record: everything but the event.
-    private struct RecordKey: Hashable {
-        var addonID: String
-        var addonVersion: String
-        var accountID: String
-        var eventType: String
-        var fields: [String]
-        var consentID: String?
-
-        init(_ share: Share) {
-            addonID = share.addonID
-            addonVersion = share.addonVersion
-            accountID = share.accountID
-            eventType = share.eventType
-            fields = share.fields
-            consentID = share.consentID
-        }
     }
 
     /// SQL for the number of events a ledger row covers (its comma-separated `event_id`), derived
