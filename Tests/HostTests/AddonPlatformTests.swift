@@ -313,10 +313,9 @@ import Testing
     }
 }
 
+/// Events and erasure orders in the log that an add-on has still to receive.
 func outboxCount(_ daemon: TestDaemon) async throws -> Int {
-    try await daemon.daemon.addons.writer.pool.read { db in
-        try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM addon_outbox") ?? 0
-    }
+    try await daemon.daemon.addons.backlog().values.reduce(0, +)
 }
 
 /// A change of `content_mode` reaches the very next check: add-ons never see a body the customer

@@ -2,6 +2,7 @@ import AddonKit
 import Crypto
 import Foundation
 import GRDB
+import PluginAPI
 import SwitchboardAPI
 import SwitchboardAddons
 import SwitchboardCore
@@ -380,17 +381,45 @@ import Testing
     }
 }
 
-/// Which outbox rows a finished batch deletes, and how.
-@Suite struct OutboxDeletionTests {
-    @Test func theDoneHeadIsOneRangeAndTheRestGoOneByOne() {
-        // All done: one range over the batch (other add-ons' rows between are not this add-on's).
-        #expect(OutboxWorker.deletions(batch: [3, 7, 9], done: [9, 3, 7]) == (3...9, []))
-        // Row 7 is retried: the head before it is a range; a skipped row behind it goes alone.
-        let retried = OutboxWorker.deletions(batch: [3, 7, 9, 12], done: [3, 12])
-        #expect(retried.prefix == 3...3 && retried.stragglers == [12])
-        // The head itself retried: nothing as a range.
-        let head = OutboxWorker.deletions(batch: [3, 7], done: [])
-        #expect(head.prefix == nil && head.stragglers.isEmpty)
+/// Where an add-on's cursor in the event log goes after a delivered batch.
+@Suite struct EventCursorTests {
+    let start = EventLog.Cursor(seq: 10, attempts: 0, nextAttemptAt: 0)
+
+    @Test func anAnsweredBatchPassesEveryRowItRead() {
+        // Rows 12 and 15 were for other add-ons (or skipped): passed with the rest.
+        let next = OutboxWorker.advance(
+            start, scanned: [11, 12, 14, 15], work: [11, 14], codes: [SB_OK, SB_ERROR], now: 1_000)
+        #expect(next == EventLog.Cursor(seq: 15, attempts: 0, nextAttemptAt: 0))
+    }
+
+    @Test func aRetriedRowHoldsTheCursorJustBeforeItWithABackoff() {
+        let next = OutboxWorker.advance(
+            start, scanned: [11, 12, 14, 15], work: [11, 14, 15], codes: [SB_OK, SB_RETRY], now: 1_000)
+        #expect(next == EventLog.Cursor(seq: 13, attempts: 1, nextAttemptAt: 1_200))
+        // The same head retried again: its attempts grow and so does the wait.
+        let again = OutboxWorker.advance(next, scanned: [14, 15], work: [14, 15], codes: [SB_RETRY], now: 2_000)
+        #expect(again == EventLog.Cursor(seq: 13, attempts: 2, nextAttemptAt: 2_400))
+        // The wait stops growing at five minutes.
+        let late = OutboxWorker.advance(
+            EventLog.Cursor(seq: 13, attempts: 40, nextAttemptAt: 0), scanned: [14], work: [14], codes: [SB_RETRY],
+            now: 0)
+        #expect(late.nextAttemptAt == 300_000)
+    }
+
+    @Test func anUnansweredHeadIsOfferedAgainWithoutLosingItsRetryState() {
+        let held = EventLog.Cursor(seq: 13, attempts: 3, nextAttemptAt: 500)
+        // The runner was down: nothing answered, the cursor and its retry state stay.
+        #expect(OutboxWorker.advance(held, scanned: [14, 15], work: [14, 15], codes: [], now: 1_000) == held)
+        // Part of the batch answered: the cursor passes it, and the next head starts afresh.
+        let partly = OutboxWorker.advance(held, scanned: [14, 15, 16], work: [14, 16], codes: [SB_OK], now: 1_000)
+        #expect(partly == EventLog.Cursor(seq: 15, attempts: 0, nextAttemptAt: 0))
+    }
+
+    @Test func pruningKeepsWhatAnAddonWithoutAWorkerStillNeeds() {
+        let sql = EventLog.pruneSQL(consumers: ["com.a", "com.b"], configured: ["com.a", "com.b", "com.c"])
+        #expect(sql.contains("COUNT(*) = 2"))
+        #expect(sql.contains("instr(recipients, ',com.c,') = 0"))
+        #expect(sql.contains("recipients IN (',com.a,', ',com.b,')"))
     }
 }
 
@@ -405,6 +434,7 @@ import Testing
                 "v7-callback-receivers-secret-rotation", "v8-sign-in-sessions", "v9-carrier-submit-intent",
                 "v10-carrier-submissions", "v11-smpp-server", "v12-inbound-webhooks", "v13-smpp-partials",
                 "v14-account-inbound-webhook", "v15-settled-erasures-forget-the-number",
+                "v16-event-log-with-cursors",
             ])
         let owned = (CoreSchema.migrations + AddonSchema.migrations).map(\.identifier)
         #expect(Set(applied) == Set(owned))

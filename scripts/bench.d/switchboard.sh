@@ -164,11 +164,14 @@ sb_sql() {
 }
 
 # "messages|callbacks|events": messages not yet in a final status, status callbacks not yet answered,
-# add-on events (and erasure orders) not yet delivered. Each count uses a partial or covering index,
-# so polling stays cheap under load.
+# add-on events (and erasure orders) in the event log past some add-on's cursor and for it. The
+# first two use a partial or covering index and the log is pruned as add-ons pass it, so polling
+# stays cheap under load.
 sb_pending() {
     sb_sql "SELECT (SELECT count(*) FROM messages WHERE status IN ('queued', 'sent')),
-        (SELECT count(*) FROM callbacks WHERE state = 'pending'), (SELECT count(*) FROM addon_outbox);"
+        (SELECT count(*) FROM callbacks WHERE state = 'pending'),
+        (SELECT count(*) FROM addon_log l WHERE EXISTS (SELECT 1 FROM addon_cursors c
+            WHERE l.seq > c.seq AND instr(l.recipients, ',' || c.addon_id || ',') > 0));"
 }
 
 # The daemon plus its live runner processes.

@@ -88,9 +88,9 @@ extension AddonLibrary: AddonEndpoint {
                 for item in work {
                     let code: Int32
                     switch item {
-                    case .event(_, _, let view, _):
+                    case .event(_, let view, _):
                         code = self.deliver(view)
-                    case .erase(_, _, let accountID, let order, let pseudonym):
+                    case .erase(_, let accountID, let order, let pseudonym):
                         code = self.erase(
                             kind: order.subjectKind.abiKind, accountID: accountID, value: order.value,
                             pseudonym: pseudonym)

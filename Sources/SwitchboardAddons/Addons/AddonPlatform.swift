@@ -61,17 +61,15 @@ public final class AddonPlatform: DomainEventSink, PreSendCheck, Service {
 
     // MARK: DomainEventSink
 
-    /// Queues the event in the outbox of every add-on that will receive it, in the caller's transaction.
-    /// The stored event is the full one: the view is built at delivery, so a withdrawal or a
-    /// content-mode change made in between still applies.
+    /// Writes the event once to the event log, for every add-on that will receive it, in the
+    /// caller's transaction. The stored event is the full one: the view is built at delivery, so a
+    /// withdrawal or a content-mode change made in between still applies.
     public func publish(_ db: Database, _ type: EventType, accountID: String, _ event: () -> DomainEvent) throws {
         let targets = recipients(of: type, accountID: accountID)
         guard !targets.isEmpty else { return }
-        let payload = event().stored
-        for target in targets {
-            try db.cachedStatement(sql: "INSERT INTO addon_outbox (addon_id, account_id, event) VALUES (?, ?, ?)")
-                .execute(arguments: [target.id, accountID, payload])
-        }
+        try EventLog.append(
+            db, accountID: accountID, kind: .event, recipients: EventLog.recipients(targets.lazy.map(\.id)),
+            payload: event().stored)
         commitWakeups.wake(targets.lazy.map(\.id), after: db)
     }
 
@@ -169,19 +167,18 @@ public final class AddonPlatform: DomainEventSink, PreSendCheck, Service {
 
     /// Refreshes the per add-on gauges on /metrics (state, restarts, crashes, timeouts, backlog).
     package func publishRuntimeMetrics() async {
-        let depths =
-            (try? await writer.pool.read { db in
-                try [String: Int](
-                    uniqueKeysWithValues: Row.fetchAll(
-                        db.cachedStatement(sql: "SELECT addon_id, COUNT(*) AS n FROM addon_outbox GROUP BY addon_id")
-                    )
-                    .map { ($0["addon_id"], $0["n"]) })
-            }) ?? [:]
+        let depths = (try? await backlog()) ?? [:]
         for manifest in registry.manifests {
             guard var status = registry.runtimeStatus(manifest.id) else { continue }
             status.outboxDepth = depths[manifest.id] ?? 0
             counters.publish(status, addonID: manifest.id)
         }
+    }
+
+    /// Events and erasure orders waiting for each configured add-on.
+    package func backlog() async throws -> [String: Int] {
+        let ids = registry.manifests.map(\.id)
+        return try await writer.pool.read { db in try EventLog.backlog(db, addonIDs: ids) }
     }
 
     // MARK: Service
@@ -202,10 +199,20 @@ public final class AddonPlatform: DomainEventSink, PreSendCheck, Service {
                         }
                     }
                 }
-                // Every add-on gets a worker, also sync-only ones: erasure orders reach them through the outbox.
-                for manifest in self.registry.manifests {
-                    guard self.registry.isLoaded(manifest.id), let wake = self.wakeups[manifest.id] else { continue }
-                    let worker = OutboxWorker(platform: self, addonID: manifest.id, wake: wake)
+                // Every add-on gets a worker, also sync-only ones: erasure orders reach them through the log.
+                let configured = self.registry.manifests.map(\.id)
+                let consumers = configured.filter { self.registry.isLoaded($0) && self.wakeups[$0] != nil }
+                do {
+                    try await self.writer.write { db in try EventLog.open(db, addonIDs: consumers) }
+                } catch {
+                    // Workers still deliver; the log is not pruned until their cursors exist.
+                    self.logger.error("could not open the add-ons' cursors", metadata: ["error": "\(error)"])
+                }
+                let prune = EventLog.pruneSQL(consumers: consumers, configured: configured)
+                for addonID in consumers {
+                    guard let wake = self.wakeups[addonID] else { continue }
+                    let worker = OutboxWorker(
+                        platform: self, addonID: addonID, wake: wake, consumers: consumers, pruneSQL: prune)
                     group.addTask { await worker.run() }
                 }
             }

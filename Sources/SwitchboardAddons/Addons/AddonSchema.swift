@@ -1,7 +1,7 @@
 import GRDB
 import SwitchboardCore
 
-/// The add-on platform's own tables: consents, the outbox, the ledger and its checkpoints, stored
+/// The add-on platform's own tables: consents, the event log and its cursors, the ledger and its checkpoints, stored
 /// records, erasure requests and tasks. No other target reads or writes them.
 package enum AddonSchema {
     package static let v2Addons = SchemaMigration("v2-addons", sql: v2)
@@ -9,9 +9,11 @@ package enum AddonSchema {
     package static let v5ConsentTermsRecipients = SchemaMigration("v5-consent-terms-recipients", sql: v5)
     package static let v15SettledErasuresForgetTheNumber = SchemaMigration(
         "v15-settled-erasures-forget-the-number", sql: v15)
+    package static let v16EventLogWithCursors = SchemaMigration("v16-event-log-with-cursors", sql: v16)
     /// The platform's steps, in order.
     package static let migrations = [
         v2Addons, v3LedgerCheckpointsErasure, v5ConsentTermsRecipients, v15SettledErasuresForgetTheNumber,
+        v16EventLogWithCursors,
     ]
 
     private static let v2 = """
@@ -135,5 +137,28 @@ package enum AddonSchema {
         UPDATE erasure_requests SET subject_value = NULL
         WHERE subject_value IS NOT NULL AND NOT EXISTS (
             SELECT 1 FROM erasure_tasks WHERE request_id = erasure_requests.id AND state = 'pending');
+        """
+
+    /// One log for every add-on instead of an outbox row per event and recipient (`EventLog`).
+    /// Waiting outbox rows move over in their order, one log row each, for the add-on they were
+    /// for; cursors start before them. A retry's backoff does not carry over: the row is offered
+    /// once more at start.
+    private static let v16 = """
+        CREATE TABLE addon_log (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            account_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            recipients TEXT NOT NULL,
+            payload BLOB NOT NULL
+        );
+        CREATE TABLE addon_cursors (
+            addon_id TEXT PRIMARY KEY,
+            seq INTEGER NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at INTEGER NOT NULL DEFAULT 0
+        ) WITHOUT ROWID;
+        INSERT INTO addon_log (account_id, kind, recipients, payload)
+            SELECT account_id, kind, ',' || addon_id || ',', event FROM addon_outbox ORDER BY seq;
+        DROP TABLE addon_outbox;
         """
 }

@@ -157,9 +157,7 @@ public final class ConsentStore: Sendable {
                     """,
                 arguments: [id, accountID, addonID, version, action.rawValue, fieldsJSON, termsJSON, now, actor])
             if action == .withdraw {
-                try db.execute(
-                    sql: "DELETE FROM addon_outbox WHERE addon_id = ? AND account_id = ? AND kind = ?",
-                    arguments: [addonID, accountID, OutboxKind.event.rawValue])
+                try EventLog.withdraw(db, addonID: addonID, accountID: accountID)
             }
             return try ConsentRecord.fetchOne(db, sql: "SELECT * FROM addon_consents WHERE id = ?", arguments: [id])!
         }

@@ -3,7 +3,7 @@ import GRDB
 import PluginAPI
 import SwitchboardCore
 
-/// What goes into an add-on's outbox for an erasure.
+/// What the event log carries to one add-on for an erasure.
 /// Written per add-on: the number in clear only for an add-on that received this account's numbers
 /// in clear, and always as this add-on's pseudonym, so the request tells it nothing it did not have.
 package struct ErasureOrder: Codable, Sendable {
@@ -52,9 +52,7 @@ extension AddonPlatform: ErasureRequestSink {
         -> String
     {
         if subject == .account {
-            try db.execute(
-                sql: "DELETE FROM addon_outbox WHERE account_id = ? AND kind = ?",
-                arguments: [accountID, OutboxKind.event.rawValue])
+            try EventLog.forgetAccount(db, accountID: accountID)
             try db.execute(sql: "DELETE FROM addon_records WHERE account_id = ?", arguments: [accountID])
             try consents.withdrawAll(db, accountID: accountID, actor: origin)
             db.afterNextTransaction(onCommit: { [records] db in
@@ -65,7 +63,7 @@ extension AddonPlatform: ErasureRequestSink {
     }
 
     /// Records a deletion request for the add-ons alone (the core's copy is not touched), or only for
-    /// `onlyAddon`, in one transaction. Delivery goes through the outbox, so it survives restarts and
+    /// `onlyAddon`, in one transaction. Delivery goes through the event log, so it survives restarts and
     /// is retried until each add-on acknowledges.
     public func requestErasure(
         accountID: String, subject: ErasureSubject, origin: String, onlyAddon: String? = nil
@@ -109,9 +107,8 @@ extension AddonPlatform: ErasureRequestSink {
                     id, addon, ErasureStatus.TaskState.pending.rawValue,
                     available ? nil : "the add-on is not loaded; the request waits until it is", now,
                 ])
-            try db.execute(
-                sql: "INSERT INTO addon_outbox (addon_id, account_id, event, kind) VALUES (?, ?, ?, ?)",
-                arguments: [addon, accountID, order, OutboxKind.erase.rawValue])
+            try EventLog.append(
+                db, accountID: accountID, kind: .erase, recipients: EventLog.recipients([addon]), payload: order)
         }
         commitWakeups.wake(targets.map(\.addonID), after: db)
         return id

@@ -365,7 +365,7 @@ package final class IsolatedAddon: AddonEndpoint, @unchecked Sendable {
         var codes: [Int32] = []
         var index = 0
         while index < work.count {
-            if case .erase(_, _, let accountID, let order, let pseudonym) = work[index] {
+            if case .erase(_, let accountID, let order, let pseudonym) = work[index] {
                 let subject = Requests.Subject(
                     kind: order.subjectKind.abiKind, accountID: accountID, value: order.value,
                     pseudonym: pseudonym)
@@ -381,7 +381,7 @@ package final class IsolatedAddon: AddonEndpoint, @unchecked Sendable {
             }
             // Consecutive events travel in one frame: one round trip for the batch.
             var events: [WireEvent] = []
-            while index + events.count < work.count, case .event(_, _, let view, _) = work[index + events.count] {
+            while index + events.count < work.count, case .event(_, let view, _) = work[index + events.count] {
                 events.append(view.wire)
             }
             guard

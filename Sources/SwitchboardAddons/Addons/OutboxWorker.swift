@@ -4,62 +4,59 @@ import Logging
 import PluginAPI
 import SwitchboardCore
 
-/// Delivers one add-on's outbox in order: at least once, in sequence (so in order per account),
-/// a bounded batch in memory at a time. Rows leave the outbox only in the transaction that records
-/// their delivery (or erasure acknowledgement) in the ledger.
+/// Delivers the event log to one add-on in order: at least once, in sequence (so in order per
+/// account), a bounded batch in memory at a time. Its cursor moves past rows only in the
+/// transaction that records their delivery (or erasure acknowledgement) in the ledger.
 package struct OutboxWorker: Sendable {
     let platform: AddonPlatform
     let addonID: String
     let wake: BatchQueue<Void>
+    /// Every add-on with a worker, and the statement that prunes the rows they have all passed.
+    let consumers: [String]
+    let pruneSQL: String
     static let batchSize = 256
     static let linger = Duration.milliseconds(25)
 
-    /// One outbox row, ready to hand to the add-on.
+    /// One log row for this add-on, ready to hand to it.
     package enum Work: Sendable {
-        case event(seq: Int64, attempts: Int, view: AddonView, consentID: String)
-        case erase(seq: Int64, attempts: Int, accountID: String, order: ErasureOrder, pseudonym: String?)
+        case event(seq: Int64, view: AddonView, consentID: String)
+        case erase(seq: Int64, accountID: String, order: ErasureOrder, pseudonym: String?)
 
         var seq: Int64 {
             switch self {
-            case .event(let seq, _, _, _), .erase(let seq, _, _, _, _): seq
-            }
-        }
-
-        var attempts: Int {
-            switch self {
-            case .event(_, let attempts, _, _), .erase(_, let attempts, _, _, _): attempts
+            case .event(let seq, _, _), .erase(let seq, _, _, _): seq
             }
         }
     }
 
     func run() async {
         while !Task.isCancelled {
-            let delivered: Int
+            let passed: Int
             do {
-                delivered = try await deliverBatch()
+                passed = try await deliverBatch()
             } catch is CancellationError {
                 return
             } catch {
                 platform.logger.error(
-                    "outbox delivery failed", metadata: ["addon.id": "\(addonID)", "error": "\(error)"])
-                delivered = 0
+                    "event delivery failed", metadata: ["addon.id": "\(addonID)", "error": "\(error)"])
+                passed = 0
             }
-            if delivered < Self.batchSize {
-                if delivered == 0 {
+            if passed < Self.batchSize {
+                if passed == 0 {
                     // Woken by new work or, at the latest, when a backoff may have passed.
                     await wake.wait(timeout: .milliseconds(250))
                 }
                 // Lets a few milliseconds of events gather before the next read: each batch costs a
-                // read, a delivery, a ledger append and a delete, whatever its size, and under load
-                // batches of a handful of events spent more on that than on the events.
+                // read, a delivery and a ledger append whatever its size, and under load batches of
+                // a handful of events spent more on that than on the events.
                 try? await Task.sleep(for: Self.linger)
                 wake.drain()
             }
         }
     }
 
-    /// Returns how many rows it took off the outbox. The batch is built, delivered and recorded by
-    /// one version of the add-on, so a reload in between neither drops nor repeats it.
+    /// Returns how many log rows the cursor moved past. The batch is built, delivered and recorded
+    /// by one version of the add-on, so a reload in between neither drops nor repeats it.
     func deliverBatch() async throws -> Int {
         try await platform.registry.withAddon(addonID) { manifest, endpoint in
             try await deliverBatch(manifest: manifest, endpoint: endpoint)
@@ -68,106 +65,99 @@ package struct OutboxWorker: Sendable {
 
     private func deliverBatch(manifest: Manifest, endpoint: any AddonEndpoint) async throws -> Int {
         let now = platform.clock.now().epochMillis
-        let rows = try await platform.writer.pool.read { db in
-            try Row.fetchAll(
-                db.cachedStatement(
-                    sql: """
-                        SELECT seq, account_id, kind, event, attempts, next_attempt_at FROM addon_outbox
-                        WHERE addon_id = ? ORDER BY seq LIMIT ?
-                        """), arguments: [addonID, Self.batchSize]
-            ).map { row in
-                (
-                    seq: row["seq"] as Int64, accountID: row["account_id"] as String,
-                    kind: OutboxKind(rawValue: row["kind"] as String),
-                    payload: row["event"] as Data, attempts: row["attempts"] as Int,
-                    due: row["next_attempt_at"] as Int64
-                )
-            }
+        let addonID = self.addonID
+        let (cursor, entries) = try await platform.writer.pool.read { db in
+            let cursor = try EventLog.cursor(db, addonID: addonID)
+            return (cursor, try EventLog.read(db, after: cursor.seq, limit: Self.batchSize))
         }
-        // The head of the queue waits out its backoff, and everything behind it waits too, to keep order.
-        guard let head = rows.first, head.due <= now else { return 0 }
-        let modes = try await platform.contentModes(rows.map(\.accountID))
+        // The head of the stream waits out its backoff, and everything behind it waits too, to keep order.
+        guard !entries.isEmpty, cursor.nextAttemptAt <= now else { return 0 }
+        let mine = entries.filter { $0.names(addonID) }
+        let modes = try await platform.contentModes(mine.map(\.accountID))
         var work: [Work] = []
-        var skipped: [Int64] = []
-        for row in rows {
-            guard let kind = row.kind else {
-                skipped.append(row.seq)  // A kind this version does not know is never guessed at.
-                continue
-            }
+        for entry in mine {
+            guard let kind = entry.kind else { continue }  // A kind this version does not know is never guessed at.
             if kind == .erase {
-                guard var order = try? JSONDecoder().decode(ErasureOrder.self, from: row.payload) else {
-                    skipped.append(row.seq)
-                    continue
-                }
+                guard var order = try? JSONDecoder().decode(ErasureOrder.self, from: entry.payload) else { continue }
                 if order.pseudonym == nil, let value = order.value {
                     // An order written before the form was decided per add-on: decide it now.
                     let numbers = try await platform.writer.pool.read { db in
-                        try Recipients.of(db, accountID: row.accountID, numbersOnly: true)
+                        try Recipients.of(db, accountID: entry.accountID, numbersOnly: true)
                     }.first { $0.addonID == addonID }?.numbers
                     order.pseudonym = platform.mediator.pseudonyms.token(
-                        value, addonID: addonID, accountID: row.accountID)
+                        value, addonID: addonID, accountID: entry.accountID)
                     if numbers != .clear { order.value = nil }
                 }
-                let pseudonym = order.pseudonym
                 work.append(
-                    .erase(
-                        seq: row.seq, attempts: row.attempts, accountID: row.accountID, order: order,
-                        pseudonym: pseudonym))
+                    .erase(seq: entry.seq, accountID: entry.accountID, order: order, pseudonym: order.pseudonym))
                 continue
             }
-            guard let event = try? DomainEvent(stored: row.payload),
-                let grant = platform.consents.current(accountID: row.accountID, addonID: addonID)
-            else {
-                skipped.append(row.seq)  // Unreadable, or consent withdrawn since queuing: never delivered.
-                continue
-            }
+            guard let event = try? DomainEvent(stored: entry.payload),
+                let grant = platform.consents.current(accountID: entry.accountID, addonID: addonID)
+            else { continue }  // Unreadable, or consent withdrawn since it was written: never delivered.
             let view = platform.mediator.view(
-                of: event, for: manifest, grant: grant, contentMode: modes[row.accountID] ?? .store)
+                of: event, for: manifest, grant: grant, contentMode: modes[entry.accountID] ?? .store)
             // An event with none of the granted fields would still tell the add-on that something
             // happened, and when: that is not what the customer granted.
-            guard !view.fields.isEmpty else {
-                skipped.append(row.seq)
-                continue
-            }
-            work.append(.event(seq: row.seq, attempts: row.attempts, view: view, consentID: grant.id))
+            guard !view.fields.isEmpty else { continue }
+            work.append(.event(seq: entry.seq, view: view, consentID: grant.id))
         }
-        let codes = await endpoint.deliver(work)
-        return try await record(work: work, codes: codes, skipped: skipped, version: manifest.version)
+        let codes = work.isEmpty ? [] : await endpoint.deliver(work)
+        let next = Self.advance(cursor, scanned: entries.map(\.seq), work: work.map(\.seq), codes: codes, now: now)
+        try await record(work: work, codes: codes, from: cursor, to: next, version: manifest.version)
+        return Int(entries.prefix { $0.seq <= next.seq }.count)
     }
 
-    /// The rows to take off the outbox: the batch was this add-on's rows in `seq` order (later rows
-    /// always get higher `seq`s), so the done rows from its head are one range, deleted with one
-    /// cached statement; the rest (skipped rows behind a retried one) go one by one.
-    package static func deletions(batch: [Int64], done: [Int64]) -> (prefix: ClosedRange<Int64>?, stragglers: [Int64]) {
-        let ordered = batch.sorted()
-        let done = Set(done)
-        var end = 0
-        while end < ordered.count, done.contains(ordered[end]) { end += 1 }
-        let prefix = end > 0 ? ordered[0]...ordered[end - 1] : nil
-        return (prefix, ordered[end...].filter { done.contains($0) })
+    /// Where the cursor goes after a batch. `scanned` are the rows read after `cursor`, in order;
+    /// `work` the ones handed to the add-on; `codes` its answers, a prefix of `work` (delivery stops
+    /// at the first `SB_RETRY` or failure). The cursor passes every row before the first unanswered
+    /// or retried one; a retried head waits 100 ms × 2^attempts (at most 5 min) before it is offered
+    /// again, a head that was not answered (the runner was down) is offered again at once.
+    package static func advance(
+        _ cursor: EventLog.Cursor, scanned: [Int64], work: [Int64], codes: [Int32], now: Int64
+    ) -> EventLog.Cursor {
+        var stop: (seq: Int64, retried: Bool)?
+        for (index, seq) in work.enumerated() {
+            if index >= codes.count {
+                stop = (seq, false)
+                break
+            }
+            if codes[index] == SB_RETRY {
+                stop = (seq, true)
+                break
+            }
+        }
+        guard let stop else { return EventLog.Cursor(seq: scanned.last ?? cursor.seq, attempts: 0, nextAttemptAt: 0) }
+        // The retry state belongs to the row right after the cursor; another head starts afresh.
+        let sameHead = stop.seq - 1 == cursor.seq
+        guard stop.retried else {
+            return sameHead ? cursor : EventLog.Cursor(seq: stop.seq - 1, attempts: 0, nextAttemptAt: 0)
+        }
+        let attempts = (sameHead ? cursor.attempts : 0) + 1
+        let backoff = min(Int64(100) << Int64(min(attempts, 12)), 300_000)
+        return EventLog.Cursor(seq: stop.seq - 1, attempts: attempts, nextAttemptAt: now + backoff)
     }
 
-    private func record(work: [Work], codes: [Int32], skipped: [Int64], version: String) async throws -> Int {
+    private func record(
+        work: [Work], codes: [Int32], from cursor: EventLog.Cursor, to next: EventLog.Cursor, version: String
+    ) async throws {
         var shares: [Ledger.Share] = []
-        var done = skipped
-        var retry: (seq: Int64, attempts: Int, requestID: String?)?
         var erasures: [(requestID: String, state: ErasureStatus.TaskState, detail: String?)] = []
+        var retriedErasure: String?
         for (item, code) in zip(work, codes) {
             if code == SB_RETRY {
                 switch item {
-                case .erase(_, _, _, let order, _):
-                    retry = (item.seq, item.attempts + 1, order.requestID)
-                case .event(_, _, let view, let consentID):
-                    retry = (item.seq, item.attempts + 1, nil)
+                case .erase(_, _, let order, _):
+                    retriedErasure = order.requestID
+                case .event(_, let view, let consentID):
                     // The add-on saw the view even though it asked for it again later.
                     shares.append(
                         Ledger.Share(addonID: addonID, addonVersion: version, view: view, consentID: consentID))
                 }
-                continue
+                break
             }
-            done.append(item.seq)
             switch item {
-            case .event(_, _, let view, let consentID):
+            case .event(_, let view, let consentID):
                 if code != SB_OK {
                     platform.logger.warning(
                         "add-on refused an event",
@@ -176,7 +166,7 @@ package struct OutboxWorker: Sendable {
                 }
                 // The view crossed the line whatever the add-on answered.
                 shares.append(Ledger.Share(addonID: addonID, addonVersion: version, view: view, consentID: consentID))
-            case .erase(_, _, let accountID, let order, _):
+            case .erase(_, let accountID, let order, _):
                 if code == SB_OK {
                     shares.append(
                         Ledger.Share(
@@ -190,24 +180,17 @@ package struct OutboxWorker: Sendable {
                 }
             }
         }
+        guard next != cursor || !shares.isEmpty else { return }
         platform.counters.eventsDelivered(addonID).increment(by: Int64(shares.count))
-        let finished = done
-        let (prefix, stragglers) = Self.deletions(batch: work.map(\.seq) + skipped, done: done)
-        let addonID = self.addonID
+        let (addonID, consumers, pruneSQL) = (self.addonID, self.consumers, self.pruneSQL)
         let recorded = shares
-        let retryRow = retry
         let erasureUpdates = erasures
+        let retried = retriedErasure
         let at = platform.clock.now().epochMillis
         try await platform.writer.write { db in
             try Ledger.append(db, recorded, at: at)
-            if let prefix {
-                try db.cachedStatement(
-                    sql: "DELETE FROM addon_outbox WHERE addon_id = ? AND seq BETWEEN ? AND ?"
-                ).execute(arguments: [addonID, prefix.lowerBound, prefix.upperBound])
-            }
-            for seq in stragglers {
-                try db.cachedStatement(sql: "DELETE FROM addon_outbox WHERE seq = ?").execute(arguments: [seq])
-            }
+            try EventLog.move(db, addonID: addonID, to: next)
+            if next.seq > cursor.seq { try EventLog.prune(db, consumers: consumers, sql: pruneSQL) }
             for update in erasureUpdates {
                 try db.cachedStatement(
                     sql: """
@@ -217,20 +200,14 @@ package struct OutboxWorker: Sendable {
                 ).execute(arguments: [update.state.rawValue, update.detail, at, update.requestID, addonID])
                 try ErasureRequests.settle(db, requestID: update.requestID)
             }
-            if let retryRow {
-                let backoff = min(Int64(100) << Int64(min(retryRow.attempts, 12)), 300_000)
-                try db.cachedStatement(sql: "UPDATE addon_outbox SET attempts = ?, next_attempt_at = ? WHERE seq = ?")
-                    .execute(arguments: [retryRow.attempts, at + backoff, retryRow.seq])
-                if let requestID = retryRow.requestID {
-                    try db.cachedStatement(
-                        sql: """
-                            UPDATE erasure_tasks SET attempts = ?, detail = 'the add-on asked to be asked again later', updated_at = ?
-                            WHERE request_id = ? AND addon_id = ?
-                            """
-                    ).execute(arguments: [retryRow.attempts, at, requestID, addonID])
-                }
+            if let retried {
+                try db.cachedStatement(
+                    sql: """
+                        UPDATE erasure_tasks SET attempts = ?, detail = 'the add-on asked to be asked again later', updated_at = ?
+                        WHERE request_id = ? AND addon_id = ?
+                        """
+                ).execute(arguments: [next.attempts, at, retried, addonID])
             }
         }
-        return finished.count
     }
 }

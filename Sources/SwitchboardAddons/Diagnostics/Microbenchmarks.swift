@@ -214,7 +214,7 @@ extension Microbenchmarks {
             eventID: "evt_in", type: .messageInbound, accountID: "acc_bench", timeMs: 0,
             fields: [ViewField(id: "usage.from", value: .text("+37255512345"), treatment: .clear)])
         let batch = (0..<256).map {
-            OutboxWorker.Work.event(seq: Int64($0), attempts: 0, view: inbound, consentID: "cr")
+            OutboxWorker.Work.event(seq: Int64($0), view: inbound, consentID: "cr")
         }
         let events = count * 50
         let started = ContinuousClock.now

@@ -20,5 +20,6 @@ package enum DaemonSchema {
         CoreSchema.v13SMPPPartials,
         CoreSchema.v14AccountInboundWebhook,
         AddonSchema.v15SettledErasuresForgetTheNumber,
+        AddonSchema.v16EventLogWithCursors,
     ]
 }

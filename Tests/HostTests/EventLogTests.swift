@@ -1,0 +1,180 @@
+import Foundation
+import GRDB
+import SwitchboardAddons
+import SwitchboardCore
+import SwitchboardDaemon
+import Testing
+
+/// The add-on event log: each event written once, read by every add-on through its own cursor,
+/// pruned when all have passed it; delivered at least once and in order across restarts and
+/// runner crashes; a withdrawal reaches the events already written.
+@Suite struct EventLogTests {
+    static let recorder = "com.example.recorder"
+    static let other = "com.example.other"
+
+    static func refuse(_ dataDir: URL, _ addonID: String, _ on: Bool) throws {
+        let path = dataDir.appendingPathComponent("addons/\(addonID)/refuse").path
+        if on {
+            _ = FileManager.default.createFile(atPath: path, contents: Data())
+        } else {
+            try FileManager.default.removeItem(atPath: path)
+        }
+    }
+
+    static func logRows(_ daemon: TestDaemon) async throws -> Int {
+        try await daemon.daemon.addons.writer.pool.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM addon_log") ?? 0
+        }
+    }
+
+    /// The ids of the events waiting in the log for `addonID`, in log order.
+    static func waiting(_ daemon: TestDaemon, for addonID: String) async throws -> [String] {
+        try await daemon.daemon.addons.writer.pool.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT payload FROM addon_log WHERE kind = 'event' AND instr(recipients, ?) > 0 ORDER BY seq",
+                arguments: [",\(addonID),"]
+            ).map { try DomainEvent(stored: $0["payload"]).id }
+        }
+    }
+
+    @Test func eachEventIsOneRowThatGoesOnceEveryAddonHasPassedIt() async throws {
+        let directory = AddonPlatformTests.addonsDirectory()
+        for id in [Self.recorder, Self.other] {
+            try AddonFixture.recorder(
+                in: directory, id: id, fields: [("usage.to", true, true)], hooks: ["message.status"])
+        }
+        try await withDaemon(configure: { $0.addons.directories = [directory.path] }) { daemon in
+            let (_, client) = try await daemon.signUp()
+            for addon in ["recorder", "other"] {
+                _ = try await client.put("/v1/account/addons/\(addon)", json: ["fields": ["usage.to"]])
+            }
+            try Self.refuse(daemon.directory, Self.recorder, true)
+            try Self.refuse(daemon.directory, Self.other, true)
+            for index in 0..<3 { _ = try await client.send(body: "held \(index)") }
+            // Both add-ons wait for the same events, and each event is one row, not one per add-on.
+            #expect(
+                try await eventually {
+                    let backlog = try await daemon.daemon.addons.backlog()
+                    return backlog[Self.recorder] ?? 0 >= 6 && backlog[Self.recorder] == backlog[Self.other]
+                })
+            let held = try await daemon.daemon.addons.backlog()[Self.recorder] ?? 0
+            #expect(try await Self.logRows(daemon) == held)
+
+            // One add-on catches up; the rows stay for the other.
+            try Self.refuse(daemon.directory, Self.recorder, false)
+            #expect(try await eventually(seconds: 30) { try await daemon.daemon.addons.backlog()[Self.recorder] == 0 })
+            #expect(try await Self.logRows(daemon) >= held)
+            #expect(try await daemon.daemon.addons.backlog()[Self.other] ?? 0 >= held)
+
+            // The other catches up too: every row is pruned.
+            try Self.refuse(daemon.directory, Self.other, false)
+            #expect(try await eventually(seconds: 30) { try await Self.logRows(daemon) == 0 })
+            for id in [Self.recorder, Self.other] {
+                let events = AddonFixture.recorded(dataDir: daemon.directory, addonID: id).filter { $0.what == "event" }
+                #expect(events.count >= held)
+            }
+        }
+    }
+
+    @Test(arguments: ["in_process", "isolated"])
+    func deliveryFollowsTheLogAcrossARestartAndARunnerCrash(isolation: String) async throws {
+        let addons = try AddonFixture.recorder(
+            in: AddonPlatformTests.addonsDirectory(), fields: [("usage.to", true, false)], hooks: ["message.status"],
+            isolation: isolation)
+        let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("sb-log-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dataDir) }
+        let configure: (inout ServeConfiguration) -> Void = { $0.addons.directories = [addons.path] }
+        let first = try await TestDaemon.start(directory: dataDir, configure: configure)
+        let (_, client) = try await first.signUp()
+        _ = try await client.put("/v1/account/addons/recorder", json: ["fields": ["usage.to"]])
+        try Self.refuse(dataDir, Self.recorder, true)
+        for index in 0..<8 { _ = try await client.send(to: "+3725551000\(index)", body: "ordered \(index)") }
+        #expect(try await eventually { try await outboxCount(first) >= 16 })
+        await first.stop(removeData: false)
+
+        let second = try await TestDaemon.start(directory: dataDir, configure: configure)
+        let expected = try await Self.waiting(second, for: Self.recorder)
+        try Self.refuse(dataDir, Self.recorder, false)
+        if isolation == "isolated" {
+            // The runner dies while the backlog is being delivered; its replacement carries on.
+            #expect(
+                try await eventually(seconds: 30) {
+                    !AddonFixture.recorded(dataDir: dataDir, addonID: Self.recorder).isEmpty
+                })
+            let pid = try #require(second.daemon.addons.registry.runtimeStatus(Self.recorder)?.pid)
+            kill(pid_t(pid), SIGKILL)
+        }
+        #expect(try await eventually(seconds: 30) { try await outboxCount(second) == 0 })
+        // At least once, and in the log's order (a crash may repeat the tail it had not acknowledged).
+        var seen: Set<String> = []
+        let received = AddonFixture.recorded(dataDir: dataDir, addonID: Self.recorder)
+            .filter { $0.what == "event" }.map(\.eventID).filter { seen.insert($0).inserted }
+        #expect(received == expected)
+        await second.stop(removeData: false)
+    }
+
+    @Test func eventsWrittenBeforeAWithdrawalNeverArriveAfterAGrantAgain() async throws {
+        let addons = try AddonFixture.recorder(
+            in: AddonPlatformTests.addonsDirectory(), fields: [("usage.to", true, false)], hooks: ["message.status"])
+        try await withDaemon(configure: { $0.addons.directories = [addons.path] }) { daemon in
+            let (_, client) = try await daemon.signUp()
+            _ = try await client.put("/v1/account/addons/recorder", json: ["fields": ["usage.to"]])
+            try Self.refuse(daemon.directory, Self.recorder, true)
+            _ = try await client.send(to: "+37255520001", body: "before")
+            #expect(try await eventually { try await outboxCount(daemon) > 0 })
+            #expect(try await client.delete("/v1/account/addons/recorder").status == 200)
+            #expect(try await outboxCount(daemon) == 0)
+            _ = try await client.put("/v1/account/addons/recorder", json: ["fields": ["usage.to"]])
+            try Self.refuse(daemon.directory, Self.recorder, false)
+            _ = try await client.send(to: "+37255520002", body: "after")
+            #expect(
+                try await eventually(seconds: 30) {
+                    AddonFixture.recorded(dataDir: daemon.directory, addonID: Self.recorder)
+                        .contains { $0.fields["usage.to"] == "text:+37255520002" }
+                })
+            #expect(try await eventually { try await Self.logRows(daemon) == 0 })
+            let numbers = Set(
+                AddonFixture.recorded(dataDir: daemon.directory, addonID: Self.recorder).compactMap {
+                    $0.fields["usage.to"]
+                })
+            #expect(numbers == ["text:+37255520002"])
+        }
+    }
+
+    /// A database from before the log keeps every waiting outbox row, in order, for its add-on.
+    @Test func waitingOutboxRowsMoveIntoTheLogInOrder() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sb-v16-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("db.sqlite").path
+        let event = DomainEvent(
+            id: "evt_1", type: .messageStatus, accountID: "acc_x", timeMs: 1, fields: ["usage.status": .text("sent")])
+        do {
+            let old = try SwitchboardDatabase.open(
+                at: path, durability: .normal, migrations: Array(DaemonSchema.migrations.dropLast()))
+            try old.write { db in
+                for (addon, account, payload, kind) in [
+                    ("com.a", "acc_x", event.stored, "event"), ("com.b", "acc_x", event.stored, "event"),
+                    ("com.a", "acc_y", Data("{}".utf8), "erase"),
+                ] {
+                    try db.execute(
+                        sql: "INSERT INTO addon_outbox (addon_id, account_id, event, kind) VALUES (?, ?, ?, ?)",
+                        arguments: [addon, account, payload, kind])
+                }
+            }
+        }
+        let pool = try SwitchboardDatabase.open(at: path, durability: .normal, migrations: DaemonSchema.migrations)
+        let (rows, outboxLeft, backlog) = try pool.read { db in
+            (
+                try Row.fetchAll(db, sql: "SELECT account_id, kind, recipients, payload FROM addon_log ORDER BY seq"),
+                try db.tableExists("addon_outbox"),
+                try EventLog.backlog(db, addonIDs: ["com.a", "com.b", "com.c"])
+            )
+        }
+        #expect(!outboxLeft)
+        #expect(rows.map { $0["recipients"] as String } == [",com.a,", ",com.b,", ",com.a,"])
+        #expect(rows.map { $0["kind"] as String } == ["event", "event", "erase"])
+        #expect(try DomainEvent(stored: rows[1]["payload"]) == event)
+        #expect(backlog == ["com.a": 2, "com.b": 1, "com.c": 0])
+    }
+}
