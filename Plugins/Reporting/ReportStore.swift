@@ -50,13 +50,19 @@ struct ReportStore: Sendable {
         return reports
     }
 
-    /// Records one update in the journal, opening it on first use (`journal` is its descriptor).
-    func append(_ update: StatusUpdate, account: String, journal: inout Int32?) throws {
-        var line = Array(JournalEntry(account: account, update: update).line.utf8)
-        line.append(UInt8(ascii: "\n"))
+    /// Adds one update's journal line to `lines`, to be written with ``append(_:journal:)``.
+    static func journalLine(_ update: StatusUpdate, account: String, to lines: inout [UInt8]) {
+        lines.append(contentsOf: JournalEntry(account: account, update: update).line.utf8)
+        lines.append(UInt8(ascii: "\n"))
+    }
+
+    /// Appends journal lines in one write, opening the journal on first use (`journal` is its
+    /// descriptor).
+    func append(_ lines: [UInt8], journal: inout Int32?) throws {
+        guard !lines.isEmpty else { return }
         let fd = try journal ?? StateFile.openAppend(journalPath)
         journal = fd
-        try StateFile.append([UInt8](line), to: fd, path: journalPath)
+        try StateFile.append(lines, to: fd, path: journalPath)
     }
 
     /// Writes a snapshot of everything and empties the journal (after erasures, so that erased data
@@ -82,7 +88,7 @@ struct ReportStore: Sendable {
         var account: String
         var update: StatusUpdate
 
-        /// The entry as `JSONEncoder` would write it (a journal line is written for every event, and
+        /// The entry as `JSONEncoder` would write it (a journal line is made for every event, and
         /// the encoder cost more than the rest of recording it); read back with `JSONDecoder`.
         var line: String {
             let status = update.status.map { ",\"status\":\(jsonString($0.rawValue))" } ?? ""

@@ -29,6 +29,10 @@ nonisolated(unsafe) private let descriptor = makeAddonDescriptor(
     erase: { instance, subject in
         guard let instance, let subject else { return SB_ERROR }
         return Unmanaged<ReportingInstance>.fromOpaque(instance).takeUnretainedValue().erase(SubjectView(subject))
+    },
+    endBatch: { instance in
+        guard let instance else { return SB_ERROR }
+        return Unmanaged<ReportingInstance>.fromOpaque(instance).takeUnretainedValue().endBatch()
     }
 )
 

@@ -2,7 +2,8 @@ import AddonKit
 import PluginAPI
 
 /// One Reporting instance: folds message.status events into daily reports, emits each changed
-/// row, and keeps the reports on disk so they survive restarts.
+/// row, and keeps the reports on disk so they survive restarts. Disk writes and emitted rows are
+/// made once per delivered batch (`endBatch`), not once per event.
 final class ReportingInstance: Sendable {
     private struct State {
         var reports: DailyReports
@@ -15,6 +16,16 @@ final class ReportingInstance: Sendable {
         var snapshotAfter = ReportingInstance.snapshotEvery
         /// The journal's descriptor once the first update was appended.
         var journal: Int32?
+        /// Journal lines of the batch being delivered, written by `endBatch`.
+        var lines: [UInt8] = []
+        /// Report rows the batch changed, by account and day, emitted by `endBatch`: a batch of
+        /// 256 events for one account and day is one row, not 256.
+        var changedDays: [DayKey: DailyReports.Day] = [:]
+    }
+
+    struct DayKey: Hashable {
+        var account: String
+        var date: String
     }
 
     static let snapshotEvery = 10_000
@@ -44,20 +55,38 @@ final class ReportingInstance: Sendable {
             timestampMs: event.int("usage.timestamp") ?? event.timeMs
         )
         let account = event.accountID
-        return state.withLock { state in
+        state.withLock { state in
             let (day, changed) = state.reports.record(update, account: account)
             if changed && !state.unsaved {
+                ReportStore.journalLine(update, account: account, to: &state.lines)
+                state.journaled += 1
+            }
+            // Emitted even when unchanged, so a row lost before a crash is sent again.
+            state.changedDays[DayKey(account: account, date: day.date)] = day
+        }
+        return SB_OK
+    }
+
+    /// Ends a delivered batch (ABI 1.1 `end_batch`): its journal lines in one write, then one row
+    /// per changed account and day. A failure answers `SB_RETRY`, so the host delivers the batch
+    /// again; its updates are already counted and deduplicated, so that only writes again.
+    func endBatch() -> Int32 {
+        state.withLock { state in
+            if !state.unsaved {
                 do {
-                    try store.append(update, account: account, journal: &state.journal)
-                    state.journaled += 1
+                    try store.append(state.lines, journal: &state.journal)
                 } catch {
-                    host.log(.error, "could not journal a status update: \(error)")
+                    host.log(.error, "could not journal status updates: \(error)")
                     state.unsaved = true
                 }
             }
-            emit(day, account: account)
+            state.lines.removeAll(keepingCapacity: true)
             if state.journaled >= state.snapshotAfter { state.unsaved = true }
-            return save(&state)
+            let code = save(&state)
+            guard code == SB_OK else { return code }
+            for (key, day) in state.changedDays { emit(day, account: key.account) }
+            state.changedDays.removeAll(keepingCapacity: true)
+            return SB_OK
         }
     }
 
@@ -66,6 +95,7 @@ final class ReportingInstance: Sendable {
         switch subject.kind {
         case SB_SUBJECT_ACCOUNT:
             return state.withLock { state in
+                state.changedDays = state.changedDays.filter { $0.key.account != account }
                 // Nothing to emit: the host deletes the account's records itself.
                 if state.reports.erase(account: account) { state.unsaved = true }
                 return save(&state)
@@ -76,6 +106,8 @@ final class ReportingInstance: Sendable {
                 return SB_ERROR
             }
             return state.withLock { state in
+                // Rows still waiting from a batch whose end failed come again with its redelivery.
+                state.changedDays = state.changedDays.filter { $0.key.account != account }
                 let days = state.reports.erase(recipient: pseudonym, account: account)
                 if !days.isEmpty { state.unsaved = true }
                 for day in days { emit(day, account: account) }

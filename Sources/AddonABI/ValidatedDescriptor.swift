@@ -28,6 +28,8 @@ public struct ValidatedDescriptor: @unchecked Sendable {
         @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<sb_event>?, UnsafeMutablePointer<sb_verdict>?) -> Int32
     /// `erase`.
     public typealias Erase = @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<sb_subject>?) -> Int32
+    /// `end_batch` (since 1.1).
+    public typealias EndBatch = @convention(c) (UnsafeMutableRawPointer?) -> Int32
 
     /// What the host knows about the add-on before it loads the library: the manifest's id, version
     /// and hooks.
@@ -73,6 +75,8 @@ public struct ValidatedDescriptor: @unchecked Sendable {
     public let check: Check?
     /// `erase`; nil when NULL or beyond `struct_size`.
     public let erase: Erase?
+    /// `end_batch` (since 1.1); nil when NULL or beyond `struct_size` (a 1.0 descriptor).
+    public let endBatch: EndBatch?
 
     /// Checks a descriptor as the header requires before any callback is called, in this order:
     /// not NULL; `abi.major` equal to the host's; `abi.minor` no newer; `struct_size` at least the
@@ -152,7 +156,7 @@ public struct ValidatedDescriptor: @unchecked Sendable {
         return ValidatedDescriptor(
             abiMajor: abi.major, abiMinor: abi.minor, structSize: structSize, flags: slots.read(\.flags) ?? 0, id: id,
             name: string(\.name), vendor: string(\.vendor), version: version, create: create, destroy: destroy,
-            onEvent: onEvent, check: check, erase: slots.read(\.erase))
+            onEvent: onEvent, check: check, erase: slots.read(\.erase), endBatch: slots.read(\.end_batch))
     }
 
     /// Opens the library at `path`, calls its entry and validates the descriptor it returns (see
@@ -174,6 +178,13 @@ public struct ValidatedDescriptor: @unchecked Sendable {
         }
         let entry = unsafeBitCast(symbol, to: sb_addon_entry_fn.self)
         return try validate(entry(), expecting: expecting, host: host)
+    }
+
+    /// Calls `end_batch` when the add-on has one: `SB_OK` (or no `end_batch`) means the batch's
+    /// answers hold; any other code means the whole batch is to be delivered again (header,
+    /// `end_batch`).
+    public func endBatch(_ instance: UnsafeMutableRawPointer) -> Int32 {
+        endBatch.map { $0(instance) } ?? SB_OK
     }
 
     /// Calls `create` with the host vtable; the instance, or an error when `create` returned NULL

@@ -15,9 +15,12 @@ public typealias AddonOnEvent = @convention(c) (UnsafeMutableRawPointer?, Unsafe
 public typealias AddonCheck =
     @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<sb_event>?, UnsafeMutablePointer<sb_verdict>?) -> Int32
 public typealias AddonErase = @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<sb_subject>?) -> Int32
+/// `end_batch` (ABI 1.1).
+public typealias AddonEndBatch = @convention(c) (UnsafeMutableRawPointer?) -> Int32
 
 /// Builds a descriptor for `switchboard_addon_entry` to return, stamped with the ABI version this
-/// add-on was compiled against.
+/// add-on was compiled against. `endBatch` (ABI 1.1) is called after each delivered batch of
+/// events and after each erasure, for an add-on that writes once per batch (header, `end_batch`).
 ///
 /// Call it once, from a global initialiser: the descriptor and its strings are never freed, because
 /// the header promises the host a descriptor "with static storage duration" and Swift strings have no
@@ -32,7 +35,8 @@ public func makeAddonDescriptor(
     destroy: AddonDestroy,
     onEvent: AddonOnEvent? = nil,
     check: AddonCheck? = nil,
-    erase: AddonErase? = nil
+    erase: AddonErase? = nil,
+    endBatch: AddonEndBatch? = nil
 ) -> UnsafePointer<sb_addon_descriptor> {
     let descriptor = UnsafeMutablePointer<sb_addon_descriptor>.allocate(capacity: 1)
     descriptor.initialize(
@@ -48,7 +52,8 @@ public func makeAddonDescriptor(
             destroy: destroy,
             on_event: onEvent,
             check: check,
-            erase: erase
+            erase: erase,
+            end_batch: endBatch
         ))
     return UnsafePointer(descriptor)
 }

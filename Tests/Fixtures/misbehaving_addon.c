@@ -178,6 +178,7 @@ static const sb_addon_descriptor descriptor = {
     on_event,
     check,
     erase,
+    NULL,
 };
 
 SB_EXPORT const sb_addon_descriptor *switchboard_addon_entry(void) { return &descriptor; }

@@ -9,7 +9,8 @@
  * "BLOCKME" is blocked. A file named "hostile" in the state directory makes every call misbehave as
  * its first word says: segfault, abort, loop, sleep, leak, stdout or badverdict (the hostile suite
  * for isolated runners); removing the file makes the add-on behave again. "slowonce" makes only the
- * next call slow: it removes the file, sleeps one second, then behaves.
+ * next call slow: it removes the file, sleeps one second, then behaves. With WITH_END_BATCH it sets
+ * end_batch (ABI 1.1), which logs "batch|-|-|-" and answers SB_RETRY while "refuse_batch" exists.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,10 +146,32 @@ static int32_t erase(void *instance, const sb_subject *subject) {
     return SB_OK;
 }
 
+#ifdef WITH_END_BATCH
+static int32_t end_batch(void *instance) {
+    recorder *self = instance;
+    char path[4200];
+    FILE *file;
+    snprintf(path, sizeof path, "%s_batch", self->refuse_path);
+    file = fopen(path, "r");
+    if (file != NULL) {
+        fclose(file);
+        return SB_RETRY;
+    }
+    file = fopen(self->log_path, "a");
+    if (file == NULL) return SB_RETRY;
+    fputs("batch|-|-|-\n", file);
+    fclose(file);
+    return SB_OK;
+}
+#define END_BATCH end_batch
+#else
+#define END_BATCH NULL
+#endif
+
 static const sb_addon_descriptor descriptor = {
     {ABI_MAJOR, SB_ABI_VERSION_MINOR}, sizeof(sb_addon_descriptor), 0,
     ADDON_ID, "Recorder", "Example Vendor", ADDON_VERSION,
-    create, destroy, on_event, check, erase,
+    create, destroy, on_event, check, erase, END_BATCH,
 };
 
 #ifndef NO_ENTRY

@@ -10,6 +10,9 @@
  *   OLDER_SHAPE               a descriptor shaped like an older minor: the same slots up to `check`,
  *                             without `erase`, and a struct_size that ends after `check`; the memory
  *                             right after it holds a function that must never be called
+ *   ONE_ZERO_SHAPE            the 1.0 descriptor: the slots up to `erase`, ABI 1.0, a struct_size that
+ *                             ends after `erase`; the memory right after it (where 1.1 has
+ *                             `end_batch`) holds a function that must never be called
  *   NO_CREATE, NO_DESTROY, NO_ON_EVENT, NO_CHECK   leave that callback NULL
  *   CREATE_FAILS              create returns NULL
  *   NULL_DESCRIPTOR           the entry returns NULL
@@ -87,6 +90,11 @@ MAYBE_UNUSED static int32_t erase(void *instance, const sb_subject *subject) {
     return SB_OK;
 }
 
+MAYBE_UNUSED static int32_t end_batch(void *instance) {
+    append(instance, "end_batch", "-");
+    return SB_OK;
+}
+
 #ifdef NO_CREATE
 #define CREATE NULL
 #else
@@ -108,7 +116,46 @@ MAYBE_UNUSED static int32_t erase(void *instance, const sb_subject *subject) {
 #define CHECK check
 #endif
 
-#ifdef OLDER_SHAPE
+#ifdef ONE_ZERO_SHAPE
+
+/* Whatever lies in memory after a 1.0 descriptor: a host that read an `end_batch` slot beyond
+ * struct_size would find this function there and call it. */
+static int32_t beyond_struct_size(void *instance) {
+    (void)instance;
+    fputs("shaped_addon: a slot beyond struct_size was called\n", stderr);
+    abort();
+}
+
+/* The 1.0 descriptor's slots, with the same offsets, then the memory that follows. */
+typedef struct one_zero_descriptor {
+    sb_abi_version abi;
+    uint32_t struct_size;
+    uint32_t flags;
+    const char *id;
+    const char *name;
+    const char *vendor;
+    const char *version;
+    void *(*create)(const sb_host *host);
+    void (*destroy)(void *instance);
+    int32_t (*on_event)(void *instance, const sb_event *event);
+    int32_t (*check)(void *instance, const sb_event *event, sb_verdict *verdict);
+    int32_t (*erase)(void *instance, const sb_subject *subject);
+    int32_t (*beyond)(void *instance);
+} one_zero_descriptor;
+
+typedef char one_zero_shape_matches_the_header[(offsetof(one_zero_descriptor, erase) == offsetof(sb_addon_descriptor, erase) &&
+                                                offsetof(one_zero_descriptor, beyond) == offsetof(sb_addon_descriptor, end_batch))
+                                                   ? 1
+                                                   : -1];
+
+static const one_zero_descriptor descriptor = {
+    {1, 0}, (uint32_t)offsetof(one_zero_descriptor, beyond), 0,
+    ADDON_ID, "Shaped", "Example Vendor", ADDON_VERSION,
+    CREATE, DESTROY, ON_EVENT, CHECK, erase, beyond_struct_size,
+};
+#define DESCRIPTOR ((const sb_addon_descriptor *)(const void *)&descriptor)
+
+#elif defined(OLDER_SHAPE)
 
 /* Whatever lies in memory after an older descriptor: a host that read an `erase` slot beyond
  * struct_size would find this function there and call it. */
@@ -157,7 +204,7 @@ static const older_descriptor descriptor = {
 static const sb_addon_descriptor descriptor = {
     {ABI_MAJOR, ABI_MINOR}, (uint32_t)(STRUCT_SIZE), 0,
     ADDON_ID, "Shaped", "Example Vendor", ADDON_VERSION,
-    CREATE, DESTROY, ON_EVENT, CHECK, erase,
+    CREATE, DESTROY, ON_EVENT, CHECK, erase, end_batch,
 };
 #define DESCRIPTOR (&descriptor)
 

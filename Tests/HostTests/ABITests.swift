@@ -217,6 +217,55 @@ import Testing
         #expect(calls == "event|ev_older\n")
     }
 
+    /// An add-on built against 1.0 keeps working on this 1.1 host: its descriptor ends with
+    /// `erase`, and `end_batch`, beyond its struct_size, is never read or called.
+    @Test func aOneZeroLibraryLoadsAndIsNeverAskedToEndABatch() async throws {
+        let directory = ABIFixture.temporaryDirectory("one-zero")
+        let library = try ABIFixture.build(["ONE_ZERO_SHAPE"], in: directory)
+        let manifest = try ABIFixture.manifest(library: library, hooks: ["message.submit", "message.status"])
+        let validated = try ValidatedDescriptor.load(library: library.path, expecting: manifest.descriptorExpectation)
+        #expect(validated.abiMinor == 0 && validated.structSize == DescriptorLayout.end(of: \.erase))
+        try #require(validated.endBatch == nil, "a slot beyond struct_size was read")
+        let loaded = try AddonLibrary.load(
+            manifest: manifest, library: library, requirePin: true,
+            stateDirectory: directory.appendingPathComponent("state"),
+            config: [:], logger: ABIFixture.quiet, clock: SystemWallClock(), onEmit: { _ in true })
+        let view = AddonView(
+            eventID: "ev_1_0", type: .messageStatus, accountID: "acc_1", timeMs: 0,
+            fields: [ViewField(id: "usage.to", value: .text("+37255512345"), treatment: .clear)])
+        #expect(await loaded.deliver([.event(seq: 1, view: view, consentID: "cr")]) == [SB_OK])
+        let calls = try String(contentsOf: directory.appendingPathComponent("state/calls.log"), encoding: .utf8)
+        #expect(calls == "event|ev_1_0\n")
+    }
+
+    /// A 1.1 add-on's `end_batch` follows each delivered batch of events and each erasure.
+    @Test func endBatchFollowsEachBatchAndEachErasure() async throws {
+        let directory = ABIFixture.temporaryDirectory("end-batch")
+        let library = try ABIFixture.build([], in: directory)
+        let manifest = try ABIFixture.manifest(library: library, hooks: ["message.submit", "message.status"])
+        let loaded = try AddonLibrary.load(
+            manifest: manifest, library: library, requirePin: true,
+            stateDirectory: directory.appendingPathComponent("state"),
+            config: [:], logger: ABIFixture.quiet, clock: SystemWallClock(), onEmit: { _ in true })
+        func view(_ id: String) -> AddonView {
+            AddonView(
+                eventID: id, type: .messageStatus, accountID: "acc_1", timeMs: 0,
+                fields: [ViewField(id: "usage.to", value: .text("+37255512345"), treatment: .clear)])
+        }
+        let order = ErasureOrder(requestID: "er_1", subjectKind: .account, value: nil, pseudonym: nil)
+        let codes = await loaded.deliver([
+            .event(seq: 1, view: view("ev_a"), consentID: "cr"), .event(seq: 2, view: view("ev_b"), consentID: "cr"),
+            .erase(seq: 3, accountID: "acc_1", order: order, pseudonym: nil),
+            .event(seq: 4, view: view("ev_c"), consentID: "cr"),
+        ])
+        #expect(codes == [SB_OK, SB_OK, SB_OK, SB_OK])
+        let calls = try String(contentsOf: directory.appendingPathComponent("state/calls.log"), encoding: .utf8)
+        #expect(
+            calls.split(separator: "\n") == [
+                "event|ev_a", "event|ev_b", "end_batch|-", "erase|acc_1", "end_batch|-", "event|ev_c", "end_batch|-",
+            ])
+    }
+
     /// Libraries the loader and the runner must judge alike.
     struct Shape: Sendable, CustomTestStringConvertible {
         var name: String
@@ -368,7 +417,7 @@ enum SwiftDescriptor {
             struct_size: UInt32(MemoryLayout<sb_addon_descriptor>.size), flags: 0, id: cString(idString),
             name: cString(nameString), vendor: cString(vendorString), version: cString(versionString),
             create: { _ in nil }, destroy: { _ in }, on_event: { _, _ in SB_OK }, check: { _, _, _ in SB_OK },
-            erase: { _, _ in SB_OK })
+            erase: { _, _ in SB_OK }, end_batch: { _ in SB_OK })
     }
 
     static func validate(

@@ -141,6 +141,47 @@ import Testing
         }
     }
 
+    /// An `end_batch` that fails takes back the whole batch: the cursor stays, the views the add-on
+    /// saw are in the ledger, and the batch comes again until `end_batch` succeeds.
+    @Test(arguments: ["in_process", "isolated"])
+    func aFailedEndOfBatchDeliversTheBatchAgain(isolation: String) async throws {
+        let addons = try AddonFixture.recorder(
+            in: AddonPlatformTests.addonsDirectory(), fields: [("usage.to", true, false)], hooks: ["message.status"],
+            defines: ["WITH_END_BATCH"], isolation: isolation)
+        try await withDaemon(configure: { $0.addons.directories = [addons.path] }) { daemon in
+            let (_, client) = try await daemon.signUp()
+            _ = try await client.put("/v1/account/addons/recorder", json: ["fields": ["usage.to"]])
+            let refuse = daemon.directory.appendingPathComponent("addons/\(Self.recorder)/refuse_batch").path
+            _ = FileManager.default.createFile(atPath: refuse, contents: Data())
+            for index in 0..<3 { _ = try await client.send(body: "batch \(index)") }
+            func events() -> [AddonFixture.Recorded] {
+                AddonFixture.recorded(dataDir: daemon.directory, addonID: Self.recorder).filter { $0.what == "event" }
+            }
+            // Delivered, but not taken: the events stay owed.
+            #expect(try await eventually { events().count >= 6 })
+            #expect(try await outboxCount(daemon) > 0)
+            #expect(
+                !AddonFixture.recorded(dataDir: daemon.directory, addonID: Self.recorder).contains {
+                    $0.what == "batch"
+                })
+            let seen = Set(events().map(\.eventID))
+            #expect(
+                try await eventually {
+                    let shares = try await client.get("/v1/account/addons/recorder/shares?limit=1000")
+                    return seen.isSubset(of: Set(shares.data.compactMap { $0["event_id"] as? String }))
+                })
+
+            try FileManager.default.removeItem(atPath: refuse)
+            #expect(try await eventually(seconds: 30) { try await outboxCount(daemon) == 0 })
+            #expect(
+                AddonFixture.recorded(dataDir: daemon.directory, addonID: Self.recorder).contains { $0.what == "batch" }
+            )
+            // Every event seen before the failure came again.
+            let counts = Dictionary(events().map { ($0.eventID, 1) }, uniquingKeysWith: +)
+            #expect(seen.allSatisfy { counts[$0, default: 0] >= 2 })
+        }
+    }
+
     /// A database from before the log keeps every waiting outbox row, in order, for its add-on.
     @Test func waitingOutboxRowsMoveIntoTheLogInOrder() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sb-v16-\(UUID().uuidString)")

@@ -43,7 +43,7 @@ extern "C" {
  * ------------------------------------------------------------------------------------------- */
 
 #define SB_ABI_VERSION_MAJOR 1
-#define SB_ABI_VERSION_MINOR 0
+#define SB_ABI_VERSION_MINOR 1 /* 1.1 added sb_addon_descriptor.end_batch. */
 
 typedef struct sb_abi_version {
     uint32_t major;
@@ -280,6 +280,17 @@ typedef struct sb_addon_descriptor {
      * records the acknowledgement), SB_RETRY to be asked again later, SB_ERROR if it cannot.
      * [any-thread][blocking-ok][call-scoped] */
     int32_t (*erase)(void *instance, const sb_subject *subject);
+
+    /* Since 1.1. Ends a delivery: called after the on_event calls of one batch (up to 256 events,
+     * in order) and after each erase, before the host records what was delivered. An add-on that
+     * keeps what on_event changed in memory (journal lines, report rows to emit) writes it here,
+     * once per batch instead of once per event. Return SB_OK once that is done; any other return
+     * means the batch's SB_OK answers do not hold: the host records that the add-on saw the batch
+     * and delivers it again, whole, after the same backoff as SB_RETRY (so on_event must be
+     * idempotent, as at-least-once delivery already requires). NULL if the add-on finishes each
+     * event in on_event. The host reads it only when struct_size covers it (an add-on built
+     * against 1.0 has none). [any-thread][blocking-ok] */
+    int32_t (*end_batch)(void *instance);
 } sb_addon_descriptor;
 
 /* The one exported symbol. Returns a descriptor with static storage duration. */

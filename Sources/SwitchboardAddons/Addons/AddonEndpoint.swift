@@ -9,7 +9,8 @@ protocol AddonEndpoint: Sendable {
     var isolation: Manifest.Isolation { get }
 
     /// Delivers work in order, stopping at the first SB_RETRY; returns the codes of the items the
-    /// add-on answered (fewer than given when it stopped or became unavailable).
+    /// add-on answered (fewer than given when it stopped or became unavailable). A batch whose
+    /// `end_batch` failed is answered SB_RETRY throughout.
     func deliver(_ work: [OutboxWorker.Work]) async -> [Int32]
 
     /// The synchronous pre-send check within the manifest's time budget.
@@ -81,22 +82,31 @@ public struct AddonRuntimeStatus: Sendable, Equatable, Encodable {
 extension AddonLibrary: AddonEndpoint {
     var isolation: Manifest.Isolation { .inProcess }
 
-    func deliver(_ work: [OutboxWorker.Work]) async -> [Int32] {
+    /// Delivers `work` in order, as the runner does: each run of consecutive events, then each
+    /// erasure order, is one batch that `end_batch` ends. Stops at the first `SB_RETRY`.
+    package func deliver(_ work: [OutboxWorker.Work]) async -> [Int32] {
         await withCheckedContinuation { continuation in
             queue.async {
                 var codes: [Int32] = []
-                for item in work {
-                    let code: Int32
-                    switch item {
-                    case .event(_, let view, _):
-                        code = self.deliver(view)
-                    case .erase(_, let accountID, let order, let pseudonym):
-                        code = self.erase(
-                            kind: order.subjectKind.abiKind, accountID: accountID, value: order.value,
-                            pseudonym: pseudonym)
+                var index = 0
+                while index < work.count {
+                    var batch: [Int32] = []
+                    if case .erase(_, let accountID, let order, let pseudonym) = work[index] {
+                        batch.append(
+                            self.erase(
+                                kind: order.subjectKind.abiKind, accountID: accountID, value: order.value,
+                                pseudonym: pseudonym))
+                        index += 1
+                    } else {
+                        while index < work.count, case .event(_, let view, _) = work[index] {
+                            let code = self.deliver(view)
+                            batch.append(code)
+                            index += 1
+                            if code == SB_RETRY { break }
+                        }
                     }
-                    codes.append(code)
-                    if code == SB_RETRY { break }
+                    codes += self.endBatch(batch)
+                    if codes.last == SB_RETRY { break }
                 }
                 continuation.resume(returning: codes)
             }

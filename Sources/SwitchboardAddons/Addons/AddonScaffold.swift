@@ -140,10 +140,21 @@ public enum AddonScaffold {
             return SB_OK;
         }
 
+        /* Designated initializers: a slot a later ABI minor appends stays NULL without a warning. */
         static const sb_addon_descriptor descriptor = {
-            {SB_ABI_VERSION_MAJOR, SB_ABI_VERSION_MINOR}, sizeof(sb_addon_descriptor), 0,
-            "\(id)", "\(name)", "\(vendor)", "0.1.0",
-            create, destroy, on_event, NULL, erase,
+            .abi = {SB_ABI_VERSION_MAJOR, SB_ABI_VERSION_MINOR},
+            .struct_size = sizeof(sb_addon_descriptor),
+            .flags = 0,
+            .id = "\(id)",
+            .name = "\(name)",
+            .vendor = "\(vendor)",
+            .version = "0.1.0",
+            .create = create,
+            .destroy = destroy,
+            .on_event = on_event,
+            .check = NULL,
+            .erase = erase,
+            .end_batch = NULL, /* set it to write once per delivered batch (ABI 1.1) */
         };
 
         SB_EXPORT const sb_addon_descriptor *switchboard_addon_entry(void) { return &descriptor; }
@@ -160,7 +171,7 @@ public enum AddonScaffold {
           "vendor": "\(vendor)",
           "version": "0.1.0",
           "description": "Counts delivered messages per account.",
-          "abi": {"major": 1, "minor": 0},
+          "abi": {"major": 1, "minor": 1},
           "library": {"path": "\(library)", "sha256": "run `make pin` after building"},
           "hooks": ["message.status"],
           "fields": [

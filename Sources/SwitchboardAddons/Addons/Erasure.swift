@@ -12,6 +12,13 @@ package struct ErasureOrder: Codable, Sendable {
     var value: String?
     /// Nil in orders written before pseudonyms were decided per add-on (see `OutboxWorker`).
     var pseudonym: String?
+
+    package init(requestID: String, subjectKind: ErasureSubject.Kind, value: String?, pseudonym: String?) {
+        self.requestID = requestID
+        self.subjectKind = subjectKind
+        self.value = value
+        self.pseudonym = pseudonym
+    }
 }
 
 /// A deletion request and where it stands with each add-on that received data about the subject.

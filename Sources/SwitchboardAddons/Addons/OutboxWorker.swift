@@ -146,15 +146,17 @@ package struct OutboxWorker: Sendable {
         var retriedErasure: String?
         for (item, code) in zip(work, codes) {
             if code == SB_RETRY {
+                // Delivery stops at a retry, but an `end_batch` that failed turns the whole batch
+                // into retries: each of those views was still seen.
                 switch item {
                 case .erase(_, _, let order, _):
-                    retriedErasure = order.requestID
+                    if retriedErasure == nil { retriedErasure = order.requestID }
                 case .event(_, let view, let consentID):
                     // The add-on saw the view even though it asked for it again later.
                     shares.append(
                         Ledger.Share(addonID: addonID, addonVersion: version, view: view, consentID: consentID))
                 }
-                break
+                continue
             }
             switch item {
             case .event(_, let view, let consentID):
