@@ -18,9 +18,10 @@ final class ReportingInstance: Sendable {
         var journal: Int32?
         /// Journal lines of the batch being delivered, written by `endBatch`.
         var lines: [UInt8] = []
-        /// Report rows the batch changed, by account and day, emitted by `endBatch`: a batch of
-        /// 256 events for one account and day is one row, not 256.
-        var changedDays: [DayKey: DailyReports.Day] = [:]
+        /// The account days the batch touched, whose rows `endBatch` emits: a batch of 256 events
+        /// for one account and day is one row, not 256. Keys only: a copy of a day's report held
+        /// here would make the next event's insert copy the day's whole fingerprint set.
+        var changedDays: Set<DayKey> = []
     }
 
     struct DayKey: Hashable {
@@ -62,7 +63,7 @@ final class ReportingInstance: Sendable {
                 state.journaled += 1
             }
             // Emitted even when unchanged, so a row lost before a crash is sent again.
-            state.changedDays[DayKey(account: account, date: day.date)] = day
+            state.changedDays.insert(DayKey(account: account, date: day.date))
         }
         return SB_OK
     }
@@ -84,7 +85,10 @@ final class ReportingInstance: Sendable {
             if state.journaled >= state.snapshotAfter { state.unsaved = true }
             let code = save(&state)
             guard code == SB_OK else { return code }
-            for (key, day) in state.changedDays { emit(day, account: key.account) }
+            for key in state.changedDays {
+                guard let report = state.reports.accounts[key.account]?[key.date] else { continue }
+                emit((key.date, report), account: key.account)
+            }
             state.changedDays.removeAll(keepingCapacity: true)
             return SB_OK
         }
@@ -95,7 +99,7 @@ final class ReportingInstance: Sendable {
         switch subject.kind {
         case SB_SUBJECT_ACCOUNT:
             return state.withLock { state in
-                state.changedDays = state.changedDays.filter { $0.key.account != account }
+                state.changedDays = state.changedDays.filter { $0.account != account }
                 // Nothing to emit: the host deletes the account's records itself.
                 if state.reports.erase(account: account) { state.unsaved = true }
                 return save(&state)
@@ -107,7 +111,7 @@ final class ReportingInstance: Sendable {
             }
             return state.withLock { state in
                 // Rows still waiting from a batch whose end failed come again with its redelivery.
-                state.changedDays = state.changedDays.filter { $0.key.account != account }
+                state.changedDays = state.changedDays.filter { $0.account != account }
                 let days = state.reports.erase(recipient: pseudonym, account: account)
                 if !days.isEmpty { state.unsaved = true }
                 for day in days { emit(day, account: account) }

@@ -33,9 +33,12 @@ package enum EventLog {
         package var recipients: String
         package var payload: Data
 
-        /// Whether the row is for `addonID`.
+        /// Whether the row is for `addonID`. Compared byte by byte: `String.contains` was 1.4% of
+        /// the daemon's samples with three add-ons, each reading every row.
         package func names(_ addonID: String) -> Bool {
-            recipients.contains(EventLog.token(addonID))
+            recipients.utf8.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: true).contains {
+                $0.elementsEqual(addonID.utf8)
+            }
         }
     }
 

@@ -27,15 +27,20 @@ extension Sequence where Element == UInt8 {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// Lower-case hex.
-    package var hexString: String {
-        let digits = Array("0123456789abcdef".utf8)
+    /// Lower-case hex. Inlinable so that callers in other modules (a pseudonym per field of every
+    /// add-on view, a ledger row's hash) get a loop specialised for their digest type: unspecialised,
+    /// it was 1.2% of the daemon's samples with the three add-ons.
+    @inlinable package var hexString: String {
         var out: [UInt8] = []
         out.reserveCapacity(underestimatedCount * 2)
         for byte in self {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 15)])
+            out.append(Self.hexDigit(byte >> 4))
+            out.append(Self.hexDigit(byte & 15))
         }
         return String(decoding: out, as: UTF8.self)
+    }
+
+    @inlinable package static func hexDigit(_ nibble: UInt8) -> UInt8 {
+        nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
     }
 }
