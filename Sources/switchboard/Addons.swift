@@ -187,7 +187,7 @@ extension Addons {
                 var line =
                     "\(addon["id"] ?? "?") \(addon["version"] ?? "")  \(addon["isolation"] ?? "")  \(runtime["state"] ?? "?")"
                 line +=
-                    "  restarts \(runtime["restarts"] ?? 0), crashes \(runtime["crashes"] ?? 0), timeouts \(runtime["timeouts"] ?? 0)"
+                    "  restarts \(runtime["restarts"] ?? 0), crashes \(runtime["crashes"] ?? 0), timeouts \(runtime["timeouts"] ?? 0), waiting \(runtime["outbox_depth"] ?? 0)"
                 if let until = runtime["quarantined_until"] { line += ", quarantined until \(until)" }
                 print(line)
                 if let failure = runtime["last_failure"] { print("    last failure: \(failure)") }

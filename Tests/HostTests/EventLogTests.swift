@@ -3,6 +3,7 @@ import GRDB
 import SwitchboardAddons
 import SwitchboardCore
 import SwitchboardDaemon
+import Synchronization
 import Testing
 
 /// The add-on event log: each event written once, read by every add-on through its own cursor,
@@ -217,5 +218,79 @@ import Testing
         #expect(rows.map { $0["kind"] as String } == ["event", "event", "erase"])
         #expect(try DomainEvent(stored: rows[1]["payload"]) == event)
         #expect(backlog == ["com.a": 2, "com.b": 1, "com.c": 0])
+    }
+}
+
+/// The newest log rows in memory: only an unbroken run of `seq`s is ever handed out.
+@Suite struct RecentLogTests {
+    static func row(_ seq: Int64, _ account: String = "acc_a", recipients: String = ",com.a,com.b,") -> RecentLog.Row {
+        RecentLog.Row(
+            entry: EventLog.Entry(seq: seq, accountID: account, kind: .event, recipients: recipients, payload: Data()))
+    }
+
+    @Test func aWorkerGetsRowsOnlyFromAnUnbrokenRunThatCoversItsCursor() {
+        let log = RecentLog()
+        #expect(log.read(after: 0, limit: 10) == nil)
+        for seq in Int64(5)...8 { log.append(Self.row(seq)) }
+        #expect(log.read(after: 4, limit: 10)?.map(\.entry.seq) == [5, 6, 7, 8])
+        #expect(log.read(after: 6, limit: 1)?.map(\.entry.seq) == [7])
+        // Behind the run (rows 1-4 only in the table), or nothing newer: the table answers.
+        #expect(log.read(after: 3, limit: 10) == nil)
+        #expect(log.read(after: 8, limit: 10) == nil)
+        // A row that does not follow (9 was written by another process) starts the run afresh.
+        log.append(Self.row(10))
+        #expect(log.read(after: 8, limit: 10) == nil)
+        #expect(log.read(after: 9, limit: 10)?.map(\.entry.seq) == [10])
+    }
+
+    @Test func withdrawalsErasuresAndTrimmingReachTheRowsHeld() {
+        let log = RecentLog(capacity: 4)
+        log.append(Self.row(1, "acc_a"))
+        log.append(Self.row(2, "acc_b"))
+        log.withdraw(addonID: "com.a", accountID: "acc_a")
+        #expect(log.read(after: 0, limit: 10)?.map(\.entry.recipients) == [",com.b,", ",com.a,com.b,"])
+        log.forget(accountID: "acc_b")
+        #expect(
+            log.read(after: 0, limit: 10)?.map { $0.entry.names("com.a") || $0.entry.names("com.b") } == [true, false])
+        for seq in Int64(3)...5 { log.append(Self.row(seq)) }
+        // Past capacity (4), it keeps the newest half: a cursor behind that reads the table.
+        #expect(log.read(after: 2, limit: 10) == nil)
+        #expect(log.read(after: 3, limit: 10)?.map(\.entry.seq) == [4, 5])
+        log.clear()
+        #expect(log.read(after: 3, limit: 10) == nil)
+    }
+
+    /// A hook registered by a request that rolls back never runs, so a row SQLite then gives the
+    /// same `seq` to another request cannot be shadowed by the rolled-back one.
+    @Test func requestCommitHooksRunOnlyForRequestsThatCommitted() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sb-hooks-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let writer = GroupCommitWriter(
+            pool: try SwitchboardDatabase.open(
+                at: directory.appendingPathComponent("db.sqlite").path, durability: .normal,
+                migrations: DaemonSchema.migrations))
+        final class Calls: Sendable {
+            let names = Mutex<[String]>([])
+            func add(_ name: String) { names.withLock { $0.append(name) } }
+        }
+        let ran = Calls()
+        struct Refused: Error {}
+        #expect(writer.afterRequestCommit { ran.add("outside") } == false)
+        // Two requests in flight at once, so that they can share one batch (one transaction).
+        let failed = Task {
+            try await writer.write { _ in
+                #expect(writer.afterRequestCommit { ran.add("rolled back") })
+                throw Refused()
+            }
+        }
+        let committed = Task {
+            try await writer.write { _ in
+                #expect(writer.afterRequestCommit { ran.add("committed") })
+            }
+        }
+        await #expect(throws: Refused.self) { try await failed.value }
+        try await committed.value
+        #expect(ran.names.withLock { $0 } == ["committed"])
     }
 }

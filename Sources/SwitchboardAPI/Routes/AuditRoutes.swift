@@ -50,13 +50,16 @@ struct AuditRoutes {
                         """
                 ).map { ($0["addon_id"], $0["n"]) })
         }
+        let backlog = (try? await platform.backlog()) ?? [:]
         let loaded = platform.registry.manifests.map {
-            LoadedView(
+            var runtime = platform.registry.runtimeStatus($0.id)
+            runtime?.outboxDepth = backlog[$0.id]
+            return LoadedView(
                 id: $0.id, name: $0.name, version: $0.version, vendor: $0.vendor, manifest: $0.file,
                 librarySha256: platform.registry.loadedSHA256($0.id), hooks: $0.hooks.map(\.rawValue),
                 isolation: (platform.registry.isolation($0.id) ?? .inProcess).rawValue,
                 enabledAccounts: counts[$0.id] ?? 0,
-                runtime: platform.registry.runtimeStatus($0.id))
+                runtime: runtime)
         }
         return try JSONResponse.make(
             AddonsView(

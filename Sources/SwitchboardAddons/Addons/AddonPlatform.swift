@@ -22,6 +22,8 @@ public final class AddonPlatform: DomainEventSink, PreSendCheck, Service {
     let commitWakeups: CommitWakeups
     let counters: AddonCounters
     let modes = ContentModeCache()
+    /// The newest event log rows, for workers that keep up.
+    let recent = RecentLog()
     /// Shares made by pre-send checks, waiting for the writer. They are recorded at the time of the
     /// write that commits them (milliseconds after the check, and before the sender hears of the
     /// message), so that one writer batch's checks make one ledger record per add-on and account.
@@ -35,7 +37,7 @@ public final class AddonPlatform: DomainEventSink, PreSendCheck, Service {
         logger: Logger
     ) throws {
         let records = try AddonRecordStore(writer: writer, clock: clock, accountMetrics: accountMetrics)
-        let consents = try ConsentStore(writer: writer, clock: clock)
+        let consents = try ConsentStore(writer: writer, clock: clock, recent: recent)
         self.records = records
         self.consents = consents
         self.writer = writer
@@ -67,10 +69,25 @@ public final class AddonPlatform: DomainEventSink, PreSendCheck, Service {
     public func publish(_ db: Database, _ type: EventType, accountID: String, _ event: () -> DomainEvent) throws {
         let targets = recipients(of: type, accountID: accountID)
         guard !targets.isEmpty else { return }
-        try EventLog.append(
+        let event = event()
+        try appendToLog(
             db, accountID: accountID, kind: .event, recipients: EventLog.recipients(targets.lazy.map(\.id)),
-            payload: event().stored)
+            payload: event.stored, event: event)
         commitWakeups.wake(targets.lazy.map(\.id), after: db)
+    }
+
+    /// Writes a row to the event log in the caller's transaction and, once its request commits,
+    /// hands it to the workers in memory (`RecentLog`).
+    func appendToLog(
+        _ db: Database, accountID: String, kind: EventLog.Kind, recipients: String, payload: Data,
+        event: DomainEvent?
+    ) throws {
+        try EventLog.append(db, accountID: accountID, kind: kind, recipients: recipients, payload: payload)
+        let row = RecentLog.Row(
+            entry: EventLog.Entry(
+                seq: db.lastInsertedRowID, accountID: accountID, kind: kind, recipients: recipients, payload: payload),
+            event: event)
+        _ = writer.afterRequestCommit { [recent] in recent.append(row) }
     }
 
     // MARK: PreSendCheck

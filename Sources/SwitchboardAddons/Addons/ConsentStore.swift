@@ -46,6 +46,7 @@ public struct ConsentRecord: Sendable, Equatable, FetchableRecord {
 public final class ConsentStore: Sendable {
     let writer: GroupCommitWriter
     let clock: any WallClock
+    let recent: RecentLog
     private struct Index {
         var current: [String: ConsentRecord] = [:]
         /// The newest record the last full read of the table saw.
@@ -57,9 +58,10 @@ public final class ConsentStore: Sendable {
     }
     private let index = Mutex(Index())
 
-    init(writer: GroupCommitWriter, clock: any WallClock) throws {
+    init(writer: GroupCommitWriter, clock: any WallClock, recent: RecentLog) throws {
         self.writer = writer
         self.clock = clock
+        self.recent = recent
         try load()
     }
 
@@ -100,6 +102,9 @@ public final class ConsentStore: Sendable {
             return (latest, try ConsentRecord.fetchAll(db, sql: Self.latestSQL))
         }
         guard let (latest, records) = snapshot else { return }
+        // Records this process did not make row by row (another process's `addons apply` may have
+        // withdrawn a grant and taken it out of waiting rows): only the table is to be trusted.
+        recent.clear()
         replace(records, latest: latest)
     }
 
@@ -158,6 +163,9 @@ public final class ConsentStore: Sendable {
                 arguments: [id, accountID, addonID, version, action.rawValue, fieldsJSON, termsJSON, now, actor])
             if action == .withdraw {
                 try EventLog.withdraw(db, addonID: addonID, accountID: accountID)
+                _ = self.writer.afterRequestCommit { [recent = self.recent] in
+                    recent.withdraw(addonID: addonID, accountID: accountID)
+                }
             }
             return try ConsentRecord.fetchOne(db, sql: "SELECT * FROM addon_consents WHERE id = ?", arguments: [id])!
         }

@@ -60,6 +60,7 @@ extension AddonPlatform: ErasureRequestSink {
     {
         if subject == .account {
             try EventLog.forgetAccount(db, accountID: accountID)
+            _ = writer.afterRequestCommit { [recent] in recent.forget(accountID: accountID) }
             try db.execute(sql: "DELETE FROM addon_records WHERE account_id = ?", arguments: [accountID])
             try consents.withdrawAll(db, accountID: accountID, actor: origin)
             db.afterNextTransaction(onCommit: { [records] db in
@@ -114,8 +115,9 @@ extension AddonPlatform: ErasureRequestSink {
                     id, addon, ErasureStatus.TaskState.pending.rawValue,
                     available ? nil : "the add-on is not loaded; the request waits until it is", now,
                 ])
-            try EventLog.append(
-                db, accountID: accountID, kind: .erase, recipients: EventLog.recipients([addon]), payload: order)
+            try appendToLog(
+                db, accountID: accountID, kind: .erase, recipients: EventLog.recipients([addon]), payload: order,
+                event: nil)
         }
         commitWakeups.wake(targets.map(\.addonID), after: db)
         return id

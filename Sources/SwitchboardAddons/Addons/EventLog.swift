@@ -33,6 +33,14 @@ package enum EventLog {
         package var recipients: String
         package var payload: Data
 
+        package init(seq: Int64, accountID: String, kind: Kind?, recipients: String, payload: Data) {
+            self.seq = seq
+            self.accountID = accountID
+            self.kind = kind
+            self.recipients = recipients
+            self.payload = payload
+        }
+
         /// Whether the row is for `addonID`. Compared byte by byte: `String.contains` was 1.4% of
         /// the daemon's samples with three add-ons, each reading every row.
         package func names(_ addonID: String) -> Bool {

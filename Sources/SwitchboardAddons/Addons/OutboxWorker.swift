@@ -3,17 +3,29 @@ import GRDB
 import Logging
 import PluginAPI
 import SwitchboardCore
+import Synchronization
 
 /// Delivers the event log to one add-on in order: at least once, in sequence (so in order per
 /// account), a bounded batch in memory at a time. Its cursor moves past rows only in the
 /// transaction that records their delivery (or erasure acknowledgement) in the ledger.
-package struct OutboxWorker: Sendable {
+package final class OutboxWorker: Sendable {
     let platform: AddonPlatform
     let addonID: String
     let wake: BatchQueue<Void>
     /// Every add-on with a worker, and the statement that prunes the rows they have all passed.
     let consumers: [String]
     let pruneSQL: String
+    /// The cursor as this worker last stored it: it alone moves it, so it is read from the table
+    /// only at start and after a failed write.
+    let knownCursor = Mutex<EventLog.Cursor?>(nil)
+
+    init(platform: AddonPlatform, addonID: String, wake: BatchQueue<Void>, consumers: [String], pruneSQL: String) {
+        self.platform = platform
+        self.addonID = addonID
+        self.wake = wake
+        self.consumers = consumers
+        self.pruneSQL = pruneSQL
+    }
     static let batchSize = 256
     static let linger = Duration.milliseconds(25)
 
@@ -66,16 +78,27 @@ package struct OutboxWorker: Sendable {
     private func deliverBatch(manifest: Manifest, endpoint: any AddonEndpoint) async throws -> Int {
         let now = platform.clock.now().epochMillis
         let addonID = self.addonID
-        let (cursor, entries) = try await platform.writer.pool.read { db in
-            let cursor = try EventLog.cursor(db, addonID: addonID)
-            return (cursor, try EventLog.read(db, after: cursor.seq, limit: Self.batchSize))
+        let cursor: EventLog.Cursor
+        if let known = knownCursor.withLock({ $0 }) {
+            cursor = known
+        } else {
+            cursor = try await platform.writer.pool.read { db in try EventLog.cursor(db, addonID: addonID) }
+            knownCursor.withLock { $0 = cursor }
         }
         // The head of the stream waits out its backoff, and everything behind it waits too, to keep order.
-        guard !entries.isEmpty, cursor.nextAttemptAt <= now else { return 0 }
-        let mine = entries.filter { $0.names(addonID) }
-        let modes = try await platform.contentModes(mine.map(\.accountID))
+        guard cursor.nextAttemptAt <= now else { return 0 }
+        // Fresh rows from memory when this worker keeps up; the table otherwise.
+        var rows = platform.recent.read(after: cursor.seq, limit: Self.batchSize) ?? []
+        if rows.isEmpty {
+            rows = try await platform.writer.pool.read { db in
+                try EventLog.read(db, after: cursor.seq, limit: Self.batchSize).map { RecentLog.Row(entry: $0) }
+            }
+        }
+        guard !rows.isEmpty else { return 0 }
+        let mine = rows.filter { $0.entry.names(addonID) }
+        let modes = try await platform.contentModes(mine.map(\.entry.accountID))
         var work: [Work] = []
-        for entry in mine {
+        for (entry, decoded) in mine.lazy.map({ ($0.entry, $0.event) }) {
             guard let kind = entry.kind else { continue }  // A kind this version does not know is never guessed at.
             if kind == .erase {
                 guard var order = try? JSONDecoder().decode(ErasureOrder.self, from: entry.payload) else { continue }
@@ -92,7 +115,7 @@ package struct OutboxWorker: Sendable {
                     .erase(seq: entry.seq, accountID: entry.accountID, order: order, pseudonym: order.pseudonym))
                 continue
             }
-            guard let event = try? DomainEvent(stored: entry.payload),
+            guard let event = decoded ?? (try? DomainEvent(stored: entry.payload)),
                 let grant = platform.consents.current(accountID: entry.accountID, addonID: addonID)
             else { continue }  // Unreadable, or consent withdrawn since it was written: never delivered.
             let view = platform.mediator.view(
@@ -103,9 +126,16 @@ package struct OutboxWorker: Sendable {
             work.append(.event(seq: entry.seq, view: view, consentID: grant.id))
         }
         let codes = work.isEmpty ? [] : await endpoint.deliver(work)
-        let next = Self.advance(cursor, scanned: entries.map(\.seq), work: work.map(\.seq), codes: codes, now: now)
-        try await record(work: work, codes: codes, from: cursor, to: next, version: manifest.version)
-        return Int(entries.prefix { $0.seq <= next.seq }.count)
+        let next = Self.advance(
+            cursor, scanned: rows.map(\.entry.seq), work: work.map(\.seq), codes: codes, now: now)
+        do {
+            try await record(work: work, codes: codes, from: cursor, to: next, version: manifest.version)
+        } catch {
+            knownCursor.withLock { $0 = nil }
+            throw error
+        }
+        knownCursor.withLock { $0 = next }
+        return Int(rows.prefix { $0.entry.seq <= next.seq }.count)
     }
 
     /// Where the cursor goes after a batch. `scanned` are the rows read after `cursor`, in order;

@@ -328,7 +328,7 @@ extension ValidationRun {
             guard code == SB_OK else {
                 return (
                     .failed,
-                    "the \(attempt) erasure of a number answered \(code)"
+                    "the \(attempt) erasure of a number answered \(code)" + Self.endBatchHint(code)
                         + (attempt == "second"
                             ? "; erasure must be idempotent: the host asks again whenever it did not see the acknowledgement"
                             : "; answer SB_OK once the subject's data is deleted (SB_RETRY to be asked again later)")
@@ -346,7 +346,10 @@ extension ValidationRun {
         for attempt in ["first", "second"] {
             let code = try eraseAcknowledged(accountSubject, on: session)
             guard code == SB_OK else {
-                return (.failed, "the \(attempt) erasure of an account answered \(code); erasure must be idempotent")
+                return (
+                    .failed,
+                    "the \(attempt) erasure of an account answered \(code)\(Self.endBatchHint(code)); erasure must be idempotent"
+                )
             }
         }
         if let file = stateFiles().first(where: {
@@ -400,5 +403,12 @@ extension ValidationRun {
             }
         }
         return (.passed, "\(sent) events with every emit refused")
+    }
+
+    /// An `SB_RETRY` after an erasure may be `end_batch`'s (ABI 1.1): the host calls it after each
+    /// `erase`, and a failure there takes the erasure back.
+    static func endBatchHint(_ code: Int32) -> String {
+        code == SB_RETRY
+            ? " (from erase, or from end_batch, which follows each erase: a failing end_batch answers SB_RETRY)" : ""
     }
 }

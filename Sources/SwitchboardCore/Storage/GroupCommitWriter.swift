@@ -21,8 +21,17 @@ public final class GroupCommitWriter: Sendable {
         var flushing = false
     }
 
+    /// Hooks of the request running now (nil between requests) and of the requests of this batch
+    /// that released their savepoint. Touched only on `queue`; a mutex keeps the compiler's
+    /// concurrency checking whole.
+    private struct RequestHooks {
+        var current: [@Sendable () -> Void]?
+        var committed: [@Sendable () -> Void] = []
+    }
+
     public let pool: DatabasePool
     private let state = Mutex(State())
+    private let hooks = Mutex(RequestHooks())
     private let queue = DispatchQueue(label: "switchboard.writer")
 
     public init(pool: DatabasePool) {
@@ -35,7 +44,7 @@ public final class GroupCommitWriter: Sendable {
             let entry = Entry(
                 run: { db in
                     do {
-                        let value = try Self.inSavepoint(db, body)
+                        let value = try self.inSavepoint(db, body)
                         return ({ continuation.resume(returning: value) }, nil)
                     } catch {
                         return ({ continuation.resume(throwing: error) }, error)
@@ -73,7 +82,7 @@ public final class GroupCommitWriter: Sendable {
             Entry(
                 run: { db in
                     do {
-                        try Self.inSavepoint(db, body)
+                        try self.inSavepoint(db, body)
                         return ({}, nil)
                     } catch {
                         return ({ failed(error) }, error)
@@ -86,12 +95,14 @@ public final class GroupCommitWriter: Sendable {
     /// Runs `body` in its own savepoint, so that its failure rolls back only its own changes. The
     /// savepoint statements come from the statement cache: compiling them for every request (as
     /// `Database.inSavepoint` does) cost more than many of the requests themselves.
-    private static func inSavepoint<T>(_ db: Database, _ body: (Database) throws -> T) throws -> T {
+    private func inSavepoint<T>(_ db: Database, _ body: (Database) throws -> T) throws -> T {
         try db.cachedStatement(sql: "SAVEPOINT request").execute()
+        hooks.withLock { $0.current = [] }
         let value: T
         do {
             value = try body(db)
         } catch {
+            hooks.withLock { $0.current = nil }
             // Unless SQLite already rolled back the whole transaction (see `flushLoop`), in which
             // case the savepoint is gone and `error` is what the caller needs to hear.
             if db.isInsideTransaction {
@@ -101,7 +112,25 @@ public final class GroupCommitWriter: Sendable {
             throw error
         }
         try db.cachedStatement(sql: "RELEASE SAVEPOINT request").execute()
+        hooks.withLock { hooks in
+            hooks.committed += hooks.current ?? []
+            hooks.current = nil
+        }
         return value
+    }
+
+    /// Runs `hook` once the writes of the request running now are committed, after the batch's
+    /// COMMIT and before its callers resume; never when the request rolls back to its savepoint
+    /// or the batch fails. GRDB's `afterNextTransaction` fires for the whole transaction, also for
+    /// a request that rolled back, and SQLite may then give the next insert the rolled-back row's
+    /// `AUTOINCREMENT` id. Call it from inside a request's body; elsewhere it does nothing and
+    /// returns false.
+    package func afterRequestCommit(_ hook: @escaping @Sendable () -> Void) -> Bool {
+        hooks.withLock { hooks in
+            guard hooks.current != nil else { return false }
+            hooks.current!.append(hook)
+            return true
+        }
     }
 
     private func enqueue(_ entry: Entry) {
@@ -144,8 +173,14 @@ public final class GroupCommitWriter: Sendable {
                     }
                     return completions
                 }
+                let committed = hooks.withLock { hooks in
+                    defer { hooks.committed.removeAll(keepingCapacity: true) }
+                    return hooks.committed
+                }
+                for hook in committed { hook() }
                 for completion in completions { completion() }
             } catch {
+                hooks.withLock { $0.committed.removeAll(keepingCapacity: true) }
                 for entry in batch { entry.fail(error) }
             }
         }
