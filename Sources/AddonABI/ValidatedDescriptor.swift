@@ -180,11 +180,13 @@ public struct ValidatedDescriptor: @unchecked Sendable {
         return try validate(entry(), expecting: expecting, host: host)
     }
 
-    /// Calls `end_batch` when the add-on has one: `SB_OK` (or no `end_batch`) means the batch's
-    /// answers hold; any other code means the whole batch is to be delivered again (header,
-    /// `end_batch`).
-    public func endBatch(_ instance: UnsafeMutableRawPointer) -> Int32 {
-        endBatch.map { $0(instance) } ?? SB_OK
+    /// Ends a delivery whose items the add-on answered with `codes`: calls `end_batch` when the
+    /// add-on has one. When it fails, none of the answers hold and every item is answered
+    /// `SB_RETRY`, so the host delivers the batch again (header, `end_batch`). The in-process host
+    /// and the runner both end their batches here, so they cannot differ.
+    public func endBatch(_ instance: UnsafeMutableRawPointer, answering codes: [Int32]) -> [Int32] {
+        guard !codes.isEmpty, let endBatch, endBatch(instance) != SB_OK else { return codes }
+        return codes.map { _ in SB_RETRY }
     }
 
     /// Calls `create` with the host vtable; the instance, or an error when `create` returned NULL

@@ -148,7 +148,7 @@ struct Runner {
                 codes.append(code)
                 if code == SB_RETRY { break }
             }
-            writer.write(Requests.codes(id: id, Self.endBatch(codes, descriptor, instance), type: .eventResults))
+            writer.write(Requests.codes(id: id, descriptor.endBatch(instance, answering: codes), type: .eventResults))
         case .recreate:
             let count = try reader.u32()
             for cycle in 0..<count {
@@ -182,19 +182,10 @@ struct Runner {
         case .erase:
             let subject = try Requests.readSubject(&reader)
             let code = descriptor.erase.map { erase in subject.withCSubject { erase(instance, $0) } } ?? SB_OK
-            writer.write(Requests.codes(id: id, Self.endBatch([code], descriptor, instance), type: .eraseResult))
+            writer.write(Requests.codes(id: id, descriptor.endBatch(instance, answering: [code]), type: .eraseResult))
         default:
             throw FrameError.unknownType(frame.type.rawValue)
         }
-    }
-
-    /// Ends a delivery with the add-on's `end_batch` (ABI 1.1), as the in-process host does: when it
-    /// fails, every delivered item is answered `SB_RETRY`, so the host delivers the batch again.
-    static func endBatch(_ codes: [Int32], _ descriptor: ValidatedDescriptor, _ instance: UnsafeMutableRawPointer)
-        -> [Int32]
-    {
-        guard !codes.isEmpty else { return codes }
-        return descriptor.endBatch(instance) == SB_OK ? codes : codes.map { _ in SB_RETRY }
     }
 
     /// Each of `threads` threads delivers every event, all at once: what a host may do with an

@@ -142,12 +142,10 @@ package final class AddonLibrary: @unchecked Sendable {
         return view.wire.withCEvent { onEvent(instance, $0) }
     }
 
-    /// Ends a delivery with the add-on's `end_batch` (ABI 1.1): when it fails, none of the batch's
-    /// answers hold and every delivered item is answered `SB_RETRY`, so the batch comes again.
+    /// Ends a delivery with the add-on's `end_batch` (ABI 1.1; see `ValidatedDescriptor.endBatch`).
     package func endBatch(_ codes: [Int32]) -> [Int32] {
         dispatchPrecondition(condition: .onQueue(queue))
-        guard !codes.isEmpty else { return codes }
-        return descriptor.endBatch(instance) == SB_OK ? codes : codes.map { _ in SB_RETRY }
+        return descriptor.endBatch(instance, answering: codes)
     }
 
     /// The outcome of one pre-send check.
