@@ -15,6 +15,12 @@ struct DailyReport: Codable, Equatable, Sendable {
     /// that. Kept per day rather than per event id so that a status reported twice under
     /// different event ids still counts once.
     private(set) var counted: Set<UInt64> = []
+    /// SMS segments of the messages counted in `sent`, from updates that carried "usage.segments"
+    /// (an optional field): 0 when the customer did not grant it.
+    private(set) var segments = 0
+    /// Carrier error code → how many undelivered or failed messages gave it, from updates that
+    /// carried "usage.error_code" (an optional field): empty when the customer did not grant it.
+    private(set) var errorCodes: [Int64: Int] = [:]
 
     /// delivered / (delivered + undelivered + failed), 0 before any final outcome.
     var deliveryRate: Double {
@@ -35,14 +41,28 @@ struct DailyReport: Codable, Equatable, Sendable {
             counted.insert(CountedStatus.fingerprint(messageID: update.messageID, status: status)).inserted
         else { return changed }
         switch status {
-        case .sent: sent += 1
+        case .sent:
+            sent += 1
+            // Added with "sent" and its dedupe: every message that went out passes through "sent"
+            // exactly once, so its segments count once, on the day it left. Added on a later
+            // status they would count again when that falls on another day, and a message refused
+            // at submission (only ever "failed") used none.
+            if let count = update.segments, Self.segmentCounts.contains(count) { segments += Int(count) }
         case .delivered: delivered += 1
-        case .undelivered: undelivered += 1
-        case .failed: failed += 1
+        case .undelivered:
+            undelivered += 1
+            if let code = update.errorCode { errorCodes[code, default: 0] += 1 }
+        case .failed:
+            failed += 1
+            if let code = update.errorCode { errorCodes[code, default: 0] += 1 }
         case .queued: break
         }
         return true
     }
+
+    /// A concatenated SMS has at most 255 parts (its header counts them in one octet); any other
+    /// value is not a segment count, and adding it could overflow the sum.
+    private static let segmentCounts: ClosedRange<Int64> = 1...255
 
     /// Drops a recipient's pseudonym (an erasure request); returns whether it was there.
     mutating func forget(recipient: String) -> Bool {
@@ -50,7 +70,8 @@ struct DailyReport: Codable, Equatable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case sent, delivered, undelivered, failed, recipients, counted
+        case sent, delivered, undelivered, failed, recipients, counted, segments
+        case errorCodes = "error_codes"
     }
 
     init() {}
@@ -77,6 +98,15 @@ struct DailyReport: Codable, Equatable, Sendable {
         } else {
             counted = Set(try container.decode([CountedStatus].self, forKey: .counted).map(\.fingerprint))
         }
+        // Absent from files written before the optional fields existed, and whenever they are 0 or empty.
+        segments = try container.decodeIfPresent(Int.self, forKey: .segments) ?? 0
+        for (code, count) in try container.decodeIfPresent([String: Int].self, forKey: .errorCodes) ?? [:] {
+            guard let code = Int64(code) else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .errorCodes, in: container, debugDescription: "error code \(code) is not an integer")
+            }
+            errorCodes[code] = count
+        }
     }
 
     /// The fingerprints as one base64 string of big-endian 8-byte values: a million pairs make a
@@ -94,12 +124,31 @@ struct DailyReport: Codable, Equatable, Sendable {
             withUnsafeBytes(of: fingerprint.bigEndian) { bytes.append(contentsOf: $0) }
         }
         try container.encode(bytes.base64EncodedString(), forKey: .counted)
+        // Written only when there is something to keep, so the state of an account that did not
+        // grant the optional fields stays what the previous version wrote, and that version can
+        // still read a newer file (it ignores keys it does not know).
+        if segments > 0 { try container.encode(segments, forKey: .segments) }
+        if !errorCodes.isEmpty {
+            try container.encode(
+                Dictionary(uniqueKeysWithValues: errorCodes.map { (String($0.key), $0.value) }), forKey: .errorCodes)
+        }
     }
 
-    /// The row the host stores and shows to the customer.
+    /// The row the host stores and shows to the customer. `segments` and `error_codes` appear only
+    /// when there is something in them, so an account that did not grant the optional fields gets
+    /// the same row as before they existed.
     func row(date: String) -> String {
-        "{\"date\":\(jsonString(date)),\"sent\":\(sent),\"delivered\":\(delivered),"
+        var row =
+            "{\"date\":\(jsonString(date)),\"sent\":\(sent),\"delivered\":\(delivered),"
             + "\"undelivered\":\(undelivered),\"failed\":\(failed),"
-            + "\"delivery_rate\":\(jsonNumber(deliveryRate)),\"unique_recipients\":\(recipients.count)}"
+            + "\"delivery_rate\":\(jsonNumber(deliveryRate)),\"unique_recipients\":\(recipients.count)"
+        if segments > 0 { row += ",\"segments\":\(segments)" }
+        if !errorCodes.isEmpty {
+            // Keys are strings in JSON; in numeric order, so that the same tally always makes the same row.
+            row +=
+                ",\"error_codes\":{"
+                + errorCodes.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\($0.value)" }.joined(separator: ",") + "}"
+        }
+        return row + "}"
     }
 }

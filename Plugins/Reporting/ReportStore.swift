@@ -8,7 +8,9 @@ import Foundation
 struct ReportStore: Sendable {
     static let fileName = "reporting.json"
     static let journalName = "reporting.journal"
-    /// 2 keeps counted pairs as packed fingerprints; 1 (listing the pairs) is still read.
+    /// 2 keeps counted pairs as packed fingerprints; 1 (listing the pairs) is still read. A day's
+    /// `segments` and `error_codes` are optional keys within 2, not a format of their own: a file
+    /// without them loads as zero and empty, and a version that predates them ignores them.
     private static let format = 2
     private static let readable = 1...2
 
@@ -93,8 +95,11 @@ struct ReportStore: Sendable {
         var line: String {
             let status = update.status.map { ",\"status\":\(jsonString($0.rawValue))" } ?? ""
             let recipient = update.recipient.map { ",\"recipient\":\(jsonString($0))" } ?? ""
+            // Only when the customer granted them, so a line is as long as it was without them.
+            let segments = update.segments.map { ",\"segments\":\($0)" } ?? ""
+            let errorCode = update.errorCode.map { ",\"errorCode\":\($0)" } ?? ""
             return "{\"account\":\(jsonString(account)),\"update\":{\"messageID\":\(jsonString(update.messageID))"
-                + "\(recipient)\(status),\"timestampMs\":\(update.timestampMs)}}"
+                + "\(recipient)\(status),\"timestampMs\":\(update.timestampMs)\(segments)\(errorCode)}}"
         }
     }
 }

@@ -7,7 +7,7 @@ nonisolated(unsafe) private let descriptor = makeAddonDescriptor(
     id: "com.switchboard.reporting",
     name: "Delivery Reports",
     vendor: "Switchboard",
-    version: "1.0.0",
+    version: "1.1.0",
     create: { host in
         guard let host else { return nil }
         let handle = HostHandle(host)

@@ -53,7 +53,11 @@ final class ReportingInstance: Sendable {
             messageID: event.text("usage.message_id") ?? event.eventID,
             // The manifest promises customers a pseudonym only; a clear number is never kept.
             recipient: event.kind("usage.to") == SB_FIELD_PSEUDONYM ? event.text("usage.to") : nil,
-            timestampMs: event.int("usage.timestamp") ?? event.timeMs
+            timestampMs: event.int("usage.timestamp") ?? event.timeMs,
+            // Optional fields: absent when the customer did not grant them, and the report then
+            // simply has no segments or error codes.
+            segments: event.int("usage.segments"),
+            errorCode: event.int("usage.error_code")
         )
         let account = event.accountID
         state.withLock { state in

@@ -8,4 +8,9 @@ struct StatusUpdate: Codable, Sendable {
     var recipient: String?
     /// When the status happened, milliseconds since 1970 UTC; decides the report's day.
     var timestampMs: Int64
+    /// The message's SMS segments ("usage.segments"); nil unless the customer granted the field.
+    /// Optional in the journal too, so lines written before the field existed still decode.
+    var segments: Int64? = nil
+    /// The carrier's error code ("usage.error_code"); nil unless granted and the carrier gave one.
+    var errorCode: Int64? = nil
 }

@@ -4,7 +4,10 @@ import SwitchboardCore
 
 /// Assembles every route with its middleware.
 package enum APIRouter {
-    package static func make(services: HostServices, operatorToken: String) -> Router<AppContext> {
+    /// - Parameter console: the web console's services; nil serves the API alone.
+    package static func make(services: HostServices, operatorToken: String, console: ConsoleServices? = nil)
+        -> Router<AppContext>
+    {
         let router = Router(context: AppContext.self)
         router.add(middleware: ActivityLogMiddleware(usage: services.usage, metrics: services.metrics))
         // Inside the activity log, so a storage fault is logged with the 503 it became.
@@ -33,6 +36,9 @@ package enum APIRouter {
         AdminRoutes(services: services).add(to: admin)
         AuditRoutes(services: services).add(to: admin)
         PrivacyRoutes(services: services).addAdmin(to: admin)
+        if let console {
+            ConsoleRoutes(services: services, console: console, operatorToken: operatorToken).add(to: router)
+        }
         return router
     }
 }

@@ -19,11 +19,20 @@ public struct AppContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     public let remoteAddress: String?
     public var principal: Principal?
+    /// The web console's sign-in, on console pages.
+    public var console: ConsoleSession?
     public let notes = RequestNotes()
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress?.ipAddress
+    }
+
+    /// Who acted, as consent records and erasure requests keep it: `api:<key or session id>`, or
+    /// `console:<console session id>` for the web console.
+    public var actor: String {
+        guard let principal else { return "api:?" }
+        return principal.credential == .console ? "console:\(principal.keyID)" : "api:\(principal.keyID)"
     }
 
     /// The authenticated account; routes behind the auth middleware can rely on it.

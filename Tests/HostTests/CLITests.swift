@@ -73,7 +73,7 @@ import Testing
         // The data directory alone: the daemon recorded where it listens, and its token is there.
         let byDataDir = try await Self.switchboard(["addons", "status", "--data-dir", data.path])
         #expect(byDataDir.status == 0, "\(byDataDir)")
-        #expect(byDataDir.output.contains("com.switchboard.reporting 1.0.0"), "\(byDataDir)")
+        #expect(byDataDir.output.contains("com.switchboard.reporting 1.1.0"), "\(byDataDir)")
         #expect(
             (try? String(contentsOf: data.appendingPathComponent("daemon.url"), encoding: .utf8))?
                 .trimmingCharacters(in: .whitespacesAndNewlines) == url)
@@ -93,13 +93,13 @@ import Testing
             let run = try await Self.switchboard(
                 ["addons", "status", "--data-dir", elsewhere] + arguments, environment: environment)
             #expect(run.status == 0, "\(arguments) \(environment.keys.sorted()): \(run)")
-            #expect(run.output.contains("com.switchboard.reporting 1.0.0"), "\(run)")
+            #expect(run.output.contains("com.switchboard.reporting 1.1.0"), "\(run)")
         }
 
         let reload = try await Self.switchboard(
             ["addons", "reload", "reporting", "--url", url, "--data-dir", elsewhere], environment: withToken)
         #expect(reload.status == 0, "\(reload)")
-        #expect(reload.output.contains("com.switchboard.reporting: 1.0.0 -> 1.0.0"), "\(reload)")
+        #expect(reload.output.contains("com.switchboard.reporting: 1.1.0 -> 1.1.0"), "\(reload)")
 
         // A clean stop takes the recorded address away with it.
         daemon.kill(SIGTERM)
@@ -196,7 +196,7 @@ import Testing
         defer { daemon.kill(SIGKILL) }
         let status = try await Self.switchboard(["addons", "status", "--data-dir", data.path])
         #expect(status.status == 1, "\(status)")
-        #expect(status.output.contains("com.switchboard.reporting 1.0.0"), "\(status)")
+        #expect(status.output.contains("com.switchboard.reporting 1.1.0"), "\(status)")
         #expect(status.errors.contains("1 add-on manifest was refused"), "\(status)")
         #expect(status.errors.contains("\(broken.path): "), "\(status)")
     }

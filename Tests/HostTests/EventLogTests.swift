@@ -193,7 +193,8 @@ import Testing
             id: "evt_1", type: .messageStatus, accountID: "acc_x", timeMs: 1, fields: ["usage.status": .text("sent")])
         do {
             let old = try SwitchboardDatabase.open(
-                at: path, durability: .normal, migrations: Array(DaemonSchema.migrations.dropLast()))
+                at: path, durability: .normal,
+                migrations: Array(DaemonSchema.migrations.prefix { $0.identifier != "v16-event-log-with-cursors" }))
             try old.write { db in
                 for (addon, account, payload, kind) in [
                     ("com.a", "acc_x", event.stored, "event"), ("com.b", "acc_x", event.stored, "event"),

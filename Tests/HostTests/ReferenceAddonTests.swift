@@ -70,8 +70,10 @@ import Testing
         let journal = directory.appendingPathComponent("addons/com.switchboard.reporting/reporting.journal")
         #expect(FileManager.default.fileExists(atPath: journal.path))
 
+        // The segments came back from the journal too: two messages before the restart, one after.
         #expect(
-            try await Self.afterRestart(directory, key: key, delivered: 3, recipients: 3), "account \(accountID)")
+            try await Self.afterRestart(directory, key: key, delivered: 3, recipients: 3, segments: 3),
+            "account \(accountID)")
     }
 
     /// A state file of the first format (pairs listed as strings) still loads and keeps counting.
@@ -96,7 +98,31 @@ import Testing
         try JSONSerialization.data(withJSONObject: state).write(
             to: directory.appendingPathComponent("addons/com.switchboard.reporting/reporting.json"))
 
-        #expect(try await Self.afterRestart(directory, key: key, delivered: 2, recipients: 2))
+        #expect(try await Self.afterRestart(directory, key: key, delivered: 2, recipients: 2, segments: 1))
+    }
+
+    /// A state file of format 2 as version 1.0.0 wrote it, without segments or error codes, still
+    /// loads: the day's counters go on, and its segments start from the messages sent since.
+    @Test func reportingReadsAStateFileFromBeforeItsOptionalFields() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sb-report-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (first, accountID, client) = try await Self.withReporting(directory)
+        let key = try #require(client.basic)
+        await first.stop(removeData: false)
+
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyy-MM-dd"
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        let day: [String: Any] = [
+            "sent": 1, "delivered": 1, "undelivered": 0, "failed": 0, "recipients": ["psn_earlier"], "counted": "",
+        ]
+        let state: [String: Any] = [
+            "format": 2, "reports": ["accounts": [accountID: [formatter.string(from: Date()): day]]],
+        ]
+        try JSONSerialization.data(withJSONObject: state).write(
+            to: directory.appendingPathComponent("addons/com.switchboard.reporting/reporting.json"))
+
+        #expect(try await Self.afterRestart(directory, key: key, delivered: 2, recipients: 2, segments: 1))
     }
 
     /// A daemon on `directory` with a new account that enabled Reporting.
@@ -107,17 +133,18 @@ import Testing
         return (daemon, accountID, client)
     }
 
-    /// Starts a daemon on `directory` again, sends one more message, and tells whether today's report
-    /// reaches the expected counts (continuing from what Reporting kept on disk).
-    static func afterRestart(_ directory: URL, key: (String, String), delivered: Int, recipients: Int) async throws
-        -> Bool
-    {
+    /// Starts a daemon on `directory` again, sends one more message (of one segment), and tells
+    /// whether today's report reaches the expected counts (continuing from what Reporting kept on disk).
+    static func afterRestart(
+        _ directory: URL, key: (String, String), delivered: Int, recipients: Int, segments: Int
+    ) async throws -> Bool {
         let daemon = try await TestDaemon.start(directory: directory)
         let client = TestClient(baseURL: daemon.baseURL, basic: key)
         _ = try await client.send(to: "+37255500003")
         let continued = try await eventually {
             let row = try await client.get("/v1/account/addons/reporting/reports").data.first
             return row?["delivered"] as? Int == delivered && row?["unique_recipients"] as? Int == recipients
+                && row?["segments"] as? Int == segments
         }
         await daemon.stop(removeData: false)
         return continued
@@ -137,12 +164,105 @@ import Testing
             #expect(row["sent"] as? Int == 3)
             #expect(row["unique_recipients"] as? Int == 2)
             #expect(row["delivery_rate"] as? Double == 1)
+            // The category grant includes the optional fields: three messages of one segment each,
+            // and no error code, since none failed.
+            #expect(row["segments"] as? Int == 3)
+            #expect(row["error_codes"] == nil)
             let csv = try await client.get("/v1/account/addons/reporting/reports?format=csv")
             #expect(csv.contentType?.hasPrefix("text/csv") == true)
-            #expect(csv.text.hasPrefix("date,delivered,delivery_rate,failed,sent,undelivered,unique_recipients"))
+            #expect(
+                csv.text.hasPrefix(
+                    "date,delivered,delivery_rate,failed,segments,sent,undelivered,unique_recipients\r\n"))
             // Reporting only ever saw pseudonyms.
             let shares = try await client.get("/v1/account/addons/reporting/shares")
             #expect(shares.data.allSatisfy { ($0["fields"] as? [String: String])?["usage.to"] == "pseudonym" })
+        }
+    }
+
+    /// The optional fields, granted or not: an account that grants them gets the segments of the
+    /// messages it sent and a tally of the error codes behind its undelivered and failed messages;
+    /// an account that grants only the required fields gets the report as it was before they existed,
+    /// and Reporting never receives them for it.
+    @Test func reportingUsesItsOptionalFieldsOnlyWhenGranted() async throws {
+        try await withDaemon(configure: { $0.simulator.failureRate = 0.5 }) { daemon in
+            let (richID, rich) = try await daemon.signUp()
+            let (plainID, plain) = try await daemon.signUp()
+            #expect(try await rich.put("/v1/account/addons/reporting", json: ["categories": ["usage"]]).status == 201)
+            let required = ["usage.to", "usage.status", "usage.timestamp", "usage.message_id"]
+            let grant = try await plain.put("/v1/account/addons/reporting", json: ["fields": required])
+            #expect(grant.status == 201)
+            #expect(
+                Set((grant.json["fields"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String })
+                    == Set(required))
+
+            // Each simulated message fails with a chance of one half, either refused at submission
+            // (never sent) or undelivered after sending. Long bodies take two segments.
+            let long = String(repeating: "a", count: 200)
+            for client in [rich, plain] {
+                for index in 0..<16 {
+                    #expect(
+                        try await client.send(to: "+3725550\(1000 + index)", body: index % 3 == 0 ? long : "Hi").status
+                            == 201)
+                }
+            }
+
+            /// The report row once all 16 messages are final and counted.
+            func finalRow(_ client: TestClient) async throws -> [String: Any]? {
+                var row: [String: Any]?
+                _ = try await eventually {
+                    row = try await client.get("/v1/account/addons/reporting/reports").data.first
+                    let counted = ["delivered", "undelivered", "failed"].compactMap { row?[$0] as? Int }
+                    return counted.reduce(0, +) == 16
+                }
+                return row
+            }
+            let richRow = try #require(try await finalRow(rich))
+            let plainRow = try #require(try await finalRow(plain))
+
+            // What the messages themselves say: segments of those sent (everything but refused at
+            // submission), error codes of those that did not arrive.
+            let messages = try await rich.get("/v1/messages?limit=100").data
+            #expect(messages.count == 16)
+            let sent = messages.filter { ["delivered", "undelivered"].contains($0["status"] as? String) }
+            let segments = sent.compactMap { $0["segments"] as? Int }.reduce(0, +)
+            var codes: [String: Int] = [:]
+            for message in messages where ["undelivered", "failed"].contains(message["status"] as? String) {
+                if let code = message["error_code"] as? Int { codes[String(code), default: 0] += 1 }
+            }
+            #expect(!codes.isEmpty && segments > sent.count, "the run should have failures and two-segment messages")
+            #expect(richRow["sent"] as? Int == sent.count)
+            #expect(richRow["segments"] as? Int == segments)
+            #expect(richRow["error_codes"] as? [String: Int] == codes)
+
+            // Without the optional fields: exactly the keys of the report before they existed.
+            #expect(
+                Set(plainRow.keys) == [
+                    "date", "sent", "delivered", "undelivered", "failed", "delivery_rate", "unique_recipients",
+                ])
+
+            // The ledger: the optional fields reached Reporting for the account that granted them,
+            // never for the other.
+            let richShares = try await rich.get("/v1/account/addons/reporting/shares?limit=1000").data
+            let plainShares = try await plain.get("/v1/account/addons/reporting/shares?limit=1000").data
+            #expect(!richShares.isEmpty && !plainShares.isEmpty)
+            #expect(richShares.allSatisfy { ($0["fields"] as? [String: String])?["usage.segments"] == "clear" })
+            #expect(richShares.contains { ($0["fields"] as? [String: String])?["usage.error_code"] == "clear" })
+            #expect(
+                plainShares.allSatisfy {
+                    Set(($0["fields"] as? [String: String] ?? [:]).keys).isSubset(of: Set(required))
+                })
+            // And Reporting's own journal, a line per update it recorded: what it received, account
+            // by account. Each row above was emitted after its updates were journaled.
+            let journal = daemon.directory.appendingPathComponent("addons/com.switchboard.reporting/reporting.journal")
+            let lines = try String(contentsOf: journal, encoding: .utf8).split(separator: "\n")
+            let richLines = lines.filter { $0.contains(richID) }
+            let plainLines = lines.filter { $0.contains(plainID) }
+            #expect(richLines.contains { $0.contains("\"segments\"") && $0.contains("\"errorCode\"") })
+            #expect(!plainLines.isEmpty)
+            #expect(
+                !plainLines.contains {
+                    $0.contains("segments") || $0.contains("errorCode") || $0.contains("error_codes")
+                })
         }
     }
 

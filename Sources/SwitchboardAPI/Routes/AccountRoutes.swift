@@ -54,19 +54,29 @@ struct AccountRoutes {
             input.fail(problem.field, problem.message)
         }
         try input.finish()
+        let created = try await createAccount(
+            .init(name: name!, email: email!, company: company, password: password!), throttleKeys: keys)
+        context.notes.account = created.account.id
+        return try JSONResponse.make(
+            SignedUp(
+                accountId: created.account.id, apiKey: created.apiKey, apiKeyId: created.apiKeyID,
+                account: AccountView(created.account)), status: .created)
+    }
+
+    /// The sign-up use case shared by `POST /v1/accounts` and the console, once the fields passed
+    /// `AccountStore.signUpProblems`: counted against `throttleKeys` before the password is hashed
+    /// (a refusal for bad input or a busy hasher gives the count back; a taken email keeps it).
+    /// - Throws: ``Problem`` (409 for a taken email, 422, 429, 503).
+    func createAccount(_ new: AccountStore.NewAccount, throttleKeys keys: [AuthThrottle.Key]) async throws
+        -> AccountStore.Created
+    {
         let reservation: AuthThrottle.Reservation
         switch services.signUpThrottle.reserve(keys) {
         case .admitted(let admitted): reservation = admitted
         case .refused(let wait): throw Problem.tooManySignUps(retryAfter: wait)
         }
         do {
-            let created = try await accounts.signUp(
-                .init(name: name!, email: email!, company: company, password: password!))
-            context.notes.account = created.account.id
-            return try JSONResponse.make(
-                SignedUp(
-                    accountId: created.account.id, apiKey: created.apiKey, apiKeyId: created.apiKeyID,
-                    account: AccountView(created.account)), status: .created)
+            return try await accounts.signUp(new)
         } catch AccountStore.SignUpRefusal.invalid(let errors) {
             services.signUpThrottle.giveBack(reservation)
             throw Problem.invalid(errors)
@@ -117,14 +127,30 @@ struct AccountRoutes {
         let email = input.string("email", required: true, maxLength: 254)
         let password = input.string("password", required: true, maxLength: 1000)
         try input.finish()
+        let account = try await verifyPassword(email: email!, password: password!, client: client)
+        context.notes.account = account.id
+        let session = try await accounts.startSession(accountID: account.id)
+        accounts.recordLogin(accountID: account.id, principal: nil, ip: client)
+        return try JSONResponse.make(
+            LoggedIn(
+                accountId: account.id, sessionId: session.info.id, sessionToken: session.token,
+                expiresAt: Timestamp.string(session.info.expiresAt)))
+    }
+
+    /// The password check shared by `POST /v1/login` and the console's sign-in: counted against the
+    /// client address and the email before the password is hashed, given back when it matches.
+    /// - Throws: ``Problem`` 401 for a wrong email or password, 429 when the address or the email
+    ///   spent its failures, 503 when hashing is at capacity.
+    func verifyPassword(email: String, password: String, client: String) async throws -> Account {
+        let addressKey = services.clientAddresses.throttleKey(for: client)
         let reservation: AuthThrottle.Reservation
-        switch services.authThrottle.reserve([addressKey, .account(email!)]) {
+        switch services.authThrottle.reserve([addressKey, .account(email)]) {
         case .admitted(let admitted): reservation = admitted
         case .refused(let wait): throw Problem.tooManyFailures(retryAfter: wait)
         }
         let account: Account?
         do {
-            account = try await accounts.signIn(email: email!, password: password!)
+            account = try await accounts.signIn(email: email, password: password)
         } catch let busy as PasswordHashingPool.Busy {
             services.authThrottle.giveBack(reservation)
             throw Problem.hashingBusy(busy)
@@ -136,13 +162,7 @@ struct AccountRoutes {
             throw Problem(.unauthorized, "Sign-in failed", detail: "The email or password is wrong.")
         }
         services.authThrottle.giveBack(reservation)
-        context.notes.account = account.id
-        let session = try await accounts.startSession(accountID: account.id)
-        accounts.recordLogin(accountID: account.id, principal: nil, ip: client)
-        return try JSONResponse.make(
-            LoggedIn(
-                accountId: account.id, sessionId: session.info.id, sessionToken: session.token,
-                expiresAt: Timestamp.string(session.info.expiresAt)))
+        return account
     }
 
     @Sendable func show(_ request: Request, context: AppContext) async throws -> Response {
@@ -207,7 +227,7 @@ struct AccountRoutes {
         let accountID = try context.accountID()
         guard
             let outcome = try await services.erasures.eraseAccount(
-                accountID: accountID, origin: "api:\(context.principal?.keyID ?? "?")")
+                accountID: accountID, origin: context.actor)
         else { throw Problem.notFound("account") }
         guard let requestID = outcome.requestID,
             let erasure = try await services.addons.erasureStatus(id: requestID, accountID: accountID)

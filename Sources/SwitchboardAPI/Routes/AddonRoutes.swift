@@ -195,7 +195,7 @@ struct AddonRoutes {
         do {
             record = try await ConsentService(platform: addons).grant(
                 accountID: accountID, addonID: manifest.id, fields: fields, categories: categories,
-                actor: "api:\(context.principal?.keyID ?? "?")")
+                actor: context.actor)
         } catch let refusal as ConsentService.Refusal {
             throw Problem(refusal)
         }
@@ -214,7 +214,7 @@ struct AddonRoutes {
                 try request.query("erase", hint: "must be true or false") { ["true": true, "false": false][$0] }
                 ?? false
             withdrawal = try await consent.withdraw(
-                accountID: accountID, addonID: manifest.id, actor: "api:\(context.principal?.keyID ?? "?")",
+                accountID: accountID, addonID: manifest.id, actor: context.actor,
                 erase: eraseToo)
         } catch let refusal as ConsentService.Refusal {
             throw Problem(refusal)
@@ -315,12 +315,21 @@ enum CSVResponse {
         let columns = Array(Set(rows.flatMap(\.keys))).sorted()
         var text = columns.map(quote).joined(separator: ",") + "\r\n"
         for row in rows {
-            text += columns.map { column in row[column].map { quote("\($0)") } ?? "" }.joined(separator: ",") + "\r\n"
+            text += columns.map { column in row[column].map { quote(cell($0)) } ?? "" }.joined(separator: ",") + "\r\n"
         }
         var headers = HTTPFields()
         headers[.contentType] = "text/csv; charset=utf-8"
         headers[.contentDisposition] = "attachment; filename=\"\(filename)\""
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    /// A JSON value as one cell: text and numbers as they are, objects and lists as compact JSON
+    /// with sorted keys (a tally such as `{"30008":4}` reads the same in every export).
+    static func cell(_ value: Any) -> String {
+        guard value is [String: Any] || value is [Any],
+            let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys])
+        else { return "\(value)" }
+        return String(decoding: data, as: UTF8.self)
     }
 
     static func quote(_ value: String) -> String {

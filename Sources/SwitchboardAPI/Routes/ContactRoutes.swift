@@ -79,7 +79,7 @@ struct ContactRoutes {
         // Add-ons that saw this number hear of the deletion too, in the same transaction.
         guard
             try await services.erasures.deleteContact(
-                accountID: contact.accountID, id: contact.id, origin: "api:\(context.principal?.keyID ?? "?")")
+                accountID: contact.accountID, id: contact.id, origin: context.actor)
         else { throw Problem.notFound("contact \(contact.id)") }
         return JSONResponse.noContent()
     }

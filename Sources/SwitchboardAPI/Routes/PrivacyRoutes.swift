@@ -11,6 +11,7 @@ struct PrivacyRoutes {
         group.get("account/shares", use: shares)
         group.get("account/consents/:id", use: consentReceipt)
         group.post("account/erasures", use: requestErasure)
+        group.get("account/erasures", use: listErasures)
         group.get("account/erasures/:id", use: erasure)
     }
 
@@ -47,7 +48,7 @@ struct PrivacyRoutes {
         if let number, !PhoneNumber.isE164(number) { input.fail("number", PhoneNumber.e164Hint) }
         try input.finish()
         let outcome = try await services.erasures.eraseNumber(
-            accountID: accountID, number: number!, origin: "api:\(context.principal?.keyID ?? "?")")
+            accountID: accountID, number: number!, origin: context.actor)
         guard case .requested(let requestID) = outcome,
             let status = try await services.addons.erasureStatus(id: requestID, accountID: accountID)
         else {
@@ -56,6 +57,13 @@ struct PrivacyRoutes {
                 detail: "an operator legal hold is set on this account; nothing is erased until it is lifted")
         }
         return try JSONResponse.make(ErasureView(status), status: .accepted)
+    }
+
+    /// `GET /v1/account/erasures`: the account's erasure requests (at most 50, newest first), each
+    /// with every add-on's answer.
+    @Sendable func listErasures(_ request: Request, context: AppContext) async throws -> Response {
+        let statuses = try await services.addons.erasureStatuses(accountID: try context.accountID())
+        return try JSONResponse.make(Page(data: statuses.map(ErasureView.init), nextCursor: nil))
     }
 
     @Sendable func erasure(_ request: Request, context: AppContext) async throws -> Response {

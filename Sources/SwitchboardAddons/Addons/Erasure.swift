@@ -123,6 +123,20 @@ extension AddonPlatform: ErasureRequestSink {
         return id
     }
 
+    /// The account's erasure requests, newest first, each with every add-on's answer.
+    public func erasureStatuses(accountID: String, limit: Int = 50) async throws -> [ErasureStatus] {
+        let ids = try await writer.pool.read { db in
+            try String.fetchAll(
+                db, sql: "SELECT id FROM erasure_requests WHERE account_id = ? ORDER BY created_at DESC, id LIMIT ?",
+                arguments: [accountID, limit])
+        }
+        var statuses: [ErasureStatus] = []
+        for id in ids {
+            if let status = try await erasureStatus(id: id, accountID: accountID) { statuses.append(status) }
+        }
+        return statuses
+    }
+
     public func erasureStatus(id: String, accountID: String?) async throws -> ErasureStatus? {
         try await writer.pool.read { db in
             guard

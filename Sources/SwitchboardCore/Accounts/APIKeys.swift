@@ -21,6 +21,8 @@ public struct Principal: Sendable, Equatable {
         case apiKey
         /// A sign-in session from `POST /v1/login` (`sess_…`, id `ses_…`).
         case session
+        /// A web console sign-in (a cookie; id `cs_…`).
+        case console
     }
 
     public var accountID: String

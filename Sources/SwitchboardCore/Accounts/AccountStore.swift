@@ -190,7 +190,7 @@ public struct AccountStore: Sendable {
             case .session?:
                 try db.cachedStatement(sql: "UPDATE sessions SET last_used_at = ? WHERE id = ?")
                     .execute(arguments: [millis, principal?.keyID])
-            case nil:
+            case .console?, nil:
                 break
             }
         }

@@ -165,11 +165,15 @@ public struct ErasureService: Sendable {
             ])
     }
 
-    private static func erasedReport(contacts: Int, retentionDays: Int) -> ErasureReport {
+    /// What deleting the account will erase and keep, shown before the customer confirms.
+    public func preview() -> ErasureReport { Self.erasedReport(contacts: nil, retentionDays: retentionDays) }
+
+    private static func erasedReport(contacts: Int?, retentionDays: Int) -> ErasureReport {
         ErasureReport(
             status: .erased,
             erased: [
-                "name", "email", "company", "password", "last sign-in address", "contacts (\(contacts))",
+                "name", "email", "company", "password", "last sign-in address",
+                contacts.map { "contacts (\($0))" } ?? "contacts",
                 "message bodies and body digests", "status callback URLs and pending callbacks",
                 "webhook signing secret",
                 "phone numbers",

@@ -100,6 +100,17 @@ extension AccountStore {
         }
     }
 
+    /// Ends every API sign-in session of the account at once ("sign out everywhere"); API keys stay.
+    /// - Returns: how many ended.
+    @discardableResult
+    public func endAllSessions(accountID: String) async throws -> Int {
+        defer { credentials.forget(accountID: accountID) }
+        return try await writer.write { db in
+            try db.cachedStatement(sql: "DELETE FROM sessions WHERE account_id = ?").execute(arguments: [accountID])
+            return db.changesCount
+        }
+    }
+
     /// The principal for a session token, or nil when it is no live session of an active account
     /// (of `accountID`, when the token came with one in HTTP Basic).
     func authenticateSession(token: String, accountID: String?) async throws -> (Principal, expires: Int64)? {

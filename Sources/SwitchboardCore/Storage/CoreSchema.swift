@@ -28,11 +28,12 @@ public enum CoreSchema {
     public static let v12InboundWebhooks = SchemaMigration("v12-inbound-webhooks", sql: v12)
     public static let v13SMPPPartials = SchemaMigration("v13-smpp-partials", sql: v13)
     public static let v14AccountInboundWebhook = SchemaMigration("v14-account-inbound-webhook", sql: v14)
+    public static let v17ConsoleSignIn = SchemaMigration("v17-console-sign-in", sql: v17)
     /// The core's steps alone, in order (a database holding only the core, as in its own tests).
     public static let migrations = [
         v1Core, v4CallbackEvents, v6ErasedAccountsStayErased, v7CallbackReceiversSecretRotation,
         v8SignInSessions, v9CarrierSubmitIntent, v10CarrierSubmissions, v11SMPPServer, v12InboundWebhooks,
-        v13SMPPPartials, v14AccountInboundWebhook,
+        v13SMPPPartials, v14AccountInboundWebhook, v17ConsoleSignIn,
     ]
 
     private static let v1 = """
@@ -267,6 +268,68 @@ public enum CoreSchema {
         CREATE TRIGGER accounts_erasure_clears_inbound_webhook AFTER UPDATE OF status ON accounts
         WHEN NEW.status = 'erased'
         BEGIN UPDATE accounts SET inbound_webhook = NULL WHERE id = NEW.id; END;
+        """
+
+    /// The web console's sign-in (`docs/console.md`): cookie sessions (only the token's SHA-256 is
+    /// kept, with the CSRF token of its forms), each account's second factors (a TOTP secret, an SMS
+    /// number, one-use recovery codes stored as SHA-256) and the browsers (a long-lived device
+    /// cookie's SHA-256, with the country of the address) that passed one. `account_id` is NULL for
+    /// an operator's session. Erasing an account deletes all of its rows.
+    private static let v17 = """
+        CREATE TABLE console_sessions (
+            id TEXT PRIMARY KEY,
+            account_id TEXT REFERENCES accounts(id),
+            role TEXT NOT NULL,
+            token_hash TEXT NOT NULL UNIQUE,
+            csrf_token TEXT NOT NULL,
+            stage TEXT NOT NULL,
+            device_hash TEXT,
+            country TEXT NOT NULL,
+            address TEXT,
+            challenge_hash TEXT,
+            challenge_expires_at INTEGER,
+            challenge_attempts INTEGER NOT NULL DEFAULT 0,
+            created_at INTEGER NOT NULL,
+            last_seen_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL
+        );
+        CREATE INDEX console_sessions_account ON console_sessions(account_id, created_at);
+        CREATE INDEX console_sessions_expires ON console_sessions(expires_at);
+        CREATE TABLE second_factors (
+            account_id TEXT PRIMARY KEY REFERENCES accounts(id),
+            totp_secret TEXT,
+            totp_confirmed_at INTEGER,
+            totp_last_step INTEGER,
+            sms_number TEXT,
+            sms_confirmed_at INTEGER,
+            updated_at INTEGER NOT NULL
+        );
+        CREATE TABLE recovery_codes (
+            account_id TEXT NOT NULL REFERENCES accounts(id),
+            code_hash TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            used_at INTEGER,
+            PRIMARY KEY (account_id, code_hash)
+        );
+        CREATE TABLE known_browsers (
+            account_id TEXT NOT NULL REFERENCES accounts(id),
+            device_hash TEXT NOT NULL,
+            country TEXT NOT NULL,
+            first_seen_at INTEGER NOT NULL,
+            last_seen_at INTEGER NOT NULL,
+            PRIMARY KEY (account_id, device_hash, country)
+        );
+        CREATE TRIGGER console_sessions_not_for_erased_accounts BEFORE INSERT ON console_sessions
+        WHEN NEW.account_id IS NOT NULL AND (SELECT status FROM accounts WHERE id = NEW.account_id) = 'erased'
+        BEGIN SELECT RAISE(ABORT, 'switchboard: the account is erased'); END;
+        CREATE TRIGGER accounts_erasure_ends_console_sign_in AFTER UPDATE OF status ON accounts
+        WHEN NEW.status = 'erased'
+        BEGIN
+            DELETE FROM console_sessions WHERE account_id = NEW.id;
+            DELETE FROM second_factors WHERE account_id = NEW.id;
+            DELETE FROM recovery_codes WHERE account_id = NEW.id;
+            DELETE FROM known_browsers WHERE account_id = NEW.id;
+        END;
         """
 
     private static let v13 = """

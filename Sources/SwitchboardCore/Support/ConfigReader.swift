@@ -101,6 +101,9 @@ extension ConfigReader {
         return true
     }
 
+    /// Whether the object has `key` at all (to tell "not set" from a default).
+    package func has(_ key: String) -> Bool { objectValue[key] != nil }
+
     package mutating func bool(_ key: String, into target: inout Bool) {
         guard let value = objectValue[key] else { return }
         if case .bool(let flag) = value {

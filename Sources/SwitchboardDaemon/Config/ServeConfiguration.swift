@@ -28,6 +28,7 @@ public struct ServeConfiguration: Sendable, Equatable {
     public var passwordHashing = PasswordHashing()
     public var sessions = Sessions()
     public var http = HTTP()
+    public var console = Console()
     /// SMSCs messages leave through, in routing order; empty: the built-in simulator.
     public var smppConnectors: [SMPPConnectorSettings] = []
     /// The SMPP server for customers' ESMEs; off unless a port is set.
@@ -86,6 +87,7 @@ extension ServeConfiguration {
             "host", "port", "data_dir", "retention_days", "durability", "operator_token", "max_body_bytes",
             "rate_limits", "simulator", "callbacks", "password_cost", "addons", "ledger",
             "trusted_proxies", "password_hashing", "sessions", "http", "smpp_connectors", "smpp_server",
+            "console",
         ])
         reader.string("host", into: &host)
         reader.int("port", in: 0...65535, into: &port)
@@ -115,6 +117,7 @@ extension ServeConfiguration {
         applyHTTP(&reader)
         applySMPPConnectors(&reader)
         applySMPPServer(&reader)
+        applyConsole(&reader)
         reader.object("simulator") { sub in
             sub.allow(["latency_ms", "failure_rate", "seed"])
             sub.int("latency_ms", in: 0...600_000, into: &simulator.latencyMs)

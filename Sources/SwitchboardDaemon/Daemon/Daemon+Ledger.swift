@@ -35,9 +35,17 @@ extension Daemon {
     /// `secrets/ledger-public-keys` (see `LedgerKeyRotation`). Throws when the checkpoint directory
     /// or that file cannot be read, and what GRDB throws.
     public func verifyLedger(checkpointDirectory: String? = nil) async throws -> LedgerVerifier.Outcome {
+        try await Self.verifyLedger(
+            addons: addons, ledger: ledger, dataDirectory: dataDirectory.path, checkpointDirectory: checkpointDirectory)
+    }
+
+    /// The verification itself, for the daemon and for the console's verification page.
+    static func verifyLedger(
+        addons: AddonPlatform, ledger: LedgerMaintenance, dataDirectory: String, checkpointDirectory: String?
+    ) async throws -> LedgerVerifier.Outcome {
         let external = try checkpointDirectory.map(LedgerVerifier.loadExported(directory:)) ?? []
         let key = ledger.publicKey
-        let retired = Set(try DataDirectory(path: dataDirectory.path).retiredLedgerKeys().map(\.publicKey))
+        let retired = Set(try DataDirectory(path: dataDirectory).retiredLedgerKeys().map(\.publicKey))
         return try await addons.writer.pool.read { db in
             try LedgerVerifier.verify(db, external: external, hostKey: key, retiredKeys: retired)
         }

@@ -32,6 +32,8 @@ public final class Daemon: Sendable {
     let clock: any WallClock
     public let addons: AddonPlatform
     public let ledger: LedgerMaintenance
+    /// The web console's services; nil when `console.enabled` is false.
+    let console: ConsoleServices?
     private let running = Mutex<ServiceGroup?>(nil)
 
     public init(config: ServeConfiguration, clock: any WallClock = SystemWallClock(), logger: Logger) throws {
@@ -140,6 +142,32 @@ public final class Daemon: Sendable {
             signUpThrottle: AuthThrottle(
                 maxAttempts: config.rateLimits.signupsPerAddress, windowSeconds: config.rateLimits.signupWindowSeconds,
                 clock: clock))
+        console =
+            config.console.enabled
+            ? ConsoleServices(
+                sessions: ConsoleSessions(
+                    writer: writer, clock: clock,
+                    policy: ConsoleSessionPolicy(
+                        idleSeconds: config.console.idleMinutes * 60,
+                        absoluteSeconds: config.console.absoluteHours * 3600)
+                ),
+                factors: SecondFactors(writer: writer, clock: clock),
+                countries: try config.console.countriesFile.map { path in
+                    do {
+                        return try CountryLookup(contentsOf: path)
+                    } catch let error as CountryLookup.LookupError {
+                        throw ConfigurationError(
+                            source: "console.countries_file", problems: [FieldError("countries_file", error.message)])
+                    }
+                } ?? CountryLookup(),
+                settings: ConsoleSettings(
+                    secureCookies: config.console.secureCookies ?? (config.http.tls != nil),
+                    smsAccountID: config.console.smsAccount, smsFrom: config.console.smsFrom),
+                verifyLedger: { [addons, ledger, root = layout.root.path] in
+                    try await Daemon.verifyLedger(
+                        addons: addons, ledger: ledger, dataDirectory: root, checkpointDirectory: nil)
+                })
+            : nil
     }
 
     public var accounts: AccountStore { services.accounts }
@@ -149,7 +177,7 @@ public final class Daemon: Sendable {
     /// The HTTP API's routes over this daemon's services, as `run` serves them (tests drive it
     /// in-process).
     package func makeRouter() -> Router<AppContext> {
-        APIRouter.make(services: services, operatorToken: operatorToken)
+        APIRouter.make(services: services, operatorToken: operatorToken, console: console)
     }
 
     /// Runs until SIGTERM/SIGINT (when `signals` lists them) or until the calling task is cancelled.

@@ -21,5 +21,6 @@ package enum DaemonSchema {
         CoreSchema.v14AccountInboundWebhook,
         AddonSchema.v15SettledErasuresForgetTheNumber,
         AddonSchema.v16EventLogWithCursors,
+        CoreSchema.v17ConsoleSignIn,
     ]
 }

@@ -1,0 +1,77 @@
+import Hummingbird
+import SwitchboardCore
+
+/// Lets a console request through only with a live session of `role` at one of `stages`, and
+/// sends the browser where it belongs otherwise: to sign in without a session, to the second factor
+/// or the enrolment while one is due. A form (any POST) must carry the session's CSRF token; that
+/// is checked where the form is read (``ConsoleForm/requireToken(_:)``).
+struct ConsoleSessionMiddleware: RouterMiddleware {
+    typealias Context = AppContext
+    let console: ConsoleServices
+    let role: ConsoleSession.Role
+    let stages: Set<ConsoleSession.Stage>
+
+    func handle(_ request: Request, context: AppContext, next: (Request, AppContext) async throws -> Response)
+        async throws -> Response
+    {
+        let cookies = ConsoleCookies(secure: console.settings.secureCookies)
+        let signIn = role == .operator ? "/console/admin/sign-in" : "/console/sign-in"
+        guard let token = cookies.session(in: request),
+            let session = try await console.sessions.authenticate(token: token), session.role == role
+        else {
+            var response = ConsoleRenderer.redirect(signIn)
+            if cookies.session(in: request) != nil { cookies.clearSession(on: &response) }
+            return response
+        }
+        guard stages.contains(session.stage) else {
+            switch session.stage {
+            case .secondFactor: return ConsoleRenderer.redirect("/console/second-factor")
+            case .enrol: return ConsoleRenderer.redirect("/console/enrol")
+            case .active: return ConsoleRenderer.redirect(role == .operator ? "/console/admin" : "/console")
+            }
+        }
+        var context = context
+        context.console = session
+        if let accountID = session.accountID {
+            context.principal = Principal(accountID: accountID, keyID: session.id, credential: .console)
+            context.notes.account = accountID
+        }
+        return try await next(request, context)
+    }
+}
+
+/// Turns an error inside the console into a page a person can act on (the API's ``Problem`` with its
+/// title and detail; anything else as a 500 that tells nothing of the inside).
+struct ConsoleErrorMiddleware: RouterMiddleware {
+    typealias Context = AppContext
+    let renderer: ConsoleRenderer
+
+    func handle(_ request: Request, context: AppContext, next: (Request, AppContext) async throws -> Response)
+        async throws -> Response
+    {
+        do {
+            return try await next(request, context)
+        } catch let problem as Problem {
+            var page = ConsolePage(
+                "error", title: problem.title, data: ["detail": problem.detail, "back": Self.back(request)],
+                status: problem.status)
+            page.errors = problem.errors.map { "\($0.field): \($0.message)" }
+            var response = renderer.render(page, session: context.console, path: request.uri.path)
+            if let wait = problem.retryAfterSeconds { response.headers[.retryAfter] = String(wait) }
+            return response
+        } catch let error as HTTPError where error.status == .notFound {
+            return renderer.render(
+                ConsolePage(
+                    "error", title: "Not found",
+                    data: ["detail": "There is no such page or it belongs to another account.", "back": "/console"],
+                    status: .notFound), session: context.console, path: request.uri.path)
+        }
+    }
+
+    /// Where "Go back" leads: the page itself for a GET, its form's page for a POST.
+    static func back(_ request: Request) -> String {
+        let path = request.uri.path
+        guard path.hasPrefix("/console") else { return "/console" }
+        return path
+    }
+}

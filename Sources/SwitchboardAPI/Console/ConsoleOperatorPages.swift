@@ -1,0 +1,254 @@
+import Crypto
+import Foundation
+import GRDB
+import Hummingbird
+import SwitchboardAddons
+import SwitchboardCore
+
+/// The operator's console (`/console/admin`): add-ons and their state, reload; the audit query with
+/// its filters and CSV/NDJSON downloads; ledger verification and checkpoints; accounts and legal
+/// holds. The operator signs in with the daemon's operator token, throttled like the admin API.
+struct ConsoleOperatorPages {
+    let routes: ConsoleRoutes
+    var services: HostServices { routes.services }
+    var auditRoutes: AuditRoutes { AuditRoutes(services: services) }
+    var adminRoutes: AdminRoutes { AdminRoutes(services: services) }
+
+    func add(to open: RouterGroup<AppContext>) {
+        open.get("admin/sign-in", use: signInPage)
+        open.post("admin/sign-in", use: signIn)
+        let admin = open.group("admin")
+            .add(middleware: ConsoleSessionMiddleware(console: routes.console, role: .operator, stages: [.active]))
+        admin.get("", use: { _, _ in ConsoleRenderer.redirect("/console/admin/addons") })
+        admin.post("sign-out", use: ConsoleSignIn(routes: routes).signOut)
+        admin.get("addons", use: addons)
+        admin.post("addons/:id/reload", use: reload)
+        admin.get("audit", use: audit)
+        admin.get("audit/download", use: download)
+        admin.get("verify", use: verify)
+        admin.get("accounts", use: accounts)
+        admin.post("accounts/:id/legal-hold", use: setLegalHold)
+        admin.post("accounts/:id/legal-hold/lift", use: liftLegalHold)
+    }
+
+    @Sendable func signInPage(_ request: Request, context: AppContext) async throws -> Response {
+        routes.page(ConsolePage("admin_sign_in", title: "Operator sign-in"), request, context)
+    }
+
+    @Sendable func signIn(_ request: Request, context: AppContext) async throws -> Response {
+        try routes.requireSameOrigin(request)
+        let form = try await ConsoleForm.read(request, limit: services.settings.body)
+        let client = services.clientAddresses.clientAddress(of: request, context: context)
+        let keys = [services.clientAddresses.throttleKey(for: client)]
+        let presented = Data(SHA256.hash(data: Data((form.raw("token") ?? "").utf8)))
+        let expected = Data(SHA256.hash(data: Data(routes.operatorToken.utf8)))
+        // Compared and, when wrong, counted in one step, as the admin API does (OperatorAuthMiddleware).
+        switch services.authThrottle.attempt(keys, check: { constantTimeEquals(presented, expected) }) {
+        case nil:
+            let wait = services.authThrottle.retryAfter(keys) ?? 1
+            let page = ConsolePage(
+                "admin_sign_in", title: "Operator sign-in", status: .tooManyRequests,
+                errors: ["Too many failed sign-ins from this address: wait \(wait) seconds."])
+            var response = routes.page(page, request, context)
+            response.headers[.retryAfter] = String(wait)
+            return response
+        case false?:
+            let page = ConsolePage(
+                "admin_sign_in", title: "Operator sign-in", status: .unauthorized,
+                errors: [
+                    "That is not the operator token (data_dir/secrets/operator-token, or operator_token in the config)."
+                ])
+            return routes.page(page, request, context)
+        case true?:
+            break
+        }
+        let started = try await routes.console.sessions.start(
+            accountID: nil, role: .operator, stage: .active, deviceHash: nil,
+            country: routes.console.countries.country(of: client), address: client)
+        var response = ConsoleRenderer.redirect("/console/admin/addons")
+        routes.cookies.setSession(started.token, on: &response)
+        return response
+    }
+
+    // MARK: Add-ons
+
+    @Sendable func addons(_ request: Request, context: AppContext) async throws -> Response {
+        try await addonsPage(request, context, notice: nil, errors: [], status: .ok)
+    }
+
+    private func addonsPage(
+        _ request: Request, _ context: AppContext, notice: String?, errors: [String], status: HTTPResponse.Status
+    ) async throws -> Response {
+        let list =
+            try await routes.api(context).call(auditRoutes.addons, .get, "/v1/admin/addons") as? [String: Any] ?? [:]
+        let loaded = list.rows("loaded").map { addon -> [String: Any] in
+            var row = addon
+            let runtime = addon["runtime"] as? [String: Any] ?? [:]
+            row["state"] = runtime["state"] ?? "running"
+            row["why"] = runtime["last_failure"] ?? runtime["quarantined_until"].map { "quarantined until \($0)" } ?? ""
+            row["waiting"] = runtime["outbox_depth"] ?? 0
+            row["restarts"] = runtime["restarts"] ?? 0
+            return row
+        }
+        let page = ConsolePage(
+            "admin_addons", title: "Add-ons",
+            data: ["loaded": loaded, "failed": list.rows("failed"), "anyFailed": !list.rows("failed").isEmpty],
+            status: status, errors: errors, notice: notice)
+        return routes.page(page, request, context)
+    }
+
+    @Sendable func reload(_ request: Request, context: AppContext) async throws -> Response {
+        _ = try await routes.form(request, context)
+        let id = try context.parameters.require("id")
+        do {
+            _ = try await routes.api(context).call(
+                auditRoutes.reload, .post, "/v1/admin/addons/\(id)/reload", parameters: ["id": id])
+            return try await addonsPage(request, context, notice: "\(id) reloaded.", errors: [], status: .ok)
+        } catch let problem as Problem {
+            return try await addonsPage(request, context, notice: nil, errors: [problem.detail], status: problem.status)
+        }
+    }
+
+    // MARK: Audit
+
+    static let filters = ["addon", "account", "field", "category", "since", "until"]
+
+    private func filterQuery(_ request: Request) -> [String: String] {
+        var query: [String: String] = [:]
+        for name in Self.filters {
+            if let value = request.uri.queryParameters[Substring(name)].map(String.init)?.trimmingCharacters(
+                in: .whitespaces),
+                !value.isEmpty
+            {
+                query[name] = value
+            }
+        }
+        return query
+    }
+
+    @Sendable func audit(_ request: Request, context: AppContext) async throws -> Response {
+        let query = filterQuery(request)
+        var values: [String: Any] = query
+        var errors: [String] = []
+        var status = HTTPResponse.Status.ok
+        var shares: [[String: Any]] = []
+        do {
+            let page =
+                try await routes.api(context).call(
+                    auditRoutes.audit, .get, "/v1/admin/audit", query: query.merging(["limit": "200"]) { $1 })
+                as? [String: Any] ?? [:]
+            shares = page.rows("data").map { share in
+                var row = share
+                row["fieldList"] = (share["fields"] as? [String: String] ?? [:]).sorted { $0.key < $1.key }
+                    .map { "\($0.key) (\($0.value))" }.joined(separator: ", ")
+                return row
+            }
+        } catch let problem as Problem {
+            errors = ConsoleCustomerPages.messages(of: problem)
+            status = problem.status
+        }
+        let encoded = query.sorted { $0.key < $1.key }.map {
+            "\($0.key)=\($0.value.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed.subtracting(CharacterSet(charactersIn: "&+="))) ?? "")"
+        }.joined(separator: "&")
+        values["shares"] = shares
+        values["empty"] = shares.isEmpty && errors.isEmpty
+        values["csv"] = "/console/admin/audit/download?" + (encoded.isEmpty ? "" : encoded + "&") + "format=csv"
+        values["ndjson"] = "/console/admin/audit/download?" + (encoded.isEmpty ? "" : encoded + "&") + "format=ndjson"
+        values["categories"] = ["content", "account", "usage"].map { name -> [String: Any] in
+            ["value": name, "selected": (query["category"] ?? "") == name]
+        }
+        let page = ConsolePage("admin_audit", title: "Audit", data: values, status: status, errors: errors)
+        return routes.page(page, request, context)
+    }
+
+    /// The whole answer of `GET /v1/admin/audit` as a file: the API's own CSV or NDJSON.
+    @Sendable func download(_ request: Request, context: AppContext) async throws -> Response {
+        var query = filterQuery(request)
+        let format = request.uri.queryParameters["format"].map(String.init) == "ndjson" ? "ndjson" : "csv"
+        query["format"] = format
+        query["limit"] = "10000"
+        var components = URLComponents()
+        components.path = "/v1/admin/audit"
+        components.queryItems = query.sorted { $0.key < $1.key }.map { URLQueryItem(name: $0.key, value: $0.value) }
+        let inner = Request(
+            head: .init(method: .get, scheme: nil, authority: nil, path: components.string ?? "/v1/admin/audit"),
+            body: .init(buffer: .init()))
+        var response = try await auditRoutes.audit(inner, context: context)
+        ConsoleRenderer.secure(&response)
+        response.headers[.contentDisposition] = "attachment; filename=\"switchboard-audit.\(format)\""
+        return response
+    }
+
+    // MARK: Verification
+
+    @Sendable func verify(_ request: Request, context: AppContext) async throws -> Response {
+        let outcome = try await routes.console.verifyLedger()
+        let checkpoints = try await services.addons.writer.pool.read { db in
+            try Checkpoint.fetchAll(db, sql: "SELECT * FROM ledger_checkpoints ORDER BY id DESC LIMIT 20")
+        }
+        return routes.page(
+            ConsolePage(
+                "admin_verify", title: "Ledger verification",
+                data: [
+                    "passed": outcome.failure == nil, "rows": outcome.rows, "checkpointCount": outcome.checkpoints,
+                    "signingKeys": outcome.signingKeys, "retired": outcome.retiredSigningKeys,
+                    "failureSeq": outcome.failure.map { String($0.seq) } ?? "",
+                    "failureReason": outcome.failure?.reason ?? "",
+                    "checkpoints": checkpoints.map {
+                        [
+                            "seq": $0.seq, "kind": $0.kind.rawValue, "hash": $0.hash,
+                            "at": Timestamp.string($0.at) ?? "", "key": $0.publicKey,
+                        ] as [String: Any]
+                    },
+                ]), request, context)
+    }
+
+    // MARK: Accounts
+
+    @Sendable func accounts(_ request: Request, context: AppContext) async throws -> Response {
+        try await accountsPage(request, context, notice: nil, errors: [], status: .ok)
+    }
+
+    private func accountsPage(
+        _ request: Request, _ context: AppContext, notice: String?, errors: [String], status: HTTPResponse.Status
+    ) async throws -> Response {
+        var query = ["limit": "100"]
+        if let cursor = request.uri.queryParameters["cursor"].map(String.init) { query["cursor"] = cursor }
+        let list =
+            try await routes.api(context).call(adminRoutes.listAccounts, .get, "/v1/admin/accounts", query: query)
+            as? [String: Any] ?? [:]
+        let page = ConsolePage(
+            "admin_accounts", title: "Accounts",
+            data: [
+                "accounts": list.rows("data"),
+                "next": (list["next_cursor"] as? String).map { "/console/admin/accounts?cursor=\($0)" } ?? "",
+            ], status: status, errors: errors, notice: notice)
+        return routes.page(page, request, context)
+    }
+
+    @Sendable func setLegalHold(_ request: Request, context: AppContext) async throws -> Response {
+        let form = try await routes.form(request, context)
+        let id = try context.parameters.require("id")
+        do {
+            _ = try await routes.api(context).call(
+                adminRoutes.setLegalHold, .put, "/v1/admin/accounts/\(id)/legal-hold",
+                body: ["reason": form["reason"] ?? ""], parameters: ["id": id])
+        } catch let problem as Problem {
+            return try await accountsPage(
+                request, context, notice: nil, errors: ConsoleCustomerPages.messages(of: problem),
+                status: problem.status)
+        }
+        return try await accountsPage(
+            request, context, notice: "Legal hold set on \(id): nothing of it is erased until it is lifted.",
+            errors: [],
+            status: .ok)
+    }
+
+    @Sendable func liftLegalHold(_ request: Request, context: AppContext) async throws -> Response {
+        _ = try await routes.form(request, context)
+        let id = try context.parameters.require("id")
+        _ = try await routes.api(context).call(
+            adminRoutes.liftLegalHold, .delete, "/v1/admin/accounts/\(id)/legal-hold", parameters: ["id": id])
+        return try await accountsPage(request, context, notice: "Legal hold lifted on \(id).", errors: [], status: .ok)
+    }
+}

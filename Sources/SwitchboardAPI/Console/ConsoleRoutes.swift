@@ -1,0 +1,81 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import SwitchboardCore
+
+/// The web console (`/console` for customers, `/console/admin` for the operator): server-rendered
+/// pages over the same handlers and services as the API (`docs/console.md`).
+struct ConsoleRoutes: Sendable {
+    let services: HostServices
+    let console: ConsoleServices
+    let operatorToken: String
+    let renderer = ConsoleRenderer()
+    var cookies: ConsoleCookies { ConsoleCookies(secure: console.settings.secureCookies) }
+
+    func add(to router: Router<AppContext>) {
+        router.get("console/style.css") { _, _ in ConsoleRenderer.stylesheet() }
+        let open = router.group("console").add(middleware: ConsoleErrorMiddleware(renderer: renderer))
+        let signIn = ConsoleSignIn(routes: self)
+        open.get("sign-in", use: signIn.signInPage)
+        open.post("sign-in", use: signIn.signIn)
+        open.get("sign-up", use: signIn.signUpPage)
+        open.post("sign-up", use: signIn.signUp)
+
+        let pending = open.group("")
+            .add(middleware: ConsoleSessionMiddleware(console: console, role: .customer, stages: [.secondFactor]))
+        pending.get("second-factor", use: signIn.secondFactorPage)
+        pending.post("second-factor", use: signIn.answerSecondFactor)
+        pending.post("second-factor/sms", use: signIn.sendSMSCode)
+
+        let enrolling = open.group("")
+            .add(middleware: ConsoleSessionMiddleware(console: console, role: .customer, stages: [.enrol, .active]))
+        enrolling.get("enrol", use: signIn.enrolPage)
+        enrolling.post("enrol/totp", use: signIn.confirmTOTP)
+        enrolling.post("enrol/sms", use: signIn.startSMSEnrolment)
+        enrolling.post("enrol/sms/confirm", use: signIn.confirmSMS)
+        enrolling.post("sign-out", use: signIn.signOut)
+
+        let customer = open.group("")
+            .add(middleware: ConsoleSessionMiddleware(console: console, role: .customer, stages: [.active]))
+        customer.get("", use: { _, _ in ConsoleRenderer.redirect("/console/messages") })
+        customer.post("sign-out-everywhere", use: signIn.signOutEverywhere)
+        ConsoleCustomerPages(routes: self).add(to: customer)
+        ConsoleAddonPages(routes: self).add(to: customer)
+
+        ConsoleOperatorPages(routes: self).add(to: open)
+    }
+
+    /// Renders a page for this request's session.
+    func page(_ page: ConsolePage, _ request: Request, _ context: AppContext) -> Response {
+        renderer.render(page, session: context.console, path: request.uri.path)
+    }
+
+    /// Reads a form posted by a signed-in page and checks its CSRF token.
+    func form(_ request: Request, _ context: AppContext) async throws -> ConsoleForm {
+        let form = try await ConsoleForm.read(request, limit: services.settings.body)
+        try form.requireToken(context.console?.csrfToken ?? "")
+        return form
+    }
+
+    /// Refuses a form posted from another origin where there is no session yet to hold a CSRF token
+    /// (sign-in, sign-up): browsers send `Origin` with every POST (Fetch standard), so a page elsewhere
+    /// cannot sign a visitor in to an account of its choosing (login CSRF, OWASP).
+    func requireSameOrigin(_ request: Request) throws {
+        // A browser that says where the form came from (Fetch Metadata) is believed first.
+        if let site = request.headers[HTTPField.Name("Sec-Fetch-Site")!] {
+            guard site == "same-origin" || site == "none" else { throw Self.crossSite }
+            return
+        }
+        guard let origin = request.headers[.origin] else { return }
+        let host = request.head.authority ?? ""
+        guard let parsed = URL(string: origin), let originHost = parsed.host else { throw Self.crossSite }
+        let originAuthority = parsed.port.map { "\(originHost):\($0)" } ?? originHost
+        guard originAuthority == host else { throw Self.crossSite }
+    }
+
+    private static let crossSite = Problem(
+        .forbidden, "Cross-site form", detail: "This form must be sent from the console's own page.")
+
+    /// The API bridge for this request's account.
+    func api(_ context: AppContext) -> ConsoleAPI { ConsoleAPI(context: context) }
+}

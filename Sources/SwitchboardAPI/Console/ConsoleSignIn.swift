@@ -1,0 +1,361 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import SwitchboardCore
+
+/// Sign-up, sign-in, the second factor and its enrolment, sign-out. The password check and the
+/// sign-up are the API's own (``AccountRoutes/verifyPassword(email:password:client:)``,
+/// ``AccountRoutes/createAccount(_:throttleKeys:)``); second-factor attempts are counted by the
+/// same authentication throttle as passwords.
+struct ConsoleSignIn {
+    let routes: ConsoleRoutes
+    var services: HostServices { routes.services }
+    var console: ConsoleServices { routes.console }
+    var cookies: ConsoleCookies { routes.cookies }
+    var accounts: AccountRoutes { AccountRoutes(services: services) }
+
+    func page(_ page: ConsolePage, _ request: Request, _ context: AppContext) -> Response {
+        routes.renderer.render(page, session: context.console, path: request.uri.path)
+    }
+
+    @Sendable func signInPage(_ request: Request, context: AppContext) async throws -> Response {
+        page(ConsolePage("sign_in", title: "Sign in"), request, context)
+    }
+
+    @Sendable func signIn(_ request: Request, context: AppContext) async throws -> Response {
+        try routes.requireSameOrigin(request)
+        let form = try await ConsoleForm.read(request, limit: services.settings.body)
+        let email = form["email"] ?? ""
+        let client = services.clientAddresses.clientAddress(of: request, context: context)
+        let account: Account
+        do {
+            guard let password = form.raw("password"), !email.isEmpty, !password.isEmpty else {
+                throw Problem.invalid("email", "and password are both needed to sign in")
+            }
+            account = try await accounts.verifyPassword(email: email, password: password, client: client)
+        } catch let problem as Problem {
+            let failed = ConsolePage(
+                "sign_in", title: "Sign in", data: ["email": email], status: problem.status, errors: [problem.detail])
+            var response = page(failed, request, context)
+            if let wait = problem.retryAfterSeconds { response.headers[.retryAfter] = String(wait) }
+            return response
+        }
+        context.notes.account = account.id
+        services.accounts.recordLogin(accountID: account.id, principal: nil, ip: client)
+        return try await startSession(for: account.id, request: request, client: client)
+    }
+
+    /// Starts the session at the stage the account's factors and this browser call for, and gives a
+    /// browser without a device cookie one.
+    private func startSession(for accountID: String, request: Request, client: String) async throws -> Response {
+        var device = cookies.device(in: request)
+        let newDevice = device == nil
+        if newDevice { device = "dev_" + Identifier.randomToken(bytes: 24) }
+        let deviceHash = device!.sha256Hex
+        let country = console.countries.country(of: client)
+        let status = try await console.factors.status(accountID: accountID)
+        let stage: ConsoleSession.Stage
+        if !status.enrolled {
+            stage = .enrol
+        } else if try await console.factors.needsSecondFactor(
+            accountID: accountID, deviceHash: deviceHash, country: country)
+        {
+            stage = .secondFactor
+        } else {
+            stage = .active
+        }
+        let started = try await console.sessions.start(
+            accountID: accountID, role: .customer, stage: stage, deviceHash: deviceHash, country: country,
+            address: client)
+        var response = ConsoleRenderer.redirect(
+            stage == .active ? "/console" : stage == .enrol ? "/console/enrol" : "/console/second-factor")
+        cookies.setSession(started.token, on: &response)
+        if newDevice { cookies.setDevice(device!, on: &response) }
+        return response
+    }
+
+    @Sendable func signUpPage(_ request: Request, context: AppContext) async throws -> Response {
+        page(ConsolePage("sign_up", title: "Create your account"), request, context)
+    }
+
+    @Sendable func signUp(_ request: Request, context: AppContext) async throws -> Response {
+        try routes.requireSameOrigin(request)
+        let form = try await ConsoleForm.read(request, limit: services.settings.body)
+        let name = form["name"]
+        let email = form["email"]
+        let company = form["company"]
+        let password = form.raw("password").flatMap { $0.isEmpty ? nil : $0 }
+        let addresses = services.clientAddresses
+        let client = addresses.clientAddress(of: request, context: context)
+        let values: [String: Any] = ["name": name ?? "", "email": email ?? "", "company": company ?? ""]
+        var problems = services.accounts.signUpProblems(email: email, password: password, name: name)
+            .map { "\(Self.label($0.field)) \($0.message)" }
+        if name == nil { problems.insert("Your name is needed.", at: 0) }
+        if (name?.count ?? 0) > 200 || (email?.count ?? 0) > 254 || (company?.count ?? 0) > 200 {
+            problems.append("Name and company may be at most 200 characters, an email at most 254.")
+        }
+        do {
+            guard problems.isEmpty, let name, let email, let password else { throw Problem.invalid("form", "") }
+            let created = try await accounts.createAccount(
+                .init(name: name, email: email, company: company, password: password),
+                throttleKeys: [addresses.signUpKey(for: client)])
+            context.notes.account = created.account.id
+            return try await startSession(for: created.account.id, request: request, client: client)
+        } catch let problem as Problem {
+            var failed = ConsolePage(
+                "sign_up", title: "Create your account", data: values,
+                status: problems.isEmpty ? problem.status : .unprocessableContent)
+            failed.errors =
+                problems.isEmpty
+                ? (problem.status == .conflict
+                    ? ["An account with this email exists: sign in instead."]
+                    : [problem.detail]) : problems
+            return page(failed, request, context)
+        }
+    }
+
+    static func label(_ field: String) -> String {
+        switch field {
+        case "email": "Email:"
+        case "password": "Password:"
+        case "name": "Name:"
+        default: "\(field):"
+        }
+    }
+
+    // MARK: Second factor
+
+    @Sendable func secondFactorPage(_ request: Request, context: AppContext) async throws -> Response {
+        try await secondFactor(request, context, errors: [], status: .ok)
+    }
+
+    private func secondFactor(
+        _ request: Request, _ context: AppContext, errors: [String], status: HTTPResponse.Status
+    ) async throws -> Response {
+        let session = context.console!
+        let factors = try await console.factors.status(accountID: session.accountID!)
+        let sms = factors.smsNumber != nil && console.settings.smsAvailable
+        var result = ConsolePage(
+            "second_factor", title: "Confirm it is you",
+            data: [
+                "reason":
+                    "This browser or the country you sign in from (\(session.country)) is new for your account, so we ask for a second factor.",
+                "totp": factors.totp, "sms": sms, "smsNumber": Self.masked(factors.smsNumber ?? ""),
+                "smsSent": session.challengeExpiresAt != nil,
+            ], status: status)
+        result.errors = errors
+        return page(result, request, context)
+    }
+
+    /// `+37255512345` as `+372•••••345`: enough to recognise one's own number.
+    static func masked(_ number: String) -> String {
+        guard number.count > 7 else { return number }
+        return String(number.prefix(4)) + String(repeating: "•", count: number.count - 7) + String(number.suffix(3))
+    }
+
+    @Sendable func answerSecondFactor(_ request: Request, context: AppContext) async throws -> Response {
+        let session = context.console!
+        let accountID = session.accountID!
+        let form = try await ConsoleForm.read(request, limit: services.settings.body)
+        try form.requireToken(session.csrfToken)
+        let code = form["code"] ?? ""
+        let client = services.clientAddresses.clientAddress(of: request, context: context)
+        let keys = [
+            services.clientAddresses.throttleKey(for: client), AuthThrottle.Key.account("second-factor:\(accountID)"),
+        ]
+        let reservation: AuthThrottle.Reservation
+        switch services.authThrottle.reserve(keys) {
+        case .admitted(let admitted): reservation = admitted
+        case .refused(let wait):
+            var response = try await secondFactor(
+                request, context, errors: ["Too many wrong codes: wait \(wait) seconds and try again."],
+                status: .tooManyRequests)
+            response.headers[.retryAfter] = String(wait)
+            return response
+        }
+        let passed: Bool
+        switch form["method"] {
+        case "totp": passed = try await console.factors.verifyTOTP(accountID: accountID, code: code)
+        case "recovery": passed = try await console.factors.useRecoveryCode(accountID: accountID, code: code)
+        case "sms":
+            passed = try await console.sessions.answerChallenge(sessionID: session.id, code: code) == .accepted
+        default: passed = false
+        }
+        guard passed else {
+            return try await secondFactor(
+                request, context,
+                errors: ["That code is not right (or was already used). Enter the code your app shows now."],
+                status: .unauthorized)
+        }
+        services.authThrottle.giveBack(reservation)
+        return try await activate(session, request: request)
+    }
+
+    /// Ends the second-factor stage: the session goes on under a new token, and this browser and
+    /// country are remembered.
+    private func activate(_ session: ConsoleSession, request: Request) async throws -> Response {
+        guard let token = try await console.sessions.advance(sessionID: session.id, to: .active) else {
+            return ConsoleRenderer.redirect("/console/sign-in")
+        }
+        if let device = session.deviceHash, let accountID = session.accountID {
+            try await console.factors.rememberBrowser(
+                accountID: accountID, deviceHash: device, country: session.country)
+        }
+        var response = ConsoleRenderer.redirect("/console")
+        cookies.setSession(token, on: &response)
+        return response
+    }
+
+    /// Sends a sign-in code by SMS through the account named in `console.sms_account`.
+    @Sendable func sendSMSCode(_ request: Request, context: AppContext) async throws -> Response {
+        let session = context.console!
+        let form = try await ConsoleForm.read(request, limit: services.settings.body)
+        try form.requireToken(session.csrfToken)
+        let factors = try await console.factors.status(accountID: session.accountID!)
+        guard let number = factors.smsNumber else { return ConsoleRenderer.redirect("/console/second-factor") }
+        if let problem = try await sendCode(to: number, session: session) {
+            return try await secondFactor(request, context, errors: [problem], status: .serviceUnavailable)
+        }
+        return ConsoleRenderer.redirect("/console/second-factor")
+    }
+
+    /// Sends a fresh code to `number` and keeps its hash with the session; returns what went wrong.
+    func sendCode(to number: String, session: ConsoleSession) async throws -> String? {
+        guard let sender = console.settings.smsAccountID, let from = console.settings.smsFrom else {
+            return "Codes by SMS are not set up on this server; use your authenticator app or a recovery code."
+        }
+        let code = SecondFactors.makeSMSCode()
+        do {
+            _ = try await services.sending.send(
+                SendService.Request(
+                    accountID: sender, to: number, from: from,
+                    body: "\(code) is your Switchboard sign-in code. It expires in 10 minutes. Never share it."))
+        } catch let refusal as SendService.Refusal {
+            return "The code could not be sent: \(Problem(refusal).detail)"
+        }
+        try await console.sessions.setChallenge(sessionID: session.id, code: code, seconds: 600)
+        return nil
+    }
+
+    // MARK: Enrolment
+
+    @Sendable func enrolPage(_ request: Request, context: AppContext) async throws -> Response {
+        try await enrol(request, context, errors: [], status: .ok, number: nil)
+    }
+
+    private func enrol(
+        _ request: Request, _ context: AppContext, errors: [String], status: HTTPResponse.Status, number: String?
+    ) async throws -> Response {
+        let session = context.console!
+        let accountID = session.accountID!
+        let email = try await services.accounts.find(id: accountID)?.email ?? accountID
+        let totp = try await console.factors.pendingTOTP(accountID: accountID)
+        let result = ConsolePage(
+            "enrol", title: "Set up a second factor",
+            data: [
+                "reason": session.stage == .enrol
+                    ? "Your account needs a second factor before you can use the console: it is asked when you sign in from a new browser or country."
+                    : "Add or replace a second factor.",
+                "totpOn": totp == nil, "secret": totp?.base32Secret ?? "",
+                "uri": totp?.provisioningURI(issuer: console.settings.issuer, account: email) ?? "",
+                "smsAvailable": console.settings.smsAvailable, "number": number ?? "",
+                "smsSent": number != nil && session.challengeExpiresAt != nil,
+            ], status: status, errors: errors)
+        return page(result, request, context)
+    }
+
+    @Sendable func confirmTOTP(_ request: Request, context: AppContext) async throws -> Response {
+        let session = context.console!
+        let form = try await ConsoleForm.read(request, limit: services.settings.body)
+        try form.requireToken(session.csrfToken)
+        guard let codes = try await console.factors.confirmTOTP(accountID: session.accountID!, code: form["code"] ?? "")
+        else {
+            return try await enrol(
+                request, context,
+                errors: ["That code does not match the key: check the app's clock and enter the code it shows now."],
+                status: .unprocessableContent, number: nil)
+        }
+        return try await enrolled(session: session, codes: codes, request: request, context: context)
+    }
+
+    @Sendable func startSMSEnrolment(_ request: Request, context: AppContext) async throws -> Response {
+        let session = context.console!
+        let form = try await ConsoleForm.read(request, limit: services.settings.body)
+        try form.requireToken(session.csrfToken)
+        let number = form["number"] ?? ""
+        guard PhoneNumber.isE164(number) else {
+            return try await enrol(
+                request, context, errors: ["Mobile number: \(PhoneNumber.e164Hint)"], status: .unprocessableContent,
+                number: number)
+        }
+        if let problem = try await sendCode(to: number, session: session) {
+            return try await enrol(request, context, errors: [problem], status: .serviceUnavailable, number: number)
+        }
+        var refreshed = context
+        refreshed.console?.challengeExpiresAt = 1
+        return try await enrol(request, refreshed, errors: [], status: .ok, number: number)
+    }
+
+    @Sendable func confirmSMS(_ request: Request, context: AppContext) async throws -> Response {
+        let session = context.console!
+        let form = try await ConsoleForm.read(request, limit: services.settings.body)
+        try form.requireToken(session.csrfToken)
+        let number = form["number"] ?? ""
+        guard PhoneNumber.isE164(number),
+            try await console.sessions.answerChallenge(sessionID: session.id, code: form["code"] ?? "") == .accepted
+        else {
+            return try await enrol(
+                request, context, errors: ["That code is not the one we sent, or it expired: send a new one."],
+                status: .unprocessableContent, number: nil)
+        }
+        let codes = try await console.factors.confirmSMS(accountID: session.accountID!, number: number)
+        return try await enrolled(session: session, codes: codes, request: request, context: context)
+    }
+
+    /// After a factor is confirmed: the recovery codes when they are new, and the session signed in.
+    private func enrolled(session: ConsoleSession, codes: [String], request: Request, context: AppContext)
+        async throws -> Response
+    {
+        var response: Response
+        if session.stage == .enrol {
+            response = try await activate(session, request: request)
+        } else {
+            response = ConsoleRenderer.redirect("/console/settings")
+        }
+        guard !codes.isEmpty else { return response }
+        let shown = routes.renderer.render(
+            ConsolePage("recovery_codes", title: "Your recovery codes", data: ["codes": codes, "next": "/console"]),
+            session: nil, path: request.uri.path)
+        // The codes are shown on this answer itself (never stored readable); the new session cookie rides along.
+        var page = shown
+        for cookie in response.headers[values: .setCookie] {
+            page.headers.append(HTTPField(name: .setCookie, value: cookie))
+        }
+        return page
+    }
+
+    // MARK: Sign-out
+
+    @Sendable func signOut(_ request: Request, context: AppContext) async throws -> Response {
+        let session = context.console!
+        let form = try await ConsoleForm.read(request, limit: services.settings.body)
+        try form.requireToken(session.csrfToken)
+        try await console.sessions.end(sessionID: session.id)
+        var response = ConsoleRenderer.redirect(
+            session.role == .operator ? "/console/admin/sign-in" : "/console/sign-in")
+        cookies.clearSession(on: &response)
+        return response
+    }
+
+    /// Ends every console and API sign-in session of the account, this one included.
+    @Sendable func signOutEverywhere(_ request: Request, context: AppContext) async throws -> Response {
+        let session = context.console!
+        let form = try await ConsoleForm.read(request, limit: services.settings.body)
+        try form.requireToken(session.csrfToken)
+        try await console.sessions.endAll(accountID: session.accountID!)
+        try await services.accounts.endAllSessions(accountID: session.accountID!)
+        var response = ConsoleRenderer.redirect("/console/sign-in")
+        cookies.clearSession(on: &response)
+        return response
+    }
+}

@@ -1,0 +1,492 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import SwitchboardAPI
+import SwitchboardCore
+import SwitchboardDaemon
+import Testing
+
+/// The parts of the console's sign-in that are arithmetic: TOTP (RFC 6238 appendix B) and base32
+/// (RFC 4648 section 10), and the country file.
+@Suite struct ConsoleUnitTests {
+    @Test func totpGivesTheCodesOfRFC6238AppendixB() {
+        // The SHA-1 seed of the RFC's vectors; its 8-digit codes end in these 6 digits.
+        let totp = TOTP(secret: Array("12345678901234567890".utf8))
+        let vectors: [(Int64, String)] = [
+            (59, "287082"), (1_111_111_109, "081804"), (1_111_111_111, "050471"), (1_234_567_890, "005924"),
+            (2_000_000_000, "279037"), (20_000_000_000, "353130"),
+        ]
+        for (seconds, code) in vectors {
+            #expect(totp.code(step: totp.step(atMillis: seconds * 1000)) == code, "T = \(seconds)")
+        }
+        #expect(totp.matchingStep("287 082", atMillis: 59_000) == 1)
+        #expect(totp.matchingStep("287082", atMillis: 89_000) == 1, "one step of drift is accepted")
+        #expect(totp.matchingStep("287082", atMillis: 150_000) == nil, "three steps late is not")
+        #expect(totp.matchingStep("28708", atMillis: 59_000) == nil)
+        #expect(totp.matchingStep("２８７０８２", atMillis: 59_000) == nil, "only ASCII digits")
+    }
+
+    @Test func base32FollowsRFC4648() {
+        let vectors = [
+            "": "", "f": "MY", "fo": "MZXQ", "foo": "MZXW6", "foob": "MZXW6YQ", "fooba": "MZXW6YTB",
+            "foobar": "MZXW6YTBOI",
+        ]
+        for (plain, encoded) in vectors {
+            #expect(Base32.encode(Array(plain.utf8)) == encoded)
+            #expect(Base32.decode(encoded.lowercased() + "======") == Array(plain.utf8))
+        }
+        #expect(Base32.decode("MZ1W") == nil, "1 is not in the alphabet")
+        let totp = TOTP.generate()
+        #expect(totp.secret.count == 20)
+        #expect(
+            totp.provisioningURI(issuer: "Switchboard", account: "ada@example.com").hasPrefix(
+                "otpauth://totp/Switchboard%3Aada@example.com?secret=\(totp.base32Secret)&issuer=Switchboard"))
+    }
+
+    @Test func countryFileReadsBothLayoutsAndNamesABadLine() throws {
+        let text = """
+            # network,country
+            192.0.2.0/24,EE
+            198.51.100.0,198.51.100.127,us
+            2001:db8::/32,DE
+            """
+        let lookup = try CountryLookup(text: text, source: "countries.csv")
+        #expect(lookup.country(of: "192.0.2.77") == "EE")
+        #expect(lookup.country(of: "198.51.100.127") == "US")
+        #expect(lookup.country(of: "198.51.100.128") == "--")
+        #expect(lookup.country(of: "2001:db8::1") == "DE")
+        #expect(lookup.country(of: "203.0.113.1") == "--")
+        #expect(lookup.country(of: "not an address") == "--")
+        #expect(CountryLookup().country(of: "192.0.2.1") == "--")
+        #expect(throws: CountryLookup.LookupError.self) { try CountryLookup(text: "192.0.2.0/24,Estonia", source: "c") }
+        do {
+            _ = try CountryLookup(text: "192.0.2.0/24,EE\n10.0.0.0/99,FI", source: "countries.csv")
+            Issue.record("a bad prefix was accepted")
+        } catch let error as CountryLookup.LookupError {
+            #expect(error.message.contains("countries.csv line 2"))
+        }
+    }
+}
+
+/// The `console` settings are read and checked like every other part of the configuration.
+@Suite struct ConsoleConfigurationTests {
+    @Test func settingsAreReadAndMistakesNamed() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sb-console-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("config.json")
+        try Data(
+            #"{"console": {"idle_minutes": 0, "sms_account": "acc_x", "secure": true, "absolute_hours": 1000}}"#.utf8
+        ).write(to: file)
+        #expect {
+            try ServeConfiguration.load(file: file.path)
+        } throws: { error in
+            let text = "\(error)"
+            return text.contains("console.idle_minutes") && text.contains("console.sms_from")
+                && text.contains("console.secure:") && text.contains("console.absolute_hours")
+        }
+        try Data(
+            #"{"console": {"idle_minutes": 10, "absolute_hours": 2, "secure_cookies": true, "sms_account": "acc_x", "sms_from": "Codes"}}"#
+                .utf8
+        ).write(to: file)
+        let config = try ServeConfiguration.load(file: file.path)
+        #expect(config.console.idleMinutes == 10 && config.console.absoluteHours == 2)
+        #expect(config.console.secureCookies == true && config.console.smsFrom == "Codes")
+        #expect(ServeConfiguration().console.secureCookies == nil)
+
+        // A countries file with a bad line stops the start and names the line.
+        let countries = directory.appendingPathComponent("countries.csv")
+        try "192.0.2.0/24,EE\n192.0.2.0/24,Estonia\n".write(to: countries, atomically: true, encoding: .utf8)
+        do {
+            let daemon = try await TestDaemon.start { $0.console.countriesFile = countries.path }
+            await daemon.stop()
+            Issue.record("the daemon started with a bad countries file")
+        } catch let error as ConfigurationError {
+            #expect("\(error)".contains("line 2"))
+        }
+    }
+
+    @Test func secureCookiesCarryTheHostPrefix() async throws {
+        let daemon = try await TestDaemon.start { $0.console.secureCookies = true }
+        defer { Task { await daemon.stop() } }
+        var visitor = ConsoleVisitor(daemon)
+        let response = try await visitor.post(
+            "/console/sign-up",
+            [("name", "Ada"), ("email", "ada@example.com"), ("password", ConsoleSessionTests.password)])
+        let cookies = response.headers[canonicalForm: "Set-Cookie"].map(String.init)
+        #expect(
+            cookies.contains {
+                $0.hasPrefix("__Host-sb_console=cons_") && $0.contains("Secure") && $0.contains("HttpOnly")
+                    && $0.contains("SameSite=Strict") && $0.contains("Path=/")
+            })
+        #expect(cookies.contains { $0.hasPrefix("__Host-sb_device=dev_") && $0.contains("Max-Age=34560000") })
+    }
+}
+
+/// A browser without a browser: keeps the console's cookies and reads forms' CSRF tokens, over real
+/// HTTP to a real daemon.
+struct ConsoleVisitor {
+    let baseURL: String
+    var cookies: [String: String] = [:]
+    var extraHeaders: [(String, String)] = []
+
+    init(_ daemon: TestDaemon) { baseURL = daemon.baseURL }
+
+    /// A client that shows redirects instead of following them, as the tests look at each one.
+    static let http = HTTPClient(
+        eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
+
+    private func send(_ method: HTTPMethod, _ path: String, body: Data?, headers: [(String, String)]) async throws
+        -> TestClient.Response
+    {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+            request.body = .bytes(ByteBuffer(bytes: body))
+        }
+        let response = try await Self.http.execute(request, timeout: .seconds(30))
+        let bytes = try await response.body.collect(upTo: 16 << 20)
+        return TestClient.Response(
+            status: Int(response.status.code), headers: response.headers, body: Data(buffer: bytes))
+    }
+
+    var cookieHeader: [(String, String)] {
+        cookies.isEmpty ? [] : [("Cookie", cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; "))]
+    }
+
+    mutating func get(_ path: String) async throws -> TestClient.Response {
+        let response = try await send(.GET, path, body: nil, headers: cookieHeader + extraHeaders)
+        keep(response)
+        return response
+    }
+
+    mutating func post(_ path: String, _ fields: [(String, String)]) async throws -> TestClient.Response {
+        let body = fields.map { "\(Self.encode($0.0))=\(Self.encode($0.1))" }.joined(separator: "&")
+        let response = try await send(.POST, path, body: Data(body.utf8), headers: cookieHeader + extraHeaders)
+        keep(response)
+        return response
+    }
+
+    /// Posts a form of the page at `page`, with its CSRF token.
+    mutating func submit(_ page: String, to action: String, _ fields: [(String, String)]) async throws
+        -> TestClient.Response
+    {
+        let shown = try await get(page)
+        return try await post(action, [("csrf", Self.csrf(in: shown.text) ?? "")] + fields)
+    }
+
+    private mutating func keep(_ response: TestClient.Response) {
+        for header in response.headers[canonicalForm: "Set-Cookie"] {
+            let pair = header.split(separator: ";")[0].split(separator: "=", maxSplits: 1)
+            let name = String(pair[0])
+            let value = pair.count > 1 ? String(pair[1]) : ""
+            if value.isEmpty || header.contains("Max-Age=0") { cookies[name] = nil } else { cookies[name] = value }
+        }
+    }
+
+    static func encode(_ text: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
+    }
+
+    static func csrf(in html: String) -> String? { capture(#"name="csrf" value="([^"]+)""#, in: html) }
+
+    static func capture(_ pattern: String, in text: String) -> String? {
+        guard let regex = try? NSRegularExpression(pattern: pattern),
+            let match = regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)),
+            let range = Range(match.range(at: 1), in: text)
+        else { return nil }
+        return String(text[range])
+    }
+}
+
+/// The console's sign-in and session rules over real HTTP: the second factor at enrolment and
+/// from a new browser or country, single-use codes, CSRF, expiry, sign-out everywhere, and that no
+/// page shows another account's data.
+@Suite(.serialized) struct ConsoleSessionTests {
+    static let password = "plum-harbor-violet-42"
+
+    /// Signs up through the console and enrols TOTP; returns the visitor (signed in) and the secret.
+    static func enrolledCustomer(_ daemon: TestDaemon, clock: ManualWallClock, email: String) async throws -> (
+        ConsoleVisitor, TOTP
+    ) {
+        var visitor = ConsoleVisitor(daemon)
+        let signedUp = try await visitor.post(
+            "/console/sign-up", [("name", "Ada Lovelace"), ("email", email), ("password", password)])
+        #expect(signedUp.status == 303)
+        #expect(signedUp.headers.first(name: "Location") == "/console/enrol")
+        let enrol = try await visitor.get("/console/enrol")
+        let secret = try #require(ConsoleVisitor.capture(#"id="totp-secret">([A-Z2-7]+)<"#, in: enrol.text))
+        let totp = TOTP(secret: try #require(Base32.decode(secret)))
+        let confirmed = try await visitor.post(
+            "/console/enrol/totp",
+            [("csrf", ConsoleVisitor.csrf(in: enrol.text) ?? ""), ("code", code(totp, clock))])
+        #expect(confirmed.status == 200)
+        #expect(confirmed.text.components(separatedBy: "<li><code>").count - 1 == SecondFactors.recoveryCodeCount)
+        return (visitor, totp)
+    }
+
+    static func code(_ totp: TOTP, _ clock: ManualWallClock) -> String {
+        totp.code(step: totp.step(atMillis: clock.now().epochMillis))
+    }
+
+    @Test func enrolmentIsRequiredAndANewBrowserMustPassTheSecondFactor() async throws {
+        let clock = ManualWallClock()
+        let daemon = try await TestDaemon.start(clock: clock)
+        defer { Task { await daemon.stop() } }
+        var (first, totp) = try await Self.enrolledCustomer(daemon, clock: clock, email: "ada@example.com")
+        let cookie = try #require(first.cookies["sb_console"])
+        #expect(cookie.hasPrefix("cons_"))
+        let messages = try await first.get("/console/messages")
+        #expect(messages.status == 200)
+        let policy = try #require(messages.headers.first(name: "Content-Security-Policy"))
+        #expect(policy.contains("default-src 'none'") && !policy.contains("unsafe-inline"))
+        #expect(messages.headers.first(name: "Cache-Control") == "no-store")
+
+        // Another browser: no device cookie, so the password alone is not enough.
+        var second = ConsoleVisitor(daemon)
+        let signedIn = try await second.post(
+            "/console/sign-in", [("email", "ADA@example.com"), ("password", Self.password)])
+        #expect(signedIn.headers.first(name: "Location") == "/console/second-factor")
+        #expect(try await second.get("/console/messages").headers.first(name: "Location") == "/console/second-factor")
+        // The code the first browser used in this 30-second step does not work twice.
+        let replay = try await second.submit(
+            "/console/second-factor", to: "/console/second-factor",
+            [("method", "totp"), ("code", Self.code(totp, clock))])
+        #expect(replay.status == 401)
+        clock.advance(by: 30)
+        let passed = try await second.submit(
+            "/console/second-factor", to: "/console/second-factor",
+            [("method", "totp"), ("code", Self.code(totp, clock))])
+        #expect(passed.status == 303)
+        #expect(passed.headers.first(name: "Location") == "/console")
+        #expect(try await second.get("/console/messages").status == 200)
+
+        // The same browser next time: known, so no second factor.
+        _ = try await second.submit("/console/messages", to: "/console/sign-out", [])
+        let again = try await second.post(
+            "/console/sign-in", [("email", "ada@example.com"), ("password", Self.password)])
+        #expect(again.headers.first(name: "Location") == "/console")
+
+        // A recovery code works once.
+        var third = ConsoleVisitor(daemon)
+        _ = try await third.post("/console/sign-in", [("email", "ada@example.com"), ("password", Self.password)])
+        let codes = try await first.submit("/console/settings", to: "/console/settings/recovery-codes", [])
+        let recovery = try #require(
+            ConsoleVisitor.capture(#"<li><code>([a-z2-7]{5}-[a-z2-7]{5})</code>"#, in: codes.text))
+        let used = try await third.submit(
+            "/console/second-factor", to: "/console/second-factor",
+            [("method", "recovery"), ("code", recovery.uppercased())])
+        #expect(used.status == 303)
+        var fourth = ConsoleVisitor(daemon)
+        _ = try await fourth.post("/console/sign-in", [("email", "ada@example.com"), ("password", Self.password)])
+        let reused = try await fourth.submit(
+            "/console/second-factor", to: "/console/second-factor", [("method", "recovery"), ("code", recovery)])
+        #expect(reused.status == 401)
+    }
+
+    @Test func formsNeedTheSessionsTokenAndSessionsEndIdleAndEverywhere() async throws {
+        let clock = ManualWallClock()
+        let daemon = try await TestDaemon.start(clock: clock) { $0.console.idleMinutes = 30 }
+        defer { Task { await daemon.stop() } }
+        var (visitor, _) = try await Self.enrolledCustomer(daemon, clock: clock, email: "grace@example.com")
+        let forged = try await visitor.post("/console/keys", [("csrf", "forged"), ("name", "stolen")])
+        #expect(forged.status == 403)
+        let missing = try await visitor.post("/console/keys", [("name", "stolen")])
+        #expect(missing.status == 403)
+        let made = try await visitor.submit("/console/keys", to: "/console/keys", [("name", "billing")])
+        #expect(made.status == 201)
+        #expect(ConsoleVisitor.capture(#"id="new-key">(sk_[^<]+)<"#, in: made.text) != nil)
+
+        // Sign-in from another site's page is refused before the password is checked.
+        var elsewhere = ConsoleVisitor(daemon)
+        elsewhere.extraHeaders = [("Origin", "https://evil.example")]
+        let crossSite = try await elsewhere.post(
+            "/console/sign-in", [("email", "grace@example.com"), ("password", Self.password)])
+        #expect(crossSite.status == 403)
+        elsewhere.extraHeaders = [("Sec-Fetch-Site", "cross-site"), ("Origin", "null")]
+        #expect(
+            try await elsewhere.post("/console/sign-in", [("email", "grace@example.com"), ("password", Self.password)])
+                .status == 403)
+        // What browsers send from the console's own page under its referrer policy.
+        elsewhere.extraHeaders = [("Sec-Fetch-Site", "same-origin")]
+        #expect(
+            try await elsewhere.post("/console/sign-in", [("email", "grace@example.com"), ("password", Self.password)])
+                .status == 303)
+
+        clock.advance(by: 29 * 60)
+        #expect(try await visitor.get("/console/keys").status == 200, "a request restarts the idle clock")
+        clock.advance(by: 31 * 60)
+        let idle = try await visitor.get("/console/keys")
+        #expect(idle.status == 303)
+        #expect(idle.headers.first(name: "Location") == "/console/sign-in")
+
+        // Sign out everywhere ends console sessions and the API's sign-in sessions.
+        var (other, _) = try await Self.enrolledCustomer(daemon, clock: clock, email: "hopper@example.com")
+        let login = try await daemon.client.post(
+            "/v1/login", json: ["email": "hopper@example.com", "password": Self.password])
+        let token = try #require(login.json["session_token"] as? String)
+        let accountID = try #require(login.json["account_id"] as? String)
+        let api = daemon.client.with(basic: (accountID, token))
+        #expect(try await api.get("/v1/account").status == 200)
+        let ended = try await other.submit("/console/settings", to: "/console/sign-out-everywhere", [])
+        #expect(ended.headers.first(name: "Location") == "/console/sign-in")
+        #expect(try await api.get("/v1/account").status == 401)
+        #expect(try await other.get("/console/settings").headers.first(name: "Location") == "/console/sign-in")
+    }
+
+    @Test func noPageShowsAnotherAccountsData() async throws {
+        let clock = ManualWallClock()
+        let daemon = try await TestDaemon.start(clock: clock)
+        defer { Task { await daemon.stop() } }
+        var (owner, _) = try await Self.enrolledCustomer(daemon, clock: clock, email: "owner@example.com")
+        var (stranger, _) = try await Self.enrolledCustomer(daemon, clock: clock, email: "stranger@example.com")
+        let sent = try await owner.submit(
+            "/console/messages", to: "/console/messages",
+            [("to", "+37255512345"), ("from", "ACME"), ("body", "private words")])
+        #expect(sent.status == 303)
+        let location = try #require(sent.headers.first(name: "Location"))
+        #expect(try await owner.get(location).text.contains("private words"))
+        let peek = try await stranger.get(location)
+        #expect(peek.status == 404)
+        #expect(!peek.text.contains("private words"))
+        #expect(!(try await stranger.get("/console/messages").text.contains("private words")))
+        // A customer's session is not an operator's.
+        #expect(
+            try await stranger.get("/console/admin/audit").headers.first(name: "Location") == "/console/admin/sign-in")
+        // Bad input names the field and keeps what was typed.
+        let bad = try await owner.submit(
+            "/console/messages", to: "/console/messages", [("to", "55512345"), ("from", "ACME"), ("body", "kept text")])
+        #expect(bad.status == 422)
+        #expect(bad.text.contains("to:") && bad.text.contains("kept text"))
+    }
+
+    @Test func aNewCountryAsksTheSecondFactorAgain() async throws {
+        let clock = ManualWallClock()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "sb-countries-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let countries = directory.appendingPathComponent("countries.csv")
+        try "127.0.0.0/8,EE\n192.0.2.0/24,FI\n".write(to: countries, atomically: true, encoding: .utf8)
+        let daemon = try await TestDaemon.start(clock: clock) {
+            $0.console.countriesFile = countries.path
+            $0.trustedProxies = ["127.0.0.1"]
+        }
+        defer { Task { await daemon.stop() } }
+        var (visitor, totp) = try await Self.enrolledCustomer(daemon, clock: clock, email: "lin@example.com")
+        _ = try await visitor.submit("/console/settings", to: "/console/sign-out", [])
+        let home = try await visitor.post(
+            "/console/sign-in", [("email", "lin@example.com"), ("password", Self.password)])
+        #expect(home.headers.first(name: "Location") == "/console", "same browser, same country")
+        _ = try await visitor.submit("/console/settings", to: "/console/sign-out", [])
+        visitor.extraHeaders = [("X-Forwarded-For", "192.0.2.10")]
+        let abroad = try await visitor.post(
+            "/console/sign-in", [("email", "lin@example.com"), ("password", Self.password)])
+        #expect(abroad.headers.first(name: "Location") == "/console/second-factor")
+        let page = try await visitor.get("/console/second-factor")
+        #expect(page.text.contains("(FI)"))
+        clock.advance(by: 30)
+        let passed = try await visitor.post(
+            "/console/second-factor",
+            [("csrf", ConsoleVisitor.csrf(in: page.text) ?? ""), ("method", "totp"), ("code", Self.code(totp, clock))])
+        #expect(passed.headers.first(name: "Location") == "/console")
+    }
+
+    @Test func theOperatorSignsInWithTheTokenAndSeesAddonsAuditAndVerification() async throws {
+        let daemon = try await TestDaemon.start()
+        defer { Task { await daemon.stop() } }
+        var visitor = ConsoleVisitor(daemon)
+        let wrong = try await visitor.post("/console/admin/sign-in", [("token", "not-the-token")])
+        #expect(wrong.status == 401)
+        let right = try await visitor.post("/console/admin/sign-in", [("token", daemon.daemon.operatorToken)])
+        #expect(right.headers.first(name: "Location") == "/console/admin/addons")
+        let addons = try await visitor.get("/console/admin/addons")
+        #expect(addons.status == 200)
+        #expect(addons.text.contains("com.switchboard.reporting"))
+        let verify = try await visitor.get("/console/admin/verify")
+        #expect(verify.text.contains("The ledger verifies"))
+        let typo = try await visitor.get("/console/admin/audit?addon=reportnig")
+        #expect(typo.status == 404)
+        #expect(typo.text.contains("is not a known add-on; use one of"))
+        let csv = try await visitor.get("/console/admin/audit/download?addon=reporting&format=csv")
+        #expect(csv.status == 200)
+        #expect(csv.contentType?.hasPrefix("text/csv") == true)
+        // An operator session is not a customer's.
+        #expect(try await visitor.get("/console/messages").headers.first(name: "Location") == "/console/sign-in")
+    }
+}
+
+/// SMS as the second factor: codes go out through Switchboard's own messaging, as the account the
+/// operator named, and work once within their time.
+@Suite(.serialized) struct ConsoleSMSTests {
+    /// The newest message the sender account sent to `number`, and the 6-digit code in it.
+    static func code(sentBy sender: TestClient, to number: String) async throws -> String {
+        let messages = try await sender.get("/v1/messages?direction=outbound")
+        let body = try #require(messages.data.first { $0["to"] as? String == number }?["body"] as? String)
+        return try #require(ConsoleVisitor.capture(#"^(\d{6}) is your Switchboard sign-in code"#, in: body))
+    }
+
+    @Test func aCustomerEnrolsAPhoneAndSignsInWithACodeSentBySMS() async throws {
+        let clock = ManualWallClock()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sb-sms-\(UUID().uuidString)")
+        // The operator's own account that sends the codes, made before the console is told of it.
+        let first = try await TestDaemon.start(clock: clock, directory: directory)
+        let (senderID, sender) = try await first.signUp(email: "codes@example.com", name: "Sign-in codes")
+        await first.stop(removeData: false)
+        let daemon = try await TestDaemon.start(clock: clock, directory: directory) {
+            $0.console.smsAccount = senderID
+            $0.console.smsFrom = "Switchbrd"
+        }
+        defer { Task { await daemon.stop() } }
+        let codes = TestClient(baseURL: daemon.baseURL, basic: sender.basic)
+
+        var visitor = ConsoleVisitor(daemon)
+        _ = try await visitor.post(
+            "/console/sign-up",
+            [("name", "Mary"), ("email", "mary@example.com"), ("password", ConsoleSessionTests.password)])
+        let bad = try await visitor.submit("/console/enrol", to: "/console/enrol/sms", [("number", "5551234")])
+        #expect(bad.status == 422)
+        #expect(bad.text.contains("Mobile number:"))
+        let sent = try await visitor.submit("/console/enrol", to: "/console/enrol/sms", [("number", "+37255500001")])
+        #expect(sent.status == 200)
+        let code = try await Self.code(sentBy: codes, to: "+37255500001")
+        let wrong = try await visitor.post(
+            "/console/enrol/sms/confirm",
+            [("csrf", ConsoleVisitor.csrf(in: sent.text) ?? ""), ("number", "+37255500001"), ("code", "000000")])
+        #expect(wrong.status == 422 || code == "000000")
+        let confirmed = try await visitor.post(
+            "/console/enrol/sms/confirm",
+            [("csrf", ConsoleVisitor.csrf(in: sent.text) ?? ""), ("number", "+37255500001"), ("code", code)])
+        #expect(confirmed.status == 200)
+        #expect(confirmed.text.contains("recovery-codes"))
+        #expect(try await visitor.get("/console/messages").status == 200)
+
+        // A new browser: the second-factor page offers a code by SMS.
+        var other = ConsoleVisitor(daemon)
+        _ = try await other.post(
+            "/console/sign-in", [("email", "mary@example.com"), ("password", ConsoleSessionTests.password)])
+        let page = try await other.get("/console/second-factor")
+        #expect(page.text.contains("+372•••••001"))
+        let requested = try await other.post(
+            "/console/second-factor/sms", [("csrf", ConsoleVisitor.csrf(in: page.text) ?? "")])
+        #expect(requested.headers.first(name: "Location") == "/console/second-factor")
+        let again = try await other.get("/console/second-factor")
+        let second = try await Self.code(sentBy: codes, to: "+37255500001")
+        // Past its 10 minutes a code is spent.
+        clock.advance(by: 601)
+        let late = try await other.post(
+            "/console/second-factor",
+            [("csrf", ConsoleVisitor.csrf(in: again.text) ?? ""), ("method", "sms"), ("code", second)])
+        #expect(late.status == 401)
+        _ = try await other.post("/console/second-factor/sms", [("csrf", ConsoleVisitor.csrf(in: again.text) ?? "")])
+        let third = try await Self.code(sentBy: codes, to: "+37255500001")
+        let passed = try await other.post(
+            "/console/second-factor",
+            [("csrf", ConsoleVisitor.csrf(in: again.text) ?? ""), ("method", "sms"), ("code", third)])
+        #expect(passed.headers.first(name: "Location") == "/console")
+    }
+}
