@@ -193,7 +193,7 @@ struct ConsoleOperatorPages {
                     "passed": outcome.failure == nil, "rows": outcome.rows, "checkpointCount": outcome.checkpoints,
                     "signingKeys": outcome.signingKeys, "retired": outcome.retiredSigningKeys,
                     "failureSeq": outcome.failure.map { String($0.seq) } ?? "",
-                    "failureReason": outcome.failure?.reason ?? "",
+                    "failureReason": outcome.failure?.reason ?? "", "hasCheckpoints": !checkpoints.isEmpty,
                     "checkpoints": checkpoints.map {
                         [
                             "seq": $0.seq, "kind": $0.kind.rawValue, "hash": $0.hash,

@@ -56,10 +56,13 @@ extension ConsoleTemplates {
         {{#passed}}<p class="notice" id="verify-result">The ledger verifies: {{rows}} records chain unbroken and {{checkpointCount}} signed checkpoints match ({{signingKeys}} signing keys, {{retired}} retired).</p>{{/passed}}
         {{^passed}}<div class="errors" role="alert" id="verify-result"><p>The ledger does not verify at record {{failureSeq}}: {{failureReason}}</p></div>{{/passed}}
         <h2>Latest checkpoints</h2>
+        {{^hasCheckpoints}}<p>No checkpoint yet: the daemon signs one every <code>ledger.checkpoint_interval_seconds</code> once records were added.</p>{{/hasCheckpoints}}
+        {{#hasCheckpoints}}
         <div class="scroll"><table>
         <thead><tr><th scope="col">Record</th><th scope="col">Kind</th><th scope="col">When</th><th scope="col">Hash</th><th scope="col">Signing key</th></tr></thead>
         <tbody>{{#checkpoints}}<tr><td>#{{seq}}</td><td>{{kind}}</td><td>{{at}}</td><td><code>{{hash}}</code></td><td><code>{{key}}</code></td></tr>{{/checkpoints}}</tbody>
         </table></div>
+        {{/hasCheckpoints}}
         {{/content}}{{/layout}}
         """
 
