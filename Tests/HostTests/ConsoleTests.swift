@@ -430,6 +430,55 @@ struct ConsoleVisitor {
         return try #require(ConsoleVisitor.capture(#"^(\d{6}) is your Switchboard sign-in code"#, in: body))
     }
 
+    @Test func aCodeProvesOnlyItsNumberAndSendingCodesIsThrottled() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sb-sms-\(UUID().uuidString)")
+        let first = try await TestDaemon.start(directory: directory)
+        let (senderID, sender) = try await first.signUp(email: "codes@example.com", name: "Sign-in codes")
+        await first.stop(removeData: false)
+        let daemon = try await TestDaemon.start(directory: directory) {
+            $0.console.smsAccount = senderID
+            $0.console.smsFrom = "Switchbrd"
+            $0.rateLimits.authFailures = 3
+        }
+        defer { Task { await daemon.stop() } }
+        let codes = TestClient(baseURL: daemon.baseURL, basic: sender.basic)
+        var visitor = ConsoleVisitor(daemon)
+        _ = try await visitor.post(
+            "/console/sign-up",
+            [("name", "Eve"), ("email", "eve@example.com"), ("password", ConsoleSessionTests.password)])
+        let sent = try await visitor.submit("/console/enrol", to: "/console/enrol/sms", [("number", "+37255500001")])
+        let code = try await Self.code(sentBy: codes, to: "+37255500001")
+        // The right code with another number than the one it went to enrols nothing.
+        let swapped = try await visitor.post(
+            "/console/enrol/sms/confirm",
+            [("csrf", ConsoleVisitor.csrf(in: sent.text) ?? ""), ("number", "+37255500002"), ("code", code)])
+        #expect(swapped.status == 422)
+        #expect(try await visitor.get("/console/messages").headers.first(name: "Location") == "/console/enrol")
+        // Each code costs a text: the fourth within the window is refused.
+        var statuses: [Int] = []
+        for _ in 0..<3 {
+            statuses.append(
+                try await visitor.submit("/console/enrol", to: "/console/enrol/sms", [("number", "+37255500003")])
+                    .status)
+        }
+        #expect(statuses == [200, 200, 429])
+    }
+
+    @Test func aNewOperatorTokenEndsOperatorSessions() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sb-op-\(UUID().uuidString)")
+        let first = try await TestDaemon.start(directory: directory) { $0.operatorToken = "first-operator-token-0001" }
+        var visitor = ConsoleVisitor(first)
+        _ = try await visitor.post("/console/admin/sign-in", [("token", "first-operator-token-0001")])
+        #expect(try await visitor.get("/console/admin/accounts").status == 200)
+        await first.stop(removeData: false)
+        let second = try await TestDaemon.start(directory: directory) { $0.operatorToken = "second-operator-token-002" }
+        defer { Task { await second.stop() } }
+        var again = ConsoleVisitor(second)
+        again.cookies = visitor.cookies
+        let refused = try await again.get("/console/admin/accounts")
+        #expect(refused.headers.first(name: "Location") == "/console/admin/sign-in")
+    }
+
     @Test func aCustomerEnrolsAPhoneAndSignsInWithACodeSentBySMS() async throws {
         let clock = ManualWallClock()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sb-sms-\(UUID().uuidString)")

@@ -10,6 +10,9 @@ struct ConsoleSessionMiddleware: RouterMiddleware {
     let console: ConsoleServices
     let role: ConsoleSession.Role
     let stages: Set<ConsoleSession.Stage>
+    /// For operator sessions: the SHA-256 of the operator token they signed in with must be the
+    /// current token's, so changing the token ends every operator session at once.
+    var operatorTokenHash: String? = nil
 
     func handle(_ request: Request, context: AppContext, next: (Request, AppContext) async throws -> Response)
         async throws -> Response
@@ -17,7 +20,8 @@ struct ConsoleSessionMiddleware: RouterMiddleware {
         let cookies = ConsoleCookies(secure: console.settings.secureCookies)
         let signIn = role == .operator ? "/console/admin/sign-in" : "/console/sign-in"
         guard let token = cookies.session(in: request),
-            let session = try await console.sessions.authenticate(token: token), session.role == role
+            let session = try await console.sessions.authenticate(token: token), session.role == role,
+            role != .operator || (operatorTokenHash != nil && session.deviceHash == operatorTokenHash)
         else {
             var response = ConsoleRenderer.redirect(signIn)
             if cookies.session(in: request) != nil { cookies.clearSession(on: &response) }

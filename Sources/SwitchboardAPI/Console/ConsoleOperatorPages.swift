@@ -18,7 +18,10 @@ struct ConsoleOperatorPages {
         open.get("admin/sign-in", use: signInPage)
         open.post("admin/sign-in", use: signIn)
         let admin = open.group("admin")
-            .add(middleware: ConsoleSessionMiddleware(console: routes.console, role: .operator, stages: [.active]))
+            .add(
+                middleware: ConsoleSessionMiddleware(
+                    console: routes.console, role: .operator, stages: [.active],
+                    operatorTokenHash: routes.operatorToken.sha256Hex))
         admin.get("", use: { _, _ in ConsoleRenderer.redirect("/console/admin/addons") })
         admin.post("sign-out", use: ConsoleSignIn(routes: routes).signOut)
         admin.get("addons", use: addons)
@@ -63,7 +66,7 @@ struct ConsoleOperatorPages {
             break
         }
         let started = try await routes.console.sessions.start(
-            accountID: nil, role: .operator, stage: .active, deviceHash: nil,
+            accountID: nil, role: .operator, stage: .active, deviceHash: routes.operatorToken.sha256Hex,
             country: routes.console.countries.country(of: client), address: client)
         var response = ConsoleRenderer.redirect("/console/admin/addons")
         routes.cookies.setSession(started.token, on: &response)

@@ -178,7 +178,10 @@ struct ConsoleSignIn {
         case "totp": passed = try await console.factors.verifyTOTP(accountID: accountID, code: code)
         case "recovery": passed = try await console.factors.useRecoveryCode(accountID: accountID, code: code)
         case "sms":
-            passed = try await console.sessions.answerChallenge(sessionID: session.id, code: code) == .accepted
+            let number = try await console.factors.status(accountID: accountID).smsNumber ?? ""
+            passed =
+                try await console.sessions.answerChallenge(
+                    sessionID: session.id, code: Self.challenge(code, number: number)) == .accepted
         default: passed = false
         }
         guard passed else {
@@ -213,16 +216,27 @@ struct ConsoleSignIn {
         try form.requireToken(session.csrfToken)
         let factors = try await console.factors.status(accountID: session.accountID!)
         guard let number = factors.smsNumber else { return ConsoleRenderer.redirect("/console/second-factor") }
-        if let problem = try await sendCode(to: number, session: session) {
-            return try await secondFactor(request, context, errors: [problem], status: .serviceUnavailable)
+        let client = services.clientAddresses.clientAddress(of: request, context: context)
+        if let problem = try await sendCode(to: number, session: session, client: client) {
+            return try await secondFactor(request, context, errors: [problem], status: .tooManyRequests)
         }
         return ConsoleRenderer.redirect("/console/second-factor")
     }
 
-    /// Sends a fresh code to `number` and keeps its hash with the session; returns what went wrong.
-    func sendCode(to number: String, session: ConsoleSession) async throws -> String? {
+    /// Sends a fresh code to `number` and keeps its hash, bound to the number, with the session;
+    /// returns what went wrong. Every code sent counts against the authentication throttle, per
+    /// client address and per account, and is never given back: each costs an SMS, so a session
+    /// cannot be used to send texts to numbers of its choosing at will.
+    func sendCode(to number: String, session: ConsoleSession, client: String) async throws -> String? {
         guard let sender = console.settings.smsAccountID, let from = console.settings.smsFrom else {
             return "Codes by SMS are not set up on this server; use your authenticator app or a recovery code."
+        }
+        let keys = [
+            services.clientAddresses.throttleKey(for: client),
+            AuthThrottle.Key.account("sign-in-code:\(session.accountID ?? "")"),
+        ]
+        if case .refused(let wait) = services.authThrottle.reserve(keys) {
+            return "Too many codes were sent: wait \(wait) seconds before asking for another."
         }
         let code = SecondFactors.makeSMSCode()
         do {
@@ -233,8 +247,15 @@ struct ConsoleSignIn {
         } catch let refusal as SendService.Refusal {
             return "The code could not be sent: \(Problem(refusal).detail)"
         }
-        try await console.sessions.setChallenge(sessionID: session.id, code: code, seconds: 600)
+        try await console.sessions.setChallenge(
+            sessionID: session.id, code: Self.challenge(code, number: number), seconds: 600)
         return nil
+    }
+
+    /// What is kept of an SMS code: the code with the number it went to, so a code proves that
+    /// number and no other.
+    static func challenge(_ code: String, number: String) -> String {
+        code.filter { !$0.isWhitespace } + "|" + number
     }
 
     // MARK: Enrolment
@@ -288,8 +309,9 @@ struct ConsoleSignIn {
                 request, context, errors: ["Mobile number: \(PhoneNumber.e164Hint)"], status: .unprocessableContent,
                 number: number)
         }
-        if let problem = try await sendCode(to: number, session: session) {
-            return try await enrol(request, context, errors: [problem], status: .serviceUnavailable, number: number)
+        let client = services.clientAddresses.clientAddress(of: request, context: context)
+        if let problem = try await sendCode(to: number, session: session, client: client) {
+            return try await enrol(request, context, errors: [problem], status: .tooManyRequests, number: number)
         }
         var refreshed = context
         refreshed.console?.challengeExpiresAt = 1
@@ -302,7 +324,8 @@ struct ConsoleSignIn {
         try form.requireToken(session.csrfToken)
         let number = form["number"] ?? ""
         guard PhoneNumber.isE164(number),
-            try await console.sessions.answerChallenge(sessionID: session.id, code: form["code"] ?? "") == .accepted
+            try await console.sessions.answerChallenge(
+                sessionID: session.id, code: Self.challenge(form["code"] ?? "", number: number)) == .accepted
         else {
             return try await enrol(
                 request, context, errors: ["That code is not the one we sent, or it expired: send a new one."],

@@ -38,7 +38,8 @@ public struct ConsoleSession: Sendable, Equatable {
     /// The synchronizer token every form of this session carries (OWASP CSRF Prevention Cheat Sheet).
     public var csrfToken: String
     public var stage: Stage
-    /// SHA-256 of the browser's device cookie, when it sent one.
+    /// SHA-256 of the browser's device cookie, when it sent one; for an operator's session, of the
+    /// operator token it signed in with.
     public var deviceHash: String?
     /// ISO 3166-1 alpha-2 code of the sign-in address, or `--` when unknown.
     public var country: String
