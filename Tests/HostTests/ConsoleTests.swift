@@ -108,19 +108,19 @@ import Testing
     }
 
     @Test func secureCookiesCarryTheHostPrefix() async throws {
-        let daemon = try await TestDaemon.start { $0.console.secureCookies = true }
-        defer { Task { await daemon.stop() } }
-        var visitor = ConsoleVisitor(daemon)
-        let response = try await visitor.post(
-            "/console/sign-up",
-            [("name", "Ada"), ("email", "ada@example.com"), ("password", ConsoleSessionTests.password)])
-        let cookies = response.headers[canonicalForm: "Set-Cookie"].map(String.init)
-        #expect(
-            cookies.contains {
-                $0.hasPrefix("__Host-sb_console=cons_") && $0.contains("Secure") && $0.contains("HttpOnly")
-                    && $0.contains("SameSite=Strict") && $0.contains("Path=/")
-            })
-        #expect(cookies.contains { $0.hasPrefix("__Host-sb_device=dev_") && $0.contains("Max-Age=34560000") })
+        try await withConsoleDaemon(configure: { $0.console.secureCookies = true }) { daemon in
+            var visitor = ConsoleVisitor(daemon)
+            let response = try await visitor.post(
+                "/console/sign-up",
+                [("name", "Ada"), ("email", "ada@example.com"), ("password", ConsoleSessionTests.password)])
+            let cookies = response.headers[canonicalForm: "Set-Cookie"].map(String.init)
+            #expect(
+                cookies.contains {
+                    $0.hasPrefix("__Host-sb_console=cons_") && $0.contains("Secure") && $0.contains("HttpOnly")
+                        && $0.contains("SameSite=Strict") && $0.contains("Path=/")
+                })
+            #expect(cookies.contains { $0.hasPrefix("__Host-sb_device=dev_") && $0.contains("Max-Age=34560000") })
+        }
     }
 }
 
@@ -236,133 +236,140 @@ struct ConsoleVisitor {
 
     @Test func enrolmentIsRequiredAndANewBrowserMustPassTheSecondFactor() async throws {
         let clock = ManualWallClock()
-        let daemon = try await TestDaemon.start(clock: clock)
-        defer { Task { await daemon.stop() } }
-        var (first, totp) = try await Self.enrolledCustomer(daemon, clock: clock, email: "ada@example.com")
-        let cookie = try #require(first.cookies["sb_console"])
-        #expect(cookie.hasPrefix("cons_"))
-        let messages = try await first.get("/console/messages")
-        #expect(messages.status == 200)
-        let policy = try #require(messages.headers.first(name: "Content-Security-Policy"))
-        #expect(policy.contains("default-src 'none'") && !policy.contains("unsafe-inline"))
-        #expect(messages.headers.first(name: "Cache-Control") == "no-store")
+        try await withConsoleDaemon(clock: clock) { daemon in
+            var (first, totp) = try await Self.enrolledCustomer(daemon, clock: clock, email: "ada@example.com")
+            let cookie = try #require(first.cookies["sb_console"])
+            #expect(cookie.hasPrefix("cons_"))
+            let messages = try await first.get("/console/messages")
+            #expect(messages.status == 200)
+            let policy = try #require(messages.headers.first(name: "Content-Security-Policy"))
+            #expect(policy.contains("default-src 'none'") && !policy.contains("unsafe-inline"))
+            #expect(messages.headers.first(name: "Cache-Control") == "no-store")
 
-        // Another browser: no device cookie, so the password alone is not enough.
-        var second = ConsoleVisitor(daemon)
-        let signedIn = try await second.post(
-            "/console/sign-in", [("email", "ADA@example.com"), ("password", Self.password)])
-        #expect(signedIn.headers.first(name: "Location") == "/console/second-factor")
-        #expect(try await second.get("/console/messages").headers.first(name: "Location") == "/console/second-factor")
-        // The code the first browser used in this 30-second step does not work twice.
-        let replay = try await second.submit(
-            "/console/second-factor", to: "/console/second-factor",
-            [("method", "totp"), ("code", Self.code(totp, clock))])
-        #expect(replay.status == 401)
-        clock.advance(by: 30)
-        let passed = try await second.submit(
-            "/console/second-factor", to: "/console/second-factor",
-            [("method", "totp"), ("code", Self.code(totp, clock))])
-        #expect(passed.status == 303)
-        #expect(passed.headers.first(name: "Location") == "/console")
-        #expect(try await second.get("/console/messages").status == 200)
+            // Another browser: no device cookie, so the password alone is not enough.
+            var second = ConsoleVisitor(daemon)
+            let signedIn = try await second.post(
+                "/console/sign-in", [("email", "ADA@example.com"), ("password", Self.password)])
+            #expect(signedIn.headers.first(name: "Location") == "/console/second-factor")
+            #expect(
+                try await second.get("/console/messages").headers.first(name: "Location") == "/console/second-factor")
+            // The code the first browser used in this 30-second step does not work twice.
+            let replay = try await second.submit(
+                "/console/second-factor", to: "/console/second-factor",
+                [("method", "totp"), ("code", Self.code(totp, clock))])
+            #expect(replay.status == 401)
+            clock.advance(by: 30)
+            let passed = try await second.submit(
+                "/console/second-factor", to: "/console/second-factor",
+                [("method", "totp"), ("code", Self.code(totp, clock))])
+            #expect(passed.status == 303)
+            #expect(passed.headers.first(name: "Location") == "/console")
+            #expect(try await second.get("/console/messages").status == 200)
 
-        // The same browser next time: known, so no second factor.
-        _ = try await second.submit("/console/messages", to: "/console/sign-out", [])
-        let again = try await second.post(
-            "/console/sign-in", [("email", "ada@example.com"), ("password", Self.password)])
-        #expect(again.headers.first(name: "Location") == "/console")
+            // The same browser next time: known, so no second factor.
+            _ = try await second.submit("/console/messages", to: "/console/sign-out", [])
+            let again = try await second.post(
+                "/console/sign-in", [("email", "ada@example.com"), ("password", Self.password)])
+            #expect(again.headers.first(name: "Location") == "/console")
 
-        // A recovery code works once.
-        var third = ConsoleVisitor(daemon)
-        _ = try await third.post("/console/sign-in", [("email", "ada@example.com"), ("password", Self.password)])
-        let codes = try await first.submit("/console/settings", to: "/console/settings/recovery-codes", [])
-        let recovery = try #require(
-            ConsoleVisitor.capture(#"<li><code>([a-z2-7]{5}-[a-z2-7]{5})</code>"#, in: codes.text))
-        let used = try await third.submit(
-            "/console/second-factor", to: "/console/second-factor",
-            [("method", "recovery"), ("code", recovery.uppercased())])
-        #expect(used.status == 303)
-        var fourth = ConsoleVisitor(daemon)
-        _ = try await fourth.post("/console/sign-in", [("email", "ada@example.com"), ("password", Self.password)])
-        let reused = try await fourth.submit(
-            "/console/second-factor", to: "/console/second-factor", [("method", "recovery"), ("code", recovery)])
-        #expect(reused.status == 401)
+            // A recovery code works once.
+            var third = ConsoleVisitor(daemon)
+            _ = try await third.post("/console/sign-in", [("email", "ada@example.com"), ("password", Self.password)])
+            let codes = try await first.submit("/console/settings", to: "/console/settings/recovery-codes", [])
+            let recovery = try #require(
+                ConsoleVisitor.capture(#"<li><code>([a-z2-7]{5}-[a-z2-7]{5})</code>"#, in: codes.text))
+            let used = try await third.submit(
+                "/console/second-factor", to: "/console/second-factor",
+                [("method", "recovery"), ("code", recovery.uppercased())])
+            #expect(used.status == 303)
+            var fourth = ConsoleVisitor(daemon)
+            _ = try await fourth.post("/console/sign-in", [("email", "ada@example.com"), ("password", Self.password)])
+            let reused = try await fourth.submit(
+                "/console/second-factor", to: "/console/second-factor", [("method", "recovery"), ("code", recovery)])
+            #expect(reused.status == 401)
+        }
     }
 
     @Test func formsNeedTheSessionsTokenAndSessionsEndIdleAndEverywhere() async throws {
         let clock = ManualWallClock()
-        let daemon = try await TestDaemon.start(clock: clock) { $0.console.idleMinutes = 30 }
-        defer { Task { await daemon.stop() } }
-        var (visitor, _) = try await Self.enrolledCustomer(daemon, clock: clock, email: "grace@example.com")
-        let forged = try await visitor.post("/console/keys", [("csrf", "forged"), ("name", "stolen")])
-        #expect(forged.status == 403)
-        let missing = try await visitor.post("/console/keys", [("name", "stolen")])
-        #expect(missing.status == 403)
-        let made = try await visitor.submit("/console/keys", to: "/console/keys", [("name", "billing")])
-        #expect(made.status == 201)
-        #expect(ConsoleVisitor.capture(#"id="new-key">(sk_[^<]+)<"#, in: made.text) != nil)
+        try await withConsoleDaemon(clock: clock, configure: { $0.console.idleMinutes = 30 }) { daemon in
+            var (visitor, _) = try await Self.enrolledCustomer(daemon, clock: clock, email: "grace@example.com")
+            let forged = try await visitor.post("/console/keys", [("csrf", "forged"), ("name", "stolen")])
+            #expect(forged.status == 403)
+            let missing = try await visitor.post("/console/keys", [("name", "stolen")])
+            #expect(missing.status == 403)
+            let made = try await visitor.submit("/console/keys", to: "/console/keys", [("name", "billing")])
+            #expect(made.status == 201)
+            #expect(ConsoleVisitor.capture(#"id="new-key">(sk_[^<]+)<"#, in: made.text) != nil)
 
-        // Sign-in from another site's page is refused before the password is checked.
-        var elsewhere = ConsoleVisitor(daemon)
-        elsewhere.extraHeaders = [("Origin", "https://evil.example")]
-        let crossSite = try await elsewhere.post(
-            "/console/sign-in", [("email", "grace@example.com"), ("password", Self.password)])
-        #expect(crossSite.status == 403)
-        elsewhere.extraHeaders = [("Sec-Fetch-Site", "cross-site"), ("Origin", "null")]
-        #expect(
-            try await elsewhere.post("/console/sign-in", [("email", "grace@example.com"), ("password", Self.password)])
+            // Sign-in from another site's page is refused before the password is checked.
+            var elsewhere = ConsoleVisitor(daemon)
+            elsewhere.extraHeaders = [("Origin", "https://evil.example")]
+            let crossSite = try await elsewhere.post(
+                "/console/sign-in", [("email", "grace@example.com"), ("password", Self.password)])
+            #expect(crossSite.status == 403)
+            elsewhere.extraHeaders = [("Sec-Fetch-Site", "cross-site"), ("Origin", "null")]
+            #expect(
+                try await elsewhere.post(
+                    "/console/sign-in", [("email", "grace@example.com"), ("password", Self.password)]
+                )
                 .status == 403)
-        // What browsers send from the console's own page under its referrer policy.
-        elsewhere.extraHeaders = [("Sec-Fetch-Site", "same-origin")]
-        #expect(
-            try await elsewhere.post("/console/sign-in", [("email", "grace@example.com"), ("password", Self.password)])
+            // What browsers send from the console's own page under its referrer policy.
+            elsewhere.extraHeaders = [("Sec-Fetch-Site", "same-origin")]
+            #expect(
+                try await elsewhere.post(
+                    "/console/sign-in", [("email", "grace@example.com"), ("password", Self.password)]
+                )
                 .status == 303)
 
-        clock.advance(by: 29 * 60)
-        #expect(try await visitor.get("/console/keys").status == 200, "a request restarts the idle clock")
-        clock.advance(by: 31 * 60)
-        let idle = try await visitor.get("/console/keys")
-        #expect(idle.status == 303)
-        #expect(idle.headers.first(name: "Location") == "/console/sign-in")
+            clock.advance(by: 29 * 60)
+            #expect(try await visitor.get("/console/keys").status == 200, "a request restarts the idle clock")
+            clock.advance(by: 31 * 60)
+            let idle = try await visitor.get("/console/keys")
+            #expect(idle.status == 303)
+            #expect(idle.headers.first(name: "Location") == "/console/sign-in")
 
-        // Sign out everywhere ends console sessions and the API's sign-in sessions.
-        var (other, _) = try await Self.enrolledCustomer(daemon, clock: clock, email: "hopper@example.com")
-        let login = try await daemon.client.post(
-            "/v1/login", json: ["email": "hopper@example.com", "password": Self.password])
-        let token = try #require(login.json["session_token"] as? String)
-        let accountID = try #require(login.json["account_id"] as? String)
-        let api = daemon.client.with(basic: (accountID, token))
-        #expect(try await api.get("/v1/account").status == 200)
-        let ended = try await other.submit("/console/settings", to: "/console/sign-out-everywhere", [])
-        #expect(ended.headers.first(name: "Location") == "/console/sign-in")
-        #expect(try await api.get("/v1/account").status == 401)
-        #expect(try await other.get("/console/settings").headers.first(name: "Location") == "/console/sign-in")
+            // Sign out everywhere ends console sessions and the API's sign-in sessions.
+            var (other, _) = try await Self.enrolledCustomer(daemon, clock: clock, email: "hopper@example.com")
+            let login = try await daemon.client.post(
+                "/v1/login", json: ["email": "hopper@example.com", "password": Self.password])
+            let token = try #require(login.json["session_token"] as? String)
+            let accountID = try #require(login.json["account_id"] as? String)
+            let api = daemon.client.with(basic: (accountID, token))
+            #expect(try await api.get("/v1/account").status == 200)
+            let ended = try await other.submit("/console/settings", to: "/console/sign-out-everywhere", [])
+            #expect(ended.headers.first(name: "Location") == "/console/sign-in")
+            #expect(try await api.get("/v1/account").status == 401)
+            #expect(try await other.get("/console/settings").headers.first(name: "Location") == "/console/sign-in")
+        }
     }
 
     @Test func noPageShowsAnotherAccountsData() async throws {
         let clock = ManualWallClock()
-        let daemon = try await TestDaemon.start(clock: clock)
-        defer { Task { await daemon.stop() } }
-        var (owner, _) = try await Self.enrolledCustomer(daemon, clock: clock, email: "owner@example.com")
-        var (stranger, _) = try await Self.enrolledCustomer(daemon, clock: clock, email: "stranger@example.com")
-        let sent = try await owner.submit(
-            "/console/messages", to: "/console/messages",
-            [("to", "+37255512345"), ("from", "ACME"), ("body", "private words")])
-        #expect(sent.status == 303)
-        let location = try #require(sent.headers.first(name: "Location"))
-        #expect(try await owner.get(location).text.contains("private words"))
-        let peek = try await stranger.get(location)
-        #expect(peek.status == 404)
-        #expect(!peek.text.contains("private words"))
-        #expect(!(try await stranger.get("/console/messages").text.contains("private words")))
-        // A customer's session is not an operator's.
-        #expect(
-            try await stranger.get("/console/admin/audit").headers.first(name: "Location") == "/console/admin/sign-in")
-        // Bad input names the field and keeps what was typed.
-        let bad = try await owner.submit(
-            "/console/messages", to: "/console/messages", [("to", "55512345"), ("from", "ACME"), ("body", "kept text")])
-        #expect(bad.status == 422)
-        #expect(bad.text.contains("to:") && bad.text.contains("kept text"))
+        try await withConsoleDaemon(clock: clock) { daemon in
+            var (owner, _) = try await Self.enrolledCustomer(daemon, clock: clock, email: "owner@example.com")
+            var (stranger, _) = try await Self.enrolledCustomer(daemon, clock: clock, email: "stranger@example.com")
+            let sent = try await owner.submit(
+                "/console/messages", to: "/console/messages",
+                [("to", "+37255512345"), ("from", "ACME"), ("body", "private words")])
+            #expect(sent.status == 303)
+            let location = try #require(sent.headers.first(name: "Location"))
+            #expect(try await owner.get(location).text.contains("private words"))
+            let peek = try await stranger.get(location)
+            #expect(peek.status == 404)
+            #expect(!peek.text.contains("private words"))
+            #expect(!(try await stranger.get("/console/messages").text.contains("private words")))
+            // A customer's session is not an operator's.
+            #expect(
+                try await stranger.get("/console/admin/audit").headers.first(name: "Location")
+                    == "/console/admin/sign-in")
+            // Bad input names the field and keeps what was typed.
+            let bad = try await owner.submit(
+                "/console/messages", to: "/console/messages",
+                [("to", "55512345"), ("from", "ACME"), ("body", "kept text")])
+            #expect(bad.status == 422)
+            #expect(bad.text.contains("to:") && bad.text.contains("kept text"))
+        }
     }
 
     @Test func aNewCountryAsksTheSecondFactorAgain() async throws {
@@ -372,51 +379,57 @@ struct ConsoleVisitor {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let countries = directory.appendingPathComponent("countries.csv")
         try "127.0.0.0/8,EE\n192.0.2.0/24,FI\n".write(to: countries, atomically: true, encoding: .utf8)
-        let daemon = try await TestDaemon.start(clock: clock) {
-            $0.console.countriesFile = countries.path
-            $0.trustedProxies = ["127.0.0.1"]
+        try await withConsoleDaemon(
+            clock: clock,
+            configure: {
+                $0.console.countriesFile = countries.path
+                $0.trustedProxies = ["127.0.0.1"]
+            }
+        ) { daemon in
+            var (visitor, totp) = try await Self.enrolledCustomer(daemon, clock: clock, email: "lin@example.com")
+            _ = try await visitor.submit("/console/settings", to: "/console/sign-out", [])
+            let home = try await visitor.post(
+                "/console/sign-in", [("email", "lin@example.com"), ("password", Self.password)])
+            #expect(home.headers.first(name: "Location") == "/console", "same browser, same country")
+            _ = try await visitor.submit("/console/settings", to: "/console/sign-out", [])
+            visitor.extraHeaders = [("X-Forwarded-For", "192.0.2.10")]
+            let abroad = try await visitor.post(
+                "/console/sign-in", [("email", "lin@example.com"), ("password", Self.password)])
+            #expect(abroad.headers.first(name: "Location") == "/console/second-factor")
+            let page = try await visitor.get("/console/second-factor")
+            #expect(page.text.contains("(FI)"))
+            clock.advance(by: 30)
+            let passed = try await visitor.post(
+                "/console/second-factor",
+                [
+                    ("csrf", ConsoleVisitor.csrf(in: page.text) ?? ""), ("method", "totp"),
+                    ("code", Self.code(totp, clock)),
+                ])
+            #expect(passed.headers.first(name: "Location") == "/console")
         }
-        defer { Task { await daemon.stop() } }
-        var (visitor, totp) = try await Self.enrolledCustomer(daemon, clock: clock, email: "lin@example.com")
-        _ = try await visitor.submit("/console/settings", to: "/console/sign-out", [])
-        let home = try await visitor.post(
-            "/console/sign-in", [("email", "lin@example.com"), ("password", Self.password)])
-        #expect(home.headers.first(name: "Location") == "/console", "same browser, same country")
-        _ = try await visitor.submit("/console/settings", to: "/console/sign-out", [])
-        visitor.extraHeaders = [("X-Forwarded-For", "192.0.2.10")]
-        let abroad = try await visitor.post(
-            "/console/sign-in", [("email", "lin@example.com"), ("password", Self.password)])
-        #expect(abroad.headers.first(name: "Location") == "/console/second-factor")
-        let page = try await visitor.get("/console/second-factor")
-        #expect(page.text.contains("(FI)"))
-        clock.advance(by: 30)
-        let passed = try await visitor.post(
-            "/console/second-factor",
-            [("csrf", ConsoleVisitor.csrf(in: page.text) ?? ""), ("method", "totp"), ("code", Self.code(totp, clock))])
-        #expect(passed.headers.first(name: "Location") == "/console")
     }
 
     @Test func theOperatorSignsInWithTheTokenAndSeesAddonsAuditAndVerification() async throws {
-        let daemon = try await TestDaemon.start()
-        defer { Task { await daemon.stop() } }
-        var visitor = ConsoleVisitor(daemon)
-        let wrong = try await visitor.post("/console/admin/sign-in", [("token", "not-the-token")])
-        #expect(wrong.status == 401)
-        let right = try await visitor.post("/console/admin/sign-in", [("token", daemon.daemon.operatorToken)])
-        #expect(right.headers.first(name: "Location") == "/console/admin/addons")
-        let addons = try await visitor.get("/console/admin/addons")
-        #expect(addons.status == 200)
-        #expect(addons.text.contains("com.switchboard.reporting"))
-        let verify = try await visitor.get("/console/admin/verify")
-        #expect(verify.text.contains("The ledger verifies"))
-        let typo = try await visitor.get("/console/admin/audit?addon=reportnig")
-        #expect(typo.status == 404)
-        #expect(typo.text.contains("is not a known add-on; use one of"))
-        let csv = try await visitor.get("/console/admin/audit/download?addon=reporting&format=csv")
-        #expect(csv.status == 200)
-        #expect(csv.contentType?.hasPrefix("text/csv") == true)
-        // An operator session is not a customer's.
-        #expect(try await visitor.get("/console/messages").headers.first(name: "Location") == "/console/sign-in")
+        try await withConsoleDaemon { daemon in
+            var visitor = ConsoleVisitor(daemon)
+            let wrong = try await visitor.post("/console/admin/sign-in", [("token", "not-the-token")])
+            #expect(wrong.status == 401)
+            let right = try await visitor.post("/console/admin/sign-in", [("token", daemon.daemon.operatorToken)])
+            #expect(right.headers.first(name: "Location") == "/console/admin/addons")
+            let addons = try await visitor.get("/console/admin/addons")
+            #expect(addons.status == 200)
+            #expect(addons.text.contains("com.switchboard.reporting"))
+            let verify = try await visitor.get("/console/admin/verify")
+            #expect(verify.text.contains("The ledger verifies"))
+            let typo = try await visitor.get("/console/admin/audit?addon=reportnig")
+            #expect(typo.status == 404)
+            #expect(typo.text.contains("is not a known add-on; use one of"))
+            let csv = try await visitor.get("/console/admin/audit/download?addon=reporting&format=csv")
+            #expect(csv.status == 200)
+            #expect(csv.contentType?.hasPrefix("text/csv") == true)
+            // An operator session is not a customer's.
+            #expect(try await visitor.get("/console/messages").headers.first(name: "Location") == "/console/sign-in")
+        }
     }
 }
 
@@ -435,33 +448,37 @@ struct ConsoleVisitor {
         let first = try await TestDaemon.start(directory: directory)
         let (senderID, sender) = try await first.signUp(email: "codes@example.com", name: "Sign-in codes")
         await first.stop(removeData: false)
-        let daemon = try await TestDaemon.start(directory: directory) {
-            $0.console.smsAccount = senderID
-            $0.console.smsFrom = "Switchbrd"
-            $0.rateLimits.authFailures = 3
+        try await withConsoleDaemon(
+            directory: directory,
+            configure: {
+                $0.console.smsAccount = senderID
+                $0.console.smsFrom = "Switchbrd"
+                $0.rateLimits.authFailures = 3
+            }
+        ) { daemon in
+            let codes = TestClient(baseURL: daemon.baseURL, basic: sender.basic)
+            var visitor = ConsoleVisitor(daemon)
+            _ = try await visitor.post(
+                "/console/sign-up",
+                [("name", "Eve"), ("email", "eve@example.com"), ("password", ConsoleSessionTests.password)])
+            let sent = try await visitor.submit(
+                "/console/enrol", to: "/console/enrol/sms", [("number", "+37255500001")])
+            let code = try await Self.code(sentBy: codes, to: "+37255500001")
+            // The right code with another number than the one it went to enrols nothing.
+            let swapped = try await visitor.post(
+                "/console/enrol/sms/confirm",
+                [("csrf", ConsoleVisitor.csrf(in: sent.text) ?? ""), ("number", "+37255500002"), ("code", code)])
+            #expect(swapped.status == 422)
+            #expect(try await visitor.get("/console/messages").headers.first(name: "Location") == "/console/enrol")
+            // Each code costs a text: the fourth within the window is refused.
+            var statuses: [Int] = []
+            for _ in 0..<3 {
+                statuses.append(
+                    try await visitor.submit("/console/enrol", to: "/console/enrol/sms", [("number", "+37255500003")])
+                        .status)
+            }
+            #expect(statuses == [200, 200, 429])
         }
-        defer { Task { await daemon.stop() } }
-        let codes = TestClient(baseURL: daemon.baseURL, basic: sender.basic)
-        var visitor = ConsoleVisitor(daemon)
-        _ = try await visitor.post(
-            "/console/sign-up",
-            [("name", "Eve"), ("email", "eve@example.com"), ("password", ConsoleSessionTests.password)])
-        let sent = try await visitor.submit("/console/enrol", to: "/console/enrol/sms", [("number", "+37255500001")])
-        let code = try await Self.code(sentBy: codes, to: "+37255500001")
-        // The right code with another number than the one it went to enrols nothing.
-        let swapped = try await visitor.post(
-            "/console/enrol/sms/confirm",
-            [("csrf", ConsoleVisitor.csrf(in: sent.text) ?? ""), ("number", "+37255500002"), ("code", code)])
-        #expect(swapped.status == 422)
-        #expect(try await visitor.get("/console/messages").headers.first(name: "Location") == "/console/enrol")
-        // Each code costs a text: the fourth within the window is refused.
-        var statuses: [Int] = []
-        for _ in 0..<3 {
-            statuses.append(
-                try await visitor.submit("/console/enrol", to: "/console/enrol/sms", [("number", "+37255500003")])
-                    .status)
-        }
-        #expect(statuses == [200, 200, 429])
     }
 
     @Test func aNewOperatorTokenEndsOperatorSessions() async throws {
@@ -471,12 +488,13 @@ struct ConsoleVisitor {
         _ = try await visitor.post("/console/admin/sign-in", [("token", "first-operator-token-0001")])
         #expect(try await visitor.get("/console/admin/accounts").status == 200)
         await first.stop(removeData: false)
-        let second = try await TestDaemon.start(directory: directory) { $0.operatorToken = "second-operator-token-002" }
-        defer { Task { await second.stop() } }
-        var again = ConsoleVisitor(second)
-        again.cookies = visitor.cookies
-        let refused = try await again.get("/console/admin/accounts")
-        #expect(refused.headers.first(name: "Location") == "/console/admin/sign-in")
+        try await withConsoleDaemon(directory: directory, configure: { $0.operatorToken = "second-operator-token-002" })
+        { second in
+            var again = ConsoleVisitor(second)
+            again.cookies = visitor.cookies
+            let refused = try await again.get("/console/admin/accounts")
+            #expect(refused.headers.first(name: "Location") == "/console/admin/sign-in")
+        }
     }
 
     @Test func aCustomerEnrolsAPhoneAndSignsInWithACodeSentBySMS() async throws {
@@ -486,56 +504,116 @@ struct ConsoleVisitor {
         let first = try await TestDaemon.start(clock: clock, directory: directory)
         let (senderID, sender) = try await first.signUp(email: "codes@example.com", name: "Sign-in codes")
         await first.stop(removeData: false)
-        let daemon = try await TestDaemon.start(clock: clock, directory: directory) {
-            $0.console.smsAccount = senderID
-            $0.console.smsFrom = "Switchbrd"
+        try await withConsoleDaemon(
+            clock: clock, directory: directory,
+            configure: {
+                $0.console.smsAccount = senderID
+                $0.console.smsFrom = "Switchbrd"
+            }
+        ) { daemon in
+            let codes = TestClient(baseURL: daemon.baseURL, basic: sender.basic)
+
+            var visitor = ConsoleVisitor(daemon)
+            _ = try await visitor.post(
+                "/console/sign-up",
+                [("name", "Mary"), ("email", "mary@example.com"), ("password", ConsoleSessionTests.password)])
+            let bad = try await visitor.submit("/console/enrol", to: "/console/enrol/sms", [("number", "5551234")])
+            #expect(bad.status == 422)
+            #expect(bad.text.contains("Mobile number:"))
+            let sent = try await visitor.submit(
+                "/console/enrol", to: "/console/enrol/sms", [("number", "+37255500001")])
+            #expect(sent.status == 200)
+            let code = try await Self.code(sentBy: codes, to: "+37255500001")
+            let wrong = try await visitor.post(
+                "/console/enrol/sms/confirm",
+                [("csrf", ConsoleVisitor.csrf(in: sent.text) ?? ""), ("number", "+37255500001"), ("code", "000000")])
+            #expect(wrong.status == 422 || code == "000000")
+            let confirmed = try await visitor.post(
+                "/console/enrol/sms/confirm",
+                [("csrf", ConsoleVisitor.csrf(in: sent.text) ?? ""), ("number", "+37255500001"), ("code", code)])
+            #expect(confirmed.status == 200)
+            #expect(confirmed.text.contains("recovery-codes"))
+            #expect(try await visitor.get("/console/messages").status == 200)
+
+            // A new browser: the second-factor page offers a code by SMS.
+            var other = ConsoleVisitor(daemon)
+            _ = try await other.post(
+                "/console/sign-in", [("email", "mary@example.com"), ("password", ConsoleSessionTests.password)])
+            let page = try await other.get("/console/second-factor")
+            #expect(page.text.contains("+372•••••001"))
+            let requested = try await other.post(
+                "/console/second-factor/sms", [("csrf", ConsoleVisitor.csrf(in: page.text) ?? "")])
+            #expect(requested.headers.first(name: "Location") == "/console/second-factor")
+            let again = try await other.get("/console/second-factor")
+            let second = try await Self.code(sentBy: codes, to: "+37255500001")
+            // Past its 10 minutes a code is spent.
+            clock.advance(by: 601)
+            let late = try await other.post(
+                "/console/second-factor",
+                [("csrf", ConsoleVisitor.csrf(in: again.text) ?? ""), ("method", "sms"), ("code", second)])
+            #expect(late.status == 401)
+            _ = try await other.post(
+                "/console/second-factor/sms", [("csrf", ConsoleVisitor.csrf(in: again.text) ?? "")])
+            let third = try await Self.code(sentBy: codes, to: "+37255500001")
+            let passed = try await other.post(
+                "/console/second-factor",
+                [("csrf", ConsoleVisitor.csrf(in: again.text) ?? ""), ("method", "sms"), ("code", third)])
+            #expect(passed.headers.first(name: "Location") == "/console")
         }
-        defer { Task { await daemon.stop() } }
-        let codes = TestClient(baseURL: daemon.baseURL, basic: sender.basic)
+    }
+}
 
-        var visitor = ConsoleVisitor(daemon)
-        _ = try await visitor.post(
-            "/console/sign-up",
-            [("name", "Mary"), ("email", "mary@example.com"), ("password", ConsoleSessionTests.password)])
-        let bad = try await visitor.submit("/console/enrol", to: "/console/enrol/sms", [("number", "5551234")])
-        #expect(bad.status == 422)
-        #expect(bad.text.contains("Mobile number:"))
-        let sent = try await visitor.submit("/console/enrol", to: "/console/enrol/sms", [("number", "+37255500001")])
-        #expect(sent.status == 200)
-        let code = try await Self.code(sentBy: codes, to: "+37255500001")
-        let wrong = try await visitor.post(
-            "/console/enrol/sms/confirm",
-            [("csrf", ConsoleVisitor.csrf(in: sent.text) ?? ""), ("number", "+37255500001"), ("code", "000000")])
-        #expect(wrong.status == 422 || code == "000000")
-        let confirmed = try await visitor.post(
-            "/console/enrol/sms/confirm",
-            [("csrf", ConsoleVisitor.csrf(in: sent.text) ?? ""), ("number", "+37255500001"), ("code", code)])
-        #expect(confirmed.status == 200)
-        #expect(confirmed.text.contains("recovery-codes"))
-        #expect(try await visitor.get("/console/messages").status == 200)
+/// A manifest that asks for more after the customer consented: the console shows the difference and
+/// nothing new crosses until the customer accepts it.
+@Suite struct ConsoleTermsChangeTests {
+    @Test func aWiderManifestIsShownAsADifferenceToAcceptOrRefuse() async throws {
+        let clock = ManualWallClock()
+        let addons = FileManager.default.temporaryDirectory.appendingPathComponent("sb-terms-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: addons) }
+        _ = try AddonFixture.recorder(in: addons, version: "1.0.0", fields: [("usage.to", true, false)])
+        try await withConsoleDaemon(clock: clock, configure: { $0.addons.directories = [addons.path] }) { daemon in
+            var (visitor, _) = try await ConsoleSessionTests.enrolledCustomer(
+                daemon, clock: clock, email: "terms@example.com")
+            let granted = try await visitor.submit(
+                "/console/addons/recorder", to: "/console/addons/recorder/grant", [("fields", "usage.to")])
+            #expect(granted.status == 303)
+            let before = try await visitor.get("/console/addons/recorder")
+            #expect(!before.text.contains("This add-on changed its terms"))
 
-        // A new browser: the second-factor page offers a code by SMS.
-        var other = ConsoleVisitor(daemon)
-        _ = try await other.post(
-            "/console/sign-in", [("email", "mary@example.com"), ("password", ConsoleSessionTests.password)])
-        let page = try await other.get("/console/second-factor")
-        #expect(page.text.contains("+372•••••001"))
-        let requested = try await other.post(
-            "/console/second-factor/sms", [("csrf", ConsoleVisitor.csrf(in: page.text) ?? "")])
-        #expect(requested.headers.first(name: "Location") == "/console/second-factor")
-        let again = try await other.get("/console/second-factor")
-        let second = try await Self.code(sentBy: codes, to: "+37255500001")
-        // Past its 10 minutes a code is spent.
-        clock.advance(by: 601)
-        let late = try await other.post(
-            "/console/second-factor",
-            [("csrf", ConsoleVisitor.csrf(in: again.text) ?? ""), ("method", "sms"), ("code", second)])
-        #expect(late.status == 401)
-        _ = try await other.post("/console/second-factor/sms", [("csrf", ConsoleVisitor.csrf(in: again.text) ?? "")])
-        let third = try await Self.code(sentBy: codes, to: "+37255500001")
-        let passed = try await other.post(
-            "/console/second-factor",
-            [("csrf", ConsoleVisitor.csrf(in: again.text) ?? ""), ("method", "sms"), ("code", third)])
-        #expect(passed.headers.first(name: "Location") == "/console")
+            _ = try AddonFixture.recorder(
+                in: addons, version: "2.0.0", fields: [("usage.to", true, false), ("usage.status", false, false)])
+            #expect(
+                try await daemon.admin.post("/v1/admin/addons/com.example.recorder/reload", json: [:]).status == 200)
+            let changed = try await visitor.get("/console/addons/recorder")
+            #expect(changed.text.contains("This add-on changed its terms"))
+            #expect(changed.text.contains("usage.status"))
+            #expect(changed.text.contains("Accept the new terms"))
+            #expect(changed.text.contains("Refuse the new terms and withdraw"))
+
+            let accepted = try await visitor.submit(
+                "/console/addons/recorder", to: "/console/addons/recorder/grant",
+                [("fields", "usage.to"), ("fields", "usage.status")])
+            let receipt = try await visitor.get(try #require(accepted.headers.first(name: "Location")))
+            #expect(receipt.text.contains("<code>usage.status</code>"))
+            #expect(receipt.text.contains("2.0.0"))
+            #expect(!(try await visitor.get("/console/addons/recorder")).text.contains("This add-on changed its terms"))
+        }
+    }
+}
+
+/// Runs `body` against a daemon started as `TestDaemon.start` starts one, and stops it however
+/// `body` ends.
+func withConsoleDaemon<T>(
+    clock: any WallClock = SystemWallClock(), directory: URL? = nil,
+    configure: (inout ServeConfiguration) -> Void = { _ in }, _ body: (TestDaemon) async throws -> T
+) async throws -> T {
+    let daemon = try await TestDaemon.start(clock: clock, directory: directory, configure: configure)
+    do {
+        let result = try await body(daemon)
+        await daemon.stop()
+        return result
+    } catch {
+        await daemon.stop()
+        throw error
     }
 }
