@@ -48,6 +48,8 @@ package struct HostServices: Sendable {
     let clientAddresses: ClientAddressResolver
     /// Sign-ups per client address (`rate_limits.signups_per_address`).
     let signUpThrottle: AuthThrottle
+    /// The accounts' second factors (enrolled in the console), which `POST /v1/login` asks for too.
+    package var secondFactors: SecondFactors?
 
     package init(
         settings: APISettings, accounts: AccountStore, messages: MessageStore, contacts: ContactStore,
@@ -57,7 +59,8 @@ package struct HostServices: Sendable {
         carrier: (any CarrierConnector)? = nil,
         sendLimiter: SendRateLimiter, authThrottle: AuthThrottle, metrics: HostMetrics, addons: AddonPlatform,
         webhookSecrets: WebhookSecrets, clientAddresses: ClientAddressResolver = ClientAddressResolver(),
-        signUpThrottle: AuthThrottle = AuthThrottle(maxAttempts: 20, windowSeconds: 3600, clock: SystemWallClock())
+        signUpThrottle: AuthThrottle = AuthThrottle(maxAttempts: 20, windowSeconds: 3600, clock: SystemWallClock()),
+        secondFactors: SecondFactors? = nil
     ) {
         self.settings = settings
         self.accounts = accounts
@@ -77,5 +80,6 @@ package struct HostServices: Sendable {
         self.webhookSecrets = webhookSecrets
         self.clientAddresses = clientAddresses
         self.signUpThrottle = signUpThrottle
+        self.secondFactors = secondFactors
     }
 }

@@ -170,6 +170,13 @@ struct ConsoleVisitor {
         return response
     }
 
+    /// Posts an already encoded form body as it is.
+    mutating func base(_ path: String, body: String) async throws -> TestClient.Response {
+        let response = try await send(.POST, path, body: Data(body.utf8), headers: cookieHeader + extraHeaders)
+        keep(response)
+        return response
+    }
+
     /// Posts a form of the page at `page`, with its CSRF token.
     mutating func submit(_ page: String, to action: String, _ fields: [(String, String)]) async throws
         -> TestClient.Response
@@ -275,7 +282,11 @@ struct ConsoleVisitor {
             // A recovery code works once.
             var third = ConsoleVisitor(daemon)
             _ = try await third.post("/console/sign-in", [("email", "ada@example.com"), ("password", Self.password)])
-            let codes = try await first.submit("/console/settings", to: "/console/settings/recovery-codes", [])
+            let refused = try await first.submit(
+                "/console/settings", to: "/console/settings/recovery-codes", [("password", "not-my-password")])
+            #expect(refused.status == 401)
+            let codes = try await first.submit(
+                "/console/settings", to: "/console/settings/recovery-codes", [("password", Self.password)])
             let recovery = try #require(
                 ConsoleVisitor.capture(#"<li><code>([a-z2-7]{5}-[a-z2-7]{5})</code>"#, in: codes.text))
             let used = try await third.submit(
@@ -287,6 +298,93 @@ struct ConsoleVisitor {
             let reused = try await fourth.submit(
                 "/console/second-factor", to: "/console/second-factor", [("method", "recovery"), ("code", recovery)])
             #expect(reused.status == 401)
+        }
+    }
+
+    @Test func theAPIsSignInAsksTheSecondFactorTooOnceOneIsEnrolled() async throws {
+        let clock = ManualWallClock()
+        try await withConsoleDaemon(clock: clock) { daemon in
+            // Before enrolment the password is enough, as it always was.
+            let (accountID, _) = try await daemon.signUp(email: "api@example.com")
+            let plain = try await daemon.client.post(
+                "/v1/login", json: ["email": "api@example.com", "password": Self.password])
+            #expect(plain.status == 200)
+            var visitor = ConsoleVisitor(daemon)
+            _ = try await visitor.post("/console/sign-in", [("email", "api@example.com"), ("password", Self.password)])
+            let enrol = try await visitor.get("/console/enrol")
+            let secret = try #require(ConsoleVisitor.capture(#"id="totp-secret">([A-Z2-7]+)<"#, in: enrol.text))
+            let totp = TOTP(secret: try #require(Base32.decode(secret)))
+            _ = try await visitor.post(
+                "/console/enrol/totp",
+                [("csrf", ConsoleVisitor.csrf(in: enrol.text) ?? ""), ("code", Self.code(totp, clock))])
+
+            let missing = try await daemon.client.post(
+                "/v1/login", json: ["email": "api@example.com", "password": Self.password])
+            #expect(missing.status == 401)
+            #expect(missing.errorFields == ["code"])
+            #expect(missing.json["title"] as? String == "Second factor required")
+            let wrong = try await daemon.client.post(
+                "/v1/login", json: ["email": "api@example.com", "password": Self.password, "code": "000000"])
+            #expect(wrong.status == 401 || Self.code(totp, clock) == "000000")
+            clock.advance(by: 30)
+            let right = try await daemon.client.post(
+                "/v1/login",
+                json: ["email": "api@example.com", "password": Self.password, "code": Self.code(totp, clock)])
+            #expect(right.status == 200)
+            #expect(right.json["account_id"] as? String == accountID)
+        }
+    }
+
+    @Test func consentStartsUntickedAndBadFormsAreRefusedByField() async throws {
+        let clock = ManualWallClock()
+        try await withConsoleDaemon(clock: clock) { daemon in
+            var (visitor, _) = try await Self.enrolledCustomer(daemon, clock: clock, email: "boxes@example.com")
+            let page = try await visitor.get("/console/addons/compliance-scrub")
+            #expect(page.text.contains(#"value="content.body">"#) || page.text.contains(#"value="content.body" >"#))
+            #expect(!page.text.contains(#"value="content.body" checked"#))
+            let csrf = ConsoleVisitor.csrf(in: page.text) ?? ""
+            let nul = try await visitor.post("/console/keys", [("csrf", csrf), ("name", "a\u{0}b")])
+            #expect(nul.status == 422)
+            #expect(nul.text.contains("name: must not contain U+0000"))
+            let broken = try await visitor.base(
+                "/console/keys", body: "csrf=\(ConsoleVisitor.encode(csrf))&name=%E2%82")
+            #expect(broken.status == 422)
+            #expect(broken.text.contains("name: is not valid form encoding"))
+            let kept = try await visitor.submit("/console/numbers", to: "/console/numbers", [("number", "12345")])
+            #expect(kept.status == 422)
+            #expect(kept.text.contains(#"value="12345""#))
+            let missing = try await visitor.get("/console/no-such-page")
+            #expect(missing.status == 404)
+            #expect(missing.headers.first(name: "Content-Security-Policy") != nil)
+        }
+    }
+
+    @Test func aHeldAccountIsNotDeletedAndAPendingSessionCanSignOut() async throws {
+        let clock = ManualWallClock()
+        try await withConsoleDaemon(clock: clock) { daemon in
+            var (visitor, _) = try await Self.enrolledCustomer(daemon, clock: clock, email: "held@example.com")
+            let accounts = try await daemon.admin.get("/v1/admin/accounts")
+            let accountID = try #require(
+                accounts.data.first { ($0["account"] as? [String: Any])?["email"] as? String == "held@example.com" }
+                    .flatMap { ($0["account"] as? [String: Any])?["id"] as? String })
+            #expect(
+                try await daemon.admin.put(
+                    "/v1/admin/accounts/\(accountID)/legal-hold", json: ["reason": "court order 7"]
+                )
+                .status == 200)
+            #expect(try await visitor.get("/console/delete").text.contains("legal hold is set"))
+            let held = try await visitor.submit("/console/delete", to: "/console/delete", [("confirm", "DELETE")])
+            #expect(held.status == 409)
+            #expect(held.text.contains("Nothing was erased"))
+            #expect(!held.text.contains("court order 7"))
+            #expect(try await visitor.get("/console/messages").status == 200)
+
+            // A browser stuck at the second factor can still sign out, and then has no session.
+            var other = ConsoleVisitor(daemon)
+            _ = try await other.post("/console/sign-in", [("email", "held@example.com"), ("password", Self.password)])
+            let signedOut = try await other.submit("/console/second-factor", to: "/console/sign-out", [])
+            #expect(signedOut.headers.first(name: "Location") == "/console/sign-in")
+            #expect(try await other.get("/console/second-factor").headers.first(name: "Location") == "/console/sign-in")
         }
     }
 
@@ -330,9 +428,11 @@ struct ConsoleVisitor {
             #expect(idle.headers.first(name: "Location") == "/console/sign-in")
 
             // Sign out everywhere ends console sessions and the API's sign-in sessions.
-            var (other, _) = try await Self.enrolledCustomer(daemon, clock: clock, email: "hopper@example.com")
+            var (other, hopperTOTP) = try await Self.enrolledCustomer(daemon, clock: clock, email: "hopper@example.com")
+            clock.advance(by: 30)
             let login = try await daemon.client.post(
-                "/v1/login", json: ["email": "hopper@example.com", "password": Self.password])
+                "/v1/login",
+                json: ["email": "hopper@example.com", "password": Self.password, "code": Self.code(hopperTOTP, clock)])
             let token = try #require(login.json["session_token"] as? String)
             let accountID = try #require(login.json["account_id"] as? String)
             let api = daemon.client.with(basic: (accountID, token))

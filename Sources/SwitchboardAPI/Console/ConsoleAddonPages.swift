@@ -56,6 +56,12 @@ struct ConsoleAddonPages {
     }
 
     @Sendable func addon(_ request: Request, context: AppContext) async throws -> Response {
+        try await addonPage(request, context, errors: [], status: .ok)
+    }
+
+    private func addonPage(
+        _ request: Request, _ context: AppContext, errors: [String], status: HTTPResponse.Status
+    ) async throws -> Response {
         let id = try context.parameters.require("id")
         let api = routes.api(context)
         let consent =
@@ -71,8 +77,8 @@ struct ConsoleAddonPages {
             row["categoryLabel"] = Self.categoryLabel(field["category"] as? String ?? "")
             row["when"] = Self.when(fieldID, hooks: hooks)
             row["optional"] = !(field["required"] as? Bool ?? false)
-            // Checked: what is granted now, or every field before a first grant.
-            row["checked"] = (field["granted"] as? Bool ?? false) || !(entry["enabled"] as? Bool ?? false)
+            // Checked only when granted now: consent is given by ticking, never by leaving a box ticked.
+            row["checked"] = field["granted"] as? Bool ?? false
             return row
         }
         var records: [String: Any] = [:]
@@ -93,7 +99,8 @@ struct ConsoleAddonPages {
                     "addon": entry, "fields": fields, "history": consent.rows("history"),
                     "hasChanges": !changes.isEmpty, "changes": changes,
                     "reports": records["reports"] ?? [:], "alerts": records["alerts"] ?? [:],
-                ]), request, context)
+                    "hasHistory": !consent.rows("history").isEmpty,
+                ], status: status, errors: errors), request, context)
     }
 
     /// Rows of JSON objects as a table: the union of their keys as columns.
@@ -108,10 +115,16 @@ struct ConsoleAddonPages {
     @Sendable func grant(_ request: Request, context: AppContext) async throws -> Response {
         let form = try await routes.form(request, context)
         let id = try context.parameters.require("id")
-        let record =
-            try await routes.api(context).call(
-                addonRoutes.grant, .put, "/v1/account/addons/\(id)", body: ["fields": form.all("fields")],
-                parameters: ["id": id]) as? [String: Any] ?? [:]
+        let record: [String: Any]
+        do {
+            record =
+                try await routes.api(context).call(
+                    addonRoutes.grant, .put, "/v1/account/addons/\(id)", body: ["fields": form.all("fields")],
+                    parameters: ["id": id]) as? [String: Any] ?? [:]
+        } catch let problem as Problem where problem.status == .unprocessableContent {
+            return try await addonPage(
+                request, context, errors: ConsoleCustomerPages.messages(of: problem), status: problem.status)
+        }
         return ConsoleRenderer.redirect("/console/receipts/\(record["receipt_id"] as? String ?? "")")
     }
 
@@ -177,7 +190,8 @@ struct ConsoleAddonPages {
     }
 
     private func privacyPage(
-        _ request: Request, _ context: AppContext, errors: [String], status: HTTPResponse.Status, notice: String?
+        _ request: Request, _ context: AppContext, errors: [String], status: HTTPResponse.Status, notice: String?,
+        number: String = ""
     ) async throws -> Response {
         let api = routes.api(context)
         let shares = try await api.call(privacyRoutes.shares, .get, "/v1/account/shares") as? [String: Any] ?? [:]
@@ -196,7 +210,7 @@ struct ConsoleAddonPages {
             "privacy", title: "Privacy",
             data: [
                 "addons": addons, "noShares": addons.isEmpty, "erasures": erasures.rows("data"),
-                "noErasures": erasures.rows("data").isEmpty,
+                "noErasures": erasures.rows("data").isEmpty, "number": number,
             ], status: status, errors: errors, notice: notice)
         return routes.page(page, request, context)
     }
@@ -209,7 +223,7 @@ struct ConsoleAddonPages {
         } catch let problem as Problem {
             return try await privacyPage(
                 request, context, errors: ConsoleCustomerPages.messages(of: problem), status: problem.status,
-                notice: nil)
+                notice: nil, number: form["number"] ?? "")
         }
         return try await privacyPage(
             request, context, errors: [], status: .ok,

@@ -111,7 +111,8 @@ struct ConsoleCustomerPages {
     }
 
     private func numbersPage(
-        _ request: Request, _ context: AppContext, errors: [String], status: HTTPResponse.Status, notice: String?
+        _ request: Request, _ context: AppContext, errors: [String], status: HTTPResponse.Status, notice: String?,
+        typed: [String: String] = [:]
     ) async throws -> Response {
         let api = routes.api(context)
         let numbers =
@@ -123,6 +124,7 @@ struct ConsoleCustomerPages {
             data: [
                 "numbers": numbers.rows("data"), "noNumbers": numbers.rows("data").isEmpty,
                 "optOuts": optOuts.rows("data"), "noOptOuts": optOuts.rows("data").isEmpty,
+                "number": typed["number"] ?? "", "webhook": typed["inbound_webhook"] ?? "",
             ], status: status, errors: errors, notice: notice)
         return routes.page(page, request, context)
     }
@@ -136,7 +138,8 @@ struct ConsoleCustomerPages {
             return try await numbersPage(request, context, errors: [], status: .ok, notice: "Number added.")
         } catch let problem as Problem {
             return try await numbersPage(
-                request, context, errors: Self.messages(of: problem), status: problem.status, notice: nil)
+                request, context, errors: Self.messages(of: problem), status: problem.status, notice: nil,
+                typed: ["number": form["number"] ?? "", "inbound_webhook": form["inbound_webhook"] ?? ""])
         }
     }
 
@@ -148,7 +151,7 @@ struct ConsoleCustomerPages {
 
     private func keysPage(
         _ request: Request, _ context: AppContext, created: [String: Any]?, errors: [String],
-        status: HTTPResponse.Status, notice: String?
+        status: HTTPResponse.Status, notice: String?, typedName: String = ""
     ) async throws -> Response {
         let keys =
             try await routes.api(context).call(accountRoutes.listKeys, .get, "/v1/account/keys") as? [String: Any]
@@ -157,7 +160,7 @@ struct ConsoleCustomerPages {
             "keys", title: "API keys",
             data: [
                 "keys": keys.rows("data"), "created": created ?? [:], "hasCreated": created != nil,
-                "accountId": context.principal?.accountID ?? "",
+                "accountId": context.principal?.accountID ?? "", "name": typedName,
             ], status: status, errors: errors, notice: notice)
         return routes.page(page, request, context)
     }
@@ -172,7 +175,8 @@ struct ConsoleCustomerPages {
             return try await keysPage(request, context, created: created, errors: [], status: .created, notice: nil)
         } catch let problem as Problem {
             return try await keysPage(
-                request, context, created: nil, errors: Self.messages(of: problem), status: problem.status, notice: nil)
+                request, context, created: nil, errors: Self.messages(of: problem), status: problem.status, notice: nil,
+                typedName: form.raw("name") ?? "")
         }
     }
 
@@ -205,6 +209,7 @@ struct ConsoleCustomerPages {
         let sessions = try await routes.console.sessions.list(accountID: accountID).map { session -> [String: Any] in
             [
                 "id": session.id, "country": session.country, "current": session.id == context.console?.id,
+                "pending": session.stage != .active,
                 "started": Timestamp.string(session.createdAt) ?? "",
                 "seen": Timestamp.string(session.lastSeenAt) ?? "",
             ]
@@ -250,8 +255,24 @@ struct ConsoleCustomerPages {
             extra: ["rotated": rotated, "hasRotated": true])
     }
 
+    /// New recovery codes need the password again: with a session alone, whoever holds it could
+    /// make themselves a lasting way past the second factor.
     @Sendable func newRecoveryCodes(_ request: Request, context: AppContext) async throws -> Response {
-        _ = try await routes.form(request, context)
+        let form = try await routes.form(request, context)
+        let accountID = context.principal!.accountID
+        guard let email = try await services.accounts.find(id: accountID)?.email else {
+            throw Problem.notFound("account")
+        }
+        do {
+            _ = try await accountRoutes.verifyPassword(
+                email: email, password: form.raw("password") ?? "",
+                client: services.clientAddresses.clientAddress(of: request, context: context))
+        } catch let problem as Problem {
+            return try await settingsPage(
+                request, context, notice: nil, extra: [:],
+                errors: ["Password: \(problem.status == .unauthorized ? "is not your password" : problem.detail)"],
+                status: problem.status)
+        }
         let codes = try await routes.console.factors.regenerateRecoveryCodes(accountID: context.principal!.accountID)
         return routes.page(
             ConsolePage(
@@ -300,8 +321,10 @@ struct ConsoleCustomerPages {
     // MARK: Deletion
 
     @Sendable func deletePage(_ request: Request, context: AppContext) async throws -> Response {
-        routes.page(
-            ConsolePage("delete", title: "Delete your account", data: Self.deletionPlan(services)), request, context)
+        let account = try await routes.api(context).call(accountRoutes.show, .get, "/v1/account") as? [String: Any]
+        var plan = Self.deletionPlan(services)
+        plan["held"] = account?["legal_hold"] as? Bool ?? false
+        return routes.page(ConsolePage("delete", title: "Delete your account", data: plan), request, context)
     }
 
     @Sendable func deleteAccount(_ request: Request, context: AppContext) async throws -> Response {
@@ -314,11 +337,19 @@ struct ConsoleCustomerPages {
         }
         let report =
             try await routes.api(context).call(accountRoutes.erase, .delete, "/v1/account") as? [String: Any] ?? [:]
+        if report["status"] as? String == "held" {
+            return routes.page(
+                ConsolePage(
+                    "delete", title: "Delete your account", data: Self.deletionPlan(services), status: .conflict,
+                    errors: [
+                        "Nothing was erased: an operator legal hold is set on this account. Your account stays as it is; ask again once the hold is lifted."
+                    ]), request, context)
+        }
         var response = routes.renderer.render(
             ConsolePage(
                 "deleted", title: "Your account is deleted", data: ["report": report, "json": Self.pretty(report)]),
             session: nil, path: request.uri.path)
-        routes.cookies.clearSession(on: &response)
+        routes.cookies.clearSession(role: .customer, on: &response)
         return response
     }
 

@@ -24,17 +24,42 @@ struct ConsoleForm {
         } catch {
             throw Problem(.contentTooLarge, "Form too large", detail: "A form may be at most \(limit.maxBytes) bytes.")
         }
-        return ConsoleForm(encoded: String(buffer: buffer))
+        guard let text = String(validating: buffer.readableBytesView, as: UTF8.self) else {
+            throw Problem(
+                .badRequest, "Form not readable", detail: "The form is not UTF-8 text; send it from the console's page."
+            )
+        }
+        let form = ConsoleForm(encoded: text)
+        if let bad = form.undecodable.first {
+            throw Problem.invalid(
+                bad, "is not valid form encoding (percent-encoded UTF-8); send it from the console's page")
+        }
+        // The API's rule for text (JSONInput): no NUL, which would cut a value short in C code.
+        if let bad = form.pairs.first(where: { $0.value.contains("\u{0}") || $0.name.contains("\u{0}") }) {
+            throw Problem.invalid(bad.name, "must not contain U+0000")
+        }
+        return form
     }
 
+    /// Names of fields whose percent-encoding did not decode to UTF-8.
+    private(set) var undecodable: [String] = []
+
     init(encoded: String) {
-        pairs = encoded.split(separator: "&").map { part in
+        var pairs: [(name: String, value: String)] = []
+        var undecodable: [String] = []
+        for part in encoded.split(separator: "&") {
             let pieces = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            func decode(_ text: Substring) -> String {
-                text.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? ""
+            let rawName = pieces[0].replacingOccurrences(of: "+", with: " ")
+            let rawValue = pieces.count > 1 ? pieces[1].replacingOccurrences(of: "+", with: " ") : ""
+            let name = rawName.removingPercentEncoding ?? rawName
+            guard rawName.removingPercentEncoding != nil, let value = rawValue.removingPercentEncoding else {
+                undecodable.append(name)
+                continue
             }
-            return (decode(pieces[0]), pieces.count > 1 ? decode(pieces[1]) : "")
+            pairs.append((name, value))
         }
+        self.pairs = pairs
+        self.undecodable = undecodable
     }
 
     /// The first value of a field, trimmed; nil when absent or empty.

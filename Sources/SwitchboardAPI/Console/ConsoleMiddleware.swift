@@ -19,12 +19,12 @@ struct ConsoleSessionMiddleware: RouterMiddleware {
     {
         let cookies = ConsoleCookies(secure: console.settings.secureCookies)
         let signIn = role == .operator ? "/console/admin/sign-in" : "/console/sign-in"
-        guard let token = cookies.session(in: request),
+        guard let token = cookies.session(in: request, role: role),
             let session = try await console.sessions.authenticate(token: token), session.role == role,
             role != .operator || (operatorTokenHash != nil && session.deviceHash == operatorTokenHash)
         else {
             var response = ConsoleRenderer.redirect(signIn)
-            if cookies.session(in: request) != nil { cookies.clearSession(on: &response) }
+            if cookies.session(in: request, role: role) != nil { cookies.clearSession(role: role, on: &response) }
             return response
         }
         guard stages.contains(session.stage) else {
@@ -63,19 +63,22 @@ struct ConsoleErrorMiddleware: RouterMiddleware {
             var response = renderer.render(page, session: context.console, path: request.uri.path)
             if let wait = problem.retryAfterSeconds { response.headers[.retryAfter] = String(wait) }
             return response
-        } catch let error as HTTPError where error.status == .notFound {
+        } catch let error as HTTPError where error.status == .notFound || error.status == .methodNotAllowed {
             return renderer.render(
                 ConsolePage(
                     "error", title: "Not found",
                     data: ["detail": "There is no such page or it belongs to another account.", "back": "/console"],
-                    status: .notFound), session: context.console, path: request.uri.path)
+                    status: error.status), session: context.console, path: request.uri.path)
         }
     }
 
-    /// Where "Go back" leads: the page itself for a GET, its form's page for a POST.
+    /// Where "Go back" leads: the page a form was posted from, the console's start otherwise (a
+    /// page that failed to show would fail again).
     static func back(_ request: Request) -> String {
         let path = request.uri.path
-        guard path.hasPrefix("/console") else { return "/console" }
+        guard request.method == .post, path.hasPrefix("/console") else {
+            return path.hasPrefix("/console/admin") ? "/console/admin" : "/console"
+        }
         return path
     }
 }

@@ -69,7 +69,7 @@ struct ConsoleOperatorPages {
             accountID: nil, role: .operator, stage: .active, deviceHash: routes.operatorToken.sha256Hex,
             country: routes.console.countries.country(of: client), address: client)
         var response = ConsoleRenderer.redirect("/console/admin/addons")
-        routes.cookies.setSession(started.token, on: &response)
+        routes.cookies.setSession(started.token, role: .operator, on: &response)
         return response
     }
 

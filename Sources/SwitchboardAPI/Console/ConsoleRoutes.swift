@@ -33,7 +33,13 @@ struct ConsoleRoutes: Sendable {
         enrolling.post("enrol/totp", use: signIn.confirmTOTP)
         enrolling.post("enrol/sms", use: signIn.startSMSEnrolment)
         enrolling.post("enrol/sms/confirm", use: signIn.confirmSMS)
-        enrolling.post("sign-out", use: signIn.signOut)
+        // Signing out works at every stage, also while a second factor is still due.
+        open.group("")
+            .add(
+                middleware: ConsoleSessionMiddleware(
+                    console: console, role: .customer, stages: [.secondFactor, .enrol, .active])
+            )
+            .post("sign-out", use: signIn.signOut)
 
         let customer = open.group("")
             .add(middleware: ConsoleSessionMiddleware(console: console, role: .customer, stages: [.active]))
@@ -43,6 +49,9 @@ struct ConsoleRoutes: Sendable {
         ConsoleAddonPages(routes: self).add(to: customer)
 
         ConsoleOperatorPages(routes: self).add(to: open)
+        // Any other address under /console is a page that does not exist, answered as one, with
+        // the console's headers.
+        open.get("**") { _, _ -> Response in throw Problem.notFound("this page") }
     }
 
     /// Renders a page for this request's session.

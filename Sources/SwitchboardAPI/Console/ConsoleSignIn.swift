@@ -69,7 +69,7 @@ struct ConsoleSignIn {
             address: client)
         var response = ConsoleRenderer.redirect(
             stage == .active ? "/console" : stage == .enrol ? "/console/enrol" : "/console/second-factor")
-        cookies.setSession(started.token, on: &response)
+        cookies.setSession(started.token, role: .customer, on: &response)
         if newDevice { cookies.setDevice(device!, on: &response) }
         return response
     }
@@ -205,7 +205,7 @@ struct ConsoleSignIn {
                 accountID: accountID, deviceHash: device, country: session.country)
         }
         var response = ConsoleRenderer.redirect("/console")
-        cookies.setSession(token, on: &response)
+        cookies.setSession(token, role: session.role, on: &response)
         return response
     }
 
@@ -366,7 +366,7 @@ struct ConsoleSignIn {
         try await console.sessions.end(sessionID: session.id)
         var response = ConsoleRenderer.redirect(
             session.role == .operator ? "/console/admin/sign-in" : "/console/sign-in")
-        cookies.clearSession(on: &response)
+        cookies.clearSession(role: session.role, on: &response)
         return response
     }
 
@@ -378,7 +378,7 @@ struct ConsoleSignIn {
         try await console.sessions.endAll(accountID: session.accountID!)
         try await services.accounts.endAllSessions(accountID: session.accountID!)
         var response = ConsoleRenderer.redirect("/console/sign-in")
-        cookies.clearSession(on: &response)
+        cookies.clearSession(role: session.role, on: &response)
         return response
     }
 }

@@ -34,7 +34,8 @@ extension ConsoleTemplates {
         {{/hasChanges}}
         <form method="post" action="/console/addons/{{addon.short_id}}/grant">
         <input type="hidden" name="csrf" value="{{csrf}}">
-        <h2>What it would receive</h2>
+        <h2>{{#addon.enabled}}What it receives{{/addon.enabled}}{{^addon.enabled}}What it would receive{{/addon.enabled}}</h2>
+        <p class="hint">Required fields come with any consent; tick the optional ones you agree to share.</p>
         <div class="scroll"><table>
         <thead><tr><th scope="col">Share</th><th scope="col">What</th><th scope="col">Why</th><th scope="col">How</th><th scope="col">When</th></tr></thead>
         <tbody>
@@ -66,6 +67,7 @@ extension ConsoleTemplates {
         <tbody>{{#alerts.rows}}<tr>{{#.}}<td>{{.}}</td>{{/.}}</tr>{{/alerts.rows}}</tbody></table></div>{{/alerts.any}}
         {{/addon.enabled}}
         <h2>Consent history</h2>
+        {{^hasHistory}}<p>You have not consented to this add-on.</p>{{/hasHistory}}
         <ul>{{#history}}<li><a href="/console/receipts/{{receipt_id}}">{{action}} {{timestamp}}</a> (version {{addon_version}})</li>{{/history}}</ul>
         {{/content}}{{/layout}}
         """
@@ -129,7 +131,7 @@ extension ConsoleTemplates {
         <form method="post" action="/console/privacy/erasures" class="stack">
         <input type="hidden" name="csrf" value="{{csrf}}">
         <label for="number">Erase everything about one phone number (international form)</label>
-        <input id="number" name="number" type="tel" placeholder="+37255512345" required>
+        <input id="number" name="number" type="tel" placeholder="+37255512345" required value="{{number}}">
         <button type="submit" class="secondary">Request erasure</button>
         </form>
         {{/content}}{{/layout}}

@@ -68,9 +68,9 @@ extension ConsoleTemplates {
         <form method="post" action="/console/numbers" class="stack">
         <input type="hidden" name="csrf" value="{{csrf}}">
         <label for="number">Add a number (international form)</label>
-        <input id="number" name="number" type="tel" placeholder="+37255500000" required>
+        <input id="number" name="number" type="tel" placeholder="+37255500000" required value="{{number}}">
         <label for="inbound_webhook">Inbound webhook URL <span class="hint">(optional)</span></label>
-        <input id="inbound_webhook" name="inbound_webhook" type="url" placeholder="https://example.com/inbound">
+        <input id="inbound_webhook" name="inbound_webhook" type="url" placeholder="https://example.com/inbound" value="{{webhook}}">
         <button type="submit">Add number</button>
         </form>
         <h2>Opt-outs</h2>
@@ -103,7 +103,7 @@ extension ConsoleTemplates {
         <form method="post" action="/console/keys" class="stack">
         <input type="hidden" name="csrf" value="{{csrf}}">
         <label for="name">New key's name</label>
-        <input id="name" name="name" maxlength="100" required placeholder="billing server">
+        <input id="name" name="name" maxlength="100" required placeholder="billing server" value="{{name}}">
         <button type="submit">Create key</button>
         </form>
         {{/content}}{{/layout}}
@@ -140,13 +140,15 @@ extension ConsoleTemplates {
         <li>Recovery codes left: {{recoveryLeft}}</li>
         </ul>
         <p><a href="/console/enrol">Add a second factor</a></p>
-        <form method="post" action="/console/settings/recovery-codes">
+        <form method="post" action="/console/settings/recovery-codes" class="stack">
         <input type="hidden" name="csrf" value="{{csrf}}">
+        <label for="recovery-password">Your password, to make new recovery codes (the old ones stop working)</label>
+        <input id="recovery-password" name="password" type="password" autocomplete="current-password" required>
         <button type="submit" class="secondary">Make new recovery codes</button>
         </form>
         <h3>Where you are signed in</h3>
         <table><thead><tr><th scope="col">Session</th><th scope="col">Country</th><th scope="col">Signed in</th><th scope="col">Last seen</th></tr></thead>
-        <tbody>{{#sessions}}<tr><td>{{id}}{{#current}} (this browser){{/current}}</td><td>{{country}}</td><td>{{started}}</td><td>{{seen}}</td></tr>{{/sessions}}</tbody></table>
+        <tbody>{{#sessions}}<tr><td>{{id}}{{#current}} (this browser){{/current}}{{#pending}} (password only: waiting for the second factor){{/pending}}</td><td>{{country}}</td><td>{{started}}</td><td>{{seen}}</td></tr>{{/sessions}}</tbody></table>
         <form method="post" action="/console/sign-out-everywhere">
         <input type="hidden" name="csrf" value="{{csrf}}">
         <button type="submit" class="danger">Sign out everywhere</button>
@@ -177,6 +179,7 @@ extension ConsoleTemplates {
 
     static let delete = """
         {{<layout}}{{$content}}
+        {{#held}}<div class="warning" role="status"><p>An operator legal hold is set on this account: while it lasts, deleting it erases nothing.</p></div>{{/held}}
         <p>Deleting the account cannot be undone. Every add-on that received data about you is asked to erase it too, and each answer is recorded.</p>
         <h2>What is erased</h2>
         <ul>{{#erased}}<li>{{.}}</li>{{/erased}}</ul>
@@ -193,8 +196,14 @@ extension ConsoleTemplates {
 
     static let deleted = """
         {{<layout}}{{$content}}
-        <p>Your account is deleted. This is the report of what was erased and kept:</p>
-        <pre>{{json}}</pre>
+        {{#report}}
+        <h2>Erased</h2>
+        <ul>{{#erased}}<li>{{.}}</li>{{/erased}}</ul>
+        <h2>Kept, and why</h2>
+        <ul>{{#kept}}<li>{{data}}: {{reason}}</li>{{/kept}}</ul>
+        {{/report}}
+        {{#addonErasure.id}}<p>Every add-on that received data about you was asked to erase it (request <code>{{addonErasure.id}}</code>); the operator can follow each add-on's answer.</p>{{/addonErasure.id}}
+        <details><summary>The report as JSON</summary><pre>{{json}}</pre></details>
         <p><a href="/console/sign-up">Create a new account</a></p>
         {{/content}}{{/layout}}
         """

@@ -123,11 +123,13 @@ struct AccountRoutes {
         if let wait = services.authThrottle.retryAfter([addressKey]) {
             throw Problem.tooManyFailures(retryAfter: wait)
         }
-        var input = try await request.jsonInput(limit: limit, allowed: ["email", "password"])
+        var input = try await request.jsonInput(limit: limit, allowed: ["email", "password", "code"])
         let email = input.string("email", required: true, maxLength: 254)
         let password = input.string("password", required: true, maxLength: 1000)
+        let code = input.string("code", maxLength: 64)
         try input.finish()
         let account = try await verifyPassword(email: email!, password: password!, client: client)
+        try await verifySecondFactor(accountID: account.id, code: code, client: client)
         context.notes.account = account.id
         let session = try await accounts.startSession(accountID: account.id)
         accounts.recordLogin(accountID: account.id, principal: nil, ip: client)
@@ -163,6 +165,45 @@ struct AccountRoutes {
         }
         services.authThrottle.giveBack(reservation)
         return account
+    }
+
+    /// An account that enrolled a second factor (in the console) must show it here too, or a
+    /// password alone would open the API's sign-in: `code` is a code of its authenticator app
+    /// (RFC 6238, each accepted once) or one of its recovery codes. Wrong codes count against the
+    /// authentication throttle per address and per account, as the console's do.
+    /// - Throws: ``Problem`` 401 when the code is missing or wrong, 429 when the throttle is spent.
+    func verifySecondFactor(accountID: String, code: String?, client: String) async throws {
+        guard let factors = services.secondFactors, try await factors.status(accountID: accountID).enrolled else {
+            return
+        }
+        guard let code, !code.isEmpty else {
+            throw Problem(
+                .unauthorized, "Second factor required",
+                detail:
+                    "This account has a second factor: send code, the 6-digit code your authenticator app shows or one of your recovery codes, with the email and password.",
+                errors: [
+                    FieldError(
+                        "code", "is required for this account: a code from your authenticator app or a recovery code")
+                ])
+        }
+        let keys = [
+            services.clientAddresses.throttleKey(for: client), AuthThrottle.Key.account("second-factor:\(accountID)"),
+        ]
+        let reservation: AuthThrottle.Reservation
+        switch services.authThrottle.reserve(keys) {
+        case .admitted(let admitted): reservation = admitted
+        case .refused(let wait): throw Problem.tooManyFailures(retryAfter: wait)
+        }
+        var passed = try await factors.verifyTOTP(accountID: accountID, code: code)
+        if !passed { passed = try await factors.useRecoveryCode(accountID: accountID, code: code) }
+        guard passed else {
+            throw Problem(
+                .unauthorized, "Sign-in failed", detail: "The code is wrong, expired or was already used.",
+                errors: [
+                    FieldError("code", "is not a current code of your authenticator app nor an unused recovery code")
+                ])
+        }
+        services.authThrottle.giveBack(reservation)
     }
 
     @Sendable func show(_ request: Request, context: AppContext) async throws -> Response {

@@ -141,7 +141,8 @@ public final class Daemon: Sendable {
             clientAddresses: ClientAddressResolver(trustedProxies: config.trustedProxyNetworks),
             signUpThrottle: AuthThrottle(
                 maxAttempts: config.rateLimits.signupsPerAddress, windowSeconds: config.rateLimits.signupWindowSeconds,
-                clock: clock))
+                clock: clock),
+            secondFactors: SecondFactors(writer: writer, clock: clock))
         console =
             config.console.enabled
             ? ConsoleServices(
@@ -151,7 +152,7 @@ public final class Daemon: Sendable {
                         idleSeconds: config.console.idleMinutes * 60,
                         absoluteSeconds: config.console.absoluteHours * 3600)
                 ),
-                factors: SecondFactors(writer: writer, clock: clock),
+                factors: services.secondFactors ?? SecondFactors(writer: writer, clock: clock),
                 countries: try config.console.countriesFile.map { path in
                     do {
                         return try CountryLookup(contentsOf: path)
