@@ -454,7 +454,11 @@ struct ConsoleVisitor {
                 [("to", "+37255512345"), ("from", "ACME"), ("body", "private words")])
             #expect(sent.status == 303)
             let location = try #require(sent.headers.first(name: "Location"))
-            #expect(try await owner.get(location).text.contains("private words"))
+            let shown = try await owner.get(location)
+            #expect(shown.text.contains("private words"))
+            // Timestamps read as people write them, not as RFC 3339.
+            #expect(
+                ConsoleVisitor.capture(#"queued at (\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC)"#, in: shown.text) != nil)
             let peek = try await stranger.get(location)
             #expect(peek.status == 404)
             #expect(!peek.text.contains("private words"))

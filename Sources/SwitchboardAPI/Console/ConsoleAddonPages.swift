@@ -149,6 +149,7 @@ struct ConsoleAddonPages {
             var row = field
             row["what"] = FieldCatalog.byID[field["id"] as? String ?? ""]?.description ?? ""
             row["categoryLabel"] = Self.categoryLabel(field["category"] as? String ?? "")
+            row["how"] = field["treatment"] as? String == "pseudonym" ? "as a pseudonym" : "as it is"
             return row
         }
         let granted = receipt["action"] as? String == "grant"

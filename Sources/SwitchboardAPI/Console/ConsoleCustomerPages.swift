@@ -208,7 +208,8 @@ struct ConsoleCustomerPages {
         let factors = try await routes.console.factors.status(accountID: accountID)
         let sessions = try await routes.console.sessions.list(accountID: accountID).map { session -> [String: Any] in
             [
-                "id": session.id, "country": session.country, "current": session.id == context.console?.id,
+                "id": session.id, "current": session.id == context.console?.id,
+                "country": session.country == CountryLookup.unknown ? "unknown" : session.country,
                 "pending": session.stage != .active,
                 "started": Timestamp.string(session.createdAt) ?? "",
                 "seen": Timestamp.string(session.lastSeenAt) ?? "",

@@ -56,8 +56,10 @@ struct ConsoleErrorMiddleware: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let problem as Problem {
+            // The field errors say what the detail says, one by one: show them alone.
             var page = ConsolePage(
-                "error", title: problem.title, data: ["detail": problem.detail, "back": Self.back(request)],
+                "error", title: problem.title,
+                data: ["detail": problem.errors.isEmpty ? problem.detail : "", "back": Self.back(request)],
                 status: problem.status)
             page.errors = problem.errors.map { "\($0.field): \($0.message)" }
             var response = renderer.render(page, session: context.console, path: request.uri.path)

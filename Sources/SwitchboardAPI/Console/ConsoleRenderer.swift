@@ -86,15 +86,32 @@ struct ConsoleRenderer: Sendable {
             var kept: [String: Any] = [:]
             for (key, member) in object {
                 if member is NSNull { continue }
-                if let text = member as? String, text.isEmpty { continue }
+                if let text = member as? String {
+                    if text.isEmpty { continue }
+                    kept[key] = readable(text)
+                    continue
+                }
                 kept[key] = clean(member)
             }
             return kept
         case let list as [Any]:
             return list.map(clean)
+        case let text as String:
+            return readable(text)
         default:
             return value
         }
+    }
+
+    /// An API timestamp (`2026-11-30T22:01:04.602Z`, RFC 3339 in UTC) as people read one
+    /// (`2026-11-30 22:01:04 UTC`); any other text as it is.
+    static func readable(_ text: String) -> String {
+        let bytes = Array(text.utf8)
+        guard bytes.count >= 20, bytes.count <= 30, bytes.last == UInt8(ascii: "Z"), bytes[10] == UInt8(ascii: "T"),
+            bytes[4] == UInt8(ascii: "-"), bytes[13] == UInt8(ascii: ":"),
+            bytes[0..<4].allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) })
+        else { return text }
+        return String(text.prefix(10)) + " " + String(text.dropFirst(11).prefix(8)) + " UTC"
     }
 
     /// 303 See Other to a console path (after a form, so a reload does not post it again).

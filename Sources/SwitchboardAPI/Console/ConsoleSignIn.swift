@@ -139,7 +139,7 @@ struct ConsoleSignIn {
             "second_factor", title: "Confirm it is you",
             data: [
                 "reason":
-                    "This browser or the country you sign in from (\(session.country)) is new for your account, so we ask for a second factor.",
+                    "This browser or the country you sign in from (\(session.country == CountryLookup.unknown ? "unknown" : session.country)) is new for your account, so we ask for a second factor.",
                 "totp": factors.totp, "sms": sms, "smsNumber": Self.masked(factors.smsNumber ?? ""),
                 "smsSent": session.challengeExpiresAt != nil,
             ], status: status)

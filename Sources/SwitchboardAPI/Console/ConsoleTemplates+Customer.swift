@@ -95,7 +95,7 @@ extension ConsoleTemplates {
         <div class="scroll"><table>
         <thead><tr><th scope="col">Name</th><th scope="col">Starts with</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col">State</th></tr></thead>
         <tbody>
-        {{#keys}}<tr><td>{{name}}</td><td><code>{{prefix}}</code></td><td>{{created_at}}</td><td>{{last_used_at}}</td>
+        {{#keys}}<tr><td>{{name}}</td><td><code>{{prefix}}</code></td><td>{{created_at}}</td><td>{{#last_used_at}}{{last_used_at}}{{/last_used_at}}{{^last_used_at}}never{{/last_used_at}}</td>
         <td>{{#revoked_at}}revoked {{revoked_at}}{{/revoked_at}}{{^revoked_at}}
         <form method="post" action="/console/keys/{{id}}/revoke" class="inline"><input type="hidden" name="csrf" value="{{csrf}}">
         <button type="submit" class="danger" aria-label="Revoke key {{name}}">Revoke</button></form>{{/revoked_at}}</td></tr>{{/keys}}

@@ -53,7 +53,7 @@ enum ConsoleTemplates {
 
     static let error = """
         {{<layout}}{{$content}}
-        <p>{{detail}}</p>
+        {{#detail}}<p>{{detail}}</p>{{/detail}}
         <p><a href="{{back}}">Go back</a></p>
         {{/content}}{{/layout}}
         """
