@@ -108,7 +108,7 @@ import Testing
     }
 
     @Test func secureCookiesCarryTheHostPrefix() async throws {
-        try await withConsoleDaemon(configure: { $0.console.secureCookies = true }) { daemon in
+        try await withDaemon(configure: { $0.console.secureCookies = true }) { daemon in
             var visitor = ConsoleVisitor(daemon)
             let response = try await visitor.post(
                 "/console/sign-up",
@@ -243,7 +243,7 @@ struct ConsoleVisitor {
 
     @Test func enrolmentIsRequiredAndANewBrowserMustPassTheSecondFactor() async throws {
         let clock = ManualWallClock()
-        try await withConsoleDaemon(clock: clock) { daemon in
+        try await withDaemon(clock: clock) { daemon in
             var (first, totp) = try await Self.enrolledCustomer(daemon, clock: clock, email: "ada@example.com")
             let cookie = try #require(first.cookies["sb_console"])
             #expect(cookie.hasPrefix("cons_"))
@@ -303,7 +303,7 @@ struct ConsoleVisitor {
 
     @Test func theAPIsSignInAsksTheSecondFactorTooOnceOneIsEnrolled() async throws {
         let clock = ManualWallClock()
-        try await withConsoleDaemon(clock: clock) { daemon in
+        try await withDaemon(clock: clock) { daemon in
             // Before enrolment the password is enough, as it always was.
             let (accountID, _) = try await daemon.signUp(email: "api@example.com")
             let plain = try await daemon.client.post(
@@ -337,7 +337,7 @@ struct ConsoleVisitor {
 
     @Test func consentStartsUntickedAndBadFormsAreRefusedByField() async throws {
         let clock = ManualWallClock()
-        try await withConsoleDaemon(clock: clock) { daemon in
+        try await withDaemon(clock: clock) { daemon in
             var (visitor, _) = try await Self.enrolledCustomer(daemon, clock: clock, email: "boxes@example.com")
             let page = try await visitor.get("/console/addons/compliance-scrub")
             #expect(page.text.contains(#"value="content.body">"#) || page.text.contains(#"value="content.body" >"#))
@@ -361,7 +361,7 @@ struct ConsoleVisitor {
 
     @Test func aHeldAccountIsNotDeletedAndAPendingSessionCanSignOut() async throws {
         let clock = ManualWallClock()
-        try await withConsoleDaemon(clock: clock) { daemon in
+        try await withDaemon(clock: clock) { daemon in
             var (visitor, _) = try await Self.enrolledCustomer(daemon, clock: clock, email: "held@example.com")
             let accounts = try await daemon.admin.get("/v1/admin/accounts")
             let accountID = try #require(
@@ -390,7 +390,7 @@ struct ConsoleVisitor {
 
     @Test func formsNeedTheSessionsTokenAndSessionsEndIdleAndEverywhere() async throws {
         let clock = ManualWallClock()
-        try await withConsoleDaemon(clock: clock, configure: { $0.console.idleMinutes = 30 }) { daemon in
+        try await withDaemon(clock: clock, configure: { $0.console.idleMinutes = 30 }) { daemon in
             var (visitor, _) = try await Self.enrolledCustomer(daemon, clock: clock, email: "grace@example.com")
             let forged = try await visitor.post("/console/keys", [("csrf", "forged"), ("name", "stolen")])
             #expect(forged.status == 403)
@@ -446,7 +446,7 @@ struct ConsoleVisitor {
 
     @Test func noPageShowsAnotherAccountsData() async throws {
         let clock = ManualWallClock()
-        try await withConsoleDaemon(clock: clock) { daemon in
+        try await withDaemon(clock: clock) { daemon in
             var (owner, _) = try await Self.enrolledCustomer(daemon, clock: clock, email: "owner@example.com")
             var (stranger, _) = try await Self.enrolledCustomer(daemon, clock: clock, email: "stranger@example.com")
             let sent = try await owner.submit(
@@ -483,7 +483,7 @@ struct ConsoleVisitor {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let countries = directory.appendingPathComponent("countries.csv")
         try "127.0.0.0/8,EE\n192.0.2.0/24,FI\n".write(to: countries, atomically: true, encoding: .utf8)
-        try await withConsoleDaemon(
+        try await withDaemon(
             clock: clock,
             configure: {
                 $0.console.countriesFile = countries.path
@@ -514,7 +514,7 @@ struct ConsoleVisitor {
     }
 
     @Test func theOperatorSignsInWithTheTokenAndSeesAddonsAuditAndVerification() async throws {
-        try await withConsoleDaemon { daemon in
+        try await withDaemon { daemon in
             var visitor = ConsoleVisitor(daemon)
             let wrong = try await visitor.post("/console/admin/sign-in", [("token", "not-the-token")])
             #expect(wrong.status == 401)
@@ -552,7 +552,7 @@ struct ConsoleVisitor {
         let first = try await TestDaemon.start(directory: directory)
         let (senderID, sender) = try await first.signUp(email: "codes@example.com", name: "Sign-in codes")
         await first.stop(removeData: false)
-        try await withConsoleDaemon(
+        try await withDaemon(
             directory: directory,
             configure: {
                 $0.console.smsAccount = senderID
@@ -592,8 +592,8 @@ struct ConsoleVisitor {
         _ = try await visitor.post("/console/admin/sign-in", [("token", "first-operator-token-0001")])
         #expect(try await visitor.get("/console/admin/accounts").status == 200)
         await first.stop(removeData: false)
-        try await withConsoleDaemon(directory: directory, configure: { $0.operatorToken = "second-operator-token-002" })
-        { second in
+        try await withDaemon(directory: directory, configure: { $0.operatorToken = "second-operator-token-002" }) {
+            second in
             var again = ConsoleVisitor(second)
             again.cookies = visitor.cookies
             let refused = try await again.get("/console/admin/accounts")
@@ -608,7 +608,7 @@ struct ConsoleVisitor {
         let first = try await TestDaemon.start(clock: clock, directory: directory)
         let (senderID, sender) = try await first.signUp(email: "codes@example.com", name: "Sign-in codes")
         await first.stop(removeData: false)
-        try await withConsoleDaemon(
+        try await withDaemon(
             clock: clock, directory: directory,
             configure: {
                 $0.console.smsAccount = senderID
@@ -675,7 +675,7 @@ struct ConsoleVisitor {
         let addons = FileManager.default.temporaryDirectory.appendingPathComponent("sb-terms-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: addons) }
         _ = try AddonFixture.recorder(in: addons, version: "1.0.0", fields: [("usage.to", true, false)])
-        try await withConsoleDaemon(clock: clock, configure: { $0.addons.directories = [addons.path] }) { daemon in
+        try await withDaemon(clock: clock, configure: { $0.addons.directories = [addons.path] }) { daemon in
             var (visitor, _) = try await ConsoleSessionTests.enrolledCustomer(
                 daemon, clock: clock, email: "terms@example.com")
             let granted = try await visitor.submit(
@@ -702,22 +702,5 @@ struct ConsoleVisitor {
             #expect(receipt.text.contains("2.0.0"))
             #expect(!(try await visitor.get("/console/addons/recorder")).text.contains("This add-on changed its terms"))
         }
-    }
-}
-
-/// Runs `body` against a daemon started as `TestDaemon.start` starts one, and stops it however
-/// `body` ends.
-func withConsoleDaemon<T>(
-    clock: any WallClock = SystemWallClock(), directory: URL? = nil,
-    configure: (inout ServeConfiguration) -> Void = { _ in }, _ body: (TestDaemon) async throws -> T
-) async throws -> T {
-    let daemon = try await TestDaemon.start(clock: clock, directory: directory, configure: configure)
-    do {
-        let result = try await body(daemon)
-        await daemon.stop()
-        return result
-    } catch {
-        await daemon.stop()
-        throw error
     }
 }

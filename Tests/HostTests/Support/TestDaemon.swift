@@ -150,13 +150,15 @@ func eventually(seconds: Double = 10, _ condition: () async throws -> Bool) asyn
     return try await condition()
 }
 
-/// Runs `body` against a fresh daemon and stops it afterwards, also when `body` throws.
+/// Runs `body` against a fresh daemon (on `directory` when given, to start again on another's data)
+/// and stops it afterwards, also when `body` throws.
 func withDaemon<T>(
     clock: any WallClock = SystemWallClock(),
+    directory: URL? = nil,
     configure: (inout ServeConfiguration) -> Void = { _ in },
     _ body: (TestDaemon) async throws -> T
 ) async throws -> T {
-    let daemon = try await TestDaemon.start(clock: clock, configure: configure)
+    let daemon = try await TestDaemon.start(clock: clock, directory: directory, configure: configure)
     do {
         let result = try await body(daemon)
         await daemon.stop()
