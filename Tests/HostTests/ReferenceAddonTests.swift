@@ -84,10 +84,7 @@ import Testing
         let key = try #require(client.basic)
         await first.stop(removeData: false)
 
-        let formatter = DateFormatter()
-        formatter.dateFormat = "yyyy-MM-dd"
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        let today = formatter.string(from: Date())
+        let today = Self.todayUTC
         let day: [String: Any] = [
             "sent": 1, "delivered": 1, "undelivered": 0, "failed": 0, "recipients": ["psn_earlier"],
             "counted": [
@@ -95,8 +92,7 @@ import Testing
             ],
         ]
         let state: [String: Any] = ["format": 1, "reports": ["accounts": [accountID: [today: day]]]]
-        try JSONSerialization.data(withJSONObject: state).write(
-            to: directory.appendingPathComponent("addons/com.switchboard.reporting/reporting.json"))
+        try Self.writeState(state, in: directory)
 
         #expect(try await Self.afterRestart(directory, key: key, delivered: 2, recipients: 2, segments: 1))
     }
@@ -110,19 +106,29 @@ import Testing
         let key = try #require(client.basic)
         await first.stop(removeData: false)
 
-        let formatter = DateFormatter()
-        formatter.dateFormat = "yyyy-MM-dd"
-        formatter.timeZone = TimeZone(identifier: "UTC")
         let day: [String: Any] = [
             "sent": 1, "delivered": 1, "undelivered": 0, "failed": 0, "recipients": ["psn_earlier"], "counted": "",
         ]
         let state: [String: Any] = [
-            "format": 2, "reports": ["accounts": [accountID: [formatter.string(from: Date()): day]]],
+            "format": 2, "reports": ["accounts": [accountID: [Self.todayUTC: day]]],
         ]
-        try JSONSerialization.data(withJSONObject: state).write(
-            to: directory.appendingPathComponent("addons/com.switchboard.reporting/reporting.json"))
+        try Self.writeState(state, in: directory)
 
         #expect(try await Self.afterRestart(directory, key: key, delivered: 2, recipients: 2, segments: 1))
+    }
+
+    /// Today in UTC as Reporting names its days (`2026-11-30`).
+    static var todayUTC: String {
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyy-MM-dd"
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        return formatter.string(from: Date())
+    }
+
+    /// Puts `state` where Reporting keeps its state file in the data directory `directory`.
+    static func writeState(_ state: [String: Any], in directory: URL) throws {
+        try JSONSerialization.data(withJSONObject: state).write(
+            to: directory.appendingPathComponent("addons/com.switchboard.reporting/reporting.json"))
     }
 
     /// A daemon on `directory` with a new account that enabled Reporting.

@@ -265,7 +265,8 @@ struct ConsoleSignIn {
     }
 
     private func enrol(
-        _ request: Request, _ context: AppContext, errors: [String], status: HTTPResponse.Status, number: String?
+        _ request: Request, _ context: AppContext, errors: [String], status: HTTPResponse.Status, number: String?,
+        codeSent: Bool = false
     ) async throws -> Response {
         let session = context.console!
         let accountID = session.accountID!
@@ -280,7 +281,8 @@ struct ConsoleSignIn {
                 "totpOn": totp == nil, "secret": totp?.base32Secret ?? "",
                 "uri": totp?.provisioningURI(issuer: console.settings.issuer, account: email) ?? "",
                 "smsAvailable": console.settings.smsAvailable, "number": number ?? "",
-                "smsSent": number != nil && session.challengeExpiresAt != nil,
+                // The code just sent, or one sent earlier that is still pending for this number.
+                "smsSent": codeSent || (number != nil && session.challengeExpiresAt != nil),
             ], status: status, errors: errors)
         return page(result, request, context)
     }
@@ -313,9 +315,7 @@ struct ConsoleSignIn {
         if let problem = try await sendCode(to: number, session: session, client: client) {
             return try await enrol(request, context, errors: [problem], status: .tooManyRequests, number: number)
         }
-        var refreshed = context
-        refreshed.console?.challengeExpiresAt = 1
-        return try await enrol(request, refreshed, errors: [], status: .ok, number: number)
+        return try await enrol(request, context, errors: [], status: .ok, number: number, codeSent: true)
     }
 
     @Sendable func confirmSMS(_ request: Request, context: AppContext) async throws -> Response {
