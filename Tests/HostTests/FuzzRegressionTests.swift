@@ -100,4 +100,31 @@ import Testing
         #expect(imported.rowErrors.map(\.errors.first?.field) == ["name"])
         #expect(imported.rowErrors.first?.errors.first?.message.contains("U+0301") == true)
     }
+
+    /// A value that ends with a prepended concatenation mark: `a\u{6DD}` imports as the name, but
+    /// written back quoted (`"a\u{6DD}"`) the mark and the closing quote are one character (UAX #29
+    /// rule GB9b), so the quote is never closed. The row is refused, naming the mark.
+    /// Fuzz/csv/corpus/value-ending-with-prepended-mark.
+    @Test func aValueEndingWithAPrependedMarkIsRefused() throws {
+        let imported = try ContactCSV.parse(Data("number,name\n+15550100,a\u{6DD}\n+15550101,Ann\n".utf8))
+        #expect(imported.contacts.map(\.number) == ["+15550101"])
+        #expect(imported.rowErrors.map(\.row) == [2])
+        #expect(imported.rowErrors.first?.errors.first?.field == "name")
+        #expect(imported.rowErrors.first?.errors.first?.message.contains("ends with U+06DD") == true)
+    }
+
+    /// A prepended mark before a quote inside an unquoted value (`a\u{6DD}"b`) is one character for
+    /// every CSV reader, so the value imports; written back with the quote doubled it would not read
+    /// the same, so it is refused. The last group of `x\u{6DD} ;` ends with the mark once trimmed,
+    /// and is refused for the same reason.
+    /// Fuzz/csv/corpus/prepended-mark-before-quote.
+    @Test func aPrependedMarkBeforeAQuoteIsRefused() throws {
+        let name = try ContactCSV.parse(Data("number,name\n+15550100,a\u{6DD}\"b\n".utf8))
+        #expect(name.contacts.isEmpty)
+        #expect(name.rowErrors.first?.errors.first?.message.contains("U+06DD before a quote") == true)
+        let groups = try ContactCSV.parse(Data("number,groups\n+15550100,\"y;x\u{6DD} ;\"\n".utf8))
+        #expect(groups.contacts.isEmpty)
+        #expect(groups.rowErrors.first?.errors.first?.field == "groups")
+        #expect(groups.rowErrors.first?.errors.first?.message.contains("ends with U+06DD") == true)
+    }
 }

@@ -100,7 +100,7 @@ public enum ContactCSV {
                 continue
             }
             let markErrors = zip(names, values).compactMap { name, value in
-                leadingCombiningMark(value.trimmingCharacters(in: .whitespaces)).map { FieldError(name, $0) }
+                joiningEdge(value.trimmingCharacters(in: .whitespaces)).map { FieldError(name, $0) }
             }
             if !markErrors.isEmpty {
                 reject(markErrors)
@@ -119,12 +119,11 @@ public enum ContactCSV {
                     String(Substring($0)).trimmingCharacters(in: .whitespaces)
                 }
                 .filter { !$0.isEmpty } ?? []
-            // The groups are written back joined by `;`, so the first one starts the value: trimmed,
-            // it must not start with a combining mark either (`; \u{301}tm` would be written back as
-            // `"\u{301}tm`, the mark one character with the opening quote). Later groups follow a
-            // `;` split at the scalar, which reads back the same.
-            if let mark = groups.first.flatMap(leadingCombiningMark) {
-                reject([FieldError("groups", "has a first group that " + mark)])
+            // The groups are written back trimmed and joined by `;`, which must read back the same
+            // too: `; \u{301}tm` would be written back as `"\u{301}tm`, the mark one character with
+            // the opening quote, and `a\u{6DD} ;` as `"a\u{6DD}"`, the mark one with the closing one.
+            if let mark = joiningEdge(groups.joined(separator: ";")) {
+                reject([FieldError("groups", "joined by `;` " + mark)])
                 continue
             }
             let fields = ContactFields(
@@ -140,22 +139,49 @@ public enum ContactCSV {
         return parsed
     }
 
-    /// Why a value that starts with a combining mark (Unicode categories Mn, Mc, Me) is refused; nil
-    /// for any other value.
+    /// Why a value that, written back quoted (RFC 4180, each quote doubled), would not read as the
+    /// same value is refused; nil for any other value.
     ///
-    /// Rationale: CSV readers split at characters (grapheme clusters), and a comma or quote followed
-    /// by a combining mark is one character, not a delimiter. `"\t\u{301}"` trimmed to `\u{301}`
-    /// and written back as `"\u{301}"` would no longer read as the value imported, so the value is
+    /// Rationale: CSV readers split at characters (grapheme clusters, Unicode UAX #29), and a quote
+    /// next to a joining character is one character with it, not a quote. A value that starts with a
+    /// combining mark (categories Mn, Mc, Me) or another extending character (U+200D, an emoji
+    /// modifier) joins the opening quote (rules GB9, GB9a); a prepended concatenation mark (U+0600–
+    /// U+0605, U+06DD, U+070F, U+110BD…) at the end of a value or before a quote in it joins the
+    /// quote after it (rule GB9b). Such a value would no longer read as the value imported, so it is
     /// refused instead of kept in a form that does not round-trip.
-    private static func leadingCombiningMark(_ value: String) -> String? {
-        guard let first = value.unicodeScalars.first else { return nil }
-        switch first.properties.generalCategory {
-        case .nonspacingMark, .spacingMark, .enclosingMark:
-            let hex = String(first.value, radix: 16, uppercase: true)
-            return "starts with the combining mark U+\(String(repeating: "0", count: max(0, 4 - hex.count)))\(hex) "
-                + "with no character before it; put the letter it belongs to first"
-        default: return nil
+    private static func joiningEdge(_ value: String) -> String? {
+        var quoted = String.UnicodeScalarView()
+        quoted.append("\"")
+        for scalar in value.unicodeScalars {
+            quoted.append(scalar)
+            if scalar == "\"" { quoted.append(scalar) }
         }
+        quoted.append("\"")
+        let characters = Array(String(quoted))
+        guard
+            let index = characters.firstIndex(where: { $0 != "\"" && $0.unicodeScalars.contains("\"") }),
+            let joiner = characters[index].unicodeScalars.first(where: { $0 != "\"" })
+        else { return nil }
+        switch (index, joiner.properties.generalCategory) {
+        case (0, .nonspacingMark), (0, .spacingMark), (0, .enclosingMark):
+            return "starts with the combining mark \(name(joiner)) with no character before it; "
+                + "put the letter it belongs to first"
+        case (0, _):
+            return "starts with \(name(joiner)), which joins the character before it; "
+                + "put the character it belongs to first"
+        case (characters.count - 1, _):
+            return "ends with \(name(joiner)), which joins the character after it; "
+                + "put the text it belongs to after it, or remove it"
+        default:
+            return "has \(name(joiner)) before a quote, and the two read as one character; "
+                + "put the text it belongs to after it, or remove it"
+        }
+    }
+
+    /// `U+` and at least four hex digits, as the Unicode standard names a code point.
+    private static func name(_ scalar: Unicode.Scalar) -> String {
+        let hex = String(scalar.value, radix: 16, uppercase: true)
+        return "U+\(String(repeating: "0", count: max(0, 4 - hex.count)))\(hex)"
     }
 
     private static func isBlank(_ text: Substring) -> Bool {
