@@ -8,7 +8,10 @@ extension HostMetrics {
     /// - `switchboard_carrier_reconciliations_total{answer="accepted|not_received|unknown"}`: messages
     ///   whose submission began before a restart, settled by asking the carrier;
     /// - `switchboard_storage_write_retries_total{work="submit_intent|carrier_results|delivery_reports"}`:
-    ///   writes the storage refused (a full disk) and the pipeline tries again; alert on its rate.
+    ///   writes the storage refused (a full disk) and the pipeline tries again; alert on its rate;
+    /// - `switchboard_carrier_submissions_in_flight`: messages claimed for submission and not yet
+    ///   answered by the carrier (waiting for a place in a connector's window, or in it); at most
+    ///   twice the SMPP connectors' windows together.
     package func pipelineMetrics() -> any PipelineMetrics {
         PipelineCounters(registry: registry)
     }
@@ -20,6 +23,7 @@ private struct PipelineCounters: PipelineMetrics {
     let deferred: Counter
     let reconciliations: [ReconciliationAnswer: Counter]
     let retries: [PipelineWork: Counter]
+    let inFlight: Gauge
 
     init(registry: PrometheusCollectorRegistry) {
         func counter(_ name: String, _ help: String, _ label: (String, String)) -> Counter {
@@ -50,6 +54,10 @@ private struct PipelineCounters: PipelineMetrics {
                         ("work", $0.rawValue))
                 )
             })
+        inFlight = registry.makeGauge(
+            descriptor: .init(
+                namespace: "switchboard", metricName: "carrier_submissions", unitName: "in_flight",
+                helpText: "Messages claimed for submission and not yet answered by the carrier"))
     }
 
     func submitted(_ result: CarrierSubmitResult) {
@@ -63,4 +71,6 @@ private struct PipelineCounters: PipelineMetrics {
     func reconciled(_ answer: ReconciliationAnswer) { reconciliations[answer]?.increment() }
 
     func writeRetried(_ work: PipelineWork) { retries[work]?.increment() }
+
+    func inFlight(_ change: Int) { inFlight.increment(by: Double(change)) }
 }

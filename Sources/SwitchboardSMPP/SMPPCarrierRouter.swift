@@ -70,6 +70,12 @@ public final class SMPPCarrierRouter: CarrierConnector, Service {
         return .retryLater(reason: reasons.joined(separator: "; "), after: .seconds(1))
     }
 
+    /// Twice the connectors' windows together: one window's worth in flight on each, and as many
+    /// claimed and ready to take a place the moment one frees.
+    public var submitCapacity: Int? {
+        2 * carriers.reduce(0) { $0 + $1.settings.window }
+    }
+
     /// Receipts for messages sent before a restart arrive from the SMSC by its ids
     /// (`carrier_submissions`); nothing to re-attach.
     public func resume(_ submissions: [CarrierSubmission]) async {}

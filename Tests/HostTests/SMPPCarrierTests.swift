@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import SMPP
 import SwitchboardDaemon
 import SwitchboardSMPP
@@ -256,6 +257,72 @@ import Testing
             let repeated = counts.values.filter { $0 > 1 }.count
             #expect(repeated <= 5, "\(counts.filter { $0.value > 1 })")
         }
+    }
+
+    /// A backlog is claimed as places in the window free, never all at once: with a slow SMSC (each
+    /// `submit_sm` answered 200 ms late) and a window of 2, at most twice the window is claimed and
+    /// unanswered at any moment (in the database and in the in-flight gauge), the window is kept
+    /// full, and every message still leaves exactly once.
+    @Test func aBacklogIsClaimedAsTheWindowFrees() async throws {
+        try await withSMSC(["--delay-ms", "200"]) { smsc in
+            try await withDaemon(configure: {
+                $0.smppConnectors = [Self.connector(smsc) { $0.window = 2 }]
+                $0.rateLimits.sendBurst = 1000
+            }) { daemon in
+                // Bound first: until then every claim is given back at once (the router defers).
+                #expect(
+                    try await eventually {
+                        let status = try await daemon.admin.get("/v1/admin/connectors").json
+                        return ((status["data"] as? [[String: Any]])?.first?["state"] as? String) == "bound"
+                    })
+                let (_, client) = try await daemon.signUp()
+                var ids: [String] = []
+                for index in 0..<30 {
+                    ids.append(try #require(try await client.send(body: "backlog-\(index)").json["id"] as? String))
+                }
+                let database = try DatabaseQueue(
+                    path: daemon.directory.appendingPathComponent("switchboard.sqlite").path,
+                    configuration: { () -> Configuration in
+                        var configuration = Configuration()
+                        configuration.readonly = true
+                        return configuration
+                    }())
+                var mostClaimed = 0
+                var mostInFlight = 0.0
+                let drained = try await eventually(seconds: 30) {
+                    let (claimed, waiting) = try await database.read { db in
+                        (
+                            try Int.fetchOne(
+                                db,
+                                sql:
+                                    "SELECT count(*) FROM messages WHERE status = 'queued' AND submit_started_at IS NOT NULL"
+                            ) ?? 0,
+                            try Int.fetchOne(db, sql: "SELECT count(*) FROM messages WHERE status = 'queued'") ?? 0
+                        )
+                    }
+                    let gauge = try await Self.inFlightGauge(daemon)
+                    mostClaimed = max(mostClaimed, claimed)
+                    mostInFlight = max(mostInFlight, gauge)
+                    return waiting == 0
+                }
+                #expect(drained)
+                #expect(mostClaimed <= 4, "at most twice the window claimed at once; saw \(mostClaimed)")
+                #expect(mostInFlight <= 4, "the in-flight gauge stays within twice the window; saw \(mostInFlight)")
+                // The 30 sends take far less than the SMSC's 200 ms per answer: the window filled.
+                #expect(mostClaimed >= 2, "the window was never full")
+                let finals = try await Self.finals(client, ids, seconds: 30)
+                #expect(ids.allSatisfy { finals[$0]?["status"] as? String == "delivered" }, "\(finals)")
+                #expect(smsc.submits().count == 30)
+                #expect(try await eventually { try await Self.inFlightGauge(daemon) == 0 })
+            }
+        }
+    }
+
+    /// `switchboard_carrier_submissions_in_flight` from the daemon's `/metrics`.
+    static func inFlightGauge(_ daemon: TestDaemon) async throws -> Double {
+        let metrics = try await daemon.client.get("/metrics").text
+        let line = metrics.split(separator: "\n").first { $0.hasPrefix("switchboard_carrier_submissions_in_flight ") }
+        return line.flatMap { Double($0.split(separator: " ").last ?? "") } ?? -1
     }
 
     /// Mobile-originated deliver_sm become inbound messages: reassembled, UCS-2 decoded, opt-out

@@ -94,10 +94,16 @@ public protocol CarrierConnector: Sendable {
     func acceptance(of submissions: [CarrierSubmission]) async -> [String: Bool]
     /// Each connection to a carrier (SMPP connectors); empty for the simulator.
     func status() async -> [ConnectorStatus]
+    /// How many messages are worth handing over at once: beyond it, more would only wait inside the
+    /// connector (an SMPP connector's windows, each SMPP 3.4 §2.6, with as many again waiting for a
+    /// place). Nil when a carrier takes whatever it is given at once (the simulator).
+    var submitCapacity: Int? { get }
 }
 
 extension CarrierConnector {
     public func status() async -> [ConnectorStatus] { [] }
+
+    public var submitCapacity: Int? { nil }
 
     /// A carrier that keeps no record to ask cannot tell.
     public func acceptance(of submissions: [CarrierSubmission]) async -> [String: Bool] { [:] }

@@ -24,6 +24,7 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
     private let metrics: (any PipelineMetrics)?
     private let logger: Logger
     private let submissions = BatchQueue<Message>()
+    private let permits: SubmitPermits
 
     package init(
         store: MessageStore, carrier: any CarrierConnector, callbacks: StatusCallbackQueue,
@@ -34,6 +35,7 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
         self.callbacks = callbacks
         self.metrics = metrics
         self.logger = logger
+        permits = SubmitPermits(capacity: carrier.submitCapacity ?? Int.max / 2)
         carrier.bind(self)
     }
 
@@ -54,18 +56,58 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
         await carrier.resume(sent + reconciledAsSent)
         submissions.push(contentsOf: unfinished.filter { $0.status == .queued && $0.submitStartedAt == nil })
         await cancelWhenGracefulShutdown {
-            while let messages = await self.submissions.next() {
-                do {
-                    try await self.submit(messages)
-                } catch {
-                    // Only a shutdown or an error that is not a storage fault ends here; the messages
-                    // stay `queued`, and are reconciled at the next start if their submission began.
-                    self.logger.error(
-                        "could not submit messages", metadata: ["error": "\(error)", "count": "\(messages.count)"])
+            await withDiscardingTaskGroup { group in
+                while let messages = await self.nextSlice() {
+                    let claimed: [Message]
+                    do {
+                        claimed = try await self.claim(messages)
+                    } catch {
+                        // Only a shutdown or an error that is not a storage fault ends here; the
+                        // messages stay `queued`, and are reconciled at the next start if their
+                        // submission began.
+                        self.permits.release(messages.count)
+                        self.logger.error(
+                            "could not submit messages", metadata: ["error": "\(error)", "count": "\(messages.count)"])
+                        continue
+                    }
+                    self.permits.release(messages.count - claimed.count)
+                    self.metrics?.inFlight(claimed.count)
+                    for message in claimed {
+                        group.addTask {
+                            defer {
+                                self.permits.release(1)
+                                self.metrics?.inFlight(-1)
+                            }
+                            do {
+                                try await self.submitOne(message)
+                            } catch {
+                                self.logger.error(
+                                    "could not submit a message",
+                                    metadata: ["error": "\(error)", "message": "\(message.id)"])
+                            }
+                        }
+                    }
                 }
             }
         }
     }
+
+    /// The next messages to claim: as many as there are free permits (at most `Self.claimLimit`),
+    /// once at least one is free and something is queued; nil at shutdown.
+    private func nextSlice() async -> [Message]? {
+        let taken = await permits.acquire(upTo: Self.claimLimit)
+        guard taken > 0 else { return nil }
+        guard let messages = await submissions.next(max: taken) else {
+            permits.release(taken)
+            return nil
+        }
+        permits.release(taken - messages.count)
+        return messages
+    }
+
+    /// The most messages one claim takes: one writer transaction of this many `UPDATE`s keeps the
+    /// HTTP inserts queued behind it to a few milliseconds.
+    private static let claimLimit = 512
 
     private static func submission(_ message: Message) -> CarrierSubmission {
         CarrierSubmission(messageID: message.id, to: message.to, from: message.from, body: message.body ?? "")
@@ -112,25 +154,6 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
         return sent.map(Self.submission)
     }
 
-    /// Submits a batch concurrently (a connector with a window keeps several submissions in flight)
-    /// and records each answer as it comes, so an acceptance is on record milliseconds after the
-    /// carrier gave it, not after the slowest message of the batch.
-    private func submit(_ messages: [Message]) async throws {
-        let claimed = try await claim(messages.filter { $0.status == .queued })
-        let toSubmit = messages.filter { claimed.contains($0.id) }
-        guard !toSubmit.isEmpty else { return }
-        if toSubmit.count == 1 {
-            try await submitOne(toSubmit[0])
-            return
-        }
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for message in toSubmit {
-                group.addTask { try await self.submitOne(message) }
-            }
-            try await group.waitForAll()
-        }
-    }
-
     private func submitOne(_ message: Message) async throws {
         let result = await carrier.submit(Self.submission(message))
         metrics?.submitted(result)
@@ -142,7 +165,8 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
     }
 
     /// Puts a message the carrier could not take now back in the queue after `after`: its submit
-    /// intent is cleared, since nothing reached a carrier.
+    /// intent is cleared, since nothing reached a carrier. Its permit is given back at once: held,
+    /// messages for a connector that is down would hold back those another connector could take.
     private func deferSubmission(_ message: Message, reason: String, after: Duration) async throws {
         let id = message.id
         logger.debug("submission deferred", metadata: ["message": "\(id)", "reason": "\(reason)"])
@@ -175,13 +199,14 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
         }
     }
 
-    /// Records that the submission of `messages` begins, and returns the ids it may go ahead for:
-    /// those still `queued` (an erased account's messages failed meanwhile) and not begun before.
-    private func claim(_ messages: [Message]) async throws -> Set<String> {
-        guard !messages.isEmpty else { return [] }
+    /// Records that the submission of `messages` begins, and returns those it may go ahead for:
+    /// still `queued` (an erased account's messages failed meanwhile) and not begun before.
+    private func claim(_ messages: [Message]) async throws -> [Message] {
+        let queued = messages.filter { $0.status == .queued }
+        guard !queued.isEmpty else { return [] }
         let now = store.clock.now().epochMillis
-        let ids = messages.map(\.id)
-        return try await recording(.submitIntent) { db in
+        let ids = queued.map(\.id)
+        let claimed = try await recording(.submitIntent) { db in
             var claimed = Set<String>()
             let statement = try db.cachedStatement(sql: Self.markSubmitStarted)
             for id in ids {
@@ -189,6 +214,7 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
             }
             return claimed
         }
+        return queued.filter { claimed.contains($0.id) }
     }
 
     /// Runs `body` as one write, again and again with backoff while the storage refuses writes

@@ -7,6 +7,8 @@ public protocol PipelineMetrics: Sendable {
     func reconciled(_ answer: ReconciliationAnswer)
     /// A write of `work` failed because the storage refused it, and is tried again.
     func writeRetried(_ work: PipelineWork)
+    /// Messages claimed for submission and not yet answered by the carrier changed by `change`.
+    func inFlight(_ change: Int)
 }
 
 /// What the carrier said of a message whose submission began before a restart.

@@ -93,6 +93,27 @@ package final class BatchQueue<Element: Sendable>: Sendable {
         }
     }
 
+    /// Waits until something is queued and takes at most `limit` of it, oldest first; nil once the
+    /// calling task is cancelled or the queue is finished. The rest stays queued for the next call.
+    func next(max limit: Int) async -> [Element]? {
+        precondition(limit > 0, "a batch holds at least one element")
+        while true {
+            let (taken, finished) = state.withLock { state -> ([Element], Bool) in
+                guard state.items.count > limit else {
+                    let taken = state.items
+                    state.items.removeAll(keepingCapacity: true)
+                    return (taken, state.finished)
+                }
+                let taken = Array(state.items.prefix(limit))
+                state.items.removeFirst(limit)
+                return (taken, state.finished)
+            }
+            if !taken.isEmpty { return taken }
+            if finished || Task.isCancelled { return nil }
+            await wait(timeout: nil)
+        }
+    }
+
     func finish() {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
             state.finished = true
