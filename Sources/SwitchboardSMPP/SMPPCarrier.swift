@@ -158,6 +158,7 @@ final class SMPPCarrier: Sendable {
         }
         state.withLock { $0.phase = .bound }
         metrics?.bound(settings.name, true)
+        delegate.withLock { $0 }?.carrierBecameAvailable()
         return connections
     }
 

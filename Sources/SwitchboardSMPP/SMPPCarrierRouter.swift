@@ -7,7 +7,8 @@ import SwitchboardCore
 /// one is not bound or its SMSC throttles.
 ///
 /// A message no connector can take now is deferred (`retryLater`), never failed: it stays `queued`
-/// and is tried again. After a restart, a message whose submission began but whose acceptance was
+/// and is tried again, a second later when a route is throttling, as soon as one binds when none
+/// is bound. After a restart, a message whose submission began but whose acceptance was
 /// not recorded is submitted again (`acceptance(of:)` says `false`): SMPP has no way to ask an SMSC
 /// about a message by our id, and a lost message is worse than a repeated one. Only the few
 /// milliseconds between an SMSC's `submit_sm_resp` and the commit that records it are exposed.
@@ -67,7 +68,12 @@ public final class SMPPCarrierRouter: CarrierConnector, Service {
             else { break }
             try? await Task.sleep(until: until, clock: .continuous)
         }
-        return .retryLater(reason: reasons.joined(separator: "; "), after: .seconds(1))
+        // A throttling SMSC is tried again in a second. With no route bound, the message waits
+        // until one binds (`carrierBecameAvailable` wakes it), or 30 s at most: retried every
+        // second, each queued message cost a claim and its release per second for as long as the
+        // SMSC was down (1.05 cores with 7,535 queued, docs/benchmarks.md).
+        let anyBound = candidates.contains { $0.isBound }
+        return .retryLater(reason: reasons.joined(separator: "; "), after: anyBound ? .seconds(1) : .seconds(30))
     }
 
     /// Twice the connectors' windows together: one window's worth in flight on each, and as many

@@ -318,6 +318,41 @@ import Testing
         }
     }
 
+    /// With no connector bound, a queued message waits for a bind instead of being claimed and
+    /// released again every second: in 4 s without an SMSC each of 40 messages is deferred about
+    /// once (retried every second, about 160 deferrals), and once the SMSC is up and the connector
+    /// binds, all leave at once rather than at the end of their 30 s wait.
+    @Test func withNoConnectorBoundMessagesWaitForABind() async throws {
+        let port = try DaemonProcess.freePort()
+        let absent = SMPPConnectorSettings(
+            name: "sim", host: "127.0.0.1", port: port, systemID: "switchboard", password: "secret")
+        try await withDaemon(configure: {
+            var connector = absent
+            connector.reconnectMinSeconds = 0.2
+            connector.reconnectMaxSeconds = 0.5
+            $0.smppConnectors = [connector]
+            $0.rateLimits.sendBurst = 1000
+        }) { daemon in
+            let (_, client) = try await daemon.signUp()
+            var ids: [String] = []
+            for index in 0..<40 {
+                ids.append(try #require(try await client.send(body: "waits-\(index)").json["id"] as? String))
+            }
+            try await Task.sleep(for: .seconds(4))
+            let metrics = try await daemon.client.get("/metrics").text
+            let deferrals =
+                metrics.split(separator: "\n")
+                .first { $0.hasPrefix(#"switchboard_carrier_submissions_total{result="deferred"}"#) }
+                .flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
+            #expect(deferrals >= 40 && deferrals < 80, "each message deferred about once; \(deferrals)")
+            let smsc = try await SMSCProcess([], port: port)
+            defer { smsc.kill() }
+            let finals = try await Self.finals(client, ids, seconds: 15)
+            #expect(ids.allSatisfy { finals[$0]?["status"] as? String == "delivered" }, "\(finals)")
+            #expect(smsc.submits().count == 40)
+        }
+    }
+
     /// `switchboard_carrier_submissions_in_flight` from the daemon's `/metrics`.
     static func inFlightGauge(_ daemon: TestDaemon) async throws -> Double {
         let metrics = try await daemon.client.get("/metrics").text

@@ -77,6 +77,9 @@ public protocol CarrierDelegate: Sendable {
     /// for the ids that are known; the carrier's id is the key. Several connectors bound to one SMSC
     /// with one system_id share ids: the SMSC may send a receipt on any of their binds.
     func messageIDs(connectors: [String], carrierMessageIDs: [String]) async throws -> [String: String]
+    /// A link to the carrier came up (an SMPP connector bound): messages deferred because no route
+    /// could take them (`retryLater`) are worth submitting now rather than at the end of their wait.
+    func carrierBecameAvailable()
 }
 
 /// The link to an SMS carrier (SMPP, HTTP, or the built-in simulator).

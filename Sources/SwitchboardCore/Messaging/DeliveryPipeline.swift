@@ -25,6 +25,9 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
     private let logger: Logger
     private let submissions = BatchQueue<Message>()
     private let permits: SubmitPermits
+    /// Messages the carrier could not take, by id, until their wait ends or a link comes up, and
+    /// how many times a link came up (so a deferral that raced a bind is not left waiting).
+    private let deferred = Mutex<(messages: [String: Message], links: UInt64)>(([:], 0))
 
     package init(
         store: MessageStore, carrier: any CarrierConnector, callbacks: StatusCallbackQueue,
@@ -155,30 +158,55 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
     }
 
     private func submitOne(_ message: Message) async throws {
+        let links = deferred.withLock { $0.links }
         let result = await carrier.submit(Self.submission(message))
         metrics?.submitted(result)
         if case .retryLater(let reason, let after) = result {
-            try await deferSubmission(message, reason: reason, after: after)
+            try await deferSubmission(message, reason: reason, after: after, links: links)
             return
         }
         try await record([(message.id, result)], work: .carrierResults)
     }
 
-    /// Puts a message the carrier could not take now back in the queue after `after`: its submit
-    /// intent is cleared, since nothing reached a carrier. Its permit is given back at once: held,
-    /// messages for a connector that is down would hold back those another connector could take.
-    private func deferSubmission(_ message: Message, reason: String, after: Duration) async throws {
+    /// Puts a message the carrier could not take now back in the queue after `after`, or sooner
+    /// when the carrier says a link came up (`carrierBecameAvailable`): its submit intent is
+    /// cleared, since nothing reached a carrier. Its permit is given back at once: held, messages
+    /// for a connector that is down would hold back those another connector could take.
+    private func deferSubmission(_ message: Message, reason: String, after: Duration, links: UInt64) async throws {
         let id = message.id
         logger.debug("submission deferred", metadata: ["message": "\(id)", "reason": "\(reason)"])
         try await recording(.submitIntent) { db in
             try db.execute(
                 sql: "UPDATE messages SET submit_started_at = NULL WHERE id = ? AND status = 'queued'", arguments: [id])
         }
-        let submissions = self.submissions
+        // A link that came up since the carrier was asked would not find this message parked.
+        let linkCameUp = deferred.withLock { deferred -> Bool in
+            guard deferred.links == links else { return true }
+            deferred.messages[id] = message
+            return false
+        }
+        if linkCameUp {
+            submissions.push(message)
+            return
+        }
         Task {
             try? await Task.sleep(for: after)
-            submissions.push(message)
+            // Unless a link coming up queued it already.
+            if let message = self.deferred.withLock({ $0.messages.removeValue(forKey: id) }) {
+                self.submissions.push(message)
+            }
         }
+    }
+
+    public func carrierBecameAvailable() {
+        let waiting = deferred.withLock { deferred in
+            deferred.links &+= 1
+            defer { deferred.messages.removeAll() }
+            return deferred.messages.values.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
+        }
+        guard !waiting.isEmpty else { return }
+        logger.info("a carrier link came up; submitting deferred messages", metadata: ["count": "\(waiting.count)"])
+        submissions.push(contentsOf: waiting)
     }
 
     public func messageIDs(connectors: [String], carrierMessageIDs: [String]) async throws -> [String: String] {
