@@ -69,6 +69,39 @@ import Testing
     }
 }
 
+/// `WriteGathering`, which batches the delivery pipeline's writes of carrier answers and receipts.
+@Suite struct WriteGatheringTests {
+    private actor Flushes {
+        var batches: [[Int]] = []
+        func append(_ items: [Int]) { batches.append(items) }
+    }
+
+    /// Writes that arrive while the first one lingers are flushed in one call, in the order they
+    /// came, and each caller resumes once its batch is written; a batch of `enough` items does
+    /// not wait for company; after `close()` a write is refused with `Closed`, so its caller
+    /// writes on its own.
+    @Test func writesWithinTheLingerAreFlushedTogether() async throws {
+        let gathering = WriteGathering<Int>()
+        let flushes = Flushes()
+        let runner = Task {
+            await gathering.run(linger: .seconds(1), enough: 50) { await flushes.append($0) }
+        }
+        async let first: Void = gathering.write([1])
+        try await Task.sleep(for: .milliseconds(20))
+        async let second: Void = gathering.write([2, 3])
+        _ = try await (first, second)
+        #expect(await flushes.batches == [[1, 2, 3]])
+
+        try await gathering.write(Array(100..<150))
+        #expect(await flushes.batches.last == Array(100..<150))
+
+        gathering.close()
+        await runner.value
+        await #expect(throws: WriteGathering<Int>.Closed.self) { try await gathering.write([4]) }
+        #expect(await flushes.batches.count == 2)
+    }
+}
+
 @Suite struct ConfigurationTests {
     @Test func unknownAndInvalidSettingsAreAllNamed() throws {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("sb-config-\(UUID().uuidString).json")

@@ -25,6 +25,9 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
     private let logger: Logger
     private let submissions = BatchQueue<Message>()
     private let permits: SubmitPermits
+    /// The carrier's answers and its delivery reports, each written in batches (`WriteGathering`).
+    private let results = WriteGathering<(String, CarrierSubmitResult)>()
+    private let reports = WriteGathering<DeliveryReport>()
     /// Messages the carrier could not take, by id, until their wait ends or a link comes up, and
     /// how many times a link came up (so a deferral that raced a bind is not left waiting).
     private let deferred = Mutex<(messages: [String: Message], links: UInt64)>(([:], 0))
@@ -49,6 +52,32 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
     }
 
     public func run() async throws {
+        // The batched writes start first (receipts may arrive while unfinished messages are
+        // resumed) and outlive the submissions: an answer that arrives during shutdown is still
+        // recorded, so the message is not submitted again at the next start.
+        try await withThrowingDiscardingTaskGroup { writers in
+            writers.addTask {
+                await self.results.run(linger: Self.linger, enough: Self.enough) {
+                    try await self.record($0, work: .carrierResults)
+                }
+            }
+            writers.addTask {
+                await self.reports.run(linger: Self.linger, enough: Self.enough) {
+                    try await self.recordReports($0)
+                }
+            }
+            defer {
+                results.close()
+                reports.close()
+            }
+            try await resumeUnfinished()
+            await submitQueued()
+        }
+    }
+
+    /// Picks up where the last run stopped: reconciles submissions that began, hands `sent`
+    /// messages back to the carrier, and queues the rest.
+    private func resumeUnfinished() async throws {
         let unfinished = try await store.unfinished()
         if !unfinished.isEmpty {
             logger.info("resuming unfinished messages", metadata: ["count": "\(unfinished.count)"])
@@ -58,6 +87,10 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
         let sent = unfinished.filter { $0.status == .sent }.map(Self.submission)
         await carrier.resume(sent + reconciledAsSent)
         submissions.push(contentsOf: unfinished.filter { $0.status == .queued && $0.submitStartedAt == nil })
+    }
+
+    /// Claims queued messages as permits free and submits each in a task of its own, until shutdown.
+    private func submitQueued() async {
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
                 while let messages = await self.nextSlice() {
@@ -112,6 +145,11 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
     /// HTTP inserts queued behind it to a few milliseconds.
     private static let claimLimit = 512
 
+    /// How long the carrier's answers and reports wait for others to be written with, and how many
+    /// are written without waiting (see `WriteGathering`).
+    private static let linger = Duration.milliseconds(5)
+    private static let enough = 256
+
     private static func submission(_ message: Message) -> CarrierSubmission {
         CarrierSubmission(messageID: message.id, to: message.to, from: message.from, body: message.body ?? "")
     }
@@ -165,7 +203,11 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
             try await deferSubmission(message, reason: reason, after: after, links: links)
             return
         }
-        try await record([(message.id, result)], work: .carrierResults)
+        do {
+            try await results.write([(message.id, result)])
+        } catch is WriteGathering<(String, CarrierSubmitResult)>.Closed {
+            try await record([(message.id, result)], work: .carrierResults)
+        }
     }
 
     /// Puts a message the carrier could not take now back in the queue after `after`, or sooner
@@ -309,50 +351,59 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
     }
 
     public func carrierDidReport(_ reports: [DeliveryReport]) async {
-        let now = store.clock.now().epochMillis
-        let digest = store.digest
-        let events = store.events
-        let callbacks = self.callbacks
         do {
-            let queuedCallbacks = try await recording(.deliveryReports) { db in
-                var queuedCallbacks = false
-                for report in reports {
-                    let arguments: StatementArguments = [
-                        report.outcome.rawValue, report.errorCode, report.errorMessage, now, now, report.messageID,
-                    ]
-                    var changed = try ChangedMessage.fetch(
-                        db.cachedStatement(sql: Self.markFinal), arguments: arguments)
-                    if changed == nil {
-                        // A report can overtake the commit that marks its message sent (an instant
-                        // carrier, or a real one answering before its own submit acknowledgement):
-                        // the message is then marked sent first, so every message passes through
-                        // `sent`, with its event and callback, exactly once.
-                        guard
-                            let overtaken = try ChangedMessage.fetch(
-                                db.cachedStatement(sql: Self.markSent), arguments: [now, now, report.messageID])
-                        else { continue }
-                        if try Self.announce(
-                            db, overtaken, events: events, callbacks: callbacks, now: now, digest: digest)
-                        {
-                            queuedCallbacks = true
-                        }
-                        changed = try ChangedMessage.fetch(
-                            db.cachedStatement(sql: Self.markFinal), arguments: arguments)
-                    }
-                    guard let changed else { continue }
-                    if try Self.announce(db, changed, events: events, callbacks: callbacks, now: now, digest: digest) {
-                        queuedCallbacks = true
-                    }
-                }
-                return queuedCallbacks
+            do {
+                try await self.reports.write(reports)
+            } catch is WriteGathering<DeliveryReport>.Closed {
+                try await recordReports(reports)
             }
-            if queuedCallbacks { callbacks.wake() }
         } catch {
             // Only at shutdown, or for an error that is not a storage fault: the messages stay
             // `sent`, and the carrier is asked again for them on the next start.
             logger.error(
                 "could not record delivery reports", metadata: ["error": "\(error)", "count": "\(reports.count)"])
         }
+    }
+
+    /// Records the final statuses `reports` carry, each with its event and status callback.
+    private func recordReports(_ reports: [DeliveryReport]) async throws {
+        let now = store.clock.now().epochMillis
+        let digest = store.digest
+        let events = store.events
+        let callbacks = self.callbacks
+        let queuedCallbacks = try await recording(.deliveryReports) { db in
+            var queuedCallbacks = false
+            for report in reports {
+                let arguments: StatementArguments = [
+                    report.outcome.rawValue, report.errorCode, report.errorMessage, now, now, report.messageID,
+                ]
+                var changed = try ChangedMessage.fetch(
+                    db.cachedStatement(sql: Self.markFinal), arguments: arguments)
+                if changed == nil {
+                    // A report can overtake the commit that marks its message sent (an instant
+                    // carrier, or a real one answering before its own submit acknowledgement):
+                    // the message is then marked sent first, so every message passes through
+                    // `sent`, with its event and callback, exactly once.
+                    guard
+                        let overtaken = try ChangedMessage.fetch(
+                            db.cachedStatement(sql: Self.markSent), arguments: [now, now, report.messageID])
+                    else { continue }
+                    if try Self.announce(
+                        db, overtaken, events: events, callbacks: callbacks, now: now, digest: digest)
+                    {
+                        queuedCallbacks = true
+                    }
+                    changed = try ChangedMessage.fetch(
+                        db.cachedStatement(sql: Self.markFinal), arguments: arguments)
+                }
+                guard let changed else { continue }
+                if try Self.announce(db, changed, events: events, callbacks: callbacks, now: now, digest: digest) {
+                    queuedCallbacks = true
+                }
+            }
+            return queuedCallbacks
+        }
+        if queuedCallbacks { callbacks.wake() }
     }
 
     /// A status change hands back the changed message and its account's content mode, so that the

@@ -114,6 +114,14 @@ package final class BatchQueue<Element: Sendable>: Sendable {
         }
     }
 
+    /// Takes everything queued now without waiting.
+    func takeAll() -> [Element] {
+        state.withLock { state in
+            defer { state.items.removeAll(keepingCapacity: true) }
+            return state.items
+        }
+    }
+
     func finish() {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
             state.finished = true
