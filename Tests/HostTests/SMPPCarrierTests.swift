@@ -12,8 +12,15 @@ import Testing
     )
         -> SMPPConnectorSettings
     {
+        connector(port: smsc.port, name: name, change)
+    }
+
+    /// A connector to an SMSC on loopback `port`, which may not be listening yet.
+    static func connector(
+        port: Int, name: String = "sim", _ change: (inout SMPPConnectorSettings) -> Void = { _ in }
+    ) -> SMPPConnectorSettings {
         var settings = SMPPConnectorSettings(
-            name: name, host: "127.0.0.1", port: smsc.port, systemID: "switchboard", password: "secret")
+            name: name, host: "127.0.0.1", port: port, systemID: "switchboard", password: "secret")
         settings.reconnectMinSeconds = 0.2
         change(&settings)
         return settings
@@ -38,11 +45,7 @@ import Testing
     @Test func messagesLeaveThroughTheSMSCEncodedAsItExpectsAndTheirReceiptsComeBack() async throws {
         try await withSMSC { smsc in
             try await withDaemon(configure: { $0.smppConnectors = [Self.connector(smsc)] }) { daemon in
-                #expect(
-                    try await eventually {
-                        let status = try await daemon.admin.get("/v1/admin/connectors").json
-                        return ((status["data"] as? [[String: Any]])?.first?["state"] as? String) == "bound"
-                    })
+                #expect(try await Self.bound(daemon))
                 let (_, client) = try await daemon.signUp()
                 let long = String(repeating: "Long message. ", count: 25)  // 350 GSM characters: 3 parts
                 var ids: [String] = []
@@ -229,10 +232,7 @@ import Testing
             $0.rateLimits.sendBurst = 1000
         }) { daemon in
             let (_, client) = try await daemon.signUp()
-            var ids: [String] = []
-            for index in 0..<30 {
-                ids.append(try #require(try await client.send(body: "drop-\(index)").json["id"] as? String))
-            }
+            let ids = try await Self.send(client, 30, bodies: "drop-")
             // Some accepted, a window in flight, the rest queued.
             _ = try await eventually(seconds: 10) { first.submits().count >= 8 }
             first.kill()
@@ -270,16 +270,9 @@ import Testing
                 $0.rateLimits.sendBurst = 1000
             }) { daemon in
                 // Bound first: until then every claim is given back at once (the router defers).
-                #expect(
-                    try await eventually {
-                        let status = try await daemon.admin.get("/v1/admin/connectors").json
-                        return ((status["data"] as? [[String: Any]])?.first?["state"] as? String) == "bound"
-                    })
+                #expect(try await Self.bound(daemon))
                 let (_, client) = try await daemon.signUp()
-                var ids: [String] = []
-                for index in 0..<30 {
-                    ids.append(try #require(try await client.send(body: "backlog-\(index)").json["id"] as? String))
-                }
+                let ids = try await Self.send(client, 30, bodies: "backlog-")
                 let database = try DatabaseQueue(
                     path: daemon.directory.appendingPathComponent("switchboard.sqlite").path,
                     configuration: { () -> Configuration in
@@ -324,20 +317,12 @@ import Testing
     /// binds, all leave at once rather than at the end of their 30 s wait.
     @Test func withNoConnectorBoundMessagesWaitForABind() async throws {
         let port = try DaemonProcess.freePort()
-        let absent = SMPPConnectorSettings(
-            name: "sim", host: "127.0.0.1", port: port, systemID: "switchboard", password: "secret")
         try await withDaemon(configure: {
-            var connector = absent
-            connector.reconnectMinSeconds = 0.2
-            connector.reconnectMaxSeconds = 0.5
-            $0.smppConnectors = [connector]
+            $0.smppConnectors = [Self.connector(port: port) { $0.reconnectMaxSeconds = 0.5 }]
             $0.rateLimits.sendBurst = 1000
         }) { daemon in
             let (_, client) = try await daemon.signUp()
-            var ids: [String] = []
-            for index in 0..<40 {
-                ids.append(try #require(try await client.send(body: "waits-\(index)").json["id"] as? String))
-            }
+            let ids = try await Self.send(client, 40, bodies: "waits-")
             try await Task.sleep(for: .seconds(4))
             let metrics = try await daemon.client.get("/metrics").text
             let deferrals =
@@ -351,6 +336,23 @@ import Testing
             #expect(ids.allSatisfy { finals[$0]?["status"] as? String == "delivered" }, "\(finals)")
             #expect(smsc.submits().count == 40)
         }
+    }
+
+    /// Whether the daemon's first connector reports itself bound within the usual wait.
+    static func bound(_ daemon: TestDaemon) async throws -> Bool {
+        try await eventually {
+            let status = try await daemon.admin.get("/v1/admin/connectors").json
+            return ((status["data"] as? [[String: Any]])?.first?["state"] as? String) == "bound"
+        }
+    }
+
+    /// Sends `count` messages with bodies `bodies` followed by 0, 1, …, and returns their ids in order.
+    static func send(_ client: TestClient, _ count: Int, bodies: String) async throws -> [String] {
+        var ids: [String] = []
+        for index in 0..<count {
+            ids.append(try #require(try await client.send(body: "\(bodies)\(index)").json["id"] as? String))
+        }
+        return ids
     }
 
     /// `switchboard_carrier_submissions_in_flight` from the daemon's `/metrics`.
