@@ -46,7 +46,15 @@ import Testing
             let catalog = try await client.get("/v1/addons/com.example.recorder")
             #expect(catalog.json["enabled"] as? Bool == false)
             #expect((catalog.json["fields"] as? [[String: Any]])?.allSatisfy { $0["purpose"] is String } == true)
-            _ = try await client.send(to: "+37255512345", body: "before consent")
+            let before = try #require(
+                try await client.send(to: "+37255512345", body: "before consent").json["id"] as? String)
+            // Consent covers events that happen after it: the message sent before it must reach its
+            // final status first, or its delivery report (written in a later batch) is shared too.
+            #expect(
+                try await eventually {
+                    try await client.get("/v1/messages/\(before)").json["status"] as? String == "delivered"
+                })
+            #expect(AddonFixture.recorded(dataDir: daemon.directory, addonID: "com.example.recorder").isEmpty)
 
             let missing = try await client.put(
                 "/v1/account/addons/com.example.recorder", json: ["fields": ["usage.to"]])
