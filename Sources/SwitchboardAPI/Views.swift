@@ -15,6 +15,8 @@ struct AccountView: Encodable {
     var createdAt: String?
     var lastLoginAt: String?
     var lastLoginIp: String?
+    /// Present while a deletion asked for under a legal hold waits for the hold to be lifted.
+    var erasureRequestedAt: String?
 
     init(_ account: Account, showSecret: Bool = true) {
         id = account.id
@@ -29,6 +31,7 @@ struct AccountView: Encodable {
         createdAt = Timestamp.string(account.createdAt)
         lastLoginAt = Timestamp.string(account.lastLoginAt)
         lastLoginIp = account.lastLoginIP
+        erasureRequestedAt = account.status == .active ? Timestamp.string(account.erasureRequestedAt) : nil
     }
 }
 

@@ -55,7 +55,10 @@ struct Accounts: AsyncParsableCommand {
             let daemon = try Daemon(
                 config: try options.resolve(loadAddons: false), logger: Logger(label: "switchboard"))
             for account in try await daemon.accounts.list(limit: 10_000) {
-                let hold = account.legalHoldReason.map { "  legal hold: \($0)" } ?? ""
+                var hold = account.legalHoldReason.map { "  legal hold: \($0)" } ?? ""
+                if account.isActive, account.erasureRequestedAt != nil {
+                    hold += "  deletion requested, carried out when the hold is lifted"
+                }
                 print(
                     "\(account.id)  \(account.status.rawValue)  \(account.email ?? "-")  \(account.name ?? "-")\(hold)")
             }

@@ -377,6 +377,8 @@ struct ConsoleVisitor {
             #expect(held.status == 409)
             #expect(held.text.contains("Nothing was erased"))
             #expect(!held.text.contains("court order 7"))
+            #expect(held.text.contains("erased as soon as the hold is lifted"))
+            #expect(try await visitor.get("/console/delete").text.contains("it waits on the hold"))
             #expect(try await visitor.get("/console/messages").status == 200)
 
             // A browser stuck at the second factor can still sign out, and then has no session.

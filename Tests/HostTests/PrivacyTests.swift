@@ -91,14 +91,55 @@ import Testing
             let hold = try await daemon.admin.put(
                 "/v1/admin/accounts/\(accountID)/legal-hold", json: ["reason": "court order 2026-17"])
             #expect(hold.status == 200)
-            let held = try await client.delete("/v1/account")
-            #expect(held.status == 200)
-            #expect(held.json["status"] as? String == "held")
-            #expect(held.text.contains("court order 2026-17"))
-            #expect(try await client.get("/v1/contacts").data.count == 1)
-
             #expect(try await daemon.admin.delete("/v1/admin/accounts/\(accountID)/legal-hold").status == 200)
-            #expect(try await client.delete("/v1/account").json["status"] as? String == "erased")
+            // Lifting a hold under which nobody asked for deletion erases nothing.
+            let account = try await client.get("/v1/account")
+            #expect(account.json["status"] as? String == "active")
+            #expect(account.json["erasure_requested_at"] == nil)
+            #expect(try await client.get("/v1/contacts").data.count == 1)
         }
+    }
+
+    /// GDPR article 17(3)(e) lets a legal hold keep the data; once it is lifted, 17(1) asks for the
+    /// erasure without undue delay. A deletion asked for under the hold is kept (across a restart)
+    /// and carried out by the lift itself, under the customer's own request.
+    @Test func aDeletionAskedForUnderALegalHoldIsCarriedOutWhenItIsLifted() async throws {
+        let first = try await TestDaemon.start()
+        let (accountID, client) = try await first.signUp()
+        _ = try await client.post("/v1/contacts", json: ["number": "+37255511111", "name": "Bob"])
+        #expect(
+            try await first.admin.put(
+                "/v1/admin/accounts/\(accountID)/legal-hold", json: ["reason": "court order 2026-17"]
+            ).status == 200)
+        let held = try await client.delete("/v1/account")
+        #expect(held.status == 200)
+        #expect(held.json["status"] as? String == "held")
+        #expect(held.json["addon_erasure"] == nil)
+        #expect(held.text.contains("court order 2026-17"))
+        #expect(held.text.contains("erased as soon as the hold is lifted"))
+        #expect(try await client.get("/v1/contacts").data.count == 1)
+        let requestedAt = try #require(try await client.get("/v1/account").json["erasure_requested_at"] as? String)
+        // Asking again keeps the first request.
+        #expect(try await client.delete("/v1/account").json["status"] as? String == "held")
+        #expect(try await client.get("/v1/account").json["erasure_requested_at"] as? String == requestedAt)
+        await first.stop(removeData: false)
+
+        let second = try await TestDaemon.start(directory: first.directory)
+        defer { try? FileManager.default.removeItem(at: first.directory) }
+        let again = second.client.with(basic: client.basic)
+        #expect(try await again.get("/v1/contacts").data.count == 1)
+        let lifted = try await second.admin.delete("/v1/admin/accounts/\(accountID)/legal-hold")
+        #expect(lifted.status == 200, "\(lifted.text)")
+        #expect((lifted.json["account"] as? [String: Any])?["status"] as? String == "erased")
+        #expect((lifted.json["account"] as? [String: Any])?["email"] == nil)
+        let erasure = try #require(lifted.json["addon_erasure"] as? [String: Any])
+        #expect((erasure["origin"] as? String)?.hasPrefix("api:key_") == true, "\(erasure)")
+        #expect(erasure["subject"] as? String == "account")
+        // The customer's keys are revoked with the rest.
+        #expect(try await again.get("/v1/contacts").status == 401)
+        let shown = try await second.admin.get("/v1/admin/accounts/\(accountID)")
+        #expect((shown.json["account"] as? [String: Any])?["status"] as? String == "erased")
+        #expect((shown.json["account"] as? [String: Any])?["erasure_requested_at"] == nil)
+        await second.stop(removeData: false)
     }
 }

@@ -467,7 +467,7 @@ import Testing
                 "v7-callback-receivers-secret-rotation", "v8-sign-in-sessions", "v9-carrier-submit-intent",
                 "v10-carrier-submissions", "v11-smpp-server", "v12-inbound-webhooks", "v13-smpp-partials",
                 "v14-account-inbound-webhook", "v15-settled-erasures-forget-the-number",
-                "v16-event-log-with-cursors", "v17-console-sign-in",
+                "v16-event-log-with-cursors", "v17-console-sign-in", "v18-erasure-awaiting-hold",
             ])
         let owned = (CoreSchema.migrations + AddonSchema.migrations).map(\.identifier)
         #expect(Set(applied) == Set(owned))

@@ -325,6 +325,7 @@ struct ConsoleCustomerPages {
         let account = try await routes.api(context).call(accountRoutes.show, .get, "/v1/account") as? [String: Any]
         var plan = Self.deletionPlan(services)
         plan["held"] = account?["legal_hold"] as? Bool ?? false
+        plan["requested"] = account?["erasure_requested_at"] as? String ?? ""
         return routes.page(ConsolePage("delete", title: "Delete your account", data: plan), request, context)
     }
 
@@ -343,7 +344,7 @@ struct ConsoleCustomerPages {
                 ConsolePage(
                     "delete", title: "Delete your account", data: Self.deletionPlan(services), status: .conflict,
                     errors: [
-                        "Nothing was erased: an operator legal hold is set on this account. Your account stays as it is; ask again once the hold is lifted."
+                        "Nothing was erased yet: an operator legal hold is set on this account. Your request is recorded, and the account is erased as soon as the hold is lifted."
                     ]), request, context)
         }
         var response = routes.renderer.render(

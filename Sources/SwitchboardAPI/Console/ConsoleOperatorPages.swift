@@ -250,8 +250,15 @@ struct ConsoleOperatorPages {
     @Sendable func liftLegalHold(_ request: Request, context: AppContext) async throws -> Response {
         _ = try await routes.form(request, context)
         let id = try context.parameters.require("id")
-        _ = try await routes.api(context).call(
-            adminRoutes.liftLegalHold, .delete, "/v1/admin/accounts/\(id)/legal-hold", parameters: ["id": id])
-        return try await accountsPage(request, context, notice: "Legal hold lifted on \(id).", errors: [], status: .ok)
+        let lifted =
+            try await routes.api(context).call(
+                adminRoutes.liftLegalHold, .delete, "/v1/admin/accounts/\(id)/legal-hold", parameters: ["id": id])
+            as? [String: Any]
+        let erased = (lifted?["account"] as? [String: Any])?["status"] as? String == AccountStatus.erased.rawValue
+        let notice =
+            erased
+            ? "Legal hold lifted on \(id); the deletion its customer asked for under the hold is carried out."
+            : "Legal hold lifted on \(id)."
+        return try await accountsPage(request, context, notice: notice, errors: [], status: .ok)
     }
 }

@@ -179,7 +179,7 @@ extension ConsoleTemplates {
 
     static let delete = """
         {{<layout}}{{$content}}
-        {{#held}}<div class="warning" role="status"><p>An operator legal hold is set on this account: while it lasts, deleting it erases nothing.</p></div>{{/held}}
+        {{#held}}<div class="warning" role="status"><p>An operator legal hold is set on this account: while it lasts, nothing is erased. A deletion you ask for now is recorded and carried out as soon as the hold is lifted.</p>{{#requested}}<p>You asked for deletion on {{requested}}; it waits on the hold.</p>{{/requested}}</div>{{/held}}
         <p>Deleting the account cannot be undone. Every add-on that received data about you is asked to erase it too, and each answer is recorded.</p>
         <h2>What is erased</h2>
         <ul>{{#erased}}<li>{{.}}</li>{{/erased}}</ul>

@@ -27,6 +27,8 @@ struct AdminRoutes {
     struct AdminAccountView: Encodable {
         var account: AccountView
         var legalHoldReason: String?
+        /// Only when lifting a hold carried out the deletion the customer asked for under it.
+        var addonErasure: ErasureView? = nil
     }
 
     @Sendable func listAccounts(_ request: Request, context: AppContext) async throws -> Response {
@@ -66,11 +68,18 @@ struct AdminRoutes {
 
     @Sendable func liftLegalHold(_ request: Request, context: AppContext) async throws -> Response {
         let id = try context.parameters.require("id")
-        guard let account = try await services.accounts.setLegalHold(accountID: id, reason: nil) else {
+        guard let lifted = try await services.erasures.liftLegalHold(accountID: id) else {
             throw Problem.notFound("account \(id)")
         }
+        var erasure: ErasureView?
+        if let requestID = lifted.erasure?.requestID,
+            let status = try await services.addons.erasureStatus(id: requestID, accountID: id)
+        {
+            erasure = ErasureView(status)
+        }
         return try JSONResponse.make(
-            AdminAccountView(account: AccountView(account, showSecret: false), legalHoldReason: nil))
+            AdminAccountView(
+                account: AccountView(lifted.account, showSecret: false), legalHoldReason: nil, addonErasure: erasure))
     }
 
     struct InboundView: Encodable {

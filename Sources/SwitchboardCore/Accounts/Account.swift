@@ -33,6 +33,9 @@ public struct Account: Sendable, Equatable {
     public var erasedAt: Int64?
     /// Where inbound messages to the account's numbers without a webhook of their own are posted.
     public var inboundWebhook: String?
+    /// When the customer asked for the account's deletion while a legal hold kept it (ms since the
+    /// epoch); lifting the hold carries the deletion out.
+    public var erasureRequestedAt: Int64?
 
     public var isActive: Bool { status == .active }
 }
@@ -55,6 +58,7 @@ extension Account: FetchableRecord {
         lastLoginIP = row["last_login_ip"]
         erasedAt = row["erased_at"]
         inboundWebhook = row["inbound_webhook"]
+        erasureRequestedAt = row["erasure_requested_at"]
     }
 }
 

@@ -54,8 +54,10 @@ public struct ErasureService: Sendable {
         case held
     }
 
-    /// Erases the account's personal data and closes it, unless an operator legal hold is set; nil
-    /// when there is no such account. `origin` names who asked (`api:KEY`, `cli`), kept with the request.
+    /// Erases the account's personal data and closes it; nil when there is no such account. While
+    /// an operator legal hold is set nothing is erased: the request is recorded (when, and `origin`)
+    /// and carried out when the hold is lifted (``liftLegalHold(accountID:)``). `origin` names who
+    /// asked (`api:KEY`, `cli`), kept with the request.
     public func eraseAccount(accountID: String, origin: String) async throws -> AccountOutcome? {
         let now = clock.now().epochMillis
         let retentionDays = self.retentionDays
@@ -67,38 +69,95 @@ public struct ErasureService: Sendable {
                     db, sql: "SELECT * FROM accounts WHERE id = ?", arguments: [accountID])
             else { return nil }
             if let reason = account.legalHoldReason {
+                // The first request's time and origin are the ones kept: asking again changes nothing.
+                try db.execute(
+                    sql: """
+                        UPDATE accounts SET erasure_requested_at = COALESCE(erasure_requested_at, ?),
+                            erasure_requested_by = COALESCE(erasure_requested_by, ?), updated_at = ?
+                        WHERE id = ? AND status = 'active'
+                        """, arguments: [now, origin, now, accountID])
                 return AccountOutcome(report: Self.heldReport(reason), requestID: nil)
             }
-            try db.execute(sql: "DELETE FROM contacts WHERE account_id = ?", arguments: [accountID])
-            let contacts = db.changesCount
-            // Messages not yet handed to the carrier are not sent without their bodies: they fail.
-            try db.execute(
-                sql: """
-                    UPDATE messages SET status = 'failed', error_message = 'account erased before sending', completed_at = ?,
-                        updated_at = ? WHERE account_id = ? AND status = 'queued'
-                    """, arguments: [now, now, accountID])
-            try db.execute(
-                sql: """
-                    UPDATE messages SET body = NULL, body_digest = NULL, status_callback = NULL,
-                        status_callback_events = NULL WHERE account_id = ?
-                    """, arguments: [accountID])
-            try db.execute(sql: "DELETE FROM callbacks WHERE account_id = ?", arguments: [accountID])
-            try db.execute(sql: "DELETE FROM account_numbers WHERE account_id = ?", arguments: [accountID])
-            try db.execute(
-                sql: "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE account_id = ?",
-                arguments: [now, accountID])
-            try db.execute(
-                sql: """
-                    UPDATE accounts SET name = NULL, email = NULL, company = NULL, password_hash = NULL,
-                        last_login_ip = NULL, webhook_secret = '', status = 'erased', erased_at = ?, updated_at = ?
-                    WHERE id = ?
-                    """, arguments: [now, now, accountID])
-            let requestID = try requests.requestErasure(db, accountID: accountID, subject: .account, origin: origin)
-            return AccountOutcome(
-                report: Self.erasedReport(contacts: contacts, retentionDays: retentionDays), requestID: requestID)
+            return try Self.erase(
+                db, accountID: accountID, origin: origin, now: now, retentionDays: retentionDays, requests: requests)
         }
         if outcome?.requestID != nil { await purgeErasedPages() }
         return outcome
+    }
+
+    /// What lifting a legal hold did: the account as it now is, and the deletion the customer asked
+    /// for while it was held, carried out in the same transaction (nil when none was waiting).
+    public struct LiftOutcome: Sendable, Equatable {
+        public var account: Account
+        public var erasure: AccountOutcome?
+    }
+
+    /// Lifts the operator legal hold on `accountID` and, in the same transaction, carries out the
+    /// deletion the customer asked for while it was set, under the customer's own origin; nil when
+    /// there is no such account. GDPR article 17(1) asks for erasure "without undue delay" once the
+    /// ground for keeping the data (here article 17(3)(e), legal claims) is gone.
+    public func liftLegalHold(accountID: String) async throws -> LiftOutcome? {
+        let now = clock.now().epochMillis
+        let retentionDays = self.retentionDays
+        let requests = self.requests
+        let erasure: AccountOutcome?? = try await writer.write { db in
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT status, erasure_requested_at, erasure_requested_by FROM accounts WHERE id = ?",
+                    arguments: [accountID])
+            else { return nil }
+            try db.execute(
+                sql: "UPDATE accounts SET legal_hold_reason = NULL, updated_at = ? WHERE id = ?",
+                arguments: [now, accountID])
+            let status: String = row["status"]
+            let requestedAt: Int64? = row["erasure_requested_at"]
+            guard status == AccountStatus.active.rawValue, requestedAt != nil else { return .some(nil) }
+            let origin: String = row["erasure_requested_by"] ?? "unknown"
+            return try Self.erase(
+                db, accountID: accountID, origin: origin, now: now, retentionDays: retentionDays, requests: requests)
+        }
+        guard let erasure else { return nil }
+        if erasure != nil {
+            accounts.credentials.forget(accountID: accountID)
+            await purgeErasedPages()
+        }
+        guard let account = try await accounts.find(id: accountID) else { return nil }
+        return LiftOutcome(account: account, erasure: erasure)
+    }
+
+    /// The erasure itself, in the caller's transaction: the core's copy of the account's personal
+    /// data, and the request that asks the add-ons for theirs.
+    private static func erase(
+        _ db: Database, accountID: String, origin: String, now: Int64, retentionDays: Int,
+        requests: any ErasureRequestSink
+    ) throws -> AccountOutcome {
+        try db.execute(sql: "DELETE FROM contacts WHERE account_id = ?", arguments: [accountID])
+        let contacts = db.changesCount
+        // Messages not yet handed to the carrier are not sent without their bodies: they fail.
+        try db.execute(
+            sql: """
+                UPDATE messages SET status = 'failed', error_message = 'account erased before sending', completed_at = ?,
+                    updated_at = ? WHERE account_id = ? AND status = 'queued'
+                """, arguments: [now, now, accountID])
+        try db.execute(
+            sql: """
+                UPDATE messages SET body = NULL, body_digest = NULL, status_callback = NULL,
+                    status_callback_events = NULL WHERE account_id = ?
+                """, arguments: [accountID])
+        try db.execute(sql: "DELETE FROM callbacks WHERE account_id = ?", arguments: [accountID])
+        try db.execute(sql: "DELETE FROM account_numbers WHERE account_id = ?", arguments: [accountID])
+        try db.execute(
+            sql: "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE account_id = ?",
+            arguments: [now, accountID])
+        try db.execute(
+            sql: """
+                UPDATE accounts SET name = NULL, email = NULL, company = NULL, password_hash = NULL,
+                    last_login_ip = NULL, webhook_secret = '', status = 'erased', erased_at = ?, updated_at = ?
+                WHERE id = ?
+                """, arguments: [now, now, accountID])
+        let requestID = try requests.requestErasure(db, accountID: accountID, subject: .account, origin: origin)
+        return AccountOutcome(
+            report: erasedReport(contacts: contacts, retentionDays: retentionDays), requestID: requestID)
     }
 
     /// Empties the write-ahead log after an erasure, so the erased values are in no file. The
@@ -160,7 +219,7 @@ public struct ErasureService: Sendable {
                 .init(
                     data: "all account data",
                     reason:
-                        "an operator legal hold is set on this account (\(reason)); nothing is erased until it is lifted"
+                        "an operator legal hold is set on this account (\(reason)); nothing is erased while it is set. This request is recorded, and the account is erased as soon as the hold is lifted"
                 )
             ])
     }

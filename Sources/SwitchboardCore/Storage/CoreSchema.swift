@@ -29,11 +29,12 @@ public enum CoreSchema {
     public static let v13SMPPPartials = SchemaMigration("v13-smpp-partials", sql: v13)
     public static let v14AccountInboundWebhook = SchemaMigration("v14-account-inbound-webhook", sql: v14)
     public static let v17ConsoleSignIn = SchemaMigration("v17-console-sign-in", sql: v17)
+    public static let v18ErasureAwaitingHold = SchemaMigration("v18-erasure-awaiting-hold", sql: v18)
     /// The core's steps alone, in order (a database holding only the core, as in its own tests).
     public static let migrations = [
         v1Core, v4CallbackEvents, v6ErasedAccountsStayErased, v7CallbackReceiversSecretRotation,
         v8SignInSessions, v9CarrierSubmitIntent, v10CarrierSubmissions, v11SMPPServer, v12InboundWebhooks,
-        v13SMPPPartials, v14AccountInboundWebhook, v17ConsoleSignIn,
+        v13SMPPPartials, v14AccountInboundWebhook, v17ConsoleSignIn, v18ErasureAwaitingHold,
     ]
 
     private static let v1 = """
@@ -268,6 +269,14 @@ public enum CoreSchema {
         CREATE TRIGGER accounts_erasure_clears_inbound_webhook AFTER UPDATE OF status ON accounts
         WHEN NEW.status = 'erased'
         BEGIN UPDATE accounts SET inbound_webhook = NULL WHERE id = NEW.id; END;
+        """
+
+    /// A deletion the customer asked for while an operator legal hold was set: when and by whom
+    /// (`api:KEY`, `console`), so that lifting the hold carries it out (GDPR article 17(1): "without
+    /// undue delay" once the ground for keeping the data, article 17(3)(e), is gone).
+    private static let v18 = """
+        ALTER TABLE accounts ADD COLUMN erasure_requested_at INTEGER;
+        ALTER TABLE accounts ADD COLUMN erasure_requested_by TEXT;
         """
 
     /// The web console's sign-in (`docs/console.md`): cookie sessions (only the token's SHA-256 is

@@ -22,5 +22,6 @@ package enum DaemonSchema {
         AddonSchema.v15SettledErasuresForgetTheNumber,
         AddonSchema.v16EventLogWithCursors,
         CoreSchema.v17ConsoleSignIn,
+        CoreSchema.v18ErasureAwaitingHold,
     ]
 }
