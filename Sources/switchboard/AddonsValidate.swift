@@ -34,19 +34,19 @@ extension Addons {
                 options.libraryDirectories = [BundledAddons.executableDirectory]
             }
             guard FileManager.default.isExecutableFile(atPath: options.runner) else {
-                throw ValidationError(
+                let problem =
                     "no runner at \(options.runner); install switchboard-addon-runner beside switchboard (scripts/install) or pass --runner"
-                )
+                // A tool reading --json gets JSON for a setup problem too, with the usage error's status.
+                guard json else { throw ValidationError(problem) }
+                try Self.printJSON(["manifest": manifest, "passed": false, "rules": [], "error": problem])
+                throw ExitCode.validationFailure
             }
             let report = AddonValidator.run(manifestFile: manifest, options: options, logger: quietLogger())
             if json {
                 let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
                 var object = try JSONSerialization.jsonObject(with: encoder.encode(report)) as? [String: Any] ?? [:]
                 object["passed"] = report.passed
-                let data = try JSONSerialization.data(
-                    withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-                print(String(decoding: data, as: UTF8.self))
+                try Self.printJSON(object)
             } else {
                 print("\(report.addon ?? manifest) \(report.version ?? "")".trimmingCharacters(in: .whitespaces))
                 for rule in report.rules {
@@ -65,6 +65,12 @@ extension Addons {
                         ? "passed: \(report.rules.count) rules" : "FAILED: \(failed) of \(report.rules.count) rules")
             }
             if !report.passed { throw ExitCode(1) }
+        }
+
+        private static func printJSON(_ object: [String: Any]) throws {
+            let data = try JSONSerialization.data(
+                withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+            print(String(decoding: data, as: UTF8.self))
         }
     }
 }

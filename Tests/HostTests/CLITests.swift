@@ -107,6 +107,23 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: data.appendingPathComponent("daemon.url").path))
     }
 
+    /// `addons validate --json` answers in JSON even when it cannot start: a tool parsing its
+    /// output gets the reason, not a usage text.
+    @Test func validateWithoutARunnerSaysSoInJSON() async throws {
+        let missing = "/nonexistent/switchboard-addon-runner"
+        let plain = try await Self.switchboard(["addons", "validate", "--runner", missing, "addon.json"])
+        #expect(plain.status == 64, "\(plain)")
+        #expect(plain.errors.contains("no runner at \(missing)"), "\(plain)")
+        let run = try await Self.switchboard(["addons", "validate", "--json", "--runner", missing, "addon.json"])
+        #expect(run.status == 64, "\(run)")
+        let object = try #require(
+            try JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [String: Any], "\(run)")
+        #expect(object["passed"] as? Bool == false)
+        #expect(object["manifest"] as? String == "addon.json")
+        #expect((object["error"] as? String)?.contains("no runner at \(missing)") == true)
+        #expect((object["rules"] as? [Any])?.isEmpty == true)
+    }
+
     @Test func eachFailureSaysWhatFailedAndExitsNonZero() async throws {
         let directory = temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
