@@ -160,10 +160,15 @@ class Browser:
         return form
 
     def submit(self, form_css, values=None):
-        form = self.fill(form_css, values or {})
+        self.fill(form_css, values or {})
+        self.follow(f"{form_css} button[type='submit']")
+
+    def follow(self, css):
+        """Clicks the link or button `css` and waits for the page it leads to."""
         page = self.driver.find_element(By.TAG_NAME, "html")
-        form.find_element(By.CSS_SELECTOR, "button[type='submit']").click()
-        # The click only starts the navigation: wait until the old page is gone and the new one loaded.
+        self.one(css).click()
+        # The click only starts the navigation: wait until the old page is gone and the new one
+        # loaded, or a check on a loaded machine reads the old page's address.
         WebDriverWait(self.driver, 20).until(expected_conditions.staleness_of(page))
         WebDriverWait(self.driver, 20).until(
             lambda driver: driver.execute_script("return document.readyState") == "complete")
@@ -272,7 +277,7 @@ class Flow:
         self.first = first
         self.authenticator = self.enrol_new_account(first, "Grace Hopper", self.email, screenshots=True)
         first.one("#recovery-codes")
-        first.one("a.button").click()
+        first.follow("a.button")
         first.expect_path("/console/messages", "Continue after the recovery codes")
         first.expect_heading("Messages", "Continue after the recovery codes")
 
@@ -283,7 +288,7 @@ class Flow:
         browser.fill("form[action='/console/sign-up']", {"name": name, "email": email, "password": PASSWORD})
         if screenshots:
             browser.screenshot("sign-up")
-        browser.one("form[action='/console/sign-up'] button[type='submit']").click()
+        browser.follow("form[action='/console/sign-up'] button[type='submit']")
         browser.expect_path("/console/enrol", "after sign-up")
         browser.expect_heading("Set up a second factor", "after sign-up")
         secret = browser.one("#totp-secret").text.strip()
@@ -320,7 +325,7 @@ class Flow:
         browser = self.second
         browser.open("/console/addons")
         browser.expect_heading("Add-ons", "the add-on catalog")
-        browser.one("a[href='/console/addons/reporting']").click()
+        browser.follow("a[href='/console/addons/reporting']")
         browser.expect_path("/console/addons/reporting", "the Reporting add-on's link in the catalog")
         form_css = "form[action='/console/addons/reporting/grant']"
         hidden = browser.all(f"{form_css} input[type='hidden'][name='fields']")
@@ -339,7 +344,7 @@ class Flow:
         self.granted = required | kept
         print(f"     required fields {sorted(required)}, optional offered {len(boxes)}, kept {sorted(kept)}")
         browser.screenshot("addon")
-        browser.one(f"{form_css} button[type='submit']").click()
+        browser.follow(f"{form_css} button[type='submit']")
         browser.expect_path(lambda path: path.startswith("/console/receipts/"), "after granting")
         browser.expect_heading("Consent receipt", "after granting")
         receipt = browser.one("#receipt-id").text.strip()
@@ -403,7 +408,7 @@ class Flow:
         if not erase.is_selected():
             erase.click()
         check(erase.is_selected(), "#erase did not tick")
-        browser.one("form[action='/console/addons/reporting/withdraw'] button[type='submit']").click()
+        browser.follow("form[action='/console/addons/reporting/withdraw'] button[type='submit']")
         browser.expect_path(lambda path: path.startswith("/console/receipts/"), "after withdrawing")
         browser.expect_heading("Withdrawal receipt", "after withdrawing")
         check(not browser.all("table tbody tr"), "the withdrawal receipt still lists granted fields")
@@ -494,7 +499,7 @@ class Flow:
         other = self.browser("other customer")
         email = f"browser-{uuid.uuid4().hex[:12]}@example.com"
         self.enrol_new_account(other, "Katherine Johnson", email, screenshots=False)
-        other.one("a.button").click()
+        other.follow("a.button")
         other.expect_path("/console/messages", "the second account after enrolment")
         check(
             self.message_id not in other.driver.page_source,

@@ -285,10 +285,18 @@ struct ConsoleVisitor {
             let refused = try await first.submit(
                 "/console/settings", to: "/console/settings/recovery-codes", [("password", "not-my-password")])
             #expect(refused.status == 401)
-            let codes = try await first.submit(
+            let made = try await first.submit(
                 "/console/settings", to: "/console/settings/recovery-codes", [("password", Self.password)])
+            #expect(made.status == 303)
+            let shownAt = try #require(made.headers.first(name: "Location"))
+            let codes = try await first.get(shownAt)
             let recovery = try #require(
                 ConsoleVisitor.capture(#"<li><code>([a-z2-7]{5}-[a-z2-7]{5})</code>"#, in: codes.text))
+            // Reloading the page neither shows the codes again nor makes new ones.
+            let reloaded = try await first.get(shownAt)
+            #expect(reloaded.status == 200)
+            #expect(!reloaded.text.contains(recovery))
+            #expect(reloaded.text.contains("shown only once"))
             let used = try await third.submit(
                 "/console/second-factor", to: "/console/second-factor",
                 [("method", "recovery"), ("code", recovery.uppercased())])
@@ -399,8 +407,16 @@ struct ConsoleVisitor {
             let missing = try await visitor.post("/console/keys", [("name", "stolen")])
             #expect(missing.status == 403)
             let made = try await visitor.submit("/console/keys", to: "/console/keys", [("name", "billing")])
-            #expect(made.status == 201)
-            #expect(ConsoleVisitor.capture(#"id="new-key">(sk_[^<]+)<"#, in: made.text) != nil)
+            #expect(made.status == 303)
+            let shownAt = try #require(made.headers.first(name: "Location"))
+            #expect(shownAt.hasPrefix("/console/keys?once="))
+            let shown = try await visitor.get(shownAt)
+            let secret = try #require(ConsoleVisitor.capture(#"id="new-key">(sk_[^<]+)<"#, in: shown.text))
+            // A reload shows the secret no more and creates no second key.
+            let reloaded = try await visitor.get(shownAt)
+            #expect(!reloaded.text.contains(secret))
+            #expect(reloaded.text.contains("shown only once"))
+            #expect(reloaded.text.components(separatedBy: "<td>billing</td>").count == 2, "one key named billing")
 
             // Sign-in from another site's page is refused before the password is checked.
             var elsewhere = ConsoleVisitor(daemon)

@@ -526,3 +526,19 @@ import Testing
         #expect(byName?.errorCode == 34 && byName?.sentAt == 1100 && byName?.bodyDigest == "dg")
     }
 }
+
+@Suite struct ConsoleFlashTests {
+    /// What a form leaves for the page after its redirect is read once, and only by its session.
+    @Test func anEntryIsReadOnceAndOnlyByItsSession() {
+        let flash = ConsoleFlash()
+        let token = flash.put(session: "cs_a", ["notice": "Key revoked.", "codes": ["abcde-fghij"]])
+        #expect(token.count >= 22)
+        #expect(flash.take(token, session: "cs_b") == nil)
+        let shown = flash.take(token, session: "cs_a")
+        #expect(shown?["notice"] as? String == "Key revoked.")
+        #expect(shown?["codes"] as? [String] == ["abcde-fghij"])
+        #expect(flash.take(token, session: "cs_a") == nil)
+        #expect(flash.take(nil, session: "cs_a") == nil)
+        #expect(flash.take("", session: "cs_a") == nil)
+    }
+}

@@ -187,7 +187,8 @@ struct ConsoleAddonPages {
     }
 
     @Sendable func privacy(_ request: Request, context: AppContext) async throws -> Response {
-        try await privacyPage(request, context, errors: [], status: .ok, notice: nil)
+        try await privacyPage(
+            request, context, errors: [], status: .ok, notice: routes.once(request, context)?["notice"] as? String)
     }
 
     private func privacyPage(
@@ -226,8 +227,8 @@ struct ConsoleAddonPages {
                 request, context, errors: ConsoleCustomerPages.messages(of: problem), status: problem.status,
                 notice: nil, number: form["number"] ?? "")
         }
-        return try await privacyPage(
-            request, context, errors: [], status: .ok,
-            notice: "Erasure requested: every add-on that received the number is asked to delete it.")
+        return routes.redirect(
+            "/console/privacy", context,
+            showing: ["notice": "Erasure requested: every add-on that received the number is asked to delete it."])
     }
 }

@@ -23,6 +23,7 @@ struct ConsoleCustomerPages {
         group.post("settings/privacy", use: setContentMode)
         group.post("settings/webhook-secret", use: rotateWebhookSecret)
         group.post("settings/recovery-codes", use: newRecoveryCodes)
+        group.get("settings/recovery-codes", use: recoveryCodes)
         group.get("usage", use: usage)
         group.get("delete", use: deletePage)
         group.post("delete", use: deleteAccount)
@@ -107,7 +108,8 @@ struct ConsoleCustomerPages {
     // MARK: Numbers
 
     @Sendable func numbers(_ request: Request, context: AppContext) async throws -> Response {
-        try await numbersPage(request, context, errors: [], status: .ok, notice: nil)
+        try await numbersPage(
+            request, context, errors: [], status: .ok, notice: routes.once(request, context)?["notice"] as? String)
     }
 
     private func numbersPage(
@@ -135,7 +137,7 @@ struct ConsoleCustomerPages {
         if let webhook = form["inbound_webhook"] { body["inbound_webhook"] = webhook }
         do {
             _ = try await routes.api(context).call(accountRoutes.claimNumber, .post, "/v1/account/numbers", body: body)
-            return try await numbersPage(request, context, errors: [], status: .ok, notice: "Number added.")
+            return routes.redirect("/console/numbers", context, showing: ["notice": "Number added."])
         } catch let problem as Problem {
             return try await numbersPage(
                 request, context, errors: Self.messages(of: problem), status: problem.status, notice: nil,
@@ -146,7 +148,14 @@ struct ConsoleCustomerPages {
     // MARK: API keys
 
     @Sendable func keys(_ request: Request, context: AppContext) async throws -> Response {
-        try await keysPage(request, context, created: nil, errors: [], status: .ok, notice: nil)
+        let shown = routes.once(request, context)
+        var notice = shown?["notice"] as? String
+        if shown == nil, request.uri.queryParameters["once"] != nil {
+            notice =
+                "A key's secret is shown only once, and this one has been: the key is listed below. If you did not copy it, revoke it and create another."
+        }
+        return try await keysPage(
+            request, context, created: shown?["created"] as? [String: Any], errors: [], status: .ok, notice: notice)
     }
 
     private func keysPage(
@@ -172,7 +181,7 @@ struct ConsoleCustomerPages {
                 try await routes.api(context).call(
                     accountRoutes.createKey, .post, "/v1/account/keys", body: ["name": form["name"] ?? ""])
                 as? [String: Any]
-            return try await keysPage(request, context, created: created, errors: [], status: .created, notice: nil)
+            return routes.redirect("/console/keys", context, showing: ["created": created ?? [:]])
         } catch let problem as Problem {
             return try await keysPage(
                 request, context, created: nil, errors: Self.messages(of: problem), status: problem.status, notice: nil,
@@ -185,13 +194,14 @@ struct ConsoleCustomerPages {
         let id = try context.parameters.require("id")
         _ = try await routes.api(context).call(
             accountRoutes.revokeKey, .delete, "/v1/account/keys/\(id)", parameters: ["id": id])
-        return try await keysPage(request, context, created: nil, errors: [], status: .ok, notice: "Key \(id) revoked.")
+        return routes.redirect("/console/keys", context, showing: ["notice": "Key \(id) revoked."])
     }
 
     // MARK: Settings
 
     @Sendable func settings(_ request: Request, context: AppContext) async throws -> Response {
-        try await settingsPage(request, context, notice: nil, extra: [:])
+        try await settingsPage(
+            request, context, notice: routes.once(request, context)?["notice"] as? String, extra: [:])
     }
 
     private func settingsPage(
@@ -241,19 +251,21 @@ struct ConsoleCustomerPages {
             return try await settingsPage(
                 request, context, notice: nil, extra: [:], errors: Self.messages(of: problem), status: problem.status)
         }
-        return try await settingsPage(request, context, notice: "Privacy setting saved.", extra: [:])
+        return routes.redirect("/console/settings", context, showing: ["notice": "Privacy setting saved."])
     }
 
     @Sendable func rotateWebhookSecret(_ request: Request, context: AppContext) async throws -> Response {
         _ = try await routes.form(request, context)
-        let rotated =
-            try await routes.api(context).call(
-                WebhookSecretRoutes(services: services).rotate, .post, "/v1/account/webhook-secret/rotate")
-            as? [String: Any] ?? [:]
-        return try await settingsPage(
-            request, context,
-            notice: "A new webhook signing secret is in force; the previous one keeps working until the overlap ends.",
-            extra: ["rotated": rotated, "hasRotated": true])
+        // A reload of the answer must not rotate again: that would end the overlap of the secret
+        // the customer's receiver still uses.
+        _ = try await routes.api(context).call(
+            WebhookSecretRoutes(services: services).rotate, .post, "/v1/account/webhook-secret/rotate")
+        return routes.redirect(
+            "/console/settings", context,
+            showing: [
+                "notice":
+                    "A new webhook signing secret is in force; the previous one keeps working until the overlap ends."
+            ])
     }
 
     /// New recovery codes need the password again: with a session alone, whoever holds it could
@@ -275,6 +287,19 @@ struct ConsoleCustomerPages {
                 status: problem.status)
         }
         let codes = try await routes.console.factors.regenerateRecoveryCodes(accountID: context.principal!.accountID)
+        return routes.redirect("/console/settings/recovery-codes", context, showing: ["codes": codes])
+    }
+
+    /// The new recovery codes, shown once after ``newRecoveryCodes(_:context:)``; afterwards the
+    /// settings page, saying so.
+    @Sendable func recoveryCodes(_ request: Request, context: AppContext) async throws -> Response {
+        guard let codes = routes.once(request, context)?["codes"] as? [String] else {
+            return try await settingsPage(
+                request, context,
+                notice:
+                    "Recovery codes are shown only once. If you did not keep them, make new ones below (the old ones then stop working).",
+                extra: [:])
+        }
         return routes.page(
             ConsolePage(
                 "recovery_codes", title: "Your new recovery codes", data: ["codes": codes, "next": "/console/settings"]),

@@ -10,6 +10,8 @@ struct ConsoleRoutes: Sendable {
     let console: ConsoleServices
     let operatorToken: String
     let renderer = ConsoleRenderer()
+    /// What a form's answer shows once across its redirect.
+    let flash = ConsoleFlash()
     var cookies: ConsoleCookies { ConsoleCookies(secure: console.settings.secureCookies) }
 
     func add(to router: Router<AppContext>) {
