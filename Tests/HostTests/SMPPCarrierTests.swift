@@ -272,7 +272,9 @@ import Testing
                 // Bound first: until then every claim is given back at once (the router defers).
                 #expect(try await Self.bound(daemon))
                 let (_, client) = try await daemon.signUp()
-                let ids = try await Self.send(client, 30, bodies: "backlog-")
+                // All at once: sent one after another on a loaded machine, each could be answered
+                // before the next arrived, and no backlog would form.
+                let ids = try await Self.sendAtOnce(client, 30, bodies: "backlog-")
                 let database = try DatabaseQueue(
                     path: daemon.directory.appendingPathComponent("switchboard.sqlite").path,
                     configuration: { () -> Configuration in
@@ -353,6 +355,19 @@ import Testing
             ids.append(try #require(try await client.send(body: "\(bodies)\(index)").json["id"] as? String))
         }
         return ids
+    }
+
+    /// Sends `count` numbered messages concurrently, so that they are queued together whatever the
+    /// machine's load; returns their ids.
+    static func sendAtOnce(_ client: TestClient, _ count: Int, bodies: String) async throws -> [String] {
+        try await withThrowingTaskGroup(of: String?.self) { group in
+            for index in 0..<count {
+                group.addTask { try await client.send(body: "\(bodies)\(index)").json["id"] as? String }
+            }
+            var ids: [String] = []
+            for try await id in group { ids.append(try #require(id)) }
+            return ids
+        }
     }
 
     /// `switchboard_carrier_submissions_in_flight` from the daemon's `/metrics`.
