@@ -66,6 +66,11 @@ import Testing
             #expect(try await eventually(seconds: 30) { try await daemon.daemon.addons.backlog()[Self.recorder] == 0 })
             #expect(try await Self.logRows(daemon) >= held)
             #expect(try await daemon.daemon.addons.backlog()[Self.other] ?? 0 >= held)
+            // Each event counts once as delivered, however often the add-on asked for it again.
+            let delivered = try await daemon.client.get("/metrics").text.split(separator: "\n")
+                .first { $0.hasPrefix("switchboard_addon_events_delivered_total{addon=\"\(Self.recorder)\"}") }
+                .flatMap { Double($0.split(separator: " ").last ?? "") }
+            #expect(delivered == Double(held))
 
             // The other catches up too: every row is pruned.
             try Self.refuse(daemon.directory, Self.other, false)

@@ -174,6 +174,9 @@ package final class OutboxWorker: Sendable {
         var shares: [Ledger.Share] = []
         var erasures: [(requestID: String, state: ErasureStatus.TaskState, detail: String?)] = []
         var retriedErasure: String?
+        // Events handed over for good (answered `SB_OK` or an error); a retried one is counted
+        // when it is finally answered, so the counter says how many events reached the add-on.
+        var delivered = 0
         for (item, code) in zip(work, codes) {
             if code == SB_RETRY {
                 // Delivery stops at a retry, but an `end_batch` that failed turns the whole batch
@@ -190,6 +193,7 @@ package final class OutboxWorker: Sendable {
             }
             switch item {
             case .event(_, let view, let consentID):
+                delivered += 1
                 if code != SB_OK {
                     platform.logger.warning(
                         "add-on refused an event",
@@ -213,7 +217,7 @@ package final class OutboxWorker: Sendable {
             }
         }
         guard next != cursor || !shares.isEmpty else { return }
-        platform.counters.eventsDelivered(addonID).increment(by: Int64(shares.count))
+        if delivered > 0 { platform.counters.eventsDelivered(addonID).increment(by: Int64(delivered)) }
         let (addonID, consumers, pruneSQL) = (self.addonID, self.consumers, self.pruneSQL)
         let recorded = shares
         let erasureUpdates = erasures
