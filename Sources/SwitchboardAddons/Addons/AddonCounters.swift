@@ -44,7 +44,11 @@ final class AddonCounters: Sendable {
         registry.makeCounter(descriptor: descriptor(name, "total", help), labels: [("addon", addonID)])
     }
 
-    func eventsDelivered(_ id: String) -> Counter { counter("events_delivered", "Events the add-on received and answered (each once, however often it asked for it again)", id) }
+    func eventsDelivered(_ id: String) -> Counter {
+        counter(
+            "events_delivered",
+            "Events the add-on received and answered (each once, however often it asked for it again)", id)
+    }
     func eventErrors(_ id: String) -> Counter { counter("event_errors", "Events the add-on refused permanently", id) }
     func checkFailures(_ id: String) -> Counter {
         counter("check_failures", "Pre-send checks that failed or timed out", id)
