@@ -115,10 +115,13 @@ struct Runner {
         } catch {
             fail(error.message)
         }
-        // READY carries the descriptor's flags (u32), so a validator knows what the add-on declared.
-        var flags = WireWriter()
-        flags.u32(descriptor.flags)
-        writer.write(Frame(.ready, flags.bytes))
+        // READY carries the descriptor's flags and ABI version (u32 each: flags, major, minor), so a
+        // validator knows what the add-on declared.
+        var ready = WireWriter()
+        ready.u32(descriptor.flags)
+        ready.u32(descriptor.abiMajor)
+        ready.u32(descriptor.abiMinor)
+        writer.write(Frame(.ready, ready.bytes))
         while let frame = channel.read() {
             do {
                 try respond(to: frame, descriptor: descriptor, instance: &instance, host: host)

@@ -1,4 +1,5 @@
 import Foundation
+import PluginAPI
 import Testing
 
 /// `switchboard addons validate`: the reference add-ons pass every rule, a well-behaved partner
@@ -37,7 +38,9 @@ import Testing
     }
 
     /// Builds the fixture with `defines` into its own directory and writes its pinned manifest.
-    static func fixture(_ defines: [String], exportOnlyEntry: Bool = true) throws -> URL {
+    static func fixture(
+        _ defines: [String], exportOnlyEntry: Bool = true, abiMinor: Int = Int(SB_ABI_VERSION_MINOR)
+    ) throws -> URL {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "sb-misbehaving-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -53,7 +56,7 @@ import Testing
         let manifest: [String: Any] = [
             "manifest_version": 1, "id": "com.example.misbehaving", "name": "Misbehaving", "vendor": "Example Vendor",
             "version": "1.0.0", "description": "A fixture for the validator's rules.",
-            "abi": ["major": 1, "minor": 0],
+            "abi": ["major": Int(SB_ABI_VERSION_MAJOR), "minor": abiMinor],
             "library": ["path": "libmisbehaving.so", "sha256": try AddonFixture.sha256(library)],
             "hooks": ["message.submit", "message.status"],
             "fields": [
@@ -131,6 +134,22 @@ import Testing
         if define == "BREAK_DESCRIPTOR" {
             #expect(report.outcome("lifecycle") == "skipped")
         }
+    }
+
+    /// The manifest must declare the ABI the library was built with: the descriptor rule names
+    /// both and the fix, and the other rules still run.
+    @Test func aManifestDeclaringAnotherABIThanTheLibraryFailsTheDescriptorRule() async throws {
+        let manifest = try Self.fixture([], abiMinor: Int(SB_ABI_VERSION_MINOR) - 1)
+        defer { try? FileManager.default.removeItem(at: manifest.deletingLastPathComponent()) }
+        let (status, report) = try await Self.validate(manifest)
+        #expect(status == 1)
+        #expect(report.failed == ["descriptor"], "\(report.rules.map { "\($0.id) \($0.outcome)" })")
+        let built = "\(SB_ABI_VERSION_MAJOR).\(SB_ABI_VERSION_MINOR)"
+        let declared = "\(SB_ABI_VERSION_MAJOR).\(SB_ABI_VERSION_MINOR - 1)"
+        #expect(
+            report.detail("descriptor").contains("descriptor says ABI \(built) but the manifest declares \(declared)"),
+            "\(report.detail("descriptor"))")
+        #expect(report.outcome("lifecycle") == "passed")
     }
 
     @Test func addonsCheckReportsAnAddonThatCrashesWhileLoadingAndSurvivesIt() async throws {

@@ -9,6 +9,9 @@ struct RunnerConnection: Sendable, Equatable {
     let inbox: RunnerInbox
     /// The descriptor's `SB_ADDON_*` flags, as the runner reported them with READY.
     var flags: UInt32 = 0
+    /// The descriptor's ABI version (`abi.major`, `abi.minor`) as the runner reported it with READY;
+    /// nil from a runner that does not report it.
+    var abi: (major: UInt32, minor: UInt32)?
 
     static func == (lhs: RunnerConnection, rhs: RunnerConnection) -> Bool {
         lhs.process === rhs.process
@@ -31,9 +34,9 @@ struct RunnerConnection: Sendable, Equatable {
         }
         var decoder = FrameDecoder()
         switch readHandshake(process.socket, &decoder, timeoutMs: handshakeTimeoutMs) {
-        case .ready(let flags):
+        case .ready(let flags, let abi):
             return RunnerConnection(
-                process: process, inbox: RunnerInbox(socket: process.socket, decoder: decoder), flags: flags)
+                process: process, inbox: RunnerInbox(socket: process.socket, decoder: decoder), flags: flags, abi: abi)
         case .failed(let reason):
             _ = process.reap()
             throw RunnerProcess.SpawnError(description: reason)
@@ -44,7 +47,7 @@ struct RunnerConnection: Sendable, Equatable {
     }
 
     private enum Handshake {
-        case ready(flags: UInt32), failed(String), broken(String)
+        case ready(flags: UInt32, abi: (major: UInt32, minor: UInt32)?), failed(String), broken(String)
     }
 
     /// Reads up to READY (the runner's log lines may come first); frames after it stay in `decoder`.
@@ -56,7 +59,11 @@ struct RunnerConnection: Sendable, Equatable {
                     switch frame.type {
                     case .ready:
                         var reader = WireReader(frame.body)
-                        return .ready(flags: (try? reader.u32()) ?? 0)
+                        let flags = (try? reader.u32()) ?? 0
+                        guard let major = try? reader.u32(), let minor = try? reader.u32() else {
+                            return .ready(flags: flags, abi: nil)
+                        }
+                        return .ready(flags: flags, abi: (major, minor))
                     case .failed: return .failed(String(decoding: frame.body, as: UTF8.self))
                     case .log: continue
                     default: return .broken("the runner answered \(frame.type) before READY")

@@ -32,10 +32,19 @@ extension ValidationRun {
         do {
             let started = try start()
             session = started
-            report.add(
-                .descriptor, .passed,
-                "runner pid \(started.pid); hooks \(manifest.hooks.map(\.rawValue).joined(separator: ", "))"
-                    + (flags & UInt32(SB_ADDON_THREAD_SAFE) != 0 ? "; flagged SB_ADDON_THREAD_SAFE" : ""))
+            if let abi = descriptorABI, abi != (manifest.abiMajor, manifest.abiMinor) {
+                // The host reads the descriptor by its own version, so this loads; but the manifest
+                // is what operators and customers are shown, and it must say what was built.
+                report.add(
+                    .descriptor, .failed,
+                    "the library's descriptor says ABI \(abi.major).\(abi.minor) but the manifest declares \(manifest.abiMajor).\(manifest.abiMinor): set the manifest's \"abi\" to {\"major\": \(abi.major), \"minor\": \(abi.minor)}, the version of the header the library is built with"
+                )
+            } else {
+                report.add(
+                    .descriptor, .passed,
+                    "runner pid \(started.pid); hooks \(manifest.hooks.map(\.rawValue).joined(separator: ", "))"
+                        + (flags & UInt32(SB_ADDON_THREAD_SAFE) != 0 ? "; flagged SB_ADDON_THREAD_SAFE" : ""))
+            }
         } catch {
             report.add(.descriptor, .failed, error.description)
             report.skipRest(after: .descriptor, because: "the runner must load the add-on first")

@@ -27,6 +27,8 @@ final class ValidationRun {
     /// How many calls crossed, for the summary lines.
     var calls = 0
     var flags: UInt32 = 0
+    /// The descriptor's ABI version, as the runner reported it.
+    var descriptorABI: (major: UInt32, minor: UInt32)?
     /// Every runner started, to count what each left behind (the processes rule).
     var sessions: [ValidationSession] = []
 
@@ -55,6 +57,7 @@ final class ValidationRun {
             runner: options.runner, arguments: arguments, setup: setup, logger: logger,
             stdout: { line in printed.lines.withLock { $0.append(line) } })
         flags = session.connection.flags
+        descriptorABI = session.connection.abi
         sessions.append(session)
         return session
     }
