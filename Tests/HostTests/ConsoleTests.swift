@@ -398,6 +398,54 @@ struct ConsoleVisitor {
         }
     }
 
+    /// The profile and the password change through `PATCH /v1/account`, with its rules and errors;
+    /// a new password ends every sign-in, the console's own included.
+    @Test func theProfileAndThePasswordCanBeChanged() async throws {
+        let clock = ManualWallClock()
+        try await withDaemon(clock: clock) { daemon in
+            var (visitor, _) = try await Self.enrolledCustomer(daemon, clock: clock, email: "mary@example.com")
+            let settings = try await visitor.get("/console/settings")
+            #expect(settings.text.contains(#"value="Ada Lovelace""#))
+            let refused = try await visitor.submit(
+                "/console/settings", to: "/console/settings/profile",
+                [("name", "Mary Somerville"), ("email", "not-an-address"), ("company", "")])
+            #expect(refused.status == 422)
+            #expect(refused.text.contains("must be an email address"))
+            let saved = try await visitor.submit(
+                "/console/settings", to: "/console/settings/profile",
+                [("name", "Mary Somerville"), ("email", "Mary@Example.com"), ("company", "Royal Society")])
+            #expect(saved.status == 303)
+            let shown = try await visitor.get(try #require(saved.headers.first(name: "Location")))
+            #expect(shown.text.contains("Profile saved."))
+            #expect(shown.text.contains(#"value="Mary Somerville""#))
+            #expect(shown.text.contains(#"value="Royal Society""#))
+
+            let wrong = try await visitor.submit(
+                "/console/settings", to: "/console/settings/password",
+                [("current_password", "not-my-password"), ("password", "quartz-meadow-lantern-77")])
+            #expect(wrong.status == 422)
+            #expect(wrong.text.contains("current_password"))
+            let weak = try await visitor.submit(
+                "/console/settings", to: "/console/settings/password",
+                [("current_password", Self.password), ("password", "password")])
+            #expect(weak.status == 422)
+            let changed = try await visitor.submit(
+                "/console/settings", to: "/console/settings/password",
+                [("current_password", Self.password), ("password", "quartz-meadow-lantern-77")])
+            #expect(changed.status == 303)
+            #expect(changed.headers.first(name: "Location") == "/console/sign-in?after=password")
+            #expect(try await visitor.get("/console/sign-in?after=password").text.contains("Your password is changed"))
+            // This browser's session ended with the old password.
+            #expect(try await visitor.get("/console/settings").headers.first(name: "Location") == "/console/sign-in")
+            let old = try await visitor.post(
+                "/console/sign-in", [("email", "mary@example.com"), ("password", Self.password)])
+            #expect(old.status == 401)
+            let again = try await visitor.post(
+                "/console/sign-in", [("email", "mary@example.com"), ("password", "quartz-meadow-lantern-77")])
+            #expect(again.status == 303, "\(again.text)")
+        }
+    }
+
     @Test func formsNeedTheSessionsTokenAndSessionsEndIdleAndEverywhere() async throws {
         let clock = ManualWallClock()
         try await withDaemon(clock: clock, configure: { $0.console.idleMinutes = 30 }) { daemon in

@@ -21,6 +21,8 @@ struct ConsoleCustomerPages {
         group.post("keys/:id/revoke", use: revokeKey)
         group.get("settings", use: settings)
         group.post("settings/privacy", use: setContentMode)
+        group.post("settings/profile", use: updateProfile)
+        group.post("settings/password", use: changePassword)
         group.post("settings/webhook-secret", use: rotateWebhookSecret)
         group.post("settings/recovery-codes", use: newRecoveryCodes)
         group.get("settings/recovery-codes", use: recoveryCodes)
@@ -252,6 +254,41 @@ struct ConsoleCustomerPages {
                 request, context, notice: nil, extra: [:], errors: Self.messages(of: problem), status: problem.status)
         }
         return routes.redirect("/console/settings", context, showing: ["notice": "Privacy setting saved."])
+    }
+
+    /// Name, email and company, through `PATCH /v1/account`; an empty company removes it.
+    @Sendable func updateProfile(_ request: Request, context: AppContext) async throws -> Response {
+        let form = try await routes.form(request, context)
+        let company = form["company"] ?? ""
+        do {
+            _ = try await routes.api(context).call(
+                accountRoutes.update, .patch, "/v1/account",
+                body: [
+                    "name": form["name"] ?? "", "email": form["email"] ?? "",
+                    "company": company.isEmpty ? NSNull() : company,
+                ])
+        } catch let problem as Problem {
+            return try await settingsPage(
+                request, context, notice: nil, extra: [:], errors: Self.messages(of: problem), status: problem.status)
+        }
+        return routes.redirect("/console/settings", context, showing: ["notice": "Profile saved."])
+    }
+
+    /// A new password, through `PATCH /v1/account` with the present one. It ends every sign-in of
+    /// the account, this session's too, so the answer leads to the sign-in page.
+    @Sendable func changePassword(_ request: Request, context: AppContext) async throws -> Response {
+        let form = try await routes.form(request, context)
+        do {
+            _ = try await routes.api(context).call(
+                accountRoutes.update, .patch, "/v1/account",
+                body: ["password": form.raw("password") ?? "", "current_password": form.raw("current_password") ?? ""])
+        } catch let problem as Problem {
+            return try await settingsPage(
+                request, context, notice: nil, extra: [:], errors: Self.messages(of: problem), status: problem.status)
+        }
+        var response = ConsoleRenderer.redirect("/console/sign-in?after=password")
+        routes.cookies.clearSession(role: .customer, on: &response)
+        return response
     }
 
     @Sendable func rotateWebhookSecret(_ request: Request, context: AppContext) async throws -> Response {

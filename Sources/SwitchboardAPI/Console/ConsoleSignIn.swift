@@ -19,7 +19,12 @@ struct ConsoleSignIn {
     }
 
     @Sendable func signInPage(_ request: Request, context: AppContext) async throws -> Response {
-        page(ConsolePage("sign_in", title: "Sign in"), request, context)
+        // Only fixed texts: nothing from the address is shown.
+        let notice =
+            request.uri.queryParameters["after"] == "password"
+            ? "Your password is changed and every sign-in with the old one has ended. Sign in with the new password."
+            : nil
+        return page(ConsolePage("sign_in", title: "Sign in", notice: notice), request, context)
     }
 
     @Sendable func signIn(_ request: Request, context: AppContext) async throws -> Response {

@@ -111,6 +111,28 @@ extension ConsoleTemplates {
 
     static let settings = """
         {{<layout}}{{$content}}
+        <section aria-labelledby="profile-heading">
+        <h2 id="profile-heading">Profile</h2>
+        <form method="post" action="/console/settings/profile" class="stack">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <label for="profile-name">Name</label>
+        <input id="profile-name" name="name" autocomplete="name" required maxlength="200" value="{{account.name}}">
+        <label for="profile-email">Email</label>
+        <input id="profile-email" name="email" type="email" autocomplete="email" required maxlength="254" value="{{account.email}}">
+        <label for="profile-company">Company (optional)</label>
+        <input id="profile-company" name="company" autocomplete="organization" maxlength="200" value="{{account.company}}">
+        <button type="submit">Save the profile</button>
+        </form>
+        <form method="post" action="/console/settings/password" class="stack">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <label for="current-password">Your present password</label>
+        <input id="current-password" name="current_password" type="password" autocomplete="current-password" required>
+        <label for="new-password">A new password</label>
+        <input id="new-password" name="password" type="password" autocomplete="new-password" required>
+        <button type="submit" class="secondary">Change the password</button>
+        </form>
+        <p class="hint">A new password ends every console and API sign-in session, this one included; API keys keep working.</p>
+        </section>
         <section aria-labelledby="privacy-heading">
         <h2 id="privacy-heading">Message privacy</h2>
         <form method="post" action="/console/settings/privacy">

@@ -133,8 +133,10 @@ public struct AccountStore: Sendable {
                 if let passwordHash {
                     sets.append("password_hash = ?")
                     arguments += [passwordHash]
-                    // A new password ends every sign-in made with the old one (API keys stay).
+                    // A new password ends every sign-in made with the old one, in the API and in the
+                    // console (API keys stay).
                     try db.execute(sql: "DELETE FROM sessions WHERE account_id = ?", arguments: [id])
+                    try db.execute(sql: "DELETE FROM console_sessions WHERE account_id = ?", arguments: [id])
                 }
                 arguments += [id]
                 try db.execute(
