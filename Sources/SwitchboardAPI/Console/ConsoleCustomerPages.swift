@@ -388,7 +388,10 @@ struct ConsoleCustomerPages {
         var plan = Self.deletionPlan(services)
         plan["held"] = account?["legal_hold"] as? Bool ?? false
         plan["requested"] = account?["erasure_requested_at"] as? String ?? ""
-        return routes.page(ConsolePage("delete", title: "Delete your account", data: plan), request, context)
+        return routes.page(
+            ConsolePage(
+                "delete", title: "Delete your account", data: plan,
+                notice: routes.once(request, context)?["notice"] as? String), request, context)
     }
 
     @Sendable func deleteAccount(_ request: Request, context: AppContext) async throws -> Response {
@@ -402,12 +405,13 @@ struct ConsoleCustomerPages {
         let report =
             try await routes.api(context).call(accountRoutes.erase, .delete, "/v1/account") as? [String: Any] ?? [:]
         if report["status"] as? String == "held" {
-            return routes.page(
-                ConsolePage(
-                    "delete", title: "Delete your account", data: Self.deletionPlan(services), status: .conflict,
-                    errors: [
+            // Accepted, not refused: the request is recorded and carried out when the hold is lifted.
+            return routes.redirect(
+                "/console/delete", context,
+                showing: [
+                    "notice":
                         "Nothing was erased yet: an operator legal hold is set on this account. Your request is recorded, and the account is erased as soon as the hold is lifted."
-                    ]), request, context)
+                ])
         }
         var response = routes.renderer.render(
             ConsolePage(
