@@ -38,6 +38,11 @@ public struct Problem: HTTPResponseError, Sendable {
         Problem(.notFound, "Not found", detail: "\(what) does not exist or belongs to another account.")
     }
 
+    /// An operator's request names an account that does not exist (operators see every account).
+    public static func noSuchAccount(_ id: String) -> Problem {
+        Problem(.notFound, "Not found", detail: "account \(id) does not exist; GET /v1/admin/accounts lists them.")
+    }
+
     public static let unauthorized = Problem(
         .unauthorized, "Authentication required",
         detail: "Send HTTP Basic credentials: your account id as the user name and an API key as the password."

@@ -48,6 +48,22 @@ struct Accounts: AsyncParsableCommand {
     }
 
     struct List: AsyncParsableCommand {
+        /// `text` on one line: a customer's name may hold line breaks (the API keeps tab, LF and
+        /// CR), which printed as they are would forge lines of this listing. Control characters,
+        /// line and paragraph separators are written as `\u{…}` escapes.
+        static func oneLine(_ text: String) -> String {
+            var line = ""
+            for scalar in text.unicodeScalars {
+                let value = scalar.value
+                if value < 0x20 || (0x7F...0x9F).contains(value) || value == 0x2028 || value == 0x2029 {
+                    line += "\\u{\(String(value, radix: 16, uppercase: true))}"
+                } else {
+                    line.unicodeScalars.append(scalar)
+                }
+            }
+            return line
+        }
+
         static let configuration = CommandConfiguration(abstract: "List accounts.")
         @OptionGroup var options: ConfigOptions
 
@@ -55,12 +71,13 @@ struct Accounts: AsyncParsableCommand {
             let daemon = try Daemon(
                 config: try options.resolve(loadAddons: false), logger: Logger(label: "switchboard"))
             for account in try await daemon.accounts.list(limit: 10_000) {
-                var hold = account.legalHoldReason.map { "  legal hold: \($0)" } ?? ""
+                var hold = account.legalHoldReason.map { "  legal hold: \(Self.oneLine($0))" } ?? ""
                 if account.isActive, account.erasureRequestedAt != nil {
                     hold += "  deletion requested, carried out when the hold is lifted"
                 }
-                print(
-                    "\(account.id)  \(account.status.rawValue)  \(account.email ?? "-")  \(account.name ?? "-")\(hold)")
+                let email = account.email.map(Self.oneLine) ?? "-"
+                let name = account.name.map(Self.oneLine) ?? "-"
+                print("\(account.id)  \(account.status.rawValue)  \(email)  \(name)\(hold)")
             }
         }
     }

@@ -124,6 +124,22 @@ import Testing
         #expect((object["rules"] as? [Any])?.isEmpty == true)
     }
 
+    /// A name with a line break cannot forge a line of `accounts list`: each account is one line.
+    @Test func accountsListKeepsEachAccountOnOneLine() async throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let created = try await Self.switchboard(
+            [
+                "accounts", "create", "--data-dir", directory.path, "--name", "Eve\nacc_FAKE  active  boss@example.com",
+                "--email", "eve@example.com",
+            ], environment: ["SWITCHBOARD_PASSWORD": "plum-harbor-violet-42"])
+        #expect(created.status == 0, "\(created)")
+        let listed = try await Self.switchboard(["accounts", "list", "--data-dir", directory.path])
+        #expect(listed.status == 0, "\(listed)")
+        #expect(listed.output.split(separator: "\n").count == 1, "\(listed)")
+        #expect(listed.output.contains(#"Eve\u{A}acc_FAKE"#), "\(listed)")
+    }
+
     @Test func eachFailureSaysWhatFailedAndExitsNonZero() async throws {
         let directory = temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -413,6 +413,14 @@ struct ConsoleVisitor {
                 [("name", "Mary Somerville"), ("email", "not-an-address"), ("company", "")])
             #expect(refused.status == 422)
             #expect(refused.text.contains("must be an email address"))
+            #expect(refused.text.contains(#"value="Mary Somerville""#), "what was typed is kept")
+            #expect(refused.text.contains(#"value="not-an-address""#))
+            let long = try await visitor.submit(
+                "/console/settings", to: "/console/settings/profile",
+                [("name", String(repeating: "n", count: 201)), ("email", "mary@example.com")])
+            #expect(long.status == 422)
+            #expect(long.text.contains("must be at most 200 characters"))
+            #expect(!long.text.contains("non-empty"), "one message for one problem")
             let saved = try await visitor.submit(
                 "/console/settings", to: "/console/settings/profile",
                 [("name", "Mary Somerville"), ("email", "Mary@Example.com"), ("company", "Royal Society")])
@@ -601,6 +609,44 @@ struct ConsoleVisitor {
             #expect(csv.contentType?.hasPrefix("text/csv") == true)
             // An operator session is not a customer's.
             #expect(try await visitor.get("/console/messages").headers.first(name: "Location") == "/console/sign-in")
+        }
+    }
+
+    /// The operator's accounts page says when lifting a hold will erase an account, answers its
+    /// forms with a redirect, and offers no hold on an erased account.
+    @Test func theOperatorSeesAWaitingDeletionBeforeLiftingAHold() async throws {
+        try await withDaemon { daemon in
+            let (held, client) = try await daemon.signUp()
+            let (gone, goneClient) = try await daemon.signUp()
+            #expect(try await goneClient.delete("/v1/account").json["status"] as? String == "erased")
+            var visitor = ConsoleVisitor(daemon)
+            _ = try await visitor.post("/console/admin/sign-in", [("token", daemon.daemon.operatorToken)])
+            let set = try await visitor.submit(
+                "/console/admin/accounts", to: "/console/admin/accounts/\(held)/legal-hold",
+                [("reason", "court order 9")])
+            #expect(set.status == 303)
+            let shown = try await visitor.get(try #require(set.headers.first(name: "Location")))
+            #expect(shown.text.contains("Legal hold set on \(held)"))
+            #expect(
+                !shown.text.contains("/console/admin/accounts/\(gone)/legal-hold"), "no hold form for an erased account"
+            )
+            #expect(try await client.delete("/v1/account").json["status"] as? String == "held")
+            #expect(
+                try await visitor.get("/console/admin/accounts").text.contains("lifting the hold erases the account"))
+            let lifted = try await visitor.submit(
+                "/console/admin/accounts", to: "/console/admin/accounts/\(held)/legal-hold/lift", [])
+            #expect(lifted.status == 303)
+            let after = try await visitor.get(try #require(lifted.headers.first(name: "Location")))
+            #expect(after.text.contains("the deletion its customer asked for under the hold is carried out"))
+            #expect(try await client.get("/v1/account").status == 401)
+            // The API refuses a hold on an erased account.
+            let refused = try await daemon.admin.put(
+                "/v1/admin/accounts/\(gone)/legal-hold", json: ["reason": "too late"])
+            #expect(refused.status == 409)
+            #expect(refused.json["title"] as? String == "Account erased")
+            let unknown = try await daemon.admin.put("/v1/admin/accounts/acc_nope/legal-hold", json: ["reason": "x"])
+            #expect(unknown.status == 404)
+            #expect((unknown.json["detail"] as? String)?.contains("GET /v1/admin/accounts lists them") == true)
         }
     }
 }

@@ -528,17 +528,20 @@ import Testing
 }
 
 @Suite struct ConsoleFlashTests {
-    /// What a form leaves for the page after its redirect is read once, and only by its session.
-    @Test func anEntryIsReadOnceAndOnlyByItsSession() {
+    /// What a form leaves for the page after its redirect is read once, and only by its session
+    /// on that page: opened elsewhere it stays unread.
+    @Test func anEntryIsReadOnceAndOnlyByItsSessionOnItsPage() {
         let flash = ConsoleFlash()
-        let token = flash.put(session: "cs_a", ["notice": "Key revoked.", "codes": ["abcde-fghij"]])
+        let page = "/console/settings/recovery-codes"
+        let token = flash.put(session: "cs_a", path: page, ["notice": "Key revoked.", "codes": ["abcde-fghij"]])
         #expect(token.count >= 22)
-        #expect(flash.take(token, session: "cs_b") == nil)
-        let shown = flash.take(token, session: "cs_a")
+        #expect(flash.take(token, session: "cs_b", path: page) == nil)
+        #expect(flash.take(token, session: "cs_a", path: "/console/keys") == nil)
+        let shown = flash.take(token, session: "cs_a", path: page)
         #expect(shown?["notice"] as? String == "Key revoked.")
         #expect(shown?["codes"] as? [String] == ["abcde-fghij"])
-        #expect(flash.take(token, session: "cs_a") == nil)
-        #expect(flash.take(nil, session: "cs_a") == nil)
-        #expect(flash.take("", session: "cs_a") == nil)
+        #expect(flash.take(token, session: "cs_a", path: page) == nil)
+        #expect(flash.take(nil, session: "cs_a", path: page) == nil)
+        #expect(flash.take("", session: "cs_a", path: page) == nil)
     }
 }

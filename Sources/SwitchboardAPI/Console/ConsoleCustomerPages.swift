@@ -228,8 +228,10 @@ struct ConsoleCustomerPages {
             ]
         }
         let mode = account["content_mode"] as? String ?? "store"
+        // A refused profile form shows what was typed, not the stored values.
+        let typed = extra["typedProfile"] as? [String: String] ?? [:]
         var data: [String: Any] = [
-            "account": account, "webhookSecret": secret,
+            "account": account.merging(typed) { $1 }, "webhookSecret": secret,
             "modes": [
                 ["value": "store", "label": "Keep message bodies", "checked": mode == "store"],
                 ["value": "hash", "label": "Keep only a SHA-256 digest of each body", "checked": mode == "hash"],
@@ -260,6 +262,9 @@ struct ConsoleCustomerPages {
     @Sendable func updateProfile(_ request: Request, context: AppContext) async throws -> Response {
         let form = try await routes.form(request, context)
         let company = form["company"] ?? ""
+        let typed = [
+            "name": form.raw("name") ?? "", "email": form.raw("email") ?? "", "company": form.raw("company") ?? "",
+        ]
         do {
             _ = try await routes.api(context).call(
                 accountRoutes.update, .patch, "/v1/account",
@@ -269,7 +274,8 @@ struct ConsoleCustomerPages {
                 ])
         } catch let problem as Problem {
             return try await settingsPage(
-                request, context, notice: nil, extra: [:], errors: Self.messages(of: problem), status: problem.status)
+                request, context, notice: nil, extra: ["typedProfile": typed], errors: Self.messages(of: problem),
+                status: problem.status)
         }
         return routes.redirect("/console/settings", context, showing: ["notice": "Profile saved."])
     }

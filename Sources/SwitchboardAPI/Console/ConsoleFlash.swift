@@ -8,12 +8,13 @@ import Synchronization
 /// reloading the page creates nothing more (a second API key, another rotation of the webhook
 /// secret, new recovery codes) and a secret shown "only once" is shown once.
 ///
-/// Held in memory for ``lifetime`` and only for the console session that made it; a token is
-/// random (128 bits) and taken at its first read. A restart in between loses it: the page then says
-/// the secret was shown once, and the thing itself exists.
+/// Held in memory for ``lifetime``, only for the console session that made it and the page it
+/// leads to; a token is random (128 bits) and taken at its first read on that page. A restart in
+/// between loses it: the page then says the secret was shown once, and the thing itself exists.
 package final class ConsoleFlash: Sendable {
     private struct Entry {
         var session: String
+        var path: String
         var payload: Data
         var expires: ContinuousClock.Instant
     }
@@ -25,10 +26,11 @@ package final class ConsoleFlash: Sendable {
 
     private let entries = Mutex<[String: Entry]>([:])
 
-    /// Keeps `object` (JSON values only) for `session`; returns the token for the redirect's query.
     package init() {}
 
-    package func put(session: String, _ object: [String: Any]) -> String {
+    /// Keeps `object` (JSON values only) for `session` on the page at `path`; returns the token for
+    /// the redirect's query.
+    package func put(session: String, path: String, _ object: [String: Any]) -> String {
         let token = Identifier.randomToken(bytes: 16)
         let payload = (try? JSONSerialization.data(withJSONObject: object)) ?? Data("{}".utf8)
         let now = ContinuousClock.now
@@ -37,17 +39,17 @@ package final class ConsoleFlash: Sendable {
             if entries.count >= Self.capacity, let oldest = entries.min(by: { $0.value.expires < $1.value.expires }) {
                 entries[oldest.key] = nil
             }
-            entries[token] = Entry(session: session, payload: payload, expires: now + Self.lifetime)
+            entries[token] = Entry(session: session, path: path, payload: payload, expires: now + Self.lifetime)
         }
         return token
     }
 
-    /// The object kept under `token` for `session`, once; nil when unknown, expired, already read
-    /// or made for another session.
-    package func take(_ token: String?, session: String) -> [String: Any]? {
+    /// The object kept under `token` for `session` on the page at `path`, once; nil when unknown,
+    /// expired, already read, or made for another session or page (which leaves it unread).
+    package func take(_ token: String?, session: String, path: String) -> [String: Any]? {
         guard let token, !token.isEmpty else { return nil }
         let entry: Entry? = entries.withLock { entries in
-            guard let entry = entries[token], entry.session == session else { return nil }
+            guard let entry = entries[token], entry.session == session, entry.path == path else { return nil }
             entries[token] = nil
             return entry
         }
@@ -61,12 +63,13 @@ extension ConsoleRoutes {
     /// once (``ConsoleFlash``), so that reloading it sends nothing again.
     func redirect(_ path: String, _ context: AppContext, showing object: [String: Any]) -> Response {
         guard let session = context.console?.id else { return ConsoleRenderer.redirect(path) }
-        return ConsoleRenderer.redirect("\(path)?once=\(flash.put(session: session, object))")
+        return ConsoleRenderer.redirect("\(path)?once=\(flash.put(session: session, path: path, object))")
     }
 
     /// What the form before this redirect left to show, once (nil after the first read).
     func once(_ request: Request, _ context: AppContext) -> [String: Any]? {
         guard let session = context.console?.id else { return nil }
-        return flash.take(request.uri.queryParameters["once"].map(String.init), session: session)
+        return flash.take(
+            request.uri.queryParameters["once"].map(String.init), session: session, path: request.uri.path)
     }
 }

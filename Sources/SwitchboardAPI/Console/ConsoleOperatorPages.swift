@@ -209,7 +209,8 @@ struct ConsoleOperatorPages {
     // MARK: Accounts
 
     @Sendable func accounts(_ request: Request, context: AppContext) async throws -> Response {
-        try await accountsPage(request, context, notice: nil, errors: [], status: .ok)
+        try await accountsPage(
+            request, context, notice: routes.once(request, context)?["notice"] as? String, errors: [], status: .ok)
     }
 
     private func accountsPage(
@@ -223,7 +224,11 @@ struct ConsoleOperatorPages {
         let page = ConsolePage(
             "admin_accounts", title: "Accounts",
             data: [
-                "accounts": list.rows("data"),
+                "accounts": list.rows("data").map { row -> [String: Any] in
+                    var row = row
+                    row["erased"] = (row["account"] as? [String: Any])?["status"] as? String == "erased"
+                    return row
+                },
                 "next": (list["next_cursor"] as? String).map { "/console/admin/accounts?cursor=\($0)" } ?? "",
             ], status: status, errors: errors, notice: notice)
         return routes.page(page, request, context)
@@ -241,10 +246,9 @@ struct ConsoleOperatorPages {
                 request, context, notice: nil, errors: ConsoleCustomerPages.messages(of: problem),
                 status: problem.status)
         }
-        return try await accountsPage(
-            request, context, notice: "Legal hold set on \(id): nothing of it is erased until it is lifted.",
-            errors: [],
-            status: .ok)
+        return routes.redirect(
+            "/console/admin/accounts", context,
+            showing: ["notice": "Legal hold set on \(id): nothing of it is erased until it is lifted."])
     }
 
     @Sendable func liftLegalHold(_ request: Request, context: AppContext) async throws -> Response {
@@ -259,6 +263,6 @@ struct ConsoleOperatorPages {
             erased
             ? "Legal hold lifted on \(id); the deletion its customer asked for under the hold is carried out."
             : "Legal hold lifted on \(id)."
-        return try await accountsPage(request, context, notice: notice, errors: [], status: .ok)
+        return routes.redirect("/console/admin/accounts", context, showing: ["notice": notice])
     }
 }

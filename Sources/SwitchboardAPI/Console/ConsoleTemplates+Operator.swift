@@ -71,11 +71,13 @@ extension ConsoleTemplates {
         <div class="scroll"><table>
         <thead><tr><th scope="col">Account</th><th scope="col">Name</th><th scope="col">Email</th><th scope="col">Status</th><th scope="col">Legal hold</th></tr></thead>
         <tbody>{{#accounts}}<tr><td><code>{{account.id}}</code><br><span class="hint">since {{account.created_at}}</span></td><td>{{account.name}}</td><td>{{account.email}}</td><td>{{account.status}}</td>
-        <td>{{#legal_hold_reason}}held: {{legal_hold_reason}}
+        <td>{{#erased}}{{#legal_hold_reason}}held: {{legal_hold_reason}}{{/legal_hold_reason}}{{^legal_hold_reason}}none: erased{{/legal_hold_reason}}{{/erased}}
+        {{^erased}}{{#legal_hold_reason}}held: {{legal_hold_reason}}
+        {{#account.erasure_requested_at}}<br><strong>The customer asked for deletion on {{account.erasure_requested_at}}: lifting the hold erases the account.</strong>{{/account.erasure_requested_at}}
         <form method="post" action="/console/admin/accounts/{{account.id}}/legal-hold/lift" class="inline"><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit" class="secondary">Lift</button></form>{{/legal_hold_reason}}
         {{^legal_hold_reason}}<form method="post" action="/console/admin/accounts/{{account.id}}/legal-hold" class="inline">
         <input type="hidden" name="csrf" value="{{csrf}}"><label for="reason-{{account.id}}" class="skip">Reason for the hold on {{account.id}}</label>
-        <input id="reason-{{account.id}}" name="reason" placeholder="reason" required><button type="submit" class="secondary">Hold</button></form>{{/legal_hold_reason}}</td></tr>{{/accounts}}</tbody>
+        <input id="reason-{{account.id}}" name="reason" placeholder="reason" required><button type="submit" class="secondary">Hold</button></form>{{/legal_hold_reason}}{{/erased}}</td></tr>{{/accounts}}</tbody>
         </table></div>
         {{#next}}<p><a href="{{next}}">More accounts</a></p>{{/next}}
         {{/content}}{{/layout}}

@@ -219,8 +219,12 @@ struct AccountRoutes {
             limit: limit,
             allowed: ["name", "email", "company", "content_mode", "password", "current_password", "inbound_webhook"])
         var changes = AccountStore.Changes()
+        let problemsBefore = input.errors.count
         changes.name = input.string("name", maxLength: 200)
-        if input.has("name"), changes.name?.isEmpty ?? true { input.fail("name", "must be a non-empty string") }
+        // Null or empty; a name already refused (too long, not a string) gets no second message.
+        if input.has("name"), changes.name?.isEmpty ?? true, input.errors.count == problemsBefore {
+            input.fail("name", "must be a non-empty string")
+        }
         changes.email = input.string("email", maxLength: 254)
         if let email = changes.email, !EmailAddress.isValid(email) {
             input.fail("email", "must be an email address, e.g. ada@example.com")

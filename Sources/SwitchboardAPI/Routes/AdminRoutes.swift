@@ -47,7 +47,7 @@ struct AdminRoutes {
 
     @Sendable func showAccount(_ request: Request, context: AppContext) async throws -> Response {
         let id = try context.parameters.require("id")
-        guard let account = try await services.accounts.find(id: id) else { throw Problem.notFound("account \(id)") }
+        guard let account = try await services.accounts.find(id: id) else { throw Problem.noSuchAccount(id) }
         return try JSONResponse.make(
             AdminAccountView(account: AccountView(account, showSecret: false), legalHoldReason: account.legalHoldReason)
         )
@@ -59,7 +59,14 @@ struct AdminRoutes {
         let reason = input.string("reason", required: true, maxLength: 500)
         try input.finish()
         guard let account = try await services.accounts.setLegalHold(accountID: id, reason: reason) else {
-            throw Problem.notFound("account \(id)")
+            throw Problem.noSuchAccount(id)
+        }
+        guard account.isActive else {
+            throw Problem(
+                .conflict, "Account erased",
+                detail:
+                    "account \(id) is already erased: no personal data is left to hold; its records kept by law stay as they are"
+            )
         }
         return try JSONResponse.make(
             AdminAccountView(account: AccountView(account, showSecret: false), legalHoldReason: account.legalHoldReason)
@@ -69,7 +76,7 @@ struct AdminRoutes {
     @Sendable func liftLegalHold(_ request: Request, context: AppContext) async throws -> Response {
         let id = try context.parameters.require("id")
         guard let lifted = try await services.erasures.liftLegalHold(accountID: id) else {
-            throw Problem.notFound("account \(id)")
+            throw Problem.noSuchAccount(id)
         }
         var erasure: ErasureView?
         if let requestID = lifted.erasure?.requestID,
