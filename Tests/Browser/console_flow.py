@@ -38,7 +38,6 @@ try:
     from selenium.webdriver.chrome.options import Options
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
     from axe_selenium_python import Axe
 except ImportError as missing:
@@ -167,9 +166,19 @@ class Browser:
         """Clicks the link or button `css` and waits for the page it leads to."""
         page = self.driver.find_element(By.TAG_NAME, "html")
         self.one(css).click()
+
         # The click only starts the navigation: wait until the old page is gone and the new one
-        # loaded, or a check on a loaded machine reads the old page's address.
-        WebDriverWait(self.driver, 20).until(expected_conditions.staleness_of(page))
+        # loaded, or a check on a loaded machine reads the old page's address. Chromedriver may
+        # report the old page's element as "not belonging to the document" (an unknown error)
+        # rather than as stale, so any refusal to touch it means the page is gone.
+        def gone(_driver):
+            try:
+                page.is_enabled()
+                return False
+            except WebDriverException:
+                return True
+
+        WebDriverWait(self.driver, 20).until(gone)
         WebDriverWait(self.driver, 20).until(
             lambda driver: driver.execute_script("return document.readyState") == "complete")
 
