@@ -188,7 +188,7 @@ struct ConsoleAddonPages {
 
     @Sendable func privacy(_ request: Request, context: AppContext) async throws -> Response {
         try await privacyPage(
-            request, context, errors: [], status: .ok, notice: routes.once(request, context)?["notice"] as? String)
+            request, context, errors: [], status: .ok, notice: routes.onceNotice(request, context))
     }
 
     private func privacyPage(

@@ -111,7 +111,7 @@ struct ConsoleCustomerPages {
 
     @Sendable func numbers(_ request: Request, context: AppContext) async throws -> Response {
         try await numbersPage(
-            request, context, errors: [], status: .ok, notice: routes.once(request, context)?["notice"] as? String)
+            request, context, errors: [], status: .ok, notice: routes.onceNotice(request, context))
     }
 
     private func numbersPage(
@@ -203,7 +203,7 @@ struct ConsoleCustomerPages {
 
     @Sendable func settings(_ request: Request, context: AppContext) async throws -> Response {
         try await settingsPage(
-            request, context, notice: routes.once(request, context)?["notice"] as? String, extra: [:])
+            request, context, notice: routes.onceNotice(request, context), extra: [:])
     }
 
     private func settingsPage(
@@ -397,7 +397,7 @@ struct ConsoleCustomerPages {
         return routes.page(
             ConsolePage(
                 "delete", title: "Delete your account", data: plan,
-                notice: routes.once(request, context)?["notice"] as? String), request, context)
+                notice: routes.onceNotice(request, context)), request, context)
     }
 
     @Sendable func deleteAccount(_ request: Request, context: AppContext) async throws -> Response {

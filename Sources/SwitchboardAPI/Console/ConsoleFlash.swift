@@ -66,6 +66,11 @@ extension ConsoleRoutes {
         return ConsoleRenderer.redirect("\(path)?once=\(flash.put(session: session, path: path, object))")
     }
 
+    /// The notice the form before this redirect left for this page, once.
+    func onceNotice(_ request: Request, _ context: AppContext) -> String? {
+        once(request, context)?["notice"] as? String
+    }
+
     /// What the form before this redirect left to show, once (nil after the first read).
     func once(_ request: Request, _ context: AppContext) -> [String: Any]? {
         guard let session = context.console?.id else { return nil }

@@ -210,7 +210,7 @@ struct ConsoleOperatorPages {
 
     @Sendable func accounts(_ request: Request, context: AppContext) async throws -> Response {
         try await accountsPage(
-            request, context, notice: routes.once(request, context)?["notice"] as? String, errors: [], status: .ok)
+            request, context, notice: routes.onceNotice(request, context), errors: [], status: .ok)
     }
 
     private func accountsPage(

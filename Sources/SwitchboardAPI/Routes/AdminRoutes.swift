@@ -58,7 +58,7 @@ struct AdminRoutes {
         var input = try await request.jsonInput(limit: services.settings.body, allowed: ["reason"])
         let reason = input.string("reason", required: true, maxLength: 500)
         try input.finish()
-        guard let account = try await services.accounts.setLegalHold(accountID: id, reason: reason) else {
+        guard let account = try await services.accounts.setLegalHold(accountID: id, reason: reason!) else {
             throw Problem.noSuchAccount(id)
         }
         guard account.isActive else {

@@ -198,11 +198,11 @@ public struct AccountStore: Sendable {
         }
     }
 
-    /// Sets (or, with nil, clears) the operator legal hold of an active account; returns the account
-    /// as it now is, unchanged when it is erased (there is nothing left to hold), nil when unknown.
-    /// The status is checked in the same statement, so a hold never lands on an account erased a
-    /// moment before.
-    public func setLegalHold(accountID: String, reason: String?) async throws -> Account? {
+    /// Sets the operator legal hold of an active account; returns the account as it now is,
+    /// unchanged when it is erased (there is nothing left to hold), nil when unknown. The status is
+    /// checked in the same statement, so a hold never lands on an account erased a moment before.
+    /// Lifting a hold is ``ErasureService/liftLegalHold(accountID:)``: it may carry out a deletion.
+    public func setLegalHold(accountID: String, reason: String) async throws -> Account? {
         let now = clock.now().epochMillis
         try await writer.write { db in
             try db.cachedStatement(
