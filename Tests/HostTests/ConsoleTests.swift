@@ -107,6 +107,37 @@ import Testing
         }
     }
 
+    /// The console's sign-up is `POST /v1/accounts` itself: the same field rules and messages, and
+    /// the same early sign-up throttle, which refuses even a bad form once the address has used its
+    /// sign-ups (a second set of rules would answer that form 422).
+    @Test func signUpHasTheAPIsRulesAndThrottle() async throws {
+        try await withDaemon(configure: { $0.rateLimits.signupsPerAddress = 1 }) { daemon in
+            var visitor = ConsoleVisitor(daemon)
+            let long = try await visitor.post(
+                "/console/sign-up",
+                [
+                    ("name", String(repeating: "n", count: 201)), ("email", "long@example.com"),
+                    ("password", ConsoleSessionTests.password),
+                ])
+            #expect(long.status == 422)
+            #expect(long.text.contains("Name: must be at most 200 characters (got 201)"))
+            #expect(long.text.contains(#"value="long@example.com""#))
+            let noPassword = try await visitor.post(
+                "/console/sign-up", [("name", "Ada"), ("email", "nopass@example.com")])
+            #expect(noPassword.status == 422)
+            #expect(noPassword.text.contains("Password: is required"))
+            let created = try await visitor.post(
+                "/console/sign-up",
+                [("name", "Ada"), ("email", "ada@example.com"), ("password", ConsoleSessionTests.password)])
+            #expect(created.status == 303)
+            var another = ConsoleVisitor(daemon)
+            let spent = try await another.post(
+                "/console/sign-up", [("name", "Bob"), ("email", "not-an-email"), ("password", "x")])
+            #expect(spent.status == 429)
+            #expect(spent.headers.first(name: "Retry-After") != nil)
+        }
+    }
+
     @Test func secureCookiesCarryTheHostPrefix() async throws {
         try await withDaemon(configure: { $0.console.secureCookies = true }) { daemon in
             var visitor = ConsoleVisitor(daemon)

@@ -10,7 +10,11 @@ import SwitchboardCore
 /// ``Problem`` and the page shows its detail, which names the field and the fix.
 struct ConsoleAPI {
     typealias Handler = @Sendable (Request, AppContext) async throws -> Response
+    static let forwardedFor = HTTPField.Name("X-Forwarded-For")!
     let context: AppContext
+    /// The console request's `X-Forwarded-For` values, so that a rule keyed by the client's address
+    /// (the sign-up throttle) counts the same client through either front door.
+    var forwardedFor: [String] = []
 
     /// Calls `handler` with a request built from `path`, `query` and a JSON `body`, with the route
     /// parameters a path pattern would have captured.
@@ -26,6 +30,7 @@ struct ConsoleAPI {
             components.queryItems = query.sorted { $0.key < $1.key }.map { URLQueryItem(name: $0.key, value: $0.value) }
         }
         var head = HTTPRequest(method: method, scheme: nil, authority: nil, path: components.string ?? path)
+        for value in forwardedFor { head.headerFields.append(HTTPField(name: Self.forwardedFor, value: value)) }
         var buffer = ByteBuffer()
         if let body {
             head.headerFields[.contentType] = "application/json"

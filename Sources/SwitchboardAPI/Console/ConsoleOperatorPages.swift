@@ -43,10 +43,10 @@ struct ConsoleOperatorPages {
         let form = try await ConsoleForm.read(request, limit: services.settings.body)
         let client = services.clientAddresses.clientAddress(of: request, context: context)
         let keys = [services.clientAddresses.throttleKey(for: client)]
-        let presented = Data(SHA256.hash(data: Data((form.raw("token") ?? "").utf8)))
-        let expected = Data(SHA256.hash(data: Data(routes.operatorToken.utf8)))
-        // Compared and, when wrong, counted in one step, as the admin API does (OperatorAuthMiddleware).
-        switch services.authThrottle.attempt(keys, check: { constantTimeEquals(presented, expected) }) {
+        switch OperatorAuthMiddleware.check(
+            Substring(form.raw("token") ?? ""), token: routes.operatorToken, throttle: services.authThrottle, keys: keys
+        )
+        {
         case nil:
             let wait = services.authThrottle.retryAfter(keys) ?? 1
             let page = ConsolePage(
@@ -76,7 +76,7 @@ struct ConsoleOperatorPages {
     // MARK: Add-ons
 
     @Sendable func addons(_ request: Request, context: AppContext) async throws -> Response {
-        try await addonsPage(request, context, notice: nil, errors: [], status: .ok)
+        try await addonsPage(request, context, notice: routes.onceNotice(request, context), errors: [], status: .ok)
     }
 
     private func addonsPage(
@@ -88,7 +88,7 @@ struct ConsoleOperatorPages {
             var row = addon
             let runtime = addon["runtime"] as? [String: Any] ?? [:]
             row["state"] = runtime["state"] ?? "running"
-            row["why"] = runtime["last_failure"] ?? runtime["quarantined_until"].map { "quarantined until \($0)" } ?? ""
+            row["why"] = Self.why(runtime)
             row["waiting"] = runtime["outbox_depth"] ?? 0
             row["restarts"] = runtime["restarts"] ?? 0
             return row
@@ -100,13 +100,23 @@ struct ConsoleOperatorPages {
         return routes.page(page, request, context)
     }
 
+    /// Why an add-on is not simply running, from its runtime view: the last failure and, while it
+    /// is quarantined, until when (both, since an operator deciding to reload needs both).
+    static func why(_ runtime: [String: Any]) -> String {
+        let failure = runtime["last_failure"] as? String
+        let until = (runtime["quarantined_until"] as? String).map {
+            "quarantined until \(ConsoleRenderer.readable($0))"
+        }
+        return [failure, until].compactMap { $0 }.joined(separator: "; ")
+    }
+
     @Sendable func reload(_ request: Request, context: AppContext) async throws -> Response {
         _ = try await routes.form(request, context)
         let id = try context.parameters.require("id")
         do {
             _ = try await routes.api(context).call(
                 auditRoutes.reload, .post, "/v1/admin/addons/\(id)/reload", parameters: ["id": id])
-            return try await addonsPage(request, context, notice: "\(id) reloaded.", errors: [], status: .ok)
+            return routes.redirect("/console/admin/addons", context, showing: ["notice": "\(id) reloaded."])
         } catch let problem as Problem {
             return try await addonsPage(request, context, notice: nil, errors: [problem.detail], status: problem.status)
         }
@@ -115,6 +125,8 @@ struct ConsoleOperatorPages {
     // MARK: Audit
 
     static let filters = ["addon", "account", "field", "category", "since", "until"]
+    /// Shares shown on one audit page.
+    static let pageSize = 200
 
     private func filterQuery(_ request: Request) -> [String: String] {
         var query: [String: String] = [:]
@@ -135,11 +147,17 @@ struct ConsoleOperatorPages {
         var errors: [String] = []
         var status = HTTPResponse.Status.ok
         var shares: [[String: Any]] = []
+        var next = ""
+        // A page of 200 shares at a time, in ledger order; the API's cursor leads to the next one.
+        var pageQuery = query.merging(["limit": String(Self.pageSize)]) { $1 }
+        if let cursor = request.uri.queryParameters["cursor"].map(String.init), !cursor.isEmpty {
+            pageQuery["cursor"] = cursor
+        }
         do {
             let page =
-                try await routes.api(context).call(
-                    auditRoutes.audit, .get, "/v1/admin/audit", query: query.merging(["limit": "200"]) { $1 })
+                try await routes.api(context).call(auditRoutes.audit, .get, "/v1/admin/audit", query: pageQuery)
                 as? [String: Any] ?? [:]
+            next = page["next_cursor"] as? String ?? ""
             shares = page.rows("data").map { share in
                 var row = share
                 row["fieldList"] = (share["fields"] as? [String: String] ?? [:]).sorted { $0.key < $1.key }
@@ -154,6 +172,12 @@ struct ConsoleOperatorPages {
             "\($0.key)=\($0.value.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed.subtracting(CharacterSet(charactersIn: "&+="))) ?? "")"
         }.joined(separator: "&")
         values["shares"] = shares
+        values["pageSize"] = Self.pageSize
+        if !next.isEmpty {
+            values["next"] =
+                "/console/admin/audit?" + (encoded.isEmpty ? "" : encoded + "&") + "cursor="
+                + (next.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")
+        }
         values["empty"] = shares.isEmpty && errors.isEmpty
         values["csv"] = "/console/admin/audit/download?" + (encoded.isEmpty ? "" : encoded + "&") + "format=csv"
         values["ndjson"] = "/console/admin/audit/download?" + (encoded.isEmpty ? "" : encoded + "&") + "format=ndjson"
@@ -258,9 +282,11 @@ struct ConsoleOperatorPages {
             try await routes.api(context).call(
                 adminRoutes.liftLegalHold, .delete, "/v1/admin/accounts/\(id)/legal-hold", parameters: ["id": id])
             as? [String: Any]
-        let erased = (lifted?["account"] as? [String: Any])?["status"] as? String == AccountStatus.erased.rawValue
+        // The answer carries `addon_erasure` only when lifting carried out a deletion asked for under
+        // the hold; the account's status alone would also say "erased" for one erased before.
+        let carriedOut = lifted?["addon_erasure"] is [String: Any]
         let notice =
-            erased
+            carriedOut
             ? "Legal hold lifted on \(id); the deletion its customer asked for under the hold is carried out."
             : "Legal hold lifted on \(id)."
         return routes.redirect("/console/admin/accounts", context, showing: ["notice": notice])

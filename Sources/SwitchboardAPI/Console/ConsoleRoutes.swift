@@ -87,6 +87,9 @@ struct ConsoleRoutes: Sendable {
     private static let crossSite = Problem(
         .forbidden, "Cross-site form", detail: "This form must be sent from the console's own page.")
 
-    /// The API bridge for this request's account.
-    func api(_ context: AppContext) -> ConsoleAPI { ConsoleAPI(context: context) }
+    /// The API bridge for this request's account; with `request`, the API also sees the client
+    /// address the console saw (its `X-Forwarded-For`, honoured from trusted proxies only).
+    func api(_ context: AppContext, forwarding request: Request? = nil) -> ConsoleAPI {
+        ConsoleAPI(context: context, forwardedFor: request?.headers[values: ConsoleAPI.forwardedFor] ?? [])
+    }
 }

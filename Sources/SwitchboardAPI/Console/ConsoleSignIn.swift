@@ -83,40 +83,40 @@ struct ConsoleSignIn {
         page(ConsolePage("sign_up", title: "Create your account"), request, context)
     }
 
+    /// Creates the account through `POST /v1/accounts` itself (its fields' rules, its early and
+    /// counted sign-up throttle), then signs the new account in; a refusal keeps what was typed.
     @Sendable func signUp(_ request: Request, context: AppContext) async throws -> Response {
         try routes.requireSameOrigin(request)
         let form = try await ConsoleForm.read(request, limit: services.settings.body)
-        let name = form["name"]
-        let email = form["email"]
-        let company = form["company"]
-        let password = form.raw("password").flatMap { $0.isEmpty ? nil : $0 }
-        let addresses = services.clientAddresses
-        let client = addresses.clientAddress(of: request, context: context)
-        let values: [String: Any] = ["name": name ?? "", "email": email ?? "", "company": company ?? ""]
-        var problems = services.accounts.signUpProblems(email: email, password: password, name: name)
-            .map { "\(Self.label($0.field)) \($0.message)" }
-        if name == nil { problems.insert("Your name is needed.", at: 0) }
-        if (name?.count ?? 0) > 200 || (email?.count ?? 0) > 254 || (company?.count ?? 0) > 200 {
-            problems.append("Name and company may be at most 200 characters, an email at most 254.")
-        }
+        let values: [String: Any] = [
+            "name": form["name"] ?? "", "email": form["email"] ?? "", "company": form["company"] ?? "",
+        ]
+        var body: [String: Any] = [:]
+        for field in ["name", "email", "company"] { if let value = form[field] { body[field] = value } }
+        if let password = form.raw("password"), !password.isEmpty { body["password"] = password }
+        let accountID: String
         do {
-            guard problems.isEmpty, let name, let email, let password else { throw Problem.invalid("form", "") }
-            let created = try await accounts.createAccount(
-                .init(name: name, email: email, company: company, password: password),
-                throttleKeys: [addresses.signUpKey(for: client)])
-            context.notes.account = created.account.id
-            return try await startSession(for: created.account.id, request: request, client: client)
+            let created =
+                try await routes.api(context, forwarding: request).call(
+                    accounts.signUp, .post, "/v1/accounts", body: body) as? [String: Any] ?? [:]
+            guard let id = created["account_id"] as? String else {
+                throw Problem(.internalServerError, "Sign-up failed", detail: "The account was not created; try again.")
+            }
+            accountID = id
         } catch let problem as Problem {
-            var failed = ConsolePage(
-                "sign_up", title: "Create your account", data: values,
-                status: problems.isEmpty ? problem.status : .unprocessableContent)
+            var failed = ConsolePage("sign_up", title: "Create your account", data: values, status: problem.status)
             failed.errors =
-                problems.isEmpty
-                ? (problem.status == .conflict
-                    ? ["An account with this email exists: sign in instead."]
-                    : [problem.detail]) : problems
-            return page(failed, request, context)
+                problem.status == .conflict
+                ? ["An account with this email exists: sign in instead."]
+                : problem.errors.isEmpty
+                    ? [problem.detail] : problem.errors.map { "\(Self.label($0.field)) \($0.message)" }
+            var response = page(failed, request, context)
+            if let wait = problem.retryAfterSeconds { response.headers[.retryAfter] = String(wait) }
+            return response
         }
+        context.notes.account = accountID
+        let client = services.clientAddresses.clientAddress(of: request, context: context)
+        return try await startSession(for: accountID, request: request, client: client)
     }
 
     static func label(_ field: String) -> String {
@@ -124,6 +124,7 @@ struct ConsoleSignIn {
         case "email": "Email:"
         case "password": "Password:"
         case "name": "Name:"
+        case "company": "Company:"
         default: "\(field):"
         }
     }
@@ -165,29 +166,26 @@ struct ConsoleSignIn {
         try form.requireToken(session.csrfToken)
         let code = form["code"] ?? ""
         let client = services.clientAddresses.clientAddress(of: request, context: context)
-        let keys = [
-            services.clientAddresses.throttleKey(for: client), AuthThrottle.Key.account("second-factor:\(accountID)"),
-        ]
-        let reservation: AuthThrottle.Reservation
-        switch services.authThrottle.reserve(keys) {
-        case .admitted(let admitted): reservation = admitted
-        case .refused(let wait):
+        let passed: Bool
+        do {
+            passed = try await accounts.attemptSecondFactor(accountID: accountID, client: client) {
+                switch form["method"] {
+                case "totp": return try await console.factors.verifyTOTP(accountID: accountID, code: code)
+                case "recovery": return try await console.factors.useRecoveryCode(accountID: accountID, code: code)
+                case "sms":
+                    let number = try await console.factors.status(accountID: accountID).smsNumber ?? ""
+                    return try await console.sessions.answerChallenge(
+                        sessionID: session.id, code: Self.challenge(code, number: number)) == .accepted
+                default: return false
+                }
+            }
+        } catch let problem as Problem where problem.status == .tooManyRequests {
+            let wait = problem.retryAfterSeconds ?? 1
             var response = try await secondFactor(
                 request, context, errors: ["Too many wrong codes: wait \(wait) seconds and try again."],
                 status: .tooManyRequests)
             response.headers[.retryAfter] = String(wait)
             return response
-        }
-        let passed: Bool
-        switch form["method"] {
-        case "totp": passed = try await console.factors.verifyTOTP(accountID: accountID, code: code)
-        case "recovery": passed = try await console.factors.useRecoveryCode(accountID: accountID, code: code)
-        case "sms":
-            let number = try await console.factors.status(accountID: accountID).smsNumber ?? ""
-            passed =
-                try await console.sessions.answerChallenge(
-                    sessionID: session.id, code: Self.challenge(code, number: number)) == .accepted
-        default: passed = false
         }
         guard passed else {
             return try await secondFactor(
@@ -195,7 +193,6 @@ struct ConsoleSignIn {
                 errors: ["That code is not right (or was already used). Enter the code your app shows now."],
                 status: .unauthorized)
         }
-        services.authThrottle.giveBack(reservation)
         return try await activate(session, request: request)
     }
 

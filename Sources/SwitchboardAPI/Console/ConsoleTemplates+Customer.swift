@@ -223,8 +223,10 @@ extension ConsoleTemplates {
         <ul>{{#erased}}<li>{{.}}</li>{{/erased}}</ul>
         <h2>Kept, and why</h2>
         <ul>{{#kept}}<li>{{data}}: {{reason}}</li>{{/kept}}</ul>
+        {{#addon_erasure}}<h2 id="addon-erasure">Add-ons</h2>
+        <p>Every add-on that received data about you was asked to erase it (request <code>{{id}}</code>); the operator follows each add-on's answer.</p>
+        <ul>{{#addons}}<li>{{addon_id}}: {{state}}</li>{{/addons}}</ul>{{/addon_erasure}}
         {{/report}}
-        {{#addonErasure.id}}<p>Every add-on that received data about you was asked to erase it (request <code>{{addonErasure.id}}</code>); the operator can follow each add-on's answer.</p>{{/addonErasure.id}}
         <details><summary>The report as JSON</summary><pre>{{json}}</pre></details>
         <p><a href="/console/sign-up">Create a new account</a></p>
         {{/content}}{{/layout}}

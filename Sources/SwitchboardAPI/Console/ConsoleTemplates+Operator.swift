@@ -47,6 +47,7 @@ extension ConsoleTemplates {
         <thead><tr><th scope="col">When</th><th scope="col">Add-on</th><th scope="col">Account</th><th scope="col">Event</th><th scope="col">Fields</th><th scope="col">Consent</th><th scope="col">Record</th></tr></thead>
         <tbody>{{#shares}}<tr><td>{{at}}</td><td>{{addon_id}} {{addon_version}}</td><td>{{account_id}}</td><td>{{event_type}} <code>{{event_id}}</code></td><td>{{fieldList}}</td><td>{{consent_receipt_id}}</td><td>#{{seq}}</td></tr>{{/shares}}</tbody>
         </table></div>
+        {{#next}}<p>More shares match than this page of {{pageSize}} shows (oldest first). <a href="{{next}}" id="audit-next">Next {{pageSize}} shares</a></p>{{/next}}
         {{/empty}}
         {{/content}}{{/layout}}
         """

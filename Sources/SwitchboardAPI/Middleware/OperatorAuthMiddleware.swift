@@ -27,13 +27,22 @@ struct OperatorAuthMiddleware: RouterMiddleware {
         let header = request.headers[.authorization] ?? ""
         // No bearer token at all is not a guess: 401, not counted.
         guard header.hasPrefix("Bearer ") else { throw Self.tokenRequired }
-        let presented = Data(SHA256.hash(data: Data(header.dropFirst(7).utf8)))
-        let expected = Data(SHA256.hash(data: Data(token.utf8)))
-        switch throttle.attempt(keys, check: { constantTimeEquals(presented, expected) }) {
+        switch Self.check(header.dropFirst(7), token: token, throttle: throttle, keys: keys) {
         case nil: throw Problem.tooManyFailures(retryAfter: throttle.retryAfter(keys) ?? 1)
         case false?: throw Self.tokenRequired
         case true?: return try await next(request, context)
         }
+    }
+
+    /// Whether `presented` is the operator token, for this middleware and the console's operator
+    /// sign-in: SHA-256 of both compared in constant time, a wrong one counted against `keys` in
+    /// the same step. Nil when the throttle is spent (nothing was compared).
+    static func check(
+        _ presented: Substring, token: String, throttle: AuthThrottle, keys: [AuthThrottle.Key]
+    ) -> Bool? {
+        let presented = Data(SHA256.hash(data: Data(presented.utf8)))
+        let expected = Data(SHA256.hash(data: Data(token.utf8)))
+        return throttle.attempt(keys, check: { constantTimeEquals(presented, expected) })
     }
 
     private static let tokenRequired = Problem(

@@ -186,6 +186,30 @@ struct AccountRoutes {
                         "code", "is required for this account: a code from your authenticator app or a recovery code")
                 ])
         }
+        let passed = try await attemptSecondFactor(accountID: accountID, client: client) {
+            if try await factors.verifyTOTP(accountID: accountID, code: code) { return true }
+            return try await factors.useRecoveryCode(accountID: accountID, code: code)
+        }
+        guard passed else {
+            throw Problem(
+                .unauthorized, "Sign-in failed", detail: "The code is wrong, expired or was already used.",
+                errors: [
+                    FieldError("code", "is not a current code of your authenticator app nor an unused recovery code")
+                ])
+        }
+    }
+
+    /// One second-factor attempt, shared by `POST /v1/login` and the console's second-factor step:
+    /// counted by the authentication throttle per client address and per account, as passwords are
+    /// (NIST SP 800-63B 5.2.2, rate limiting); a wrong code keeps its count, a right one gives it back.
+    /// - Parameter verify: checks the code (TOTP, a recovery code, an SMS challenge); run only when
+    ///   the throttle admits the attempt.
+    /// - Returns: whether `verify` accepted the code.
+    /// - Throws: ``Problem`` 429 with `Retry-After` seconds when the throttle is spent, or what
+    ///   `verify` throws.
+    func attemptSecondFactor(
+        accountID: String, client: String, _ verify: () async throws -> Bool
+    ) async throws -> Bool {
         let keys = [
             services.clientAddresses.throttleKey(for: client), AuthThrottle.Key.account("second-factor:\(accountID)"),
         ]
@@ -194,16 +218,9 @@ struct AccountRoutes {
         case .admitted(let admitted): reservation = admitted
         case .refused(let wait): throw Problem.tooManyFailures(retryAfter: wait)
         }
-        var passed = try await factors.verifyTOTP(accountID: accountID, code: code)
-        if !passed { passed = try await factors.useRecoveryCode(accountID: accountID, code: code) }
-        guard passed else {
-            throw Problem(
-                .unauthorized, "Sign-in failed", detail: "The code is wrong, expired or was already used.",
-                errors: [
-                    FieldError("code", "is not a current code of your authenticator app nor an unused recovery code")
-                ])
-        }
+        guard try await verify() else { return false }
         services.authThrottle.giveBack(reservation)
+        return true
     }
 
     @Sendable func show(_ request: Request, context: AppContext) async throws -> Response {
