@@ -23,6 +23,24 @@ extension Addons {
         @Option(help: "The switchboard-addon-runner to use (default: the one beside this executable).")
         var runner: String?
 
+        /// Why `path` cannot be the runner, or nil: missing, a directory (which is "executable" to
+        /// `access(2)`, so the add-on's own rules would fail instead of the setup), or not executable.
+        static func runnerProblem(_ path: String) -> String? {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+                return
+                    "no runner at \(path); install switchboard-addon-runner beside switchboard (scripts/install) or pass --runner"
+            }
+            if isDirectory.boolValue {
+                return
+                    "--runner \(path) is a directory; pass the runner executable itself, e.g. \(path)/switchboard-addon-runner"
+            }
+            guard FileManager.default.isExecutableFile(atPath: path) else {
+                return "the runner \(path) is not executable; chmod +x it or pass another with --runner"
+            }
+            return nil
+        }
+
         func run() async throws {
             var options = AddonValidator.Options(
                 runner: runner
@@ -33,9 +51,7 @@ extension Addons {
                 options.requirePin = false
                 options.libraryDirectories = [BundledAddons.executableDirectory]
             }
-            guard FileManager.default.isExecutableFile(atPath: options.runner) else {
-                let problem =
-                    "no runner at \(options.runner); install switchboard-addon-runner beside switchboard (scripts/install) or pass --runner"
+            if let problem = Self.runnerProblem(options.runner) {
                 // A tool reading --json gets JSON for a setup problem too, with the usage error's status.
                 guard json else { throw ValidationError(problem) }
                 try Self.printJSON(["manifest": manifest, "passed": false, "rules": [], "error": problem])

@@ -122,6 +122,10 @@ import Testing
         #expect(object["manifest"] as? String == "addon.json")
         #expect((object["error"] as? String)?.contains("no runner at \(missing)") == true)
         #expect((object["rules"] as? [Any])?.isEmpty == true)
+        // A directory passes access(2)'s execute check; it is still a setup mistake, not the add-on's.
+        let directory = try await Self.switchboard(["addons", "validate", "--runner", "/tmp", "addon.json"])
+        #expect(directory.status == 64, "\(directory)")
+        #expect(directory.errors.contains("--runner /tmp is a directory"), "\(directory)")
     }
 
     /// A name with a line break cannot forge a line of `accounts list`: each account is one line.

@@ -316,6 +316,11 @@ struct ConsoleVisitor {
             let refused = try await first.submit(
                 "/console/settings", to: "/console/settings/recovery-codes", [("password", "not-my-password")])
             #expect(refused.status == 401)
+            #expect(refused.text.contains("Password: is not your password"))
+            let blank = try await first.submit(
+                "/console/settings", to: "/console/settings/recovery-codes", [("password", "")])
+            #expect(blank.status == 422)
+            #expect(blank.text.contains("Password: is required to make new recovery codes"))
             let made = try await first.submit(
                 "/console/settings", to: "/console/settings/recovery-codes", [("password", Self.password)])
             #expect(made.status == 303)

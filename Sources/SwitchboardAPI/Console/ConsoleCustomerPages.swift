@@ -319,9 +319,16 @@ struct ConsoleCustomerPages {
         guard let email = try await services.accounts.find(id: accountID)?.email else {
             throw Problem.notFound("account")
         }
+        // An empty field is a form left blank, not a wrong guess: said so, and not counted.
+        guard let password = form.raw("password"), !password.isEmpty else {
+            return try await settingsPage(
+                request, context, notice: nil, extra: [:],
+                errors: ["Password: is required to make new recovery codes; enter your present password."],
+                status: .unprocessableContent)
+        }
         do {
             _ = try await accountRoutes.verifyPassword(
-                email: email, password: form.raw("password") ?? "",
+                email: email, password: password,
                 client: services.clientAddresses.clientAddress(of: request, context: context))
         } catch let problem as Problem {
             return try await settingsPage(

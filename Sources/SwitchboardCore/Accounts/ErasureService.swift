@@ -152,7 +152,7 @@ public struct ErasureService: Sendable {
         try db.execute(
             sql: """
                 UPDATE accounts SET name = NULL, email = NULL, company = NULL, password_hash = NULL,
-                    last_login_ip = NULL, webhook_secret = '', status = 'erased', erased_at = ?, updated_at = ?
+                    last_login_at = NULL, last_login_ip = NULL, webhook_secret = '', status = 'erased', erased_at = ?, updated_at = ?
                 WHERE id = ?
                 """, arguments: [now, now, accountID])
         let requestID = try requests.requestErasure(db, accountID: accountID, subject: .account, origin: origin)
@@ -231,7 +231,7 @@ public struct ErasureService: Sendable {
         ErasureReport(
             status: .erased,
             erased: [
-                "name", "email", "company", "password", "last sign-in address",
+                "name", "email", "company", "password", "last sign-in time and address",
                 contacts.map { "contacts (\($0))" } ?? "contacts",
                 "message bodies and body digests", "status callback URLs and pending callbacks",
                 "webhook signing secret",

@@ -30,11 +30,14 @@ public enum CoreSchema {
     public static let v14AccountInboundWebhook = SchemaMigration("v14-account-inbound-webhook", sql: v14)
     public static let v17ConsoleSignIn = SchemaMigration("v17-console-sign-in", sql: v17)
     public static let v18ErasureAwaitingHold = SchemaMigration("v18-erasure-awaiting-hold", sql: v18)
+    public static let v19ErasedAccountsKeepNoSignInTime = SchemaMigration(
+        "v19-erased-accounts-keep-no-sign-in-time", sql: v19)
     /// The core's steps alone, in order (a database holding only the core, as in its own tests).
     public static let migrations = [
         v1Core, v4CallbackEvents, v6ErasedAccountsStayErased, v7CallbackReceiversSecretRotation,
         v8SignInSessions, v9CarrierSubmitIntent, v10CarrierSubmissions, v11SMPPServer, v12InboundWebhooks,
         v13SMPPPartials, v14AccountInboundWebhook, v17ConsoleSignIn, v18ErasureAwaitingHold,
+        v19ErasedAccountsKeepNoSignInTime,
     ]
 
     private static let v1 = """
@@ -269,6 +272,20 @@ public enum CoreSchema {
         CREATE TRIGGER accounts_erasure_clears_inbound_webhook AFTER UPDATE OF status ON accounts
         WHEN NEW.status = 'erased'
         BEGIN UPDATE accounts SET inbound_webhook = NULL WHERE id = NEW.id; END;
+        """
+
+    /// An erased account keeps no sign-in time either: when its data subject last signed in is
+    /// usage data about them (GDPR article 4(1)), which the erasure clears with the sign-in address.
+    /// The v6 trigger is recreated so that no late sign-in record can write the time back alone,
+    /// and accounts erased before this step lose the time they kept.
+    private static let v19 = """
+        DROP TRIGGER accounts_erased_stay_erased;
+        UPDATE accounts SET last_login_at = NULL WHERE status = 'erased';
+        CREATE TRIGGER accounts_erased_stay_erased BEFORE UPDATE ON accounts
+        WHEN OLD.status = 'erased' AND (NEW.name IS NOT NULL OR NEW.email IS NOT NULL OR NEW.company IS NOT NULL
+            OR NEW.password_hash IS NOT NULL OR NEW.last_login_ip IS NOT NULL OR NEW.last_login_at IS NOT NULL
+            OR NEW.webhook_secret != '' OR NEW.status != 'erased')
+        BEGIN SELECT RAISE(IGNORE); END;
         """
 
     /// A deletion the customer asked for while an operator legal hold was set: when and by whom

@@ -23,5 +23,6 @@ package enum DaemonSchema {
         AddonSchema.v16EventLogWithCursors,
         CoreSchema.v17ConsoleSignIn,
         CoreSchema.v18ErasureAwaitingHold,
+        CoreSchema.v19ErasedAccountsKeepNoSignInTime,
     ]
 }
