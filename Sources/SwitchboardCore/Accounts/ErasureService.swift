@@ -100,29 +100,43 @@ public struct ErasureService: Sendable {
         let now = clock.now().epochMillis
         let retentionDays = self.retentionDays
         let requests = self.requests
-        let erasure: AccountOutcome?? = try await writer.write { db in
+        let lifted: Lifted = try await writer.write { db in
             guard
                 let row = try Row.fetchOne(
                     db, sql: "SELECT status, erasure_requested_at, erasure_requested_by FROM accounts WHERE id = ?",
                     arguments: [accountID])
-            else { return nil }
+            else { return .noSuchAccount }
             try db.execute(
                 sql: "UPDATE accounts SET legal_hold_reason = NULL, updated_at = ? WHERE id = ?",
                 arguments: [now, accountID])
             let status: String = row["status"]
             let requestedAt: Int64? = row["erasure_requested_at"]
-            guard status == AccountStatus.active.rawValue, requestedAt != nil else { return .some(nil) }
+            guard status == AccountStatus.active.rawValue, requestedAt != nil else { return .nothingWaiting }
             let origin: String = row["erasure_requested_by"] ?? "unknown"
-            return try Self.erase(
-                db, accountID: accountID, origin: origin, now: now, retentionDays: retentionDays, requests: requests)
+            return .erased(
+                try Self.erase(
+                    db, accountID: accountID, origin: origin, now: now, retentionDays: retentionDays,
+                    requests: requests))
         }
-        guard let erasure else { return nil }
-        if erasure != nil {
+        let erasure: AccountOutcome?
+        switch lifted {
+        case .noSuchAccount: return nil
+        case .nothingWaiting: erasure = nil
+        case .erased(let outcome):
             accounts.credentials.forget(accountID: accountID)
             await purgeErasedPages()
+            erasure = outcome
         }
         guard let account = try await accounts.find(id: accountID) else { return nil }
         return LiftOutcome(account: account, erasure: erasure)
+    }
+
+    /// What the lifting transaction found: no account, a hold with no deletion waiting, or the
+    /// waiting deletion carried out.
+    private enum Lifted {
+        case noSuchAccount
+        case nothingWaiting
+        case erased(AccountOutcome)
     }
 
     /// The erasure itself, in the caller's transaction: the core's copy of the account's personal
