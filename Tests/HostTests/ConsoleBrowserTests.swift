@@ -8,14 +8,18 @@ import Testing
 /// The web console in a real browser: `Tests/Browser/console_flow.py` drives headless Chromium
 /// through Selenium against a daemon on loopback, from sign-up and the second factor through add-on
 /// consent, a delivered message, withdrawal with erasure and the operator's audit, to the console's
-/// security headers, cookies, CSRF refusal and account isolation. `SWITCHBOARD_SCREENSHOTS=<dir>`
-/// keeps a screenshot of each page.
+/// security headers, cookies, CSRF refusal and account isolation; then the remaining pages, the
+/// keyboard alone (skip link, a form sent with Tab and Enter) and a phone's 390 px width, where no
+/// page may be wider than the screen. axe-core checks every page it shows.
+/// `SWITCHBOARD_SCREENSHOTS=<dir>` keeps a screenshot of each page as `<dir>/console-<page>.png`
+/// (those in `docs/console/` are copies, without the prefix).
 @Suite struct ConsoleBrowserTests {
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Browser/console_flow.py")
-    /// Four browsers one after another, up to a 30-second TOTP step waited out and three polls of up
-    /// to 30 s each: about 45 s on an idle machine, and room for a loaded one.
-    static let limit: Duration = .seconds(180)
+    /// Four browsers one after another, up to a 30-second TOTP step waited out, three polls of up
+    /// to 30 s each and axe-core on some 20 pages: about 60 s on an idle machine, and room for a
+    /// loaded one.
+    static let limit: Duration = .seconds(240)
 
     @Test func theConsoleWorksEndToEndInHeadlessChromium() async throws {
         if let missing = try await Self.missingPrerequisites() {

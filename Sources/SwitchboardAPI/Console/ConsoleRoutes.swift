@@ -53,7 +53,11 @@ struct ConsoleRoutes: Sendable {
         ConsoleOperatorPages(routes: self).add(to: open)
         // Any other address under /console is a page that does not exist, answered as one, with
         // the console's headers.
-        open.get("**") { _, _ -> Response in throw Problem.notFound("this page") }
+        open.get("**") { _, _ -> Response in
+            throw Problem(
+                .notFound, "Page not found",
+                detail: "This page does not exist. Start again from the console's home page, /console.")
+        }
     }
 
     /// Renders a page for this request's session.

@@ -85,8 +85,8 @@ extension ConsoleTemplates {
         {{/receipt}}
         {{#granted}}
         <h2>Granted</h2>
-        <table><thead><tr><th scope="col">Field</th><th scope="col">What</th><th scope="col">Why</th><th scope="col">How</th></tr></thead>
-        <tbody>{{#fields}}<tr><td><code>{{id}}</code></td><td>{{what}} ({{categoryLabel}})</td><td>{{purpose}}</td><td>{{how}}</td></tr>{{/fields}}</tbody></table>
+        <div class="scroll"><table><thead><tr><th scope="col">Field</th><th scope="col">What</th><th scope="col">Why</th><th scope="col">How</th></tr></thead>
+        <tbody>{{#fields}}<tr><td><code>{{id}}</code></td><td>{{what}} ({{categoryLabel}})</td><td>{{purpose}}</td><td>{{how}}</td></tr>{{/fields}}</tbody></table></div>
         {{/granted}}
         {{^granted}}<p>Nothing reaches this add-on any more, including events already waiting for it.</p>
         <p><a href="/console/privacy">See erasure requests and each add-on's answer</a></p>{{/granted}}

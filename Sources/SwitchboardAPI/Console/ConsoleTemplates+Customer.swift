@@ -62,8 +62,8 @@ extension ConsoleTemplates {
         <h2>Your numbers</h2>
         {{#noNumbers}}<p>You have no numbers yet.</p>{{/noNumbers}}
         {{^noNumbers}}
-        <table><thead><tr><th scope="col">Number</th><th scope="col">Inbound webhook</th><th scope="col">Added</th></tr></thead>
-        <tbody>{{#numbers}}<tr><td>{{number}}</td><td>{{inbound_webhook}}</td><td>{{created_at}}</td></tr>{{/numbers}}</tbody></table>
+        <div class="scroll"><table><thead><tr><th scope="col">Number</th><th scope="col">Inbound webhook</th><th scope="col">Added</th></tr></thead>
+        <tbody>{{#numbers}}<tr><td>{{number}}</td><td>{{inbound_webhook}}</td><td>{{created_at}}</td></tr>{{/numbers}}</tbody></table></div>
         {{/noNumbers}}
         <form method="post" action="/console/numbers" class="stack">
         <input type="hidden" name="csrf" value="{{csrf}}">
@@ -77,8 +77,8 @@ extension ConsoleTemplates {
         <p class="hint">Recipients who replied a STOP keyword; messages to them are refused until they reply START.</p>
         {{#noOptOuts}}<p>Nobody has opted out.</p>{{/noOptOuts}}
         {{^noOptOuts}}
-        <table><thead><tr><th scope="col">Number</th><th scope="col">Keyword</th><th scope="col">Since</th></tr></thead>
-        <tbody>{{#optOuts}}<tr><td>{{number}}</td><td>{{keyword}}</td><td>{{created_at}}</td></tr>{{/optOuts}}</tbody></table>
+        <div class="scroll"><table><thead><tr><th scope="col">Number</th><th scope="col">Keyword</th><th scope="col">Since</th></tr></thead>
+        <tbody>{{#optOuts}}<tr><td>{{number}}</td><td>{{keyword}}</td><td>{{created_at}}</td></tr>{{/optOuts}}</tbody></table></div>
         {{/noOptOuts}}
         {{/content}}{{/layout}}
         """
@@ -169,8 +169,8 @@ extension ConsoleTemplates {
         <button type="submit" class="secondary">Make new recovery codes</button>
         </form>
         <h3>Where you are signed in</h3>
-        <table><thead><tr><th scope="col">Session</th><th scope="col">Country</th><th scope="col">Signed in</th><th scope="col">Last seen</th></tr></thead>
-        <tbody>{{#sessions}}<tr><td>{{id}}{{#current}} (this browser){{/current}}{{#pending}} (password only: waiting for the second factor){{/pending}}</td><td>{{country}}</td><td>{{started}}</td><td>{{seen}}</td></tr>{{/sessions}}</tbody></table>
+        <div class="scroll"><table><thead><tr><th scope="col">Session</th><th scope="col">Country</th><th scope="col">Signed in</th><th scope="col">Last seen</th></tr></thead>
+        <tbody>{{#sessions}}<tr><td>{{id}}{{#current}} (this browser){{/current}}{{#pending}} (password only: waiting for the second factor){{/pending}}</td><td>{{country}}</td><td>{{started}}</td><td>{{seen}}</td></tr>{{/sessions}}</tbody></table></div>
         <form method="post" action="/console/sign-out-everywhere">
         <input type="hidden" name="csrf" value="{{csrf}}">
         <button type="submit" class="danger">Sign out everywhere</button>
@@ -191,7 +191,7 @@ extension ConsoleTemplates {
         <label for="to">To</label><input id="to" name="to" type="date" value="{{to}}">
         <button type="submit" class="secondary">Show</button>
         </form>
-        <p>{{total}} messages from {{from}} to {{to}}.</p>
+        <p>Messages from {{from}} to {{to}}: {{total}}.</p>
         <div class="scroll"><table>
         <thead><tr><th scope="col">Day</th><th scope="col">Messages</th><th scope="col">Segments</th><th scope="col">By status</th><th scope="col"><span class="skip">Bar</span></th></tr></thead>
         <tbody>{{#days}}<tr><td>{{date}}</td><td>{{count}}</td><td>{{segmentCount}}</td><td>{{breakdown}}</td><td aria-hidden="true">{{bar}}</td></tr>{{/days}}</tbody>

@@ -77,7 +77,7 @@ extension ConsoleTemplates {
         {{#account.erasure_requested_at}}<br><strong>The customer asked for deletion on {{account.erasure_requested_at}}: lifting the hold erases the account.</strong>{{/account.erasure_requested_at}}
         <form method="post" action="/console/admin/accounts/{{account.id}}/legal-hold/lift" class="inline"><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit" class="secondary">Lift</button></form>{{/legal_hold_reason}}
         {{^legal_hold_reason}}<form method="post" action="/console/admin/accounts/{{account.id}}/legal-hold" class="inline">
-        <input type="hidden" name="csrf" value="{{csrf}}"><label for="reason-{{account.id}}" class="skip">Reason for the hold on {{account.id}}</label>
+        <input type="hidden" name="csrf" value="{{csrf}}"><label for="reason-{{account.id}}">Hold reason<span class="skip"> for {{account.id}}</span></label>
         <input id="reason-{{account.id}}" name="reason" placeholder="reason" required><button type="submit" class="secondary">Hold</button></form>{{/legal_hold_reason}}{{/erased}}</td></tr>{{/accounts}}</tbody>
         </table></div>
         {{#next}}<p><a href="{{next}}">More accounts</a></p>{{/next}}

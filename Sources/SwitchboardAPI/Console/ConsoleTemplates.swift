@@ -206,7 +206,7 @@ enum ConsoleTemplates {
         table { border-collapse: collapse; width: 100%; margin: 1rem 0; }
         th, td { text-align: left; padding: .4rem .5rem; border-bottom: 1px solid var(--line); vertical-align: top; }
         .scroll { overflow-x: auto; }
-        code { font-family: ui-monospace, monospace; background: #f6f8fa; padding: 0 .25rem; word-break: break-all; }
+        code { font-family: ui-monospace, monospace; background: #f6f8fa; padding: 0 .25rem; overflow-wrap: anywhere; }
         .codes { columns: 2; }
         fieldset { border: 1px solid var(--line); border-radius: 4px; margin: 1rem 0; }
         .field { margin: .5rem 0; }
