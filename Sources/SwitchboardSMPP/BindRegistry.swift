@@ -35,6 +35,10 @@ final class BindRegistry: Sendable {
         state.withLock { _ = $0.binds.removeValue(forKey: id) }
     }
 
+    /// Whether bind `id` is still registered (a revoked credential's bind is removed before its
+    /// `unbind` goes out, so that nothing more is accepted on it meanwhile).
+    func contains(_ id: Int) -> Bool { state.withLock { $0.binds[id] != nil } }
+
     func all() -> [Bind] { state.withLock { Array($0.binds.values) } }
 
     func receivingAccounts() -> [String] {

@@ -8,11 +8,49 @@ import Synchronization
 /// - `switchboard_smpp_bound{connector}` (1 while bound), `switchboard_smpp_window_in_use{connector}`
 /// - `switchboard_smpp_server_window_full_total`: times a customer's bind had `submit_window`
 ///   requests being answered and was not read until one was
+/// - `switchboard_smpp_server_connections` (open now), `switchboard_smpp_server_connections_limit`,
+///   `switchboard_smpp_server_connections_refused_total` (closed at once: the limit was reached),
+///   `switchboard_smpp_server_bind_timeouts_total` (closed unbound after `session_init_seconds`)
 public final class SMPPMetrics: Sendable {
     private let registry: PrometheusCollectorRegistry
 
     public init(registry: PrometheusCollectorRegistry) {
         self.registry = registry
+    }
+
+    /// Shows the server's series at zero before anything happened, so that a dashboard or an alert
+    /// finds them from the start.
+    func serverStarted(connectionLimit: Int) {
+        serverGauge("smpp_server_connections_limit", "SMPP server connections allowed at once")
+            .set(Double(connectionLimit))
+        serverConnections(0)
+        for (name, help) in Self.serverCounters { counter(name, help, []).increment(by: Int64(0)) }
+    }
+
+    private static let serverCounters = [
+        ("smpp_server_window_full", "Times a customer bind filled its submit_window and reading paused"),
+        ("smpp_server_connections_refused", "SMPP server connections closed at once because the limit was reached"),
+        (
+            "smpp_server_bind_timeouts",
+            "SMPP server connections closed because no bind came within session_init_seconds"
+        ),
+    ]
+
+    private func serverGauge(_ name: String, _ help: String) -> Gauge {
+        registry.makeGauge(
+            descriptor: .init(namespace: "switchboard", metricName: name, unitName: "", helpText: help), labels: [])
+    }
+
+    func serverConnections(_ open: Int) {
+        serverGauge("smpp_server_connections", "SMPP server connections open now").set(Double(open))
+    }
+
+    func serverConnectionRefused() {
+        counter(Self.serverCounters[1].0, Self.serverCounters[1].1, []).increment()
+    }
+
+    func serverBindTimeout() {
+        counter(Self.serverCounters[2].0, Self.serverCounters[2].1, []).increment()
     }
 
     private func counter(_ name: String, _ help: String, _ labels: [(String, String)]) -> Counter {
@@ -47,9 +85,7 @@ public final class SMPPMetrics: Sendable {
     }
 
     func serverWindowFull() {
-        counter(
-            "smpp_server_window_full", "Times a customer bind filled its submit_window and reading paused", []
-        ).increment()
+        counter(Self.serverCounters[0].0, Self.serverCounters[0].1, []).increment()
     }
 
     func window(_ connector: String, _ inUse: Int) {

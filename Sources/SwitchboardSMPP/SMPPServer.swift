@@ -49,6 +49,12 @@ public final class SMPPServer: Service, Sendable {
     private let metrics: SMPPMetrics?
     private let tlsConfiguration: TLSConfiguration?
     private let boundTLSPort = Mutex<Int?>(nil)
+    /// Connections open now, and how many may be (`limitConnections(to:)`).
+    private let openConnections = Atomic<Int>(0)
+    private let connectionLimit: Atomic<Int>
+
+    /// Without a configured `max_connections` or a budget from the daemon.
+    public static let defaultConnectionLimit = 256
 
     /// - Parameters:
     ///   - tlsConfiguration: the server side of TLS for `settings.tlsPort` (required when it is set).
@@ -62,12 +68,22 @@ public final class SMPPServer: Service, Sendable {
         self.metrics = metrics
         self.tlsConfiguration = tlsConfiguration
         host = settings.host ?? defaultHost
+        connectionLimit = Atomic(settings.maxConnections ?? Self.defaultConnectionLimit)
         self.dependencies = dependencies
         var logger = logger
         logger[metadataKey: "front_door"] = "smpp"
         self.logger = logger
         listening = onListening
     }
+
+    /// Caps the connections open at once; the daemon passes its descriptor budget's share for SMPP
+    /// (a configured `max_connections` stays in force when lower). Call before `run`.
+    public func limitConnections(to limit: Int) {
+        connectionLimit.store(min(limit, settings.maxConnections ?? limit), ordering: .relaxed)
+    }
+
+    /// Connections allowed at once.
+    public var maxConnections: Int { connectionLimit.load(ordering: .relaxed) }
 
     /// Customer binds open now.
     public var bindCount: Int { binds.all().count }
@@ -79,6 +95,7 @@ public final class SMPPServer: Service, Sendable {
     public var tlsPort: Int? { boundTLSPort.withLock { $0 } }
 
     public func run() async throws {
+        metrics?.serverStarted(connectionLimit: maxConnections)
         var servers: [any Channel] = []
         if settings.port > 0 {
             let server = try await listen(port: settings.port, tls: nil)
@@ -132,7 +149,31 @@ public final class SMPPServer: Service, Sendable {
     }
 
     private func accept(_ channel: any Channel) throws {
+        // Every connection holds a descriptor: beyond the limit one is closed at once (SMPP has no
+        // answer before a bind), so that idle connections cannot starve SQLite and the add-ons.
+        let open = openConnections.wrappingAdd(1, ordering: .relaxed).newValue
+        guard open <= maxConnections else {
+            metrics?.serverConnections(openConnections.wrappingSubtract(1, ordering: .relaxed).newValue)
+            metrics?.serverConnectionRefused()
+            logger.warning(
+                "SMPP connection refused: the server holds as many as it allows",
+                metadata: ["limit": "\(maxConnections)", "remote": "\(channel.remoteAddress?.ipAddress ?? "unknown")"])
+            throw SMPPServerError(description: "connection limit reached")
+        }
+        metrics?.serverConnections(open)
+        channel.closeFuture.whenComplete { [self] _ in
+            metrics?.serverConnections(openConnections.wrappingSubtract(1, ordering: .relaxed).newValue)
+        }
         let session = SMPPServerSession(server: self, remote: channel.remoteAddress?.ipAddress ?? "unknown")
+        // SMPP 3.4 section 7.2, session_init_timer: a connection must bind within this time.
+        channel.eventLoop.scheduleTask(in: .seconds(Int64(settings.sessionInitSeconds))) { [self] in
+            guard !session.isBound, channel.isActive else { return }
+            metrics?.serverBindTimeout()
+            logger.info(
+                "closing an SMPP connection that did not bind in time",
+                metadata: ["session_init_seconds": "\(settings.sessionInitSeconds)"])
+            channel.close(promise: nil)
+        }
         try channel.pipeline.syncOperations.addHandler(
             IdleStateHandler(readTimeout: .seconds(Int64(settings.idleTimeoutSeconds))))
         try channel.pipeline.syncOperations.addHandler(IdleCloser(logger: logger))
@@ -259,6 +300,9 @@ public final class SMPPServer: Service, Sendable {
         for bind in binds.all() {
             if (try? await dependencies.credentials.isActive(systemID: bind.systemID)) == false {
                 logger.info("closing a bind whose credential was revoked", metadata: ["system_id": "\(bind.systemID)"])
+                // Removed first: a submit_sm that arrives before the ESME answers the unbind (or
+                // while it ignores it) is refused, not sent under a revoked credential.
+                binds.remove(bind.id)
                 await bind.connection.unbind()
             }
         }

@@ -24,6 +24,10 @@ final class SMPPServerSession: Sendable {
         state.withLock { $0.connection = connection }
     }
 
+    /// Whether a bind succeeded on this connection (it stays true after an unbind: the connection
+    /// then closes).
+    var isBound: Bool { state.withLock { $0.bind != nil } }
+
     func closed() {
         if let id = state.withLock({ $0.bind?.id }) { server.binds.remove(id) }
     }
@@ -102,7 +106,7 @@ final class SMPPServerSession: Sendable {
 
     private func submit(_ pdu: PDU, _ message: ShortMessage) async -> PDU {
         let started = ContinuousClock.now
-        guard let bind = state.withLock({ $0.bind }), bind.canTransmit else {
+        guard let bind = state.withLock({ $0.bind }), bind.canTransmit, server.binds.contains(bind.id) else {
             return pdu.response(.invalidBindStatus, body: .messageResponse(messageID: ""))
         }
         let coding = TextCoding(packing: server.settings.text.gsm7Packed ? .packed : .unpacked)

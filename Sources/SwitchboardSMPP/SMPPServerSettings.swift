@@ -14,6 +14,14 @@ public struct SMPPServerSettings: Sendable, Equatable {
     /// The ESME's requests (`submit_sm`…) answered at once per bind; while that many are, the bind
     /// is not read, so TCP holds the ESME back (SMPP 3.4 §2.6 windowing, kept by the SMSC side).
     public var submitWindow: Int = 16
+    /// Connections (bound or not) held at once; beyond it a new one is closed at once. Nil: a share
+    /// of the descriptor budget the daemon sets with `SMPPServer.limitConnections(to:)`, so that
+    /// idle connections cannot take the descriptors SQLite and the add-ons need.
+    public var maxConnections: Int?
+    /// A connection that has not bound this many seconds after it opened is closed: SMPP 3.4
+    /// section 7.2's `session_init_timer`, so that a client trickling a bind a byte at a time
+    /// cannot hold a connection.
+    public var sessionInitSeconds: Int = 30
     /// A bind with no PDU from the ESME for this long is closed (ESMEs keep idle binds with
     /// `enquire_link`).
     public var idleTimeoutSeconds: Int = 120

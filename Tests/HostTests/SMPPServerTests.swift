@@ -178,6 +178,98 @@ import Testing
         }
     }
 
+    /// A PDU written by hand (SMPP 3.4 section 3.2: a 16-octet header of command_length, command_id,
+    /// command_status and sequence_number, big-endian), not by the codec under test.
+    static func rawPDU(_ command: UInt32, sequence: UInt32, body: [UInt8]) -> [UInt8] {
+        func word(_ value: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: value >> (24 - 8 * $0)) } }
+        return word(UInt32(16 + body.count)) + word(command) + word(0) + word(sequence) + body
+    }
+
+    static func cString(_ text: String) -> [UInt8] { Array(text.utf8) + [0] }
+
+    /// Idle connections cannot take the descriptors the daemon needs: beyond
+    /// `smpp_server.max_connections` a connection is closed at once, and one that does not bind
+    /// within `session_init_seconds` (SMPP 3.4 section 7.2, session_init_timer) is closed, even
+    /// while it trickles a bind; a bind after that is served.
+    @Test func connectionsBeyondTheLimitAndUnboundOnesAreClosed() async throws {
+        try await Self.withSMPPServer(configure: {
+            $0.smppServer.maxConnections = 3
+            $0.smppServer.sessionInitSeconds = 2
+        }) { daemon, port, _, credential in
+            #expect(daemon.daemon.smppServer?.maxConnections == 3)
+            let (beyond, unbound) = try await offThePool {
+                let held = try (0..<3).map { _ in try RawConnection(port: port) }
+                let fourth = try RawConnection(port: port)
+                let beyond = fourth.readBytes(seconds: 10)
+                // The first held one trickles a bind, a byte every 0.3 s: longer than the timer.
+                let bind = Self.rawPDU(
+                    2, sequence: 1, body: Self.cString(credential.systemID) + Self.cString(credential.password))
+                for byte in bind.prefix(12) {
+                    held[0].write(bytes: [byte])
+                    Thread.sleep(forTimeInterval: 0.3)
+                }
+                let unbound = held.map { $0.readBytes(seconds: 20) }
+                return (beyond, unbound)
+            }
+            #expect(beyond.closed && beyond.bytes.isEmpty, "\(beyond)")
+            #expect(unbound.allSatisfy { $0.closed }, "\(unbound)")
+            // Places free again: a bind is served.
+            let fine = try await runESME(
+                port: port, systemID: credential.systemID, password: credential.password, wait: 0.1,
+                messages: [["to": "37255512345", "text": "after the flood"]])
+            #expect((fine["submits"] as? [[String: Any]])?.first?["status"] as? Int == 0, "\(fine)")
+            let metrics = try await daemon.admin.get("/metrics").text
+            #expect(metrics.contains("switchboard_smpp_server_connections_limit 3"))
+            #expect(!metrics.contains("switchboard_smpp_server_connections_refused_total 0"))
+            #expect(metrics.contains("switchboard_smpp_server_connections_refused_total"))
+            #expect(!metrics.contains("switchboard_smpp_server_bind_timeouts_total 0"))
+        }
+    }
+
+    /// A revoked credential's bind accepts nothing more, even from an ESME that ignores the unbind
+    /// the server sends: its submit_sm is answered ESME_RINVBNDSTS and nothing is stored.
+    @Test func aRevokedBindAcceptsNothingMore() async throws {
+        try await Self.withSMPPServer { daemon, port, client, credential in
+            let connection = try RawConnection(port: port)
+            let bound = try await offThePool {
+                connection.write(
+                    bytes: Self.rawPDU(
+                        9, sequence: 1,
+                        body: Self.cString(credential.systemID) + Self.cString(credential.password) + Self.cString("")
+                            + [0x34, 0, 0] + Self.cString("")))
+                return connection.readBytes(seconds: 30) { $0.count >= 16 }
+            }
+            // bind_transceiver_resp (0x80000009) with ESME_ROK.
+            #expect(bound.bytes.count >= 16 && Array(bound.bytes[4..<12]) == [0x80, 0, 0, 9, 0, 0, 0, 0], "\(bound)")
+            #expect(try await client.delete("/v1/account/smpp-credentials/\(credential.systemID)").status == 204)
+            #expect(try await eventually(seconds: 20) { daemon.daemon.smppServer?.bindCount == 0 })
+            let answer = try await offThePool {
+                // submit_sm to 37255512345 from the account's alphanumeric id, "late".
+                let body =
+                    Self.cString("") + [5, 0] + Self.cString("Late") + [1, 1] + Self.cString("37255512345")
+                    + [0, 0, 0] + Self.cString("") + Self.cString("") + [0, 0, 0, 0, 4] + Array("late".utf8)
+                connection.write(bytes: Self.rawPDU(4, sequence: 2, body: body))
+                return connection.readBytes(seconds: 15)
+            }
+            // Whatever else arrives (the unbind), no submit_sm_resp with ESME_ROK: either
+            // ESME_RINVBNDSTS (4) or the connection closed first.
+            var offset = 0
+            var submitStatuses: [UInt32] = []
+            while offset + 16 <= answer.bytes.count {
+                let pdu = Array(answer.bytes[offset...])
+                let length = Int(pdu[0]) << 24 | Int(pdu[1]) << 16 | Int(pdu[2]) << 8 | Int(pdu[3])
+                if pdu[4..<8] == [0x80, 0, 0, 4] {
+                    submitStatuses.append(
+                        UInt32(pdu[8]) << 24 | UInt32(pdu[9]) << 16 | UInt32(pdu[10]) << 8 | UInt32(pdu[11]))
+                }
+                offset += max(16, length)
+            }
+            #expect(submitStatuses.allSatisfy { $0 == 4 }, "\(answer)")
+            let listed = try await client.get("/v1/messages").json["data"] as? [Any]
+            #expect(listed?.isEmpty == true)
+        }
+    }
+
     /// Parts of a long message acknowledged before a restart are kept: the last part, sent after
     /// the daemon restarted, completes the message with every part's text.
     @Test func partsAcknowledgedBeforeARestartCompleteTheMessageAfterIt() async throws {

@@ -90,7 +90,7 @@ extension ServeConfiguration {
         reader.object("smpp_server") { sub in
             sub.allow([
                 "host", "port", "max_binds_per_account", "window", "submit_window", "idle_timeout_seconds",
-                "response_timeout_seconds", "gsm7_packed", "tls",
+                "response_timeout_seconds", "gsm7_packed", "tls", "max_connections", "session_init_seconds",
             ])
             var host = smppServer.host
             sub.optionalString("host", into: &host)
@@ -101,6 +101,10 @@ extension ServeConfiguration {
             sub.int("submit_window", in: 1...1000, into: &smppServer.submitWindow)
             sub.int("idle_timeout_seconds", in: 5...86_400, into: &smppServer.idleTimeoutSeconds)
             sub.int("response_timeout_seconds", in: 1...300, into: &smppServer.responseTimeoutSeconds)
+            sub.int("session_init_seconds", in: 1...3600, into: &smppServer.sessionInitSeconds)
+            var maxConnections = smppServer.maxConnections ?? 0
+            sub.int("max_connections", in: 1...1_000_000, into: &maxConnections)
+            if maxConnections > 0 { smppServer.maxConnections = maxConnections }
             sub.bool("gsm7_packed", into: &smppServer.text.gsm7Packed)
             sub.object("tls") { tls in
                 tls.allow(["port", "certificate_file", "key_file"])

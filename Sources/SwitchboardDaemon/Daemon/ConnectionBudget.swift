@@ -10,8 +10,10 @@
 /// while the hard one is far higher; raising it needs no privilege, see setrlimit(2)). Of the
 /// descriptors that gives, a reserve is kept for the daemon's own work: SQLite's database, WAL and
 /// shared-memory files for each connection, add-on runners' pipes, logs, and the status callbacks
-/// in flight (`callbacks.max_concurrency`, up to a quarter of the limit). The rest is the connection
-/// cap, unless the operator set `http.max_connections` lower.
+/// in flight (`callbacks.max_concurrency`, up to a quarter of the limit). With the SMPP server on,
+/// its connections get a share of the rest (an eighth, at most half, unless
+/// `smpp_server.max_connections` says otherwise); the remainder is the HTTP connection cap, unless
+/// the operator set `http.max_connections` lower.
 struct ConnectionBudget: Equatable {
     /// The descriptor limit the daemon runs with.
     var descriptorLimit: Int
@@ -19,7 +21,9 @@ struct ConnectionBudget: Equatable {
     var reserve: Int
     /// HTTP connections open at once.
     var maxConnections: Int
-    /// Why the operator's `http.max_connections` was lowered, if it was.
+    /// SMPP server connections open at once (0 when the server is off).
+    var smppConnections: Int
+    /// Why the operator's `http.max_connections` (or `smpp_server.max_connections`) was lowered.
     var warning: String?
 
     /// The fewest connections the daemon accepts to run with, however low the limit.
@@ -27,19 +31,37 @@ struct ConnectionBudget: Equatable {
     /// Descriptors the daemon's own work needs besides status callbacks.
     static let baseReserve = 64
 
-    init(descriptorLimit: Int, callbackConcurrency: Int, configured: Int?) {
+    init(
+        descriptorLimit: Int, callbackConcurrency: Int, configured: Int?, smppServer: Bool = false,
+        smppConfigured: Int? = nil
+    ) {
         self.descriptorLimit = descriptorLimit
         reserve = Self.baseReserve + min(callbackConcurrency, descriptorLimit / 4)
-        let available = max(Self.minimumConnections, descriptorLimit - reserve)
+        var available = max(Self.minimumConnections, descriptorLimit - reserve)
+        var warnings: [String] = []
+        if smppServer {
+            let most = max(Self.minimumConnections, available / 2)
+            smppConnections = min(smppConfigured ?? max(Self.minimumConnections, available / 8), most)
+            if let smppConfigured, smppConfigured > most {
+                warnings.append(
+                    "smpp_server.max_connections \(smppConfigured) is more than half of what the descriptor limit "
+                        + "\(descriptorLimit) allows after keeping \(reserve) for the daemon's own work; using \(most). "
+                        + "Raise the limit (ulimit -n, or LimitNOFILE= in a systemd unit) to allow more.")
+            }
+            available = max(Self.minimumConnections, available - smppConnections)
+        } else {
+            smppConnections = 0
+        }
+        defer { warning = warnings.isEmpty ? nil : warnings.joined(separator: " ") }
         if let configured, configured > available {
             maxConnections = available
-            warning =
+            warnings.append(
                 "http.max_connections \(configured) is more than the descriptor limit \(descriptorLimit) allows after "
-                + "keeping \(reserve) for the daemon's own work; using \(available). Raise the limit (ulimit -n, or "
-                + "LimitNOFILE= in a systemd unit) to allow more."
+                    + "keeping \(reserve) for the daemon's own work\(smppServer ? " and the SMPP server's share" : ""); "
+                    + "using \(available). Raise the limit (ulimit -n, or LimitNOFILE= in a systemd unit) to allow more."
+            )
         } else {
             maxConnections = configured ?? available
-            warning = nil
         }
     }
 

@@ -191,8 +191,10 @@ public final class Daemon: Sendable {
         let logger = self.logger
         let budget = ConnectionBudget(
             descriptorLimit: ConnectionBudget.raiseDescriptorLimit(),
-            callbackConcurrency: config.callbacks.maxConcurrency, configured: config.http.maxConnections)
+            callbackConcurrency: config.callbacks.maxConcurrency, configured: config.http.maxConnections,
+            smppServer: smppServer != nil, smppConfigured: config.smppServer.maxConnections)
         if let warning = budget.warning { logger.warning("\(warning)") }
+        smppServer?.limitConnections(to: budget.smppConnections)
         let limiter = ConnectionLimiter(
             limit: budget.maxConnections, observe: services.metrics.httpConnectionObserver(limit: budget.maxConnections)
         )
