@@ -106,9 +106,18 @@ public struct TextCoding: Sendable, Equatable {
 
     /// The text of a received `submit_sm` or `deliver_sm` and, for one part of a longer message,
     /// which (from a concatenation user data header or the `sar_*` TLVs).
-    /// - Throws: `SMPPError.malformed` for a user data header longer than the message, or a
-    ///   data_coding this codec does not read (anything but 0, 1, 3 and 8).
-    public func decode(_ message: ShortMessage, command: CommandID, sequence: UInt32) throws(SMPPError) -> (
+    /// - Parameter strict: refuse text that cannot be read as sent instead of repairing it (what a
+    ///   server does with a customer's `submit_sm`, whose client can correct and resend it): an octet
+    ///   above 0x7F in GSM 03.38 unpacked or IA5 text, UCS-2 with an odd octet count or a lone
+    ///   surrogate (RFC 2781), and NUL or another C0 control other than tab, line feed and carriage
+    ///   return (the rule `POST /v1/messages` applies to a body). Not strict: such text is read as
+    ///   well as it can be (a carrier's `deliver_sm` is not refused over it).
+    /// - Throws: `SMPPError.malformed` for a user data header longer than the message, a
+    ///   data_coding this codec does not read (anything but 0, 1, 3 and 8), or, when `strict`,
+    ///   text that cannot be read as sent; the reason names the octet or character.
+    public func decode(
+        _ message: ShortMessage, command: CommandID, sequence: UInt32, strict: Bool = false
+    ) throws(SMPPError) -> (
         text: String, part: Concatenation?
     ) {
         var content = message.content[...]
@@ -133,6 +142,9 @@ public struct TextCoding: Sendable, Equatable {
                 reference: UInt16(truncatingIfNeeded: reference), total: UInt8(truncatingIfNeeded: total),
                 sequence: UInt8(truncatingIfNeeded: sequenceNumber))
         }
+        if strict, let reason = Self.unreadable(content, dataCoding: message.dataCoding, packed: packing == .packed) {
+            throw .malformed(command: command, sequence: sequence, field: "short_message", reason: reason)
+        }
         let text: String
         switch message.dataCoding {
         case Self.defaultAlphabet:
@@ -146,6 +158,13 @@ public struct TextCoding: Sendable, Equatable {
                 UInt16(content[$0]) << 8 | UInt16(content[$0 + 1])
             }
             text = String(decoding: units, as: UTF16.self)
+            if strict, let lone = Self.loneSurrogate(in: units) {
+                throw .malformed(
+                    command: command, sequence: sequence, field: "short_message",
+                    reason:
+                        "holds a lone UTF-16 surrogate 0x\(String(units[lone], radix: 16)) at character \(lone + 1); UCS-2 text must be whole characters (RFC 2781)"
+                )
+            }
         default:
             throw .malformed(
                 command: command, sequence: sequence, field: "data_coding",
@@ -153,7 +172,57 @@ public struct TextCoding: Sendable, Equatable {
                     "0x\(String(message.dataCoding, radix: 16)) is not read here; use 0 (GSM 03.38), 1 (IA5), 3 (Latin-1) or 8 (UCS-2)"
             )
         }
+        if strict,
+            let control = text.unicodeScalars.enumerated().first(where: {
+                $0.element.value < 0x20 && !["\t", "\n", "\r"].contains($0.element)
+            })
+        {
+            throw .malformed(
+                command: command, sequence: sequence, field: "short_message",
+                reason:
+                    "must not contain U+\(Self.hex4(control.element.value)), found at character \(control.offset + 1); text may hold tab, line feed and carriage return but no other control character"
+            )
+        }
         return (text, part)
+    }
+
+    /// `value` as at least four upper-case hex digits, as Unicode writes code points.
+    static func hex4(_ value: UInt32) -> String {
+        let digits = String(value, radix: 16, uppercase: true)
+        return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
+    }
+
+    /// Why `content` is not text of `dataCoding` as sent, or nil.
+    static func unreadable(_ content: ArraySlice<UInt8>, dataCoding: UInt8, packed: Bool) -> String? {
+        switch dataCoding {
+        case defaultAlphabet where !packed, ia5:
+            guard let index = content.firstIndex(where: { $0 > 0x7F }) else { return nil }
+            let alphabet =
+                dataCoding == ia5
+                ? "IA5 (7-bit ASCII, data_coding 1)" : "GSM 03.38 (data_coding 0, one septet an octet)"
+            return
+                "has octet 0x\(String(content[index], radix: 16)) at position \(index - content.startIndex + 1), outside \(alphabet); send 8-bit text as UCS-2 (data_coding 8)"
+        case ucs2 where content.count % 2 != 0:
+            return "has \(content.count) octets; UCS-2 text (data_coding 8) is two octets a character"
+        default:
+            return nil
+        }
+    }
+
+    /// The index of the first UTF-16 code unit that is a surrogate without its pair, or nil.
+    static func loneSurrogate(in units: [UInt16]) -> Int? {
+        var index = 0
+        while index < units.count {
+            let unit = units[index]
+            if UTF16.isLeadSurrogate(unit) {
+                guard index + 1 < units.count, UTF16.isTrailSurrogate(units[index + 1]) else { return index }
+                index += 2
+                continue
+            }
+            if UTF16.isTrailSurrogate(unit) { return index }
+            index += 1
+        }
+        return nil
     }
 
     /// The concatenation information element (8-bit 0x00 or 16-bit 0x08 reference) in a header.

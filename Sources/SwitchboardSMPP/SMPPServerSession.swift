@@ -113,7 +113,7 @@ final class SMPPServerSession: Sendable {
         let text: String
         let part: TextCoding.Concatenation?
         do {
-            (text, part) = try coding.decode(message, command: pdu.commandID, sequence: pdu.sequence)
+            (text, part) = try coding.decode(message, command: pdu.commandID, sequence: pdu.sequence, strict: true)
         } catch {
             log(bind.accountID, status: 422, started: started)
             return pdu.response(error.status, body: .messageResponse(messageID: ""))

@@ -226,6 +226,49 @@ import Testing
         }
     }
 
+    /// Text that cannot be read as sent is refused ESME_RINVMSGLEN, naming what is wrong, instead
+    /// of being cut or repaired: a NUL in UCS-2 once cut the rest of the message off.
+    @Test func unreadableTextIsRefusedNotCutOrRepaired() async throws {
+        try await Self.withSMPPServer { daemon, port, client, credential in
+            // (data_coding, short_message) pairs, each wrong in one way, then one that is fine.
+            let cases: [(UInt8, [UInt8])] = [
+                (8, [0x00, 0x61, 0x00, 0x00, 0x00, 0x62]),  // UCS-2 "a", NUL, "b"
+                (8, [0x00, 0x68, 0x00]),  // UCS-2 with an odd octet count
+                (8, [0xD8, 0x3D, 0x00, 0x61]),  // a lone high surrogate
+                (1, [0x61, 0x62, 0x80, 0x63]),  // IA5 with an 8-bit octet
+                (1, [0x61, 0x07, 0x62]),  // BEL
+                (0, [0x61, 0xFF]),  // GSM 03.38 unpacked with an 8-bit octet
+                (8, [0x00, 0x6F, 0x00, 0x6B]),  // UCS-2 "ok"
+            ]
+            let answers = try await offThePool {
+                let connection = try RawConnection(port: port)
+                connection.write(
+                    bytes: Self.rawPDU(
+                        2, sequence: 1,
+                        body: Self.cString(credential.systemID) + Self.cString(credential.password) + Self.cString("")
+                            + [0x34, 0, 0] + Self.cString("")))
+                _ = connection.readBytes(seconds: 30) { $0.count >= 16 }
+                var statuses: [UInt32] = []
+                for (index, (coding, text)) in cases.enumerated() {
+                    let body =
+                        Self.cString("") + [5, 0] + Self.cString("Shop") + [1, 1] + Self.cString("37255512345")
+                        + [0, 0, 0] + Self.cString("") + Self.cString("") + [0, 0, coding, 0, UInt8(text.count)] + text
+                    connection.write(bytes: Self.rawPDU(4, sequence: UInt32(index + 2), body: body))
+                    let answer = connection.readBytes(seconds: 30) { $0.count >= 16 }
+                    statuses.append(
+                        answer.bytes.count >= 12 ? answer.bytes[8..<12].reduce(0) { $0 << 8 | UInt32($1) } : 0xFFFF)
+                }
+                return statuses
+            }
+            // ESME_RINVMSGLEN (1) for each bad one, ESME_ROK for the last; the bind stays.
+            #expect(answers == [1, 1, 1, 1, 1, 1, 0], "\(answers)")
+            let bodies = (try await client.get("/v1/messages").json["data"] as? [[String: Any]] ?? []).map {
+                $0["body"] as? String
+            }
+            #expect(bodies == ["ok"])
+        }
+    }
+
     /// A revoked credential's bind accepts nothing more, even from an ESME that ignores the unbind
     /// the server sends: its submit_sm is answered ESME_RINVBNDSTS and nothing is stored.
     @Test func aRevokedBindAcceptsNothingMore() async throws {
