@@ -269,6 +269,22 @@ import Testing
         }
     }
 
+    /// Credentials are the server's to make (a field in the body is refused, not ignored), and only
+    /// where an SMPP server runs.
+    @Test func credentialsAreMadeByTheServerAndOnlyWhereOneRuns() async throws {
+        try await Self.withSMPPServer { _, _, client, _ in
+            let chosen = try await client.post("/v1/account/smpp-credentials", json: ["system_id": "mine"])
+            #expect([400, 422].contains(chosen.status), "\(chosen.text)")
+            #expect(chosen.text.contains("system_id"), "\(chosen.text)")
+        }
+        try await withDaemon { daemon in
+            let (_, client) = try await daemon.signUp()
+            let made = try await client.post("/v1/account/smpp-credentials", json: [:])
+            #expect(made.status == 404)
+            #expect(made.json["title"] as? String == "SMPP not offered", "\(made.text)")
+        }
+    }
+
     /// A revoked credential's bind accepts nothing more, even from an ESME that ignores the unbind
     /// the server sends: its submit_sm is answered ESME_RINVBNDSTS and nothing is stored.
     @Test func aRevokedBindAcceptsNothingMore() async throws {

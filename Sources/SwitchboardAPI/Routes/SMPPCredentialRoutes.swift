@@ -44,6 +44,14 @@ struct SMPPCredentialRoutes {
     }
 
     @Sendable func create(_ request: Request, context: AppContext) async throws -> Response {
+        // The server makes the system_id and password (SMPP's 15 and 8 characters): a body may be
+        // empty or `{}`, and a field in it is refused rather than silently ignored.
+        let credentials = try self.credentials
+        let body = try await request.collectBody(limit: services.settings.body)
+        if body.readableBytes > 0 {
+            let input = try JSONInput(bytes: body, allowed: [])
+            try input.finish()
+        }
         do {
             let made = try await credentials.create(accountID: try context.accountID())
             return try JSONResponse.make(CredentialView(made.credential, password: made.password), status: .created)

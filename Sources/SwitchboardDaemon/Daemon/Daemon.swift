@@ -128,7 +128,8 @@ public final class Daemon: Sendable {
             erasures: ErasureService(
                 writer: writer, clock: clock, accounts: accounts, requests: addons, retentionDays: config.retentionDays),
             sending: sending,
-            smppCredentials: smppCredentials,
+            // Credentials are offered only where a customer can bind with them.
+            smppCredentials: config.smppServer.isEnabled ? smppCredentials : nil,
             pipeline: pipeline,
             simulator: simulator,
             carrier: carrier,
