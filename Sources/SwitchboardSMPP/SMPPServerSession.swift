@@ -67,9 +67,12 @@ final class SMPPServerSession: Sendable {
         }
         guard state.withLock({ $0.bind == nil }) else { return refuse(.alreadyBound, "already bound") }
         let dependencies = server.dependencies
-        let keys: [AuthThrottle.Key] = [.address(remote), .account("smpp:" + request.systemID)]
+        // Per address only, as API keys are: the password is 8 characters the server drew from 57
+        // (about 47 bits), beyond any guessing rate, and a lock per system_id would let anyone who
+        // learns one (it is no secret) lock its owner's binds out.
+        let keys: [AuthThrottle.Key] = [.address(remote)]
         guard case .admitted(let reservation) = dependencies.throttle.reserve(keys) else {
-            return refuse(.bindFailed, "too many failed binds from this address or for this system_id")
+            return refuse(.bindFailed, "too many failed binds from this address")
         }
         let accountID: String?
         do {

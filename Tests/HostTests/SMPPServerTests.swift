@@ -285,6 +285,30 @@ import Testing
         }
     }
 
+    /// Failed binds are counted per address, not per system_id: guesses from one address cannot
+    /// lock the credential's owner out of binding from another (as for API keys).
+    @Test func failedBindsFromOneAddressDoNotLockTheSystemIDOut() async throws {
+        try await Self.withSMPPServer(configure: { $0.rateLimits.authFailures = 3 }) { _, port, _, credential in
+            let (guesses, owner) = try await offThePool {
+                func bind(from source: String, password: String) throws -> UInt32 {
+                    let connection = try RawConnection(port: port, from: source)
+                    connection.write(
+                        bytes: Self.rawPDU(
+                            9, sequence: 1,
+                            body: Self.cString(credential.systemID) + Self.cString(password) + Self.cString("")
+                                + [0x34, 0, 0] + Self.cString("")))
+                    let answer = connection.readBytes(seconds: 30) { $0.count >= 16 }
+                    return answer.bytes.count >= 12 ? answer.bytes[8..<12].reduce(0) { $0 << 8 | UInt32($1) } : 0xFFFF
+                }
+                let guesses = try (0..<4).map { _ in try bind(from: "127.0.0.1", password: "guess") }
+                return (guesses, try bind(from: "127.0.0.2", password: credential.password))
+            }
+            // ESME_RINVPASWD (0x0E) three times, then ESME_RBINDFAIL (0x0D): this address is spent.
+            #expect(guesses == [0x0E, 0x0E, 0x0E, 0x0D], "\(guesses)")
+            #expect(owner == 0, "the owner's bind from another address was refused 0x\(String(owner, radix: 16))")
+        }
+    }
+
     /// A revoked credential's bind accepts nothing more, even from an ESME that ignores the unbind
     /// the server sends: its submit_sm is answered ESME_RINVBNDSTS and nothing is stored.
     @Test func aRevokedBindAcceptsNothingMore() async throws {

@@ -9,16 +9,33 @@ import Foundation
 final class RawConnection: @unchecked Sendable {
     let fd: Int32
 
-    init(port: Int) throws {
+    /// - Parameter source: the loopback address to connect from (`127.0.0.2`…), to look like
+    ///   another client; nil: the kernel's choice.
+    init(port: Int, from source: String? = nil) throws {
         // Connected before `self` exists: a class whose initializer throws once every property is
         // set still runs `deinit`, and a second close of a number the kernel already gave to
         // another socket (the in-process daemon's) would close that one.
-        fd = try Self.connected(port: port)
+        fd = try Self.connected(port: port, from: source)
     }
 
-    private static func connected(port: Int) throws -> Int32 {
+    private static func connected(port: Int, from source: String?) throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw TestFailure("socket() failed: errno \(errno)") }
+        if let source {
+            var local = sockaddr_in()
+            local.sin_family = sa_family_t(AF_INET)
+            local.sin_addr.s_addr = inet_addr(source)
+            let bound = withUnsafePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+                }
+            }
+            guard bound else {
+                let code = errno
+                close(fd)
+                throw TestFailure("bind() to \(source) failed: errno \(code)")
+            }
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
