@@ -88,7 +88,7 @@ final class StalledReceiver: Sendable {
         }
         let refusal = policy.refusal(forURL: "http://127.1/x")
         #expect(
-            refusal?.description == "127.1 is 127.0.0.1, loopback (127.0.0.0/8), which status callbacks may not reach")
+            refusal?.description == "127.1 is 127.0.0.1, loopback (127.0.0.0/8), which webhooks and callbacks may not reach")
     }
 
     /// Every address a name resolves to is checked, not only the first.
@@ -320,7 +320,7 @@ final class StalledReceiver: Sendable {
                 #expect(receiver.attempts.withLock { $0 } == 0, "the daemon reached the receiver on loopback")
                 let metrics = try await daemon.client.get("/metrics").text
                 #expect(metrics.contains("switchboard_callback_attempts_total{outcome=\"refused\"} \(expected)"))
-                #expect(daemon.logs.contains("status callback refused", atLeast: .warning))
+                #expect(daemon.logs.contains("callback refused", atLeast: .warning))
                 #expect(!daemon.logs.lines().contains { $0.metadata.values.contains { $0.contains("\(port)") } })
             }
         }

@@ -63,6 +63,13 @@ import Testing
                     "/v1/account/numbers/+37255500000", json: ["inbound_webhook": "http://10.0.0.1/in"])
                 #expect(refused.status == 422)
                 #expect(refused.text.contains("inbound_webhook"))
+                #expect(refused.text.contains("which webhooks and callbacks may not reach"), "\(refused.text)")
+                // A port no connection can use is refused when set, not failed at every attempt.
+                for port in ["0", "65536", "99999"] {
+                    let impossible = try await client.patch(
+                        "/v1/account/numbers/+37255500000", json: ["inbound_webhook": "https://example.com:\(port)/in"])
+                    #expect(impossible.status == 422, "port \(port): \(impossible.text)")
+                }
                 let missing = try await client.patch(
                     "/v1/account/numbers/+37255599999", json: ["inbound_webhook": url])
                 #expect(missing.status == 404)

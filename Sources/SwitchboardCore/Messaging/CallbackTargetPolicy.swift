@@ -99,7 +99,7 @@ public struct CallbackTargetPolicy: Sendable, Equatable {
         /// What kind of destination it is, e.g. `loopback (127.0.0.0/8)`.
         public var kind: String
 
-        /// `127.1 is 127.0.0.1, loopback (127.0.0.0/8), which status callbacks may not reach`;
+        /// `127.1 is 127.0.0.1, loopback (127.0.0.0/8), which webhooks and callbacks may not reach`;
         /// `hooks.example.com resolves to 10.0.0.7, …`; `localhost is a loopback name (RFC 6761), …`.
         public var description: String {
             let subject: String
@@ -109,7 +109,7 @@ public struct CallbackTargetPolicy: Sendable, Equatable {
             case let address? where address == HostAddress(literal: host): subject = "\(host) is \(address), "
             case let address?: subject = "\(host) resolves to \(address), "
             }
-            return subject + "\(kind), which status callbacks may not reach"
+            return subject + "\(kind), which webhooks and callbacks may not reach"
         }
     }
 

@@ -134,6 +134,8 @@ public struct SendService: Sendable {
         guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
             let host = url.host, !host.isEmpty
         else { return false }
+        // A port no TCP connection can use (RFC 6335: 1 to 65535) would fail every attempt.
+        if let port = url.port, !(1...65535).contains(port) { return false }
         return true
     }
 

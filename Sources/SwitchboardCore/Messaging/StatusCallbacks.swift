@@ -406,7 +406,7 @@ public final class StatusCallbackQueue: Service {
             body: item.payload)
         if case .refused(let refusal) = outcome {
             logger.warning(
-                "status callback refused: its target is not a public address",
+                "callback refused: callbacks may not reach its target",
                 metadata: [
                     "callback.id": "\(item.id)", "account.id": "\(item.accountID)", "target.kind": "\(refusal.kind)",
                 ])
