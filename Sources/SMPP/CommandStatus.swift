@@ -23,6 +23,8 @@ public struct CommandStatus: RawRepresentable, Hashable, Sendable, CustomStringC
     public static let invalidEsmClass = CommandStatus(0x43)
     public static let submitFailed = CommandStatus(0x45)
     public static let throttled = CommandStatus(0x58)
+    public static let invalidScheduledDeliveryTime = CommandStatus(0x61)
+    public static let invalidExpiry = CommandStatus(0x62)
     public static let temporaryAppError = CommandStatus(0x64)
     public static let permanentAppError = CommandStatus(0x65)
     public static let rejectedByApp = CommandStatus(0x66)

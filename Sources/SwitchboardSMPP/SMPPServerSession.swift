@@ -112,6 +112,19 @@ final class SMPPServerSession: Sendable {
         guard let bind = state.withLock({ $0.bind }), bind.canTransmit, server.binds.contains(bind.id) else {
             return pdu.response(.invalidBindStatus, body: .messageResponse(messageID: ""))
         }
+        // Switchboard sends at once: a delivery asked for later is refused, not sent early.
+        if !message.scheduleDeliveryTime.isEmpty {
+            log(bind.accountID, status: 422, started: started)
+            logger.info(
+                "submit_sm refused: schedule_delivery_time is not offered; send the message when it is due",
+                metadata: ["system_id": "\(bind.systemID)"])
+            return pdu.response(.invalidScheduledDeliveryTime, body: .messageResponse(messageID: ""))
+        }
+        if let problem = SMPPTime.validityProblem(message.validityPeriod, now: Date()) {
+            log(bind.accountID, status: 422, started: started)
+            logger.info("submit_sm refused: \(problem)", metadata: ["system_id": "\(bind.systemID)"])
+            return pdu.response(.invalidExpiry, body: .messageResponse(messageID: ""))
+        }
         let coding = TextCoding(packing: server.settings.text.gsm7Packed ? .packed : .unpacked)
         let text: String
         let part: TextCoding.Concatenation?

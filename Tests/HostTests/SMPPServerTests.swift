@@ -309,6 +309,43 @@ import Testing
         }
     }
 
+    /// Switchboard sends at once, so a scheduled delivery is refused ESME_RINVSCHED rather than sent
+    /// early; a validity_period that is not an SMPP 3.4 time (section 7.1.1) or has passed is refused
+    /// ESME_RINVEXPIRY; a relative or future one is accepted.
+    @Test func scheduleAndValidityAreCheckedNotIgnored() async throws {
+        try await Self.withSMPPServer { _, port, client, credential in
+            // (schedule_delivery_time, validity_period)
+            let cases: [(String, String)] = [
+                ("301231000000000+", ""), ("", "garbage"), ("", "200101000000000+"), ("", "000001000000000R"),
+                ("", "991231235959000+"),
+            ]
+            let statuses = try await offThePool {
+                let connection = try RawConnection(port: port)
+                connection.write(
+                    bytes: Self.rawPDU(
+                        2, sequence: 1,
+                        body: Self.cString(credential.systemID) + Self.cString(credential.password) + Self.cString("")
+                            + [0x34, 0, 0] + Self.cString("")))
+                _ = connection.readBytes(seconds: 30) { $0.count >= 16 }
+                var statuses: [UInt32] = []
+                for (index, (schedule, validity)) in cases.enumerated() {
+                    let body =
+                        Self.cString("") + [5, 0] + Self.cString("Shop") + [1, 1] + Self.cString("37255512345")
+                        + [0, 0, 0] + Self.cString(schedule) + Self.cString(validity) + [0, 0, 0, 0, 2]
+                        + Array("hi".utf8)
+                    connection.write(bytes: Self.rawPDU(4, sequence: UInt32(index + 2), body: body))
+                    let answer = connection.readBytes(seconds: 30) { $0.count >= 16 }
+                    statuses.append(
+                        answer.bytes.count >= 12 ? answer.bytes[8..<12].reduce(0) { $0 << 8 | UInt32($1) } : 0xFFFF)
+                }
+                return statuses
+            }
+            #expect(statuses == [0x61, 0x62, 0x62, 0, 0], "\(statuses)")
+            let stored = try await client.get("/v1/messages").json["data"] as? [Any]
+            #expect(stored?.count == 2)
+        }
+    }
+
     /// A revoked credential's bind accepts nothing more, even from an ESME that ignores the unbind
     /// the server sends: its submit_sm is answered ESME_RINVBNDSTS and nothing is stored.
     @Test func aRevokedBindAcceptsNothingMore() async throws {
