@@ -88,7 +88,8 @@ final class StalledReceiver: Sendable {
         }
         let refusal = policy.refusal(forURL: "http://127.1/x")
         #expect(
-            refusal?.description == "127.1 is 127.0.0.1, loopback (127.0.0.0/8), which webhooks and callbacks may not reach")
+            refusal?.description
+                == "127.1 is 127.0.0.1, loopback (127.0.0.0/8), " + "which webhooks and callbacks may not reach")
     }
 
     /// Every address a name resolves to is checked, not only the first.
