@@ -187,7 +187,7 @@ public struct TextCoding: Sendable, Equatable {
     }
 
     /// `value` as at least four upper-case hex digits, as Unicode writes code points.
-    static func hex4(_ value: UInt32) -> String {
+    public static func hex4(_ value: UInt32) -> String {
         let digits = String(value, radix: 16, uppercase: true)
         return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
     }
@@ -225,8 +225,9 @@ public struct TextCoding: Sendable, Equatable {
         return nil
     }
 
-    /// The concatenation information element (8-bit 0x00 or 16-bit 0x08 reference) in a header.
-    static func concatenation(in header: [UInt8]) -> Concatenation? {
+    /// The concatenation information element (8-bit 0x00 or 16-bit 0x08 reference) in a header,
+    /// its information elements without the length octet (3GPP TS 23.040 §9.2.3.24.1, .8).
+    public static func concatenation(in header: [UInt8]) -> Concatenation? {
         var index = 0
         while index + 1 < header.count {
             let id = header[index]

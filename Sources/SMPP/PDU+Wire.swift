@@ -39,6 +39,14 @@ extension PDU {
             out.tlvs(message.tlvs)
         case .messageResponse(let messageID):
             out.cString(messageID)
+        case .querySm(let messageID, let source):
+            out.cString(messageID)
+            out.address(source)
+        case .querySmResponse(let result):
+            out.cString(result.messageID)
+            out.cString(result.finalDate)
+            out.u8(result.messageState)
+            out.u8(result.errorCode)
         case .empty, .unsupported:
             break
         }
@@ -99,6 +107,21 @@ extension PDU {
             // An error response carries no body (SMPP 3.4 §4.4.2).
             let messageID = reader.isAtEnd ? "" : try reader.cString("message_id", max: 65)
             body = .messageResponse(messageID: messageID)
+        case .querySm:
+            body = .querySm(
+                messageID: try reader.cString("message_id", max: 65), source: try reader.address("source_addr", max: 21)
+            )
+        case .querySmResp:
+            // An error response carries no body (SMPP 3.4 §4.8.2).
+            if reader.isAtEnd {
+                body = .querySmResponse(QueryResult(messageID: "", finalDate: "", messageState: 0, errorCode: 0))
+            } else {
+                body = .querySmResponse(
+                    QueryResult(
+                        messageID: try reader.cString("message_id", max: 65),
+                        finalDate: try reader.cString("final_date", max: 17),
+                        messageState: try reader.byte("message_state"), errorCode: try reader.byte("error_code")))
+            }
         case .enquireLink, .enquireLinkResp, .unbind, .unbindResp, .genericNack:
             body = .empty
         default:

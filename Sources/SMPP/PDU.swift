@@ -79,6 +79,25 @@ public struct ShortMessage: Sendable, Equatable {
     public var content: [UInt8] { tlvs[tag: TLV.messagePayload]?.value ?? shortMessage }
 }
 
+/// A message's state as `query_sm_resp` reports it (SMPP 3.4 §4.8.2).
+public struct QueryResult: Sendable, Equatable {
+    public var messageID: String
+    /// When the message reached its final state, as an SMPP 3.4 absolute time (§7.1.1,
+    /// `YYMMDDhhmmss000+`, 16 characters); empty while it is not final.
+    public var finalDate: String
+    /// `message_state` (SMPP 3.4 §5.2.28): 1 ENROUTE, 2 DELIVERED, 5 UNDELIVERABLE, 8 REJECTED…
+    public var messageState: UInt8
+    /// The network's error code for a failed message, 0 otherwise.
+    public var errorCode: UInt8
+
+    public init(messageID: String, finalDate: String, messageState: UInt8, errorCode: UInt8) {
+        self.messageID = messageID
+        self.finalDate = finalDate
+        self.messageState = messageState
+        self.errorCode = errorCode
+    }
+}
+
 /// What a PDU carries after its header.
 public enum PDUBody: Sendable, Equatable {
     case bind(BindRequest)
@@ -87,6 +106,11 @@ public enum PDUBody: Sendable, Equatable {
     case deliverSm(ShortMessage)
     /// `submit_sm_resp` and `deliver_sm_resp` (the latter's id is empty).
     case messageResponse(messageID: String)
+    /// `query_sm` (SMPP 3.4 §4.8.1): the id the SMSC gave the message, and the address it was
+    /// sent from (empty when not known).
+    case querySm(messageID: String, source: SMPPAddress)
+    /// `query_sm_resp` (SMPP 3.4 §4.8.2).
+    case querySmResponse(QueryResult)
     /// `enquire_link`, `unbind`, their responses and `generic_nack`.
     case empty
     /// A command this codec does not implement; answered `generic_nack` with `ESME_RINVCMDID`.

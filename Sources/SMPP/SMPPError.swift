@@ -6,11 +6,32 @@ public enum SMPPError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The body does not parse: `field` is missing, too long or malformed.
     case malformed(command: CommandID, sequence: UInt32, field: String, reason: String)
 
-    /// The `command_status` to answer with (SMPP 3.4 §5.1.3).
+    /// The `command_status` to answer with (SMPP 3.4 §5.1.3): a bind's own codes for its
+    /// `system_id`, `password` and `system_type` (what a client shows its operator), else
+    /// `ESME_RINVMSGLEN`, the field's length or content being wrong.
     public var status: CommandStatus {
         switch self {
-        case .invalidCommandLength: .invalidCommandLength
-        case .malformed: .invalidMessageLength
+        case .invalidCommandLength: return .invalidCommandLength
+        case .malformed(let command, _, let field, _):
+            guard [.bindTransmitter, .bindReceiver, .bindTransceiver].contains(command) else {
+                return .invalidMessageLength
+            }
+            switch field {
+            case "system_id": return .invalidSystemID
+            case "password": return .invalidPassword
+            case "system_type": return .invalidSystemType
+            default: return .bindFailed
+            }
+        }
+    }
+
+    /// The command to answer with: the request's own response when its header was read (SMPP 3.4
+    /// §4.3 keeps `generic_nack` for a `command_length` or `command_id` that cannot be used), else
+    /// `generic_nack`.
+    public var response: CommandID {
+        switch self {
+        case .invalidCommandLength: .genericNack
+        case .malformed(let command, _, _, _): command.hasResponse ? command.response : .genericNack
         }
     }
 

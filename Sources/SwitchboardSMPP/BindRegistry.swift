@@ -49,6 +49,11 @@ final class BindRegistry: Sendable {
         state.withLock { $0.binds.values.filter { $0.canReceive && $0.accountID == accountID }.count }
     }
 
+    /// The ids of the account's receiver binds.
+    func receiverIDs(for accountID: String) -> Set<Int> {
+        state.withLock { Set($0.binds.values.filter { $0.canReceive && $0.accountID == accountID }.map(\.id)) }
+    }
+
     /// One of the account's receiver binds, in turn.
     func receiver(for accountID: String) -> Bind? {
         state.withLock { state in

@@ -11,6 +11,9 @@ import Synchronization
 /// - `switchboard_smpp_server_connections` (open now), `switchboard_smpp_server_connections_limit`,
 ///   `switchboard_smpp_server_connections_refused_total` (closed at once: the limit was reached),
 ///   `switchboard_smpp_server_bind_timeouts_total` (closed unbound after `session_init_seconds`)
+/// - `switchboard_smpp_server_deliveries_total{result="acknowledged|refused|deferred"}`: `deliver_sm`
+///   to customers' receivers, by answer (`refused`: a permanent code, not offered again;
+///   `deferred`: a transient code, a timeout or a lost connection, offered again after a back-off)
 public final class SMPPMetrics: Sendable {
     private let registry: PrometheusCollectorRegistry
 
@@ -25,6 +28,14 @@ public final class SMPPMetrics: Sendable {
             .set(Double(connectionLimit))
         serverConnections(0)
         for (name, help) in Self.serverCounters { counter(name, help, []).increment(by: Int64(0)) }
+        for result in ["acknowledged", "refused", "deferred"] { serverDeliveries(result, 0) }
+    }
+
+    /// Counts `count` `deliver_sm` answered `result` (acknowledged, refused, deferred).
+    func serverDeliveries(_ result: String, _ count: Int) {
+        counter(
+            "smpp_server_deliveries", "deliver_sm to customers' receiver binds, by answer", [("result", result)]
+        ).increment(by: Int64(count))
     }
 
     private static let serverCounters = [

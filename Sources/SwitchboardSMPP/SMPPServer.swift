@@ -25,11 +25,14 @@ public final class SMPPServer: Service, Sendable {
         public var usage: UsageStore
         /// Parts of long messages waiting for the rest.
         public var partials: SMPPPartials
+        /// The account's messages, for `query_sm`.
+        public var messages: MessageStore
 
         public init(
             sending: SendService, credentials: SMPPCredentials, deliveries: SMPPDeliveries, throttle: AuthThrottle,
-            usage: UsageStore, partials: SMPPPartials
+            usage: UsageStore, partials: SMPPPartials, messages: MessageStore
         ) {
+            self.messages = messages
             self.sending = sending
             self.credentials = credentials
             self.deliveries = deliveries
@@ -84,6 +87,9 @@ public final class SMPPServer: Service, Sendable {
 
     /// Connections allowed at once.
     public var maxConnections: Int { connectionLimit.load(ordering: .relaxed) }
+
+    /// Connections open now, bound or not.
+    public var openConnectionCount: Int { openConnections.load(ordering: .relaxed) }
 
     /// Customer binds open now.
     public var bindCount: Int { binds.all().count }
@@ -176,7 +182,10 @@ public final class SMPPServer: Service, Sendable {
         }
         try channel.pipeline.syncOperations.addHandler(
             IdleStateHandler(readTimeout: .seconds(Int64(settings.idleTimeoutSeconds))))
-        try channel.pipeline.syncOperations.addHandler(IdleCloser(logger: logger))
+        try channel.pipeline.syncOperations.addHandler(
+            IdleCloser(logger: logger) {
+                Task { await session.idle() }
+            })
         let connection = try SMPPConnection.configure(
             channel, responseTimeout: .seconds(Int64(settings.responseTimeoutSeconds)), enquireLinkInterval: nil,
             logger: logger, peerWindow: settings.submitWindow,
@@ -192,11 +201,15 @@ public final class SMPPServer: Service, Sendable {
     /// revoked or whose account was erased (once a second). It looks every 250 ms while little is
     /// owed; after a pass that found a full page for an account and got it accepted it goes on at
     /// once, so that a busy receiver is fed as fast as its window allows rather than one page per
-    /// tick (which capped receipts at about 600/s per account). A receiver that refuses what it is
-    /// sent is asked again at the next tick, never in a busy loop.
+    /// tick (which capped receipts at about 600/s per account). A receiver that defers what it is
+    /// sent (a transient code, no answer) is asked again after a back-off that doubles from 250 ms
+    /// to 30 s while it keeps deferring; what it refuses for good is not offered again.
     private func pushDeliveries() async {
         var lastRevocationCheck = ContinuousClock.now
         var backlog = false
+        // Per account: passes deferred in a row, until when to wait, and the receiver binds that
+        // deferred (a new bind is tried at once).
+        var deferring: [String: (times: Int, until: ContinuousClock.Instant, binds: Set<Int>)] = [:]
         while !Task.isCancelled {
             if !backlog { try? await Task.sleep(for: .milliseconds(250)) }
             backlog = false
@@ -204,47 +217,110 @@ public final class SMPPServer: Service, Sendable {
                 lastRevocationCheck = ContinuousClock.now
                 await closeRevoked()
             }
-            let accounts = binds.receivingAccounts()
+            let now = ContinuousClock.now
+            let accounts = binds.receivingAccounts().filter { account in
+                guard let wait = deferring[account] else { return true }
+                return wait.until <= now || wait.binds != binds.receiverIDs(for: account)
+            }
             guard !accounts.isEmpty else { continue }
             guard let due = try? await dependencies.deliveries.accountsWithDue(among: accounts) else { continue }
-            for account in due where await push(account: account) {
-                backlog = true
+            for account in due {
+                switch await push(account: account) {
+                case .more:
+                    deferring[account] = nil
+                    backlog = true
+                case .done:
+                    deferring[account] = nil
+                case .deferred:
+                    let times = (deferring[account]?.times ?? 0) + 1
+                    deferring[account] = (
+                        times, .now + Self.backOff(afterDeferrals: times), binds.receiverIDs(for: account)
+                    )
+                }
             }
         }
+    }
+
+    /// How long to leave a receiver that deferred `times` passes in a row: 250 ms doubled each
+    /// time, at most 30 s (an ESME that answers `ESME_RTHROTTLED` asks for less, not for the same).
+    static func backOff(afterDeferrals times: Int) -> Duration {
+        .milliseconds(min(30_000, 250 << min(max(times - 1, 0), 7)))
     }
 
     /// The most deliveries read for one account in one pass.
     static let pushPage = 200
 
-    /// Pushes one page of what is owed to the account. Returns whether more may be owed at once:
-    /// the page was full and the receiver accepted some of it.
-    private func push(account: String) async -> Bool {
+    /// What a pass over one account's page left to do.
+    enum PushOutcome: Equatable {
+        /// The page was full and acknowledged: more may be owed at once.
+        case more
+        /// Nothing more is owed now.
+        case done
+        /// The receiver deferred some (a transient code, a timeout, the bind went): back off.
+        case deferred
+    }
+
+    /// A receiver's answer to one `deliver_sm`.
+    enum Answer: Sendable {
+        case acknowledged(Int64)
+        case refused(Int64, CommandStatus)
+        case deferred
+    }
+
+    /// Pushes one page of what is owed to the account: acknowledged deliveries are settled, those
+    /// refused for good (a permanent `deliver_sm_resp` code, SMPP 3.4 §5.1.3) settled as refused
+    /// with the code kept, deferred ones stay owed.
+    private func push(account: String) async -> PushOutcome {
         guard let pending = try? await dependencies.deliveries.due(accountID: account, limit: Self.pushPage),
             !pending.isEmpty
-        else { return false }
-        let accepted = await withTaskGroup(of: Int64?.self) { group in
+        else { return .done }
+        let answers = await withTaskGroup(of: Answer.self) { group in
             var inFlight = 0
-            var settled: [Int64] = []
+            var answers: [Answer] = []
             for delivery in pending {
                 guard let bind = binds.receiver(for: account) else { break }
                 if inFlight >= settings.window * max(1, binds.receiverCount(for: account)) {
-                    if let done = await group.next(), let id = done { settled.append(id) }
+                    if let done = await group.next() { answers.append(done) }
                     inFlight -= 1
                 }
                 inFlight += 1
                 group.addTask {
-                    let response = try? await bind.connection.request(
-                        .deliverSm, body: .deliverSm(Self.deliverSm(for: delivery)))
-                    return response?.status == .ok ? delivery.id : nil
+                    guard
+                        let response = try? await bind.connection.request(
+                            .deliverSm, body: .deliverSm(Self.deliverSm(for: delivery)))
+                    else { return .deferred }
+                    if response.status == .ok { return .acknowledged(delivery.id) }
+                    return response.status.isTransient ? .deferred : .refused(delivery.id, response.status)
                 }
             }
-            for await done in group {
-                if let id = done { settled.append(id) }
-            }
-            try? await dependencies.deliveries.settle(settled)
-            return settled.count
+            for await done in group { answers.append(done) }
+            return answers
         }
-        return pending.count == Self.pushPage && accepted > 0
+        var acknowledged: [Int64] = []
+        var refused: [(id: Int64, status: UInt32)] = []
+        var deferred = 0
+        for answer in answers {
+            switch answer {
+            case .acknowledged(let id): acknowledged.append(id)
+            case .refused(let id, let status): refused.append((id, status.rawValue))
+            case .deferred: deferred += 1
+            }
+        }
+        try? await dependencies.deliveries.settle(acknowledged)
+        if !refused.isEmpty {
+            try? await dependencies.deliveries.refuse(refused)
+            let codes = Set(refused.map { CommandStatus($0.status).name }).sorted()
+            logger.warning(
+                "the customer's receiver refused deliver_sm for good; they are not offered again",
+                metadata: [
+                    "account": "\(account)", "count": "\(refused.count)", "codes": "\(codes.joined(separator: ","))",
+                ])
+        }
+        metrics?.serverDeliveries("acknowledged", acknowledged.count)
+        metrics?.serverDeliveries("refused", refused.count)
+        metrics?.serverDeliveries("deferred", deferred)
+        if deferred > 0 { return .deferred }
+        return pending.count == Self.pushPage && !acknowledged.isEmpty ? .more : .done
     }
 
     /// The `deliver_sm` for a receipt (esm_class 0x04, SMPP 3.4 Appendix B text and the
@@ -309,19 +385,25 @@ public final class SMPPServer: Service, Sendable {
     }
 }
 
-/// Closes a connection that sent nothing for the idle timeout.
+/// Ends a connection that sent nothing for the idle timeout (SMPP 3.4 §7.2, inactivity_timer):
+/// `onIdle` unbinds a bound one first, so its ESME knows the session ended by design.
 final class IdleCloser: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = NIOAny
     let logger: Logger
+    let onIdle: @Sendable () -> Void
+    private var ending = false
 
-    init(logger: Logger) {
+    init(logger: Logger, onIdle: @escaping @Sendable () -> Void) {
         self.logger = logger
+        self.onIdle = onIdle
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let event = event as? IdleStateHandler.IdleStateEvent, event == .read {
-            logger.info("closing an idle SMPP connection")
-            context.close(promise: nil)
+            guard !ending else { return }
+            ending = true
+            logger.info("ending an idle SMPP connection")
+            onIdle()
             return
         }
         context.fireUserInboundEventTriggered(event)

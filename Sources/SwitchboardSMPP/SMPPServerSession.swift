@@ -32,6 +32,19 @@ final class SMPPServerSession: Sendable {
         if let id = state.withLock({ $0.bind?.id }) { server.binds.remove(id) }
     }
 
+    /// Ends the session after the idle timeout (SMPP 3.4 §7.2, inactivity_timer): a bound ESME is
+    /// taken off the binds (nothing more is sent to it) and sent `unbind`, then the connection closes.
+    func idle() async {
+        let (bind, connection) = state.withLock { ($0.bind, $0.connection) }
+        guard let connection else { return }
+        if let bind {
+            server.binds.remove(bind.id)
+            await connection.unbind()
+        } else {
+            try? await connection.channel.close()
+        }
+    }
+
     private var logger: Logger { server.logger }
 
     /// The response to a request of the ESME.
@@ -41,6 +54,8 @@ final class SMPPServerSession: Sendable {
             return await bind(pdu, request)
         case .submitSm(let message):
             return await submit(pdu, message)
+        case .querySm(let messageID, let source):
+            return await query(pdu, messageID: messageID, source: source)
         case .deliverSm:
             // deliver_sm goes from the SMSC to the ESME, not the other way (SMPP 3.4 §4.6).
             return PDU(.genericNack, status: .invalidCommandID, sequence: pdu.sequence)
@@ -101,8 +116,11 @@ final class SMPPServerSession: Sendable {
         logger.info(
             "SMPP bound",
             metadata: ["system_id": "\(request.systemID)", "remote": "\(remote)", "bind": "\(pdu.commandID)"])
-        return pdu.response(
-            .ok, body: .bindResponse(systemID: "Switchboard", tlvs: [TLV(tag: TLV.scInterfaceVersion, value: [0x34])]))
+        // sc_interface_version only to an ESME of SMPP 3.4 or later: one of 3.3 would not expect
+        // optional parameters in its bind response (SMPP 3.4 §4.1.2).
+        let version =
+            request.interfaceVersion >= 0x34 ? [TLV(tag: TLV.scInterfaceVersion, value: [0x34])] : []
+        return pdu.response(.ok, body: .bindResponse(systemID: "Switchboard", tlvs: version))
     }
 
     // MARK: submit_sm
@@ -125,6 +143,11 @@ final class SMPPServerSession: Sendable {
             logger.info("submit_sm refused: \(problem)", metadata: ["system_id": "\(bind.systemID)"])
             return pdu.response(.invalidExpiry, body: .messageResponse(messageID: ""))
         }
+        if let refusal = SMPPSubmitRules.check(message) {
+            log(bind.accountID, status: 422, started: started)
+            logger.info("submit_sm refused: \(refusal.reason)", metadata: ["system_id": "\(bind.systemID)"])
+            return pdu.response(refusal.status, body: .messageResponse(messageID: ""))
+        }
         let coding = TextCoding(packing: server.settings.text.gsm7Packed ? .packed : .unpacked)
         let text: String
         let part: TextCoding.Concatenation?
@@ -132,13 +155,15 @@ final class SMPPServerSession: Sendable {
             (text, part) = try coding.decode(message, command: pdu.commandID, sequence: pdu.sequence, strict: true)
         } catch {
             log(bind.accountID, status: 422, started: started)
+            logger.info("submit_sm refused: \(error)", metadata: ["system_id": "\(bind.systemID)"])
             return pdu.response(error.status, body: .messageResponse(messageID: ""))
         }
         let to = SMPPCarrier.number(message.destination)
         let from = SMPPCarrier.number(message.source)
         var body = text
         var parts: SMPPPartials.Key?
-        if let part, part.total > 1, part.sequence >= 1, part.sequence <= part.total {
+        // A part numbered out of range was refused above; a total of 1 is a whole message.
+        if let part, part.total > 1 {
             // Kept in the database before the part is acknowledged: the ESME will not send it again.
             // Parts of one message may come over any of the account's binds.
             let key = SMPPPartials.Key(
@@ -153,9 +178,10 @@ final class SMPPServerSession: Sendable {
                 return pdu.response(.temporaryAppError, body: .messageResponse(messageID: ""))
             }
             guard let whole else {
-                // Earlier parts are answered with an id of their own; the receipt names the
-                // message's id, given with the last part.
-                return pdu.response(.ok, body: .messageResponse(messageID: "part-\(part.reference)-\(part.sequence)"))
+                // Earlier parts are answered with an id of their own, never one given before (an
+                // ESME reuses its 8-bit references soon); the receipt names the message's id,
+                // given with the last part.
+                return pdu.response(.ok, body: .messageResponse(messageID: Identifier.make("part")))
             }
             body = whole
             parts = key
@@ -181,6 +207,47 @@ final class SMPPServerSession: Sendable {
             logger.error("submit_sm could not be stored", metadata: ["error": "\(error)"])
             return pdu.response(.temporaryAppError, body: .messageResponse(messageID: ""))
         }
+    }
+
+    // MARK: query_sm
+
+    /// A message's state (SMPP 3.4 §4.8): one the account sent, by the id its `submit_sm_resp`
+    /// carried (or `POST /v1/messages` gave). Another account's id, an inbound message's, a part's
+    /// or one erased is `ESME_RINVMSGID`; a `source_addr` that is not the message's sender is
+    /// `ESME_RINVSRCADR` (an empty one is not checked).
+    private func query(_ pdu: PDU, messageID: String, source: SMPPAddress) async -> PDU {
+        let refused = PDUBody.querySmResponse(
+            QueryResult(messageID: messageID, finalDate: "", messageState: 0, errorCode: 0))
+        guard let bind = state.withLock({ $0.bind }), server.binds.contains(bind.id) else {
+            return pdu.response(.invalidBindStatus, body: refused)
+        }
+        let message: Message?
+        do {
+            message = try await server.dependencies.messages.find(accountID: bind.accountID, id: messageID)
+        } catch {
+            logger.error("query_sm could not read the message", metadata: ["error": "\(error)"])
+            return pdu.response(.queryFailed, body: refused)
+        }
+        guard let message, message.direction == .outbound else {
+            return pdu.response(.invalidMessageID, body: refused)
+        }
+        if !source.address.isEmpty, SMPPCarrier.number(source) != message.from {
+            return pdu.response(.invalidSourceAddress, body: refused)
+        }
+        let state: UInt8 =
+            switch message.status {
+            case .delivered: 2  // DELIVERED
+            case .undelivered: 5  // UNDELIVERABLE
+            case .failed: 8  // REJECTED
+            case .queued, .sent, .received: 1  // ENROUTE
+            }
+        let finalDate = message.status.isFinal ? message.completedAt.map(SMPPTime.absolute) ?? "" : ""
+        return pdu.response(
+            .ok,
+            body: .querySmResponse(
+                QueryResult(
+                    messageID: message.id, finalDate: finalDate, messageState: state,
+                    errorCode: message.status.isFinal ? UInt8(clamping: message.errorCode ?? 0) : 0)))
     }
 
     /// Forgets a whole message's parts; one left behind goes with the parts that never complete.

@@ -7,10 +7,11 @@ import SMPP
 /// their responses (SMPP 3.4 §2.6), times them out, answers `enquire_link` and `unbind`, keeps the
 /// link alive with `enquire_link` when idle, and hands the peer's other requests to `onRequest`.
 ///
-/// Errors of the peer are answered as SMPP 3.4 §2.7 asks: an unknown command with `generic_nack`
-/// (`ESME_RINVCMDID`) and the session goes on; a body that does not parse, or a `command_length`
-/// that cannot be trusted, with `generic_nack` and the connection is closed, since the next PDU's
-/// start cannot be found. Only this connection ends; other binds are untouched.
+/// Errors of the peer are answered as SMPP 3.4 §4.3 asks: an unknown command (request or
+/// response) with `generic_nack` (`ESME_RINVCMDID`) and the session goes on; a `command_length`
+/// that cannot be trusted with `generic_nack`, and a body that does not parse with the request's
+/// own response and the code naming the field, and the connection is closed. Only this connection
+/// ends; other binds are untouched.
 ///
 /// The peer's requests are answered `peerWindow` at a time: beyond that, the connection is not read
 /// until an answer goes out, so TCP holds the peer back (the window of SMPP 3.4 §2.6, kept by the
@@ -123,16 +124,35 @@ final class SMPPSessionHandler: ChannelInboundHandler, RemovableChannelHandler {
         switch unwrapInboundIn(data) {
         case .failure(let error):
             logger.warning("malformed PDU from the peer; closing this connection", metadata: ["error": "\(error)"])
-            context.writeAndFlush(
-                wrapOutboundOut(PDU(.genericNack, status: error.status, sequence: error.sequence))
-            ).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            context.writeAndFlush(wrapOutboundOut(Self.refusal(of: error))).assumeIsolated().whenComplete { _ in
+                context.close(promise: nil)
+            }
         case .success(let pdu):
             received(pdu, context: context)
         }
     }
 
+    /// The answer to a PDU whose body does not parse: the request's own response with the code that
+    /// names the field (a bind with a 20-character system_id gets `bind_transmitter_resp`
+    /// `ESME_RINVSYSID`, as its client expects), or `generic_nack` where SMPP 3.4 §4.3 asks for one.
+    static func refusal(of error: SMPPError) -> PDU {
+        let body: PDUBody =
+            switch error.response {
+            case .bindTransmitterResp, .bindReceiverResp, .bindTransceiverResp: .bindResponse(systemID: "", tlvs: [])
+            case .submitSmResp, .deliverSmResp: .messageResponse(messageID: "")
+            default: .empty
+            }
+        return PDU(error.response, status: error.status, sequence: error.sequence, body: body)
+    }
+
     private func received(_ pdu: PDU, context: ChannelHandlerContext) {
         if pdu.commandID.isResponse {
+            // An unknown command_id is answered generic_nack, a response's as much as a request's
+            // (SMPP 3.4 §4.3); a known response to nothing in flight (a late one) is dropped.
+            guard pdu.commandID.isDefined else {
+                send(PDU(.genericNack, status: .invalidCommandID, sequence: pdu.sequence))
+                return
+            }
             guard let waiting = pending.removeValue(forKey: pdu.sequence) else {
                 logger.debug("response to no request in flight", metadata: ["pdu": "\(pdu.commandID)"])
                 return

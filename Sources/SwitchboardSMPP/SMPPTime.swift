@@ -5,6 +5,18 @@ import Foundation
 /// time is `nn` quarter hours ahead of or behind UTC) or relative (`p` is `R`: years, months,
 /// days, hours, minutes and seconds from now), or empty for none.
 enum SMPPTime {
+    /// `millis` (ms since the epoch) as an absolute time in UTC, `YYMMDDhhmmss` and tenths of a
+    /// second, then `00+` (no offset from UTC).
+    static func absolute(_ millis: Int64) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let date = Date(timeIntervalSince1970: Double(millis) / 1000)
+        let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
+        return String(
+            format: "%02d%02d%02d%02d%02d%02d%d00+", (parts.year ?? 0) % 100, parts.month ?? 0, parts.day ?? 0,
+            parts.hour ?? 0, parts.minute ?? 0, parts.second ?? 0, Int(millis % 1000) / 100)
+    }
+
     /// Why `validity` cannot be a validity period, or nil when it is one (or empty): not the
     /// format above, or an absolute time already past at `now`.
     static func validityProblem(_ validity: String, now: Date) -> String? {

@@ -85,6 +85,10 @@ struct DaemonClient {
             return "no answer within \(timeout.nanoseconds / 1_000_000_000) s"
         }
         if let error = error as? IOError, error.errnoCode == ECONNREFUSED { return "connection refused" }
+        // Something listens there but does not speak HTTP: the SMPP port is the usual mix-up.
+        if error is HTTPParserError {
+            return "something answered, but not in HTTP (\(error)): if that is the SMPP port, give the HTTP one"
+        }
         if let error = error as? HTTPClientError, error == .connectTimeout {
             return "the connection was not accepted in time"
         }

@@ -468,7 +468,7 @@ import Testing
                 "v10-carrier-submissions", "v11-smpp-server", "v12-inbound-webhooks", "v13-smpp-partials",
                 "v14-account-inbound-webhook", "v15-settled-erasures-forget-the-number",
                 "v16-event-log-with-cursors", "v17-console-sign-in", "v18-erasure-awaiting-hold",
-                "v19-erased-accounts-keep-no-sign-in-time",
+                "v19-erased-accounts-keep-no-sign-in-time", "v20-smpp-delivery-refusals",
             ])
         let owned = (CoreSchema.migrations + AddonSchema.migrations).map(\.identifier)
         #expect(Set(applied) == Set(owned))

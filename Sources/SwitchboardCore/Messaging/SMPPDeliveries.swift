@@ -71,6 +71,18 @@ public struct SMPPDeliveries: Sendable {
         }
     }
 
+    /// Settles deliveries the receiver refused for good, keeping each one's `command_status`
+    /// (SMPP 3.4 §5.1.3) in `refused_status`; a held inbound body is dropped.
+    public func refuse(_ refusals: [(id: Int64, status: UInt32)]) async throws {
+        guard !refusals.isEmpty else { return }
+        let now = clock.now().epochMillis
+        try await writer.write { db in
+            let statement = try db.cachedStatement(
+                sql: "UPDATE smpp_deliveries SET delivered_at = ?, body = NULL, refused_status = ? WHERE id = ?")
+            for refusal in refusals { try statement.execute(arguments: [now, Int64(refusal.status), refusal.id]) }
+        }
+    }
+
     /// Accounts with deliveries waiting, among `accountIDs`.
     public func accountsWithDue(among accountIDs: [String]) async throws -> Set<String> {
         guard !accountIDs.isEmpty else { return [] }

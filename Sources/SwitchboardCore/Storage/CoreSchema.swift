@@ -32,12 +32,13 @@ public enum CoreSchema {
     public static let v18ErasureAwaitingHold = SchemaMigration("v18-erasure-awaiting-hold", sql: v18)
     public static let v19ErasedAccountsKeepNoSignInTime = SchemaMigration(
         "v19-erased-accounts-keep-no-sign-in-time", sql: v19)
+    public static let v20SMPPDeliveryRefusals = SchemaMigration("v20-smpp-delivery-refusals", sql: v20)
     /// The core's steps alone, in order (a database holding only the core, as in its own tests).
     public static let migrations = [
         v1Core, v4CallbackEvents, v6ErasedAccountsStayErased, v7CallbackReceiversSecretRotation,
         v8SignInSessions, v9CarrierSubmitIntent, v10CarrierSubmissions, v11SMPPServer, v12InboundWebhooks,
         v13SMPPPartials, v14AccountInboundWebhook, v17ConsoleSignIn, v18ErasureAwaitingHold,
-        v19ErasedAccountsKeepNoSignInTime,
+        v19ErasedAccountsKeepNoSignInTime, v20SMPPDeliveryRefusals,
     ]
 
     private static let v1 = """
@@ -286,6 +287,12 @@ public enum CoreSchema {
             OR NEW.password_hash IS NOT NULL OR NEW.last_login_ip IS NOT NULL OR NEW.last_login_at IS NOT NULL
             OR NEW.webhook_secret != '' OR NEW.status != 'erased')
         BEGIN SELECT RAISE(IGNORE); END;
+        """
+
+    /// A `deliver_sm` the customer's receiver refused for good (`deliver_sm_resp` with a permanent
+    /// code such as `ESME_RX_P_APPN`): settled, not offered again, with the code kept for the record.
+    private static let v20 = """
+        ALTER TABLE smpp_deliveries ADD COLUMN refused_status INTEGER;
         """
 
     /// A deletion the customer asked for while an operator legal hold was set: when and by whom

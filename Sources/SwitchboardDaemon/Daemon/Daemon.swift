@@ -113,7 +113,7 @@ public final class Daemon: Sendable {
                 dependencies: .init(
                     sending: sending, credentials: smppCredentials,
                     deliveries: SMPPDeliveries(writer: writer, clock: clock), throttle: authThrottle, usage: usage,
-                    partials: SMPPPartials(writer: writer, clock: clock)),
+                    partials: SMPPPartials(writer: writer, clock: clock), messages: messages),
                 logger: logger, metrics: SMPPMetrics(registry: metrics.registry),
                 tlsConfiguration: smppCertificate?.serverConfiguration())
             : nil

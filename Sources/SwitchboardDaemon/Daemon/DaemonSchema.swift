@@ -24,5 +24,6 @@ package enum DaemonSchema {
         CoreSchema.v17ConsoleSignIn,
         CoreSchema.v18ErasureAwaitingHold,
         CoreSchema.v19ErasedAccountsKeepNoSignInTime,
+        CoreSchema.v20SMPPDeliveryRefusals,
     ]
 }
