@@ -90,6 +90,20 @@ import Testing
             #expect(csv.split(whereSeparator: \.isNewline).count == seen.count + 1, "\(csv.prefix(600))")
             let ndjson = try await daemon.admin.get("/v1/admin/audit?addon=recorder&limit=10000&format=ndjson").text
             #expect(ndjson.split(separator: "\n").count == seen.count)
+            // Followed page by page through its Link header (RFC 8288), the CSV download holds the
+            // same rows: more than one page's limit is within reach.
+            var link: String? = "/v1/admin/audit?addon=recorder&limit=2&format=csv"
+            var (paged, pages) = (0, 0)
+            while let next = link, pages < 1000 {
+                let page = try await daemon.admin.get(next)
+                paged += max(0, page.text.split(whereSeparator: \.isNewline).count - 1)
+                pages += 1
+                link = page.headers.first(name: "Link").flatMap { value in
+                    value.hasSuffix(#"; rel="next""#)
+                        ? value.split(separator: ">").first.map { String($0.dropFirst()) } : nil
+                }
+            }
+            #expect(paged == seen.count && pages > 1, "\(paged) rows in \(pages) pages")
             let shares = try await aliceClient.get("/v1/account/addons/recorder/shares?limit=1000")
             #expect(ids(shares.data) == expected { $0.accountID == alice })
             // Counts per category (summed over days, should the run cross midnight UTC).

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import HTTPTypes
 import Hummingbird
 import SwitchboardAddons
 import SwitchboardCore
@@ -128,9 +129,18 @@ struct AuditRoutes {
                 body: .init(byteBuffer: ByteBuffer(string: AuditFormatter.render(summary: counts, format: format))))
         }
         let entries = try await services.addons.writer.pool.read { [query] db in try Ledger.query(db, query) }
-        return try AuditOutput.response(
-            ShareView.views(of: entries), format: format,
-            nextCursor: entries.count == query.limit ? entries.last.map { Cursor.encode(String($0.seq)) } : nil)
+        let next = entries.count == query.limit ? entries.last.map { Cursor.encode(String($0.seq)) } : nil
+        var response = try AuditOutput.response(ShareView.views(of: entries), format: format, nextCursor: next)
+        if let next { response.headers[HTTPField.Name("Link")!] = Self.nextLink(request, cursor: next) }
+        return response
+    }
+
+    /// The next page's address as a `Link` header value (RFC 8288, `rel="next"`): the request's
+    /// path and query with `cursor` set, so a CSV or NDJSON download, which has no `next_cursor`
+    /// field, can be followed page by page.
+    static func nextLink(_ request: Request, cursor: String) -> String {
+        let kept = (request.uri.query ?? "").split(separator: "&").filter { !$0.hasPrefix("cursor=") }
+        return "<\(request.uri.path)?\((kept + ["cursor=\(cursor)"]).joined(separator: "&"))>; rel=\"next\""
     }
 }
 
