@@ -333,12 +333,7 @@ public final class SMPPServer: Service, Sendable {
             message.source = SMPPConnectorSettings.address(delivery.to)
             message.destination = SMPPConnectorSettings.address(delivery.from)
             message.esmClass = 0x04
-            let state: DeliveryReceipt.State =
-                switch delivery.status {
-                case .delivered: .delivered
-                case .failed: .rejected
-                default: .undeliverable
-                }
+            let state = Self.messageState(of: delivery.status)
             let receipt = DeliveryReceipt(messageID: delivery.messageID, state: state, error: delivery.errorCode ?? 0)
             message.shortMessage = Array(
                 receipt.text(
@@ -359,6 +354,17 @@ public final class SMPPServer: Service, Sendable {
             message.tlvs = parts.first?.tlvs ?? []
         }
         return message
+    }
+
+    /// A message's status as SMPP 3.4 §5.2.28 names it, for receipts and `query_sm`: ENROUTE until
+    /// final, then DELIVERED, UNDELIVERABLE, or REJECTED for a failed message.
+    static func messageState(of status: MessageStatus) -> DeliveryReceipt.State {
+        switch status {
+        case .delivered: .delivered
+        case .failed: .rejected
+        case .undelivered: .undeliverable
+        case .queued, .sent, .received: .enroute
+        }
     }
 
     /// `YYMMDDhhmm` in UTC, as receipts write dates (SMPP 3.4 Appendix B).

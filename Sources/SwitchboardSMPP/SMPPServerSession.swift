@@ -234,13 +234,7 @@ final class SMPPServerSession: Sendable {
         if !source.address.isEmpty, SMPPCarrier.number(source) != message.from {
             return pdu.response(.invalidSourceAddress, body: refused)
         }
-        let state: UInt8 =
-            switch message.status {
-            case .delivered: 2  // DELIVERED
-            case .undelivered: 5  // UNDELIVERABLE
-            case .failed: 8  // REJECTED
-            case .queued, .sent, .received: 1  // ENROUTE
-            }
+        let state = SMPPServer.messageState(of: message.status).messageState
         let finalDate = message.status.isFinal ? message.completedAt.map(SMPPTime.absolute) ?? "" : ""
         return pdu.response(
             .ok,
