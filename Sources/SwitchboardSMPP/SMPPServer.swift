@@ -183,9 +183,7 @@ public final class SMPPServer: Service, Sendable {
         try channel.pipeline.syncOperations.addHandler(
             IdleStateHandler(readTimeout: .seconds(Int64(settings.idleTimeoutSeconds))))
         try channel.pipeline.syncOperations.addHandler(
-            IdleCloser(logger: logger) {
-                Task { await session.idle() }
-            })
+            IdleCloser(logger: logger) { await session.idle() })
         let connection = try SMPPConnection.configure(
             channel, responseTimeout: .seconds(Int64(settings.responseTimeoutSeconds)), enquireLinkInterval: nil,
             logger: logger, peerWindow: settings.submitWindow,
@@ -392,14 +390,16 @@ public final class SMPPServer: Service, Sendable {
 }
 
 /// Ends a connection that sent nothing for the idle timeout (SMPP 3.4 §7.2, inactivity_timer):
-/// `onIdle` unbinds a bound one first, so its ESME knows the session ended by design.
+/// `onIdle` unbinds a bound one first, so its ESME knows the session ended by design. When
+/// `onIdle` answers false (a request is still being answered) the next idle period is watched
+/// again.
 final class IdleCloser: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = NIOAny
     let logger: Logger
-    let onIdle: @Sendable () -> Void
+    let onIdle: @Sendable () async -> Bool
     private var ending = false
 
-    init(logger: Logger, onIdle: @escaping @Sendable () -> Void) {
+    init(logger: Logger, onIdle: @escaping @Sendable () async -> Bool) {
         self.logger = logger
         self.onIdle = onIdle
     }
@@ -408,8 +408,16 @@ final class IdleCloser: ChannelInboundHandler, RemovableChannelHandler {
         if let event = event as? IdleStateHandler.IdleStateEvent, event == .read {
             guard !ending else { return }
             ending = true
-            logger.info("ending an idle SMPP connection")
-            onIdle()
+            let loop = context.eventLoop
+            let closer = NIOLoopBound(self, eventLoop: loop)
+            let (onIdle, logger) = (self.onIdle, self.logger)
+            Task {
+                if await onIdle() {
+                    logger.info("ended an idle SMPP connection")
+                } else {
+                    loop.execute { closer.value.ending = false }
+                }
+            }
             return
         }
         context.fireUserInboundEventTriggered(event)

@@ -9,6 +9,8 @@ final class SMPPServerSession: Sendable {
     private struct State {
         var connection: SMPPConnection?
         var bind: (id: Int, accountID: String, systemID: String, canTransmit: Bool)?
+        /// Requests of the ESME still being answered; while any is, the session is not idle.
+        var answering = 0
     }
 
     private let server: SMPPServer
@@ -34,21 +36,29 @@ final class SMPPServerSession: Sendable {
 
     /// Ends the session after the idle timeout (SMPP 3.4 §7.2, inactivity_timer): a bound ESME is
     /// taken off the binds (nothing more is sent to it) and sent `unbind`, then the connection closes.
-    func idle() async {
-        let (bind, connection) = state.withLock { ($0.bind, $0.connection) }
-        guard let connection else { return }
+    ///
+    /// - Returns: false, ending nothing, while a request of the ESME is still being answered: the
+    ///   inactivity timer counts the time between transactions, and an ESME waiting for a slow bind
+    ///   response is not idle.
+    func idle() async -> Bool {
+        let (bind, connection, answering) = state.withLock { ($0.bind, $0.connection, $0.answering) }
+        guard answering == 0 else { return false }
+        guard let connection else { return true }
         if let bind {
             server.binds.remove(bind.id)
             await connection.unbind()
         } else {
             try? await connection.channel.close()
         }
+        return true
     }
 
     private var logger: Logger { server.logger }
 
     /// The response to a request of the ESME.
     func answer(_ pdu: PDU) async -> PDU? {
+        state.withLock { $0.answering += 1 }
+        defer { state.withLock { $0.answering -= 1 } }
         switch pdu.body {
         case .bind(let request):
             return await bind(pdu, request)
