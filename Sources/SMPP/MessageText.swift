@@ -148,7 +148,17 @@ public struct TextCoding: Sendable, Equatable {
         let text: String
         switch message.dataCoding {
         case Self.defaultAlphabet:
-            text = GSM7.decode(packing == .packed ? GSM7.unpack(content, fillBits: fillBits) : Array(content))
+            let septets = packing == .packed ? GSM7.unpack(content, fillBits: fillBits) : Array(content)
+            // An escape must be followed by the extension table's code (3GPP TS 23.038 §6.2.1.1);
+            // one at the end escapes nothing, and dropping it would change the text unannounced.
+            if strict, septets.last.map({ $0 & 0x7F }) == GSM7.escape {
+                throw .malformed(
+                    command: command, sequence: sequence, field: "short_message",
+                    reason:
+                        "ends in the GSM 03.38 escape 0x1B with no character after it; an escape is followed by the extension character it introduces (3GPP TS 23.038 §6.2.1.1)"
+                )
+            }
+            text = GSM7.decode(septets)
         case Self.ia5:
             text = String(decoding: content.map { $0 & 0x7F }, as: UTF8.self)
         case Self.latin1:

@@ -104,8 +104,12 @@ extension PDU {
             message.tlvs = try reader.tlvs()
             body = command == .submitSm ? .submitSm(message) : .deliverSm(message)
         case .submitSmResp, .deliverSmResp:
-            // An error response carries no body (SMPP 3.4 §4.4.2).
+            // An error response carries no body (SMPP 3.4 §4.4.2). Optional parameters after
+            // message_id (SMPP 5.0 §4.2.5 gives these responses additional_status_info_text,
+            // delivery_failure_reason, network_error_code) are read and set aside: a peer of a
+            // later version is understood, not refused.
             let messageID = reader.isAtEnd ? "" : try reader.cString("message_id", max: 65)
+            _ = try reader.tlvs()
             body = .messageResponse(messageID: messageID)
         case .querySm:
             body = .querySm(

@@ -8,6 +8,9 @@ final class BindRegistry: Sendable {
         let accountID: String
         let systemID: String
         let canReceive: Bool
+        /// Whether the ESME reads optional parameters (it bound with interface_version 0x34 or
+        /// later); an SMPP 3.3 one is sent none.
+        let optionalParameters: Bool
         let connection: SMPPConnection
     }
 
@@ -20,13 +23,17 @@ final class BindRegistry: Sendable {
     private let state = Mutex(State())
 
     /// Registers a bind unless the account holds `limit` already; returns its id.
-    func add(accountID: String, systemID: String, canReceive: Bool, connection: SMPPConnection, limit: Int) -> Int? {
+    func add(
+        accountID: String, systemID: String, canReceive: Bool, optionalParameters: Bool = true,
+        connection: SMPPConnection, limit: Int
+    ) -> Int? {
         state.withLock { state in
             guard state.binds.values.filter({ $0.accountID == accountID }).count < limit else { return nil }
             let id = state.nextID
             state.nextID += 1
             state.binds[id] = Bind(
-                id: id, accountID: accountID, systemID: systemID, canReceive: canReceive, connection: connection)
+                id: id, accountID: accountID, systemID: systemID, canReceive: canReceive,
+                optionalParameters: optionalParameters, connection: connection)
             return id
         }
     }

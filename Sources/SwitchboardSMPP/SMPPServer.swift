@@ -283,12 +283,23 @@ public final class SMPPServer: Service, Sendable {
                 }
                 inFlight += 1
                 group.addTask {
-                    guard
-                        let response = try? await bind.connection.request(
-                            .deliverSm, body: .deliverSm(Self.deliverSm(for: delivery)))
-                    else { return .deferred }
-                    if response.status == .ok { return .acknowledged(delivery.id) }
-                    return response.status.isTransient ? .deferred : .refused(delivery.id, response.status)
+                    // Parts of a long inbound message to an SMPP 3.3 receiver go one after the
+                    // other; the delivery is acknowledged only when every part is.
+                    for message in Self.deliverSm(for: delivery, optionalParameters: bind.optionalParameters) {
+                        let status: CommandStatus
+                        do {
+                            status = try await bind.connection.request(.deliverSm, body: .deliverSm(message)).status
+                        } catch SMPPSessionError.nack(let nack) {
+                            // generic_nack: the receiver could not take the PDU at all (SMPP 3.4
+                            // §4.3.1); the same PDU would fare no better, unless it said it was busy.
+                            status = nack == .ok ? .unknownError : nack
+                        } catch {
+                            return .deferred
+                        }
+                        if status == .ok { continue }
+                        return status.isTransient ? .deferred : .refused(delivery.id, status)
+                    }
+                    return .acknowledged(delivery.id)
                 }
             }
             for await done in group { answers.append(done) }
@@ -321,9 +332,12 @@ public final class SMPPServer: Service, Sendable {
         return pending.count == Self.pushPage && !acknowledged.isEmpty ? .more : .done
     }
 
-    /// The `deliver_sm` for a receipt (esm_class 0x04, SMPP 3.4 Appendix B text and the
-    /// `receipted_message_id` and `message_state` TLVs) or an inbound message.
-    static func deliverSm(for delivery: SMPPDeliveries.Pending) -> ShortMessage {
+    /// The `deliver_sm` PDUs for a receipt (esm_class 0x04, SMPP 3.4 Appendix B text and the
+    /// `receipted_message_id` and `message_state` TLVs) or an inbound message (one PDU, long text in
+    /// `message_payload`). For a receiver of SMPP 3.3 (`optionalParameters` false), which knows no
+    /// optional parameters, a receipt is its text alone and a long inbound message goes as parts
+    /// with a concatenation header (esm_class 0x40, 3GPP TS 23.040 §9.2.3.24.1).
+    static func deliverSm(for delivery: SMPPDeliveries.Pending, optionalParameters: Bool = true) -> [ShortMessage] {
         var message = ShortMessage()
         switch delivery.kind {
         case .receipt:
@@ -338,20 +352,28 @@ public final class SMPPServer: Service, Sendable {
                     submitted: Self.smppDate(delivery.createdAt),
                     done: Self.smppDate(delivery.completedAt ?? delivery.createdAt)
                 ).utf8)
-            message.tlvs = [
-                TLV.cString(TLV.receiptedMessageID, delivery.messageID),
-                TLV(tag: TLV.messageState, value: [state.messageState]),
-            ]
+            if optionalParameters {
+                message.tlvs = [
+                    TLV.cString(TLV.receiptedMessageID, delivery.messageID),
+                    TLV(tag: TLV.messageState, value: [state.messageState]),
+                ]
+            }
+            return [message]
         case .inbound:
             message.source = SMPPConnectorSettings.address(delivery.from)
             message.destination = SMPPConnectorSettings.address(delivery.to)
-            let coding = TextCoding(longMessages: .messagePayload)
-            let (dataCoding, parts) = coding.encode(delivery.body ?? "", reference: 0)
+            let coding = TextCoding(longMessages: optionalParameters ? .messagePayload : .udh)
+            let (dataCoding, parts) = coding.encode(
+                delivery.body ?? "", reference: UInt16(truncatingIfNeeded: delivery.id))
             message.dataCoding = dataCoding
-            message.shortMessage = parts.first?.shortMessage ?? []
-            message.tlvs = parts.first?.tlvs ?? []
+            return parts.map { part in
+                var piece = message
+                piece.shortMessage = part.shortMessage
+                piece.esmClass = part.esmClass
+                piece.tlvs = part.tlvs
+                return piece
+            }
         }
-        return message
     }
 
     /// A message's status as SMPP 3.4 §5.2.28 names it, for receipts and `query_sm`: ENROUTE until

@@ -91,6 +91,14 @@ final class SMPPServerSession: Sendable {
             return pdu.response(status, body: .bindResponse(systemID: "", tlvs: []))
         }
         guard state.withLock({ $0.bind == nil }) else { return refuse(.alreadyBound, "already bound") }
+        // SMPP 3.4 §5.2.4: interface_version below 0x34 is SMPP 3.3 or earlier, which has no
+        // bind_transceiver (3.4 §4.1.5 added it); such an ESME binds a transmitter and a receiver.
+        guard pdu.commandID != .bindTransceiver || request.interfaceVersion >= 0x34 else {
+            return refuse(
+                .invalidCommandID,
+                "bind_transceiver with interface_version 0x\(String(request.interfaceVersion, radix: 16)): SMPP 3.3 has no transceiver; bind a transmitter and a receiver, or bind with interface_version 0x34"
+            )
+        }
         let dependencies = server.dependencies
         // Per address only, as API keys are: the password is 8 characters the server drew from 57
         // (about 47 bits), beyond any guessing rate, and a lock per system_id would let anyone who
@@ -114,7 +122,8 @@ final class SMPPServerSession: Sendable {
         let canTransmit = pdu.commandID != .bindReceiver
         guard
             let id = server.binds.add(
-                accountID: accountID, systemID: request.systemID, canReceive: canReceive, connection: connection,
+                accountID: accountID, systemID: request.systemID, canReceive: canReceive,
+                optionalParameters: request.interfaceVersion >= 0x34, connection: connection,
                 limit: server.settings.maxBindsPerAccount)
         else {
             return refuse(
@@ -181,7 +190,12 @@ final class SMPPServerSession: Sendable {
                 reference: Int(part.reference), total: Int(part.total))
             let whole: String?
             do {
-                whole = try await server.dependencies.partials.add(key, sequence: Int(part.sequence), text: text)
+                whole = try await server.dependencies.partials.add(
+                    key, sequence: Int(part.sequence), text: text, replacing: false)
+            } catch let held as SMPPPartials.PartHeld {
+                log(bind.accountID, status: 409, started: started)
+                logger.info("submit_sm refused: \(held)", metadata: ["system_id": "\(bind.systemID)"])
+                return pdu.response(.submitFailed, body: .messageResponse(messageID: ""))
             } catch {
                 log(bind.accountID, status: 503, started: started)
                 logger.error("a message part could not be stored", metadata: ["error": "\(error)"])

@@ -17,7 +17,32 @@ enum SMPPSubmitRules {
 
     /// The first rule `message` breaks, or nil.
     static func check(_ message: ShortMessage) -> Refusal? {
-        optionalParameters(message) ?? addresses(message) ?? segmentation(message)
+        flags(message) ?? optionalParameters(message) ?? addresses(message) ?? segmentation(message)
+    }
+
+    /// Flags whose reserved values would have to be guessed at: `esm_class` message types other
+    /// than a default message (SMPP 3.4 §5.2.12: 0x04 is the SMSC's receipt in `deliver_sm`, and
+    /// ESME acknowledgements 0x08 and 0x10 answer a message Switchboard never asked to be
+    /// acknowledged), and `registered_delivery` with the reserved receipt value 3 or reserved bits
+    /// 5–7 set (§5.2.17).
+    static func flags(_ message: ShortMessage) -> Refusal? {
+        let type = message.esmClass & 0x3C
+        guard type == 0 else {
+            return Refusal(
+                status: .invalidEsmClass,
+                reason:
+                    "esm_class 0x\(String(message.esmClass, radix: 16)) sets message type 0x\(String(type, radix: 16)) (bits 2-5); a submit_sm is a default message (bits 2-5 zero), receipts and acknowledgements go the other way"
+            )
+        }
+        let registered = message.registeredDelivery
+        guard registered & 0x03 != 0x03, registered & 0xE0 == 0 else {
+            return Refusal(
+                status: .invalidRegisteredDelivery,
+                reason:
+                    "registered_delivery 0x\(String(registered, radix: 16)) uses a reserved value; ask 0 (no receipt), 1 (final status) or 2 (failure only) in bits 0-1 and leave bits 5-7 zero (SMPP 3.4 §5.2.17)"
+            )
+        }
+        return nil
     }
 
     /// Each optional parameter once, and the text in one place: `short_message` or
@@ -52,6 +77,13 @@ enum SMPPSubmitRules {
                     "destination_addr_ton \(destination.ton) (\(tonName(destination.ton))) cannot be routed; send the number in international form with TON 1"
             )
         }
+        guard destination.ton != SMPPAddress.tonInternational || isNumber(destination.address) else {
+            return Refusal(
+                status: .invalidDestinationAddress,
+                reason:
+                    "destination_addr \"\(destination.address)\" with TON 1 (international) is not a number; send its digits with the country code"
+            )
+        }
         guard destination.npi <= 1 else {
             return Refusal(
                 status: .invalidDestinationNPI,
@@ -66,6 +98,13 @@ enum SMPPSubmitRules {
                 status: .invalidSourceTON,
                 reason:
                     "source_addr_ton \(source.ton) (\(tonName(source.ton))) is not offered; send one of the account's numbers in international form (TON 1) or its sender id (TON 5)"
+            )
+        }
+        guard source.ton != SMPPAddress.tonInternational || isNumber(source.address) else {
+            return Refusal(
+                status: .invalidSourceAddress,
+                reason:
+                    "source_addr \"\(source.address)\" with TON 1 (international) is not a number; send a sender id with TON 5 or one of the account's numbers with its country code"
             )
         }
         guard definedNPIs.contains(source.npi) else {
@@ -103,11 +142,47 @@ enum SMPPSubmitRules {
             }
         }
         if message.hasUserDataHeader, let header = userDataHeader(message.content),
+            let problem = headerProblem(header)
+        {
+            return Refusal(status: .invalidEsmClass, reason: "the user data header in short_message \(problem)")
+        }
+        if message.hasUserDataHeader, let header = userDataHeader(message.content),
             let part = TextCoding.concatenation(in: header),
             let problem = partProblem(sequence: UInt32(part.sequence), total: UInt32(part.total))
         {
             return Refusal(
                 status: .invalidEsmClass, reason: "the concatenation header in short_message says \(problem)")
+        }
+        return nil
+    }
+
+    /// Whether `address` is digits (after an optional `+`), as an international number is.
+    static func isNumber(_ address: String) -> Bool {
+        let digits = address.hasPrefix("+") ? address.dropFirst() : address[...]
+        return !digits.isEmpty && digits.allSatisfy(\.isASCIIDigit)
+    }
+
+    /// Why a user data header's information elements cannot be read (3GPP TS 23.040 §9.2.3.24:
+    /// each an identifier, a length and that many octets, within the header; the concatenation
+    /// elements 0x00 and 0x08 3 and 4 octets long), or nil.
+    static func headerProblem(_ header: [UInt8]) -> String? {
+        var index = 0
+        while index < header.count {
+            guard index + 1 < header.count else {
+                return "ends inside information element 0x\(String(header[index], radix: 16)) (no length octet)"
+            }
+            let (id, length) = (header[index], Int(header[index + 1]))
+            guard index + 2 + length <= header.count else {
+                return
+                    "information element 0x\(String(id, radix: 16)) says \(length) octets, more than the header holds"
+            }
+            if id == 0x00, length != 3 {
+                return "the 8-bit concatenation element (0x00) is \(length) octets; it is 3 (reference, total, part)"
+            }
+            if id == 0x08, length != 4 {
+                return "the 16-bit concatenation element (0x08) is \(length) octets; it is 4 (reference, total, part)"
+            }
+            index += 2 + length
         }
         return nil
     }

@@ -58,6 +58,23 @@ import Testing
         #expect(try PDU.read(frame: odd.encoded()[...]) == odd)
     }
 
+    /// A `deliver_sm_resp` or `submit_sm_resp` with optional parameters after message_id, as
+    /// SMPP 5.0 peers send (network_error_code, additional_status_info_text), reads as its
+    /// response; TLVs that end inside a tag are still refused.
+    @Test func responsesWithOptionalParametersAreRead() throws {
+        func frame(_ command: UInt32, _ body: [UInt8]) -> [UInt8] {
+            func word(_ value: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: value >> (24 - 8 * $0)) } }
+            return word(UInt32(16 + body.count)) + word(command) + word(0) + word(7) + body
+        }
+        let networkError: [UInt8] = [0x04, 0x23, 0, 3, 3, 0, 1]
+        let statusText: [UInt8] = [0x00, 0x1D, 0, 3] + Array("ok".utf8) + [0]
+        let deliverResp = try PDU.read(frame: frame(0x8000_0005, [0] + networkError + statusText)[...])
+        #expect(deliverResp.commandID == .deliverSmResp && deliverResp.body == .messageResponse(messageID: ""))
+        let submitResp = try PDU.read(frame: frame(0x8000_0004, Array("m1".utf8) + [0] + networkError)[...])
+        #expect(submitResp.body == .messageResponse(messageID: "m1"))
+        #expect(throws: SMPPError.self) { try PDU.read(frame: frame(0x8000_0005, [0, 0x04, 0x23, 0])[...]) }
+    }
+
     @Test func receiptsReadFromTextAndTLVs() {
         var text = ShortMessage()
         text.esmClass = 0x04

@@ -13,28 +13,37 @@ import Testing
     @Test func bindsAndUnknownCommandsGetTheAnswerTheirClientExpects() async throws {
         try await Server.withSMPPServer { _, port, _, credential in
             let answers = try await offThePool {
-                func bind(_ systemID: String, _ password: String, version: UInt8 = 0x34) throws -> RawPDU? {
+                func bind(
+                    _ systemID: String, _ password: String, version: UInt8 = 0x34, command: UInt32 = 9
+                ) throws -> RawPDU? {
                     let esme = try RawESME(port: port)
                     esme.send(
-                        9, sequence: 1,
+                        command, sequence: 1,
                         body: Server.cString(systemID) + Server.cString(password) + Server.cString("")
                             + [version, 0, 0] + Server.cString(""))
                     return esme.read(seconds: 30)
                 }
                 let longSystemID = try bind(String(repeating: "s", count: 20), "secret")
                 let longPassword = try bind(credential.systemID, String(repeating: "p", count: 12))
-                let v33 = try bind(credential.systemID, credential.password, version: 0x33)
+                let v33 = try bind(credential.systemID, credential.password, version: 0x33, command: 1)
                 let v34 = try bind(credential.systemID, credential.password)
+                let v33Transceiver = try bind(credential.systemID, credential.password, version: 0x33)
                 let esme = try RawESME(port: port)
                 esme.send(0x8000_0099, sequence: 5, body: [])
                 esme.send(0x15, sequence: 6, body: [])
-                return (longSystemID, longPassword, v33, v34, esme.read(seconds: 30), esme.read(seconds: 30))
+                return (
+                    longSystemID, longPassword, v33, v34, esme.read(seconds: 30), esme.read(seconds: 30), v33Transceiver
+                )
             }
             // bind_transceiver_resp with ESME_RINVSYSID (0x0F), then ESME_RINVPASWD (0x0E).
             #expect(answers.0?.command == 0x8000_0009 && answers.0?.status == 0x0F, "\(String(describing: answers.0))")
             #expect(answers.1?.command == 0x8000_0009 && answers.1?.status == 0x0E, "\(String(describing: answers.1))")
             // "Switchboard" and its NUL; SMPP 3.4 adds sc_interface_version (tag 0x0210, 1 octet).
-            #expect(answers.2?.status == 0 && answers.2?.body == Server.cString("Switchboard"))
+            #expect(
+                answers.2?.command == 0x8000_0001 && answers.2?.status == 0
+                    && answers.2?.body == Server.cString("Switchboard"))
+            // SMPP 3.3 has no bind_transceiver: ESME_RINVCMDID in its response.
+            #expect(answers.6?.command == 0x8000_0009 && answers.6?.status == 3, "\(String(describing: answers.6))")
             #expect(
                 answers.3?.status == 0 && answers.3?.body == Server.cString("Switchboard") + [0x02, 0x10, 0, 1, 0x34])
             // generic_nack ESME_RINVCMDID under the unknown response's sequence; the session goes on.
@@ -51,12 +60,12 @@ import Testing
         try await Server.withSMPPServer { _, port, client, credential in
             func submit(
                 sourceTON: UInt8 = 5, sourceNPI: UInt8 = 0, source: String = "Shop", destinationTON: UInt8 = 1,
-                destinationNPI: UInt8 = 1, to: String = "37255512345", esmClass: UInt8 = 0, text: [UInt8],
-                tlvs: [UInt8] = []
+                destinationNPI: UInt8 = 1, to: String = "37255512345", esmClass: UInt8 = 0, registered: UInt8 = 0,
+                text: [UInt8], tlvs: [UInt8] = []
             ) -> [UInt8] {
                 Server.cString("") + [sourceTON, sourceNPI] + Server.cString(source) + [destinationTON, destinationNPI]
                     + Server.cString(to) + [esmClass, 0, 0] + Server.cString("") + Server.cString("")
-                    + [0, 0, 0, 0, UInt8(text.count)] + text + tlvs
+                    + [registered, 0, 0, 0, UInt8(text.count)] + text + tlvs
             }
             func tlv(_ tag: UInt16, _ value: [UInt8]) -> [UInt8] {
                 [UInt8(tag >> 8), UInt8(tag & 0xFF), 0, UInt8(value.count)] + value
@@ -86,6 +95,20 @@ import Testing
                     "another first part, reference 7",
                     submit(to: "37255512346", esmClass: 0x40, text: [5, 0, 3, 7, 2, 1] + hi)
                 ),
+                ("the first part sent again", submit(esmClass: 0x40, text: [5, 0, 3, 7, 2, 1] + hi)),
+                (
+                    "a first part with other text under the held reference",
+                    submit(esmClass: 0x40, text: [5, 0, 3, 7, 2, 1] + Array("yo".utf8))
+                ),
+                ("registered_delivery 3", submit(registered: 3, text: hi)),
+                ("registered_delivery bit 5", submit(registered: 0x21, text: hi)),
+                ("esm_class of a receipt", submit(esmClass: 0x04, text: hi)),
+                ("esm_class of an acknowledgement", submit(esmClass: 0x08, text: hi)),
+                ("TON 1 sender that is a name", submit(sourceTON: 1, sourceNPI: 1, source: "ACME", text: hi)),
+                ("TON 1 destination that is a name", submit(to: "ACME", text: hi)),
+                ("concatenation element of 2 octets", submit(esmClass: 0x40, text: [4, 0, 2, 7, 2] + hi)),
+                ("element longer than the header", submit(esmClass: 0x40, text: [3, 0, 3, 7] + hi)),
+                ("GSM text ending in an escape", submit(text: hi + [0x1B])),
                 ("fine", submit(text: Array("fine".utf8))),
             ]
             let answers = try await offThePool {
@@ -98,7 +121,10 @@ import Testing
             }
             let statuses = answers.map { $0?.status ?? 0xFFFF }
             #expect(
-                statuses == [0xC0, 0x01, 0x50, 0x50, 0x51, 0x48, 0x49, 0x43, 0x43, 0xC3, 0xC4, 0xC2, 0, 0, 0],
+                statuses == [
+                    0xC0, 0x01, 0x50, 0x50, 0x51, 0x48, 0x49, 0x43, 0x43, 0xC3, 0xC4, 0xC2, 0, 0, 0, 0x45, 0x07, 0x07,
+                    0x43, 0x43, 0x0A, 0x0B, 0x43, 0x43, 0x01, 0,
+                ],
                 "\(zip(cases.map(\.0), statuses.map { String($0, radix: 16) }).map { "\($0): \($1)" })")
             // Two parts under reference 7, each with an id of its own.
             let partIDs = answers[12...13].map { $0.map { Array($0.body.dropLast()) } ?? [] }
@@ -228,6 +254,84 @@ import Testing
             #expect(closed)
         }
     }
+
+    /// A receiver of SMPP 3.3 is sent no optional parameter: a long inbound message comes as
+    /// parts with a concatenation header, a receipt as its text alone. A receiver's
+    /// deliver_sm_resp with optional parameters after message_id (as SMPP 5.0 peers answer)
+    /// acknowledges; a generic_nack refuses that deliver_sm for good.
+    @Test func receiversGetWhatTheirVersionReadsAndMayAnswerAsTheirsDo() async throws {
+        try await Server.withSMPPServer { daemon, port, client, credential in
+            #expect(try await client.post("/v1/account/numbers", json: ["number": "+37255500000"]).status == 201)
+            func inbound(_ body: String) async throws {
+                let sent = try await daemon.admin.post(
+                    "/v1/admin/simulator/inbound", json: ["from": "+37255512345", "to": "+37255500000", "body": body])
+                #expect(sent.status == 201)
+            }
+            let receiver = try RawESME(port: port)
+            let transmitter = try RawESME(port: port)
+            let binds = try await offThePool {
+                (receiver.bind(1, credential, version: 0x33), transmitter.bind(2, credential, version: 0x33))
+            }
+            #expect(binds.0?.status == 0 && binds.1?.status == 0, "\(binds)")
+            let long = String(repeating: "a", count: 200)
+            try await inbound(long)
+            let submitted = try await offThePool { () -> RawPDU? in
+                transmitter.send(
+                    4, sequence: 2,
+                    body: Server.cString("") + [5, 0] + Server.cString("Shop") + [1, 1] + Server.cString("37255512345")
+                        + [0, 0, 0] + Server.cString("") + Server.cString("") + [1, 0, 0, 0, 2] + Array("hi".utf8))
+                return transmitter.read(seconds: 30)
+            }
+            #expect(submitted?.status == 0, "\(String(describing: submitted))")
+            let offered = try await offThePool { () -> [SMPPDeliverSm] in
+                var offered: [SMPPDeliverSm] = []
+                while offered.count < 3, let pdu = receiver.read(seconds: 30) {
+                    receiver.send(0x8000_0005, sequence: pdu.sequence, body: [0])
+                    if pdu.command == 5 { offered.append(SMPPDeliverSm(pdu.body)) }
+                }
+                return offered
+            }
+            let parts = offered.filter { $0.esmClass == 0x40 }
+            let receipts = offered.filter { $0.esmClass == 0x04 }
+            // Three deliveries answered: the long message (two parts), the receipt, and one below.
+            #expect(parts.count == 2 && receipts.count == 1, "\(offered)")
+            #expect(offered.allSatisfy { $0.optionalParameters.isEmpty }, "\(offered)")
+            // 8-bit concatenation element (0x00, 3 octets): same reference, 2 parts, numbered 1 and 2.
+            #expect(
+                parts.map { Array($0.shortMessage.prefix(6)) }.map { [$0[1], $0[2], $0[4], $0[5]] } == [
+                    [0, 3, 2, 1], [0, 3, 2, 2],
+                ])
+            #expect(parts.map { String(decoding: $0.shortMessage.dropFirst(6), as: UTF8.self) }.joined() == long)
+            #expect(
+                receipts.first.map { String(decoding: $0.shortMessage, as: UTF8.self) }?.hasPrefix("id:msg_") == true)
+
+            let current = try RawESME(port: port)
+            let rebound = try await offThePool { () -> (RawPDU?, RawPDU?) in
+                receiver.send(6, sequence: 9, body: [])
+                return (receiver.read(seconds: 30), current.bind(1, credential))
+            }
+            #expect(rebound.0?.command == 0x8000_0006 && rebound.1?.status == 0, "\(rebound)")
+            try await inbound("answered with optional parameters")
+            try await inbound("answered generic_nack")
+            let answered = try await offThePool { () -> [RawPDU] in
+                var offers: [RawPDU] = []
+                while offers.count < 2, let offer = current.read(seconds: 30) {
+                    offers.append(offer)
+                    if offers.count == 1 {
+                        // message_id NUL, then network_error_code (0x0423, 3 octets).
+                        current.send(0x8000_0005, sequence: offer.sequence, body: [0, 0x04, 0x23, 0, 3, 3, 0, 1])
+                    } else {
+                        current.send(0x8000_0000, sequence: offer.sequence, status: 3, body: [])
+                    }
+                }
+                return offers + current.readAll(seconds: 2)
+            }
+            #expect(answered.count == 2 && answered.allSatisfy { $0.command == 5 }, "offered again: \(answered)")
+            let metrics = try await daemon.admin.get("/metrics").text
+            #expect(metrics.contains("switchboard_smpp_server_deliveries_total{result=\"refused\"} 1"), "\(metrics)")
+            #expect(metrics.contains("switchboard_smpp_server_deliveries_total{result=\"acknowledged\"} 3"))
+        }
+    }
 }
 
 /// One PDU as read off the wire: its header's fields and its body's octets.
@@ -257,14 +361,16 @@ final class RawESME: @unchecked Sendable {
         connection.write(bytes: word(UInt32(16 + body.count)) + word(command) + word(status) + word(sequence) + body)
     }
 
-    /// Sends a bind (`command` 1 receiver, 2 transmitter, 9 transceiver) of SMPP 3.4 with the
-    /// credential, sequence 1, and returns its response.
+    /// Sends a bind (`command` 1 receiver, 2 transmitter, 9 transceiver) of SMPP `version` (0x34 is
+    /// 3.4) with the credential, sequence 1, and returns its response.
     @discardableResult
-    func bind(_ command: UInt32, _ credential: (systemID: String, password: String)) -> RawPDU? {
+    func bind(_ command: UInt32, _ credential: (systemID: String, password: String), version: UInt8 = 0x34)
+        -> RawPDU?
+    {
         send(
             command, sequence: 1,
             body: SMPPServerTests.cString(credential.systemID) + SMPPServerTests.cString(credential.password)
-                + SMPPServerTests.cString("") + [0x34, 0, 0] + SMPPServerTests.cString(""))
+                + SMPPServerTests.cString("") + [version, 0, 0] + SMPPServerTests.cString(""))
         return read(seconds: 30)
     }
 
@@ -299,4 +405,32 @@ final class RawESME: @unchecked Sendable {
         }
         return all
     }
+}
+
+/// The fields of a `deliver_sm` body a receiver reads (SMPP 3.4 section 4.6.1), split by hand.
+struct SMPPDeliverSm: CustomStringConvertible {
+    var esmClass: UInt8 = 0
+    var shortMessage: [UInt8] = []
+    /// The octets after short_message: the optional parameters.
+    var optionalParameters: [UInt8] = []
+
+    init(_ body: [UInt8]) {
+        var rest = body[...]
+        func cString() { rest = rest.drop { $0 != 0 }.dropFirst() }
+        cString()  // service_type
+        rest = rest.dropFirst(2)
+        cString()  // source_addr
+        rest = rest.dropFirst(2)
+        cString()  // destination_addr
+        esmClass = rest.first ?? 0
+        rest = rest.dropFirst(3)  // esm_class, protocol_id, priority_flag
+        cString()  // schedule_delivery_time
+        cString()  // validity_period
+        rest = rest.dropFirst(4)  // registered_delivery, replace_if_present_flag, data_coding, sm_default_msg_id
+        let length = Int(rest.first ?? 0)
+        shortMessage = Array(rest.dropFirst().prefix(length))
+        optionalParameters = Array(rest.dropFirst(1 + length))
+    }
+
+    var description: String { "esm_class 0x\(String(esmClass, radix: 16)) \(shortMessage) tlvs \(optionalParameters)" }
 }

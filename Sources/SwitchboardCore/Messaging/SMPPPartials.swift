@@ -45,14 +45,43 @@ public struct SMPPPartials: Sendable {
         self.keepSeconds = keepSeconds
     }
 
+    /// A part whose place is held by a different text of the same message key: the sender reused
+    /// a concatenation reference while an earlier message under it still waits for parts.
+    public struct PartHeld: Error, Equatable, CustomStringConvertible {
+        public let sequence: Int
+        public let reference: Int
+        public var description: String {
+            "part \(sequence) under concatenation reference \(reference) is already held with other text from a message still waiting for its parts; send this message under another reference"
+        }
+    }
+
     /// Keeps part `sequence` (1-based) of the message `key` and returns the message's whole text once
-    /// every part is in; the parts stay until `complete`. A part sent again replaces its first copy.
-    /// - Throws: a storage error (the part is not kept; the sender should be told to try again).
-    public func add(_ key: Key, sequence: Int, text: String) async throws -> String? {
+    /// every part is in; the parts stay until `complete`. The same part sent again (a resend whose
+    /// response was lost) is taken once.
+    /// - Parameter replacing: what a part with other text in a place already held does: replace
+    ///   it (a carrier's `deliver_sm`, which cannot be refused usefully), or, when false, be refused
+    ///   with `PartHeld` (a customer's `submit_sm`: the held part was acknowledged, so dropping it
+    ///   would lose text the customer was told was taken).
+    /// - Throws: `PartHeld`, or a storage error (the part is not kept; the sender should be told
+    ///   to try again).
+    public func add(_ key: Key, sequence: Int, text: String, replacing: Bool = true) async throws -> String? {
         let now = clock.now().epochMillis
         let expired = now - Int64(keepSeconds) * 1000
         return try await writer.write { db in
             try db.execute(sql: "DELETE FROM smpp_partials WHERE received_at < ?", arguments: [expired])
+            if !replacing,
+                let held = try String.fetchOne(
+                    db,
+                    sql: """
+                        SELECT text FROM smpp_partials
+                        WHERE scope = ? AND source = ? AND destination = ? AND reference = ? AND total = ?
+                            AND sequence = ?
+                        """,
+                    arguments: [key.scope, key.source, key.destination, key.reference, key.total, sequence]),
+                held != text
+            {
+                throw PartHeld(sequence: sequence, reference: key.reference)
+            }
             try db.execute(
                 sql: """
                     INSERT OR REPLACE INTO smpp_partials
