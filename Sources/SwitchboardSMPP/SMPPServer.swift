@@ -387,16 +387,9 @@ public final class SMPPServer: Service, Sendable {
         }
     }
 
-    /// `YYMMDDhhmm` in UTC, as receipts write dates (SMPP 3.4 Appendix B).
-    static func smppDate(_ millis: Int64) -> String {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let parts = calendar.dateComponents(
-            [.year, .month, .day, .hour, .minute], from: Date(timeIntervalSince1970: Double(millis) / 1000))
-        return String(
-            format: "%02d%02d%02d%02d%02d", (parts.year ?? 0) % 100, parts.month ?? 0, parts.day ?? 0, parts.hour ?? 0,
-            parts.minute ?? 0)
-    }
+    /// `YYMMDDhhmm` in UTC, as receipts write dates (SMPP 3.4 Appendix B): the absolute time's
+    /// first ten characters.
+    static func smppDate(_ millis: Int64) -> String { String(SMPPTime.absolute(millis).prefix(10)) }
 
     private func closeRevoked() async {
         for bind in binds.all() {

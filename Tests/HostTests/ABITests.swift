@@ -532,6 +532,7 @@ struct RunnerHandshake {
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_adddup2(&actions, theirs, 3)
+        SpawnDescriptors.closeAll(from: 4, in: &actions)
         let arguments = [executable, "--hooks", hooks.joined(separator: ",")]
         let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         defer { for argument in argv { free(argument) } }

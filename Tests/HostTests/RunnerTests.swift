@@ -90,6 +90,52 @@ import Testing
         }
     }
 
+    /// A runner started while customers' connections are open holds none of them (only its own
+    /// socket, fd 3): otherwise the daemon's close of a connection would send no FIN while the
+    /// runner lives. The connection here is held open while a crash makes the runner start again.
+    @Test func aRestartedRunnerHoldsNoneOfTheDaemonsConnections() async throws {
+        try await withDaemon(configure: Self.configure(try Self.hostileAddon())) { daemon in
+            let (_, client) = try await daemon.signUp()
+            _ = try await client.put("/v1/account/addons/recorder", json: ["categories": ["usage", "content"]])
+            let held = try RawConnection(port: daemon.port)
+            held.write("GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            let before = Set(Self.runnerPIDs())
+            try hostile(daemon, "segfault")
+            _ = try await client.send(body: "makes the runner crash")
+            try hostile(daemon, nil)
+            var restarted: [Int32] = []
+            #expect(
+                try await eventually(seconds: 20) {
+                    restarted = Self.runnerPIDs().filter { !before.contains($0) }
+                    return !restarted.isEmpty
+                })
+            for pid in restarted {
+                let directory = "/proc/\(pid)/fd"
+                let sockets = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter {
+                    (try? FileManager.default.destinationOfSymbolicLink(atPath: "\(directory)/\($0)"))?.hasPrefix(
+                        "socket:") == true
+                }
+                #expect(sockets == ["3"], "runner \(pid) holds sockets \(sockets)")
+            }
+            _ = held
+        }
+    }
+
+    /// The add-on runners this test process started (children whose command is the runner).
+    static func runnerPIDs() -> [Int32] {
+        let me = getpid()
+        return ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { entry in
+            guard let pid = Int32(entry),
+                let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { return nil }
+            // "pid (comm) state ppid …": the command may hold spaces, so read after its ")".
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            guard fields.count > 2, Int32(fields[1]) == me, stat.contains("(switchboard-add") else { return nil }
+            return pid
+        }
+    }
+
     /// `cpu_seconds` limits a runner's CPU time, and its default 0 means no limit (not one second).
     @Test(arguments: [0, 1])
     func theCPULimitBindsOnlyWhenSet(cpuSeconds: Int) async throws {

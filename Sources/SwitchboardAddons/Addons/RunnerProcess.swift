@@ -65,6 +65,11 @@ final class RunnerProcess: @unchecked Sendable {
         posix_spawn_file_actions_adddup2(&actions, onStdout == nil ? output[1] : stdout[1], 1)
         posix_spawn_file_actions_adddup2(&actions, output[1], 2)
         posix_spawn_file_actions_adddup2(&actions, pair[1], 3)
+        // Nothing else of the daemon's reaches the runner. SwiftNIO accepts connections without
+        // FD_CLOEXEC (accept4 with SOCK_NONBLOCK only), so a runner started while a customer's HTTP
+        // or SMPP connection is open would otherwise hold that socket: the daemon's close would send
+        // no FIN while the runner lives, and the client would wait on a connection already ended.
+        SpawnDescriptors.closeAll(from: 4, in: &actions)
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }

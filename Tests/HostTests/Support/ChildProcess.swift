@@ -1,4 +1,5 @@
 import Foundation
+import SwitchboardCore
 import Synchronization
 
 #if canImport(Glibc)
@@ -35,6 +36,10 @@ final class ChildProcess: @unchecked Sendable {
         } else {
             posix_spawn_file_actions_addopen(&actions, 2, errors ?? "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         }
+        // Only the three standard descriptors: SwiftNIO accepts without FD_CLOEXEC, so a child
+        // started while the in-process daemon holds a connection would keep that socket open after
+        // the daemon closed it, and the test at the other end would never see the close.
+        SpawnDescriptors.closeAll(from: 3, in: &actions)
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
