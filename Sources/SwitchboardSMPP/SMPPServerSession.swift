@@ -146,6 +146,10 @@ final class SMPPServerSession: Sendable {
 
     private func submit(_ pdu: PDU, _ message: ShortMessage) async -> PDU {
         let started = ContinuousClock.now
+        var completing: SMPPPartials.Key?
+        defer {
+            if let completing { _ = server.completing.withLock { $0.remove(completing) } }
+        }
         guard let bind = state.withLock({ $0.bind }), bind.canTransmit, server.binds.contains(bind.id) else {
             return pdu.response(.invalidBindStatus, body: .messageResponse(messageID: ""))
         }
@@ -207,6 +211,11 @@ final class SMPPServerSession: Sendable {
                 // given with the last part.
                 return pdu.response(.ok, body: .messageResponse(messageID: Identifier.make("part")))
             }
+            guard server.completing.withLock({ $0.insert(key).inserted }) else {
+                // The same last part again while its message is being stored: taken once.
+                return pdu.response(.ok, body: .messageResponse(messageID: Identifier.make("part")))
+            }
+            completing = key
             body = whole
             parts = key
         }

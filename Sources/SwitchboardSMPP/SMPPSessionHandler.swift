@@ -24,6 +24,7 @@ final class SMPPSessionHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias RequestHandler = @Sendable (PDU) async -> PDU?
 
     private struct Pending {
+        let command: CommandID
         let promise: EventLoopPromise<PDU>
         let timeout: Scheduled<Void>
     }
@@ -109,7 +110,7 @@ final class SMPPSessionHandler: ChannelInboundHandler, RemovableChannelHandler {
             guard let waiting = self.pending.removeValue(forKey: sequence) else { return }
             waiting.promise.fail(SMPPSessionError.timedOut(command))
         }
-        pending[sequence] = Pending(promise: promise, timeout: timeout)
+        pending[sequence] = Pending(command: command, promise: promise, timeout: timeout)
         context.writeAndFlush(wrapOutboundOut(PDU(command, sequence: sequence, body: body)), promise: nil)
         return promise.futureResult
     }
@@ -160,6 +161,14 @@ final class SMPPSessionHandler: ChannelInboundHandler, RemovableChannelHandler {
             waiting.timeout.cancel()
             if pdu.commandID == .genericNack {
                 waiting.promise.fail(SMPPSessionError.nack(pdu.status))
+            } else if pdu.commandID != waiting.command.response {
+                // A response of another command under this sequence number answers nothing that
+                // was asked (SMPP 3.4 §2.6 pairs a request with its own response): a submit_sm_resp
+                // does not acknowledge a deliver_sm.
+                logger.warning(
+                    "the peer answered with the response of another command",
+                    metadata: ["request": "\(waiting.command)", "response": "\(pdu.commandID)"])
+                waiting.promise.fail(SMPPSessionError.unexpectedResponse(pdu.commandID, to: waiting.command))
             } else {
                 waiting.promise.succeed(pdu)
             }
@@ -235,9 +244,11 @@ enum SMPPSessionError: Error, Equatable, CustomStringConvertible {
     case closed
     case timedOut(CommandID)
     case nack(CommandStatus)
+    case unexpectedResponse(CommandID, to: CommandID)
 
     var description: String {
         switch self {
+        case .unexpectedResponse(let response, let request): "\(response) answered \(request)"
         case .closed: "the connection closed before the response arrived"
         case .timedOut(let command): "no response to \(command) in time"
         case .nack(let status): "generic_nack \(status)"

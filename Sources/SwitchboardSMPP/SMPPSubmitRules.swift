@@ -199,7 +199,8 @@ enum SMPPSubmitRules {
     /// The information elements of the user data header at the start of `content`, when whole.
     static func userDataHeader(_ content: [UInt8]) -> [UInt8]? {
         guard let length = content.first, content.count > Int(length) else { return nil }
-        return Array(content[1...Int(length)])
+        // A header length of 0 is an empty header (no information element), not a range to slice.
+        return Array(content.dropFirst().prefix(Int(length)))
     }
 
     static func tagName(_ tag: UInt16) -> String {

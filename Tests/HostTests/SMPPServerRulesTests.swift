@@ -109,6 +109,7 @@ import Testing
                 ("concatenation element of 2 octets", submit(esmClass: 0x40, text: [4, 0, 2, 7, 2] + hi)),
                 ("element longer than the header", submit(esmClass: 0x40, text: [3, 0, 3, 7] + hi)),
                 ("GSM text ending in an escape", submit(text: hi + [0x1B])),
+                ("a user data header of length 0 and no text", submit(esmClass: 0x40, text: [0])),
                 ("fine", submit(text: Array("fine".utf8))),
             ]
             let answers = try await offThePool {
@@ -123,7 +124,7 @@ import Testing
             #expect(
                 statuses == [
                     0xC0, 0x01, 0x50, 0x50, 0x51, 0x48, 0x49, 0x43, 0x43, 0xC3, 0xC4, 0xC2, 0, 0, 0, 0x45, 0x07, 0x07,
-                    0x43, 0x43, 0x0A, 0x0B, 0x43, 0x43, 0x01, 0,
+                    0x43, 0x43, 0x0A, 0x0B, 0x43, 0x43, 0x01, 0x01, 0,
                 ],
                 "\(zip(cases.map(\.0), statuses.map { String($0, radix: 16) }).map { "\($0): \($1)" })")
             // Two parts under reference 7, each with an id of its own.
@@ -330,6 +331,44 @@ import Testing
             let metrics = try await daemon.admin.get("/metrics").text
             #expect(metrics.contains("switchboard_smpp_server_deliveries_total{result=\"refused\"} 1"), "\(metrics)")
             #expect(metrics.contains("switchboard_smpp_server_deliveries_total{result=\"acknowledged\"} 3"))
+
+            // The response of another command does not acknowledge a deliver_sm: it is offered again.
+            try await inbound("answered with submit_sm_resp")
+            let again = try await offThePool { () -> [RawPDU] in
+                guard let first = current.read(seconds: 30) else { return [] }
+                current.send(0x8000_0004, sequence: first.sequence, body: [0])
+                guard let second = current.read(seconds: 30) else { return [first] }
+                current.send(0x8000_0005, sequence: second.sequence, body: [0])
+                return [first, second]
+            }
+            #expect(again.count == 2 && again.first?.body == again.last?.body, "\(again)")
+        }
+    }
+
+    /// The last part of a long message sent twice at once (pipelined, as a client that resends
+    /// does) stores the message once; the copy is answered with a part id of its own.
+    @Test func aLastPartSentTwiceAtOnceStoresOneMessage() async throws {
+        try await Server.withSMPPServer { _, port, client, credential in
+            @Sendable func part(_ number: UInt8, _ text: String) -> [UInt8] {
+                Server.cString("") + [5, 0] + Server.cString("Shop") + [1, 1] + Server.cString("37255512345")
+                    + [0x40, 0, 0] + Server.cString("") + Server.cString("")
+                    + [0, 0, 0, 0, UInt8(6 + text.utf8.count)] + [5, 0, 3, 42, 2, number] + Array(text.utf8)
+            }
+            let answers = try await offThePool { () -> [RawPDU?] in
+                let esme = try RawESME(port: port)
+                esme.bind(2, credential)
+                esme.send(4, sequence: 2, body: part(1, "first half "))
+                let first = esme.read(seconds: 30)
+                esme.send(together: [(4, 3, part(2, "second half")), (4, 4, part(2, "second half"))])
+                return [first, esme.read(seconds: 30), esme.read(seconds: 30)]
+            }
+            #expect(answers.allSatisfy { $0?.status == 0 }, "\(answers)")
+            let ids = answers.compactMap { $0.map { String(decoding: $0.body.dropLast(), as: UTF8.self) } }
+            #expect(ids.filter { $0.hasPrefix("msg_") }.count == 1, "\(ids)")
+            let bodies = (try await client.get("/v1/messages").json["data"] as? [[String: Any]] ?? []).map {
+                $0["body"] as? String
+            }
+            #expect(bodies == ["first half second half"])
         }
     }
 }
@@ -357,8 +396,17 @@ final class RawESME: @unchecked Sendable {
     }
 
     func send(_ command: UInt32, sequence: UInt32, status: UInt32 = 0, body: [UInt8]) {
+        connection.write(bytes: Self.frame(command, sequence: sequence, status: status, body: body))
+    }
+
+    /// Requests written in one `write`, so the server reads them together.
+    func send(together requests: [(command: UInt32, sequence: UInt32, body: [UInt8])]) {
+        connection.write(bytes: requests.flatMap { Self.frame($0.command, sequence: $0.sequence, body: $0.body) })
+    }
+
+    static func frame(_ command: UInt32, sequence: UInt32, status: UInt32 = 0, body: [UInt8]) -> [UInt8] {
         func word(_ value: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: value >> (24 - 8 * $0)) } }
-        connection.write(bytes: word(UInt32(16 + body.count)) + word(command) + word(status) + word(sequence) + body)
+        return word(UInt32(16 + body.count)) + word(command) + word(status) + word(sequence) + body
     }
 
     /// Sends a bind (`command` 1 receiver, 2 transmitter, 9 transceiver) of SMPP `version` (0x34 is
