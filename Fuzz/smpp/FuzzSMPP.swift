@@ -1,7 +1,11 @@
 // libFuzzer entry for the SMPP 3.4 codec (Sources/SMPP, without its SwiftNIO adapter): arbitrary
 // bytes are cut into PDUs by command_length as the connection's decoder cuts them; every PDU read
 // must re-encode to octets that read back as the same PDU, and the text and receipt readers must
-// take any body without crashing. Built by `scripts/fuzz build` with those sources, in one module.
+// take any body without crashing, and neither must the SMPP server's submit_sm rules
+// (SMPPSubmitRules) nor the strict reading it applies to a customer's text. Built by
+// `scripts/fuzz build` with the codec as the module SMPP and the rules in this one.
+
+import SMPP
 
 func check(_ condition: Bool, _ message: @autoclosure () -> String) {
     if !condition { fatalError(message()) }
@@ -45,6 +49,9 @@ public func fuzzSMPP(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
                 }
             }
             _ = DeliveryReceipt(message)
+            if pdu.commandID == .submitSm, SMPPSubmitRules.check(message) == nil {
+                _ = try? TextCoding().decode(message, command: pdu.commandID, sequence: pdu.sequence, strict: true)
+            }
         default:
             break
         }

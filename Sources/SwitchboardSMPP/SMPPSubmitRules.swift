@@ -159,7 +159,7 @@ enum SMPPSubmitRules {
     /// Whether `address` is digits (after an optional `+`), as an international number is.
     static func isNumber(_ address: String) -> Bool {
         let digits = address.hasPrefix("+") ? address.dropFirst() : address[...]
-        return !digits.isEmpty && digits.allSatisfy(\.isASCIIDigit)
+        return !digits.isEmpty && digits.allSatisfy { ("0"..."9").contains($0) }
     }
 
     /// Why a user data header's information elements cannot be read (3GPP TS 23.040 §9.2.3.24:
