@@ -62,7 +62,13 @@ public struct DeliveryReceipt: Sendable, Equatable {
 
     /// Reads the receipt of `message` (TLVs first, then the text); nil when it names no id or state.
     public init?(_ message: ShortMessage) {
-        let fields = Self.textFields(String(decoding: message.content, as: UTF8.self))
+        // The text after a user data header when esm_class says there is one (some SMSCs send
+        // receipts with esm_class 0x44); a header longer than the message leaves no text.
+        var content = message.content[...]
+        if message.hasUserDataHeader, let length = content.first {
+            content = content.dropFirst(1 + Int(length))
+        }
+        let fields = Self.textFields(String(decoding: content, as: UTF8.self))
         let tlvID = message.tlvs[tag: TLV.receiptedMessageID]?.cString
         guard let id = (tlvID?.isEmpty == false ? tlvID : nil) ?? fields["id"], !id.isEmpty else { return nil }
         let tlvState = message.tlvs[tag: TLV.messageState]?.integer.flatMap(State.init(messageState:))

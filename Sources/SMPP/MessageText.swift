@@ -242,6 +242,9 @@ public struct TextCoding: Sendable, Equatable {
         while index + 1 < header.count {
             let id = header[index]
             let length = Int(header[index + 1])
+            // An element whose value runs past the header is not read as one: taking what is
+            // there would file a part under numbers the sender never wrote.
+            guard index + 2 + length <= header.count else { return nil }
             let value = header.dropFirst(index + 2).prefix(length)
             if id == 0x00, value.count == 3 {
                 let bytes = Array(value)

@@ -9,7 +9,13 @@ import Synchronization
 /// ids in decimal, or pad them with zeros. Recent acceptances are kept in memory; older ones are
 /// found in `carrier_submissions` through the pipeline. A receipt that arrives before its
 /// `submit_sm_resp` (the SMSC answered out of order) is kept until that response comes.
-final class ReceiptMatcher: Sendable {
+///
+/// With `auto`, the first receipt that finds its message tells how this SMSC writes ids (as in
+/// its responses, or converted), and from then on only that reading is tried: trying every
+/// reading of every receipt would let a receipt sent twice for `10` (its message already
+/// settled) finalise the message the SMSC accepted as `16`, 10 in hex. A receipt kept early is
+/// kept under its own id only, for the same reason.
+package final class ReceiptMatcher: Sendable {
     private struct State {
         /// Normalised SMSC id → our message id, for recent submissions.
         var recent: [String: String] = [:]
@@ -17,14 +23,19 @@ final class ReceiptMatcher: Sendable {
         var orderStart = 0
         /// Receipts for ids not (yet) known, by normalised id.
         var early: [String: (receipt: DeliveryReceipt, at: ContinuousClock.Instant)] = [:]
+        /// With `auto`: how this SMSC's receipts were seen to write ids, once one matched.
+        var learned: Learned = .unknown
     }
+
+    /// How receipts write ids, as learned by `auto`.
+    enum Learned: Equatable { case unknown, same, converted }
 
     private let state = Mutex(State())
     let format: SMPPConnectorSettings.ReceiptIDFormat
     /// Recent acceptances kept in memory, and receipts kept before their acceptance, at most.
     let capacity: Int
 
-    init(format: SMPPConnectorSettings.ReceiptIDFormat, capacity: Int = 200_000) {
+    package init(format: SMPPConnectorSettings.ReceiptIDFormat, capacity: Int = 200_000) {
         self.format = format
         self.capacity = capacity
     }
@@ -36,29 +47,64 @@ final class ReceiptMatcher: Sendable {
         return trimmed.isEmpty ? (upper.isEmpty ? "" : "0") : String(trimmed)
     }
 
-    /// The normalised ids a receipt's id may stand for, most likely first.
-    func candidates(_ receiptID: String) -> [String] {
-        var result: [String] = []
+    /// The normalised ids a receipt's id may stand for, most likely first: its own first, unless
+    /// `auto` learned that this SMSC converts.
+    package func candidates(_ receiptID: String) -> [String] {
+        let learned = format == .auto ? state.withLock { $0.learned } : .unknown
         let trimmed = receiptID.trimmingCharacters(in: .whitespaces)
-        if format == .auto || format == .same { result.append(Self.normalise(trimmed)) }
+        let same = Self.normalise(trimmed)
+        var converted: [String] = []
         if format == .auto || format == .decimal, let number = UInt64(trimmed, radix: 10) {
-            result.append(Self.normalise(String(number, radix: 16)))
+            converted.append(Self.normalise(String(number, radix: 16)))
         }
         if format == .auto || format == .hex, let number = UInt64(trimmed, radix: 16) {
-            result.append(Self.normalise(String(number, radix: 10)))
+            converted.append(Self.normalise(String(number, radix: 10)))
+        }
+        let result: [String]
+        switch (format, learned) {
+        case (.same, _), (.auto, .same): result = [same]
+        case (.auto, .converted): result = converted + [same]
+        case (.auto, .unknown): result = [same] + converted
+        default: result = converted
         }
         var seen = Set<String>()
         return result.filter { seen.insert($0).inserted }
     }
 
+    /// Notes, with `auto`, that the receipt `receiptID` found its message under `key`.
+    package func matched(_ receiptID: String, under key: String) {
+        guard format == .auto else { return }
+        let same = Self.normalise(receiptID) == key
+        state.withLock { state in
+            if state.learned == .unknown { state.learned = same ? .same : .converted }
+        }
+    }
+
+    /// The ids under which a receipt kept early for `carrierID` was filed: its own, and once
+    /// `auto` learned that this SMSC converts, the same number in the other bases.
+    private func earlyKeys(_ carrierID: String, learned: Learned) -> [String] {
+        let key = Self.normalise(carrierID)
+        let convertsHere = format == .hex || format == .decimal || (format == .auto && learned == .converted)
+        guard convertsHere else { return [key] }
+        var keys: [String] = []
+        // The receipt wrote in the other base: decimal of a hex id, hex of a decimal one.
+        if format != .hex, let number = UInt64(carrierID, radix: 16) { keys.append(String(number, radix: 10)) }
+        if format != .decimal, let number = UInt64(carrierID, radix: 10) {
+            keys.append(Self.normalise(String(number, radix: 16)))
+        }
+        return [key] + keys.map(Self.normalise)
+    }
+
     /// Records that the SMSC accepted our `messageID` as `carrierIDs`, and returns receipts that
     /// arrived for them before.
-    func accepted(_ messageID: String, as carrierIDs: [String]) -> [DeliveryReceipt] {
+    package func accepted(_ messageID: String, as carrierIDs: [String]) -> [DeliveryReceipt] {
         state.withLock { state in
             var overtaken: [DeliveryReceipt] = []
             for carrierID in carrierIDs {
                 let key = Self.normalise(carrierID)
-                if let early = state.early.removeValue(forKey: key) {
+                if let earlyKey = earlyKeys(carrierID, learned: state.learned).first(where: { state.early[$0] != nil }),
+                    let early = state.early.removeValue(forKey: earlyKey)
+                {
                     overtaken.append(early.receipt)
                     continue
                 }
@@ -79,14 +125,16 @@ final class ReceiptMatcher: Sendable {
     }
 
     /// Our message id for a receipt's id, from memory; nil when not there.
-    func recentMessage(for receiptID: String) -> (messageID: String, key: String)? {
+    package func recentMessage(for receiptID: String) -> (messageID: String, key: String)? {
         let keys = candidates(receiptID)
-        return state.withLock { state in
+        let found = state.withLock { state -> (messageID: String, key: String)? in
             for key in keys {
                 if let id = state.recent.removeValue(forKey: key) { return (id, key) }
             }
             return nil
         }
+        if let found { matched(receiptID, under: found.key) }
+        return found
     }
 
     /// Keeps a receipt whose message is not known yet (its `submit_sm_resp` is still to come), or,
@@ -94,7 +142,7 @@ final class ReceiptMatcher: Sendable {
     /// concurrently), returns its message instead: checked under the same lock as `accepted`, so a
     /// receipt is never kept after its acceptance looked for it. Receipts older than `keep` are
     /// dropped first when full.
-    func keepEarly(_ receipt: DeliveryReceipt, keep: Duration = .seconds(600)) -> String? {
+    package func keepEarly(_ receipt: DeliveryReceipt, keep: Duration = .seconds(600)) -> String? {
         let now = ContinuousClock.now
         let keys = candidates(receipt.messageID)
         return state.withLock { state -> String? in
@@ -105,7 +153,7 @@ final class ReceiptMatcher: Sendable {
                 state.early = state.early.filter { now - $0.value.at < keep }
             }
             guard state.early.count < capacity else { return nil }
-            for key in keys { state.early[key] = (receipt, now) }
+            state.early[Self.normalise(receipt.messageID)] = (receipt, now)
             return nil
         }
     }

@@ -216,7 +216,8 @@ final class SMPPCarrier: Sendable {
             let label = parts.count > 1 ? "part \(index + 1) of \(parts.count)" : "the message"
             switch await submitPart(message, on: connection, first: index == 0, label: label) {
             case .success(let id):
-                ids.append(id)
+                // An empty id names nothing a receipt could carry (it was logged).
+                if !id.isEmpty { ids.append(id) }
             case .failure(let outcome):
                 if case .unavailable = outcome, index > 0 {
                     // Earlier parts are at the SMSC: submitting the message again would repeat them.
@@ -257,11 +258,18 @@ final class SMPPCarrier: Sendable {
             await window.acquire()
             metrics?.window(settings.name, window.inUse)
             state.withLock { $0.submitted += 1 }
-            let outcome: Result<PDU, any Error>
+            var outcome: Result<PDU, any Error>
             do {
                 outcome = .success(try await connection.request(.submitSm, body: .submitSm(message)))
             } catch {
                 outcome = .failure(error)
+            }
+            // Some SMSCs throttle with generic_nack: read as the same code in a submit_sm_resp
+            // (slow down, try again), not as a refusal of the message.
+            if case .failure(SMPPSessionError.nack(let status)) = outcome,
+                status == .throttled || status == .messageQueueFull
+            {
+                outcome = .success(PDU(.submitSmResp, status: status, sequence: 0))
             }
             window.release()
             metrics?.window(settings.name, window.inUse)
@@ -270,6 +278,10 @@ final class SMPPCarrier: Sendable {
                 state.withLock { $0.throttlePause = .milliseconds(250) }
                 metrics?.submit(settings.name, "accepted")
                 guard case .messageResponse(let id) = response.body, !id.isEmpty else {
+                    // Sent, but no receipt can name it: the message stays `sent`.
+                    logger.warning(
+                        "the SMSC accepted a submit_sm without a message_id; no receipt can be matched to it",
+                        metadata: ["connector": "\(settings.name)", "message": "\(label)"])
                     return .success("")
                 }
                 return .success(id)
@@ -305,6 +317,27 @@ final class SMPPCarrier: Sendable {
                     .rejected(
                         code: Int(response.status.rawValue),
                         reason: "\(settings.name) refused \(label): \(response.status)"))
+            case .failure(SMPPSessionError.malformedResponse(let reason)):
+                // The SMSC may have taken it; sent again it could arrive twice.
+                state.withLock { $0.rejected += 1 }
+                metrics?.submit(settings.name, "rejected")
+                return .failure(
+                    .rejected(
+                        code: Int(CommandStatus.deliveryFailure.rawValue),
+                        reason:
+                            "the submit_sm_resp of \(settings.name) for \(label) could not be read (\(reason)); not submitted again, so it is never sent twice"
+                    ))
+            case .failure(SMPPSessionError.unexpectedResponse(let response, _)):
+                // Answered, but not by its own response: counted as no answer, so tried at most twice.
+                timeouts += 1
+                metrics?.submit(settings.name, "timeout")
+                if timeouts < 2 { continue }
+                return .failure(
+                    .rejected(
+                        code: Int(CommandStatus.deliveryFailure.rawValue),
+                        reason:
+                            "\(settings.name) answered \(label)'s submit_sm with \(response), twice; not submitted a third time"
+                    ))
             case .failure(SMPPSessionError.timedOut):
                 timeouts += 1
                 state.withLock { $0.timeouts += 1 }
@@ -358,7 +391,10 @@ final class SMPPCarrier: Sendable {
                 let candidates = receipts.candidates(receipt.messageID)
                 let found =
                     try await delegate?.messageIDs(connectors: siblings, carrierMessageIDs: candidates) ?? [:]
-                messageID = candidates.lazy.compactMap { found[$0] }.first
+                if let key = candidates.first(where: { found[$0] != nil }) {
+                    messageID = found[key]
+                    receipts.matched(receipt.messageID, under: key)
+                }
             } catch {
                 logger.error("could not look up a receipt's message", metadata: ["error": "\(error)"])
                 return .temporaryAppError

@@ -125,6 +125,15 @@ final class SMPPSessionHandler: ChannelInboundHandler, RemovableChannelHandler {
         switch unwrapInboundIn(data) {
         case .failure(let error):
             logger.warning("malformed PDU from the peer; closing this connection", metadata: ["error": "\(error)"])
+            // A response that does not parse answers its request all the same: the request must
+            // hear of it, not of a mere closed connection (a submit whose answer was unreadable
+            // may have been taken, and sending it again could deliver it twice).
+            if case .malformed(let command, let sequence, _, _) = error, command.isResponse,
+                let waiting = pending.removeValue(forKey: sequence)
+            {
+                waiting.timeout.cancel()
+                waiting.promise.fail(SMPPSessionError.malformedResponse("\(error)"))
+            }
             context.writeAndFlush(wrapOutboundOut(Self.refusal(of: error))).assumeIsolated().whenComplete { _ in
                 context.close(promise: nil)
             }
@@ -245,10 +254,12 @@ enum SMPPSessionError: Error, Equatable, CustomStringConvertible {
     case timedOut(CommandID)
     case nack(CommandStatus)
     case unexpectedResponse(CommandID, to: CommandID)
+    case malformedResponse(String)
 
     var description: String {
         switch self {
         case .unexpectedResponse(let response, let request): "\(response) answered \(request)"
+        case .malformedResponse(let reason): "the response could not be read: \(reason)"
         case .closed: "the connection closed before the response arrived"
         case .timedOut(let command): "no response to \(command) in time"
         case .nack(let status): "generic_nack \(status)"

@@ -151,6 +151,50 @@ import Testing
         }
     }
 
+    /// Answers no real SMSC means to give: a `submit_sm_resp` whose message_id is too long to read
+    /// fails its message, sent once (the SMSC may have taken it); a response of another command
+    /// counts as no answer (sent twice at most, then failed); `generic_nack` `ESME_RTHROTTLED`
+    /// slows down and tries again, as the same code in a `submit_sm_resp` does.
+    @Test func answersThatCannotBeTrustedNeverSendAMessageWithoutLimit() async throws {
+        let ok = Array("ok-1\0".utf8)
+        let cases: [(String, @Sendable (UInt32, Int) -> [UInt8], String, Int?, Int)] = [
+            (
+                "long id",
+                { s, _ in RawSMSC.pdu(0x8000_0004, sequence: s, body: Array(repeating: 88, count: 70) + [0]) },
+                "failed", 254, 1
+            ),
+            ("wrong type", { s, _ in RawSMSC.pdu(0x8000_0005, sequence: s, body: ok) }, "failed", 254, 2),
+            (
+                "nack throttled, then taken",
+                { s, index in
+                    index == 0
+                        ? RawSMSC.pdu(0x8000_0000, status: 0x58, sequence: s)
+                        : RawSMSC.pdu(0x8000_0004, sequence: s, body: ok)
+                }, "sent", nil, 2
+            ),
+        ]
+        for (name, answer, status, code, submits) in cases {
+            let smsc = try RawSMSC(answer: answer)
+            defer { smsc.stop() }
+            try await withDaemon(configure: {
+                $0.smppConnectors = [Self.connector(port: smsc.port) { $0.responseTimeoutSeconds = 2 }]
+            }) { daemon in
+                let (_, client) = try await daemon.signUp()
+                let id = try #require(try await client.send(body: name).json["id"] as? String)
+                var message: [String: Any] = [:]
+                _ = try await eventually(seconds: 20) {
+                    message = try await client.get("/v1/messages/\(id)").json
+                    return message["status"] as? String == status
+                }
+                #expect(message["status"] as? String == status, "\(name): \(message)")
+                if let code { #expect(message["error_code"] as? Int == code, "\(name): \(message)") }
+                // Time for a resend that should not come.
+                try await Task.sleep(for: .seconds(3))
+                #expect(smsc.submitCount == submits, "\(name): \(smsc.submitCount) submits")
+            }
+        }
+    }
+
     /// A connector that cannot bind is passed over for the next one serving the destination; one
     /// serving only other prefixes is never used.
     @Test func routesByPrefixAndFailsOverWhenAConnectorIsDown() async throws {

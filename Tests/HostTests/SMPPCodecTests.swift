@@ -1,4 +1,5 @@
 import SMPP
+import SwitchboardSMPP
 import Testing
 
 /// The SMPP codec's rules with known vectors; the same code is exercised against real peers in
@@ -56,6 +57,47 @@ import Testing
         latin.source = SMPPAddress(ton: 5, npi: 0, address: "Ãé\u{FF}")
         let odd = PDU(.deliverSm, sequence: 1, body: .deliverSm(latin))
         #expect(try PDU.read(frame: odd.encoded()[...]) == odd)
+    }
+
+    /// A receipt sent twice never settles another message whose id is the same number in the
+    /// other base; once a receipt matched as written, only that reading is tried, and a receipt
+    /// kept before its acceptance is kept under its own id only.
+    @Test func receiptsFindOnlyTheirOwnMessage() {
+        let matcher = ReceiptMatcher(format: .auto)
+        _ = matcher.accepted("msg-ten", as: ["10"])
+        _ = matcher.accepted("msg-sixteen", as: ["16"])
+        #expect(matcher.recentMessage(for: "10")?.messageID == "msg-ten")
+        // The same receipt again: "10" read as hex is 16, which is another message's id.
+        #expect(matcher.recentMessage(for: "10") == nil)
+        #expect(matcher.candidates("10") == ["10"])
+        // A receipt for an id not yet accepted is not paired with one that is the same in hex.
+        let early = DeliveryReceipt(messageID: "40", state: .delivered, error: nil)
+        #expect(matcher.keepEarly(early) == nil)
+        #expect(matcher.accepted("msg-sixty-four", as: ["64"]).isEmpty)
+        #expect(matcher.accepted("msg-forty", as: ["40"]).map(\.messageID) == ["40"])
+
+        // An SMSC that answers in hex and writes receipts in decimal is learned from its first one.
+        let converting = ReceiptMatcher(format: .auto)
+        _ = converting.accepted("msg-a", as: ["A"])
+        #expect(converting.recentMessage(for: "10")?.messageID == "msg-a")
+        #expect(converting.candidates("11").first == "B")
+        // Its early receipts meet their acceptance in the other base.
+        #expect(converting.keepEarly(DeliveryReceipt(messageID: "12", state: .delivered, error: nil)) == nil)
+        #expect(converting.accepted("msg-c", as: ["C"]).map(\.messageID) == ["12"])
+    }
+
+    /// A receipt with a user data header (esm_class 0x44) is read after the header; a
+    /// concatenation element whose value runs past the header is not read as one.
+    @Test func receiptsAfterAHeaderAndCutElements() {
+        var receipt = ShortMessage()
+        receipt.esmClass = 0x44
+        receipt.shortMessage =
+            [5, 0, 3, 9, 1, 1]
+            + Array("id:3008 sub:001 dlvrd:001 submit date:2612020100 done date:2612020101 stat:DELIVRD err:000".utf8)
+        #expect(DeliveryReceipt(receipt)?.messageID == "3008")
+        #expect(TextCoding.concatenation(in: [0, 9, 1, 2, 1]) == nil)
+        let whole = TextCoding.concatenation(in: [0, 3, 1, 2, 1])
+        #expect(whole?.reference == 1 && whole?.total == 2 && whole?.sequence == 1)
     }
 
     /// A `deliver_sm_resp` or `submit_sm_resp` with optional parameters after message_id, as
