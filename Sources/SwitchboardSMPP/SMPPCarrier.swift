@@ -327,28 +327,23 @@ final class SMPPCarrier: Sendable {
                         reason:
                             "the submit_sm_resp of \(settings.name) for \(label) could not be read (\(reason)); not submitted again, so it is never sent twice"
                     ))
-            case .failure(SMPPSessionError.unexpectedResponse(let response, _)):
-                // Answered, but not by its own response: counted as no answer, so tried at most twice.
-                timeouts += 1
-                metrics?.submit(settings.name, "timeout")
-                if timeouts < 2 { continue }
-                return .failure(
-                    .rejected(
-                        code: Int(CommandStatus.deliveryFailure.rawValue),
-                        reason:
-                            "\(settings.name) answered \(label)'s submit_sm with \(response), twice; not submitted a third time"
-                    ))
-            case .failure(SMPPSessionError.timedOut):
+            case .failure(let error as SMPPSessionError) where error.isNoAnswer:
+                // No answer in time, or the response of another command (counted as none): a
+                // submit that may have been taken is tried once more, never a third time.
                 timeouts += 1
                 state.withLock { $0.timeouts += 1 }
                 metrics?.submit(settings.name, "timeout")
                 if timeouts < 2 { continue }
+                let what =
+                    if case .unexpectedResponse(let response, _) = error {
+                        "\(settings.name) answered \(label)'s submit_sm with \(response), twice"
+                    } else {
+                        "no submit_sm_resp from \(settings.name) for \(label) within \(settings.responseTimeoutSeconds) s, twice"
+                    }
                 return .failure(
                     .rejected(
                         code: Int(CommandStatus.deliveryFailure.rawValue),
-                        reason:
-                            "no submit_sm_resp from \(settings.name) for \(label) within \(settings.responseTimeoutSeconds) s, twice; not submitted a third time, so it is never sent more than twice"
-                    ))
+                        reason: "\(what); not submitted a third time, so it is never sent more than twice"))
             case .failure(SMPPSessionError.nack(let status)):
                 state.withLock { $0.rejected += 1 }
                 metrics?.submit(settings.name, "rejected")

@@ -256,6 +256,14 @@ enum SMPPSessionError: Error, Equatable, CustomStringConvertible {
     case unexpectedResponse(CommandID, to: CommandID)
     case malformedResponse(String)
 
+    /// A request that got no response of its own: none in time, or another command's.
+    var isNoAnswer: Bool {
+        switch self {
+        case .timedOut, .unexpectedResponse: true
+        default: false
+        }
+    }
+
     var description: String {
         switch self {
         case .unexpectedResponse(let response, let request): "\(response) answered \(request)"
