@@ -63,12 +63,14 @@ public struct DeliveryReceipt: Sendable, Equatable {
     /// Reads the receipt of `message` (TLVs first, then the text); nil when it names no id or state.
     public init?(_ message: ShortMessage) {
         // The text after a user data header when esm_class says there is one (some SMSCs send
-        // receipts with esm_class 0x44); a header longer than the message leaves no text.
-        var content = message.content[...]
-        if message.hasUserDataHeader, let length = content.first {
-            content = content.dropFirst(1 + Int(length))
+        // receipts with esm_class 0x44); others set that bit over a bare text, which is then read
+        // whole when it names an id and the text after the supposed header does not.
+        var fields = Self.textFields(String(decoding: message.content, as: UTF8.self))
+        if message.hasUserDataHeader, let length = message.content.first {
+            let afterHeader = Self.textFields(
+                String(decoding: message.content.dropFirst(1 + Int(length)), as: UTF8.self))
+            if afterHeader["id"] != nil || fields["id"] == nil { fields = afterHeader }
         }
-        let fields = Self.textFields(String(decoding: content, as: UTF8.self))
         let tlvID = message.tlvs[tag: TLV.receiptedMessageID]?.cString
         guard let id = (tlvID?.isEmpty == false ? tlvID : nil) ?? fields["id"], !id.isEmpty else { return nil }
         let tlvState = message.tlvs[tag: TLV.messageState]?.integer.flatMap(State.init(messageState:))

@@ -95,6 +95,9 @@ import Testing
             [5, 0, 3, 9, 1, 1]
             + Array("id:3008 sub:001 dlvrd:001 submit date:2612020100 done date:2612020101 stat:DELIVRD err:000".utf8)
         #expect(DeliveryReceipt(receipt)?.messageID == "3008")
+        // The bit set over a bare text, as some SMSCs send it: the text is read whole.
+        receipt.shortMessage = Array(receipt.shortMessage.dropFirst(6))
+        #expect(DeliveryReceipt(receipt)?.messageID == "3008")
         #expect(TextCoding.concatenation(in: [0, 9, 1, 2, 1]) == nil)
         let whole = TextCoding.concatenation(in: [0, 3, 1, 2, 1])
         #expect(whole?.reference == 1 && whole?.total == 2 && whole?.sequence == 1)
