@@ -141,13 +141,11 @@ enum SMPPSubmitRules {
                 return Refusal(status: .invalidOptionalParameterValue, reason: "sar_segment_seqnum/total: \(problem)")
             }
         }
-        if message.hasUserDataHeader, let header = userDataHeader(message.content),
-            let problem = headerProblem(header)
-        {
+        guard message.hasUserDataHeader, let header = userDataHeader(message.content) else { return nil }
+        if let problem = headerProblem(header) {
             return Refusal(status: .invalidEsmClass, reason: "the user data header in short_message \(problem)")
         }
-        if message.hasUserDataHeader, let header = userDataHeader(message.content),
-            let part = TextCoding.concatenation(in: header),
+        if let part = TextCoding.concatenation(in: header),
             let problem = partProblem(sequence: UInt32(part.sequence), total: UInt32(part.total))
         {
             return Refusal(
