@@ -247,11 +247,27 @@ final class SMPPCarrier: Sendable {
 
     private enum PartFailure: Error { case outcome(Attempt) }
 
+    /// The transmitter link bound now, or the next one bound within `wait`; nil when none is.
+    private func boundTransmitter(within wait: Duration) async -> SMPPConnection? {
+        let deadline = ContinuousClock.now + wait
+        while !Task.isCancelled {
+            // The link closed a moment ago stays in the state until `run` notices: skip it.
+            if let link = state.withLock({ $0.phase == .bound ? $0.transmitter : nil }), link.channel.isActive {
+                return link
+            }
+            guard ContinuousClock.now < deadline else { return nil }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return nil
+    }
+
     /// Sends one `submit_sm` and waits for its response: throttling waits and tries again, a timeout
-    /// is tried once more (a timed-out submit may have been accepted, so never more than twice).
+    /// is tried once more (a timed-out submit may have been accepted, so never more than twice), on
+    /// the next link when the silence closed this one.
     private func submitPart(_ message: ShortMessage, on connection: SMPPConnection, first: Bool, label: String) async
         -> Result<String, Attempt>
     {
+        var connection = connection
         var timeouts = 0
         var throttles = 0
         while true {
@@ -333,7 +349,22 @@ final class SMPPCarrier: Sendable {
                 timeouts += 1
                 state.withLock { $0.timeouts += 1 }
                 metrics?.submit(settings.name, "timeout")
-                if timeouts < 2 { continue }
+                if timeouts < 2 {
+                    guard !connection.channel.isActive else { continue }
+                    // Nothing was read for the whole timeout and the link was closed: the one
+                    // retry goes to the link bound next, not into the same silence.
+                    let wait =
+                        Duration.seconds(settings.responseTimeoutSeconds) + .seconds(settings.reconnectMinSeconds)
+                    guard let next = await boundTransmitter(within: wait) else {
+                        metrics?.submit(settings.name, "unavailable")
+                        return .failure(
+                            .unavailable(
+                                "no submit_sm_resp from \(settings.name) for \(label) within \(settings.responseTimeoutSeconds) s, and the silent link was closed"
+                            ))
+                    }
+                    connection = next
+                    continue
+                }
                 let what =
                     if case .unexpectedResponse(let response, _) = error {
                         "\(settings.name) answered \(label)'s submit_sm with \(response), twice"

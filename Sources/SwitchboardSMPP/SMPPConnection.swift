@@ -10,15 +10,16 @@ struct SMPPConnection: Sendable {
     private let handler: NIOLoopBound<SMPPSessionHandler>
 
     /// Sets up `channel`'s pipeline for SMPP: the frame decoder (PDUs up to `maxPDULength` octets),
-    /// the encoder and a session handler.
+    /// the encoder and a session handler; `silence` says what an unanswered request does to the link.
     static func configure(
         _ channel: any Channel, maxPDULength: Int = 70_000, responseTimeout: TimeAmount,
-        enquireLinkInterval: TimeAmount?, logger: Logger, peerWindow: Int = 64,
+        enquireLinkInterval: TimeAmount?, silence: SMPPSessionHandler.Silence = .failsTheRequest, logger: Logger,
+        peerWindow: Int = 64,
         onWindowFull: @escaping @Sendable () -> Void = {}, onRequest: @escaping SMPPSessionHandler.RequestHandler
     ) throws -> SMPPConnection {
         let handler = SMPPSessionHandler(
             eventLoop: channel.eventLoop, responseTimeout: responseTimeout, enquireLinkInterval: enquireLinkInterval,
-            logger: logger, peerWindow: peerWindow, onWindowFull: onWindowFull, onRequest: onRequest)
+            silence: silence, logger: logger, peerWindow: peerWindow, onWindowFull: onWindowFull, onRequest: onRequest)
         let operations = channel.pipeline.syncOperations
         try operations.addHandler(ByteToMessageHandler(SMPPFrameDecoder(maxLength: maxPDULength)))
         try operations.addHandler(MessageToByteHandler(SMPPEncoder()))
@@ -53,6 +54,8 @@ struct SMPPConnection: Sendable {
 
     /// Opens a TCP connection to `host:port` (over TLS with `tls`, checking the certificate against
     /// `serverName`, or the peer's address when nil) and binds as `mode` with `bind`'s credentials.
+    /// A request unanswered for `responseTimeout` while nothing at all is read closes the link
+    /// (``SMPPSessionHandler/Silence/closesASilentLink``), so that the connector binds afresh.
     /// - Throws: `SMPPBindError` naming the SMSC's refusal (`ESME_RINVPASWD`…) or the connection error
     ///   (a certificate the connector does not trust among them).
     static func bind(
@@ -82,7 +85,7 @@ struct SMPPConnection: Sendable {
             connection = try await channel.eventLoop.submit {
                 try SMPPConnection.configure(
                     channel, responseTimeout: responseTimeout, enquireLinkInterval: enquireLinkInterval,
-                    logger: logger, onRequest: onRequest)
+                    silence: .closesASilentLink, logger: logger, onRequest: onRequest)
             }.get()
         } catch {
             try? await channel.close()

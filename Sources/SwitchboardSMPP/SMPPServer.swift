@@ -174,15 +174,7 @@ public final class SMPPServer: Service, Sendable {
             metrics?.serverConnections(openConnections.wrappingSubtract(1, ordering: .relaxed).newValue)
         }
         let session = SMPPServerSession(server: self, remote: channel.remoteAddress?.ipAddress ?? "unknown")
-        // SMPP 3.4 section 7.2, session_init_timer: a connection must bind within this time.
-        channel.eventLoop.scheduleTask(in: .seconds(Int64(settings.sessionInitSeconds))) { [self] in
-            guard !session.isBound, channel.isActive else { return }
-            metrics?.serverBindTimeout()
-            logger.info(
-                "closing an SMPP connection that did not bind in time",
-                metadata: ["session_init_seconds": "\(settings.sessionInitSeconds)"])
-            channel.close(promise: nil)
-        }
+        armSessionInitTimer(channel, session)
         try channel.pipeline.syncOperations.addHandler(
             IdleStateHandler(readTimeout: .seconds(Int64(settings.idleTimeoutSeconds))))
         try channel.pipeline.syncOperations.addHandler(
@@ -194,6 +186,22 @@ public final class SMPPServer: Service, Sendable {
             onRequest: { pdu in await session.answer(pdu) })
         session.attach(connection)
         channel.closeFuture.whenComplete { _ in session.closed() }
+    }
+
+    /// SMPP 3.4 section 7.2, session_init_timer: the time allowed between a connection and its
+    /// bind request. A connection still unbound when it runs out is closed, unless its bind is
+    /// being answered (the password check waits its turn in the hashing pool, seconds on a busy
+    /// machine): the ESME did bind in time, so the check runs again one period later.
+    private func armSessionInitTimer(_ channel: any Channel, _ session: SMPPServerSession) {
+        channel.eventLoop.scheduleTask(in: .seconds(Int64(settings.sessionInitSeconds))) { [self] in
+            guard !session.isBound, channel.isActive else { return }
+            guard !session.isAnswering else { return armSessionInitTimer(channel, session) }
+            metrics?.serverBindTimeout()
+            logger.info(
+                "closing an SMPP connection that did not bind in time",
+                metadata: ["session_init_seconds": "\(settings.sessionInitSeconds)"])
+            channel.close(promise: nil)
+        }
     }
 
     // MARK: Receipts and inbound messages

@@ -30,6 +30,9 @@ final class SMPPServerSession: Sendable {
     /// then closes).
     var isBound: Bool { state.withLock { $0.bind != nil } }
 
+    /// Whether a request of the ESME (a bind among them) is being answered now.
+    var isAnswering: Bool { state.withLock { $0.answering > 0 } }
+
     func closed() {
         if let id = state.withLock({ $0.bind?.id }) { server.binds.remove(id) }
     }

@@ -29,9 +29,22 @@ final class SMPPSessionHandler: ChannelInboundHandler, RemovableChannelHandler {
         let timeout: Scheduled<Void>
     }
 
+    /// What a request that outlives the response timeout says about the link.
+    enum Silence: Sendable {
+        /// Only that request failed (an ESME's receiver may take its time over one deliver_sm).
+        case failsTheRequest
+        /// When nothing at all was read since the request was written, the link is closed too:
+        /// the peer is gone, or its stream is out of step (a length word read from garbage leaves
+        /// the decoder waiting for octets that never come) and every later answer would be lost
+        /// in it. Kannel offers the same on an expired acknowledgement (`wait-ack-expire 0x00`,
+        /// disconnect and reconnect). A slow peer that answers anything in the meantime keeps it.
+        case closesASilentLink
+    }
+
     private let eventLoop: any EventLoop
     private let responseTimeout: TimeAmount
     private let enquireLinkInterval: TimeAmount?
+    private let silence: Silence
     private let onRequest: RequestHandler
     private let peerWindow: Int
     private let onWindowFull: @Sendable () -> Void
@@ -50,12 +63,14 @@ final class SMPPSessionHandler: ChannelInboundHandler, RemovableChannelHandler {
     ///   - peerWindow: the peer's requests answered at once; reading pauses while that many are.
     ///   - onWindowFull: told each time reading pauses (for `/metrics`).
     init(
-        eventLoop: any EventLoop, responseTimeout: TimeAmount, enquireLinkInterval: TimeAmount?, logger: Logger,
-        peerWindow: Int = 64, onWindowFull: @escaping @Sendable () -> Void = {}, onRequest: @escaping RequestHandler
+        eventLoop: any EventLoop, responseTimeout: TimeAmount, enquireLinkInterval: TimeAmount?,
+        silence: Silence = .failsTheRequest, logger: Logger, peerWindow: Int = 64,
+        onWindowFull: @escaping @Sendable () -> Void = {}, onRequest: @escaping RequestHandler
     ) {
         self.eventLoop = eventLoop
         self.responseTimeout = responseTimeout
         self.enquireLinkInterval = enquireLinkInterval
+        self.silence = silence
         self.logger = logger
         self.peerWindow = max(1, peerWindow)
         self.onWindowFull = onWindowFull
@@ -70,14 +85,19 @@ final class SMPPSessionHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        scheduleProbe(context)
+        if let interval = enquireLinkInterval { scheduleProbe(context, in: interval) }
     }
 
-    private func scheduleProbe(_ context: ChannelHandlerContext) {
+    /// Looks again when `interval` will have passed since the last read, not a fixed period
+    /// later: a link that went quiet just after a check is probed `interval` after its last read,
+    /// not up to twice that.
+    private func scheduleProbe(_ context: ChannelHandlerContext, in delay: TimeAmount) {
         guard let interval = enquireLinkInterval else { return }
-        keepAlive = context.eventLoop.assumeIsolated().scheduleTask(in: interval) { [self] in
-            self.probe(interval: interval)
-            if let context = self.context { self.scheduleProbe(context) }
+        keepAlive = context.eventLoop.assumeIsolated().scheduleTask(in: delay) { [self] in
+            let quiet = NIODeadline.now() - self.lastRead
+            if quiet >= interval { self.probe(interval: interval) }
+            guard let context = self.context else { return }
+            self.scheduleProbe(context, in: quiet >= interval ? interval : interval - quiet)
         }
     }
 
@@ -106,8 +126,16 @@ final class SMPPSessionHandler: ChannelInboundHandler, RemovableChannelHandler {
         // Sequence numbers run from 1 to 0x7FFFFFFF (SMPP 3.4 §5.1.4).
         nextSequence = nextSequence >= 0x7FFF_FFFF ? 1 : nextSequence + 1
         let promise = context.eventLoop.makePromise(of: PDU.self)
+        let written = NIODeadline.now()
         let timeout = context.eventLoop.assumeIsolated().scheduleTask(in: responseTimeout) { [self] in
             guard let waiting = self.pending.removeValue(forKey: sequence) else { return }
+            if self.silence == .closesASilentLink, self.lastRead < written, let context = self.context {
+                self.logger.warning(
+                    "nothing read from the peer for a whole response timeout while a request waited; closing the link",
+                    metadata: ["request": "\(command)"])
+                // Closed first, so the request's owner finds the link gone and retries on the next.
+                context.close(promise: nil)
+            }
             waiting.promise.fail(SMPPSessionError.timedOut(command))
         }
         pending[sequence] = Pending(command: command, promise: promise, timeout: timeout)

@@ -165,6 +165,16 @@ import Testing
             ),
             ("wrong type", { s, _ in RawSMSC.pdu(0x8000_0005, sequence: s, body: ok) }, "failed", 254, 2),
             (
+                // A length word of 4,096 read from garbage: the link waits for octets that never
+                // come, so it is closed after one response timeout and the retry goes to a new bind.
+                "a stream out of step, then a new link",
+                { s, index in
+                    index == 0
+                        ? [0, 0, 0x10, 0] + Array(repeating: 0x41, count: 28)
+                        : RawSMSC.pdu(0x8000_0004, sequence: s, body: ok)
+                }, "sent", nil, 2
+            ),
+            (
                 "nack throttled, then taken",
                 { s, index in
                     index == 0

@@ -217,7 +217,10 @@ import Testing
             }
             #expect(beyond.closed && beyond.bytes.isEmpty, "\(beyond)")
             #expect(unbound.allSatisfy { $0.closed }, "\(unbound)")
-            // Places free again: a bind is served.
+            // Places free again (the server counts a close on the connection's own event loop,
+            // after the peer may have seen it): a bind is served.
+            #expect(
+                try await eventually(seconds: 30) { daemon.daemon.smppServer?.openConnectionCount == 0 })
             let fine = try await runESME(
                 port: port, systemID: credential.systemID, password: credential.password, wait: 0.1,
                 messages: [["to": "37255512345", "text": "after the flood"]])
@@ -227,6 +230,27 @@ import Testing
             #expect(!metrics.contains("switchboard_smpp_server_connections_refused_total 0"))
             #expect(metrics.contains("switchboard_smpp_server_connections_refused_total"))
             #expect(!metrics.contains("switchboard_smpp_server_bind_timeouts_total 0"))
+        }
+    }
+
+    /// session_init_timer limits the wait for a bind request, not the time the server takes to
+    /// answer it: a bind that arrived in time is answered even when its password check waits
+    /// longer than `session_init_seconds` for the hashing pool (a flood of sign-ins holds it).
+    @Test func aBindStillBeingCheckedOutlastsTheSessionInitTimer() async throws {
+        try await Self.withSMPPServer(configure: {
+            $0.smppServer.sessionInitSeconds = 1
+            $0.passwordHashing.maxConcurrent = 1
+        }) { daemon, port, _, credential in
+            let pool = daemon.daemon.accounts.hashing
+            // The only slot is held for 3 s: three periods of the timer.
+            let held = Task { try await pool.run { Thread.sleep(forTimeInterval: 3) } }
+            #expect(try await eventually(seconds: 10) { pool.statistics.running == 1 })
+            let esme = try RawESME(port: port)
+            let started = ContinuousClock.now
+            let bound = try await offThePool { esme.bind(9, credential) }
+            try await held.value
+            #expect(bound?.command == 0x8000_0009 && bound?.status == 0, "\(String(describing: bound))")
+            #expect(ContinuousClock.now - started > .seconds(1), "the bind did not wait for the pool")
         }
     }
 
