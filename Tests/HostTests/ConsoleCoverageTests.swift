@@ -21,7 +21,8 @@ import Testing
         ConsoleVisitor, TOTP
     ) {
         var visitor = ConsoleVisitor(daemon)
-        let signedIn = try await visitor.post("/console/sign-in", [("email", email), ("password", password)])
+        let signedIn = try await visitor.submit(
+            "/console/sign-in", to: "/console/sign-in", [("email", email), ("password", password)])
         #expect(signedIn.headers.first(name: "Location") == "/console/enrol")
         let enrol = try await visitor.get("/console/enrol")
         let secret = try #require(ConsoleVisitor.capture(#"id="totp-secret">([A-Z2-7]+)<"#, in: enrol.text))
@@ -73,7 +74,8 @@ import Testing
     /// The operator, signed in to the console.
     static func operatorVisitor(_ daemon: TestDaemon) async throws -> ConsoleVisitor {
         var visitor = ConsoleVisitor(daemon)
-        let signedIn = try await visitor.post("/console/admin/sign-in", [("token", daemon.daemon.operatorToken)])
+        let signedIn = try await visitor.submit(
+            "/console/admin/sign-in", to: "/console/admin/sign-in", [("token", daemon.daemon.operatorToken)])
         #expect(signedIn.headers.first(name: "Location") == "/console/admin/addons")
         return visitor
     }
@@ -158,7 +160,8 @@ import Testing
             let email = "wrong-codes@example.com"
             let (_, totp) = try await ConsoleSessionTests.enrolledCustomer(daemon, clock: clock, email: email)
             var other = ConsoleVisitor(daemon)
-            let signedIn = try await other.post("/console/sign-in", [("email", email), ("password", Self.password)])
+            let signedIn = try await other.submit(
+                "/console/sign-in", to: "/console/sign-in", [("email", email), ("password", Self.password)])
             #expect(signedIn.headers.first(name: "Location") == "/console/second-factor")
             let page = try await other.get("/console/second-factor")
             let csrf = try #require(ConsoleVisitor.csrf(in: page.text))
@@ -232,9 +235,16 @@ import Testing
             #expect($0.console.secureCookies == nil, "secure_cookies is not set")
         }) { daemon in
             let url = "https://127.0.0.1:\(daemon.port)"
+            // The sign-up page first, for the form token and its cookie, as a browser would.
+            let page = try await ca.run("curl -sS -c jar --cacert ca.pem \(url)/console/sign-up")
+            let form = try #require(ConsoleVisitor.csrf(in: page), "\(page)")
+            #expect(
+                try String(contentsOf: ca.directory.appendingPathComponent("jar"), encoding: .utf8).contains(
+                    "__Host-sb_form"))
             let signUp = try await ca.run(
-                "curl -sS -i --cacert ca.pem --data-urlencode name=Ada --data-urlencode email=tls@example.com"
-                    + " --data-urlencode password=\(Self.password) \(url)/console/sign-up")
+                "curl -sS -i -b jar --cacert ca.pem --data-urlencode csrf=\(form) --data-urlencode name=Ada"
+                    + " --data-urlencode email=tls@example.com --data-urlencode password=\(Self.password)"
+                    + " \(url)/console/sign-up")
             let cookies = signUp.split(whereSeparator: \.isNewline).filter { $0.lowercased().hasPrefix("set-cookie:") }
                 .map(String.init)
             let session = try #require(cookies.first { $0.contains("sb_console=") }, "\(signUp)")
@@ -253,8 +263,9 @@ import Testing
         // The same daemon over plain HTTP sets no `Secure` cookie (a browser would drop it).
         try await withDaemon { daemon in
             var visitor = ConsoleVisitor(daemon)
-            let signedUp = try await visitor.post(
-                "/console/sign-up", [("name", "Ada"), ("email", "plain@example.com"), ("password", Self.password)])
+            let signedUp = try await visitor.submit(
+                "/console/sign-up", to: "/console/sign-up",
+                [("name", "Ada"), ("email", "plain@example.com"), ("password", Self.password)])
             let cookies = signedUp.headers[canonicalForm: "Set-Cookie"].map(String.init)
             #expect(cookies.contains { $0.hasPrefix("sb_console=cons_") && !$0.contains("Secure") })
         }
@@ -470,8 +481,8 @@ import Testing
             #expect(changed.status == 200)
             // The new password ended the console's session: this browser signs in again (known, so
             // no second factor).
-            let again = try await visitor.post(
-                "/console/sign-in", [("email", email), ("password", "new-lantern-orchid-77")])
+            let again = try await visitor.submit(
+                "/console/sign-in", to: "/console/sign-in", [("email", email), ("password", "new-lantern-orchid-77")])
             #expect(again.headers.first(name: "Location") == "/console")
             for index in 0..<3 { #expect(try await client.send(to: "+3725550100\(index)").status == 201) }
             var alerts: [[String: Any]] = []
@@ -656,8 +667,9 @@ import Testing
         try await withDaemon(configure: { $0.rateLimits.signupsPerAddress = 2 }) { daemon in
             _ = try await daemon.signUp()
             var visitor = ConsoleVisitor(daemon)
-            let second = try await visitor.post(
-                "/console/sign-up", [("name", "Ada"), ("email", "second@example.com"), ("password", Self.password)])
+            let second = try await visitor.submit(
+                "/console/sign-up", to: "/console/sign-up",
+                [("name", "Ada"), ("email", "second@example.com"), ("password", Self.password)])
             #expect(second.status == 303)
             // Both counted: the API refuses a third.
             let api = try await daemon.client.post(
@@ -666,14 +678,16 @@ import Testing
             let apiWait = try #require(api.headers.first(name: "Retry-After"))
 
             var late = ConsoleVisitor(daemon)
-            let valid = try await late.post(
-                "/console/sign-up", [("name", "Ada"), ("email", "third@example.com"), ("password", Self.password)])
+            let valid = try await late.submit(
+                "/console/sign-up", to: "/console/sign-up",
+                [("name", "Ada"), ("email", "third@example.com"), ("password", Self.password)])
             #expect(valid.status == 429)
             #expect(valid.headers.first(name: "Retry-After") != nil)
-            #expect(late.cookies.isEmpty, "no session")
+            #expect(late.cookies.keys.filter { $0 != "sb_form" }.isEmpty, "no session: \(late.cookies)")
             // A form that is also wrong is refused as the API refuses it: 429 before 422.
-            let weak = try await late.post(
-                "/console/sign-up", [("name", "Ada"), ("email", "fourth@example.com"), ("password", "short")])
+            let weak = try await late.submit(
+                "/console/sign-up", to: "/console/sign-up",
+                [("name", "Ada"), ("email", "fourth@example.com"), ("password", "short")])
             #expect(weak.status == 429)
             #expect(weak.headers.first(name: "Retry-After") != nil)
             let apiWeak = try await daemon.client.post(

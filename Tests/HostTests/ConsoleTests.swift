@@ -113,8 +113,8 @@ import Testing
     @Test func signUpHasTheAPIsRulesAndThrottle() async throws {
         try await withDaemon(configure: { $0.rateLimits.signupsPerAddress = 1 }) { daemon in
             var visitor = ConsoleVisitor(daemon)
-            let long = try await visitor.post(
-                "/console/sign-up",
+            let long = try await visitor.submit(
+                "/console/sign-up", to: "/console/sign-up",
                 [
                     ("name", String(repeating: "n", count: 201)), ("email", "long@example.com"),
                     ("password", ConsoleSessionTests.password),
@@ -122,17 +122,18 @@ import Testing
             #expect(long.status == 422)
             #expect(long.text.contains("Name: must be at most 200 characters (got 201)"))
             #expect(long.text.contains(#"value="long@example.com""#))
-            let noPassword = try await visitor.post(
-                "/console/sign-up", [("name", "Ada"), ("email", "nopass@example.com")])
+            let noPassword = try await visitor.submit(
+                "/console/sign-up", to: "/console/sign-up", [("name", "Ada"), ("email", "nopass@example.com")])
             #expect(noPassword.status == 422)
             #expect(noPassword.text.contains("Password: is required"))
-            let created = try await visitor.post(
-                "/console/sign-up",
+            let created = try await visitor.submit(
+                "/console/sign-up", to: "/console/sign-up",
                 [("name", "Ada"), ("email", "ada@example.com"), ("password", ConsoleSessionTests.password)])
             #expect(created.status == 303)
             var another = ConsoleVisitor(daemon)
-            let spent = try await another.post(
-                "/console/sign-up", [("name", "Bob"), ("email", "not-an-email"), ("password", "x")])
+            let spent = try await another.submit(
+                "/console/sign-up", to: "/console/sign-up",
+                [("name", "Bob"), ("email", "not-an-email"), ("password", "x")])
             #expect(spent.status == 429)
             #expect(spent.headers.first(name: "Retry-After") != nil)
         }
@@ -141,8 +142,8 @@ import Testing
     @Test func secureCookiesCarryTheHostPrefix() async throws {
         try await withDaemon(configure: { $0.console.secureCookies = true }) { daemon in
             var visitor = ConsoleVisitor(daemon)
-            let response = try await visitor.post(
-                "/console/sign-up",
+            let response = try await visitor.submit(
+                "/console/sign-up", to: "/console/sign-up",
                 [("name", "Ada"), ("email", "ada@example.com"), ("password", ConsoleSessionTests.password)])
             let cookies = response.headers[canonicalForm: "Set-Cookie"].map(String.init)
             #expect(
@@ -253,8 +254,9 @@ struct ConsoleVisitor {
         ConsoleVisitor, TOTP
     ) {
         var visitor = ConsoleVisitor(daemon)
-        let signedUp = try await visitor.post(
-            "/console/sign-up", [("name", "Ada Lovelace"), ("email", email), ("password", password)])
+        let signedUp = try await visitor.submit(
+            "/console/sign-up", to: "/console/sign-up",
+            [("name", "Ada Lovelace"), ("email", email), ("password", password)])
         #expect(signedUp.status == 303)
         #expect(signedUp.headers.first(name: "Location") == "/console/enrol")
         let enrol = try await visitor.get("/console/enrol")
@@ -286,8 +288,8 @@ struct ConsoleVisitor {
 
             // Another browser: no device cookie, so the password alone is not enough.
             var second = ConsoleVisitor(daemon)
-            let signedIn = try await second.post(
-                "/console/sign-in", [("email", "ADA@example.com"), ("password", Self.password)])
+            let signedIn = try await second.submit(
+                "/console/sign-in", to: "/console/sign-in", [("email", "ADA@example.com"), ("password", Self.password)])
             #expect(signedIn.headers.first(name: "Location") == "/console/second-factor")
             #expect(
                 try await second.get("/console/messages").headers.first(name: "Location") == "/console/second-factor")
@@ -306,13 +308,14 @@ struct ConsoleVisitor {
 
             // The same browser next time: known, so no second factor.
             _ = try await second.submit("/console/messages", to: "/console/sign-out", [])
-            let again = try await second.post(
-                "/console/sign-in", [("email", "ada@example.com"), ("password", Self.password)])
+            let again = try await second.submit(
+                "/console/sign-in", to: "/console/sign-in", [("email", "ada@example.com"), ("password", Self.password)])
             #expect(again.headers.first(name: "Location") == "/console")
 
             // A recovery code works once.
             var third = ConsoleVisitor(daemon)
-            _ = try await third.post("/console/sign-in", [("email", "ada@example.com"), ("password", Self.password)])
+            _ = try await third.submit(
+                "/console/sign-in", to: "/console/sign-in", [("email", "ada@example.com"), ("password", Self.password)])
             let refused = try await first.submit(
                 "/console/settings", to: "/console/settings/recovery-codes", [("password", "not-my-password")])
             #expect(refused.status == 401)
@@ -338,7 +341,8 @@ struct ConsoleVisitor {
                 [("method", "recovery"), ("code", recovery.uppercased())])
             #expect(used.status == 303)
             var fourth = ConsoleVisitor(daemon)
-            _ = try await fourth.post("/console/sign-in", [("email", "ada@example.com"), ("password", Self.password)])
+            _ = try await fourth.submit(
+                "/console/sign-in", to: "/console/sign-in", [("email", "ada@example.com"), ("password", Self.password)])
             let reused = try await fourth.submit(
                 "/console/second-factor", to: "/console/second-factor", [("method", "recovery"), ("code", recovery)])
             #expect(reused.status == 401)
@@ -354,7 +358,8 @@ struct ConsoleVisitor {
                 "/v1/login", json: ["email": "api@example.com", "password": Self.password])
             #expect(plain.status == 200)
             var visitor = ConsoleVisitor(daemon)
-            _ = try await visitor.post("/console/sign-in", [("email", "api@example.com"), ("password", Self.password)])
+            _ = try await visitor.submit(
+                "/console/sign-in", to: "/console/sign-in", [("email", "api@example.com"), ("password", Self.password)])
             let enrol = try await visitor.get("/console/enrol")
             let secret = try #require(ConsoleVisitor.capture(#"id="totp-secret">([A-Z2-7]+)<"#, in: enrol.text))
             let totp = TOTP(secret: try #require(Base32.decode(secret)))
@@ -429,7 +434,9 @@ struct ConsoleVisitor {
 
             // A browser stuck at the second factor can still sign out, and then has no session.
             var other = ConsoleVisitor(daemon)
-            _ = try await other.post("/console/sign-in", [("email", "held@example.com"), ("password", Self.password)])
+            _ = try await other.submit(
+                "/console/sign-in", to: "/console/sign-in",
+                [("email", "held@example.com"), ("password", Self.password)])
             let signedOut = try await other.submit("/console/second-factor", to: "/console/sign-out", [])
             #expect(signedOut.headers.first(name: "Location") == "/console/sign-in")
             #expect(try await other.get("/console/second-factor").headers.first(name: "Location") == "/console/sign-in")
@@ -483,11 +490,13 @@ struct ConsoleVisitor {
             #expect(try await visitor.get("/console/sign-in?after=password").text.contains("Your password is changed"))
             // This browser's session ended with the old password.
             #expect(try await visitor.get("/console/settings").headers.first(name: "Location") == "/console/sign-in")
-            let old = try await visitor.post(
-                "/console/sign-in", [("email", "mary@example.com"), ("password", Self.password)])
+            let old = try await visitor.submit(
+                "/console/sign-in", to: "/console/sign-in",
+                [("email", "mary@example.com"), ("password", Self.password)])
             #expect(old.status == 401)
-            let again = try await visitor.post(
-                "/console/sign-in", [("email", "mary@example.com"), ("password", "quartz-meadow-lantern-77")])
+            let again = try await visitor.submit(
+                "/console/sign-in", to: "/console/sign-in",
+                [("email", "mary@example.com"), ("password", "quartz-meadow-lantern-77")])
             #expect(again.status == 303, "\(again.text)")
         }
     }
@@ -515,20 +524,43 @@ struct ConsoleVisitor {
             // Sign-in from another site's page is refused before the password is checked.
             var elsewhere = ConsoleVisitor(daemon)
             elsewhere.extraHeaders = [("Origin", "https://evil.example")]
-            let crossSite = try await elsewhere.post(
-                "/console/sign-in", [("email", "grace@example.com"), ("password", Self.password)])
+            let crossSite = try await elsewhere.submit(
+                "/console/sign-in", to: "/console/sign-in",
+                [("email", "grace@example.com"), ("password", Self.password)])
             #expect(crossSite.status == 403)
             elsewhere.extraHeaders = [("Sec-Fetch-Site", "cross-site"), ("Origin", "null")]
             #expect(
-                try await elsewhere.post(
-                    "/console/sign-in", [("email", "grace@example.com"), ("password", Self.password)]
+                try await elsewhere.submit(
+                    "/console/sign-in", to: "/console/sign-in",
+                    [("email", "grace@example.com"), ("password", Self.password)]
                 )
                 .status == 403)
+            // Without this browser's form token a sign-in is refused, also with no Origin or
+            // Fetch Metadata to judge by (an old browser): a page elsewhere cannot read the token,
+            // nor pass off another browser's.
+            var bare = ConsoleVisitor(daemon)
+            let tokenless = try await bare.post(
+                "/console/sign-in", [("email", "grace@example.com"), ("password", Self.password)])
+            #expect(tokenless.status == 403 && tokenless.text.contains("Form expired"), "\(tokenless.text)")
+            let theirs = try #require(ConsoleVisitor.csrf(in: try await elsewhere.get("/console/sign-in").text))
+            #expect(theirs.hasPrefix("frm_"))
+            for (action, fields) in [
+                ("/console/sign-in", [("email", "grace@example.com"), ("password", Self.password)]),
+                (
+                    "/console/sign-up",
+                    [("name", "Mallory"), ("email", "mallory@example.com"), ("password", Self.password)]
+                ),
+                ("/console/admin/sign-in", [("token", daemon.daemon.operatorToken)]),
+            ] {
+                #expect(try await bare.post(action, [("csrf", theirs)] + fields).status == 403, "\(action)")
+            }
+            #expect(bare.cookies.isEmpty, "no session was started, no token given: \(bare.cookies)")
             // What browsers send from the console's own page under its referrer policy.
             elsewhere.extraHeaders = [("Sec-Fetch-Site", "same-origin")]
             #expect(
-                try await elsewhere.post(
-                    "/console/sign-in", [("email", "grace@example.com"), ("password", Self.password)]
+                try await elsewhere.submit(
+                    "/console/sign-in", to: "/console/sign-in",
+                    [("email", "grace@example.com"), ("password", Self.password)]
                 )
                 .status == 303)
 
@@ -604,13 +636,13 @@ struct ConsoleVisitor {
         ) { daemon in
             var (visitor, totp) = try await Self.enrolledCustomer(daemon, clock: clock, email: "lin@example.com")
             _ = try await visitor.submit("/console/settings", to: "/console/sign-out", [])
-            let home = try await visitor.post(
-                "/console/sign-in", [("email", "lin@example.com"), ("password", Self.password)])
+            let home = try await visitor.submit(
+                "/console/sign-in", to: "/console/sign-in", [("email", "lin@example.com"), ("password", Self.password)])
             #expect(home.headers.first(name: "Location") == "/console", "same browser, same country")
             _ = try await visitor.submit("/console/settings", to: "/console/sign-out", [])
             visitor.extraHeaders = [("X-Forwarded-For", "192.0.2.10")]
-            let abroad = try await visitor.post(
-                "/console/sign-in", [("email", "lin@example.com"), ("password", Self.password)])
+            let abroad = try await visitor.submit(
+                "/console/sign-in", to: "/console/sign-in", [("email", "lin@example.com"), ("password", Self.password)])
             #expect(abroad.headers.first(name: "Location") == "/console/second-factor")
             let page = try await visitor.get("/console/second-factor")
             #expect(page.text.contains("(FI)"))
@@ -628,9 +660,11 @@ struct ConsoleVisitor {
     @Test func theOperatorSignsInWithTheTokenAndSeesAddonsAuditAndVerification() async throws {
         try await withDaemon { daemon in
             var visitor = ConsoleVisitor(daemon)
-            let wrong = try await visitor.post("/console/admin/sign-in", [("token", "not-the-token")])
+            let wrong = try await visitor.submit(
+                "/console/admin/sign-in", to: "/console/admin/sign-in", [("token", "not-the-token")])
             #expect(wrong.status == 401)
-            let right = try await visitor.post("/console/admin/sign-in", [("token", daemon.daemon.operatorToken)])
+            let right = try await visitor.submit(
+                "/console/admin/sign-in", to: "/console/admin/sign-in", [("token", daemon.daemon.operatorToken)])
             #expect(right.headers.first(name: "Location") == "/console/admin/addons")
             let addons = try await visitor.get("/console/admin/addons")
             #expect(addons.status == 200)
@@ -656,7 +690,8 @@ struct ConsoleVisitor {
             let (gone, goneClient) = try await daemon.signUp()
             #expect(try await goneClient.delete("/v1/account").json["status"] as? String == "erased")
             var visitor = ConsoleVisitor(daemon)
-            _ = try await visitor.post("/console/admin/sign-in", [("token", daemon.daemon.operatorToken)])
+            _ = try await visitor.submit(
+                "/console/admin/sign-in", to: "/console/admin/sign-in", [("token", daemon.daemon.operatorToken)])
             let set = try await visitor.submit(
                 "/console/admin/accounts", to: "/console/admin/accounts/\(held)/legal-hold",
                 [("reason", "court order 9")])
@@ -712,8 +747,8 @@ struct ConsoleVisitor {
         ) { daemon in
             let codes = TestClient(baseURL: daemon.baseURL, basic: sender.basic)
             var visitor = ConsoleVisitor(daemon)
-            _ = try await visitor.post(
-                "/console/sign-up",
+            _ = try await visitor.submit(
+                "/console/sign-up", to: "/console/sign-up",
                 [("name", "Eve"), ("email", "eve@example.com"), ("password", ConsoleSessionTests.password)])
             let sent = try await visitor.submit(
                 "/console/enrol", to: "/console/enrol/sms", [("number", "+37255500001")])
@@ -739,7 +774,8 @@ struct ConsoleVisitor {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sb-op-\(UUID().uuidString)")
         let first = try await TestDaemon.start(directory: directory) { $0.operatorToken = "first-operator-token-0001" }
         var visitor = ConsoleVisitor(first)
-        _ = try await visitor.post("/console/admin/sign-in", [("token", "first-operator-token-0001")])
+        _ = try await visitor.submit(
+            "/console/admin/sign-in", to: "/console/admin/sign-in", [("token", "first-operator-token-0001")])
         #expect(try await visitor.get("/console/admin/accounts").status == 200)
         await first.stop(removeData: false)
         try await withDaemon(directory: directory, configure: { $0.operatorToken = "second-operator-token-002" }) {
@@ -768,8 +804,8 @@ struct ConsoleVisitor {
             let codes = TestClient(baseURL: daemon.baseURL, basic: sender.basic)
 
             var visitor = ConsoleVisitor(daemon)
-            _ = try await visitor.post(
-                "/console/sign-up",
+            _ = try await visitor.submit(
+                "/console/sign-up", to: "/console/sign-up",
                 [("name", "Mary"), ("email", "mary@example.com"), ("password", ConsoleSessionTests.password)])
             let bad = try await visitor.submit("/console/enrol", to: "/console/enrol/sms", [("number", "5551234")])
             #expect(bad.status == 422)
@@ -791,8 +827,9 @@ struct ConsoleVisitor {
 
             // A new browser: the second-factor page offers a code by SMS.
             var other = ConsoleVisitor(daemon)
-            _ = try await other.post(
-                "/console/sign-in", [("email", "mary@example.com"), ("password", ConsoleSessionTests.password)])
+            _ = try await other.submit(
+                "/console/sign-in", to: "/console/sign-in",
+                [("email", "mary@example.com"), ("password", ConsoleSessionTests.password)])
             let page = try await other.get("/console/second-factor")
             #expect(page.text.contains("+372•••••001"))
             let requested = try await other.post(

@@ -18,6 +18,9 @@ struct ConsoleCookies {
         return secure ? "__Host-" + name : name
     }
     var deviceName: String { secure ? "__Host-sb_device" : "sb_device" }
+    /// The form token of a browser that has no session yet (sign-in, sign-up): kept until the
+    /// browser closes, sent back in the form's `csrf` field (``ConsoleRoutes/preSessionForm(_:)``).
+    var formName: String { secure ? "__Host-sb_form" : "sb_form" }
 
     func session(in request: Request, role: ConsoleSession.Role) -> String? {
         request.cookies[sessionName(role)]?.value
@@ -27,6 +30,18 @@ struct ConsoleCookies {
             return nil
         }
         return value
+    }
+
+    func formToken(in request: Request) -> String? {
+        guard let value = request.cookies[formName]?.value, value.hasPrefix("frm_"), value.count <= 64 else {
+            return nil
+        }
+        return value
+    }
+
+    func setFormToken(_ token: String, on response: inout Response) {
+        response.setCookie(
+            Cookie(name: formName, value: token, path: "/", secure: secure, httpOnly: true, sameSite: .strict))
     }
 
     func setSession(_ token: String, role: ConsoleSession.Role, on response: inout Response) {

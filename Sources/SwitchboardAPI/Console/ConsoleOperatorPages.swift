@@ -35,12 +35,11 @@ struct ConsoleOperatorPages {
     }
 
     @Sendable func signInPage(_ request: Request, context: AppContext) async throws -> Response {
-        routes.page(ConsolePage("admin_sign_in", title: "Operator sign-in"), request, context)
+        routes.preSessionPage(ConsolePage("admin_sign_in", title: "Operator sign-in"), request, context)
     }
 
     @Sendable func signIn(_ request: Request, context: AppContext) async throws -> Response {
-        try routes.requireSameOrigin(request)
-        let form = try await ConsoleForm.read(request, limit: services.settings.body)
+        let form = try await routes.preSessionForm(request)
         let client = services.clientAddresses.clientAddress(of: request, context: context)
         let keys = [services.clientAddresses.throttleKey(for: client)]
         switch OperatorAuthMiddleware.check(
@@ -52,7 +51,7 @@ struct ConsoleOperatorPages {
             let page = ConsolePage(
                 "admin_sign_in", title: "Operator sign-in", status: .tooManyRequests,
                 errors: ["Too many failed sign-ins from this address: wait \(wait) seconds."])
-            var response = routes.page(page, request, context)
+            var response = routes.preSessionPage(page, request, context)
             response.headers[.retryAfter] = String(wait)
             return response
         case false?:
@@ -61,7 +60,7 @@ struct ConsoleOperatorPages {
                 errors: [
                     "That is not the operator token (data_dir/secrets/operator-token, or operator_token in the config)."
                 ])
-            return routes.page(page, request, context)
+            return routes.preSessionPage(page, request, context)
         case true?:
             break
         }

@@ -72,9 +72,35 @@ struct ConsoleRoutes: Sendable {
         return form
     }
 
-    /// Refuses a form posted from another origin where there is no session yet to hold a CSRF token
-    /// (sign-in, sign-up): browsers send `Origin` with every POST (Fetch standard), so a page elsewhere
-    /// cannot sign a visitor in to an account of its choosing (login CSRF, OWASP).
+    /// A page whose form is sent before there is a session (sign-in, sign-up, the operator's
+    /// sign-in). The form carries this browser's form token, which a cookie keeps (set here when the
+    /// browser has none yet): a page elsewhere can neither read the cookie nor guess the token, so it
+    /// cannot sign a visitor in to an account of its choosing (login CSRF; OWASP CSRF Prevention
+    /// Cheat Sheet, "Signed Double-Submit Cookie" without the signature, as the cookie is HttpOnly,
+    /// SameSite=Strict and, behind TLS, `__Host-`).
+    func preSessionPage(_ page: ConsolePage, _ request: Request, _ context: AppContext) -> Response {
+        let existing = cookies.formToken(in: request)
+        let token = existing ?? "frm_" + Identifier.randomToken(bytes: 24)
+        var page = page
+        page.data["formToken"] = token
+        var response = self.page(page, request, context)
+        if existing == nil { cookies.setFormToken(token, on: &response) }
+        return response
+    }
+
+    /// Reads a form sent before there is a session and checks where it came from and its form token.
+    /// - Throws: `Problem` 403 "Cross-site form" or "Form expired" (a form without this browser's
+    ///   token: sent from elsewhere, or from a page shown before the browser was closed).
+    func preSessionForm(_ request: Request) async throws -> ConsoleForm {
+        try requireSameOrigin(request)
+        let form = try await ConsoleForm.read(request, limit: services.settings.body)
+        try form.requireToken(cookies.formToken(in: request) ?? "")
+        return form
+    }
+
+    /// Refuses a form posted from another origin where there is no session yet (sign-in, sign-up):
+    /// browsers send `Origin` with every POST (Fetch standard). A second line of defence beside the
+    /// form token.
     func requireSameOrigin(_ request: Request) throws {
         // A browser that says where the form came from (Fetch Metadata) is believed first.
         if let site = request.headers[HTTPField.Name("Sec-Fetch-Site")!] {

@@ -24,12 +24,11 @@ struct ConsoleSignIn {
             request.uri.queryParameters["after"] == "password"
             ? "Your password is changed and every sign-in with the old one has ended. Sign in with the new password."
             : nil
-        return page(ConsolePage("sign_in", title: "Sign in", notice: notice), request, context)
+        return routes.preSessionPage(ConsolePage("sign_in", title: "Sign in", notice: notice), request, context)
     }
 
     @Sendable func signIn(_ request: Request, context: AppContext) async throws -> Response {
-        try routes.requireSameOrigin(request)
-        let form = try await ConsoleForm.read(request, limit: services.settings.body)
+        let form = try await routes.preSessionForm(request)
         let email = form["email"] ?? ""
         let client = services.clientAddresses.clientAddress(of: request, context: context)
         let account: Account
@@ -41,7 +40,7 @@ struct ConsoleSignIn {
         } catch let problem as Problem {
             let failed = ConsolePage(
                 "sign_in", title: "Sign in", data: ["email": email], status: problem.status, errors: [problem.detail])
-            var response = page(failed, request, context)
+            var response = routes.preSessionPage(failed, request, context)
             if let wait = problem.retryAfterSeconds { response.headers[.retryAfter] = String(wait) }
             return response
         }
@@ -80,14 +79,13 @@ struct ConsoleSignIn {
     }
 
     @Sendable func signUpPage(_ request: Request, context: AppContext) async throws -> Response {
-        page(ConsolePage("sign_up", title: "Create your account"), request, context)
+        routes.preSessionPage(ConsolePage("sign_up", title: "Create your account"), request, context)
     }
 
     /// Creates the account through `POST /v1/accounts` itself (its fields' rules, its early and
     /// counted sign-up throttle), then signs the new account in; a refusal keeps what was typed.
     @Sendable func signUp(_ request: Request, context: AppContext) async throws -> Response {
-        try routes.requireSameOrigin(request)
-        let form = try await ConsoleForm.read(request, limit: services.settings.body)
+        let form = try await routes.preSessionForm(request)
         let values: [String: Any] = [
             "name": form["name"] ?? "", "email": form["email"] ?? "", "company": form["company"] ?? "",
         ]
@@ -110,7 +108,7 @@ struct ConsoleSignIn {
                 ? ["An account with this email exists: sign in instead."]
                 : problem.errors.isEmpty
                     ? [problem.detail] : problem.errors.map { "\(Self.label($0.field)) \($0.message)" }
-            var response = page(failed, request, context)
+            var response = routes.preSessionPage(failed, request, context)
             if let wait = problem.retryAfterSeconds { response.headers[.retryAfter] = String(wait) }
             return response
         }

@@ -7,6 +7,7 @@ extension ConsoleTemplates {
     static let adminSignIn = """
         {{<layout}}{{$content}}
         <form method="post" action="/console/admin/sign-in" class="stack">
+        <input type="hidden" name="csrf" value="{{formToken}}">
         <label for="token">Operator token</label>
         <input id="token" name="token" type="password" autocomplete="off" required aria-describedby="token-hint">
         <p class="hint" id="token-hint">The daemon's operator token: <code>data/secrets/operator-token</code>, or <code>operator_token</code> in its configuration, or <code>SWITCHBOARD_OPERATOR_TOKEN</code>.</p>

@@ -61,6 +61,7 @@ enum ConsoleTemplates {
     static let signIn = """
         {{<layout}}{{$content}}
         <form method="post" action="/console/sign-in" class="stack">
+        <input type="hidden" name="csrf" value="{{formToken}}">
         <label for="email">Email</label>
         <input id="email" name="email" type="email" autocomplete="username" required value="{{email}}">
         <label for="password">Password</label>
@@ -74,6 +75,7 @@ enum ConsoleTemplates {
     static let signUp = """
         {{<layout}}{{$content}}
         <form method="post" action="/console/sign-up" class="stack">
+        <input type="hidden" name="csrf" value="{{formToken}}">
         <label for="name">Your name</label>
         <input id="name" name="name" autocomplete="name" required value="{{name}}">
         <label for="email">Email</label>
