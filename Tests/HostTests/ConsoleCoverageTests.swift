@@ -516,6 +516,37 @@ import Testing
         }
     }
 
+    /// A storage fault inside the console is a console page (HTML, its security headers, the
+    /// API's 503 with Retry-After and the cause in words), not the API's JSON; once space is freed
+    /// the same form works.
+    @Test func aFullDiskIsAnsweredWithAConsolePage() async throws {
+        let clock = ManualWallClock()
+        try await withDaemon(clock: clock) { daemon in
+            let email = "full@example.com"
+            _ = try await daemon.signUp(email: email)
+            var (visitor, _) = try await Self.consoleSession(daemon, clock: clock, email: email)
+            let disk = FullDisk(pool: daemon.daemon.messages.writer.pool)
+            try await disk.fill()
+            var refused: TestClient.Response?
+            // A key row may still fit in a page the file has; a few fill it.
+            for index in 0..<15 {
+                let made = try await visitor.submit("/console/keys", to: "/console/keys", [("name", "key \(index)")])
+                if made.status != 303 {
+                    refused = made
+                    break
+                }
+            }
+            let page = try #require(refused)
+            try await disk.free()
+            #expect(page.status == 503, "\(page.status) \(page.text)")
+            #expect(page.contentType?.hasPrefix("text/html") == true, "\(String(describing: page.contentType))")
+            #expect(page.headers.first(name: "Content-Security-Policy") != nil)
+            #expect(page.headers.first(name: "Retry-After") == "30")
+            #expect(page.text.contains("Storage unavailable") && page.text.contains("the disk is full"), "\(page.text)")
+            #expect(try await visitor.submit("/console/keys", to: "/console/keys", [("name", "after")]).status == 303)
+        }
+    }
+
     // MARK: 8. The customer's pages
 
     @Test func usageNumbersKeysWebhookSecretAndPrivacyWorkThroughTheConsole() async throws {

@@ -54,7 +54,10 @@ struct ConsoleErrorMiddleware: RouterMiddleware {
         async throws -> Response
     {
         do {
-            return try await next(request, context)
+            // Storage faults and anything unforeseen become the API's problems first (a 503 with
+            // Retry-After for a full disk, a 500 that tells nothing of the inside), then pages with
+            // the console's headers, not the API's JSON.
+            return try await StorageErrorMiddleware().handle(request, context: context, next: next)
         } catch let problem as Problem {
             // The field errors say what the detail says, one by one: show them alone.
             var page = ConsolePage(
@@ -70,6 +73,13 @@ struct ConsoleErrorMiddleware: RouterMiddleware {
                 ConsolePage(
                     "error", title: "Not found",
                     data: ["detail": "There is no such page or it belongs to another account.", "back": "/console"],
+                    status: error.status), session: context.console, path: request.uri.path)
+        } catch let error as HTTPError {
+            // Hummingbird's own refusals (a body over the limit…), with its message when it has one.
+            return renderer.render(
+                ConsolePage(
+                    "error", title: error.status.reasonPhrase,
+                    data: ["detail": error.body ?? "The request could not be served.", "back": Self.back(request)],
                     status: error.status), session: context.console, path: request.uri.path)
         }
     }
