@@ -880,6 +880,18 @@ struct ConsoleVisitor {
             #expect(changed.text.contains("usage.status"))
             #expect(changed.text.contains("Accept the new terms"))
             #expect(changed.text.contains("Refuse the new terms and withdraw"))
+            #expect(changed.text.contains("To refuse, do not accept"))
+
+            // Refused (not accepted): the add-on goes on under the terms agreed to, without the new field.
+            let (_, client, _) = try await ConsoleCoverageTests.apiKey(&visitor, daemon, name: "terms")
+            func seen() -> [AddonFixture.Recorded] {
+                AddonFixture.recorded(dataDir: daemon.directory, addonID: "com.example.recorder")
+                    .filter { $0.what == "event" }
+            }
+            #expect(try await client.send(body: "under the old terms").status == 201)
+            #expect(try await eventually(seconds: 30) { seen().contains { $0.type == "message.status" } })
+            #expect(seen().allSatisfy { $0.fields["usage.status"] == nil }, "\(seen())")
+            #expect(seen().contains { $0.fields["usage.to"] != nil })
 
             let accepted = try await visitor.submit(
                 "/console/addons/recorder", to: "/console/addons/recorder/grant",
@@ -888,6 +900,26 @@ struct ConsoleVisitor {
             #expect(receipt.text.contains("<code>usage.status</code>"))
             #expect(receipt.text.contains("2.0.0"))
             #expect(!(try await visitor.get("/console/addons/recorder")).text.contains("This add-on changed its terms"))
+            let accepting = seen().count
+            #expect(try await client.send(body: "under the new terms").status == 201)
+            #expect(
+                try await eventually(seconds: 30) {
+                    seen().dropFirst(accepting).contains { $0.fields["usage.status"] != nil }
+                })
+
+            // Withdrawn without erasure: a receipt says so, no erasure is asked of the add-on, and
+            // nothing more reaches it.
+            let withdrawn = try await visitor.submit(
+                "/console/addons/recorder", to: "/console/addons/recorder/withdraw", [])
+            #expect(withdrawn.status == 303)
+            let withdrawal = try await visitor.get(try #require(withdrawn.headers.first(name: "Location")))
+            #expect(withdrawal.text.contains("withdraw"), "\(withdrawal.text)")
+            let erasures = try await client.get("/v1/account/erasures").json["data"] as? [[String: Any]]
+            #expect(erasures?.isEmpty == true, "\(String(describing: erasures))")
+            let after = seen().count
+            #expect(try await client.send(body: "after withdrawal").status == 201)
+            try await Task.sleep(for: .seconds(2))
+            #expect(seen().count == after, "\(seen().dropFirst(after))")
         }
     }
 }

@@ -29,7 +29,7 @@ extension ConsoleTemplates {
         <div class="warning" role="status">
         <h2>This add-on changed its terms</h2>
         <ul>{{#changes}}<li>{{summary}} {{#applies}}({{applies}}){{/applies}}</li>{{/changes}}</ul>
-        <p>Anything new reaches the add-on only if you accept below; narrower terms apply now.</p>
+        <p>Anything new reaches the add-on only if you accept below; narrower terms apply now. To refuse, do not accept: the add-on goes on under the terms you agreed to, and what is new carries nothing. To stop it altogether, withdraw.</p>
         </div>
         {{/hasChanges}}
         <form method="post" action="/console/addons/{{addon.short_id}}/grant">
