@@ -549,6 +549,68 @@ import Testing
 
     // MARK: 8. The customer's pages
 
+    /// The messages page filters by status and direction as `GET /v1/messages` does, one message's
+    /// page gives its status history in order with the moments the API reports, and the deletion
+    /// page says what is kept and why, as the erasure service's report says it.
+    @Test func messagesFilterAndShowTheirHistoryAndDeletionSaysWhatIsKept() async throws {
+        let clock = ManualWallClock()
+        try await withDaemon(clock: clock) { daemon in
+            let email = "filters@example.com"
+            let (_, client) = try await daemon.signUp(email: email)
+            #expect(try await client.post("/v1/account/numbers", json: ["number": "+37255500000"]).status == 201)
+            let outbound = try #require(try await client.send(body: "out").json["id"] as? String)
+            #expect(
+                try await daemon.admin.post(
+                    "/v1/admin/simulator/inbound", json: ["from": "+37255512345", "to": "+37255500000", "body": "in"]
+                ).status == 201)
+            _ = try await eventually(seconds: 30) {
+                try await client.get("/v1/messages/\(outbound)").json["status"] as? String == "delivered"
+            }
+            let shown = try await client.get("/v1/messages/\(outbound)").json
+            #expect(shown["status"] as? String == "delivered")
+            var (visitor, _) = try await Self.consoleSession(daemon, clock: clock, email: email)
+
+            let all = try await visitor.get("/console/messages")
+            let inboundID = try #require(
+                (try await client.get("/v1/messages?direction=inbound").json["data"] as? [[String: Any]])?.first?["id"]
+                    as? String)
+            #expect(all.text.contains(outbound) && all.text.contains(inboundID))
+            let inbound = try await visitor.get("/console/messages?direction=inbound")
+            #expect(inbound.text.contains(inboundID) && !inbound.text.contains(outbound), "\(inbound.text)")
+            #expect(inbound.text.contains("<option selected>inbound</option>"))
+            let delivered = try await visitor.get("/console/messages?status=delivered&direction=outbound")
+            #expect(delivered.text.contains(outbound) && !delivered.text.contains(inboundID))
+            let failed = try await visitor.get("/console/messages?status=failed")
+            #expect(!failed.text.contains(outbound) && !failed.text.contains(inboundID))
+            let wrong = try await visitor.get("/console/messages?status=lost")
+            #expect(wrong.status == 422 || wrong.status == 400, "\(wrong.status)")
+            #expect(wrong.text.contains("status"), "the refusal names the field: \(wrong.text)")
+
+            let page = try await visitor.get("/console/messages/\(outbound)")
+            let history = try #require(
+                ConsoleVisitor.capture(#"<h2>Status history</h2>\s*<ol>(.*?)</ol>"#, in: page.text), "\(page.text)")
+            let steps = try [
+                ("queued", #require(shown["created_at"] as? String)), ("sent", #require(shown["sent_at"] as? String)),
+                ("delivered", #require(shown["completed_at"] as? String)),
+            ].map { "<li>\($0.0) at \($0.1.prefix(19).replacingOccurrences(of: "T", with: " ")) UTC</li>" }
+            #expect(history == steps.joined(), "\(history)")
+
+            // What the API's own deletion reports, for another account, is what the page promises.
+            let deletion = try await visitor.get("/console/delete")
+            let (_, other) = try await daemon.signUp()
+            let report = try await other.delete("/v1/account").json
+            let kept = try #require(report["kept"] as? [[String: Any]])
+            #expect(!kept.isEmpty)
+            for item in kept {
+                let line = "\(item["data"] as? String ?? "?"): \(item["reason"] as? String ?? "?")"
+                #expect(deletion.text.contains("<li>\(Self.escaped(line))</li>"), "\(line)")
+            }
+            for erased in report["erased"] as? [String] ?? [] where !erased.hasPrefix("contacts") {
+                #expect(deletion.text.contains("<li>\(Self.escaped(erased))</li>"), "\(erased)")
+            }
+        }
+    }
+
     @Test func usageNumbersKeysWebhookSecretAndPrivacyWorkThroughTheConsole() async throws {
         let clock = ManualWallClock()
         try await withDaemon(clock: clock) { daemon in

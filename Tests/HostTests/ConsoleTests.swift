@@ -671,6 +671,21 @@ struct ConsoleVisitor {
             #expect(addons.text.contains("com.switchboard.reporting"))
             let verify = try await visitor.get("/console/admin/verify")
             #expect(verify.text.contains("The ledger verifies"))
+            #expect(verify.text.contains("No checkpoint yet"))
+            // Shares recorded and a checkpoint signed: the page lists it; an edited record is named.
+            let (_, client) = try await daemon.signUp()
+            #expect(try await client.put("/v1/account/addons/reporting", json: ["categories": ["usage"]]).status == 201)
+            #expect(try await client.send().status == 201)
+            #expect(try await eventually(seconds: 30) { try await LedgerTests.sharedEvents(daemon) >= 2 })
+            let checkpoint = try #require(try await daemon.daemon.ledger.checkpoint())
+            let signed = try await visitor.get("/console/admin/verify")
+            #expect(signed.text.contains("<td>#\(checkpoint.seq)</td><td>periodic</td>"), "\(signed.text)")
+            #expect(signed.text.contains("<code>\(checkpoint.hash)</code>"))
+            try await daemon.daemon.addons.writer.pool.write { db in
+                try db.execute(sql: "UPDATE ledger SET fields = 'usage.to:clear' WHERE seq = 1")
+            }
+            let broken = try await visitor.get("/console/admin/verify")
+            #expect(broken.text.contains("The ledger does not verify at record 1"), "\(broken.text)")
             let typo = try await visitor.get("/console/admin/audit?addon=reportnig")
             #expect(typo.status == 404)
             #expect(typo.text.contains("is not a known add-on; use one of"))

@@ -209,9 +209,7 @@ struct ConsoleOperatorPages {
 
     @Sendable func verify(_ request: Request, context: AppContext) async throws -> Response {
         let outcome = try await routes.console.verifyLedger()
-        let checkpoints = try await services.addons.writer.pool.read { db in
-            try Checkpoint.fetchAll(db, sql: "SELECT * FROM ledger_checkpoints ORDER BY id DESC LIMIT 20")
-        }
+        let checkpoints = try await services.addons.writer.pool.read { db in try Checkpoint.latest(db, limit: 20) }
         return routes.page(
             ConsolePage(
                 "admin_verify", title: "Ledger verification",

@@ -83,6 +83,12 @@ extension Checkpoint: FetchableRecord {
         return checkpoint
     }
 
+    /// The `limit` newest checkpoints, newest first (the operator console's verification page).
+    /// Throws what GRDB throws.
+    package static func latest(_ db: Database, limit: Int) throws -> [Checkpoint] {
+        try fetchAll(db, sql: "SELECT * FROM ledger_checkpoints ORDER BY id DESC LIMIT ?", arguments: [limit])
+    }
+
     func insert(_ db: Database) throws {
         try db.execute(
             sql:
