@@ -1,6 +1,7 @@
 import Foundation
 import NIOHTTP1
 import SwitchboardAPI
+import SwitchboardAddons
 import SwitchboardCore
 import SwitchboardDaemon
 import Testing
@@ -365,8 +366,13 @@ import Testing
     @Test func theAuditDownloadIsNDJSONOfExactlyTheSharesMade() async throws {
         let addons = try Self.recorderAddons()
         defer { try? FileManager.default.removeItem(at: addons) }
-        try await withDaemon(configure: { $0.addons.directories = [addons.path] }) { daemon in
+        // Two ledger records a query: the download streams page after page, and none is cut short.
+        try await withDaemon(configure: {
+            $0.addons.directories = [addons.path]
+            $0.console.auditDownloadPage = 2
+        }) { daemon in
             let (alice, bob, seen) = try await Self.auditWorkload(daemon, aliceMessages: 4, bobMessages: 2)
+            #expect(try await daemon.daemon.ledgerEntries(Ledger.Query()).count > 4, "several pages to stream")
             var visitor = try await Self.operatorVisitor(daemon)
             let page = try await visitor.get("/console/admin/audit?addon=recorder")
             let link = try #require(ConsoleVisitor.capture(#"<a href="([^"]*format=ndjson[^"]*)""#, in: page.text))
@@ -394,6 +400,16 @@ import Testing
                 #expect(Set(fields.keys) == Set(event.fields.keys))
                 #expect(fields["usage.to"] == "pseudonym")
             }
+            // The CSV alike: one header line, then a line per share.
+            let csvLink = try #require(ConsoleVisitor.capture(#"<a href="([^"]*format=csv[^"]*)""#, in: page.text))
+            let csv = try await visitor.get(csvLink.replacingOccurrences(of: "&amp;", with: "&"))
+            let lines = csv.text.components(separatedBy: "\r\n").dropLast()
+            #expect(
+                lines.first
+                    == "account_id,addon_id,addon_version,at,consent_receipt_id,event_id,event_type,fields,hash,seq",
+                "\(lines.first ?? "")")
+            #expect(lines.filter { $0.hasPrefix("account_id,") }.count == 1)
+            #expect(lines.count == seen.count + 1, "\(lines.count) lines for \(seen.count) shares")
             // A filter of the page carries into its download.
             let filtered = try await visitor.get("/console/admin/audit?addon=recorder&account=\(bob)")
             let bobLink = try #require(

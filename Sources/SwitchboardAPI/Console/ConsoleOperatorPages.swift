@@ -187,21 +187,52 @@ struct ConsoleOperatorPages {
         return routes.page(page, request, context)
     }
 
-    /// The whole answer of `GET /v1/admin/audit` as a file: the API's own CSV or NDJSON.
+    /// The whole answer of `GET /v1/admin/audit` as a file, the API's own CSV or NDJSON, read
+    /// `console.audit_download_page` shares at a time and streamed, so that a download of any
+    /// length holds one page in memory and none is cut short.
     @Sendable func download(_ request: Request, context: AppContext) async throws -> Response {
         var query = filterQuery(request)
         let format = request.uri.queryParameters["format"].map(String.init) == "ndjson" ? "ndjson" : "csv"
         query["format"] = format
-        query["limit"] = "10000"
-        var components = URLComponents()
-        components.path = "/v1/admin/audit"
-        components.queryItems = query.sorted { $0.key < $1.key }.map { URLQueryItem(name: $0.key, value: $0.value) }
-        let inner = Request(
-            head: .init(method: .get, scheme: nil, authority: nil, path: components.string ?? "/v1/admin/audit"),
-            body: .init(buffer: .init()))
-        var response = try await auditRoutes.audit(inner, context: context)
+        query["limit"] = String(routes.console.settings.auditDownloadPage)
+        let (filters, auditRoutes) = (query, self.auditRoutes)
+        @Sendable func page(after cursor: String?) async throws -> (shares: [ShareView], next: String?) {
+            var components = URLComponents()
+            components.path = "/v1/admin/audit"
+            components.queryItems = filters.merging(cursor.map { ["cursor": $0] } ?? [:]) { $1 }
+                .sorted { $0.key < $1.key }.map { URLQueryItem(name: $0.key, value: $0.value) }
+            let inner = Request(
+                head: .init(method: .get, scheme: nil, authority: nil, path: components.string ?? "/v1/admin/audit"),
+                body: .init(buffer: .init()))
+            guard case .page(let shares, _, let next) = try await auditRoutes.auditAnswer(inner) else {
+                return ([], nil)
+            }
+            return (shares, next)
+        }
+        @Sendable func text(_ shares: [ShareView], first: Bool) throws -> String {
+            format == "csv"
+                ? CSVResponse.text(AuditOutput.rows(shares), columns: AuditOutput.columns, header: first)
+                : try AuditOutput.ndjson(shares)
+        }
+        // The first page before the answer starts: a bad filter is refused with a page that says so.
+        let first = try await page(after: nil)
+        let opening = try text(first.shares, first: true)
+        var headers = HTTPFields()
+        headers[.contentType] = format == "csv" ? "text/csv; charset=utf-8" : "application/x-ndjson"
+        headers[.contentDisposition] = "attachment; filename=\"switchboard-audit.\(format)\""
+        var response = Response(
+            status: .ok, headers: headers,
+            body: ResponseBody { writer in
+                try await writer.write(ByteBuffer(string: opening))
+                var next = first.next
+                while let cursor = next {
+                    let more = try await page(after: cursor)
+                    try await writer.write(ByteBuffer(string: try text(more.shares, first: false)))
+                    next = more.next
+                }
+                try await writer.finish(nil)
+            })
         ConsoleRenderer.secure(&response)
-        response.headers[.contentDisposition] = "attachment; filename=\"switchboard-audit.\(format)\""
         return response
     }
 

@@ -34,14 +34,20 @@ package struct ConsoleSettings: Sendable {
     package var smsFrom: String?
     /// Shown in authenticator apps beside the account's email.
     package var issuer: String
+    /// Shares read per query while an audit download streams the whole answer
+    /// (`console.audit_download_page`): what one query holds in memory.
+    package var auditDownloadPage: Int
 
     package init(
-        secureCookies: Bool = false, smsAccountID: String? = nil, smsFrom: String? = nil, issuer: String = "Switchboard"
+        secureCookies: Bool = false, smsAccountID: String? = nil, smsFrom: String? = nil,
+        issuer: String = "Switchboard",
+        auditDownloadPage: Int = 10_000
     ) {
         self.secureCookies = secureCookies
         self.smsAccountID = smsAccountID
         self.smsFrom = smsFrom
         self.issuer = issuer
+        self.auditDownloadPage = auditDownloadPage
     }
 
     /// Whether SMS codes can be sent.

@@ -41,7 +41,7 @@ extension ConsoleTemplates {
         <label for="until">Until</label><input id="until" name="until" value="{{until}}" placeholder="2026-12-31T23:59:59Z">
         <button type="submit">Search</button>
         </form>
-        <p>Download: <a href="{{csv}}" id="download-csv">CSV</a> · <a href="{{ndjson}}">NDJSON</a> (up to 10,000 shares)</p>
+        <p>Download: <a href="{{csv}}" id="download-csv">CSV</a> · <a href="{{ndjson}}">NDJSON</a>: every share the filters select</p>
         {{#empty}}<p>No shares match.</p>{{/empty}}
         {{^empty}}
         <div class="scroll"><table>

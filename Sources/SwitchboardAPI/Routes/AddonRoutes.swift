@@ -265,7 +265,7 @@ struct AddonRoutes {
     }
 }
 
-struct ShareView: Encodable {
+struct ShareView: Encodable, Sendable {
     var seq: Int64
     var at: String?
     var addonId: String
@@ -312,15 +312,21 @@ struct ShareView: Encodable {
 /// CSV output with a header row from the union of keys, RFC 4180 quoting.
 enum CSVResponse {
     static func make(_ rows: [[String: Any]], filename: String) -> Response {
-        let columns = Array(Set(rows.flatMap(\.keys))).sorted()
-        var text = columns.map(quote).joined(separator: ",") + "\r\n"
-        for row in rows {
-            text += columns.map { column in row[column].map { quote(cell($0)) } ?? "" }.joined(separator: ",") + "\r\n"
-        }
+        let text = self.text(rows, columns: Array(Set(rows.flatMap(\.keys))).sorted(), header: true)
         var headers = HTTPFields()
         headers[.contentType] = "text/csv; charset=utf-8"
         headers[.contentDisposition] = "attachment; filename=\"\(filename)\""
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    /// `rows` as CSV lines (RFC 4180: CRLF, quoted where a cell needs it), `columns` in that
+    /// order, after a header line of the column names when `header`.
+    static func text(_ rows: [[String: Any]], columns: [String], header: Bool) -> String {
+        var text = header ? columns.map(quote).joined(separator: ",") + "\r\n" : ""
+        for row in rows {
+            text += columns.map { column in row[column].map { quote(cell($0)) } ?? "" }.joined(separator: ",") + "\r\n"
+        }
+        return text
     }
 
     /// A JSON value as one cell: text and numbers as they are, objects and lists as compact JSON

@@ -86,6 +86,35 @@ struct AuditRoutes {
 
     /// `GET /v1/admin/audit?addon=&account=&field=&category=&since=&until=&format=json|csv|ndjson`
     @Sendable func audit(_ request: Request, context: AppContext) async throws -> Response {
+        switch try await auditAnswer(request) {
+        case .summary(let counts, let format):
+            var headers = HTTPFields()
+            headers[.contentType] =
+                format == "csv"
+                ? "text/csv; charset=utf-8" : format == "ndjson" ? "application/x-ndjson" : "application/json"
+            return Response(
+                status: .ok, headers: headers,
+                body: .init(byteBuffer: ByteBuffer(string: AuditFormatter.render(summary: counts, format: format))))
+        case .page(let shares, let format, let next):
+            var response = try AuditOutput.response(shares, format: format, nextCursor: next)
+            if let next { response.headers[HTTPField.Name("Link")!] = Self.nextLink(request, cursor: next) }
+            return response
+        }
+    }
+
+    /// What `GET /v1/admin/audit` answers, before it is written out.
+    enum AuditAnswer {
+        /// `summary=true`: shares counted per day.
+        case summary([ShareSummary.DayCount], format: String)
+        /// One page of shares in ledger order, and the cursor of the next when there may be one.
+        case page([ShareView], format: String, next: String?)
+    }
+
+    /// Reads the request's filters (refusing a bad one with the field and the fix) and the page of
+    /// the ledger they select. The console's download calls it page after page.
+    /// - Throws: `Problem` 404 for an add-on neither loaded nor in the ledger, 422 naming a bad
+    ///   parameter; what the database throws.
+    func auditAnswer(_ request: Request) async throws -> AuditAnswer {
         var query = Ledger.Query()
         if let given = request.uri.queryParameters["addon"].map(String.init) {
             guard let id = try await services.addons.auditedAddonID(given) else {
@@ -120,19 +149,11 @@ struct AuditRoutes {
         try parameters.finish()
         if summary == true {
             let counts = try await services.addons.writer.pool.read { [query] db in try ShareSummary.perDay(db, query) }
-            var headers = HTTPFields()
-            headers[.contentType] =
-                format == "csv"
-                ? "text/csv; charset=utf-8" : format == "ndjson" ? "application/x-ndjson" : "application/json"
-            return Response(
-                status: .ok, headers: headers,
-                body: .init(byteBuffer: ByteBuffer(string: AuditFormatter.render(summary: counts, format: format))))
+            return .summary(counts, format: format)
         }
         let entries = try await services.addons.writer.pool.read { [query] db in try Ledger.query(db, query) }
         let next = entries.count == query.limit ? entries.last.map { Cursor.encode(String($0.seq)) } : nil
-        var response = try AuditOutput.response(ShareView.views(of: entries), format: format, nextCursor: next)
-        if let next { response.headers[HTTPField.Name("Link")!] = Self.nextLink(request, cursor: next) }
-        return response
+        return .page(ShareView.views(of: entries), format: format, next: next)
     }
 
     /// The next page's address as a `Link` header value (RFC 8288, `rel="next"`): the request's
@@ -146,6 +167,12 @@ struct AuditRoutes {
 
 /// Ledger rows as JSON, CSV or NDJSON (one JSON object a line, for SIEM ingestion).
 enum AuditOutput {
+    /// The CSV columns of ``rows(_:)``, in the order written.
+    static let columns = [
+        "account_id", "addon_id", "addon_version", "at", "consent_receipt_id", "event_id", "event_type", "fields",
+        "hash", "seq",
+    ]
+
     static func rows(_ shares: [ShareView]) -> [[String: Any]] {
         shares.map { share in
             [
@@ -157,17 +184,23 @@ enum AuditOutput {
         }
     }
 
+    /// One NDJSON line per share.
+    static func ndjson(_ shares: [ShareView]) throws -> String {
+        let encoder = SnakeCaseJSON.encoder()
+        var text = ""
+        for share in shares { text += String(decoding: try encoder.encode(share), as: UTF8.self) + "\n" }
+        return text
+    }
+
     static func response(_ shares: [ShareView], format: String, nextCursor: String?) throws -> Response {
         switch format {
         case "csv":
             return CSVResponse.make(rows(shares), filename: "audit.csv")
         case "ndjson":
-            let encoder = SnakeCaseJSON.encoder()
-            var text = ""
-            for share in shares { text += String(decoding: try encoder.encode(share), as: UTF8.self) + "\n" }
             var headers = HTTPFields()
             headers[.contentType] = "application/x-ndjson"
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+            return Response(
+                status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: try ndjson(shares))))
         default:
             return try JSONResponse.make(Page(data: shares, nextCursor: nextCursor))
         }

@@ -19,6 +19,9 @@ extension ServeConfiguration {
         /// The account whose messaging sends SMS sign-in codes, and its sender id; both or neither.
         public var smsAccount: String?
         public var smsFrom: String?
+        /// Shares read per query while the operator's audit download streams the whole answer:
+        /// 1 to 10,000 (the API's largest page), default 10,000.
+        public var auditDownloadPage = 10_000
         public init() {}
     }
 
@@ -27,7 +30,7 @@ extension ServeConfiguration {
         reader.object("console") { sub in
             sub.allow([
                 "enabled", "idle_minutes", "absolute_hours", "countries_file", "secure_cookies", "sms_account",
-                "sms_from",
+                "sms_from", "audit_download_page",
             ])
             sub.bool("enabled", into: &console.enabled)
             sub.int("idle_minutes", in: 1...1440, into: &console.idleMinutes)
@@ -39,6 +42,7 @@ extension ServeConfiguration {
             if given { console.secureCookies = secure }
             sub.optionalString("sms_account", into: &console.smsAccount)
             sub.optionalString("sms_from", into: &console.smsFrom)
+            sub.int("audit_download_page", in: 1...10_000, into: &console.auditDownloadPage)
             if (console.smsAccount == nil) != (console.smsFrom == nil) {
                 sub.record(
                     console.smsAccount == nil ? "sms_account" : "sms_from",

@@ -164,7 +164,8 @@ public final class Daemon: Sendable {
                 } ?? CountryLookup(),
                 settings: ConsoleSettings(
                     secureCookies: config.console.secureCookies ?? (config.http.tls != nil),
-                    smsAccountID: config.console.smsAccount, smsFrom: config.console.smsFrom),
+                    smsAccountID: config.console.smsAccount, smsFrom: config.console.smsFrom,
+                    auditDownloadPage: config.console.auditDownloadPage),
                 verifyLedger: { [addons, ledger, root = layout.root.path] in
                     try await Daemon.verifyLedger(
                         addons: addons, ledger: ledger, dataDirectory: root, checkpointDirectory: nil)
