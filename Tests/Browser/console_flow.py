@@ -20,6 +20,7 @@ import hashlib
 import hmac
 import io
 import os
+import re
 import struct
 import sys
 import time
@@ -538,6 +539,15 @@ class Flow:
         first = browser.all("table tbody tr")[0].text
         check("message.status" in first, f"the share row is not a message.status event: {first}")
         check("usage.status" in first, f"the share row does not list usage.status: {first}")
+        # Each share: its event id and the fields it carried, all of them granted ones.
+        self.shares = {}
+        for row in browser.all("table tbody tr"):
+            cells = [cell.get_attribute("textContent") for cell in row.find_elements(By.TAG_NAME, "td")]
+            event = re.search(r"evt_[A-Za-z0-9_-]+", cells[1])
+            check(event, f"the share row names no event id: {cells}")
+            fields = set(re.findall(r"([a-z]+\.[a-z_]+) \((?:clear|pseudonym)\)", cells[2]))
+            check(fields and fields <= self.granted, f"the share of {event.group(0)} carried {fields}, granted {self.granted}")
+            self.shares[event.group(0)] = fields
         browser.screenshot("shares")
 
     # f
@@ -616,6 +626,12 @@ class Flow:
             any(len(row) > column and row[column] == self.account_id for row in table[1:]),
             f"no CSV row is for {self.account_id}: {body[:300]}",
         )
+        # The operator's record of each share the customer saw: the same event, the same fields.
+        event_column, fields_column = header.index("event_id"), header.index("fields")
+        recorded = {row[event_column]: {pair.split(":")[0] for pair in row[fields_column].split()} for row in table[1:]}
+        for event, fields in self.shares.items():
+            check(event in recorded, f"the audit CSV has no row for {event}, which the customer saw shared")
+            check(recorded[event] == fields, f"the audit CSV lists {recorded[event]} for {event}; the customer saw {fields}")
 
         admin.open("/console/admin/verify")
         admin.expect_heading("Ledger verification", "the verification page")
