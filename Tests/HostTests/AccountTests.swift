@@ -142,6 +142,24 @@ import Testing
         }
     }
 
+    /// Guesses at the present password count against the authentication throttle as sign-ins do:
+    /// a stolen API key or session cannot try passwords without limit, then change the password
+    /// and sign its owner out everywhere.
+    @Test func guessesAtThePresentPasswordAreThrottled() async throws {
+        try await TestDaemon.withRouter(configure: { $0.rateLimits.authFailures = 5 }) { daemon in
+            let (_, client) = try await daemon.signUp()
+            for index in 0..<5 {
+                let guess = try await client.patch(
+                    "/v1/account", json: ["password": "new-lantern-orchid-77", "current_password": "guess-\(index)"])
+                #expect(guess.status == 422 && guess.errorFields == ["current_password"], "\(guess.text)")
+            }
+            let throttled = try await client.patch(
+                "/v1/account", json: ["password": "new-lantern-orchid-77", "current_password": "plum-harbor-violet-42"])
+            #expect(throttled.status == 429, "\(throttled.text)")
+            #expect(throttled.headers.first(name: "Retry-After").flatMap { Int($0) } ?? 0 > 0)
+        }
+    }
+
     @Test func repeatedFailedAuthenticationIsThrottled() async throws {
         try await TestDaemon.withRouter(configure: { $0.rateLimits.authFailures = 5 }) { daemon in
             let (id, client) = try await daemon.signUp()

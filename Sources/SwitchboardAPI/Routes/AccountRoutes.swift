@@ -266,7 +266,17 @@ struct AccountRoutes {
         try input.finish()
         guard let account = try await accounts.find(id: accountID) else { throw Problem.notFound("account") }
         if let password {
-            guard let current, try await accounts.passwordMatches(accountID: accountID, password: current) else {
+            guard let current, !current.isEmpty, let email = account.email else {
+                throw Problem.invalid("current_password", "must be given and match your present password to change it")
+            }
+            // A guess at the present password counts against the authentication throttle as a
+            // sign-in does (per address and per account): a stolen session or key must not be able
+            // to guess it without limit, then change it and sign the owner out everywhere.
+            do {
+                _ = try await verifyPassword(
+                    email: email, password: current,
+                    client: services.clientAddresses.clientAddress(of: request, context: context))
+            } catch let problem as Problem where problem.status == .unauthorized {
                 throw Problem.invalid("current_password", "must be given and match your present password to change it")
             }
             if let problem = accounts.policy.problem(
