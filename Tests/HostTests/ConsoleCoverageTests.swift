@@ -563,6 +563,40 @@ import Testing
         }
     }
 
+    /// Addresses the console serves only by POST, or not at all by that method, answer with the
+    /// console's "Not found" page and headers, never an empty answer; an error page's "Go back"
+    /// leads to the page the form was on; a half-finished sign-in can sign out.
+    @Test func everyConsoleAnswerIsAPageAndEveryStageCanSignOut() async throws {
+        try await withDaemon { daemon in
+            let email = "stages@example.com"
+            _ = try await daemon.signUp(email: email)
+            var visitor = ConsoleVisitor(daemon)
+            for path in ["/console/sign-out", "/console/addons/reporting/grant", "/console/admin/sign-out"] {
+                let answer = try await visitor.get(path)
+                #expect(answer.status == 404 || answer.status == 405, "\(path): \(answer.status)")
+                #expect(answer.contentType?.hasPrefix("text/html") == true, "\(path)")
+                #expect(answer.headers.first(name: "Content-Security-Policy") != nil, "\(path)")
+                #expect(answer.text.contains("Not found"), "\(path): \(answer.text)")
+            }
+            // Signed in with the password, before the second factor: no navigation, but a way out.
+            let signedIn = try await visitor.submit(
+                "/console/sign-in", to: "/console/sign-in", [("email", email), ("password", Self.password)])
+            #expect(signedIn.headers.first(name: "Location") == "/console/enrol")
+            let enrol = try await visitor.get("/console/enrol")
+            #expect(enrol.text.contains(#"action="/console/sign-out""#), "\(enrol.text)")
+            let csrf = try #require(ConsoleVisitor.csrf(in: enrol.text))
+            // A form refused for its token leads back to the page it was posted from.
+            visitor.extraHeaders = [("Referer", daemon.baseURL + "/console/enrol")]
+            let refused = try await visitor.post("/console/enrol/totp", [("csrf", "wrong"), ("code", "123456")])
+            #expect(refused.status == 403)
+            #expect(refused.text.contains(#"<a href="/console/enrol">Go back</a>"#), "\(refused.text)")
+            visitor.extraHeaders = []
+            let out = try await visitor.post("/console/sign-out", [("csrf", csrf)])
+            #expect(out.headers.first(name: "Location") == "/console/sign-in")
+            #expect(try await visitor.get("/console/enrol").headers.first(name: "Location") == "/console/sign-in")
+        }
+    }
+
     // MARK: 8. The customer's pages
 
     /// The messages page filters by status and direction as `GET /v1/messages` does, one message's

@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import SwitchboardCore
 
@@ -49,10 +50,13 @@ struct ConsoleSessionMiddleware: RouterMiddleware {
 struct ConsoleErrorMiddleware: RouterMiddleware {
     typealias Context = AppContext
     let renderer: ConsoleRenderer
+    /// Only requests whose path starts with this are answered with pages; others pass untouched.
+    var onlyUnder: String = ""
 
     func handle(_ request: Request, context: AppContext, next: (Request, AppContext) async throws -> Response)
         async throws -> Response
     {
+        guard request.uri.path.hasPrefix(onlyUnder) else { return try await next(request, context) }
         do {
             // Storage faults and anything unforeseen become the API's problems first (a 503 with
             // Retry-After for a full disk, a 500 that tells nothing of the inside), then pages with
@@ -84,13 +88,15 @@ struct ConsoleErrorMiddleware: RouterMiddleware {
         }
     }
 
-    /// Where "Go back" leads: the page a form was posted from, the console's start otherwise (a
-    /// page that failed to show would fail again).
+    /// Where "Go back" leads: the console page a form was posted from (its `Referer`, which the
+    /// console's `Referrer-Policy: same-origin` keeps to this site; only its path and query are
+    /// used), the console's start otherwise (a page that failed to show would fail again, and a
+    /// form's action address answers only POST).
     static func back(_ request: Request) -> String {
-        let path = request.uri.path
-        guard request.method == .post, path.hasPrefix("/console") else {
-            return path.hasPrefix("/console/admin") ? "/console/admin" : "/console"
-        }
-        return path
+        let start = request.uri.path.hasPrefix("/console/admin") ? "/console/admin" : "/console"
+        guard request.method == .post, let referer = request.headers[.referer],
+            let from = URLComponents(string: referer), from.path.hasPrefix(start)
+        else { return start }
+        return from.path + (from.percentEncodedQuery.map { "?" + $0 } ?? "")
     }
 }

@@ -68,7 +68,14 @@ struct ConsoleRenderer: Sendable {
             values["signedIn"] = true
             values["signOutAction"] = session.role == .operator ? "/console/admin/sign-out" : "/console/sign-out"
         }
-        if let session { values["csrf"] = session.csrfToken }
+        if let session {
+            values["csrf"] = session.csrfToken
+            // Before the second factor there is no navigation, but signing out works at every stage.
+            if session.stage != .active {
+                values["pendingSignOut"] = true
+                values["signOutAction"] = session.role == .operator ? "/console/admin/sign-out" : "/console/sign-out"
+            }
+        }
         let html =
             library.render(Self.clean(values), withTemplate: page.template) ?? "template \(page.template) is missing"
         var response = Response(

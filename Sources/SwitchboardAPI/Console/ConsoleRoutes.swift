@@ -15,6 +15,10 @@ struct ConsoleRoutes: Sendable {
     var cookies: ConsoleCookies { ConsoleCookies(secure: console.settings.secureCookies) }
 
     func add(to router: Router<AppContext>) {
+        // Around the whole router: a method a console address does not serve (GET of a form's
+        // action, PUT, HEAD…) is refused before any group's middleware runs; it gets the
+        // console's "Not found" page and headers, not an empty answer.
+        router.add(middleware: ConsoleErrorMiddleware(renderer: renderer, onlyUnder: "/console"))
         router.get("console/style.css") { _, _ in ConsoleRenderer.stylesheet() }
         let open = router.group("console").add(middleware: ConsoleErrorMiddleware(renderer: renderer))
         let signIn = ConsoleSignIn(routes: self)

@@ -35,6 +35,12 @@ enum ConsoleTemplates {
         <button type="submit" class="link">Sign out</button>
         </form>
         {{/signedIn}}
+        {{#pendingSignOut}}
+        <form method="post" action="{{signOutAction}}" class="inline">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <button type="submit" class="link">Sign out</button>
+        </form>
+        {{/pendingSignOut}}
         </header>
         <main id="main">
         <h1>{{title}}</h1>
