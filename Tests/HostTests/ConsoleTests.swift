@@ -555,6 +555,18 @@ struct ConsoleVisitor {
                 #expect(try await bare.post(action, [("csrf", theirs)] + fields).status == 403, "\(action)")
             }
             #expect(bare.cookies.isEmpty, "no session was started, no token given: \(bare.cookies)")
+            // A token planted in the cookie by someone who can set cookies for this host is not
+            // signed by the daemon: refused, and the sign-in page replaces it.
+            var planted = ConsoleVisitor(daemon)
+            planted.cookies["sb_form"] = "frm_attacker.chosen"
+            let plantedToken = try await planted.post(
+                "/console/sign-in",
+                [("csrf", "frm_attacker.chosen"), ("email", "grace@example.com"), ("password", Self.password)])
+            #expect(plantedToken.status == 403, "\(plantedToken.text)")
+            _ = try await planted.get("/console/sign-in")
+            #expect(planted.cookies["sb_form"] != "frm_attacker.chosen")
+            let replaced = planted.cookies["sb_form"] ?? ""
+            #expect(replaced.hasPrefix("frm_") && replaced.contains("."), "\(replaced)")
             // What browsers send from the console's own page under its referrer policy.
             elsewhere.extraHeaders = [("Sec-Fetch-Site", "same-origin")]
             #expect(

@@ -13,6 +13,7 @@ struct ConsoleRoutes: Sendable {
     /// What a form's answer shows once across its redirect.
     let flash = ConsoleFlash()
     var cookies: ConsoleCookies { ConsoleCookies(secure: console.settings.secureCookies) }
+    var formTokens: ConsoleFormTokens { ConsoleFormTokens(operatorToken: operatorToken) }
 
     func add(to router: Router<AppContext>) {
         // Around the whole router: a method a console address does not serve (GET of a form's
@@ -79,12 +80,11 @@ struct ConsoleRoutes: Sendable {
     /// A page whose form is sent before there is a session (sign-in, sign-up, the operator's
     /// sign-in). The form carries this browser's form token, which a cookie keeps (set here when the
     /// browser has none yet): a page elsewhere can neither read the cookie nor guess the token, so it
-    /// cannot sign a visitor in to an account of its choosing (login CSRF; OWASP CSRF Prevention
-    /// Cheat Sheet, "Signed Double-Submit Cookie" without the signature, as the cookie is HttpOnly,
-    /// SameSite=Strict and, behind TLS, `__Host-`).
+    /// cannot sign a visitor in to an account of its choosing (login CSRF). The token is signed
+    /// (``ConsoleFormTokens``), so one planted in the cookie is not taken.
     func preSessionPage(_ page: ConsolePage, _ request: Request, _ context: AppContext) -> Response {
-        let existing = cookies.formToken(in: request)
-        let token = existing ?? "frm_" + Identifier.randomToken(bytes: 24)
+        let existing = cookies.formToken(in: request).flatMap { formTokens.isValid($0) ? $0 : nil }
+        let token = existing ?? formTokens.make()
         var page = page
         page.data["formToken"] = token
         var response = self.page(page, request, context)
@@ -98,7 +98,8 @@ struct ConsoleRoutes: Sendable {
     func preSessionForm(_ request: Request) async throws -> ConsoleForm {
         try requireSameOrigin(request)
         let form = try await ConsoleForm.read(request, limit: services.settings.body)
-        try form.requireToken(cookies.formToken(in: request) ?? "")
+        let token = cookies.formToken(in: request).flatMap { formTokens.isValid($0) ? $0 : nil }
+        try form.requireToken(token ?? "")
         return form
     }
 
