@@ -632,9 +632,21 @@ import Testing
             #expect(delivered.text.contains(outbound) && !delivered.text.contains(inboundID))
             let failed = try await visitor.get("/console/messages?status=failed")
             #expect(!failed.text.contains(outbound) && !failed.text.contains(inboundID))
+            // Refusals are said on the page itself, which keeps its forms, its navigation and
+            // what was typed.
             let wrong = try await visitor.get("/console/messages?status=lost")
             #expect(wrong.status == 422 || wrong.status == 400, "\(wrong.status)")
             #expect(wrong.text.contains("status"), "the refusal names the field: \(wrong.text)")
+            #expect(wrong.text.contains(#"action="/console/messages""#) && wrong.text.contains("aria-current"))
+            let nul = try await visitor.submit(
+                "/console/messages", to: "/console/messages",
+                [("to", "+37255512345"), ("from", "ACME"), ("body", "half\u{0}way")])
+            #expect(nul.status == 422, "\(nul.status)")
+            #expect(nul.text.contains("U+0000"), "\(nul.text)")
+            #expect(nul.text.contains(">half\u{FFFD}way</textarea>") && nul.text.contains(#"value="ACME""#))
+            let backwards = try await visitor.get("/console/usage?from=2026-12-31&to=2026-01-01")
+            #expect(backwards.status == 422, "\(backwards.status)")
+            #expect(backwards.text.contains(#"value="2026-12-31""#) && backwards.text.contains("aria-current"))
 
             let page = try await visitor.get("/console/messages/\(outbound)")
             let history = try #require(

@@ -48,9 +48,19 @@ struct ConsoleCustomerPages {
             }
         }
         query["limit"] = "50"
-        let list =
-            try await routes.api(context).call(
-                MessageRoutes(services: services).list, .get, "/v1/messages", query: query) as? [String: Any] ?? [:]
+        var errors = errors
+        var status = status
+        var list: [String: Any] = [:]
+        do {
+            list =
+                try await routes.api(context).call(
+                    MessageRoutes(services: services).list, .get, "/v1/messages", query: query) as? [String: Any]
+                ?? [:]
+        } catch let problem as Problem {
+            // A filter the API refuses is said on the page, which keeps the send form and the filters.
+            errors += Self.messages(of: problem)
+            status = problem.status
+        }
         let statuses = MessageStatus.allCases.map { status -> [String: Any] in
             ["value": status.rawValue, "selected": (query["status"] ?? "") == status.rawValue]
         }
@@ -73,9 +83,12 @@ struct ConsoleCustomerPages {
     }
 
     @Sendable func sendMessage(_ request: Request, context: AppContext) async throws -> Response {
-        let form = try await routes.form(request, context)
+        let form = try await routes.form(request, context, allowingBadText: true)
         let values = ["to": form["to"] ?? "", "from": form["from"] ?? "", "body": form.raw("body") ?? ""]
+            .mapValues(ConsoleForm.shown)
         do {
+            // Text the API would refuse is refused here with what was typed kept on the page.
+            try form.requireCleanText()
             let sent =
                 try await routes.api(context).call(
                     MessageRoutes(services: services).send, .post, "/v1/messages",
@@ -365,9 +378,20 @@ struct ConsoleCustomerPages {
                 query[name] = value
             }
         }
-        let daily =
-            try await routes.api(context).call(UsageRoutes(services: services).daily, .get, "/v1/usage", query: query)
-            as? [String: Any] ?? [:]
+        var daily: [String: Any] = [:]
+        var errors: [String] = []
+        var status = HTTPResponse.Status.ok
+        do {
+            daily =
+                try await routes.api(context).call(
+                    UsageRoutes(services: services).daily, .get, "/v1/usage", query: query)
+                as? [String: Any] ?? [:]
+        } catch let problem as Problem {
+            // A range the API refuses (the end before the start…) is said on the page, as typed.
+            errors = Self.messages(of: problem)
+            status = problem.status
+            daily = ["from": query["from"] ?? "", "to": query["to"] ?? ""]
+        }
         let days = daily.rows("days").map { day -> [String: Any] in
             var row = day
             let counts = day["messages"] as? [String: Int] ?? [:]
@@ -390,7 +414,7 @@ struct ConsoleCustomerPages {
                 data: [
                     "days": rows, "from": daily["from"] ?? "", "to": daily["to"] ?? "",
                     "total": days.compactMap { $0["count"] as? Int }.reduce(0, +),
-                ]),
+                ], status: status, errors: errors),
             request, context)
     }
 

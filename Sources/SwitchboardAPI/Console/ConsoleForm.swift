@@ -34,12 +34,20 @@ struct ConsoleForm {
             throw Problem.invalid(
                 bad, "is not valid form encoding (percent-encoded UTF-8); send it from the console's page")
         }
-        // The API's rule for text (JSONInput): no NUL, which would cut a value short in C code.
-        if let bad = form.pairs.first(where: { $0.value.contains("\u{0}") || $0.name.contains("\u{0}") }) {
-            throw Problem.invalid(bad.name, "must not contain U+0000")
-        }
         return form
     }
+
+    /// Refuses text the API refuses (JSONInput): a NUL, which would cut a value short in C code.
+    /// - Throws: `Problem` 422 naming the first such field.
+    func requireCleanText() throws {
+        if let bad = pairs.first(where: { $0.value.contains("\u{0}") || $0.name.contains("\u{0}") }) {
+            throw Problem.invalid(bad.name, "must not contain U+0000 (a NUL character); remove it and send again")
+        }
+    }
+
+    /// A typed value as a page shows it back: a NUL (which HTML cannot carry) as U+FFFD, so the
+    /// person sees where it was.
+    static func shown(_ value: String) -> String { value.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") }
 
     /// Names of fields whose percent-encoding did not decode to UTF-8.
     private(set) var undecodable: [String] = []

@@ -70,10 +70,13 @@ struct ConsoleRoutes: Sendable {
         renderer.render(page, session: context.console, path: request.uri.path)
     }
 
-    /// Reads a form posted by a signed-in page and checks its CSRF token.
-    func form(_ request: Request, _ context: AppContext) async throws -> ConsoleForm {
+    /// Reads a form posted by a signed-in page and checks its CSRF token, and its text unless
+    /// `allowingBadText` (the handler then calls ``ConsoleForm/requireCleanText()`` itself, to
+    /// show a refusal beside what was typed).
+    func form(_ request: Request, _ context: AppContext, allowingBadText: Bool = false) async throws -> ConsoleForm {
         let form = try await ConsoleForm.read(request, limit: services.settings.body)
         try form.requireToken(context.console?.csrfToken ?? "")
+        if !allowingBadText { try form.requireCleanText() }
         return form
     }
 
@@ -95,11 +98,12 @@ struct ConsoleRoutes: Sendable {
     /// Reads a form sent before there is a session and checks where it came from and its form token.
     /// - Throws: `Problem` 403 "Cross-site form" or "Form expired" (a form without this browser's
     ///   token: sent from elsewhere, or from a page shown before the browser was closed).
-    func preSessionForm(_ request: Request) async throws -> ConsoleForm {
+    func preSessionForm(_ request: Request, allowingBadText: Bool = false) async throws -> ConsoleForm {
         try requireSameOrigin(request)
         let form = try await ConsoleForm.read(request, limit: services.settings.body)
         let token = cookies.formToken(in: request).flatMap { formTokens.isValid($0) ? $0 : nil }
         try form.requireToken(token ?? "")
+        if !allowingBadText { try form.requireCleanText() }
         return form
     }
 

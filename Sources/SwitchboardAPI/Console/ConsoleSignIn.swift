@@ -85,15 +85,18 @@ struct ConsoleSignIn {
     /// Creates the account through `POST /v1/accounts` itself (its fields' rules, its early and
     /// counted sign-up throttle), then signs the new account in; a refusal keeps what was typed.
     @Sendable func signUp(_ request: Request, context: AppContext) async throws -> Response {
-        let form = try await routes.preSessionForm(request)
+        let form = try await routes.preSessionForm(request, allowingBadText: true)
         let values: [String: Any] = [
-            "name": form["name"] ?? "", "email": form["email"] ?? "", "company": form["company"] ?? "",
+            "name": ConsoleForm.shown(form["name"] ?? ""), "email": ConsoleForm.shown(form["email"] ?? ""),
+            "company": ConsoleForm.shown(form["company"] ?? ""),
         ]
         var body: [String: Any] = [:]
         for field in ["name", "email", "company"] { if let value = form[field] { body[field] = value } }
         if let password = form.raw("password"), !password.isEmpty { body["password"] = password }
         let accountID: String
         do {
+            // Text the API would refuse is refused here with what was typed kept on the page.
+            try form.requireCleanText()
             let created =
                 try await routes.api(context, forwarding: request).call(
                     accounts.signUp, .post, "/v1/accounts", body: body) as? [String: Any] ?? [:]
@@ -162,6 +165,7 @@ struct ConsoleSignIn {
         let accountID = session.accountID!
         let form = try await ConsoleForm.read(request, limit: services.settings.body)
         try form.requireToken(session.csrfToken)
+        try form.requireCleanText()
         let code = form["code"] ?? ""
         let client = services.clientAddresses.clientAddress(of: request, context: context)
         let passed: Bool
@@ -214,6 +218,7 @@ struct ConsoleSignIn {
         let session = context.console!
         let form = try await ConsoleForm.read(request, limit: services.settings.body)
         try form.requireToken(session.csrfToken)
+        try form.requireCleanText()
         let factors = try await console.factors.status(accountID: session.accountID!)
         guard let number = factors.smsNumber else { return ConsoleRenderer.redirect("/console/second-factor") }
         let client = services.clientAddresses.clientAddress(of: request, context: context)
@@ -291,6 +296,7 @@ struct ConsoleSignIn {
         let session = context.console!
         let form = try await ConsoleForm.read(request, limit: services.settings.body)
         try form.requireToken(session.csrfToken)
+        try form.requireCleanText()
         guard let codes = try await console.factors.confirmTOTP(accountID: session.accountID!, code: form["code"] ?? "")
         else {
             return try await enrol(
@@ -305,6 +311,7 @@ struct ConsoleSignIn {
         let session = context.console!
         let form = try await ConsoleForm.read(request, limit: services.settings.body)
         try form.requireToken(session.csrfToken)
+        try form.requireCleanText()
         let number = form["number"] ?? ""
         guard PhoneNumber.isE164(number) else {
             return try await enrol(
@@ -322,6 +329,7 @@ struct ConsoleSignIn {
         let session = context.console!
         let form = try await ConsoleForm.read(request, limit: services.settings.body)
         try form.requireToken(session.csrfToken)
+        try form.requireCleanText()
         let number = form["number"] ?? ""
         guard PhoneNumber.isE164(number),
             try await console.sessions.answerChallenge(
@@ -363,6 +371,7 @@ struct ConsoleSignIn {
         let session = context.console!
         let form = try await ConsoleForm.read(request, limit: services.settings.body)
         try form.requireToken(session.csrfToken)
+        try form.requireCleanText()
         try await console.sessions.end(sessionID: session.id)
         var response = ConsoleRenderer.redirect(
             session.role == .operator ? "/console/admin/sign-in" : "/console/sign-in")
@@ -375,6 +384,7 @@ struct ConsoleSignIn {
         let session = context.console!
         let form = try await ConsoleForm.read(request, limit: services.settings.body)
         try form.requireToken(session.csrfToken)
+        try form.requireCleanText()
         try await console.sessions.endAll(accountID: session.accountID!)
         try await services.accounts.endAllSessions(accountID: session.accountID!)
         var response = ConsoleRenderer.redirect("/console/sign-in")
