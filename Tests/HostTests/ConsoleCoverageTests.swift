@@ -31,7 +31,7 @@ import Testing
         let confirmed = try await visitor.post(
             "/console/enrol/totp",
             [("csrf", ConsoleVisitor.csrf(in: enrol.text) ?? ""), ("code", ConsoleSessionTests.code(totp, clock))])
-        #expect(confirmed.status == 200)
+        #expect(confirmed.status == 303)
         return (visitor, totp)
     }
 

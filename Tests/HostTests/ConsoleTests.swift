@@ -265,8 +265,14 @@ struct ConsoleVisitor {
         let confirmed = try await visitor.post(
             "/console/enrol/totp",
             [("csrf", ConsoleVisitor.csrf(in: enrol.text) ?? ""), ("code", code(totp, clock))])
-        #expect(confirmed.status == 200)
-        #expect(confirmed.text.components(separatedBy: "<li><code>").count - 1 == SecondFactors.recoveryCodeCount)
+        // Post/Redirect/Get: the codes are on the page the answer leads to, once.
+        #expect(confirmed.status == 303)
+        let shownAt = try #require(confirmed.headers.first(name: "Location"))
+        #expect(shownAt.hasPrefix("/console/settings/recovery-codes?once="))
+        let codes = try await visitor.get(shownAt)
+        #expect(codes.text.contains("Your recovery codes"))
+        #expect(codes.text.components(separatedBy: "<li><code>").count - 1 == SecondFactors.recoveryCodeCount)
+        #expect(try await visitor.get(shownAt).text.components(separatedBy: "<li><code>").count == 1, "shown once")
         return (visitor, totp)
     }
 
@@ -848,8 +854,9 @@ struct ConsoleVisitor {
             let confirmed = try await visitor.post(
                 "/console/enrol/sms/confirm",
                 [("csrf", ConsoleVisitor.csrf(in: sent.text) ?? ""), ("number", "+37255500001"), ("code", code)])
-            #expect(confirmed.status == 200)
-            #expect(confirmed.text.contains("recovery-codes"))
+            #expect(confirmed.status == 303)
+            let recoveryPage = try await visitor.get(try #require(confirmed.headers.first(name: "Location")))
+            #expect(recoveryPage.text.contains(#"id="recovery-codes""#), "\(recoveryPage.text)")
             #expect(try await visitor.get("/console/messages").status == 200)
 
             // A new browser: the second-factor page offers a code by SMS.

@@ -356,7 +356,8 @@ struct ConsoleCustomerPages {
     /// The new recovery codes, shown once after ``newRecoveryCodes(_:context:)``; afterwards the
     /// settings page, saying so.
     @Sendable func recoveryCodes(_ request: Request, context: AppContext) async throws -> Response {
-        guard let codes = routes.once(request, context)?["codes"] as? [String] else {
+        let shown = routes.once(request, context)
+        guard let codes = shown?["codes"] as? [String] else {
             return try await settingsPage(
                 request, context,
                 notice:
@@ -365,7 +366,8 @@ struct ConsoleCustomerPages {
         }
         return routes.page(
             ConsolePage(
-                "recovery_codes", title: "Your new recovery codes", data: ["codes": codes, "next": "/console/settings"]),
+                "recovery_codes", title: shown?["title"] as? String ?? "Your new recovery codes",
+                data: ["codes": codes, "next": shown?["next"] as? String ?? "/console/settings"]),
             request, context)
     }
 

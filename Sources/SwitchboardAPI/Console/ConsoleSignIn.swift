@@ -353,16 +353,20 @@ struct ConsoleSignIn {
         } else {
             response = ConsoleRenderer.redirect("/console/settings")
         }
-        guard !codes.isEmpty else { return response }
-        let shown = routes.renderer.render(
-            ConsolePage("recovery_codes", title: "Your recovery codes", data: ["codes": codes, "next": "/console"]),
-            session: nil, path: request.uri.path)
-        // The codes are shown on this answer itself (never stored readable); the new session cookie rides along.
-        var page = shown
-        for cookie in response.headers[values: .setCookie] {
-            page.headers.append(HTTPField(name: .setCookie, value: cookie))
-        }
-        return page
+        guard !codes.isEmpty, response.status == .seeOther else { return response }
+        // Post/Redirect/Get, as every other form: the codes travel once, in memory, to the page that
+        // shows them (bound to this session, whose id the activation keeps), so a reload neither
+        // posts the code again nor shows the codes twice. The new session cookie rides along.
+        let path = "/console/settings/recovery-codes"
+        let first = session.stage == .enrol
+        let once = routes.flash.put(
+            session: session.id, path: path,
+            [
+                "codes": codes, "next": first ? "/console" : "/console/settings",
+                "title": first ? "Your recovery codes" : "Your new recovery codes",
+            ])
+        response.headers[.location] = "\(path)?once=\(once)"
+        return response
     }
 
     // MARK: Sign-out
