@@ -710,6 +710,8 @@ struct ConsoleVisitor {
             let csv = try await visitor.get("/console/admin/audit/download?addon=reporting&format=csv")
             #expect(csv.status == 200)
             #expect(csv.contentType?.hasPrefix("text/csv") == true)
+            let xml = try await visitor.get("/console/admin/audit/download?addon=reporting&format=xml")
+            #expect(xml.status == 422 && xml.text.contains("must be csv or ndjson"), "\(xml.status)")
             // An operator session is not a customer's.
             #expect(try await visitor.get("/console/messages").headers.first(name: "Location") == "/console/sign-in")
         }

@@ -192,7 +192,11 @@ struct ConsoleOperatorPages {
     /// length holds one page in memory and none is cut short.
     @Sendable func download(_ request: Request, context: AppContext) async throws -> Response {
         var query = filterQuery(request)
-        let format = request.uri.queryParameters["format"].map(String.init) == "ndjson" ? "ndjson" : "csv"
+        let asked = request.uri.queryParameters["format"].map(String.init) ?? "csv"
+        guard asked == "csv" || asked == "ndjson" else {
+            throw Problem.invalid("format", "must be csv or ndjson")
+        }
+        let format = asked
         query["format"] = format
         query["limit"] = String(routes.console.settings.auditDownloadPage)
         let (filters, auditRoutes) = (query, self.auditRoutes)
