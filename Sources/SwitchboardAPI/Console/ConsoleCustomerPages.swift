@@ -165,7 +165,7 @@ struct ConsoleCustomerPages {
     @Sendable func keys(_ request: Request, context: AppContext) async throws -> Response {
         let shown = routes.once(request, context)
         var notice = shown?["notice"] as? String
-        if shown == nil, request.uri.queryParameters["once"] != nil {
+        if shown == nil, request.uri.queryParameters["once"].map({ !$0.isEmpty }) == true {
             notice =
                 "A key's secret is shown only once, and this one has been: the key is listed below. If you did not copy it, revoke it and create another."
         }

@@ -207,12 +207,12 @@ extension ConsoleTemplates {
         <ul>{{#erased}}<li>{{.}}</li>{{/erased}}</ul>
         <h2>What is kept, and why</h2>
         <ul>{{#kept}}<li>{{data}}: {{reason}}</li>{{/kept}}</ul>
-        <form method="post" action="/console/delete" class="stack">
+        {{^requested}}<form method="post" action="/console/delete" class="stack">
         <input type="hidden" name="csrf" value="{{csrf}}">
         <label for="confirm">Type DELETE to confirm</label>
         <input id="confirm" name="confirm" autocomplete="off" required>
         <button type="submit" class="danger">Delete my account</button>
-        </form>
+        </form>{{/requested}}
         {{/content}}{{/layout}}
         """
 
