@@ -163,9 +163,7 @@ struct ConsoleSignIn {
     @Sendable func answerSecondFactor(_ request: Request, context: AppContext) async throws -> Response {
         let session = context.console!
         let accountID = session.accountID!
-        let form = try await ConsoleForm.read(request, limit: services.settings.body)
-        try form.requireToken(session.csrfToken)
-        try form.requireCleanText()
+        let form = try await routes.form(request, context)
         let code = form["code"] ?? ""
         let client = services.clientAddresses.clientAddress(of: request, context: context)
         let passed: Bool
@@ -216,9 +214,7 @@ struct ConsoleSignIn {
     /// Sends a sign-in code by SMS through the account named in `console.sms_account`.
     @Sendable func sendSMSCode(_ request: Request, context: AppContext) async throws -> Response {
         let session = context.console!
-        let form = try await ConsoleForm.read(request, limit: services.settings.body)
-        try form.requireToken(session.csrfToken)
-        try form.requireCleanText()
+        _ = try await routes.form(request, context)
         let factors = try await console.factors.status(accountID: session.accountID!)
         guard let number = factors.smsNumber else { return ConsoleRenderer.redirect("/console/second-factor") }
         let client = services.clientAddresses.clientAddress(of: request, context: context)
@@ -294,9 +290,7 @@ struct ConsoleSignIn {
 
     @Sendable func confirmTOTP(_ request: Request, context: AppContext) async throws -> Response {
         let session = context.console!
-        let form = try await ConsoleForm.read(request, limit: services.settings.body)
-        try form.requireToken(session.csrfToken)
-        try form.requireCleanText()
+        let form = try await routes.form(request, context)
         guard let codes = try await console.factors.confirmTOTP(accountID: session.accountID!, code: form["code"] ?? "")
         else {
             return try await enrol(
@@ -309,9 +303,7 @@ struct ConsoleSignIn {
 
     @Sendable func startSMSEnrolment(_ request: Request, context: AppContext) async throws -> Response {
         let session = context.console!
-        let form = try await ConsoleForm.read(request, limit: services.settings.body)
-        try form.requireToken(session.csrfToken)
-        try form.requireCleanText()
+        let form = try await routes.form(request, context)
         let number = form["number"] ?? ""
         guard PhoneNumber.isE164(number) else {
             return try await enrol(
@@ -327,9 +319,7 @@ struct ConsoleSignIn {
 
     @Sendable func confirmSMS(_ request: Request, context: AppContext) async throws -> Response {
         let session = context.console!
-        let form = try await ConsoleForm.read(request, limit: services.settings.body)
-        try form.requireToken(session.csrfToken)
-        try form.requireCleanText()
+        let form = try await routes.form(request, context)
         let number = form["number"] ?? ""
         guard PhoneNumber.isE164(number),
             try await console.sessions.answerChallenge(
@@ -373,9 +363,7 @@ struct ConsoleSignIn {
 
     @Sendable func signOut(_ request: Request, context: AppContext) async throws -> Response {
         let session = context.console!
-        let form = try await ConsoleForm.read(request, limit: services.settings.body)
-        try form.requireToken(session.csrfToken)
-        try form.requireCleanText()
+        _ = try await routes.form(request, context)
         try await console.sessions.end(sessionID: session.id)
         var response = ConsoleRenderer.redirect(
             session.role == .operator ? "/console/admin/sign-in" : "/console/sign-in")
@@ -386,9 +374,7 @@ struct ConsoleSignIn {
     /// Ends every console and API sign-in session of the account, this one included.
     @Sendable func signOutEverywhere(_ request: Request, context: AppContext) async throws -> Response {
         let session = context.console!
-        let form = try await ConsoleForm.read(request, limit: services.settings.body)
-        try form.requireToken(session.csrfToken)
-        try form.requireCleanText()
+        _ = try await routes.form(request, context)
         try await console.sessions.endAll(accountID: session.accountID!)
         try await services.accounts.endAllSessions(accountID: session.accountID!)
         var response = ConsoleRenderer.redirect("/console/sign-in")
