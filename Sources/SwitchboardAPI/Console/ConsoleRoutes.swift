@@ -86,7 +86,7 @@ struct ConsoleRoutes: Sendable {
     /// cannot sign a visitor in to an account of its choosing (login CSRF). The token is signed
     /// (``ConsoleFormTokens``), so one planted in the cookie is not taken.
     func preSessionPage(_ page: ConsolePage, _ request: Request, _ context: AppContext) -> Response {
-        let existing = cookies.formToken(in: request).flatMap { formTokens.isValid($0) ? $0 : nil }
+        let existing = signedFormToken(in: request)
         let token = existing ?? formTokens.make()
         var page = page
         page.data["formToken"] = token
@@ -101,10 +101,14 @@ struct ConsoleRoutes: Sendable {
     func preSessionForm(_ request: Request, allowingBadText: Bool = false) async throws -> ConsoleForm {
         try requireSameOrigin(request)
         let form = try await ConsoleForm.read(request, limit: services.settings.body)
-        let token = cookies.formToken(in: request).flatMap { formTokens.isValid($0) ? $0 : nil }
-        try form.requireToken(token ?? "")
+        try form.requireToken(signedFormToken(in: request) ?? "")
         if !allowingBadText { try form.requireCleanText() }
         return form
+    }
+
+    /// This browser's form token when the daemon signed it; nil when absent or planted.
+    private func signedFormToken(in request: Request) -> String? {
+        cookies.formToken(in: request).flatMap { formTokens.isValid($0) ? $0 : nil }
     }
 
     /// Refuses a form posted from another origin where there is no session yet (sign-in, sign-up):
