@@ -1,15 +1,21 @@
+import DequeModule
 import Dispatch
 import Synchronization
 
 /// An unbounded hand-off queue whose consumer takes everything that has arrived in one go, so that
 /// work arriving while a batch is being written lands in the next batch instead of its own.
 ///
+/// The items are a `Deque`: a consumer that takes a few from the front of a long backlog (the
+/// delivery pipeline claiming as connector windows free, with thousands of messages queued behind
+/// a slow SMSC) used to move every remaining element with `Array.removeFirst`, under the lock that
+/// every HTTP send's `push` waits for.
+///
 /// One consumer at a time. Waiting is a plain continuation rather than an `AsyncStream`: a stream is
 /// finished for good when a waiting task is cancelled, which would turn every later wait into a
 /// busy loop.
 package final class BatchQueue<Element: Sendable>: Sendable {
     private struct State {
-        var items: [Element] = []
+        var items = Deque<Element>()
         var waiter: CheckedContinuation<Void, Never>?
         /// Counts waits, so a timer can tell whether the wait it was set for is still the current one.
         var generation: UInt64 = 0
@@ -83,7 +89,7 @@ package final class BatchQueue<Element: Sendable>: Sendable {
     func next() async -> [Element]? {
         while true {
             let (taken, finished) = state.withLock { state -> ([Element], Bool) in
-                let taken = state.items
+                let taken = Array(state.items)
                 state.items.removeAll(keepingCapacity: true)
                 return (taken, state.finished)
             }
@@ -100,7 +106,7 @@ package final class BatchQueue<Element: Sendable>: Sendable {
         while true {
             let (taken, finished) = state.withLock { state -> ([Element], Bool) in
                 guard state.items.count > limit else {
-                    let taken = state.items
+                    let taken = Array(state.items)
                     state.items.removeAll(keepingCapacity: true)
                     return (taken, state.finished)
                 }
@@ -118,7 +124,7 @@ package final class BatchQueue<Element: Sendable>: Sendable {
     func takeAll() -> [Element] {
         state.withLock { state in
             defer { state.items.removeAll(keepingCapacity: true) }
-            return state.items
+            return Array(state.items)
         }
     }
 
