@@ -9,6 +9,10 @@ import NIOHTTPTypes
 /// chunk, so a client that sends one byte every few seconds could hold a connection, and its
 /// descriptor, for as long as its `Content-Length` lasts. A deadline for the whole body bounds it.
 /// A request whose answer has started (the route did not wait for the body) is only closed.
+///
+/// The timer is set when a read ends with a body still to come, not at every head: almost every
+/// request arrives whole in one read, and a timer set and cancelled per request was about 1% of the
+/// daemon's CPU per message in the SMPP benchmark's HTTP load (`perf record`, docs/benchmarks.md).
 final class RequestBodyDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -18,6 +22,8 @@ final class RequestBodyDeadlineHandler: ChannelDuplexHandler, RemovableChannelHa
     private let timeout: TimeAmount
     private let onTimeout: @Sendable () -> Void
     private var deadline: Scheduled<Void>?
+    /// A request head arrived and its end has not yet.
+    private var awaitingEnd = false
     /// A response head for the current request has been written.
     private var answering = false
 
@@ -33,17 +39,25 @@ final class RequestBodyDeadlineHandler: ChannelDuplexHandler, RemovableChannelHa
         switch unwrapInboundIn(data) {
         case .head:
             answering = false
+            awaitingEnd = true
             cancelDeadline()
-            deadline = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [self] in
-                self.deadline = nil
-                self.expire(context)
-            }
         case .end:
+            awaitingEnd = false
             cancelDeadline()
         case .body:
             break
         }
         context.fireChannelRead(data)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if awaitingEnd, deadline == nil {
+            deadline = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [self] in
+                self.deadline = nil
+                self.expire(context)
+            }
+        }
+        context.fireChannelReadComplete()
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
@@ -52,6 +66,7 @@ final class RequestBodyDeadlineHandler: ChannelDuplexHandler, RemovableChannelHa
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        awaitingEnd = false
         cancelDeadline()
         context.fireChannelInactive()
     }
