@@ -341,7 +341,9 @@ final class StalledReceiver: Sendable {
             }) { daemon in
                 let (_, slowTenant) = try await daemon.signUp()
                 let (_, otherTenant) = try await daemon.signUp()
-                for _ in 0..<40 {
+                // More than one fetch's worth (64), so the other account's callbacks are behind a
+                // backlog that only a fetch passing over the full receiver reaches.
+                for _ in 0..<150 {
                     let sent = try await slowTenant.send(callback: "http://127.0.0.1:\(stalled.port)/status")
                     #expect(sent.status == 201)
                 }

@@ -61,4 +61,8 @@ package struct CallbackSlots: Sendable {
     /// Accounts at their limit.
     package var fullAccounts: [String] { byAccount.filter { $0.value >= limits.perAccount }.keys.sorted() }
     package func inFlight(toReceiver receiver: String) -> Int { byReceiver[receiver, default: 0] }
+    /// Some receiver or account is at its limit.
+    package var hasFullReceiverOrAccount: Bool {
+        byReceiver.values.contains { $0 >= limits.perReceiver } || byAccount.values.contains { $0 >= limits.perAccount }
+    }
 }

@@ -205,18 +205,30 @@ public final class StatusCallbackQueue: Service {
             await withDiscardingTaskGroup { group in
                 var slots = CallbackSlots(limits: self.settings.limits)
                 var lastSweep = ContinuousClock.now
+                var lastPassOver = ContinuousClock.now - Self.passOverInterval
+                // The oldest due callbacks all wait for full receivers or accounts: looking at them
+                // again is pointless until a slot is given back.
+                var headWaits = false
                 var storeRetry = WriteRetry()
                 while !Task.isCancelled {
                     self.wakeups.drain()
                     if storeRetry.isDue {
+                        let held = slots.count
                         let stored = await self.storeFinished(releasing: &slots)
                         storeRetry.record(success: stored)
+                        if slots.count < held { headWaits = false }
                     }
-                    // Claims slots for due callbacks until none is due or no slot is free. Each pass
-                    // leaves out receivers and accounts at their limit, so their backlog never hides
-                    // other receivers' callbacks.
+                    // Claims slots for due callbacks until none is due or no slot is free. A pass
+                    // at least every `passOverInterval` leaves out receivers and accounts at their
+                    // limit, so their backlog never hides other receivers' callbacks for longer.
                     while !slots.isFull, !Task.isCancelled {
-                        guard let due = try? await self.fetchDue(excluding: slots), !due.isEmpty else { break }
+                        let limited = slots.hasFullReceiverOrAccount
+                        let passOver = limited && ContinuousClock.now - lastPassOver >= Self.passOverInterval
+                        if passOver { lastPassOver = .now }
+                        if limited, !passOver, headWaits { break }
+                        guard let due = try? await self.fetchDue(excluding: slots, passingOverFull: passOver),
+                            !due.isEmpty
+                        else { break }
                         var claimed = 0
                         for item in due where slots.claim(id: item.id, receiver: item.receiver, account: item.accountID)
                         {
@@ -227,7 +239,11 @@ public final class StatusCallbackQueue: Service {
                                 self.wake()
                             }
                         }
-                        if claimed == 0 || due.count < Self.batchSize { break }
+                        if claimed == 0 {
+                            headWaits = !passOver
+                            break
+                        }
+                        if due.count < Self.batchSize { break }
                     }
                     if ContinuousClock.now - lastSweep > .seconds(30) {
                         lastSweep = .now
@@ -244,6 +260,17 @@ public final class StatusCallbackQueue: Service {
 
     private static let batchSize = 64
 
+    /// How often a fetch passes over the backlog of receivers and accounts at their limit to reach
+    /// the callbacks behind it; in between, fetches look at the oldest due callbacks only.
+    ///
+    /// Rationale: a fetch that leaves out a full receiver walks every one of its due callbacks
+    /// before it finds another's, and with one busy receiver that is the whole backlog. Done at
+    /// every wake-up (each answered callback and each new one), it was 38% of the daemon's CPU in
+    /// the HTTP benchmark's scenario C (`perf record`), and callbacks went out at about 1,400/s
+    /// while thousands waited (docs/benchmarks.md). Other receivers' callbacks now wait behind a
+    /// busy one for at most this long or until the deliverer's next wake-up (250 ms at most).
+    static let passOverInterval = Duration.milliseconds(100)
+
     private struct Due: Sendable {
         var id: Int64
         var accountID: String
@@ -254,18 +281,19 @@ public final class StatusCallbackQueue: Service {
         var secrets: [String]
     }
 
-    /// Up to `batchSize` due callbacks, oldest first, leaving out those in flight and those whose
-    /// receiver or account is at its limit.
+    /// Up to `batchSize` due callbacks, oldest first, leaving out those in flight and, when
+    /// `passingOverFull`, those whose receiver or account is at its limit (see `passOverInterval`).
     ///
     /// The lists to leave out are bound as JSON arrays (`json_each`), so the statement's text never
     /// changes and it comes from the statement cache: built with a `NOT IN (?, ?, …)` of the moment's
     /// length, preparing it took 7% of the daemon's CPU and re-preparing another 3% while callbacks
     /// went out at 660/s (docs/benchmarks.md, SMPP).
-    private func fetchDue(excluding slots: CallbackSlots) async throws -> [Due] {
+    private func fetchDue(excluding slots: CallbackSlots, passingOverFull: Bool) async throws -> [Due] {
         let now = clock.now().epochMillis
         let arguments: StatementArguments = [
             now, CallbackState.pending.rawValue, now, Self.jsonArray(slots.inFlightIDs),
-            Self.jsonArray(slots.fullReceivers), Self.jsonArray(slots.fullAccounts), Self.batchSize,
+            passingOverFull ? Self.jsonArray(slots.fullReceivers) : "[]",
+            passingOverFull ? Self.jsonArray(slots.fullAccounts) : "[]", Self.batchSize,
         ]
         return try await writer.pool.read { db in
             try Row.fetchAll(db.cachedStatement(sql: Self.dueSQL), arguments: arguments).map {
@@ -294,6 +322,12 @@ public final class StatusCallbackQueue: Service {
     private static func jsonArray<Value: Encodable>(_ values: [Value]) -> String {
         guard !values.isEmpty, let data = try? JSONEncoder().encode(values) else { return "[]" }
         return String(decoding: data, as: UTF8.self)
+    }
+
+    /// Ids as a JSON array, for `json_each`, without an encoder: there are up to `max_concurrency`
+    /// of them at every fetch.
+    private static func jsonArray(_ ids: [Int64]) -> String {
+        "[" + ids.map(String.init).joined(separator: ",") + "]"
     }
 
     /// Stores the outcomes of ended attempts in one transaction, then gives their slots back
