@@ -239,11 +239,13 @@ public final class StatusCallbackQueue: Service {
                                 self.wake()
                             }
                         }
-                        if claimed == 0 {
-                            headWaits = !passOver
+                        // Without passing over, the callbacks left unclaimed are the oldest due
+                        // and would head the next fetch again.
+                        if claimed < due.count, !passOver {
+                            headWaits = true
                             break
                         }
-                        if due.count < Self.batchSize { break }
+                        if claimed == 0 || due.count < Self.batchSize { break }
                     }
                     if ContinuousClock.now - lastSweep > .seconds(30) {
                         lastSweep = .now
