@@ -267,10 +267,12 @@ public final class StatusCallbackQueue: Service {
     ///
     /// Rationale: a fetch that leaves out a full receiver walks every one of its due callbacks
     /// before it finds another's, and with one busy receiver that is the whole backlog. Done at
-    /// every wake-up (each answered callback and each new one), it was 38% of the daemon's CPU in
-    /// the HTTP benchmark's scenario C (`perf record`), and callbacks went out at about 1,400/s
-    /// while thousands waited (docs/benchmarks.md). Other receivers' callbacks now wait behind a
-    /// busy one for at most this long or until the deliverer's next wake-up (250 ms at most).
+    /// every wake-up (each answered callback and each new one), `fetchDue` was 38% of the daemon's
+    /// samples in the HTTP benchmark's scenario C (`perf record`; then also scanning the whole
+    /// table, see `dueSQL`) and callbacks went out at about 1,400/s while thousands waited; passing
+    /// over at most every 100 ms took it to 16%, and with the index and `headWaits` it is 9%
+    /// (docs/benchmarks.md, sixth round). Other receivers' callbacks now wait behind a busy one for
+    /// at most this long or until the deliverer's next wake-up (250 ms at most).
     static let passOverInterval = Duration.milliseconds(100)
 
     private struct Due: Sendable {
