@@ -1,6 +1,5 @@
+import SwitchboardCore
 import Testing
-
-@testable import SwitchboardCore
 
 /// The hand-off queue between the HTTP sends and the delivery pipeline: slices taken from the front
 /// of a long backlog keep the arrival order and lose nothing, whatever arrives meanwhile.

@@ -1,8 +1,7 @@
 import Foundation
 import GRDB
+import SwitchboardCore
 import Testing
-
-@testable import SwitchboardCore
 
 /// Queries that run at every wake-up of a background worker read only what is pending, through the
 /// index built for it, however much history the table holds.

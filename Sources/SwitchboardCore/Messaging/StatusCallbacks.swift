@@ -316,7 +316,7 @@ public final class StatusCallbackQueue: Service {
     /// parameter every fetch scanned the whole table, answered callbacks included, and sorted it
     /// (`EXPLAIN QUERY PLAN`: `SCAN c`, `USE TEMP B-TREE FOR ORDER BY`), so fetching grew slower
     /// with every callback ever sent.
-    static let dueSQL = """
+    package static let dueSQL = """
         SELECT c.id, c.account_id, c.url, c.receiver, c.payload, a.webhook_secret,
             CASE WHEN a.webhook_secret_previous_until > ? THEN a.webhook_secret_previous END AS previous
         FROM callbacks c JOIN accounts a ON a.id = c.account_id

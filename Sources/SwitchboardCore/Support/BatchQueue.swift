@@ -30,7 +30,7 @@ package final class BatchQueue<Element: Sendable>: Sendable {
         push(contentsOf: [element])
     }
 
-    func push(contentsOf elements: [Element]) {
+    package func push(contentsOf elements: [Element]) {
         guard !elements.isEmpty else { return }
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
             state.items.append(contentsOf: elements)
@@ -40,7 +40,7 @@ package final class BatchQueue<Element: Sendable>: Sendable {
         waiter?.resume()
     }
 
-    var count: Int { state.withLock { $0.items.count } }
+    package var count: Int { state.withLock { $0.items.count } }
 
     /// Forgets what is queued (for queues used only as wake-up signals).
     package func drain() {
@@ -86,7 +86,7 @@ package final class BatchQueue<Element: Sendable>: Sendable {
 
     /// Waits until something is queued and takes all of it; nil once the calling task is cancelled
     /// or the queue is finished.
-    func next() async -> [Element]? {
+    package func next() async -> [Element]? {
         while true {
             let (taken, finished) = state.withLock { state -> ([Element], Bool) in
                 let taken = Array(state.items)
@@ -101,7 +101,7 @@ package final class BatchQueue<Element: Sendable>: Sendable {
 
     /// Waits until something is queued and takes at most `limit` of it, oldest first; nil once the
     /// calling task is cancelled or the queue is finished. The rest stays queued for the next call.
-    func next(max limit: Int) async -> [Element]? {
+    package func next(max limit: Int) async -> [Element]? {
         precondition(limit > 0, "a batch holds at least one element")
         while true {
             let (taken, finished) = state.withLock { state -> ([Element], Bool) in
@@ -121,14 +121,14 @@ package final class BatchQueue<Element: Sendable>: Sendable {
     }
 
     /// Takes everything queued now without waiting.
-    func takeAll() -> [Element] {
+    package func takeAll() -> [Element] {
         state.withLock { state in
             defer { state.items.removeAll(keepingCapacity: true) }
             return Array(state.items)
         }
     }
 
-    func finish() {
+    package func finish() {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
             state.finished = true
             defer { state.waiter = nil }
