@@ -299,4 +299,30 @@ import Testing
         try await committed.value
         #expect(ran.names.withLock { $0 } == ["committed"])
     }
+
+    /// The hook add-on wake-ups use: it runs when the batch ends whether its request committed or
+    /// rolled back to its savepoint, before the request's caller resumes, and never outside a request.
+    @Test func batchHooksRunWhenTheBatchEndsAlsoForARequestThatRolledBack() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sb-batch-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let writer = GroupCommitWriter(
+            pool: try SwitchboardDatabase.open(
+                at: directory.appendingPathComponent("db.sqlite").path, durability: .normal,
+                migrations: DaemonSchema.migrations))
+        let ran = Mutex<[String]>([])
+        struct Refused: Error {}
+        #expect(writer.afterBatch { ran.withLock { $0.append("outside") } } == false)
+        await #expect(throws: Refused.self) {
+            try await writer.write { _ in
+                #expect(writer.afterBatch { ran.withLock { $0.append("rolled back") } })
+                throw Refused()
+            }
+        }
+        #expect(ran.withLock { $0 } == ["rolled back"])
+        try await writer.write { _ in
+            #expect(writer.afterBatch { ran.withLock { $0.append("committed") } })
+        }
+        #expect(ran.withLock { $0 } == ["rolled back", "committed"])
+    }
 }

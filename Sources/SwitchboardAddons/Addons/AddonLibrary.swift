@@ -21,6 +21,8 @@ package final class AddonLibrary: @unchecked Sendable {
     private let instance: UnsafeMutableRawPointer
     private let bridge: HostBridge
     package let queue: DispatchQueue
+    /// When the host stops waiting for a pre-send check (the manifest's budget).
+    private let deadlines = CheckDeadlines()
 
     package var hasCheck: Bool { descriptor.check != nil }
     package var hasEventHandler: Bool { descriptor.onEvent != nil }
@@ -182,7 +184,11 @@ package final class AddonLibrary: @unchecked Sendable {
         let budget = manifest.syncTimeoutMs
         return await withCheckedContinuation { (continuation: CheckedContinuation<CheckOutcome, Never>) in
             let once = ResumeOnce(continuation)
+            let token = deadlines.watch(until: .now() + .milliseconds(budget)) {
+                once.resume(.failed("no answer within \(budget) ms"))
+            }
             queue.async {
+                defer { self.deadlines.answered(token) }
                 var verdict = sb_verdict()
                 verdict.struct_size = UInt32(MemoryLayout<sb_verdict>.size)
                 let code = view.wire.withCEvent { check(self.instance, $0, &verdict) }
@@ -200,9 +206,6 @@ package final class AddonLibrary: @unchecked Sendable {
                 default:
                     once.resume(.failed("check returned an invalid verdict action \(verdict.action)"))
                 }
-            }
-            DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(budget)) {
-                once.resume(.failed("no answer within \(budget) ms"))
             }
         }
     }

@@ -50,7 +50,7 @@ public final class AddonPlatform: DomainEventSink, PreSendCheck, Service {
             return records.store(record)
         }
         wakeups = Dictionary(uniqueKeysWithValues: registry.manifests.map { ($0.id, BatchQueue<Void>()) })
-        commitWakeups = CommitWakeups(queues: wakeups)
+        commitWakeups = CommitWakeups(queues: wakeups, writer: writer)
         counters = AddonCounters(registry: metrics)
     }
 

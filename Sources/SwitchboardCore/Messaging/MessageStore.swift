@@ -48,9 +48,10 @@ public struct MessageStore: Sendable {
         }
     }
 
-    /// The opt-out of `number` from this account's messages, if it has one.
-    public func optOut(accountID: String, number: String) async throws -> OptedOut? {
-        try await writer.pool.read { db in
+    /// The opt-out of `number` from this account's messages, if it has one. A lookup by the table's
+    /// primary key, made before each pre-send check, so on the caller's thread (`PointReader`).
+    public func optOut(accountID: String, number: String) throws -> OptedOut? {
+        try writer.lookups.read { db in
             try Row.fetchOne(
                 db.cachedStatement(sql: "SELECT keyword, created_at FROM opt_outs WHERE account_id = ? AND number = ?"),
                 arguments: [accountID, number]

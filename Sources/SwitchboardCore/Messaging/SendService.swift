@@ -172,7 +172,7 @@ public struct SendService: Sendable {
             // A recipient who opted out is refused before any add-on hears of the message: an add-on
             // must not learn about a person who asked not to be messaged. The insert checks again,
             // in its transaction, for a STOP that arrives meanwhile.
-            if let optedOut = try await messages.optOut(accountID: request.accountID, number: request.to) {
+            if let optedOut = try messages.optOut(accountID: request.accountID, number: request.to) {
                 throw Refusal.optedOut(number: optedOut.number, keyword: optedOut.keyword, since: optedOut.since)
             }
             if case .block(let addonID, let addonName, let code, let reason) = await check.check(submit) {

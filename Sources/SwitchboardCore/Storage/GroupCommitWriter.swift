@@ -27,15 +27,20 @@ public final class GroupCommitWriter: Sendable {
     private struct RequestHooks {
         var current: [@Sendable () -> Void]?
         var committed: [@Sendable () -> Void] = []
+        /// Hooks that run when the batch ends, whether it committed or not (`afterBatch`).
+        var batchEnd: [@Sendable () -> Void] = []
     }
 
     public let pool: DatabasePool
+    /// Single-statement lookups by key on a request's path, on the caller's thread.
+    package let lookups: PointReader
     private let state = Mutex(State())
     private let hooks = Mutex(RequestHooks())
     private let queue = DispatchQueue(label: "switchboard.writer")
 
     public init(pool: DatabasePool) {
         self.pool = pool
+        lookups = PointReader(path: pool.path)
     }
 
     /// Runs `body` in the next batch and returns its result once the batch is committed.
@@ -133,6 +138,20 @@ public final class GroupCommitWriter: Sendable {
         }
     }
 
+    /// Runs `hook` once the batch running now has ended, committed or rolled back, before its
+    /// callers resume: what GRDB's `afterNextTransaction` gives, without registering a transaction
+    /// observer. GRDB drops every cached statement that can delete rows whenever an observer is
+    /// added or removed, so an observer per batch made each batch compile its `DELETE`s again
+    /// (`sqlite3_prepare_v3` under the event log's prune was 1% of the daemon's samples with three
+    /// add-ons). Call it from inside a request's body; elsewhere it does nothing and returns false.
+    package func afterBatch(_ hook: @escaping @Sendable () -> Void) -> Bool {
+        hooks.withLock { hooks in
+            guard hooks.current != nil else { return false }
+            hooks.batchEnd.append(hook)
+            return true
+        }
+    }
+
     private func enqueue(_ entry: Entry) {
         let startFlush = state.withLock { state -> Bool in
             state.pending.append(entry)
@@ -173,14 +192,25 @@ public final class GroupCommitWriter: Sendable {
                     }
                     return completions
                 }
-                let committed = hooks.withLock { hooks in
-                    defer { hooks.committed.removeAll(keepingCapacity: true) }
-                    return hooks.committed
+                let (committed, ended) = hooks.withLock { hooks in
+                    defer {
+                        hooks.committed.removeAll(keepingCapacity: true)
+                        hooks.batchEnd.removeAll(keepingCapacity: true)
+                    }
+                    return (hooks.committed, hooks.batchEnd)
                 }
                 for hook in committed { hook() }
+                for hook in ended { hook() }
                 for completion in completions { completion() }
             } catch {
-                hooks.withLock { $0.committed.removeAll(keepingCapacity: true) }
+                let ended = hooks.withLock { hooks in
+                    defer {
+                        hooks.committed.removeAll(keepingCapacity: true)
+                        hooks.batchEnd.removeAll(keepingCapacity: true)
+                    }
+                    return hooks.batchEnd
+                }
+                for hook in ended { hook() }
                 for entry in batch { entry.fail(error) }
             }
         }
