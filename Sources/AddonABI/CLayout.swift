@@ -10,17 +10,23 @@ extension WireEvent {
     /// The event as a C `sb_event` valid during `body` only (the ABI's call-scoped rule): all strings
     /// in one buffer, the fields in one array.
     public func withCEvent<R>(_ body: (UnsafePointer<sb_event>) -> R) -> R {
+        // Sized once and filled from the strings' UTF-8 views: growing the buffer and copying each
+        // string into an array of its own first was most of this function's cost, which runs for
+        // every event each add-on receives.
+        var size = typeName.utf8.count + eventID.utf8.count + accountID.utf8.count + 3
+        for field in fields { size += field.id.utf8.count + field.bytes.count + 2 }
         var storage: [UInt8] = []
+        storage.reserveCapacity(size)
         func append(_ bytes: some Collection<UInt8>) -> Int {
             let offset = storage.count
             storage.append(contentsOf: bytes)
             storage.append(0)
             return offset
         }
-        let typeOffset = append(Array(typeName.utf8))
-        let eventOffset = append(Array(eventID.utf8))
-        let accountOffset = append(Array(accountID.utf8))
-        let offsets = fields.map { (append(Array($0.id.utf8)), append($0.bytes)) }
+        let typeOffset = append(typeName.utf8)
+        let eventOffset = append(eventID.utf8)
+        let accountOffset = append(accountID.utf8)
+        let offsets = fields.map { (append($0.id.utf8), append($0.bytes)) }
         return storage.withUnsafeBufferPointer { buffer in
             let base = UnsafeRawPointer(buffer.baseAddress!)
             func cString(_ offset: Int) -> UnsafePointer<CChar> { (base + offset).assumingMemoryBound(to: CChar.self) }

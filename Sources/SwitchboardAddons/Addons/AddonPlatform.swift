@@ -19,6 +19,9 @@ public final class AddonPlatform: DomainEventSink, PreSendCheck, Service {
     let clock: any WallClock
     let logger: Logger
     let wakeups: [String: BatchQueue<Void>]
+    /// The `recipients` value of an event for one add-on alone, the usual case, made once per add-on
+    /// rather than for every event.
+    let soleRecipient: [String: String]
     let commitWakeups: CommitWakeups
     let counters: AddonCounters
     let modes = ContentModeCache()
@@ -51,6 +54,8 @@ public final class AddonPlatform: DomainEventSink, PreSendCheck, Service {
         }
         wakeups = Dictionary(uniqueKeysWithValues: registry.manifests.map { ($0.id, BatchQueue<Void>()) })
         commitWakeups = CommitWakeups(queues: wakeups, writer: writer)
+        soleRecipient = Dictionary(
+            uniqueKeysWithValues: registry.manifests.map { ($0.id, EventLog.recipients([$0.id])) })
         counters = AddonCounters(registry: metrics)
     }
 
@@ -70,9 +75,12 @@ public final class AddonPlatform: DomainEventSink, PreSendCheck, Service {
         let targets = recipients(of: type, accountID: accountID)
         guard !targets.isEmpty else { return }
         let event = event()
+        let recipients =
+            targets.count == 1
+            ? soleRecipient[targets[0].id] ?? EventLog.recipients([targets[0].id])
+            : EventLog.recipients(targets.lazy.map(\.id))
         try appendToLog(
-            db, accountID: accountID, kind: .event, recipients: EventLog.recipients(targets.lazy.map(\.id)),
-            payload: event.stored, event: event)
+            db, accountID: accountID, kind: .event, recipients: recipients, payload: event.stored, event: event)
         commitWakeups.wake(targets.lazy.map(\.id), after: db)
     }
 

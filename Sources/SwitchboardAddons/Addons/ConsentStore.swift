@@ -48,7 +48,7 @@ public final class ConsentStore: Sendable {
     let clock: any WallClock
     let recent: RecentLog
     private struct Index {
-        var current: [String: ConsentRecord] = [:]
+        var current: [Key: ConsentRecord] = [:]
         /// The newest record the last full read of the table saw.
         var loadedRev: Int64 = 0
         /// The newest record this process wrote and applied itself. A full read that started
@@ -65,7 +65,16 @@ public final class ConsentStore: Sendable {
         try load()
     }
 
-    private static func key(_ accountID: String, _ addonID: String) -> String { accountID + "\u{1F}" + addonID }
+    /// An (account, add-on) pair. Looked up for every event published, so not joined into one
+    /// string: that allocated a string per lookup.
+    private struct Key: Hashable {
+        var accountID: String
+        var addonID: String
+    }
+
+    private static func key(_ accountID: String, _ addonID: String) -> Key {
+        Key(accountID: accountID, addonID: addonID)
+    }
 
     /// The grant in force, or nil when the account has not granted or has withdrawn.
     public func current(accountID: String, addonID: String) -> ConsentRecord? {

@@ -1,13 +1,13 @@
 /// The domain events the core publishes, with every field the privacy policy names for them.
 extension DomainEvent {
     static func messageFields(_ message: Message) -> [String: FieldValue] {
-        var fields: [String: FieldValue] = [
-            "usage.message_id": .text(message.id),
-            "usage.to": .text(message.to),
-            "usage.from": .text(message.from),
-            "usage.segments": .int(Int64(message.segments)),
-            "usage.timestamp": .int(message.updatedAt),
-        ]
+        // Sized for the fields the message events add, so none of them grows it again.
+        var fields = [String: FieldValue](minimumCapacity: 8)
+        fields["usage.message_id"] = .text(message.id)
+        fields["usage.to"] = .text(message.to)
+        fields["usage.from"] = .text(message.from)
+        fields["usage.segments"] = .int(Int64(message.segments))
+        fields["usage.timestamp"] = .int(message.updatedAt)
         if let body = message.body { fields["content.body"] = .text(body) }
         return fields
     }
