@@ -269,13 +269,9 @@ import Testing
     /// A hook registered by a request that rolls back never runs, so a row SQLite then gives the
     /// same `seq` to another request cannot be shadowed by the rolled-back one.
     @Test func requestCommitHooksRunOnlyForRequestsThatCommitted() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sb-hooks-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try Self.scratchDirectory("sb-hooks-")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let writer = GroupCommitWriter(
-            pool: try SwitchboardDatabase.open(
-                at: directory.appendingPathComponent("db.sqlite").path, durability: .normal,
-                migrations: DaemonSchema.migrations))
+        let writer = try Self.writer(in: directory)
         final class Calls: Sendable {
             let names = Mutex<[String]>([])
             func add(_ name: String) { names.withLock { $0.append(name) } }
@@ -303,13 +299,9 @@ import Testing
     /// The hook add-on wake-ups use: it runs when the batch ends whether its request committed or
     /// rolled back to its savepoint, before the request's caller resumes, and never outside a request.
     @Test func batchHooksRunWhenTheBatchEndsAlsoForARequestThatRolledBack() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sb-batch-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try Self.scratchDirectory("sb-batch-")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let writer = GroupCommitWriter(
-            pool: try SwitchboardDatabase.open(
-                at: directory.appendingPathComponent("db.sqlite").path, durability: .normal,
-                migrations: DaemonSchema.migrations))
+        let writer = try Self.writer(in: directory)
         let ran = Mutex<[String]>([])
         struct Refused: Error {}
         #expect(writer.afterBatch { ran.withLock { $0.append("outside") } } == false)
@@ -324,5 +316,19 @@ import Testing
             #expect(writer.afterBatch { ran.withLock { $0.append("committed") } })
         }
         #expect(ran.withLock { $0 } == ["rolled back", "committed"])
+    }
+
+    private static func scratchDirectory(_ prefix: String) throws -> URL {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(prefix + UUID().uuidString)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return directory
+    }
+
+    /// A writer on a new database file in `directory`, with the daemon's whole schema.
+    private static func writer(in directory: URL) throws -> GroupCommitWriter {
+        GroupCommitWriter(
+            pool: try SwitchboardDatabase.open(
+                at: directory.appendingPathComponent("db.sqlite").path, durability: .normal,
+                migrations: DaemonSchema.migrations))
     }
 }

@@ -163,7 +163,7 @@ public final class ConsentStore: Sendable {
         let id = Identifier.make("cr")
         let fieldsJSON = String(decoding: try JSONEncoder().encode(fields.sorted()), as: UTF8.self)
         let termsJSON = try terms.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
-        let record = try await writer.write { db in
+        let (record, hooked) = try await writer.write { db in
             try db.execute(
                 sql: """
                     INSERT INTO addon_consents (id, account_id, addon_id, addon_version, action, fields, terms, at, actor)
@@ -176,9 +176,17 @@ public final class ConsentStore: Sendable {
                     recent.withdraw(addonID: addonID, accountID: accountID)
                 }
             }
-            return try ConsentRecord.fetchOne(db, sql: "SELECT * FROM addon_consents WHERE id = ?", arguments: [id])!
+            let record = try ConsentRecord.fetchOne(
+                db, sql: "SELECT * FROM addon_consents WHERE id = ?", arguments: [id])!
+            // The index changes as the batch commits, before the writer starts the next one: an
+            // event published by a later batch must not still name an add-on just withdrawn (it
+            // would wait in the log, never delivered, until the worker passed it).
+            let hooked = self.writer.afterRequestCommit { self.remember(record) }
+            return (record, hooked)
         }
-        remember(record)
+        // Remembered after resuming only when no hook ran: a caller that resumes late must not put
+        // back a grant that a later request has withdrawn.
+        if !hooked { remember(record) }
         return record
     }
 

@@ -103,6 +103,9 @@ public final class GroupCommitWriter: Sendable {
     private func inSavepoint<T>(_ db: Database, _ body: (Database) throws -> T) throws -> T {
         try db.cachedStatement(sql: "SAVEPOINT request").execute()
         hooks.withLock { $0.current = [] }
+        // Whatever happens below, no request is running once this returns: a hook registered
+        // later must not be taken for this request's.
+        defer { hooks.withLock { $0.current = nil } }
         let value: T
         do {
             value = try body(db)
@@ -117,10 +120,7 @@ public final class GroupCommitWriter: Sendable {
             throw error
         }
         try db.cachedStatement(sql: "RELEASE SAVEPOINT request").execute()
-        hooks.withLock { hooks in
-            hooks.committed += hooks.current ?? []
-            hooks.current = nil
-        }
+        hooks.withLock { hooks in hooks.committed += hooks.current ?? [] }
         return value
     }
 

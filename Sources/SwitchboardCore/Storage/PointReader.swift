@@ -34,7 +34,11 @@ package final class PointReader: Sendable {
             if let connection { return connection }
             var configuration = Configuration()
             configuration.readonly = true
-            configuration.busyMode = .timeout(10)
+            // Short: a lookup waits on the caller's thread, one of the few that run every task.
+            // A read-only connection meets SQLITE_BUSY only while SQLite recovers the write-ahead
+            // log; the lookup then fails (the send is refused, nothing reaches an add-on) rather
+            // than hold that thread for seconds.
+            configuration.busyMode = .timeout(0.25)
             configuration.label = "switchboard.point-reader"
             let opened = try DatabaseQueue(path: path, configuration: configuration)
             connection = opened
