@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import SwitchboardCore
 
 /// The add-on platform's durable event log: a transactional outbox written once per event and
 /// read by every add-on through its own cursor, as a consumer group keeps its offset in a log.
@@ -75,9 +76,14 @@ package enum EventLog {
 
     /// Writes one row in the caller's transaction.
     static func append(_ db: Database, accountID: String, kind: Kind, recipients: String, payload: Data) throws {
-        try db.cachedStatement(
-            sql: "INSERT INTO addon_log (account_id, kind, recipients, payload) VALUES (?, ?, ?, ?)"
-        ).execute(arguments: [accountID, kind.rawValue, recipients, payload])
+        var insert = SQLiteInsert(
+            try db.cachedStatement(
+                sql: "INSERT INTO addon_log (account_id, kind, recipients, payload) VALUES (?, ?, ?, ?)"))
+        insert.bind(accountID)
+        insert.bind(kind.rawValue)
+        insert.bind(recipients)
+        insert.bind(payload)
+        try insert.execute()
     }
 
     /// Up to `limit` rows after `seq`, in order.

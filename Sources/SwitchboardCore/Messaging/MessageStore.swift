@@ -51,12 +51,13 @@ public struct MessageStore: Sendable {
     /// The opt-out of `number` from this account's messages, if it has one. A lookup by the table's
     /// primary key, made before each pre-send check, so on the caller's thread (`PointReader`).
     public func optOut(accountID: String, number: String) throws -> OptedOut? {
-        try writer.lookups.read { db in
-            try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT keyword, created_at FROM opt_outs WHERE account_id = ? AND number = ?"),
-                arguments: [accountID, number]
-            ).map { OptedOut(number: number, keyword: $0["keyword"], since: $0["created_at"]) }
-        }
+        try writer.lookups.fetchOne(
+            "SELECT keyword, created_at FROM opt_outs WHERE account_id = ? AND number = ?",
+            bind: { statement in
+                statement.bind(accountID)
+                statement.bind(number)
+            },
+            row: { row in OptedOut(number: number, keyword: row.text(0) ?? "", since: row.integer(1) ?? 0) })
     }
 
     /// Stores a new outbound message as `queued`, refusing it in the same transaction when the
