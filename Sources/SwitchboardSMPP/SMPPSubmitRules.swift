@@ -141,7 +141,19 @@ enum SMPPSubmitRules {
                 return Refusal(status: .invalidOptionalParameterValue, reason: "sar_segment_seqnum/total: \(problem)")
             }
         }
-        guard message.hasUserDataHeader, let header = userDataHeader(message.content) else { return nil }
+        guard message.hasUserDataHeader else { return nil }
+        guard let header = userDataHeader(message.content) else {
+            // esm_class says a header leads the text, so a length octet past the end is the
+            // client's esm_class or header in error (SMPP 3.4 §5.2.12), not a message to store.
+            let after = max(message.content.count - 1, 0)
+            let said =
+                message.content.first.map { "its length octet says \($0) octets and \(after) follow" } ?? "it is empty"
+            return Refusal(
+                status: .invalidEsmClass,
+                reason:
+                    "short_message has esm_class 0x40 (a user data header) but \(said); send the header's length first, or clear bit 0x40"
+            )
+        }
         if let problem = headerProblem(header) {
             return Refusal(status: .invalidEsmClass, reason: "the user data header in short_message \(problem)")
         }

@@ -110,6 +110,7 @@ import Testing
                 ("element longer than the header", submit(esmClass: 0x40, text: [3, 0, 3, 7] + hi)),
                 ("GSM text ending in an escape", submit(text: hi + [0x1B])),
                 ("a user data header of length 0 and no text", submit(esmClass: 0x40, text: [0])),
+                ("a header length beyond the message", submit(esmClass: 0x40, text: [9, 0, 3, 7, 2, 1])),
                 ("fine", submit(text: Array("fine".utf8))),
             ]
             let answers = try await offThePool {
@@ -124,7 +125,7 @@ import Testing
             #expect(
                 statuses == [
                     0xC0, 0x01, 0x50, 0x50, 0x51, 0x48, 0x49, 0x43, 0x43, 0xC3, 0xC4, 0xC2, 0, 0, 0, 0x45, 0x07, 0x07,
-                    0x43, 0x43, 0x0A, 0x0B, 0x43, 0x43, 0x01, 0x01, 0,
+                    0x43, 0x43, 0x0A, 0x0B, 0x43, 0x43, 0x01, 0x01, 0x43, 0,
                 ],
                 "\(zip(cases.map(\.0), statuses.map { String($0, radix: 16) }).map { "\($0): \($1)" })")
             // Two parts under reference 7, each with an id of its own.
