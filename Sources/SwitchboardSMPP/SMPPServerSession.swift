@@ -5,7 +5,7 @@ import SwitchboardCore
 import Synchronization
 
 /// One customer connection to the SMPP server: its bind state and the answers to its requests.
-final class SMPPServerSession: Sendable {
+package final class SMPPServerSession: Sendable {
     private struct State {
         var connection: SMPPConnection?
         var bind: (id: Int, accountID: String, systemID: String, canTransmit: Bool)?
@@ -292,10 +292,14 @@ final class SMPPServerSession: Sendable {
 
     /// The SMPP answer to a refusal, the HTTP status the same refusal gets (for the activity log)
     /// and the reason for the log.
-    static func answer(for refusal: SendService.Refusal) -> (CommandStatus, Int, String) {
+    package static func answer(for refusal: SendService.Refusal) -> (CommandStatus, Int, String) {
         switch refusal {
         case .invalid(let problems):
-            let reason = problems.map { "\($0.field) \($0.message)" }.joined(separator: "; ")
+            // The rules are `POST /v1/messages`'s; the reason names the submit_sm field the ESME sent.
+            let smppNames = [
+                "to": "destination_addr", "from": "source_addr", "body": "the text (short_message or message_payload)",
+            ]
+            let reason = problems.map { "\(smppNames[$0.field] ?? $0.field) \($0.message)" }.joined(separator: "; ")
             let fields = Set(problems.map(\.field))
             if fields.contains("to") { return (.invalidDestinationAddress, 422, reason) }
             if fields.contains("from") { return (.invalidSourceAddress, 422, reason) }

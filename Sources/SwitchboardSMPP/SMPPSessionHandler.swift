@@ -58,6 +58,18 @@ final class SMPPSessionHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var context: ChannelHandlerContext?
     private var lastRead = NIODeadline.now()
     private var keepAlive: Scheduled<Void>?
+    /// Whether a flush of the writes made so far is queued on the event loop (`flushSoon`).
+    private var flushScheduled = false
+    /// Whether the session is ending (`end(_:with:)`), and what it sends last.
+    private var ending: Ending = .no
+
+    private enum Ending {
+        case no
+        /// Nothing more is read or started; `last` goes out once every request read before has
+        /// its answer, and the connection closes.
+        case draining(last: PDU)
+        case done
+    }
 
     /// - Parameters:
     ///   - peerWindow: the peer's requests answered at once; reading pauses while that many are.
@@ -139,13 +151,29 @@ final class SMPPSessionHandler: ChannelInboundHandler, RemovableChannelHandler {
             waiting.promise.fail(SMPPSessionError.timedOut(command))
         }
         pending[sequence] = Pending(command: command, promise: promise, timeout: timeout)
-        context.writeAndFlush(wrapOutboundOut(PDU(command, sequence: sequence, body: body)), promise: nil)
+        context.write(wrapOutboundOut(PDU(command, sequence: sequence, body: body)), promise: nil)
+        flushSoon(context)
         return promise.futureResult
     }
 
     /// Writes a PDU that is not a request (a response). Must be called on the event loop.
     func send(_ pdu: PDU) {
-        context?.writeAndFlush(wrapOutboundOut(pdu), promise: nil)
+        guard let context else { return }
+        context.write(wrapOutboundOut(pdu), promise: nil)
+        flushSoon(context)
+    }
+
+    /// Flushes once the event loop has run the tasks queued now, so that the PDUs written in one
+    /// pass leave in one `writev`: the answers to a batch of receipts recorded together, and the
+    /// submits the pipeline hands over at once, each took a system call of their own (and a read
+    /// of their own at the peer).
+    private func flushSoon(_ context: ChannelHandlerContext) {
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        context.eventLoop.assumeIsolated().execute { [self] in
+            flushScheduled = false
+            self.context?.flush()
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -162,11 +190,38 @@ final class SMPPSessionHandler: ChannelInboundHandler, RemovableChannelHandler {
                 waiting.timeout.cancel()
                 waiting.promise.fail(SMPPSessionError.malformedResponse("\(error)"))
             }
-            context.writeAndFlush(wrapOutboundOut(Self.refusal(of: error))).assumeIsolated().whenComplete { _ in
-                context.close(promise: nil)
-            }
+            end(context, with: Self.refusal(of: error))
         case .success(let pdu):
             received(pdu, context: context)
+        }
+    }
+
+    /// Ends the session after answering every request of the peer read so far (those being
+    /// answered and those waiting for room in the window), then sends `last` and closes. A peer
+    /// that unbinds or sends something unreadable with submits still in flight gets an answer for
+    /// each: a `submit_sm` that was taken is sent, so it must be acknowledged, or the ESME would
+    /// send it again as a second SMS. (SMPP 3.4 §2.8 has the ESME wait for its answers before
+    /// `unbind`; not every ESME does.) Nothing more is read meanwhile. After the response timeout
+    /// `last` goes out whatever is still unanswered.
+    private func end(_ context: ChannelHandlerContext, with last: PDU) {
+        guard case .no = ending else { return }
+        ending = .draining(last: last)
+        readingPaused = true
+        try? context.channel.syncOptions?.setOption(ChannelOptions.autoRead, value: false)
+        context.eventLoop.assumeIsolated().scheduleTask(in: responseTimeout) { [self] in
+            self.finishEnding(force: true)
+        }
+        finishEnding(force: false)
+    }
+
+    /// Sends the last PDU of an ending session and closes, once nothing read is left unanswered
+    /// (or when `force`d).
+    private func finishEnding(force: Bool) {
+        guard case .draining(let last) = ending, let context else { return }
+        guard force || (peerInProgress == 0 && peerWaiting.isEmpty) else { return }
+        ending = .done
+        context.writeAndFlush(wrapOutboundOut(last)).assumeIsolated().whenComplete { _ in
+            context.close(promise: nil)
         }
     }
 
@@ -211,13 +266,16 @@ final class SMPPSessionHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
             return
         }
+        guard case .no = ending else {
+            // Read in the same pass as the unbind or the unreadable PDU that ends the session.
+            logger.debug("request after the session began to end; not answered", metadata: ["pdu": "\(pdu.commandID)"])
+            return
+        }
         switch pdu.commandID {
         case .enquireLink:
             send(pdu.response())
         case .unbind:
-            context.writeAndFlush(wrapOutboundOut(pdu.response())).assumeIsolated().whenComplete { _ in
-                context.close(promise: nil)
-            }
+            end(context, with: pdu.response())
         default:
             if case .unsupported = pdu.body {
                 send(PDU(.genericNack, status: .invalidCommandID, sequence: pdu.sequence))
@@ -240,6 +298,7 @@ final class SMPPSessionHandler: ChannelInboundHandler, RemovableChannelHandler {
                 loop.execute { handler.value.answered(response) }
             }
         }
+        guard case .no = ending else { return finishEnding(force: false) }
         let full = peerInProgress >= peerWindow
         guard full != readingPaused, let options = context.channel.syncOptions else { return }
         readingPaused = full
@@ -266,8 +325,7 @@ final class SMPPSessionHandler: ChannelInboundHandler, RemovableChannelHandler {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if let error = error as? SMPPError {
             logger.warning("unreadable PDU stream; closing this connection", metadata: ["error": "\(error)"])
-            context.writeAndFlush(wrapOutboundOut(PDU(.genericNack, status: error.status, sequence: 0)))
-                .assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            end(context, with: PDU(.genericNack, status: error.status, sequence: 0))
             return
         }
         if error is NIOSSLError || error is BoringSSLError { tlsFailure = "\(error)" }

@@ -1,4 +1,7 @@
 import Foundation
+import SMPP
+import SwitchboardCore
+import SwitchboardSMPP
 import Testing
 
 /// The SMPP server's answers where a lenient server would guess, driven by PDUs written by hand
@@ -346,6 +349,82 @@ import Testing
                 return [first, second]
             }
             #expect(again.count == 2 && again.first?.body == again.last?.body, "\(again)")
+        }
+    }
+
+    /// A submit_sm refused by the rules `POST /v1/messages` shares is explained in the ESME's
+    /// words: the fields are named as submit_sm names them, not as the JSON body does.
+    @Test func refusalsNameTheFieldsOfTheSubmitSm() {
+        let (status, http, reason) = SMPPServerSession.answer(
+            for: .invalid([FieldError("body", "must be 1 to 1600 characters"), FieldError("to", "is not E.164")]))
+        #expect(status == .invalidDestinationAddress && http == 422)
+        #expect(
+            reason
+                == "the text (short_message or message_payload) must be 1 to 1600 characters; destination_addr is not E.164"
+        )
+    }
+
+    /// A plain `submit_sm` body to +37255512345 from "Shop"; `declaredLength` overrides sm_length.
+    static func submitBody(_ text: String, declaredLength: UInt8? = nil) -> [UInt8] {
+        let length: UInt8 = declaredLength ?? UInt8(text.utf8.count)
+        let addresses: [UInt8] =
+            Server.cString("") + [5, 0] + Server.cString("Shop") + [1, 1] + Server.cString("37255512345")
+        let times: [UInt8] = [0, 0, 0] + Server.cString("") + Server.cString("")
+        let message: [UInt8] = [0, 0, 0, 0, length] + Array(text.utf8)
+        return addresses + times + message
+    }
+
+    /// Submits pipelined with an `unbind` in one write are each answered before `unbind_resp`, and
+    /// the messages stored are exactly those acknowledged: none is sent without its answer.
+    @Test func submitsReadWithTheUnbindAreAnsweredBeforeIt() async throws {
+        try await Server.withSMPPServer { _, port, client, credential in
+            let answers = try await offThePool { () -> [RawPDU] in
+                let esme = try RawESME(port: port)
+                esme.bind(2, credential)
+                esme.send(together: [
+                    (4, 2, Self.submitBody("first")), (4, 3, Self.submitBody("second")), (6, 4, []),
+                ])
+                return esme.readAll(seconds: 10)
+            }
+            let summary = answers.map { "0x\(String($0.command, radix: 16))/\($0.sequence)/\($0.status)" }
+            #expect(answers.count == 3, "\(summary)")
+            #expect(answers.last?.command == 0x8000_0006 && answers.last?.sequence == 4, "\(summary)")
+            let acknowledged = Set(
+                answers.filter { $0.command == 0x8000_0004 && $0.status == 0 }.map {
+                    String(decoding: $0.body.dropLast(), as: UTF8.self)
+                })
+            #expect(Set(answers.prefix(2).map(\.sequence)) == [2, 3], "\(summary)")
+            let stored = (try await client.get("/v1/messages").json["data"] as? [[String: Any]] ?? []).compactMap {
+                $0["id"] as? String
+            }
+            #expect(
+                acknowledged.count == 2 && Set(stored) == acknowledged, "stored \(stored), acknowledged \(acknowledged)"
+            )
+        }
+    }
+
+    /// A PDU that does not parse, read together with valid submits before it, ends the session
+    /// only after those are answered; it gets its own refusal and the connection closes.
+    @Test func submitsBeforeAnUnreadablePDUAreAnsweredBeforeTheSessionEnds() async throws {
+        try await Server.withSMPPServer { _, port, client, credential in
+            let answers = try await offThePool { () -> [RawPDU] in
+                let esme = try RawESME(port: port)
+                esme.bind(2, credential)
+                esme.send(together: [
+                    (4, 2, Self.submitBody("first")), (4, 3, Self.submitBody("second")),
+                    (4, 4, Self.submitBody("bad", declaredLength: 99)),
+                ])
+                return esme.readAll(seconds: 10)
+            }
+            let summary = answers.map { "0x\(String($0.command, radix: 16))/\($0.sequence)/\($0.status)" }
+            let bySequence = Dictionary(answers.map { ($0.sequence, $0) }, uniquingKeysWith: { first, _ in first })
+            #expect(answers.count == 3 && bySequence[2]?.status == 0 && bySequence[3]?.status == 0, "\(summary)")
+            // ESME_RINVMSGLEN: short_message is shorter than its sm_length says.
+            #expect(bySequence[4]?.command == 0x8000_0004 && bySequence[4]?.status == 0x01, "\(summary)")
+            let stored = (try await client.get("/v1/messages").json["data"] as? [[String: Any]] ?? []).compactMap {
+                $0["body"] as? String
+            }
+            #expect(Set(stored) == ["first", "second"], "\(stored)")
         }
     }
 
