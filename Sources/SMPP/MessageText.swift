@@ -121,12 +121,14 @@ public struct TextCoding: Sendable, Equatable {
         text: String, part: Concatenation?
     ) {
         var content = message.content[...]
+        // A fault is named where the text was: message_payload stands in for short_message.
+        let field = message.tlvs[tag: TLV.messagePayload] != nil ? "message_payload" : "short_message"
         var part: Concatenation?
         var fillBits = 0
         if message.hasUserDataHeader {
             guard let length = content.first, content.count > Int(length) else {
                 throw .malformed(
-                    command: command, sequence: sequence, field: "short_message",
+                    command: command, sequence: sequence, field: field,
                     reason: "has esm_class 0x40 (a user data header) but the header is longer than the message")
             }
             let header = Array(content.dropFirst().prefix(Int(length)))
@@ -143,7 +145,7 @@ public struct TextCoding: Sendable, Equatable {
                 sequence: UInt8(truncatingIfNeeded: sequenceNumber))
         }
         if strict, let reason = Self.unreadable(content, dataCoding: message.dataCoding, packed: packing == .packed) {
-            throw .malformed(command: command, sequence: sequence, field: "short_message", reason: reason)
+            throw .malformed(command: command, sequence: sequence, field: field, reason: reason)
         }
         let text: String
         switch message.dataCoding {
@@ -153,7 +155,7 @@ public struct TextCoding: Sendable, Equatable {
             // one at the end escapes nothing, and dropping it would change the text unannounced.
             if strict, septets.last.map({ $0 & 0x7F }) == GSM7.escape {
                 throw .malformed(
-                    command: command, sequence: sequence, field: "short_message",
+                    command: command, sequence: sequence, field: field,
                     reason:
                         "ends in the GSM 03.38 escape 0x1B with no character after it; an escape is followed by the extension character it introduces (3GPP TS 23.038 §6.2.1.1)"
                 )
@@ -170,7 +172,7 @@ public struct TextCoding: Sendable, Equatable {
             text = String(decoding: units, as: UTF16.self)
             if strict, let lone = Self.loneSurrogate(in: units) {
                 throw .malformed(
-                    command: command, sequence: sequence, field: "short_message",
+                    command: command, sequence: sequence, field: field,
                     reason:
                         "holds a lone UTF-16 surrogate 0x\(String(units[lone], radix: 16)) at character \(lone + 1); UCS-2 text must be whole characters (RFC 2781)"
                 )
@@ -188,7 +190,7 @@ public struct TextCoding: Sendable, Equatable {
             })
         {
             throw .malformed(
-                command: command, sequence: sequence, field: "short_message",
+                command: command, sequence: sequence, field: field,
                 reason:
                     "must not contain U+\(Self.hex4(control.element.value)), found at character \(control.offset + 1); text may hold tab, line feed and carriage return but no other control character"
             )

@@ -39,9 +39,11 @@ struct JSONInput {
         self.object = object
         for key in object.keys.sorted() {
             if !allowed.contains(key) {
-                errors.append(
-                    FieldError(
-                        key, "is not a known field; allowed fields are \(allowed.sorted().joined(separator: ", "))"))
+                let known =
+                    allowed.isEmpty
+                    ? "this request takes no fields; send an empty object {} or no body"
+                    : "allowed fields are \(allowed.sorted().joined(separator: ", "))"
+                errors.append(FieldError(key, "is not a known field; \(known)"))
             } else if !Self.secretFields.contains(key), let problem = Self.textProblem(in: object[key]!) {
                 errors.append(FieldError(key, problem))
                 refused.insert(key)

@@ -28,9 +28,13 @@ enum SMPPTime {
             return
                 "validity_period \"\(validity)\" is not an SMPP 3.4 time (16 characters YYMMDDhhmmsstnnp, p one of +, - or R)"
         }
-        guard kind != "R" else { return nil }
         func number(_ range: Range<Int>) -> Int {
             characters[range].reduce(0) { $0 * 10 + Int($1 - 48) }
+        }
+        guard kind != "R" else {
+            // A relative period of nothing: the message would expire before it could be sent.
+            guard number(0..<12) == 0 else { return nil }
+            return "validity_period \"\(validity)\" is a relative time of zero; give the time the message stays valid"
         }
         var components = DateComponents()
         components.timeZone = TimeZone(identifier: "UTC")
@@ -44,7 +48,9 @@ enum SMPPTime {
         calendar.timeZone = TimeZone(identifier: "UTC")!
         guard (1...12).contains(components.month!), (1...31).contains(components.day!), components.hour! < 24,
             components.minute! < 60, components.second! < 60, number(13..<15) <= 48,
-            let local = calendar.date(from: components)
+            let local = calendar.date(from: components),
+            // The calendar rolls a day the month does not have (30 February) into the next month.
+            calendar.component(.day, from: local) == components.day
         else {
             return "validity_period \"\(validity)\" is not a date and time"
         }

@@ -304,6 +304,8 @@ import Testing
             let chosen = try await client.post("/v1/account/smpp-credentials", json: ["system_id": "mine"])
             #expect([400, 422].contains(chosen.status), "\(chosen.text)")
             #expect(chosen.text.contains("system_id"), "\(chosen.text)")
+            // The refusal says what to send instead, not an empty list of allowed fields.
+            #expect(chosen.text.contains("takes no fields"), "\(chosen.text)")
         }
         try await withDaemon { daemon in
             let (_, client) = try await daemon.signUp()
@@ -338,14 +340,15 @@ import Testing
     }
 
     /// Switchboard sends at once, so a scheduled delivery is refused ESME_RINVSCHED rather than sent
-    /// early; a validity_period that is not an SMPP 3.4 time (section 7.1.1) or has passed is refused
-    /// ESME_RINVEXPIRY; a relative or future one is accepted.
+    /// early; a validity_period that is not an SMPP 3.4 time (section 7.1.1), names a day its month
+    /// does not have, is a relative time of zero or has passed is refused ESME_RINVEXPIRY; a relative
+    /// or future one is accepted.
     @Test func scheduleAndValidityAreCheckedNotIgnored() async throws {
         try await Self.withSMPPServer { _, port, client, credential in
             // (schedule_delivery_time, validity_period)
             let cases: [(String, String)] = [
                 ("301231000000000+", ""), ("", "garbage"), ("", "200101000000000+"), ("", "000001000000000R"),
-                ("", "991231235959000+"),
+                ("", "991231235959000+"), ("", "990230235959000+"), ("", "000000000000000R"),
             ]
             let statuses = try await offThePool {
                 let connection = try RawConnection(port: port)
@@ -368,7 +371,7 @@ import Testing
                 }
                 return statuses
             }
-            #expect(statuses == [0x61, 0x62, 0x62, 0, 0], "\(statuses)")
+            #expect(statuses == [0x61, 0x62, 0x62, 0, 0, 0x62, 0x62], "\(statuses)")
             let stored = try await client.get("/v1/messages").json["data"] as? [Any]
             #expect(stored?.count == 2)
         }
