@@ -39,7 +39,19 @@ struct Audit: AsyncParsableCommand {
                 }
                 query.addonID = id
             }
+            if let account {
+                guard try reader.auditedAccountIsKnown(account) else {
+                    FileHandle.standardError.write(
+                        Data(
+                            "error: --account \(account) is neither an account nor in the ledger; `switchboard accounts list` lists them\n"
+                                .utf8))
+                    throw ExitCode(2)
+                }
+            }
             query.accountID = account
+            if let field, FieldCatalog.byID[field] == nil {
+                throw ValidationError("--field must be a field id such as usage.to (docs/addons.md lists them)")
+            }
             query.field = field
             if let category {
                 guard let parsed = DataCategory(rawValue: category) else {

@@ -30,6 +30,13 @@ import Testing
         let typo = try await second.admin.get("/v1/admin/audit?addon=com.example.recordr")
         #expect(typo.status == 404)
         #expect(typo.text.contains("com.example.recorder"))
+        // An account id with one letter wrong is no account: 404 naming it, not an empty page.
+        let accountID = audit.data.first?["account_id"] as? String ?? ""
+        let misspelt = String(accountID.dropLast()) + (accountID.hasSuffix("x") ? "y" : "x")
+        let wrongAccount = try await second.admin.get("/v1/admin/audit?account=\(misspelt)")
+        #expect(wrongAccount.status == 404, "\(wrongAccount.text)")
+        #expect(wrongAccount.text.contains("is not a known account id"), "\(wrongAccount.text)")
+        #expect(try await second.admin.get("/v1/admin/audit?account=\(accountID)").data.count == 1)
         await second.stop(removeData: false)
     }
 

@@ -109,6 +109,33 @@ import Testing
         #expect(try await known.waitForExit() == 0)
     }
 
+    /// An audit filtered by an account or a field nobody knows is an error naming it, never an
+    /// empty answer: a mistyped account id exits 2, a field id outside the catalogue 64.
+    @Test func anAuditOfAnUnknownAccountOrFieldIsAnErrorNotAnEmptyAnswer() async throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let created = try DaemonProcess(
+            arguments: [
+                "accounts", "create", "--data-dir", directory.path, "--name", "Audited", "--email", "a@example.com",
+            ], port: 0,
+            environment: ["SWITCHBOARD_PASSWORD": "plum-harbor-violet-42"])
+        #expect(try await created.waitForExit() == 0)
+        let accountID = try await withDaemon(configure: { $0.dataDir = directory.path }) { daemon in
+            try await daemon.daemon.accounts.list().first?.id
+        }
+        let typo = try DaemonProcess(
+            arguments: ["audit", "query", "--data-dir", directory.path, "--account", "acc_nope"], port: 0)
+        #expect(try await typo.waitForExit() == 2)
+        #expect(typo.errorOutput().contains("--account acc_nope is neither an account nor in the ledger"))
+        let field = try DaemonProcess(
+            arguments: ["audit", "query", "--data-dir", directory.path, "--field", "usage.too"], port: 0)
+        #expect(try await field.waitForExit() == 64)
+        #expect(field.errorOutput().contains("--field must be a field id"), "\(field.errorOutput())")
+        let known = try DaemonProcess(
+            arguments: ["audit", "query", "--data-dir", directory.path, "--account", accountID ?? "none"], port: 0)
+        #expect(try await known.waitForExit() == 0)
+    }
+
     @Test func theAccountsCommandCreatesAnAccountTheDaemonAccepts() async throws {
         let directory = temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -112,8 +112,8 @@ struct AuditRoutes {
 
     /// Reads the request's filters (refusing a bad one with the field and the fix) and the page of
     /// the ledger they select. The console's download calls it page after page.
-    /// - Throws: `Problem` 404 for an add-on neither loaded nor in the ledger, 422 naming a bad
-    ///   parameter; what the database throws.
+    /// - Throws: `Problem` 404 for an add-on neither loaded nor in the ledger or an account neither
+    ///   in `accounts` nor in the ledger, 422 naming a bad parameter; what the database throws.
     func auditAnswer(_ request: Request) async throws -> AuditAnswer {
         var query = Ledger.Query()
         if let given = request.uri.queryParameters["addon"].map(String.init) {
@@ -147,6 +147,15 @@ struct AuditRoutes {
             } ?? "json"
         let summary = parameters.value("summary", hint: "must be true or false") { ["true": true, "false": false][$0] }
         try parameters.finish()
+        if let account = query.accountID, try await !services.addons.auditedAccountIsKnown(account) {
+            throw Problem(
+                .notFound, "No such account",
+                detail:
+                    "account: \(account) is neither an account nor in the ledger; check the id (`switchboard accounts list` lists them)",
+                errors: [
+                    FieldError("account", "is not a known account id; check it, e.g. acc_… as sign-up answered it")
+                ])
+        }
         if summary == true {
             let counts = try await services.addons.writer.pool.read { [query] db in try ShareSummary.perDay(db, query) }
             return .summary(counts, format: format)

@@ -83,6 +83,12 @@ package struct AuditReader: Sendable {
             ?? database?.read { db in try AuditedAddons.id(given, manifests: [], db) }
     }
 
+    /// Whether an audit may name `accountID`: an account of the data directory or one its ledger
+    /// has rows for; false without a database.
+    package func auditedAccountIsKnown(_ accountID: String) throws -> Bool {
+        try database?.read { db in try AuditedAccounts.isKnown(accountID, db) } ?? false
+    }
+
     /// Every add-on id an audit can name, sorted.
     package func auditableAddonIDs() throws -> [String] {
         let manifests = self.manifests
