@@ -136,6 +136,36 @@ import Testing
         #expect(try await known.waitForExit() == 0)
     }
 
+    /// A binary copied away from its build, started where there is no `Manifests/`, says that it
+    /// found no bundled add-ons and what to set, instead of running without them in silence.
+    @Test func aBinaryThatFindsNoBundledAddonsSaysSo() async throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let bin = directory.appendingPathComponent("bin")
+        try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
+        let copy = bin.appendingPathComponent("switchboard")
+        try FileManager.default.copyItem(at: DaemonProcess.executable, to: copy)
+        let port = try DaemonProcess.freePort()
+        let errors = directory.appendingPathComponent("stderr").path
+        var environment = ProcessInfo.processInfo.environment
+        environment["SWITCHBOARD_OPERATOR_TOKEN"] = "operator-token-for-the-copied-binary"
+        let daemon = try ChildProcess(
+            "/bin/sh",
+            [
+                "-c", #"cd "$0" && exec "$1" serve --port "$2" --data-dir "$0/data" --log-level warning"#,
+                directory.path, copy.path, String(port),
+            ], environment: environment, errors: errors)
+        defer {
+            daemon.signal(SIGTERM)
+            daemon.waitUntilExit()
+        }
+        let client = TestClient(baseURL: "http://127.0.0.1:\(port)")
+        let healthy = try await eventually(seconds: 30) { (try? await client.get("/healthz").status) == 200 }
+        #expect(healthy)
+        let log = String(decoding: (try? Data(contentsOf: URL(fileURLWithPath: errors))) ?? Data(), as: UTF8.self)
+        #expect(log.contains("no bundled add-ons found; set addons.bundled_dir"), "\(log)")
+    }
+
     @Test func theAccountsCommandCreatesAnAccountTheDaemonAccepts() async throws {
         let directory = temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -15,6 +15,13 @@ package enum BundledAddons {
         return URL(fileURLWithPath: path).deletingLastPathComponent()
     }
 
+    /// Where `manifestDirectory()` looks, in words, for the warning when it finds nothing.
+    package static let searchedPlaces =
+        "./Manifests, ../lib/switchboard/addons beside the executable, and the source tree the executable was built in"
+
+    /// The first of `./Manifests`, the installed directory beside the executable and the source
+    /// tree's `Manifests/` above it that holds `schema.json`; nil when none does (a binary copied
+    /// elsewhere, which then needs `addons.bundled_dir`).
     package static func manifestDirectory() -> String? {
         var candidates = [
             URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("Manifests"),

@@ -49,7 +49,16 @@ public final class Daemon: Sendable {
         let digest = ContentDigest(key: try layout.contentDigestKey())
         let metrics = HostMetrics()
         var addonSettings = config.addons
-        if addonSettings.bundledDirectory == nil { addonSettings.bundledDirectory = BundledAddons.manifestDirectory() }
+        if addonSettings.bundledDirectory == nil {
+            addonSettings.bundledDirectory = BundledAddons.manifestDirectory()
+            // A binary copied away from its build or installation finds no bundled add-ons; said
+            // here, or it would run without them and answer every add-on request with 404.
+            if addonSettings.bundledDirectory == nil {
+                logger.warning(
+                    "no bundled add-ons found; set addons.bundled_dir in the config to load them",
+                    metadata: ["looked_in": "\(BundledAddons.searchedPlaces)"])
+            }
+        }
         if addonSettings.libraryDirectories.isEmpty {
             addonSettings.libraryDirectories = BundledAddons.libraryDirectories()
         }
