@@ -27,6 +27,8 @@ import Testing
         let audit = try await second.admin.get("/v1/admin/audit?addon=com.example.recorder")
         #expect(audit.status == 200)
         #expect(audit.data.count == 1)
+        // Its short id names it too, as it named it while loaded.
+        #expect(try await second.admin.get("/v1/admin/audit?addon=recorder").data.count == 1)
         let typo = try await second.admin.get("/v1/admin/audit?addon=com.example.recordr")
         #expect(typo.status == 404)
         #expect(typo.text.contains("com.example.recorder"))

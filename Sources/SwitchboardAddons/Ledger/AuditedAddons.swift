@@ -35,15 +35,25 @@ package enum AuditedAddons {
     }
 
     /// The full id of the add-on `given` names: a manifest's id or short id, else an id the ledger
-    /// has rows for (`db` nil: no ledger yet). Nil when neither knows it.
+    /// has rows for, or the short id (last label) of exactly one of those (`db` nil: no ledger
+    /// yet). Nil when neither knows it, or when a short id fits two add-ons only the ledger knows.
     package static func id(_ given: String, manifests: [Manifest], _ db: Database?) throws -> String? {
         if let manifest = manifests.first(where: { $0.id == given }) ?? manifests.first(where: { $0.shortID == given })
         {
             return manifest.id
         }
         guard let db else { return nil }
-        return try String.fetchOne(
+        if let recorded = try String.fetchOne(
             db, sql: "SELECT addon_id FROM ledger WHERE addon_id = ? LIMIT 1", arguments: [given])
+        {
+            return recorded
+        }
+        // An add-on no longer loaded (or not found by a command that reads only the data
+        // directory) is still named by its short id, as a loaded one is.
+        let matches = try String.fetchAll(db, sql: "SELECT DISTINCT addon_id FROM ledger").filter {
+            $0.split(separator: ".").last.map(String.init) == given
+        }
+        return matches.count == 1 ? matches[0] : nil
     }
 
     /// Every add-on id of `manifests` and of the ledger's rows (`db` nil: no ledger yet), sorted.
