@@ -200,9 +200,9 @@ final class SMPPSessionHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// answered and those waiting for room in the window), then sends `last` and closes. A peer
     /// that unbinds or sends something unreadable with submits still in flight gets an answer for
     /// each: a `submit_sm` that was taken is sent, so it must be acknowledged, or the ESME would
-    /// send it again as a second SMS. (SMPP 3.4 §2.8 has the ESME wait for its answers before
-    /// `unbind`; not every ESME does.) Nothing more is read meanwhile. After the response timeout
-    /// `last` goes out whatever is still unanswered.
+    /// send it again as a second SMS. (`unbind`, SMPP 3.4 §4.2, ends the session; an ESME should
+    /// have its answers first, but not every one waits.) Nothing more is read meanwhile. After the
+    /// response timeout `last` goes out whatever is still unanswered.
     private func end(_ context: ChannelHandlerContext, with last: PDU) {
         guard case .no = ending else { return }
         ending = .draining(last: last)
