@@ -292,13 +292,14 @@ package final class SMPPServerSession: Sendable {
 
     /// The SMPP answer to a refusal, the HTTP status the same refusal gets (for the activity log)
     /// and the reason for the log.
+    /// The rules are `POST /v1/messages`'s; a reason names the submit_sm field the ESME sent.
+    private static let smppNames = [
+        "to": "destination_addr", "from": "source_addr", "body": "the text (short_message or message_payload)",
+    ]
+
     package static func answer(for refusal: SendService.Refusal) -> (CommandStatus, Int, String) {
         switch refusal {
         case .invalid(let problems):
-            // The rules are `POST /v1/messages`'s; the reason names the submit_sm field the ESME sent.
-            let smppNames = [
-                "to": "destination_addr", "from": "source_addr", "body": "the text (short_message or message_payload)",
-            ]
             let reason = problems.map { "\(smppNames[$0.field] ?? $0.field) \($0.message)" }.joined(separator: "; ")
             let fields = Set(problems.map(\.field))
             if fields.contains("to") { return (.invalidDestinationAddress, 422, reason) }

@@ -114,12 +114,7 @@ import Testing
     @Test func anAuditOfAnUnknownAccountOrFieldIsAnErrorNotAnEmptyAnswer() async throws {
         let directory = temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let created = try DaemonProcess(
-            arguments: [
-                "accounts", "create", "--data-dir", directory.path, "--name", "Audited", "--email", "a@example.com",
-            ], port: 0,
-            environment: ["SWITCHBOARD_PASSWORD": "plum-harbor-violet-42"])
-        #expect(try await created.waitForExit() == 0)
+        #expect(try await Self.createAccount(in: directory, name: "Audited", email: "a@example.com") == 0)
         let accountID = try await withDaemon(configure: { $0.dataDir = directory.path }) { daemon in
             try await daemon.daemon.accounts.list().first?.id
         }
@@ -166,17 +161,18 @@ import Testing
         #expect(log.contains("no bundled add-ons found; set addons.bundled_dir"), "\(log)")
     }
 
+    /// Runs `switchboard accounts create` on the data directory `directory`; returns its exit status.
+    static func createAccount(in directory: URL, name: String, email: String) async throws -> Int32 {
+        let create = try DaemonProcess(
+            arguments: ["accounts", "create", "--data-dir", directory.path, "--name", name, "--email", email],
+            port: 0, environment: ["SWITCHBOARD_PASSWORD": "plum-harbor-violet-42"])
+        return try await create.waitForExit()
+    }
+
     @Test func theAccountsCommandCreatesAnAccountTheDaemonAccepts() async throws {
         let directory = temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let create = try DaemonProcess(
-            arguments: [
-                "accounts", "create", "--data-dir", directory.path, "--name", "Cli", "--email", "cli@example.com",
-            ], port: 0,
-            environment: ["SWITCHBOARD_PASSWORD": "plum-harbor-violet-42"])
-        let output = Pipe()
-        _ = output
-        #expect(try await create.waitForExit() == 0)
+        #expect(try await Self.createAccount(in: directory, name: "Cli", email: "cli@example.com") == 0)
         let accounts = try await withDaemon(configure: { $0.dataDir = directory.path }) { daemon in
             try await daemon.daemon.accounts.list()
         }

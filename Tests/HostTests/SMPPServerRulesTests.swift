@@ -374,19 +374,28 @@ import Testing
         return addresses + times + message
     }
 
+    /// What a fresh transmitter bind gets back for `requests` written in one write, until the server
+    /// is silent or closes, with a one-line summary of each answer (command/sequence/status).
+    static func answers(
+        to requests: [(command: UInt32, sequence: UInt32, body: [UInt8])], port: Int,
+        credential: (systemID: String, password: String)
+    ) async throws -> ([RawPDU], [String]) {
+        let answers = try await offThePool { () -> [RawPDU] in
+            let esme = try RawESME(port: port)
+            esme.bind(2, credential)
+            esme.send(together: requests)
+            return esme.readAll(seconds: 10)
+        }
+        return (answers, answers.map { "0x\(String($0.command, radix: 16))/\($0.sequence)/\($0.status)" })
+    }
+
     /// Submits pipelined with an `unbind` in one write are each answered before `unbind_resp`, and
     /// the messages stored are exactly those acknowledged: none is sent without its answer.
     @Test func submitsReadWithTheUnbindAreAnsweredBeforeIt() async throws {
         try await Server.withSMPPServer { _, port, client, credential in
-            let answers = try await offThePool { () -> [RawPDU] in
-                let esme = try RawESME(port: port)
-                esme.bind(2, credential)
-                esme.send(together: [
-                    (4, 2, Self.submitBody("first")), (4, 3, Self.submitBody("second")), (6, 4, []),
-                ])
-                return esme.readAll(seconds: 10)
-            }
-            let summary = answers.map { "0x\(String($0.command, radix: 16))/\($0.sequence)/\($0.status)" }
+            let (answers, summary) = try await Self.answers(
+                to: [(4, 2, Self.submitBody("first")), (4, 3, Self.submitBody("second")), (6, 4, [])], port: port,
+                credential: credential)
             #expect(answers.count == 3, "\(summary)")
             #expect(answers.last?.command == 0x8000_0006 && answers.last?.sequence == 4, "\(summary)")
             let acknowledged = Set(
@@ -407,16 +416,11 @@ import Testing
     /// only after those are answered; it gets its own refusal and the connection closes.
     @Test func submitsBeforeAnUnreadablePDUAreAnsweredBeforeTheSessionEnds() async throws {
         try await Server.withSMPPServer { _, port, client, credential in
-            let answers = try await offThePool { () -> [RawPDU] in
-                let esme = try RawESME(port: port)
-                esme.bind(2, credential)
-                esme.send(together: [
+            let (answers, summary) = try await Self.answers(
+                to: [
                     (4, 2, Self.submitBody("first")), (4, 3, Self.submitBody("second")),
                     (4, 4, Self.submitBody("bad", declaredLength: 99)),
-                ])
-                return esme.readAll(seconds: 10)
-            }
-            let summary = answers.map { "0x\(String($0.command, radix: 16))/\($0.sequence)/\($0.status)" }
+                ], port: port, credential: credential)
             let bySequence = Dictionary(answers.map { ($0.sequence, $0) }, uniquingKeysWith: { first, _ in first })
             #expect(answers.count == 3 && bySequence[2]?.status == 0 && bySequence[3]?.status == 0, "\(summary)")
             // ESME_RINVMSGLEN: short_message is shorter than its sm_length says.

@@ -44,7 +44,10 @@ public struct Manifest: Sendable, Equatable {
     public var file: String
 
     /// The last component of the id (`reporting` for `com.switchboard.reporting`), accepted in URLs.
-    public var shortID: String { String(id.split(separator: ".").last ?? Substring(id)) }
+    public var shortID: String { Self.shortID(of: id) }
+
+    /// The last component of an add-on id; also for ids only the ledger still knows.
+    public static func shortID(of id: String) -> String { String(id.split(separator: ".").last ?? Substring(id)) }
 
     public var requiredFields: [String] { fields.filter(\.required).map(\.id) }
 

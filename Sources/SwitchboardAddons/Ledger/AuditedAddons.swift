@@ -51,7 +51,7 @@ package enum AuditedAddons {
         // An add-on no longer loaded (or not found by a command that reads only the data
         // directory) is still named by its short id, as a loaded one is.
         let matches = try String.fetchAll(db, sql: "SELECT DISTINCT addon_id FROM ledger").filter {
-            $0.split(separator: ".").last.map(String.init) == given
+            Manifest.shortID(of: $0) == given
         }
         return matches.count == 1 ? matches[0] : nil
     }
