@@ -99,17 +99,20 @@ import Testing
             _ = try await client.put("/v1/account/addons/recorder", json: ["categories": ["usage", "content"]])
             let held = try RawConnection(port: daemon.port)
             held.write("GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
-            let before = Set(Self.runnerPIDs())
+            // The daemon's own status names its runner: other tests' runners, which start and end
+            // in parallel, are children of this test process too.
+            let before = daemon.daemon.addons.registry.runtimeStatus("com.example.recorder")?.pid
             try hostile(daemon, "segfault")
             _ = try await client.send(body: "makes the runner crash")
             try hostile(daemon, nil)
-            var restarted: [Int32] = []
+            var restarted: Int32?
             #expect(
                 try await eventually(seconds: 20) {
-                    restarted = Self.runnerPIDs().filter { !before.contains($0) }
-                    return !restarted.isEmpty
+                    let status = daemon.daemon.addons.registry.runtimeStatus("com.example.recorder")
+                    restarted = status?.pid
+                    return status?.restarts ?? 0 >= 1 && restarted != nil && restarted != before
                 })
-            for pid in restarted {
+            if let pid = restarted {
                 let directory = "/proc/\(pid)/fd"
                 let sockets = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter {
                     (try? FileManager.default.destinationOfSymbolicLink(atPath: "\(directory)/\($0)"))?.hasPrefix(
@@ -118,21 +121,6 @@ import Testing
                 #expect(sockets == ["3"], "runner \(pid) holds sockets \(sockets)")
             }
             _ = held
-        }
-    }
-
-    /// The add-on runners this test process started (children whose command is the runner).
-    static func runnerPIDs() -> [Int32] {
-        let me = getpid()
-        return ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { entry in
-            guard let pid = Int32(entry),
-                let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-                let close = stat.lastIndex(of: ")")
-            else { return nil }
-            // "pid (comm) state ppid …": the command may hold spaces, so read after its ")".
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            guard fields.count > 2, Int32(fields[1]) == me, stat.contains("(switchboard-add") else { return nil }
-            return pid
         }
     }
 
