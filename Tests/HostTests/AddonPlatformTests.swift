@@ -390,4 +390,33 @@ func outboxCount(_ daemon: TestDaemon) async throws -> Int {
             #expect(checks.allSatisfy { $0.fields["usage.to"] == "text:+37255599999" }, "\(checks)")
         }
     }
+
+    /// An opt-out stored before the daemon started is refused before any pre-send check too: the
+    /// daemon reads every opt-out when it opens its database, not only those it receives itself.
+    @Test func anOptOutFromBeforeARestartIsRefusedBeforeAnyAddonHearsOfIt() async throws {
+        let addons = try AddonFixture.recorder(
+            in: AddonPlatformTests.addonsDirectory(), fields: [("usage.to", true, false)], hooks: ["message.submit"])
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sb-stop-\(UUID().uuidString)")
+        let first = try await TestDaemon.start(directory: directory) { $0.addons.directories = [addons.path] }
+        let (_, client) = try await first.signUp()
+        #expect(
+            try await client.put("/v1/account/addons/com.example.recorder", json: ["fields": ["usage.to"]]).status
+                == 201)
+        #expect(try await client.post("/v1/account/numbers", json: ["number": "+37255500000"]).status == 201)
+        let stop = try await first.admin.post(
+            "/v1/admin/simulator/inbound", json: ["from": "+37255512345", "to": "+37255500000", "body": "STOP"])
+        #expect(stop.json["opt_out"] as? String == "opted_out")
+        await first.stop(removeData: false)
+        try await withDaemon(directory: directory, configure: { $0.addons.directories = [addons.path] }) { second in
+            let again = second.client.with(basic: client.basic)
+            let refused = try await again.send(to: "+37255512345")
+            #expect(refused.status == 422)
+            #expect(refused.json["title"] as? String == "Recipient opted out")
+            #expect(try await again.send(to: "+37255599999").status == 201)
+            let checks = AddonFixture.recorded(dataDir: second.directory, addonID: "com.example.recorder")
+                .filter { $0.what == "check" }
+            #expect(checks.count == 1, "\(checks)")
+            #expect(checks.allSatisfy { $0.fields["usage.to"] == "text:+37255599999" }, "\(checks)")
+        }
+    }
 }

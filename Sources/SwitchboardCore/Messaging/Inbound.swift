@@ -20,6 +20,7 @@ extension MessageStore {
         let digest = self.digest
         let events = self.events
         let keyword = OptOutKeyword.action(for: inbound.body)
+        let optOuts = self.optOuts
         return try await writer.write { db in
             guard
                 let owner = try Row.fetchOne(
@@ -48,6 +49,7 @@ extension MessageStore {
                     sql:
                         "INSERT OR REPLACE INTO opt_outs (account_id, number, keyword, created_at) VALUES (?, ?, ?, ?)",
                     arguments: [accountID, inbound.from, word, now])
+                optOuts.note(accountID: accountID, number: inbound.from)
             case (.optedIn, _)?:
                 try db.execute(
                     sql: "DELETE FROM opt_outs WHERE account_id = ? AND number = ?",

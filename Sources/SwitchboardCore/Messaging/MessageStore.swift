@@ -3,14 +3,21 @@ import GRDB
 
 /// Messages and opt-outs. Writes go through the group-commit writer; reads use the pool's readers.
 public struct MessageStore: Sendable {
-    package init(writer: GroupCommitWriter, clock: any WallClock, digest: ContentDigest, events: any DomainEventSink) {
+    /// `optOuts` must hold every opt-out in the database (`OptOutFilter.load`).
+    package init(
+        writer: GroupCommitWriter, clock: any WallClock, digest: ContentDigest, events: any DomainEventSink,
+        optOuts: OptOutFilter
+    ) {
         self.writer = writer
         self.clock = clock
         self.digest = digest
         self.events = events
+        self.optOuts = optOuts
     }
 
     package let writer: GroupCommitWriter
+    /// Which numbers may have opted out, so that most sends skip `optOut`'s lookup.
+    let optOuts: OptOutFilter
     let clock: any WallClock
     let digest: ContentDigest
     let events: any DomainEventSink
@@ -48,10 +55,12 @@ public struct MessageStore: Sendable {
         }
     }
 
-    /// The opt-out of `number` from this account's messages, if it has one. A lookup by the table's
-    /// primary key, made before each pre-send check, so on the caller's thread (`PointReader`).
+    /// The opt-out of `number` from this account's messages, if it has one. Made before each
+    /// pre-send check: answered from memory when the number never opted out (`OptOutFilter`),
+    /// otherwise by the table's primary key on the caller's thread (`PointReader`).
     public func optOut(accountID: String, number: String) throws -> OptedOut? {
-        try writer.lookups.fetchOne(
+        guard optOuts.mayHaveOptedOut(accountID: accountID, number: number) else { return nil }
+        return try writer.lookups.fetchOne(
             "SELECT keyword, created_at FROM opt_outs WHERE account_id = ? AND number = ?",
             bind: { statement in
                 statement.bind(accountID)

@@ -70,7 +70,9 @@ public final class Daemon: Sendable {
         ledger = LedgerMaintenance(
             writer: writer, key: try layout.ledgerSigningKey(database: pool), settings: config.ledger, clock: clock,
             logger: logger)
-        let messages = MessageStore(writer: writer, clock: clock, digest: digest, events: addons)
+        let messages = MessageStore(
+            writer: writer, clock: clock, digest: digest, events: addons,
+            optOuts: try pool.read { try OptOutFilter.load($0) })
         let callbackTargets = try CallbackTargetPolicy(allowTargets: config.callbacks.allowTargets)
             .allowingPlainHTTP(config.callbacks.allowHTTP)
         let callbacks = StatusCallbackQueue(
