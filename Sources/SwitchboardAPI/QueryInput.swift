@@ -13,20 +13,30 @@ import SwitchboardCore
 ///
 /// Every value read keeps to `TextRule` (no U+0000 or other C0 control but tab, LF and CR), and a
 /// parameter given twice is refused rather than one of the two silently winning, as a duplicate key
-/// in a JSON body is.
+/// in a JSON body is. A parameter the route never read is refused by `finish` too, as an unknown
+/// body field is: `?stauts=failed` would otherwise list every message, and `?acount=` would turn an
+/// audit of one account into an audit of all, with nothing to say the filter was not applied.
 struct QueryInput {
     /// Each parameter's values, in the order given (percent-decoded by Hummingbird).
     private var parameters: [Substring: [Substring]] = [:]
+    /// The parameters in the order the request gave them, for naming unknown ones in that order.
+    private var given: [Substring] = []
+    /// The names the route read (present or not), in the order it read them.
+    private var read: [String] = []
     private(set) var errors: [FieldError] = []
 
     init(_ request: Request) {
         // Read once: Hummingbird parses the query string anew on every access to `queryParameters`.
-        for (name, value) in request.uri.queryParameters { parameters[name, default: []].append(value) }
+        for (name, value) in request.uri.queryParameters {
+            if parameters[name] == nil { given.append(name) }
+            parameters[name, default: []].append(value)
+        }
     }
 
     /// The raw text of `name`; nil when absent, or (recorded as an error) given twice or breaking
     /// `TextRule`.
     mutating func text(_ name: String) -> String? {
+        if !read.contains(name) { read.append(name) }
         let values = parameters[Substring(name)] ?? []
         guard let first = values.first else { return nil }
         guard values.count == 1 else {
@@ -59,8 +69,14 @@ struct QueryInput {
         } ?? defaultValue
     }
 
-    /// Throws one 422 naming every bad parameter, if there were any.
+    /// Throws one 422 naming every bad parameter, if there were any, and every parameter the route
+    /// did not read (with the ones it takes).
     func finish() throws {
+        var errors = self.errors
+        let takes = read.isEmpty ? "it takes none" : "it takes " + read.joined(separator: ", ")
+        for name in given where !read.contains(String(name)) {
+            errors.append(FieldError(String(name), "is not a parameter of this request; \(takes)"))
+        }
         if !errors.isEmpty { throw Problem.invalid(errors) }
     }
 }

@@ -183,6 +183,35 @@ import Testing
         }
     }
 
+    /// A misspelt filter must not read as no filter: every parameter the endpoint does not take is
+    /// named with the ones it does, beside the bad values, and nothing is listed.
+    @Test func aParameterTheEndpointDoesNotTakeIsNamedNotIgnored() async throws {
+        try await TestDaemon.withRouter { daemon in
+            let (accountID, client) = try await daemon.signUp()
+            #expect(try await client.send().status == 201)
+            let typo = try await client.get("/v1/messages?stauts=failed")
+            #expect(typo.status == 422)
+            #expect(typo.errorFields == ["stauts"], "\(typo.text)")
+            #expect(
+                typo.text.contains(
+                    "stauts: is not a parameter of this request; it takes limit, status, direction, to, from, since, until, cursor"
+                ), "\(typo.text)")
+            let both = try await client.get("/v1/messages?limit=0&colour=red&flag")
+            #expect(Set(both.errorFields) == ["limit", "colour", "flag"], "\(both.text)")
+            let audit = try await daemon.admin.get("/v1/admin/audit?acount=\(accountID)")
+            #expect(audit.status == 422)
+            #expect(audit.errorFields == ["acount"], "\(audit.text)")
+            #expect(audit.text.contains("it takes addon, account, field"), "\(audit.text)")
+            let reports = try await client.get("/v1/account/addons/reporting/reports?format=xml")
+            #expect(reports.errorFields == ["format"], "\(reports.text)")
+            // What an endpoint takes is still read as before.
+            let listed = try await client.get("/v1/messages?status=queued&limit=5")
+            #expect(listed.status == 200, "\(listed.text)")
+            #expect(try await daemon.admin.get("/v1/admin/audit?account=\(accountID)").status == 200)
+            #expect(try await client.get("/v1/account/addons/reporting/reports?format=csv").status == 200)
+        }
+    }
+
     // MARK: CSV import
 
     @Test func aStrayQuoteCostsOnlyItsOwnRow() async throws {

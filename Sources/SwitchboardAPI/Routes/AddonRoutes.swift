@@ -252,10 +252,15 @@ struct AddonRoutes {
 
     private func records(kind: String, request: Request, context: AppContext) async throws -> Response {
         let manifest = try manifest(context)
+        var parameters = request.queryInput()
+        let format = parameters.value("format", hint: "must be json or csv") {
+            ["json", "csv"].contains($0) ? $0 : nil
+        }
+        try parameters.finish()
         let rows = try await addons.records.records(
             accountID: try context.accountID(), addonID: manifest.id, kind: kind)
         let objects = rows.compactMap { try? JSONSerialization.jsonObject(with: Data($0.json.utf8)) as? [String: Any] }
-        if request.uri.queryParameters["format"] == "csv" {
+        if format == "csv" {
             return CSVResponse.make(objects, filename: "\(manifest.shortID)-\(kind)s.csv")
         }
         let data = try JSONSerialization.data(withJSONObject: ["data": objects], options: [.sortedKeys])

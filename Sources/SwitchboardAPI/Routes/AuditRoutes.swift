@@ -116,7 +116,8 @@ struct AuditRoutes {
     ///   in `accounts` nor in the ledger, 422 naming a bad parameter; what the database throws.
     func auditAnswer(_ request: Request) async throws -> AuditAnswer {
         var query = Ledger.Query()
-        if let given = request.uri.queryParameters["addon"].map(String.init) {
+        var parameters = request.queryInput()
+        if let given = parameters.text("addon") {
             guard let id = try await services.addons.auditedAddonID(given) else {
                 let known = try await services.addons.auditableAddonIDs()
                 throw Problem(
@@ -127,7 +128,6 @@ struct AuditRoutes {
             }
             query.addonID = id
         }
-        var parameters = request.queryInput()
         query.accountID = parameters.text("account")
         query.field = parameters.value("field", hint: "must be a field id such as usage.to") {
             FieldCatalog.byID[$0] == nil ? nil : $0
