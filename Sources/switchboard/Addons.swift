@@ -18,7 +18,18 @@ struct Addons: AsyncParsableCommand {
         @OptionGroup var options: ConfigOptions
 
         func run() async throws {
-            let daemon = try Daemon(config: try options.resolve(), logger: quietLogger())
+            let config = try options.resolve()
+            let daemon = try Daemon(config: config, logger: quietLogger())
+            if daemon.addons.registry.manifests.isEmpty, daemon.addons.registry.problems.isEmpty {
+                // Printing nothing at all looked like a host without add-ons, when the usual cause
+                // is a binary copied away from the bundled ones (`serve` logs the same warning).
+                let bundledMissing = config.addons.bundledDirectory == nil && BundledAddons.manifestDirectory() == nil
+                let why =
+                    bundledMissing
+                    ? "no bundled add-ons found (looked in \(BundledAddons.searchedPlaces)); set addons.bundled_dir in the config to the directory of their manifests"
+                    : "no add-on manifests in the directories configured (addons.bundled_dir, addons.directories)"
+                FileHandle.standardError.write(Data("no add-ons found: \(why)\n".utf8))
+            }
             for manifest in daemon.addons.registry.manifests {
                 print(
                     "loaded  \(manifest.id) \(manifest.version)  \(manifest.name) (\(manifest.vendor))  hooks: \(manifest.hooks.map(\.rawValue).joined(separator: ","))"

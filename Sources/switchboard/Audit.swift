@@ -99,6 +99,13 @@ struct Audit: AsyncParsableCommand {
                 throw ExitCode(1)
             }
             let keys = outcome.signingKeys
+            guard outcome.checkpoints > 0 else {
+                // "0 signing keys" read as if the key were missing; it only has not signed yet.
+                print(
+                    "ledger intact: \(outcome.rows) rows verified, no signed checkpoint yet (the daemon signs one every ledger.checkpoint_interval_seconds after rows are added, and at shutdown)"
+                )
+                return
+            }
             print(
                 "ledger intact: \(outcome.rows) rows verified, \(outcome.checkpoints) signed checkpoints matched, \(keys) signing key\(keys == 1 ? "" : "s") (\(keys - outcome.retiredSigningKeys) current, \(outcome.retiredSigningKeys) retired)"
             )

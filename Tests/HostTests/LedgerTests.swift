@@ -55,6 +55,18 @@ import Testing
         #expect(result.output.contains("signed checkpoints matched"))
     }
 
+    /// Before its first checkpoint a ledger verifies by its chain alone, and the answer says no key
+    /// has signed yet rather than counting "0 signing keys", which read as a missing key.
+    @Test func aLedgerWithoutCheckpointsSaysNoneWasSignedYet() async throws {
+        let directory = try await Self.ledgerWithShares(2)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try Self.tamper(directory, "DELETE FROM ledger_checkpoints")
+        let result = try Self.run(directory)
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains("rows verified, no signed checkpoint yet"), "\(result.output)")
+        #expect(!result.output.contains("signing key"), "\(result.output)")
+    }
+
     @Test(arguments: [
         ("UPDATE ledger SET fields = 'usage.to:clear' WHERE seq = 3", "row 3 was altered"),
         ("DELETE FROM ledger WHERE seq = 4", "row 4 is missing"),

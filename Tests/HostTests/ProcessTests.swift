@@ -159,6 +159,17 @@ import Testing
         #expect(healthy)
         let log = String(decoding: (try? Data(contentsOf: URL(fileURLWithPath: errors))) ?? Data(), as: UTF8.self)
         #expect(log.contains("no bundled add-ons found; set addons.bundled_dir"), "\(log)")
+        // `addons list` from the same binary says why it lists nothing, instead of printing nothing.
+        let listErrors = directory.appendingPathComponent("list-stderr").path
+        let list = try ChildProcess(
+            "/bin/sh",
+            ["-c", #"cd "$0" && exec "$1" addons list --data-dir "$0/list-data""#, directory.path, copy.path],
+            environment: environment, errors: listErrors)
+        list.waitUntilExit()
+        let listed = String(
+            decoding: (try? Data(contentsOf: URL(fileURLWithPath: listErrors))) ?? Data(), as: UTF8.self)
+        #expect(listed.contains("no add-ons found: no bundled add-ons found"), "\(listed)")
+        #expect(listed.contains("set addons.bundled_dir"), "\(listed)")
     }
 
     /// Runs `switchboard accounts create` on the data directory `directory`; returns its exit status.
