@@ -28,6 +28,8 @@ struct QueryInput {
     init(_ request: Request) {
         // Read once: Hummingbird parses the query string anew on every access to `queryParameters`.
         for (name, value) in request.uri.queryParameters {
+            // `?&limit=5` and `a=1&&b=2` hold an empty piece, which names no parameter.
+            if name.isEmpty && value.isEmpty { continue }
             if parameters[name] == nil { given.append(name) }
             parameters[name, default: []].append(value)
         }

@@ -27,7 +27,7 @@ struct Addons: AsyncParsableCommand {
                 let why =
                     bundledMissing
                     ? "no bundled add-ons found (looked in \(BundledAddons.searchedPlaces)); set addons.bundled_dir in the config to the directory of their manifests"
-                    : "no add-on manifests in the directories configured (addons.bundled_dir, addons.directories)"
+                    : "no add-on manifests in the directories configured (addons.bundled_dir, addons.dirs)"
                 FileHandle.standardError.write(Data("no add-ons found: \(why)\n".utf8))
             }
             for manifest in daemon.addons.registry.manifests {

@@ -44,11 +44,15 @@ struct Serve: AsyncParsableCommand {
         LoggingSystem.bootstrap { label in LazyMetadataLogHandler(label: label, level: level) }
         let logger = Logger(label: "switchboard")
         let daemon: Daemon
+        let lock: ServeLock
         do {
+            // Before the database is opened: a second daemon on it stops here, not after migrating it.
+            lock = try ServeLock(dataDir: configuration.dataDir)
             daemon = try Daemon(config: configuration, logger: logger)
         } catch let error as ConfigurationError {
             throw ValidationError(error.description)
         }
+        defer { withExtendedLifetime(lock) {} }
         logger.info(
             "starting",
             metadata: [

@@ -204,8 +204,8 @@ import Testing
             #expect(audit.text.contains("it takes addon, account, field"), "\(audit.text)")
             let reports = try await client.get("/v1/account/addons/reporting/reports?format=xml")
             #expect(reports.errorFields == ["format"], "\(reports.text)")
-            // What an endpoint takes is still read as before.
-            let listed = try await client.get("/v1/messages?status=queued&limit=5")
+            // What an endpoint takes is still read as before, and an empty piece names nothing.
+            let listed = try await client.get("/v1/messages?&status=queued&&limit=5")
             #expect(listed.status == 200, "\(listed.text)")
             #expect(try await daemon.admin.get("/v1/admin/audit?account=\(accountID)").status == 200)
             #expect(try await client.get("/v1/account/addons/reporting/reports?format=csv").status == 200)

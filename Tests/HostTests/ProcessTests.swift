@@ -172,6 +172,27 @@ import Testing
         #expect(listed.contains("set addons.bundled_dir"), "\(listed)")
     }
 
+    /// A second `serve` on a data directory another daemon is serving refuses to start, naming the
+    /// directory and what to do, and leaves the first one serving; once the first is gone (even by
+    /// SIGKILL, which leaves no chance to clean up) a new one starts.
+    @Test func aSecondDaemonOnTheSameDataDirectoryRefusesToStart() async throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let first = try DaemonProcess.serve(dataDir: directory, token: "operator-token-for-the-first-daemon")
+        try await first.waitUntilHealthy()
+        let second = try DaemonProcess.serve(dataDir: directory, token: "operator-token-for-the-second-daemon")
+        #expect(try await second.waitForExit() == 64)
+        let refusal = second.errorOutput()
+        #expect(refusal.contains("another switchboard serve is running on"), "\(refusal)")
+        #expect(refusal.contains("give this one its own --data-dir"), "\(refusal)")
+        #expect(try await first.client.get("/healthz").status == 200)
+        first.kill(SIGKILL)
+        _ = try await first.waitForExit()
+        let third = try DaemonProcess.serve(dataDir: directory, token: "operator-token-for-the-third-daemon")
+        defer { third.kill(SIGKILL) }
+        try await third.waitUntilHealthy()
+    }
+
     /// Runs `switchboard accounts create` on the data directory `directory`; returns its exit status.
     static func createAccount(in directory: URL, name: String, email: String) async throws -> Int32 {
         let create = try DaemonProcess(

@@ -121,8 +121,8 @@ sb_create_account() {
     SB_AUTH=$(printf '%s:%s' "$SB_ACCOUNT" "$key" | base64 | tr -d '\n')
 }
 
-# Enables every bundled add-on for the account with every category it asks for (the heaviest grant:
-# ComplianceScrub also reads message bodies).
+# Enables the bundled add-ons of SB_ENABLED_ADDONS (all, unless bench-ab --addons names fewer) for the
+# account with every category each asks for (the heaviest grant: ComplianceScrub also reads message bodies).
 sb_enable_addons() {
     local catalogue id categories
     catalogue=$(curl -sf --max-time 10 -H "Authorization: Basic $SB_AUTH" "$SB_URL/v1/addons") ||
@@ -139,7 +139,7 @@ sb_enable_addons() {
 # Checks with the operator API that every add-on is loaded in the expected isolation, running, and
 # enabled for the account (or not, in variant none). Dies otherwise: the figures would lie.
 sb_check_addons() {
-    local variant=$1 listing pair id mode want_enabled=1 got
+    local variant=$1 listing pair id mode want_enabled=1 want got
     sb_addons_enabled "$variant" || want_enabled=0
     listing=$(curl -sf --max-time 10 -H "Authorization: Bearer $SB_TOKEN" "$SB_URL/v1/admin/addons") ||
         die "GET /v1/admin/addons failed"
