@@ -180,16 +180,22 @@ final class SMPPSessionHandler: ChannelInboundHandler, RemovableChannelHandler {
         lastRead = .now()
         switch unwrapInboundIn(data) {
         case .failure(let error):
-            logger.warning("malformed PDU from the peer; closing this connection", metadata: ["error": "\(error)"])
-            // A response that does not parse answers its request all the same: the request must
-            // hear of it, not of a mere closed connection (a submit whose answer was unreadable
-            // may have been taken, and sending it again could deliver it twice).
-            if case .malformed(let command, let sequence, _, _) = error, command.isResponse,
-                let waiting = pending.removeValue(forKey: sequence)
-            {
+            if case .malformed(let command, let sequence, _, _) = error, command.isResponse {
+                // A response answers nothing when no request waits for it, readable or not: it is
+                // dropped as a late response is (`received`), not made the end of the session. Its
+                // frame was read whole, so the stream after it is still in step.
+                guard let waiting = pending.removeValue(forKey: sequence) else {
+                    logger.warning(
+                        "unreadable response to no request in flight; dropped", metadata: ["error": "\(error)"])
+                    return
+                }
+                // A response that does not parse answers its request all the same: the request must
+                // hear of it, not of a mere closed connection (a submit whose answer was unreadable
+                // may have been taken, and sending it again could deliver it twice).
                 waiting.timeout.cancel()
                 waiting.promise.fail(SMPPSessionError.malformedResponse("\(error)"))
             }
+            logger.warning("malformed PDU from the peer; closing this connection", metadata: ["error": "\(error)"])
             end(context, with: Self.refusal(of: error))
         case .success(let pdu):
             received(pdu, context: context)

@@ -432,6 +432,26 @@ import Testing
         }
     }
 
+    /// A response that answers nothing in flight is dropped whether or not its body parses, as a
+    /// late response is: a garbled `query_sm_resp` nobody asked for does not end the bind.
+    @Test func anUnreadableResponseToNoRequestIsDroppedAndTheBindGoesOn() async throws {
+        try await Server.withSMPPServer { _, port, client, credential in
+            // message_id runs past its 65 octets without a NUL (SMPP 3.4 §4.8.2).
+            let garbled = [UInt8](repeating: 0x41, count: 80)
+            let (answers, summary) = try await Self.answers(
+                to: [(0x8000_0003, 7, garbled), (4, 8, Self.submitBody("after the garbled response")), (6, 9, [])],
+                port: port, credential: credential)
+            let bySequence = Dictionary(answers.map { ($0.sequence, $0) }, uniquingKeysWith: { first, _ in first })
+            #expect(bySequence[7] == nil, "\(summary)")
+            #expect(bySequence[8]?.command == 0x8000_0004 && bySequence[8]?.status == 0, "\(summary)")
+            #expect(bySequence[9]?.command == 0x8000_0006, "\(summary)")
+            let stored = (try await client.get("/v1/messages").json["data"] as? [[String: Any]] ?? []).compactMap {
+                $0["body"] as? String
+            }
+            #expect(stored == ["after the garbled response"], "\(stored)")
+        }
+    }
+
     /// The last part of a long message sent twice at once (pipelined, as a client that resends
     /// does) stores the message once; the copy is answered with a part id of its own.
     @Test func aLastPartSentTwiceAtOnceStoresOneMessage() async throws {
