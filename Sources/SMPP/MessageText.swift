@@ -104,100 +104,6 @@ public struct TextCoding: Sendable, Equatable {
         public var sequence: UInt8
     }
 
-    /// The text of a received `submit_sm` or `deliver_sm` and, for one part of a longer message,
-    /// which (from a concatenation user data header or the `sar_*` TLVs).
-    /// - Parameter strict: refuse text that cannot be read as sent instead of repairing it (what a
-    ///   server does with a customer's `submit_sm`, whose client can correct and resend it): an octet
-    ///   above 0x7F in GSM 03.38 unpacked or IA5 text, UCS-2 with an odd octet count or a lone
-    ///   surrogate (RFC 2781), and NUL or another C0 control other than tab, line feed and carriage
-    ///   return (the rule `POST /v1/messages` applies to a body). Not strict: such text is read as
-    ///   well as it can be (a carrier's `deliver_sm` is not refused over it).
-    /// - Throws: `SMPPError.malformed` for a user data header longer than the message, a
-    ///   data_coding this codec does not read (anything but 0, 1, 3 and 8), or, when `strict`,
-    ///   text that cannot be read as sent; the reason names the octet or character.
-    public func decode(
-        _ message: ShortMessage, command: CommandID, sequence: UInt32, strict: Bool = false
-    ) throws(SMPPError) -> (
-        text: String, part: Concatenation?
-    ) {
-        var content = message.content[...]
-        // A fault is named where the text was: message_payload stands in for short_message.
-        let field = message.tlvs[tag: TLV.messagePayload] != nil ? "message_payload" : "short_message"
-        var part: Concatenation?
-        var fillBits = 0
-        if message.hasUserDataHeader {
-            guard let length = content.first, content.count > Int(length) else {
-                throw .malformed(
-                    command: command, sequence: sequence, field: field,
-                    reason: "has esm_class 0x40 (a user data header) but the header is longer than the message")
-            }
-            let header = Array(content.dropFirst().prefix(Int(length)))
-            part = Self.concatenation(in: header)
-            content = content.dropFirst(Int(length) + 1)
-            let headerBits = (Int(length) + 1) * 8
-            fillBits = (7 - headerBits % 7) % 7
-        } else if let reference = message.tlvs[tag: TLV.sarMessageReference]?.integer,
-            let total = message.tlvs[tag: TLV.sarTotalSegments]?.integer,
-            let sequenceNumber = message.tlvs[tag: TLV.sarSegmentSequence]?.integer
-        {
-            part = Concatenation(
-                reference: UInt16(truncatingIfNeeded: reference), total: UInt8(truncatingIfNeeded: total),
-                sequence: UInt8(truncatingIfNeeded: sequenceNumber))
-        }
-        if strict, let reason = Self.unreadable(content, dataCoding: message.dataCoding, packed: packing == .packed) {
-            throw .malformed(command: command, sequence: sequence, field: field, reason: reason)
-        }
-        let text: String
-        switch message.dataCoding {
-        case Self.defaultAlphabet:
-            let septets = packing == .packed ? GSM7.unpack(content, fillBits: fillBits) : Array(content)
-            // An escape must be followed by the extension table's code (3GPP TS 23.038 §6.2.1.1);
-            // one at the end escapes nothing, and dropping it would change the text unannounced.
-            if strict, septets.last.map({ $0 & 0x7F }) == GSM7.escape {
-                throw .malformed(
-                    command: command, sequence: sequence, field: field,
-                    reason:
-                        "ends in the GSM 03.38 escape 0x1B with no character after it; an escape is followed by the extension character it introduces (3GPP TS 23.038 §6.2.1.1)"
-                )
-            }
-            text = GSM7.decode(septets)
-        case Self.ia5:
-            text = String(decoding: content.map { $0 & 0x7F }, as: UTF8.self)
-        case Self.latin1:
-            text = String(String.UnicodeScalarView(content.map { Unicode.Scalar($0) }))
-        case Self.ucs2:
-            let units = stride(from: content.startIndex, to: content.endIndex - 1, by: 2).map {
-                UInt16(content[$0]) << 8 | UInt16(content[$0 + 1])
-            }
-            text = String(decoding: units, as: UTF16.self)
-            if strict, let lone = Self.loneSurrogate(in: units) {
-                throw .malformed(
-                    command: command, sequence: sequence, field: field,
-                    reason:
-                        "holds a lone UTF-16 surrogate 0x\(String(units[lone], radix: 16)) at character \(lone + 1); UCS-2 text must be whole characters (RFC 2781)"
-                )
-            }
-        default:
-            throw .malformed(
-                command: command, sequence: sequence, field: "data_coding",
-                reason:
-                    "0x\(String(message.dataCoding, radix: 16)) is not read here; use 0 (GSM 03.38), 1 (IA5), 3 (Latin-1) or 8 (UCS-2)"
-            )
-        }
-        if strict,
-            let control = text.unicodeScalars.enumerated().first(where: {
-                $0.element.value < 0x20 && !["\t", "\n", "\r"].contains($0.element)
-            })
-        {
-            throw .malformed(
-                command: command, sequence: sequence, field: field,
-                reason:
-                    "must not contain U+\(Self.hex4(control.element.value)), found at character \(control.offset + 1); text may hold tab, line feed and carriage return but no other control character"
-            )
-        }
-        return (text, part)
-    }
-
     /// `value` as at least four upper-case hex digits, as Unicode writes code points.
     public static func hex4(_ value: UInt32) -> String {
         let digits = String(value, radix: 16, uppercase: true)
@@ -222,11 +128,15 @@ public struct TextCoding: Sendable, Equatable {
     }
 
     /// The index of the first UTF-16 code unit that is a surrogate without its pair, or nil.
-    static func loneSurrogate(in units: [UInt16]) -> Int? {
-        var index = 0
+    /// - Parameters:
+    ///   - leadAtEnd: a lead surrogate as the last unit is not lone (a part that ends inside a character).
+    ///   - trailAtStart: a trail surrogate as the first unit is not lone (a part that starts inside one).
+    static func loneSurrogate(in units: [UInt16], leadAtEnd: Bool = false, trailAtStart: Bool = false) -> Int? {
+        var index = trailAtStart && units.first.map(UTF16.isTrailSurrogate) == true ? 1 : 0
         while index < units.count {
             let unit = units[index]
             if UTF16.isLeadSurrogate(unit) {
+                if leadAtEnd, index == units.count - 1 { return nil }
                 guard index + 1 < units.count, UTF16.isTrailSurrogate(units[index + 1]) else { return index }
                 index += 2
                 continue

@@ -446,33 +446,45 @@ final class SMPPCarrier: Sendable {
     }
 
     private func inbound(_ message: ShortMessage, pdu: PDU) async -> CommandStatus {
-        let decoded: (text: String, part: TextCoding.Concatenation?)
+        let data: TextCoding.UserData
+        let part: TextCoding.Concatenation?
+        var text: String
         do {
-            decoded = try settings.text.decode(message, command: pdu.commandID, sequence: pdu.sequence)
+            (data, part) = try settings.text.userData(message, command: pdu.commandID, sequence: pdu.sequence)
+            text = try settings.text.text(of: data, command: pdu.commandID, sequence: pdu.sequence, within: part)
         } catch {
             logger.warning("unreadable inbound message", metadata: ["error": "\(error)"])
             return error.status
         }
         let from = Self.number(message.source)
         let to = Self.number(message.destination)
-        var text = decoded.text
         var parts: SMPPPartials.Key?
-        if let part = decoded.part, part.total > 1, part.sequence >= 1, part.sequence <= part.total {
+        if let part, part.total > 1, part.sequence >= 1, part.sequence <= part.total {
             // Kept in the database before deliver_sm_resp: the SMSC will not send the part again.
             // Parts may come over any bind of the same SMSC account.
             let key = SMPPPartials.Key(
                 scope: "smsc:\(settings.host):\(settings.port):\(settings.systemID)", source: from, destination: to,
                 reference: Int(part.reference), total: Int(part.total))
+            let whole: [SMPPPartials.Part]?
             do {
-                guard let whole = try await partials.add(key, sequence: Int(part.sequence), text: text) else {
-                    return .ok
-                }
-                text = whole
-                parts = key
+                let kept = SMPPPartials.Part(dataCoding: data.dataCoding, content: data.units)
+                whole = try await partials.add(key, sequence: Int(part.sequence), part: kept)
             } catch {
                 logger.error("could not store a part of an inbound message", metadata: ["error": "\(error)"])
                 return .temporaryAppError
             }
+            guard let whole else { return .ok }
+            do {
+                // Joined before it is read: a character the SMSC split between parts is read whole.
+                text = try settings.text.text(
+                    ofParts: whole.map { TextCoding.UserData(dataCoding: $0.dataCoding, units: $0.content) },
+                    command: pdu.commandID, sequence: pdu.sequence)
+            } catch {
+                logger.warning("unreadable inbound message", metadata: ["error": "\(error)"])
+                await settle(key)
+                return error.status
+            }
+            parts = key
         }
         state.withLock { $0.inbound += 1 }
         metrics?.inbound(settings.name)

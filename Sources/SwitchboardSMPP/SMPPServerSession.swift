@@ -175,10 +175,14 @@ package final class SMPPServerSession: Sendable {
             return pdu.response(refusal.status, body: .messageResponse(messageID: ""))
         }
         let coding = TextCoding(packing: server.settings.text.gsm7Packed ? .packed : .unpacked)
+        let data: TextCoding.UserData
         let text: String
         let part: TextCoding.Concatenation?
         do {
-            (text, part) = try coding.decode(message, command: pdu.commandID, sequence: pdu.sequence, strict: true)
+            (data, part) = try coding.userData(message, command: pdu.commandID, sequence: pdu.sequence, strict: true)
+            // A part is checked on its own as it comes, so that its fault is answered on it; it may
+            // start or end inside a character, which the joined text decides.
+            text = try coding.text(of: data, command: pdu.commandID, sequence: pdu.sequence, strict: true, within: part)
         } catch {
             log(bind.accountID, status: 422, started: started)
             logger.info("submit_sm refused: \(error)", metadata: ["system_id": "\(bind.systemID)"])
@@ -195,10 +199,11 @@ package final class SMPPServerSession: Sendable {
             let key = SMPPPartials.Key(
                 scope: SMPPPartials.Key.account(bind.accountID), source: from, destination: to,
                 reference: Int(part.reference), total: Int(part.total))
-            let whole: String?
+            let whole: [SMPPPartials.Part]?
             do {
                 whole = try await server.dependencies.partials.add(
-                    key, sequence: Int(part.sequence), text: text, replacing: false)
+                    key, sequence: Int(part.sequence),
+                    part: SMPPPartials.Part(dataCoding: data.dataCoding, content: data.units), replacing: false)
             } catch let held as SMPPPartials.PartHeld {
                 log(bind.accountID, status: 409, started: started)
                 logger.info("submit_sm refused: \(held)", metadata: ["system_id": "\(bind.systemID)"])
@@ -219,7 +224,18 @@ package final class SMPPServerSession: Sendable {
                 return pdu.response(.ok, body: .messageResponse(messageID: Identifier.make("part")))
             }
             completing = key
-            body = whole
+            do {
+                body = try coding.text(
+                    ofParts: whole.map { TextCoding.UserData(dataCoding: $0.dataCoding, units: $0.content) },
+                    command: pdu.commandID, sequence: pdu.sequence, strict: true)
+            } catch {
+                // Each part was readable alone, the message is not (a surrogate or an escape whose
+                // other half never came): refused for good, on the part that completed it.
+                log(bind.accountID, status: 422, started: started)
+                logger.info("submit_sm refused: \(error)", metadata: ["system_id": "\(bind.systemID)"])
+                await settle(key)
+                return pdu.response(error.status, body: .messageResponse(messageID: ""))
+            }
             parts = key
         }
         var request = SendService.Request(accountID: bind.accountID, to: to, from: from, body: body)

@@ -431,8 +431,9 @@ import Testing
         return line.flatMap { Double($0.split(separator: " ").last ?? "") } ?? -1
     }
 
-    /// Mobile-originated deliver_sm become inbound messages: reassembled, UCS-2 decoded, opt-out
-    /// keywords applied; one for a number no account holds is refused with ESME_RINVDSTADR.
+    /// Mobile-originated deliver_sm become inbound messages: reassembled (also when the SMSC cut a
+    /// surrogate pair between two parts), UCS-2 decoded, opt-out keywords applied; one for a number
+    /// no account holds is refused with ESME_RINVDSTADR.
     @Test func inboundMessagesArriveReassembledAndOptOutsApply() async throws {
         try await withSMSC { smsc in
             try await withDaemon(configure: { $0.smppConnectors = [Self.connector(smsc)] }) { daemon in
@@ -446,16 +447,20 @@ import Testing
                     try await smsc.control("MOLONG 37255511111 37255500000 a long inbound message in five parts!!")
                         == "ok")
                 #expect(try await smsc.control("MO 37255511111 37255500000 Ünïcødé ☃") == "ok")
+                // UTF-16BE 0061 0062 D83D DE00 0063 cut every 6 octets: the pair is split.
+                #expect(try await smsc.control("MOSPLIT 37255511111 37255500000 6 ab😀c") == "ok")
                 #expect(try await smsc.control("MO 37255522222 37255500000 STOP") == "ok")
                 #expect(try await smsc.control("MO 37255511111 37255599999 nobody") == "ok")
                 var bodies: [String] = []
                 _ = try await eventually {
                     let page = try await client.get("/v1/messages?direction=inbound").json
                     bodies = (page["data"] as? [[String: Any]] ?? []).compactMap { $0["body"] as? String }
-                    return bodies.count >= 4
+                    return bodies.count >= 5
                 }
                 #expect(
-                    Set(bodies) == ["hello inbound", "a long inbound message in five parts!!", "Ünïcødé ☃", "STOP"],
+                    Set(bodies) == [
+                        "hello inbound", "a long inbound message in five parts!!", "Ünïcødé ☃", "ab😀c", "STOP",
+                    ],
                     "\(bodies)")
                 let optOuts = try await client.get("/v1/account/opt-outs").text
                 #expect(optOuts.contains("+37255522222"))

@@ -116,14 +116,7 @@ import Testing
                 ("a header length beyond the message", submit(esmClass: 0x40, text: [9, 0, 3, 7, 2, 1])),
                 ("fine", submit(text: Array("fine".utf8))),
             ]
-            let answers = try await offThePool {
-                let esme = try RawESME(port: port)
-                esme.bind(2, credential)
-                return cases.enumerated().map { index, item in
-                    esme.send(4, sequence: UInt32(index + 2), body: item.1)
-                    return esme.read(seconds: 30)
-                }
-            }
+            let answers = try await Self.submitsOneByOne(cases.map(\.1), port: port, credential: credential)
             let statuses = answers.map { $0?.status ?? 0xFFFF }
             #expect(
                 statuses == [
@@ -372,6 +365,21 @@ import Testing
         let times: [UInt8] = [0, 0, 0] + Server.cString("") + Server.cString("")
         let message: [UInt8] = [0, 0, 0, 0, length] + Array(text.utf8)
         return addresses + times + message
+    }
+
+    /// Binds a transceiver and sends each `submit_sm` body (sequence 2, 3, …) once the one before is
+    /// answered; the answers in order, nil where none came within 30 s.
+    static func submitsOneByOne(
+        _ bodies: [[UInt8]], port: Int, credential: (systemID: String, password: String)
+    ) async throws -> [RawPDU?] {
+        try await offThePool {
+            let esme = try RawESME(port: port)
+            esme.bind(2, credential)
+            return bodies.enumerated().map { index, body in
+                esme.send(4, sequence: UInt32(index + 2), body: body)
+                return esme.read(seconds: 30)
+            }
+        }
     }
 
     /// What a fresh transmitter bind gets back for `requests` written in one write, until the server

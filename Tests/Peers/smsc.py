@@ -9,6 +9,7 @@ is written as one JSON line to --log (fields as received, short_message in hex),
 what went over the wire. A control port takes lines to inject traffic:
   MO <from> <to> <text>         a mobile-originated deliver_sm (GSM 03.38 unpacked, or UCS-2 when needed)
   MOLONG <from> <to> <text>     the same as concatenated parts with a UDH, 10 characters per part
+  MOSPLIT <from> <to> <n> <text> the same, the whole text's octets cut every n octets, inside a character if it falls there
   COUNTS                        answers "submits N receipts N binds N"
 
 usage: smsc.py --port P [--control-port C] [--log FILE] [--id-format hex|dec]
@@ -186,20 +187,23 @@ async def on_submit(ev):
     asyncio.ensure_future(deliver_owed(mid))
 
 
-async def deliver_mo(source, destination, text, parts_of=0):
+async def deliver_mo(source, destination, text, parts_of=0, split_octets=0):
     targets = [e for e in sessions.values() if e.can_receive]
     if not targets:
         return "no receiver bound"
     esme = targets[0]
-    if not parts_of:
+    if not parts_of and not split_octets:
         coding, body = encode(text)
         await esme.deliver_sm(source_addr=source, destination_addr=destination, source_addr_ton=1, source_addr_npi=1,
                               dest_addr_ton=1, dest_addr_npi=1, short_message=body, data_coding=coding)
         return "ok"
-    chunks = [text[i:i + parts_of] for i in range(0, len(text), parts_of)]
+    if split_octets:
+        coding, whole = encode(text)
+        chunks = [(coding, whole[i:i + split_octets]) for i in range(0, len(whole), split_octets)]
+    else:
+        chunks = [encode(text[i:i + parts_of]) for i in range(0, len(text), parts_of)]
     ref = next(ids) & 0xFF
-    for index, chunk in enumerate(chunks):
-        coding, body = encode(chunk)
+    for index, (coding, body) in enumerate(chunks):
         udh = bytes([5, 0, 3, ref, len(chunks), index + 1])
         await esme.deliver_sm(source_addr=source, destination_addr=destination, source_addr_ton=1, source_addr_npi=1,
                               dest_addr_ton=1, dest_addr_npi=1, short_message=udh + body, data_coding=coding,
@@ -215,6 +219,9 @@ async def control(reader, writer):
                 answer = await deliver_mo(words[1], words[2], words[3])
             elif words[0] == "MOLONG":
                 answer = await deliver_mo(words[1], words[2], words[3], parts_of=10)
+            elif words[0] == "MOSPLIT":
+                size, text = words[3].split(" ", 1)
+                answer = await deliver_mo(words[1], words[2], text, split_octets=int(size))
             elif words[0] == "COUNTS":
                 answer = f"submits {stats['submits']} receipts {stats['receipts']} binds {stats['binds']}"
             else:

@@ -33,12 +33,13 @@ public enum CoreSchema {
     public static let v19ErasedAccountsKeepNoSignInTime = SchemaMigration(
         "v19-erased-accounts-keep-no-sign-in-time", sql: v19)
     public static let v20SMPPDeliveryRefusals = SchemaMigration("v20-smpp-delivery-refusals", sql: v20)
+    public static let v21SMPPPartsAsUserData = SchemaMigration("v21-smpp-parts-as-user-data", sql: v21)
     /// The core's steps alone, in order (a database holding only the core, as in its own tests).
     public static let migrations = [
         v1Core, v4CallbackEvents, v6ErasedAccountsStayErased, v7CallbackReceiversSecretRotation,
         v8SignInSessions, v9CarrierSubmitIntent, v10CarrierSubmissions, v11SMPPServer, v12InboundWebhooks,
         v13SMPPPartials, v14AccountInboundWebhook, v17ConsoleSignIn, v18ErasureAwaitingHold,
-        v19ErasedAccountsKeepNoSignInTime, v20SMPPDeliveryRefusals,
+        v19ErasedAccountsKeepNoSignInTime, v20SMPPDeliveryRefusals, v21SMPPPartsAsUserData,
     ]
 
     private static let v1 = """
@@ -381,6 +382,13 @@ public enum CoreSchema {
         CREATE TRIGGER accounts_erasure_ends_smpp_partials AFTER UPDATE OF status ON accounts
         WHEN NEW.status = 'erased'
         BEGIN DELETE FROM smpp_partials WHERE scope = 'account:' || NEW.id; END;
+        """
+
+    // Parts are kept as user data (data_coding and octets), so that a character split between two
+    // parts is read whole once they are joined. Parts kept before keep their text (data_coding NULL).
+    private static let v21 = """
+        ALTER TABLE smpp_partials ADD COLUMN data_coding INTEGER;
+        ALTER TABLE smpp_partials ADD COLUMN content BLOB;
         """
 
     private static let v8 = """

@@ -25,5 +25,6 @@ package enum DaemonSchema {
         CoreSchema.v18ErasureAwaitingHold,
         CoreSchema.v19ErasedAccountsKeepNoSignInTime,
         CoreSchema.v20SMPPDeliveryRefusals,
+        CoreSchema.v21SMPPPartsAsUserData,
     ]
 }
