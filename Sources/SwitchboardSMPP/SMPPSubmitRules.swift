@@ -45,7 +45,24 @@ enum SMPPSubmitRules {
         return nil
     }
 
-    /// Each optional parameter once, and the text in one place: `short_message` or
+    /// The `submit_sm` optional parameters whose length SMPP 3.4 §5.3.2 fixes, by tag: a value of
+    /// another length cannot be read as the client meant, even where Switchboard does not act on it.
+    /// The `sar_*` parameters are checked with the part they number (`segmentation`).
+    static let fixedSizes: [UInt16: (name: String, octets: Int)] = [
+        0x0204: ("user_message_reference", 2), 0x020A: ("source_port", 2), 0x020B: ("destination_port", 2),
+        0x0019: ("payload_type", 1), 0x0201: ("privacy_indicator", 1), 0x0205: ("user_response_code", 1),
+        0x020D: ("language_indicator", 1), 0x1204: ("ms_validity", 1), 0x0005: ("dest_addr_subunit", 1),
+        0x000D: ("source_addr_subunit", 1), 0x0426: ("more_messages_to_send", 1), 0x1201: ("display_time", 1),
+        0x1203: ("sms_signal", 2), 0x0302: ("callback_num_pres_ind", 1), 0x0304: ("number_of_messages", 1),
+        0x1380: ("its_reply_type", 1),
+        0x1383: ("its_session_info", 2), 0x0501: ("ussd_service_op", 1), 0x0030: ("ms_msg_wait_facilities", 1),
+        0x0006: ("dest_network_type", 1), 0x000E: ("source_network_type", 1), 0x0007: ("dest_bearer_type", 1),
+        0x000F: ("source_bearer_type", 1), 0x0008: ("dest_telematics_id", 2), 0x0010: ("source_telematics_id", 1),
+        0x0017: ("qos_time_to_live", 4), 0x0421: ("set_dpf", 1), 0x130C: ("alert_on_message_delivery", 0),
+    ]
+
+    /// Each optional parameter once, with the length SMPP 3.4 §5.3.2 gives it where it fixes one,
+    /// and the text in one place: `short_message` or
     /// `message_payload`, not both (SMPP 3.4 §4.4.1: with `message_payload`, sm_length is 0).
     static func optionalParameters(_ message: ShortMessage) -> Refusal? {
         var seen = Set<UInt16>()
@@ -53,6 +70,14 @@ enum SMPPSubmitRules {
             return Refusal(
                 status: .invalidOptionalParameterStream,
                 reason: "optional parameter \(tagName(tlv.tag)) appears more than once; send each at most once")
+        }
+        for tlv in message.tlvs {
+            guard let (name, size) = fixedSizes[tlv.tag], tlv.value.count != size else { continue }
+            return Refusal(
+                status: .invalidParameterLength,
+                reason:
+                    "\(name) (0x\(TextCoding.hex4(UInt32(tlv.tag)))) is \(tlv.value.count) octets; it is \(size) (SMPP 3.4 §5.3.2)"
+            )
         }
         if message.tlvs[tag: TLV.messagePayload] != nil, !message.shortMessage.isEmpty {
             return Refusal(

@@ -114,14 +114,16 @@ import Testing
                 ("GSM text ending in an escape", submit(text: hi + [0x1B])),
                 ("a user data header of length 0 and no text", submit(esmClass: 0x40, text: [0])),
                 ("a header length beyond the message", submit(esmClass: 0x40, text: [9, 0, 3, 7, 2, 1])),
-                ("fine", submit(text: Array("fine".utf8))),
+                ("user_message_reference of 1 octet", submit(text: hi, tlvs: tlv(0x0204, [7]))),
+                ("alert_on_message_delivery with a value", submit(text: hi, tlvs: tlv(0x130C, [1]))),
+                ("fine", submit(text: Array("fine".utf8), tlvs: tlv(0x0204, [0, 7]))),
             ]
             let answers = try await Self.submitsOneByOne(cases.map(\.1), port: port, credential: credential)
             let statuses = answers.map { $0?.status ?? 0xFFFF }
             #expect(
                 statuses == [
                     0xC0, 0x01, 0x50, 0x50, 0x51, 0x48, 0x49, 0x43, 0x43, 0xC3, 0xC4, 0xC2, 0, 0, 0, 0x45, 0x07, 0x07,
-                    0x43, 0x43, 0x0A, 0x0B, 0x43, 0x43, 0x01, 0x01, 0x43, 0,
+                    0x43, 0x43, 0x0A, 0x0B, 0x43, 0x43, 0x01, 0x01, 0x43, 0xC2, 0xC2, 0,
                 ],
                 "\(zip(cases.map(\.0), statuses.map { String($0, radix: 16) }).map { "\($0): \($1)" })")
             // Two parts under reference 7, each with an id of its own.
