@@ -95,16 +95,16 @@ struct JSONInput {
             if required { errors.append(FieldError(field, "is required")) }
             return nil
         case .string(let text)?:
-            if text.count > maxLength {
-                errors.append(FieldError(field, "must be at most \(maxLength) characters (got \(text.count))"))
+            if text.lengthInCodePoints > maxLength {
+                errors.append(
+                    FieldError(field, "must be at most \(maxLength) characters (got \(text.lengthInCodePoints))"))
                 return nil
             }
-            // Blank as `CharacterSet.whitespaces` means it (tab and the Zs spaces), without bridging
-            // to NSString on every field of every request.
-            if required
-                && text.unicodeScalars.allSatisfy({ $0 == "\t" || $0.properties.generalCategory == .spaceSeparator })
-            {
-                errors.append(FieldError(field, "must not be empty"))
+            if required && text.isBlank {
+                errors.append(
+                    FieldError(
+                        field,
+                        text.isEmpty ? "must not be empty" : "must not be blank: it holds only spaces or line breaks"))
                 return nil
             }
             return text

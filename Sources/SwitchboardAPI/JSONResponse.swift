@@ -59,12 +59,42 @@ extension Request {
 }
 
 /// Opaque pagination cursors: callers pass back what they were given.
+///
+/// A cursor the server cannot have given is refused (`422 cursor: must be a next_cursor value…`),
+/// never read as a position: a damaged or made-up one would otherwise answer an empty page with no
+/// `next_cursor`, which a client takes for the end of the list.
 enum Cursor {
     static func encode(_ value: String) -> String { Data(value.utf8).base64URLEncoded() }
 
+    /// The value `encode` turned into `text`; nil for text it cannot have made (not base64url
+    /// without padding, not UTF-8, or not the form `encode` writes).
     static func decode(_ text: String) -> String? {
+        guard !text.isEmpty, text.count % 4 != 1 else { return nil }
         var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         while base64.count % 4 != 0 { base64 += "=" }
-        return Data(base64Encoded: base64).map { String(decoding: $0, as: UTF8.self) }
+        guard let data = Data(base64Encoded: base64), let value = String(validating: data, as: UTF8.self),
+            encode(value) == text
+        else { return nil }
+        return value
+    }
+
+    /// A position in a list ordered by sequence or row id: a whole number from 1.
+    static func sequence(_ text: String) -> Int64? {
+        decode(text).flatMap { Int64($0) }.flatMap { $0 > 0 ? $0 : nil }
+    }
+
+    /// A position in a list ordered by id: an id with `prefix` (`con_`, `acc_`), as `Identifier` makes.
+    static func identifier(_ prefix: String) -> @Sendable (String) -> String? {
+        { text in
+            decode(text).flatMap { id in
+                id.hasPrefix(prefix) && id.count > prefix.count
+                    && id.utf8.dropFirst(prefix.utf8.count).allSatisfy { byte in
+                        byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")
+                            || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+                            || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                            || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+                    } ? id : nil
+            }
+        }
     }
 }

@@ -31,11 +31,18 @@ struct Accounts: AsyncParsableCommand {
                 throw ValidationError(
                     "give the password on standard input with --password-stdin, or in SWITCHBOARD_PASSWORD")
             }
-            let daemon = try Daemon(
-                config: try options.resolve(loadAddons: false), logger: Logger(label: "switchboard"))
-            if let problem = daemon.accounts.policy.problem(with: password, email: email, name: name) {
-                throw ValidationError("password \(problem)")
+            // The rules of POST /v1/accounts, all named at once, before anything is created.
+            let config = try options.resolve(loadAddons: false)
+            let fieldProblems = AccountStore.accountFieldProblems(name: name, email: email, company: company)
+            let emailReported = fieldProblems.contains { $0.field == "email" }
+            let problems =
+                fieldProblems
+                + AccountStore.signUpProblems(
+                    email: emailReported ? nil : email, password: password, name: name, policy: PasswordPolicy())
+            if !problems.isEmpty {
+                throw ValidationError(problems.map { "--\($0.field) \($0.message)" }.joined(separator: "; "))
             }
+            let daemon = try Daemon(config: config, logger: Logger(label: "switchboard"))
             do {
                 let created = try await daemon.accounts.create(
                     .init(name: name, email: email, company: company, password: password))
@@ -68,8 +75,10 @@ struct Accounts: AsyncParsableCommand {
         @OptionGroup var options: ConfigOptions
 
         func run() async throws {
-            let daemon = try Daemon(
-                config: try options.resolve(loadAddons: false), logger: Logger(label: "switchboard"))
+            let config = try options.resolve(loadAddons: false)
+            // A listing of a directory without a database would print nothing and create one.
+            try DataDirectory.requireDatabase(dataDir: config.dataDir)
+            let daemon = try Daemon(config: config, logger: Logger(label: "switchboard"))
             for account in try await daemon.accounts.list(limit: 10_000) {
                 var hold = account.legalHoldReason.map { "  legal hold: \(Self.oneLine($0))" } ?? ""
                 if account.isActive, account.erasureRequestedAt != nil {

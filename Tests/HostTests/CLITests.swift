@@ -265,4 +265,61 @@ import Testing
                 "\(status)")
         }
     }
+
+    /// A data directory with no database (a mistyped `--data-dir`) is named, never read as an empty
+    /// ledger or account list, and nothing is created there.
+    @Test func aDataDirectoryWithoutADatabaseIsNamedNotReadAsEmpty() async throws {
+        let missing = temporaryDirectory().appendingPathComponent("mistyped")
+        let runs = [
+            try await Self.switchboard(["audit", "query", "--addon", "reporting", "--data-dir", missing.path]),
+            try await Self.switchboard(["audit", "query", "--summary", "--data-dir", missing.path]),
+            try await Self.switchboard(["audit", "export", "--account", "acc_x", "--data-dir", missing.path]),
+            try await Self.switchboard(["accounts", "list", "--data-dir", missing.path]),
+        ]
+        for run in runs {
+            #expect(run.status != 0, "\(run)")
+            #expect(run.errors.contains("switchboard.sqlite does not exist"), "\(run)")
+            #expect(run.output.isEmpty, "\(run)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: missing.path))
+    }
+
+    /// `accounts create` keeps the rules of POST /v1/accounts and names every broken one before
+    /// anything is written.
+    @Test func accountsCreateKeepsTheRulesOfSignUp() async throws {
+        let data = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: data) }
+        let password = ["SWITCHBOARD_PASSWORD": "granite-otter-basil-92"]
+        let refused = try await Self.switchboard(
+            ["accounts", "create", "--name", " ", "--email", "x y@@", "--company", "a\u{7}b", "--data-dir", data.path],
+            environment: password)
+        #expect(refused.status == 64, "\(refused)")
+        for named in [
+            "--name must not be blank", "--email must be an email address", "--company must not contain U+0007",
+        ] {
+            #expect(refused.errors.contains(named), "\(refused)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: data.path), "\(refused)")
+        let created = try await Self.switchboard(
+            ["accounts", "create", "--name", "Ada", "--email", "ada@example.com", "--data-dir", data.path],
+            environment: password)
+        #expect(created.status == 0 && created.output.contains("account_id: acc_"), "\(created)")
+    }
+
+    /// A mistyped command is named with the one meant, not read as `serve` with stray words or as
+    /// its group with an unknown option.
+    @Test func aMistypedCommandIsNamedWithTheOneMeant() async throws {
+        let top = try await Self.switchboard(["acounts", "list"])
+        #expect(top.status == 64, "\(top)")
+        #expect(
+            top.errors.contains("unknown command `switchboard acounts`; did you mean `switchboard accounts`?"), "\(top)"
+        )
+        let nested = try await Self.switchboard(["audit", "verfy", "--data-dir", "/nonexistent"])
+        #expect(nested.status == 64, "\(nested)")
+        #expect(nested.errors.contains("did you mean `switchboard audit verify`?"), "\(nested)")
+        #expect(nested.errors.contains("query, verify, key"), "\(nested)")
+        let unknown = try await Self.switchboard(["frobnicate"])
+        #expect(unknown.status == 64 && !unknown.errors.contains("did you mean"), "\(unknown)")
+        #expect(try await Self.switchboard(["help", "audit"]).status == 0)
+    }
 }

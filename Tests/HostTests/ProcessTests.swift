@@ -104,6 +104,12 @@ import Testing
         let output = typo.errorOutput()
         #expect(output.contains("--addon reportnig is neither loaded nor in the ledger"), "\(output)")
         #expect(output.contains("com.switchboard.reporting"), "\(output)")
+        // A directory with a database, as serve leaves it: without one the audit names the file.
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try SwitchboardDatabase.open(
+            at: directory.appendingPathComponent("switchboard.sqlite").path, durability: .normal,
+            migrations: DaemonSchema.migrations
+        ).close()
         let known = try DaemonProcess(
             arguments: ["audit", "query", "--data-dir", directory.path, "--addon", "reporting"], port: 0)
         #expect(try await known.waitForExit() == 0)

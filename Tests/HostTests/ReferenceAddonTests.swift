@@ -311,13 +311,18 @@ import Testing
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let file = directory.appendingPathComponent("consent.json")
         let bad =
-            #"{"accounts": [{"account_id": "\#(accountID)", "addons": [{"id": "com.switchboard.reporting", "fields": ["usage.to"]}, {"id": "nope.addon"}]}]}"#
+            #"{"accounts": [{"account_id": "\#(accountID)", "addons": [{"id": "com.switchboard.reporting", "fields": ["usage.to"]}, {"id": "nope.addon"}, {"id": "monitoring", "categories": ["usage"]}, {"id": "com.switchboard.monitoring", "enabled": false}]}]}"#
         try Data(bad.utf8).write(to: file)
         let refused = try DaemonProcess(
             arguments: ["addons", "apply", file.path, "--data-dir", directory.path], port: 0)
         #expect(try await refused.waitForExit() != 0)
         #expect(refused.errorOutput().contains("cannot work without"))
         #expect(refused.errorOutput().contains("nope.addon is not a loaded add-on"))
+        // The same add-on by its short id and its id: applying would grant and withdraw on every run.
+        #expect(
+            refused.errorOutput().contains(
+                "names com.switchboard.monitoring for \(accountID) again (first at accounts[0].addons[2])"),
+            "\(refused.errorOutput())")
 
         let good =
             #"{"accounts": [{"account_id": "\#(accountID)", "addons": [{"id": "reporting", "categories": ["usage"]}]}]}"#

@@ -234,7 +234,7 @@ struct AddonRoutes {
         var parameters = request.queryInput()
         query.limit = parameters.limit(default: 100, max: 1000)
         query.afterSeq = parameters.value("cursor", hint: "must be a next_cursor value from an earlier page") {
-            Cursor.decode($0).flatMap { Int64($0) }
+            Cursor.sequence($0)
         }
         try parameters.finish()
         let entries = try await services.addons.writer.pool.read { [query] db in try Ledger.query(db, query) }

@@ -34,7 +34,8 @@ struct AdminRoutes {
     @Sendable func listAccounts(_ request: Request, context: AppContext) async throws -> Response {
         var parameters = request.queryInput()
         let limit = parameters.limit()
-        let after = parameters.value("cursor", hint: "must be a next_cursor value from an earlier page", Cursor.decode)
+        let after = parameters.value(
+            "cursor", hint: "must be a next_cursor value from an earlier page", Cursor.identifier("acc_"))
         try parameters.finish()
         let accounts = try await services.accounts.list(limit: limit, after: after)
         let next = accounts.count == limit ? accounts.last.map { Cursor.encode($0.id) } : nil

@@ -139,7 +139,7 @@ struct AuditRoutes {
         query.until = parameters.value("until", hint: Timestamp.hint, Timestamp.parseMillis)
         query.limit = parameters.limit(default: 1000, max: 10_000)
         query.afterSeq = parameters.value("cursor", hint: "must be a next_cursor value from an earlier page") {
-            Cursor.decode($0).flatMap { Int64($0) }
+            Cursor.sequence($0)
         }
         let format =
             parameters.value("format", hint: "must be json, csv or ndjson") {

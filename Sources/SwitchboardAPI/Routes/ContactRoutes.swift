@@ -24,7 +24,7 @@ struct ContactRoutes {
         let number = input.string("number", required: base == nil, maxLength: 32)
         let name = input.string("name", maxLength: 200)
         let notes = input.string("notes", maxLength: 2000)
-        let groups = input.stringArray("groups")
+        let groups = input.stringArray("groups", maxCount: ContactFields.maxGroups)
         try input.finish()
         let fields = ContactFields(
             number: number ?? base?.number ?? "",
@@ -91,7 +91,7 @@ struct ContactRoutes {
         query.search = parameters.text("q")
         query.group = parameters.text("group")
         query.afterID = parameters.value(
-            "cursor", hint: "must be a next_cursor value from an earlier page", Cursor.decode)
+            "cursor", hint: "must be a next_cursor value from an earlier page", Cursor.identifier("con_"))
         try parameters.finish()
         let found = try await contacts.list(accountID: try context.accountID(), query)
         let next = found.count == query.limit ? found.last.map { Cursor.encode($0.id) } : nil

@@ -95,7 +95,7 @@ struct MessageRoutes {
         filter.since = parameters.value("since", hint: Timestamp.hint, Timestamp.parse)
         filter.until = parameters.value("until", hint: Timestamp.hint, Timestamp.parse)
         filter.beforeSeq = parameters.value("cursor", hint: "must be a next_cursor value from an earlier page") {
-            Cursor.decode($0).flatMap { Int64($0) }
+            Cursor.sequence($0)
         }
         try parameters.finish()
         let messages = try await services.messages.list(accountID: try context.accountID(), filter)

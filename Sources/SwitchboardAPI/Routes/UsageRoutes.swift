@@ -56,7 +56,7 @@ struct UsageRoutes {
         var parameters = request.queryInput()
         let limit = parameters.limit()
         let before = parameters.value("cursor", hint: "must be a next_cursor value from an earlier page") {
-            Cursor.decode($0).flatMap { Int64($0) }
+            Cursor.sequence($0)
         }
         try parameters.finish()
         let rows = try await services.usage.requests(accountID: try context.accountID(), beforeID: before, limit: limit)

@@ -42,6 +42,9 @@ public enum ConsentFile {
                 source: file, problems: [FieldError("accounts", "must be an array of {account_id, addons}")])
         }
         var plans: [(accountID: String, manifest: Manifest, request: GrantRequest?)] = []
+        // Where each (account, add-on) was first named: named twice (by its id and its short id,
+        // or in two entries of one account), applying would grant and withdraw on every run.
+        var named: [String: String] = [:]
         for (index, entry) in entries.enumerated() {
             var account = ConfigReader(entry, path: "accounts[\(index)]")
             account.allow(["account_id", "addons"])
@@ -68,6 +71,16 @@ public enum ConsentFile {
                         }
                         reader.errors += account.errors + addon.errors
                         account.errors = []
+                        continue
+                    }
+                    let place = "accounts[\(index)].addons[\(position)]"
+                    if let first = named.updateValue(place, forKey: accountID + " " + manifest.id) {
+                        named[accountID + " " + manifest.id] = first
+                        addon.record(
+                            "id",
+                            "names \(manifest.id) for \(accountID) again (first at \(first)); list each add-on once per account"
+                        )
+                        account.errors += addon.errors
                         continue
                     }
                     if enabled {

@@ -7,10 +7,41 @@ extension AccountStore {
         case emailTaken
     }
 
+    /// The rules `POST /v1/accounts` applies to each field as it reads the request (`JSONInput`),
+    /// for callers that take the fields another way (`switchboard accounts create`): the name
+    /// required and not blank, at most 200 characters, the email at most 254, the company at most
+    /// 200 (characters as Unicode code points), none with a control character other than tab, line
+    /// feed and carriage return (`TextRule`). `signUpProblems` checks the rest.
+    public static func accountFieldProblems(name: String, email: String, company: String?) -> [FieldError] {
+        var problems: [FieldError] = []
+        for (field, value, limit) in [("name", name, 200), ("email", email, 254), ("company", company, 200)] {
+            guard let value else { continue }
+            if let problem = TextRule.problem(value) {
+                problems.append(FieldError(field, problem))
+            } else if value.lengthInCodePoints > limit {
+                problems.append(
+                    FieldError(field, "must be at most \(limit) characters (got \(value.lengthInCodePoints))"))
+            } else if field == "name", value.isBlank {
+                problems.append(
+                    FieldError(
+                        field,
+                        value.isEmpty ? "must not be empty" : "must not be blank: it holds only spaces or line breaks"))
+            }
+        }
+        return problems
+    }
+
     /// The rule breaks in a sign-up's fields, each naming the field and the fix; empty when valid.
     /// A nil field is one the caller already reported (missing or of the wrong type). The password
     /// is checked against `name` and `email` too (`PasswordPolicy`).
     public func signUpProblems(email: String?, password: String?, name: String? = nil) -> [FieldError] {
+        Self.signUpProblems(email: email, password: password, name: name, policy: policy)
+    }
+
+    /// `signUpProblems` without a store, under `policy`.
+    public static func signUpProblems(
+        email: String?, password: String?, name: String? = nil, policy: PasswordPolicy
+    ) -> [FieldError] {
         var problems: [FieldError] = []
         if let email, !EmailAddress.isValid(email) {
             problems.append(FieldError("email", "must be an email address, e.g. ada@example.com"))
@@ -41,7 +72,7 @@ public enum EmailAddress {
     public static func isValid(_ email: String) -> Bool {
         let parts = email.split(separator: "@", omittingEmptySubsequences: false)
         guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !parts[1].hasPrefix("."),
-            !parts[1].hasSuffix("."), email.count <= 254
+            !parts[1].hasSuffix("."), email.lengthInCodePoints <= 254
         else { return false }
         return !email.contains(where: { $0.isWhitespace })
     }

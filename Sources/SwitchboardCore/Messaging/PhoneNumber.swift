@@ -12,7 +12,7 @@ package enum PhoneNumber {
 
     /// An alphanumeric sender id: 1 to 11 ASCII letters, digits or spaces, at least one letter.
     package static func isAlphanumericSender(_ text: String) -> Bool {
-        guard (1...11).contains(text.count) else { return false }
+        guard (1...11).contains(text.lengthInCodePoints) else { return false }
         guard
             text.unicodeScalars.allSatisfy({
                 $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == " ")

@@ -86,8 +86,10 @@ public struct SendService: Sendable {
                     "must be an E.164 number (e.g. +37255512345) or an alphanumeric sender id of 1 to 11 letters, digits or spaces"
                 ))
         }
-        if let body, body.isEmpty || body.count > maxBodyCharacters {
+        if let body, body.isEmpty || body.lengthInCodePoints > maxBodyCharacters {
             problems.append(FieldError("body", "must be 1 to \(maxBodyCharacters) characters"))
+        } else if let body, body.isBlank {
+            problems.append(FieldError("body", "must not be blank: it holds only spaces or line breaks"))
         }
         if let statusCallback, !isCallbackURL(statusCallback) {
             problems.append(

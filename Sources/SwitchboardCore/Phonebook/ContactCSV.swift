@@ -62,7 +62,7 @@ public enum ContactCSV {
         guard let headerFields = try? fields(of: header.text) else {
             throw .malformedHeader("could not be read as CSV; check its quotes and commas")
         }
-        let names = headerFields.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        let names = headerFields.map { $0.trimmedOfBlanks.lowercased() }
         for name in names where !columns.contains(name) { throw .unknownColumn(name) }
         for (index, name) in names.enumerated() where names[..<index].contains(name) { throw .duplicateColumn(name) }
         guard let numberIndex = names.firstIndex(of: "number") else { throw .missingNumberColumn }
@@ -78,6 +78,12 @@ public enum ContactCSV {
             func reject(_ errors: [FieldError]) {
                 parsed.rowErrors.append(RowError(row: record.number, line: record.line, errors: errors))
             }
+            // Before the quoting and the column count, which such a joined character breaks
+            // without saying why.
+            if let joined = joinedSeparator(in: record.text) {
+                reject([FieldError("row", joined)])
+                continue
+            }
             if let problem = record.problem {
                 reject([FieldError(problem.column < names.count ? names[problem.column] : "row", problem.message)])
                 continue
@@ -87,7 +93,7 @@ public enum ContactCSV {
                 reject([FieldError("row", "could not be read as CSV; check its quotes and commas")])
                 continue
             }
-            if values.allSatisfy({ $0.trimmingCharacters(in: .whitespaces).isEmpty }) { continue }
+            if values.allSatisfy({ $0.trimmedOfBlanks.isEmpty }) { continue }
             if values.count != names.count {
                 reject([FieldError("row", "has \(values.count) columns; the header has \(names.count)")])
                 continue
@@ -100,7 +106,7 @@ public enum ContactCSV {
                 continue
             }
             let markErrors = zip(names, values).compactMap { name, value in
-                joiningEdge(value.trimmingCharacters(in: .whitespaces)).map { FieldError(name, $0) }
+                joiningEdge(value.trimmedOfBlanks).map { FieldError(name, $0) }
             }
             if !markErrors.isEmpty {
                 reject(markErrors)
@@ -108,7 +114,7 @@ public enum ContactCSV {
             }
             func value(_ column: String) -> String? {
                 guard let index = names.firstIndex(of: column) else { return nil }
-                let trimmed = values[index].trimmingCharacters(in: .whitespaces)
+                let trimmed = values[index].trimmedOfBlanks
                 return trimmed.isEmpty ? nil : trimmed
             }
             // Split at the scalar `;`, not at `Character`s: in `a;\u{301}b` the `;` and the combining
@@ -116,7 +122,7 @@ public enum ContactCSV {
             // `a` and `\u{301}b`, written back joined by `;`, would not read the same.
             let groups =
                 value("groups")?.unicodeScalars.split(separator: ";").map {
-                    String(Substring($0)).trimmingCharacters(in: .whitespaces)
+                    String(Substring($0)).trimmedOfBlanks
                 }
                 .filter { !$0.isEmpty } ?? []
             // The groups are written back trimmed and joined by `;`, which must read back the same
@@ -127,7 +133,7 @@ public enum ContactCSV {
                 continue
             }
             let fields = ContactFields(
-                number: values[numberIndex].trimmingCharacters(in: .whitespaces), name: value("name"),
+                number: values[numberIndex].trimmedOfBlanks, name: value("name"),
                 notes: value("notes"), groups: groups)
             let problems = fields.problems
             if problems.isEmpty {
@@ -178,6 +184,48 @@ public enum ContactCSV {
         }
     }
 
+    /// Why a record with a character CSV readers cannot read as written is refused; nil when it has
+    /// none. CSV readers split at characters (grapheme clusters, UAX #29 rule GB9), so a mark after
+    /// a comma or a quote is one character with it: in `,\u{301}b` the comma is no separator, and the
+    /// record reads as fewer columns, or as a quote inside a value, than the sender wrote. A mark
+    /// after a blank that opens a value is one character with the blank, which the reader skips
+    /// as space before the value, mark and all.
+    private static func joinedSeparator(in record: Substring) -> String? {
+        var atValueStart = true
+        var quoted = false
+        for (offset, character) in record.enumerated() {
+            let scalars = character.unicodeScalars
+            defer {
+                if character == "\"" {
+                    quoted.toggle()
+                } else if character == ",", !quoted {
+                    atValueStart = true
+                } else if !(scalars.count == 1 && character.isWhitespace) {
+                    atValueStart = false
+                }
+            }
+            // Inside quotes a joined comma or blank is text, kept as it is; a CRLF is a line break.
+            guard !quoted, scalars.count > 1, let first = scalars.first,
+                let mark = scalars.dropFirst().first(where: { !$0.properties.isWhitespace })
+            else { continue }
+            let what: String
+            switch first {
+            case ",":
+                what =
+                    "the comma at character \(offset + 1) joined with \(name(mark)) after it, which reads as one character, not as a separator"
+            case "\"":
+                what =
+                    "the quote at character \(offset + 1) joined with \(name(mark)) after it, which reads as one character, not as a quote"
+            case _ where atValueStart && first.properties.isWhitespace:
+                what =
+                    "a blank at character \(offset + 1) joined with \(name(mark)) after it, which reads as space before the value and is dropped with the mark"
+            default: continue
+            }
+            return "has " + what + "; put the character the mark belongs to before it, or remove the mark"
+        }
+        return nil
+    }
+
     /// `U+` and at least four hex digits, as the Unicode standard names a code point.
     private static func name(_ scalar: Unicode.Scalar) -> String {
         let hex = String(scalar.value, radix: 16, uppercase: true)
@@ -221,5 +269,21 @@ public enum ContactCSV {
         rows.reserveCapacity(records.count)
         try csv.enumerateAsArray(startAt: 0, rowLimit: nil) { rows.append($0) }
         return rows
+    }
+}
+
+extension StringProtocol {
+    /// The text without the blanks (tab and the Zs spaces) at either end, trimmed code point by code
+    /// point. Foundation's `trimmingCharacters(in:)` drops a whole character whose first code
+    /// point is a blank: a space followed by U+0301 is one character, and the mark went with it.
+    var trimmedOfBlanks: String {
+        func isBlank(_ scalar: Unicode.Scalar) -> Bool {
+            scalar == "\t" || scalar.properties.generalCategory == .spaceSeparator
+        }
+        let scalars = unicodeScalars
+        guard let first = scalars.firstIndex(where: { !isBlank($0) }),
+            let last = scalars.lastIndex(where: { !isBlank($0) })
+        else { return "" }
+        return String(String.UnicodeScalarView(scalars[first...last]))
     }
 }

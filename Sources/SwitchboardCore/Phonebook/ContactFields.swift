@@ -6,6 +6,8 @@ public struct ContactFields: Sendable, Equatable {
     public var name: String?
     public var notes: String?
     public var groups: [String]
+    /// The most groups a contact is in.
+    public static let maxGroups = 100
 
     public init(number: String, name: String?, notes: String?, groups: [String]) {
         self.number = number
@@ -18,9 +20,17 @@ public struct ContactFields: Sendable, Equatable {
     public var problems: [FieldError] {
         var problems: [FieldError] = []
         if !PhoneNumber.isE164(number) { problems.append(FieldError("number", PhoneNumber.e164Hint)) }
-        if let name, name.count > 200 { problems.append(FieldError("name", "must be at most 200 characters")) }
-        if let notes, notes.count > 2000 { problems.append(FieldError("notes", "must be at most 2000 characters")) }
-        for group in groups where group.isEmpty || group.count > 64 {
+        if let name, name.lengthInCodePoints > 200 {
+            problems.append(FieldError("name", "must be at most 200 characters"))
+        }
+        if let notes, notes.lengthInCodePoints > 2000 {
+            problems.append(FieldError("notes", "must be at most 2000 characters"))
+        }
+        // The JSON API refuses more in the request; the CSV import and the console come here only.
+        if groups.count > Self.maxGroups {
+            problems.append(FieldError("groups", "must have at most \(Self.maxGroups) entries (got \(groups.count))"))
+        }
+        for group in groups where group.isEmpty || group.lengthInCodePoints > 64 {
             problems.append(FieldError("groups", "each group name must be 1 to 64 characters"))
             break
         }

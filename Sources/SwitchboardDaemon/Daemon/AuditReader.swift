@@ -18,8 +18,8 @@ package struct AuditReader: Sendable {
     let database: DatabaseQueue?
     let manifests: [Manifest]
 
-    /// Opens the data directory `config` names; one without a database reads as an empty ledger
-    /// (except to `verifyLedger`). Throws `ConfigurationError` naming `data_dir` when the database
+    /// Opens the data directory `config` names; one without a database knows the bundled add-ons
+    /// only, and every read of what was shared throws naming the missing file. Throws `ConfigurationError` naming `data_dir` when the database
     /// cannot be opened read-only.
     package init(config: ServeConfiguration, logger: Logger) throws {
         layout = DataDirectory(readingAt: config.dataDir)
@@ -63,16 +63,7 @@ package struct AuditReader: Sendable {
 
     /// The database, or the error an audit that needs one reports.
     private func requireDatabase() throws -> DatabaseQueue {
-        guard let database else {
-            throw ConfigurationError(
-                source: "data_dir",
-                problems: [
-                    FieldError(
-                        "data_dir",
-                        "\(layout.databasePath) does not exist; pass the data directory of `switchboard serve` with --data-dir"
-                    )
-                ])
-        }
+        guard let database else { throw DataDirectory.noDatabase(at: layout.databasePath) }
         return database
     }
 
@@ -96,20 +87,24 @@ package struct AuditReader: Sendable {
             ?? AuditedAddons.known(manifests: manifests, nil)
     }
 
-    /// The ledger rows `query` selects (none without a database).
+    /// The ledger rows `query` selects. Throws `ConfigurationError` when the data directory holds no
+    /// database: an audit of a mistyped directory must not read as "nothing was shared".
     package func ledgerEntries(_ query: Ledger.Query) throws -> [LedgerEntry] {
-        try database?.read { db in try Ledger.query(db, query) } ?? []
+        try requireDatabase().read { db in try Ledger.query(db, query) }
     }
 
-    /// Shares per add-on × category × day (none without a database).
+    /// Shares per add-on × category × day; throws as `ledgerEntries` does.
     package func shareSummary(_ query: Ledger.Query) throws -> [ShareSummary.DayCount] {
-        try database?.read { db in try ShareSummary.perDay(db, query) } ?? []
+        try requireDatabase().read { db in try ShareSummary.perDay(db, query) }
     }
 
     /// The data-subject access report of an account as pretty JSON, or nil when there is no such
-    /// account (or no database).
+    /// account; throws as `ledgerEntries` does.
     package func accessReport(accountID: String, now: Date = Date()) throws -> String? {
-        guard let report = try database?.read({ db in try DataSubjectReport.build(db, accountID: accountID, now: now) })
+        guard
+            let report = try requireDatabase().read({ db in
+                try DataSubjectReport.build(db, accountID: accountID, now: now)
+            })
         else { return nil }
         return String(decoding: try SnakeCaseJSON.encoder(pretty: true).encode(report), as: UTF8.self)
     }

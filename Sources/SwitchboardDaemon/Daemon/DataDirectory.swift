@@ -6,7 +6,7 @@ import SwitchboardAddons
 import SwitchboardCore
 
 /// The files of one daemon: the database and the secrets generated on first start.
-struct DataDirectory {
+package struct DataDirectory {
     let root: URL
 
     init(path: String) throws {
@@ -34,6 +34,25 @@ struct DataDirectory {
     }
 
     var databasePath: String { root.appendingPathComponent("switchboard.sqlite").path }
+
+    /// What a command that reads a data directory reports when it holds no database: most often a
+    /// mistyped `--data-dir`, whose answer would otherwise read as "nothing there".
+    static func noDatabase(at path: String) -> ConfigurationError {
+        ConfigurationError(
+            source: "data_dir",
+            problems: [
+                FieldError(
+                    "data_dir",
+                    "\(path) does not exist; pass the data directory of `switchboard serve` with --data-dir (serve creates the database on its first start)"
+                )
+            ])
+    }
+
+    /// Throws `noDatabase` unless the data directory at `path` holds a database; creates nothing.
+    package static func requireDatabase(dataDir path: String) throws {
+        let database = DataDirectory(readingAt: path).databasePath
+        guard FileManager.default.fileExists(atPath: database) else { throw noDatabase(at: database) }
+    }
 
     /// The operator token from `secrets/operator-token`, generated on first start.
     func operatorToken() throws -> String {
