@@ -139,7 +139,23 @@ public final class SMPPServer: Service, Sendable {
         await binds.unbindAll()
     }
 
+    /// A listener that could not be opened, named with its address and what to do.
+    public struct ListenFailure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
     private func listen(port: Int, tls: NIOSSLContext?) async throws -> any Channel {
+        do {
+            return try await bind(port: port, tls: tls)
+        } catch let error as IOError where error.errnoCode == EADDRINUSE {
+            throw ListenFailure(
+                description:
+                    "cannot listen for SMPP\(tls == nil ? "" : " over TLS") on \(host):\(port): the address is in use; another process holds the port (`ss -ltnp` shows which): stop it, or give smpp_server.\(tls == nil ? "port" : "tls_port") another port"
+            )
+        }
+    }
+
+    private func bind(port: Int, tls: NIOSSLContext?) async throws -> any Channel {
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)

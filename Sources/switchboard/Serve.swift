@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import NIOCore
 import SwitchboardAddons
 import SwitchboardCore
 import SwitchboardDaemon
@@ -63,6 +64,21 @@ struct Serve: AsyncParsableCommand {
         let addressFile = DaemonEndpoint.addressFile(dataDir: daemon.dataDirectory.path)
         let recorded = RecordedAddress()
         defer { Self.remove(addressFile, ifItHolds: recorded.url.withLock { $0 }) }
+        do {
+            try await run(
+                daemon, configuration: configuration, addressFile: addressFile, recorded: recorded, logger: logger)
+        } catch let error as IOError where error.errnoCode == EADDRINUSE {
+            // The SMPP listeners name themselves (SMPPServer.ListenFailure); this is the HTTP one.
+            throw ValidationError(
+                "cannot listen for HTTP on \(configuration.host):\(configuration.port): the address is in use; another process holds the port (`ss -ltnp` shows which): stop it, or choose another with --port"
+            )
+        }
+        logger.info("stopped")
+    }
+
+    private func run(
+        _ daemon: Daemon, configuration: ServeConfiguration, addressFile: URL, recorded: RecordedAddress, logger: Logger
+    ) async throws {
         try await daemon.run { port in
             // `switchboard addons status` and `addons reload` find this daemon here, also when it was
             // started with --port or --port 0.
@@ -76,7 +92,6 @@ struct Serve: AsyncParsableCommand {
                     metadata: ["file": "\(addressFile.path)", "error": "\(error)"])
             }
         }
-        logger.info("stopped")
     }
 
     /// Removes `daemon.url` at exit, unless another daemon has since written its own address there.

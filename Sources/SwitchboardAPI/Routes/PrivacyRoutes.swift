@@ -43,7 +43,13 @@ struct PrivacyRoutes {
 
     @Sendable func requestErasure(_ request: Request, context: AppContext) async throws -> Response {
         let accountID = try context.accountID()
-        var input = try await request.jsonInput(limit: services.settings.body, allowed: ["number"])
+        var input = try await request.jsonInput(limit: services.settings.body, allowed: ["number", "addon"])
+        if input.has("addon") {
+            let addon = input.string("addon", required: true, maxLength: 200)
+            if input.has("number") { input.fail("number", "give number or addon, not both; send one request for each") }
+            try input.finish()
+            return try await eraseAtAddon(addon!, accountID: accountID, context: context)
+        }
         let number = input.string("number", required: true, maxLength: 32)
         if let number, !PhoneNumber.isE164(number) { input.fail("number", PhoneNumber.e164Hint) }
         try input.finish()
@@ -51,11 +57,25 @@ struct PrivacyRoutes {
             accountID: accountID, number: number!, origin: context.actor)
         guard case .requested(let requestID) = outcome,
             let status = try await services.addons.erasureStatus(id: requestID, accountID: accountID)
-        else {
+        else { throw Self.legalHold }
+        return try JSONResponse.make(ErasureView(status), status: .accepted)
+    }
+
+    static let legalHold = Problem(
+        .conflict, "Legal hold",
+        detail: "an operator legal hold is set on this account; nothing is erased until it is lifted")
+
+    /// `{"addon": id}`: asks one add-on to erase what it received about the account (subject
+    /// `account`), whether or not it is still enabled, as `DELETE /v1/account/addons/{id}?erase=true`
+    /// does at withdrawal (GDPR article 17: erasure may be asked after consent is withdrawn).
+    private func eraseAtAddon(_ id: String, accountID: String, context: AppContext) async throws -> Response {
+        guard let manifest = services.addons.registry.manifest(id) else {
             throw Problem(
-                .conflict, "Legal hold",
-                detail: "an operator legal hold is set on this account; nothing is erased until it is lifted")
+                .notFound, "No such add-on", detail: "\(id) is not an available add-on; GET /v1/addons lists them")
         }
+        if try await services.accounts.find(id: accountID)?.legalHoldReason != nil { throw Self.legalHold }
+        let status = try await services.addons.requestErasure(
+            accountID: accountID, subject: .account, origin: context.actor, onlyAddon: manifest.id)
         return try JSONResponse.make(ErasureView(status), status: .accepted)
     }
 

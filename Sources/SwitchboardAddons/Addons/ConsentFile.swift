@@ -26,7 +26,7 @@ public enum ConsentFile {
             data = try Data(contentsOf: URL(fileURLWithPath: file))
         } catch {
             throw ConfigurationError(
-                source: file, problems: [FieldError("file", "cannot be read: \(error.localizedDescription)")])
+                source: file, problems: [FieldError("file", FileReadProblem.reason(file, error))])
         }
         let value: JSONValue
         do {

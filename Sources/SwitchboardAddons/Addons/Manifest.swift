@@ -80,7 +80,7 @@ extension Manifest {
             data = try Data(contentsOf: URL(fileURLWithPath: file))
         } catch {
             throw ManifestError(
-                file: file, problems: [FieldError("file", "cannot be read: \(error.localizedDescription)")])
+                file: file, problems: [FieldError("file", FileReadProblem.reason(file, error))])
         }
         return try parse(data, file: file)
     }

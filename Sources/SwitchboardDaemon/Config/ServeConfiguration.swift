@@ -62,7 +62,7 @@ extension ServeConfiguration {
                 source: path,
                 problems: [
                     FieldError(
-                        "file", "cannot be read (\(error.localizedDescription)); check the path given to --config")
+                        "file", "\(FileReadProblem.reason(path, error)); check the path given to --config")
                 ])
         }
         let value: JSONValue
@@ -79,6 +79,8 @@ extension ServeConfiguration {
         var config = ServeConfiguration()
         config.apply(&reader)
         if !reader.errors.isEmpty { throw ConfigurationError(source: path, problems: reader.errors) }
+        // The file's own values are blamed on the file, not on the variables read after it.
+        try config.validate(source: path)
         return config
     }
 
@@ -263,6 +265,13 @@ extension ServeConfiguration {
             problems.append(
                 FieldError(
                     "retention_days", "must be between 1 and 365 (the privacy policy keeps activity at most one year)"))
+        }
+        // One port, two listeners: the second bind fails after the first started, naming neither.
+        for (field, smppPort) in [("smpp_server.port", smppServer.port), ("smpp_server.tls_port", smppServer.tlsPort)]
+        where smppPort > 0 && smppPort == port {
+            problems.append(
+                FieldError(
+                    field, "is \(port), the HTTP port too; give each listener its own port (SMPP's usual one is 2775)"))
         }
         if let token = operatorToken, token.count < 16 {
             problems.append(

@@ -16,13 +16,14 @@ package struct DataDirectory {
                 at: root.appendingPathComponent("secrets"), withIntermediateDirectories: true,
                 attributes: [.posixPermissions: 0o700])
         } catch {
+            var isDirectory: ObjCBool = false
+            let reason =
+                FileManager.default.fileExists(atPath: root.path, isDirectory: &isDirectory) && !isDirectory.boolValue
+                ? "is a file, not a directory" : "cannot be created (\(error.localizedDescription))"
             throw ConfigurationError(
                 source: "data_dir",
                 problems: [
-                    FieldError(
-                        "data_dir",
-                        "\(root.path) cannot be created (\(error.localizedDescription)); choose a writable directory with --data-dir"
-                    )
+                    FieldError("data_dir", "\(root.path) \(reason); choose a writable directory with --data-dir")
                 ])
         }
     }

@@ -1,0 +1,81 @@
+import Foundation
+import Testing
+
+/// A port that cannot be listened on is named with its listener and what to do, and a setting a
+/// file breaks is blamed on that file.
+@Suite struct ListenerTests {
+    func directory() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("sb-listen-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    func config(_ json: String, in directory: URL) throws -> URL {
+        let url = directory.appendingPathComponent("config-\(UUID().uuidString).json")
+        try Data(json.utf8).write(to: url)
+        return url
+    }
+
+    @Test func aPortInUseOrGivenTwiceIsNamedWithItsListener() async throws {
+        let first = try directory()
+        let second = try directory()
+        defer {
+            try? FileManager.default.removeItem(at: first)
+            try? FileManager.default.removeItem(at: second)
+        }
+        let smppPort = try DaemonProcess.freePort()
+        let running = try DaemonProcess.serve(
+            dataDir: first, config: try config(#"{"smpp_server": {"port": \#(smppPort)}}"#, in: first),
+            token: "operator-token-of-the-running-daemon")
+        defer { running.kill(SIGKILL) }
+        try await running.waitUntilHealthy()
+
+        // The HTTP port of the running daemon.
+        let http = try DaemonProcess(
+            arguments: ["serve", "--port", String(running.port), "--data-dir", second.path], port: running.port)
+        #expect(try await http.waitForExit() != 0)
+        #expect(
+            http.errorOutput().contains("cannot listen for HTTP on 127.0.0.1:\(running.port): the address is in use"),
+            "\(http.errorOutput())")
+
+        // Its SMPP port, on another HTTP port.
+        let smpp = try DaemonProcess.serve(
+            dataDir: second, config: try config(#"{"smpp_server": {"port": \#(smppPort)}}"#, in: second),
+            token: "operator-token-of-the-second-daemon")
+        #expect(try await smpp.waitForExit() != 0)
+        #expect(smpp.errorOutput().contains("cannot listen for SMPP on"), "\(smpp.errorOutput())")
+        #expect(smpp.errorOutput().contains(":\(smppPort): the address is in use"), "\(smpp.errorOutput())")
+
+        // One port for both listeners is refused before either starts.
+        let port = try DaemonProcess.freePort()
+        let twice = try DaemonProcess(
+            arguments: [
+                "serve", "--config",
+                try config(#"{"port": \#(port), "smpp_server": {"port": \#(port)}}"#, in: second).path,
+                "--data-dir", second.path,
+            ], port: port)
+        #expect(try await twice.waitForExit() == 64)
+        #expect(
+            twice.errorOutput().contains("smpp_server.port: is \(port), the HTTP port too"), "\(twice.errorOutput())")
+        #expect(try await running.client.get("/healthz").status == 200)
+    }
+
+    @Test func aShortOperatorTokenInAFileIsBlamedOnTheFile() async throws {
+        let data = try directory()
+        defer { try? FileManager.default.removeItem(at: data) }
+        let file = try config(#"{"operator_token": "short"}"#, in: data)
+        let process = try DaemonProcess(
+            arguments: ["serve", "--config", file.path, "--data-dir", data.path], port: 0)
+        #expect(try await process.waitForExit() == 64)
+        let output = process.errorOutput()
+        #expect(output.contains(file.path) && output.contains("operator_token: must be at least 16"), "\(output)")
+        #expect(!output.contains("the environment"), "\(output)")
+
+        let directoryAsConfig = try DaemonProcess(
+            arguments: ["serve", "--config", data.path, "--data-dir", data.path], port: 0)
+        #expect(try await directoryAsConfig.waitForExit() == 64)
+        #expect(
+            directoryAsConfig.errorOutput().contains("is a directory, not a file"), "\(directoryAsConfig.errorOutput())"
+        )
+    }
+}
