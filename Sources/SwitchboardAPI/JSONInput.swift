@@ -131,9 +131,10 @@ struct JSONInput {
         case nil, .null?: return nil
         case .array(let items)?:
             var strings: [String] = []
-            for item in items {
+            for (index, item) in items.enumerated() {
                 guard case .string(let text) = item else {
-                    errors.append(FieldError(field, "must be an array of strings, e.g. [\"customers\"]"))
+                    errors.append(
+                        FieldError(field, "must be an array of strings; entry \(index + 1) is \(item.typeName)"))
                     return nil
                 }
                 strings.append(text)

@@ -62,7 +62,7 @@ struct ConsoleAddonPages {
     private func addonPage(
         _ request: Request, _ context: AppContext, errors: [String], status: HTTPResponse.Status
     ) async throws -> Response {
-        let id = try context.parameters.require("id")
+        let id = try context.pathParameter("id")
         let api = routes.api(context)
         let consent =
             try await api.call(addonRoutes.consent, .get, "/v1/account/addons/\(id)", parameters: ["id": id])
@@ -114,7 +114,7 @@ struct ConsoleAddonPages {
 
     @Sendable func grant(_ request: Request, context: AppContext) async throws -> Response {
         let form = try await routes.form(request, context)
-        let id = try context.parameters.require("id")
+        let id = try context.pathParameter("id")
         let record: [String: Any]
         do {
             record =
@@ -130,7 +130,7 @@ struct ConsoleAddonPages {
 
     @Sendable func withdraw(_ request: Request, context: AppContext) async throws -> Response {
         let form = try await routes.form(request, context)
-        let id = try context.parameters.require("id")
+        let id = try context.pathParameter("id")
         let erase = form["erase"] == "yes"
         let withdrawn =
             try await routes.api(context).call(
@@ -140,7 +140,7 @@ struct ConsoleAddonPages {
     }
 
     @Sendable func receipt(_ request: Request, context: AppContext) async throws -> Response {
-        let id = try context.parameters.require("id")
+        let id = try context.pathParameter("id")
         let receipt =
             try await routes.api(context).call(
                 privacyRoutes.consentReceipt, .get, "/v1/account/consents/\(id)", parameters: ["id": id])
@@ -163,7 +163,7 @@ struct ConsoleAddonPages {
     }
 
     @Sendable func shares(_ request: Request, context: AppContext) async throws -> Response {
-        let id = try context.parameters.require("id")
+        let id = try context.pathParameter("id")
         var query: [String: String] = ["limit": "200"]
         if let cursor = request.uri.queryParameters["cursor"].map(String.init) { query["cursor"] = cursor }
         let page =

@@ -106,7 +106,7 @@ struct ConsoleCustomerPages {
     }
 
     @Sendable func message(_ request: Request, context: AppContext) async throws -> Response {
-        let id = try context.parameters.require("id")
+        let id = try context.pathParameter("id")
         let shown =
             try await routes.api(context).call(
                 MessageRoutes(services: services).show, .get, "/v1/messages/\(id)", parameters: ["id": id])
@@ -206,7 +206,7 @@ struct ConsoleCustomerPages {
 
     @Sendable func revokeKey(_ request: Request, context: AppContext) async throws -> Response {
         _ = try await routes.form(request, context)
-        let id = try context.parameters.require("id")
+        let id = try context.pathParameter("id")
         _ = try await routes.api(context).call(
             accountRoutes.revokeKey, .delete, "/v1/account/keys/\(id)", parameters: ["id": id])
         return routes.redirect("/console/keys", context, showing: ["notice": "Key \(id) revoked."])

@@ -111,7 +111,7 @@ struct ConsoleOperatorPages {
 
     @Sendable func reload(_ request: Request, context: AppContext) async throws -> Response {
         _ = try await routes.form(request, context)
-        let id = try context.parameters.require("id")
+        let id = try context.pathParameter("id")
         do {
             _ = try await routes.api(context).call(
                 auditRoutes.reload, .post, "/v1/admin/addons/\(id)/reload", parameters: ["id": id])
@@ -292,7 +292,7 @@ struct ConsoleOperatorPages {
 
     @Sendable func setLegalHold(_ request: Request, context: AppContext) async throws -> Response {
         let form = try await routes.form(request, context)
-        let id = try context.parameters.require("id")
+        let id = try context.pathParameter("id")
         do {
             _ = try await routes.api(context).call(
                 adminRoutes.setLegalHold, .put, "/v1/admin/accounts/\(id)/legal-hold",
@@ -309,7 +309,7 @@ struct ConsoleOperatorPages {
 
     @Sendable func liftLegalHold(_ request: Request, context: AppContext) async throws -> Response {
         _ = try await routes.form(request, context)
-        let id = try context.parameters.require("id")
+        let id = try context.pathParameter("id")
         let lifted =
             try await routes.api(context).call(
                 adminRoutes.liftLegalHold, .delete, "/v1/admin/accounts/\(id)/legal-hold", parameters: ["id": id])

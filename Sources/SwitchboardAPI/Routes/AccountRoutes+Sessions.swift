@@ -31,7 +31,7 @@ extension AccountRoutes {
 
     /// `DELETE /v1/account/sessions/{id}`: ends a session at once (signs it out).
     @Sendable func endSession(_ request: Request, context: AppContext) async throws -> Response {
-        let id = try context.parameters.require("id")
+        let id = try context.pathParameter("id")
         guard try await accounts.endSession(accountID: try context.accountID(), sessionID: id) else {
             throw Problem.notFound("session \(id)")
         }

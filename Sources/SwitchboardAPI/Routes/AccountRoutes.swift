@@ -321,7 +321,7 @@ struct AccountRoutes {
     }
 
     @Sendable func revokeKey(_ request: Request, context: AppContext) async throws -> Response {
-        let id = try context.parameters.require("id")
+        let id = try context.pathParameter("id")
         guard try await accounts.revokeKey(accountID: try context.accountID(), keyID: id) else {
             throw Problem.notFound("API key \(id)")
         }
@@ -376,8 +376,7 @@ struct AccountRoutes {
 
     /// `PATCH /v1/account/numbers/{number}`: sets (a URL) or clears (null) its inbound webhook.
     @Sendable func updateNumber(_ request: Request, context: AppContext) async throws -> Response {
-        let raw = try context.parameters.require("number")
-        let number = raw.removingPercentEncoding ?? raw
+        let number = try context.pathParameter("number")
         var input = try await request.jsonInput(limit: limit, allowed: ["inbound_webhook"])
         guard input.has("inbound_webhook") else {
             input.fail("inbound_webhook", "is required: a URL to post inbound messages to, or null for none")
@@ -397,8 +396,7 @@ struct AccountRoutes {
     }
 
     @Sendable func releaseNumber(_ request: Request, context: AppContext) async throws -> Response {
-        let raw = try context.parameters.require("number")
-        let number = raw.removingPercentEncoding ?? raw
+        let number = try context.pathParameter("number")
         guard try await accounts.releaseNumber(accountID: try context.accountID(), number: number) else {
             throw Problem.notFound("number \(number)")
         }

@@ -94,7 +94,7 @@ struct AddonRoutes {
     }
 
     func manifest(_ context: AppContext) throws -> Manifest {
-        let id = try context.parameters.require("id")
+        let id = try context.pathParameter("id")
         guard let manifest = addons.registry.manifest(id) else {
             throw Problem(
                 .notFound, "No such add-on", detail: "\(id) is not an available add-on; GET /v1/addons lists them")

@@ -47,7 +47,7 @@ struct AdminRoutes {
     }
 
     @Sendable func showAccount(_ request: Request, context: AppContext) async throws -> Response {
-        let id = try context.parameters.require("id")
+        let id = try context.pathParameter("id")
         guard let account = try await services.accounts.find(id: id) else { throw Problem.noSuchAccount(id) }
         return try JSONResponse.make(
             AdminAccountView(account: AccountView(account, showSecret: false), legalHoldReason: account.legalHoldReason)
@@ -55,7 +55,7 @@ struct AdminRoutes {
     }
 
     @Sendable func setLegalHold(_ request: Request, context: AppContext) async throws -> Response {
-        let id = try context.parameters.require("id")
+        let id = try context.pathParameter("id")
         var input = try await request.jsonInput(limit: services.settings.body, allowed: ["reason"])
         let reason = input.string("reason", required: true, maxLength: 500)
         try input.finish()
@@ -75,7 +75,7 @@ struct AdminRoutes {
     }
 
     @Sendable func liftLegalHold(_ request: Request, context: AppContext) async throws -> Response {
-        let id = try context.parameters.require("id")
+        let id = try context.pathParameter("id")
         guard let lifted = try await services.erasures.liftLegalHold(accountID: id) else {
             throw Problem.noSuchAccount(id)
         }

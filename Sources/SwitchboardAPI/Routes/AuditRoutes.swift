@@ -71,7 +71,7 @@ struct AuditRoutes {
     /// `POST /v1/admin/addons/{id}/reload`: puts the add-on's current manifest and library in
     /// service without dropping or repeating events; on failure the running version stays.
     @Sendable func reload(_ request: Request, context: AppContext) async throws -> Response {
-        let id = try context.parameters.require("id")
+        let id = try context.pathParameter("id")
         do {
             return try JSONResponse.make(try await services.addons.registry.reload(id))
         } catch let error as AddonReloadError {

@@ -45,7 +45,7 @@ struct ContactRoutes {
     }
 
     private func existing(_ context: AppContext) async throws -> Contact {
-        let id = try context.parameters.require("id")
+        let id = try context.pathParameter("id")
         guard let contact = try await contacts.find(accountID: try context.accountID(), id: id) else {
             throw Problem.notFound("contact \(id)")
         }

@@ -33,7 +33,7 @@ struct PrivacyRoutes {
     }
 
     @Sendable func consentReceipt(_ request: Request, context: AppContext) async throws -> Response {
-        let id = try context.parameters.require("id")
+        let id = try context.pathParameter("id")
         let accountID = try context.accountID()
         guard let record = try await services.addons.consents.record(id: id), record.accountID == accountID,
             let manifest = services.addons.registry.manifest(record.addonID)
@@ -87,7 +87,7 @@ struct PrivacyRoutes {
     }
 
     @Sendable func erasure(_ request: Request, context: AppContext) async throws -> Response {
-        let id = try context.parameters.require("id")
+        let id = try context.pathParameter("id")
         guard let status = try await services.addons.erasureStatus(id: id, accountID: try context.accountID()) else {
             throw Problem.notFound("erasure request \(id)")
         }
@@ -95,7 +95,7 @@ struct PrivacyRoutes {
     }
 
     @Sendable func adminErasure(_ request: Request, context: AppContext) async throws -> Response {
-        let id = try context.parameters.require("id")
+        let id = try context.pathParameter("id")
         guard let status = try await services.addons.erasureStatus(id: id, accountID: nil) else {
             throw Problem.notFound("erasure request \(id)")
         }

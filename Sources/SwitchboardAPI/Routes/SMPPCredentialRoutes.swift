@@ -65,7 +65,7 @@ struct SMPPCredentialRoutes {
     }
 
     @Sendable func revoke(_ request: Request, context: AppContext) async throws -> Response {
-        let systemID = try context.parameters.require("system_id")
+        let systemID = try context.pathParameter("system_id")
         guard try await credentials.revoke(accountID: try context.accountID(), systemID: systemID) else {
             throw Problem.notFound("SMPP credential \(systemID)")
         }
