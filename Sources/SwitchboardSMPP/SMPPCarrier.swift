@@ -465,15 +465,16 @@ final class SMPPCarrier: Sendable {
             let key = SMPPPartials.Key(
                 scope: "smsc:\(settings.host):\(settings.port):\(settings.systemID)", source: from, destination: to,
                 reference: Int(part.reference), total: Int(part.total))
-            let whole: [SMPPPartials.Part]?
+            let added: SMPPPartials.Added
             do {
                 let kept = SMPPPartials.Part(dataCoding: data.dataCoding, content: data.units)
-                whole = try await partials.add(key, sequence: Int(part.sequence), part: kept)
+                added = try await partials.add(key, sequence: Int(part.sequence), part: kept)
             } catch {
                 logger.error("could not store a part of an inbound message", metadata: ["error": "\(error)"])
                 return .temporaryAppError
             }
-            guard let whole else { return .ok }
+            // A part of a message already received, sent again by the SMSC, is taken once.
+            guard case .whole(let whole) = added else { return .ok }
             do {
                 // Joined before it is read: a character the SMSC split between parts is read whole.
                 text = try settings.text.text(
@@ -481,7 +482,7 @@ final class SMPPCarrier: Sendable {
                     command: pdu.commandID, sequence: pdu.sequence)
             } catch {
                 logger.warning("unreadable inbound message", metadata: ["error": "\(error)"])
-                await settle(key)
+                await unclaim(key, receiveAgain: false)
                 return error.status
             }
             parts = key
@@ -490,25 +491,31 @@ final class SMPPCarrier: Sendable {
         metrics?.inbound(settings.name)
         do {
             _ = try await delegate.withLock { $0 }?.carrierDidReceive(InboundSMS(from: from, to: to, body: text))
-            await settle(parts)
             return .ok
         } catch is UnroutableInbound {
             logger.warning("inbound message for a number no account holds", metadata: ["to": "\(to)"])
-            await settle(parts)
+            await unclaim(parts, receiveAgain: false)
             return .invalidDestinationAddress
         } catch {
             logger.error("could not store an inbound message", metadata: ["error": "\(error)"])
+            await unclaim(parts, receiveAgain: true)
             return .temporaryAppError
         }
     }
 
-    /// Forgets a whole message's parts; one left behind goes with the parts that never complete.
-    private func settle(_ parts: SMPPPartials.Key?) async {
+    /// After a message completed by its last part was not stored: releases its parts for the SMSC
+    /// to send the last part again (`receiveAgain`, after ESME_RX_T_APPN), or forgets them (refused
+    /// for good). A release that fails leaves the parts claimed until they expire.
+    private func unclaim(_ parts: SMPPPartials.Key?, receiveAgain: Bool) async {
         guard let parts else { return }
         do {
-            try await partials.complete(parts)
+            if receiveAgain {
+                try await partials.release(parts)
+            } else {
+                try await partials.forget(parts)
+            }
         } catch {
-            logger.warning("the parts of a stored message could not be forgotten yet", metadata: ["error": "\(error)"])
+            logger.warning("the parts of an inbound message could not be settled", metadata: ["error": "\(error)"])
         }
     }
 

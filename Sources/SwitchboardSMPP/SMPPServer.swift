@@ -47,9 +47,6 @@ public final class SMPPServer: Service, Sendable {
     let dependencies: Dependencies
     let logger: Logger
     let binds = BindRegistry()
-    /// Long messages whose last part is being stored now: the same last part arriving again
-    /// meanwhile (a resend over another bind, or pipelined) is taken once, not stored twice.
-    let completing = Mutex(Set<SMPPPartials.Key>())
     private let boundPort = Mutex<Int?>(nil)
     private let listening: @Sendable (Int) async -> Void
     private let metrics: SMPPMetrics?

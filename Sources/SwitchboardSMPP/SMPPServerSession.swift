@@ -149,10 +149,6 @@ package final class SMPPServerSession: Sendable {
 
     private func submit(_ pdu: PDU, _ message: ShortMessage) async -> PDU {
         let started = ContinuousClock.now
-        var completing: SMPPPartials.Key?
-        defer {
-            if let completing { _ = server.completing.withLock { $0.remove(completing) } }
-        }
         guard let bind = state.withLock({ $0.bind }), bind.canTransmit, server.binds.contains(bind.id) else {
             return pdu.response(.invalidBindStatus, body: .messageResponse(messageID: ""))
         }
@@ -199,9 +195,9 @@ package final class SMPPServerSession: Sendable {
             let key = SMPPPartials.Key(
                 scope: SMPPPartials.Key.account(bind.accountID), source: from, destination: to,
                 reference: Int(part.reference), total: Int(part.total))
-            let whole: [SMPPPartials.Part]?
+            let added: SMPPPartials.Added
             do {
-                whole = try await server.dependencies.partials.add(
+                added = try await server.dependencies.partials.add(
                     key, sequence: Int(part.sequence),
                     part: SMPPPartials.Part(dataCoding: data.dataCoding, content: data.units), replacing: false)
             } catch let held as SMPPPartials.PartHeld {
@@ -213,17 +209,13 @@ package final class SMPPServerSession: Sendable {
                 logger.error("a message part could not be stored", metadata: ["error": "\(error)"])
                 return pdu.response(.temporaryAppError, body: .messageResponse(messageID: ""))
             }
-            guard let whole else {
+            guard case .whole(let whole) = added else {
                 // Earlier parts are answered with an id of their own, never one given before (an
                 // ESME reuses its 8-bit references soon); the receipt names the message's id,
-                // given with the last part.
+                // given with the last part. A part of a message already completed, sent again
+                // (also the last, twice at once or over two binds), is taken once the same way.
                 return pdu.response(.ok, body: .messageResponse(messageID: Identifier.make("part")))
             }
-            guard server.completing.withLock({ $0.insert(key).inserted }) else {
-                // The same last part again while its message is being stored: taken once.
-                return pdu.response(.ok, body: .messageResponse(messageID: Identifier.make("part")))
-            }
-            completing = key
             do {
                 body = try coding.text(
                     ofParts: whole.map { TextCoding.UserData(dataCoding: $0.dataCoding, units: $0.content) },
@@ -233,7 +225,7 @@ package final class SMPPServerSession: Sendable {
                 // other half never came): refused for good, on the part that completed it.
                 log(bind.accountID, status: 422, started: started)
                 logger.info("submit_sm refused: \(error)", metadata: ["system_id": "\(bind.systemID)"])
-                await settle(key)
+                await unclaim(key, sendAgain: false)
                 return pdu.response(error.status, body: .messageResponse(messageID: ""))
             }
             parts = key
@@ -243,13 +235,16 @@ package final class SMPPServerSession: Sendable {
         do {
             let sent = try await server.dependencies.sending.send(request)
             log(bind.accountID, status: 201, started: started)
-            await settle(parts)
             return pdu.response(.ok, body: .messageResponse(messageID: sent.id))
         } catch let refusal as SendService.Refusal {
             let (status, http, reason) = Self.answer(for: refusal)
             log(bind.accountID, status: http, started: started)
             // Refused for good: the parts go. Throttled: they stay for the last part sent again.
-            if case .rateLimited = refusal {} else { await settle(parts) }
+            if case .rateLimited = refusal {
+                await unclaim(parts, sendAgain: true)
+            } else {
+                await unclaim(parts, sendAgain: false)
+            }
             logger.info(
                 "submit_sm refused",
                 metadata: ["system_id": "\(bind.systemID)", "status": "\(status)", "reason": "\(reason)"])
@@ -257,6 +252,7 @@ package final class SMPPServerSession: Sendable {
         } catch {
             log(bind.accountID, status: 503, started: started)
             logger.error("submit_sm could not be stored", metadata: ["error": "\(error)"])
+            await unclaim(parts, sendAgain: true)
             return pdu.response(.temporaryAppError, body: .messageResponse(messageID: ""))
         }
     }
@@ -296,13 +292,19 @@ package final class SMPPServerSession: Sendable {
                     errorCode: message.status.isFinal ? UInt8(clamping: message.errorCode ?? 0) : 0)))
     }
 
-    /// Forgets a whole message's parts; one left behind goes with the parts that never complete.
-    private func settle(_ parts: SMPPPartials.Key?) async {
+    /// After a message completed by its last part was not stored: releases its parts for the last
+    /// part sent again (`sendAgain`: throttled, storage), or forgets them (refused for good). A
+    /// release that fails leaves the parts claimed until they expire.
+    private func unclaim(_ parts: SMPPPartials.Key?, sendAgain: Bool) async {
         guard let parts else { return }
         do {
-            try await server.dependencies.partials.complete(parts)
+            if sendAgain {
+                try await server.dependencies.partials.release(parts)
+            } else {
+                try await server.dependencies.partials.forget(parts)
+            }
         } catch {
-            logger.warning("the parts of a stored message could not be forgotten yet", metadata: ["error": "\(error)"])
+            logger.warning("the parts of a refused message could not be settled", metadata: ["error": "\(error)"])
         }
     }
 

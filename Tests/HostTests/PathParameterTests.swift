@@ -17,6 +17,10 @@ import Testing
             #expect(try await client.post("/v1/account/numbers", json: ["number": "+37255500007"]).status == 201)
             #expect(try await client.delete("/v1/account/numbers/%252B37255500007").status == 404)
             #expect(try await client.delete("/v1/account/numbers/%2B37255500007").status == 204)
+            // A NUL would cut the id short in SQLite: the request would act on the real contact.
+            let cut = try await client.patch("/v1/contacts/\(id)%00zz", json: ["name": "patched via NUL"])
+            #expect(cut.status == 422 && cut.errorFields == ["id"], "\(cut.text)")
+            #expect(try await client.get("/v1/contacts/\(id)").json["name"] == nil)
             let grant = try await client.put("/v1/account/addons/reporting", json: ["fields": [NSNull()]])
             #expect(grant.status == 422 && grant.text.contains("entry 1 is null"), "\(grant.text)")
         }

@@ -55,6 +55,10 @@ import Testing
             let length = try writer.lookups.fetchOne(
                 "SELECT length(b) FROM t WHERE b = ?", bind: { $0.bind(Data([0x00, 0xFF])) }, row: { $0.integer(0) })
             #expect(length == 2)
+            // An empty value is an empty BLOB, not NULL.
+            let empty = try writer.lookups.fetchOne(
+                "SELECT typeof(?) || ':' || length(?1)", bind: { $0.bind(Data()) }, row: { $0.text(0) })
+            #expect(empty == "blob:0")
             let null = try writer.lookups.fetchOne(
                 "SELECT count(*) FROM t WHERE s IS ?", bind: { $0.bind(nil as String?) }, row: { $0.integer(0) })
             #expect(null == 1)

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import SMPP
 import SwitchboardCore
 import Testing
@@ -68,6 +69,89 @@ import Testing
     }
 }
 
+extension SMPPLongMessageTests {
+    /// A message's parts sent again after it completed are taken once, whatever the order: the
+    /// message is stored once. Another message under the same reference, with other text, is a new
+    /// message. The last part sent on two binds at once stores one message, every time.
+    @Test func partsSentAgainAfterTheirMessageCompletedStoreNothingMore() async throws {
+        try await Server.withSMPPServer { _, port, client, credential in
+            let one = Self.part(reference: 31, number: 1, coding: 1, Array("x-one-".utf8))
+            let two = Self.part(reference: 31, number: 2, coding: 1, Array("x-two".utf8))
+            let other = Self.part(reference: 31, number: 1, coding: 1, Array("y-one-".utf8))
+            let otherTwo = Self.part(reference: 31, number: 2, coding: 1, Array("y-two".utf8))
+            let answers = try await SMPPServerRulesTests.submitsOneByOne(
+                [one, two, two, one, two, other, otherTwo], port: port, credential: credential)
+            let ids = answers.map { $0.map { String(decoding: $0.body.dropLast(), as: UTF8.self) } ?? "" }
+            #expect(answers.allSatisfy { $0?.status == 0 }, "\(answers)")
+            #expect(ids.map { $0.prefix(4) } == ["part", "msg_", "part", "part", "part", "part", "msg_"], "\(ids)")
+
+            // Thirty messages, each last part written on two binds at once.
+            let races = try await offThePool { () -> [(RawPDU?, RawPDU?)] in
+                let first = try RawESME(port: port)
+                let second = try RawESME(port: port)
+                first.bind(2, credential)
+                second.bind(2, credential)
+                return (0..<30).map { index in
+                    let reference = UInt8(100 + index)
+                    first.send(
+                        4, sequence: UInt32(1000 + index),
+                        body: Self.part(reference: reference, number: 1, coding: 1, Array("race-\(index)-".utf8)))
+                    _ = first.read(seconds: 30)
+                    let last = Self.part(reference: reference, number: 2, coding: 1, Array("end".utf8))
+                    first.send(4, sequence: UInt32(2000 + index), body: last)
+                    second.send(4, sequence: UInt32(3000 + index), body: last)
+                    return (first.read(seconds: 30), second.read(seconds: 30))
+                }
+            }
+            let raced = races.map {
+                [$0.0, $0.1].compactMap { $0.map { String(decoding: $0.body.dropLast(), as: UTF8.self) } }
+            }
+            #expect(raced.allSatisfy { $0.count == 2 && $0.filter { $0.hasPrefix("msg_") }.count == 1 }, "\(raced)")
+            let bodies = (try await client.get("/v1/messages?limit=200").json["data"] as? [[String: Any]] ?? [])
+                .compactMap { $0["body"] as? String }
+            #expect(bodies.filter { $0 == "x-one-x-two" }.count == 1, "\(bodies)")
+            #expect(bodies.filter { $0 == "y-one-y-two" }.count == 1, "\(bodies)")
+            #expect(bodies.filter { $0.hasPrefix("race-") }.count == 30, "\(bodies)")
+        }
+    }
+}
+
+/// Parts of a message that never completes, and those kept of a completed one, go after their time
+/// also when no other part comes.
+@Suite struct SMPPPartialsExpiryTests {
+    @Test func expiredPartsGoOnAQuietServer() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sb-expiry-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let pool = try SwitchboardDatabase.open(
+            at: directory.appendingPathComponent("db.sqlite").path, durability: .normal)
+        let clock = ManualWallClock()
+        let partials = SMPPPartials(writer: GroupCommitWriter(pool: pool), clock: clock, keepSeconds: 600)
+        func key(_ reference: Int) -> SMPPPartials.Key {
+            SMPPPartials.Key(
+                scope: "account:acc_1", source: "Shop", destination: "+37255512345", reference: reference, total: 2)
+        }
+        let part = SMPPPartials.Part(dataCoding: 1, content: Array("text".utf8))
+        #expect(try await partials.add(key(1), sequence: 1, part: part) == .waiting)
+        _ = try await partials.add(key(2), sequence: 1, part: part)
+        guard case .whole = try await partials.add(key(2), sequence: 2, part: part) else {
+            Issue.record("the second part did not complete the message")
+            return
+        }
+        #expect(try await partials.add(key(2), sequence: 2, part: part) == .again)
+        func rows() async throws -> Int {
+            try await pool.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM smpp_partials") ?? -1 }
+        }
+        #expect(try await rows() == 3)
+        clock.advance(by: 599)
+        try await partials.purgeExpired()
+        #expect(try await rows() == 3)
+        clock.advance(by: 2)
+        try await partials.purgeExpired()
+        #expect(try await rows() == 0)
+    }
+}
+
 /// Parts kept before parts were kept as user data (their text alone) still complete their message.
 @Suite struct SMPPPartialsUpgradeTests {
     @Test func aPartKeptAsTextBeforeTheUpgradeCompletesItsMessage() async throws {
@@ -78,7 +162,7 @@ import Testing
         let path = directory.appendingPathComponent("db.sqlite").path
         let before = Array(
             CoreSchema.migrations.prefix { $0.identifier != CoreSchema.v21SMPPPartsAsUserData.identifier })
-        #expect(before.count == CoreSchema.migrations.count - 1)
+        #expect(before.count == CoreSchema.migrations.count - 2)
         let old = try SwitchboardDatabase.open(at: path, durability: .normal, migrations: before)
         try await old.write { db in
             try db.execute(
@@ -96,7 +180,11 @@ import Testing
             total: 2)
         // "and €" in GSM 03.38 unpacked: the euro sign is the escape 0x1B and 0x65.
         let second = SMPPPartials.Part(dataCoding: 0, content: [0x61, 0x6E, 0x64, 0x20, 0x1B, 0x65])
-        let whole = try #require(try await partials.add(key, sequence: 2, part: second, replacing: false))
+        let added = try await partials.add(key, sequence: 2, part: second, replacing: false)
+        guard case .whole(let whole) = added else {
+            Issue.record("the second part did not complete the message: \(added)")
+            return
+        }
         let text = try TextCoding().text(
             ofParts: whole.map { TextCoding.UserData(dataCoding: $0.dataCoding, units: $0.content) },
             command: .submitSm, sequence: 1, strict: true)

@@ -314,10 +314,12 @@ struct ShareView: Encodable, Sendable {
     }
 }
 
-/// CSV output with a header row from the union of keys, RFC 4180 quoting.
+/// CSV output with a header row, RFC 4180 quoting.
 enum CSVResponse {
-    static func make(_ rows: [[String: Any]], filename: String) -> Response {
-        let text = self.text(rows, columns: Array(Set(rows.flatMap(\.keys))).sorted(), header: true)
+    /// - Parameter columns: the columns when the rows have a fixed set (then an empty answer still
+    ///   has its header line); nil for the union of the rows' keys, sorted.
+    static func make(_ rows: [[String: Any]], columns: [String]? = nil, filename: String) -> Response {
+        let text = self.text(rows, columns: columns ?? Array(Set(rows.flatMap(\.keys))).sorted(), header: true)
         var headers = HTTPFields()
         headers[.contentType] = "text/csv; charset=utf-8"
         headers[.contentDisposition] = "attachment; filename=\"\(filename)\""

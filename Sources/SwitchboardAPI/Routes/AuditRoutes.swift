@@ -176,7 +176,7 @@ struct AuditRoutes {
 
 /// Ledger rows as JSON, CSV or NDJSON (one JSON object a line, for SIEM ingestion).
 enum AuditOutput {
-    /// The CSV columns of ``rows(_:)``, in the order written.
+    /// The CSV columns of ``rows(_:)``, in the order written: also the header of an answer with no row.
     static let columns = [
         "account_id", "addon_id", "addon_version", "at", "consent_receipt_id", "event_id", "event_type", "fields",
         "hash", "seq",
@@ -204,7 +204,7 @@ enum AuditOutput {
     static func response(_ shares: [ShareView], format: String, nextCursor: String?) throws -> Response {
         switch format {
         case "csv":
-            return CSVResponse.make(rows(shares), filename: "audit.csv")
+            return CSVResponse.make(rows(shares), columns: columns, filename: "audit.csv")
         case "ndjson":
             var headers = HTTPFields()
             headers[.contentType] = "application/x-ndjson"

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import ServiceLifecycle
 
 /// Parts of long messages that arrived over SMPP and wait for the rest (`smpp_partials`).
 ///
@@ -7,15 +8,17 @@ import GRDB
 /// must outlive a restart: the sender will not send it again. Parts belong together when they share
 /// the scope (the customer's account, or the SMSC account they came from), the numbers, and the
 /// concatenation reference and total (3GPP TS 23.040 §9.2.3.24.1 and §9.2.3.24.8; SAR TLVs carry
-/// the same, SMPP 3.4 §5.3.2.22–24). A message's parts stay until its caller settles them
-/// (`complete`), so a whole message that could not be stored yet completes again when the last
-/// part is sent again; parts of a message that never completes go after `keepSeconds`. They hold
-/// Customer Content, and an account's erasure deletes its parts at once.
+/// the same, SMPP 3.4 §5.3.2.22–24). The last part claims the message (`add` answers `.whole`);
+/// one that could not be stored yet is released (`release`) and completes again when the last part
+/// is sent again, one refused for good is forgotten (`forget`). A stored message's parts stay,
+/// marked completed, for `keepSeconds`, so that a part of it sent again is taken once rather than
+/// starting a second copy; parts of a message that never completes go after `keepSeconds` too. They
+/// hold Customer Content, and an account's erasure deletes its parts at once.
 ///
 /// A part is kept as its user data (data_coding and octets or septets), not as text: a sender may
 /// split a character between two parts (a UTF-16 surrogate pair, a GSM 03.38 escape and its
 /// extension character), which only the joined user data reads whole.
-public struct SMPPPartials: Sendable {
+public struct SMPPPartials: Service {
     /// What the parts of one message share.
     public struct Key: Sendable, Hashable {
         /// `account:<id>` for a customer's submit_sm, `smsc:<host>:<port>:<system_id>` for an SMSC's deliver_sm.
@@ -77,32 +80,53 @@ public struct SMPPPartials: Sendable {
         }
     }
 
-    /// Keeps part `sequence` (1-based) of the message `key` and returns every part, in order, once
-    /// all are in; the parts stay until `complete`. The same part sent again (a resend whose
-    /// response was lost) is taken once.
-    /// - Parameter replacing: what a part with other content in a place already held does: replace
-    ///   it (a carrier's `deliver_sm`, which cannot be refused usefully), or, when false, be refused
-    ///   with `PartHeld` (a customer's `submit_sm`: the held part was acknowledged, so dropping it
-    ///   would lose text the customer was told was taken).
+    /// What became of a part given to `add`.
+    public enum Added: Sendable, Equatable {
+        /// Kept; the message still waits for other parts.
+        case waiting
+        /// The last part: every part, in order. The message is claimed: the same parts sent again
+        /// meanwhile are `again`, until `release` (it could not be stored now) or `forget`.
+        case whole([Part])
+        /// A part of a message already completed (or being completed) sent again, as a sender does
+        /// when a response was lost: taken once, nothing kept.
+        case again
+    }
+
+    /// Keeps part `sequence` (1-based) of the message `key`; with the last part, claims the message
+    /// and returns every part. Runs in one writer transaction, so of two copies of a last part sent
+    /// at once (pipelined, or over two binds) exactly one completes the message. A completed
+    /// message's parts are kept, marked, until `keepSeconds` after completion, so that a part of it
+    /// sent again is `again`, not the start of a second copy; a part with other content under a
+    /// completed message's key starts a new message (the sender reused the reference).
+    /// - Parameter replacing: what a part with other content in a place already held (of a message
+    ///   still waiting) does: replace it (a carrier's `deliver_sm`, which cannot be refused
+    ///   usefully), or, when false, be refused with `PartHeld` (a customer's `submit_sm`: the held
+    ///   part was acknowledged, so dropping it would lose text the customer was told was taken).
     /// - Throws: `PartHeld`, or a storage error (the part is not kept; the sender should be told
     ///   to try again).
-    public func add(_ key: Key, sequence: Int, part: Part, replacing: Bool = true) async throws -> [Part]? {
+    public func add(_ key: Key, sequence: Int, part: Part, replacing: Bool = true) async throws -> Added {
         let now = clock.now().epochMillis
         let expired = now - Int64(keepSeconds) * 1000
+        let keyArguments: StatementArguments = [key.scope, key.source, key.destination, key.reference, key.total]
+        let ofKey = "scope = ? AND source = ? AND destination = ? AND reference = ? AND total = ?"
         return try await writer.write { db in
-            try db.execute(sql: "DELETE FROM smpp_partials WHERE received_at < ?", arguments: [expired])
-            if !replacing,
-                let held = try Row.fetchOne(
-                    db,
-                    sql: """
-                        SELECT data_coding, content, text FROM smpp_partials
-                        WHERE scope = ? AND source = ? AND destination = ? AND reference = ? AND total = ?
-                            AND sequence = ?
-                        """,
-                    arguments: [key.scope, key.source, key.destination, key.reference, key.total, sequence]),
-                Self.part(held) != part
+            try Self.purge(db, before: expired)
+            if let held = try Row.fetchOne(
+                db,
+                sql:
+                    "SELECT data_coding, content, text, completed_at FROM smpp_partials WHERE \(ofKey) AND sequence = ?",
+                arguments: keyArguments + [sequence])
             {
-                throw PartHeld(sequence: sequence, reference: key.reference)
+                let completed = (held["completed_at"] as Int64?) != nil
+                if completed {
+                    if Self.part(held) == part { return .again }
+                    // The reference is reused for another message: the completed one is done with.
+                    try db.execute(
+                        sql: "DELETE FROM smpp_partials WHERE \(ofKey) AND completed_at IS NOT NULL",
+                        arguments: keyArguments)
+                } else if !replacing, Self.part(held) != part {
+                    throw PartHeld(sequence: sequence, reference: key.reference)
+                }
             }
             // `text` is NOT NULL from the table's first version; parts kept as user data leave it empty.
             try db.execute(
@@ -111,21 +135,33 @@ public struct SMPPPartials: Sendable {
                         (scope, source, destination, reference, total, sequence, text, data_coding, content, received_at)
                     VALUES (?, ?, ?, ?, ?, ?, '', ?, ?, ?)
                     """,
-                arguments: [
-                    key.scope, key.source, key.destination, key.reference, key.total, sequence, part.dataCoding,
-                    Data(part.content), now,
-                ])
+                arguments: keyArguments + [sequence, part.dataCoding, Data(part.content), now])
             let parts = try Row.fetchAll(
                 db,
                 sql: """
                     SELECT data_coding, content, text FROM smpp_partials
-                    WHERE scope = ? AND source = ? AND destination = ? AND reference = ? AND total = ?
-                    ORDER BY sequence
+                    WHERE \(ofKey) AND completed_at IS NULL ORDER BY sequence
                     """,
-                arguments: [key.scope, key.source, key.destination, key.reference, key.total])
-            guard parts.count == key.total else { return nil }
-            return parts.map(Self.part)
+                arguments: keyArguments)
+            guard parts.count == key.total else { return .waiting }
+            try db.execute(
+                sql: "UPDATE smpp_partials SET completed_at = ? WHERE \(ofKey) AND completed_at IS NULL",
+                arguments: [now] + keyArguments)
+            return .whole(parts.map(Self.part))
         }
+    }
+
+    /// Deletes parts of messages that never completed within `keepSeconds`, and the kept parts of
+    /// messages completed longer ago than that. `add` runs it too; `run` runs it every minute, so a
+    /// quiet server keeps no text past its time either.
+    public func purgeExpired() async throws {
+        let expired = clock.now().epochMillis - Int64(keepSeconds) * 1000
+        try await writer.write { db in try Self.purge(db, before: expired) }
+    }
+
+    private static func purge(_ db: Database, before expired: Int64) throws {
+        try db.execute(
+            sql: "DELETE FROM smpp_partials WHERE coalesce(completed_at, received_at) < ?", arguments: [expired])
     }
 
     /// A kept part: its user data, or the text of one kept before parts were kept as user data.
@@ -136,8 +172,22 @@ public struct SMPPPartials: Sendable {
         return Part(dataCoding: dataCoding, content: Array(content ?? Data()))
     }
 
-    /// Forgets the parts of `key`: its whole message was stored, or refused for good.
-    public func complete(_ key: Key) async throws {
+    /// Gives back the claim `add` took with `.whole`: the message could not be stored now (the
+    /// send rate, storage), so the last part sent again completes it.
+    public func release(_ key: Key) async throws {
+        try await writer.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE smpp_partials SET completed_at = NULL
+                    WHERE scope = ? AND source = ? AND destination = ? AND reference = ? AND total = ?
+                    """,
+                arguments: [key.scope, key.source, key.destination, key.reference, key.total])
+        }
+    }
+
+    /// Forgets the parts of `key`: its whole message was refused for good (a part sent again then
+    /// starts over, and is refused again).
+    public func forget(_ key: Key) async throws {
         try await writer.write { db in
             try db.execute(
                 sql: """
@@ -145,6 +195,16 @@ public struct SMPPPartials: Sendable {
                     WHERE scope = ? AND source = ? AND destination = ? AND reference = ? AND total = ?
                     """,
                 arguments: [key.scope, key.source, key.destination, key.reference, key.total])
+        }
+    }
+
+    /// Purges expired parts every minute until shutdown.
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try? await purgeExpired()
+                try? await Task.sleep(for: .seconds(60))
+            }
         }
     }
 }

@@ -34,12 +34,14 @@ public enum CoreSchema {
         "v19-erased-accounts-keep-no-sign-in-time", sql: v19)
     public static let v20SMPPDeliveryRefusals = SchemaMigration("v20-smpp-delivery-refusals", sql: v20)
     public static let v21SMPPPartsAsUserData = SchemaMigration("v21-smpp-parts-as-user-data", sql: v21)
+    public static let v22SMPPPartsClaimed = SchemaMigration("v22-smpp-parts-claimed", sql: v22)
     /// The core's steps alone, in order (a database holding only the core, as in its own tests).
     public static let migrations = [
         v1Core, v4CallbackEvents, v6ErasedAccountsStayErased, v7CallbackReceiversSecretRotation,
         v8SignInSessions, v9CarrierSubmitIntent, v10CarrierSubmissions, v11SMPPServer, v12InboundWebhooks,
         v13SMPPPartials, v14AccountInboundWebhook, v17ConsoleSignIn, v18ErasureAwaitingHold,
         v19ErasedAccountsKeepNoSignInTime, v20SMPPDeliveryRefusals, v21SMPPPartsAsUserData,
+        v22SMPPPartsClaimed,
     ]
 
     private static let v1 = """
@@ -389,6 +391,12 @@ public enum CoreSchema {
     private static let v21 = """
         ALTER TABLE smpp_partials ADD COLUMN data_coding INTEGER;
         ALTER TABLE smpp_partials ADD COLUMN content BLOB;
+        """
+
+    // The last part claims its message (completed_at), in the transaction that keeps it, and a
+    // stored message's parts stay marked for a while: a copy of a part sent again is taken once.
+    private static let v22 = """
+        ALTER TABLE smpp_partials ADD COLUMN completed_at INTEGER;
         """
 
     private static let v8 = """

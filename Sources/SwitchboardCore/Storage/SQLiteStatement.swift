@@ -59,10 +59,14 @@ package struct SQLiteBindings {
     /// Binds `value` as a BLOB (an empty one, not NULL, when it has no bytes).
     package mutating func bind(_ value: Data) {
         index += 1
+        // An empty value has no bytes to point at, and a NULL pointer would bind SQL NULL: an empty
+        // BLOB is bound as a zero-length zeroblob instead.
+        guard !value.isEmpty else {
+            _ = sqlite3_bind_zeroblob(statement, index, 0)
+            return
+        }
         value.withUnsafeBytes { bytes in
-            _ = sqlite3_bind_blob(
-                statement, index, bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(bytes.count),
-                SQLiteBindings.transient)
+            _ = sqlite3_bind_blob(statement, index, bytes.baseAddress, Int32(bytes.count), SQLiteBindings.transient)
         }
     }
 

@@ -26,6 +26,8 @@ public final class Daemon: Sendable {
     let carrier: any CarrierConnector & Service
     /// The SMPP server for customers, when `smpp_server.port` is set.
     public let smppServer: SMPPServer?
+    /// Parts of long SMPP messages, of both the SMPP server and the carrier connectors.
+    let partials: SMPPPartials
     /// The SMPP server's TLS certificate (`smpp_server.tls`), read again on SIGHUP.
     private let smppCertificate: ListenerCertificate?
     let logger: Logger
@@ -81,11 +83,14 @@ public final class Daemon: Sendable {
         let simulator = SimulatedCarrier(settings: config.simulator)
         // With SMPP connectors configured, messages leave through them; the simulator still
         // serves `POST /v1/admin/inbound` for tests of the inbound path.
+        // One store for both sides: its run loop purges expired parts every minute.
+        let partials = SMPPPartials(writer: writer, clock: clock)
+        self.partials = partials
         let carrier: any CarrierConnector & Service =
             config.smppConnectors.isEmpty
             ? simulator
             : SMPPCarrierRouter(
-                settings: config.smppConnectors, partials: SMPPPartials(writer: writer, clock: clock),
+                settings: config.smppConnectors, partials: partials,
                 metrics: SMPPMetrics(registry: metrics.registry), logger: logger)
         self.carrier = carrier
         let pipeline = DeliveryPipeline(
@@ -124,7 +129,7 @@ public final class Daemon: Sendable {
                 dependencies: .init(
                     sending: sending, credentials: smppCredentials,
                     deliveries: SMPPDeliveries(writer: writer, clock: clock), throttle: authThrottle, usage: usage,
-                    partials: SMPPPartials(writer: writer, clock: clock), messages: messages),
+                    partials: partials, messages: messages),
                 logger: logger, metrics: SMPPMetrics(registry: metrics.registry),
                 tlsConfiguration: smppCertificate?.serverConfiguration())
             : nil
@@ -267,6 +272,7 @@ public final class Daemon: Sendable {
         }
         if !config.smppConnectors.isEmpty { members.append(.init(service: carrier)) }
         if let smppServer { members.append(.init(service: smppServer)) }
+        if smppServer != nil || !config.smppConnectors.isEmpty { members.append(.init(service: partials)) }
         // Signals belong to the process: only a daemon that handles them (`serve`) takes SIGHUP.
         if !signals.isEmpty {
             members.append(

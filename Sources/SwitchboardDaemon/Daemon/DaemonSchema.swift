@@ -26,5 +26,6 @@ package enum DaemonSchema {
         CoreSchema.v19ErasedAccountsKeepNoSignInTime,
         CoreSchema.v20SMPPDeliveryRefusals,
         CoreSchema.v21SMPPPartsAsUserData,
+        CoreSchema.v22SMPPPartsClaimed,
     ]
 }
