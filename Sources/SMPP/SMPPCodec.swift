@@ -19,7 +19,10 @@ public struct SMPPFrameDecoder: ByteToMessageDecoder, Sendable {
     public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self) else { return .needMoreData }
         guard length >= PDU.headerLength, length <= maxLength else {
-            throw SMPPError.invalidCommandLength(length, limit: maxLength)
+            // Answered under the PDU's own sequence_number when its header arrived (SMPP 3.4 §3.2:
+            // the generic_nack names the request it refuses).
+            let sequence = buffer.getInteger(at: buffer.readerIndex + 12, as: UInt32.self) ?? 0
+            throw SMPPError.invalidCommandLength(length, limit: maxLength, sequence: sequence)
         }
         guard let frame = buffer.readBytes(length: Int(length)) else { return .needMoreData }
         let result: Result<PDU, SMPPError>

@@ -1,8 +1,9 @@
 /// Why bytes received are not a PDU this codec accepts. Each case names the field at fault, so a
 /// log line (and the `generic_nack` sent back) tells the peer what to fix.
 public enum SMPPError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// `command_length` below 16 (the header) or above the limit the connection allows.
-    case invalidCommandLength(UInt32, limit: Int)
+    /// `command_length` below 16 (the header) or above the limit the connection allows;
+    /// `sequence` is the header's sequence_number when all 16 octets of it arrived, else 0.
+    case invalidCommandLength(UInt32, limit: Int, sequence: UInt32 = 0)
     /// The body does not parse: `field` is missing, too long or malformed.
     case malformed(command: CommandID, sequence: UInt32, field: String, reason: String)
 
@@ -38,14 +39,14 @@ public enum SMPPError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The sequence number to answer under, when the header could be read.
     public var sequence: UInt32 {
         switch self {
-        case .invalidCommandLength: 0
+        case .invalidCommandLength(_, _, let sequence): sequence
         case .malformed(_, let sequence, _, _): sequence
         }
     }
 
     public var description: String {
         switch self {
-        case .invalidCommandLength(let length, let limit):
+        case .invalidCommandLength(let length, let limit, _):
             "command_length \(length) is outside 16...\(limit) octets; the PDU header is 16 octets and this peer accepts PDUs up to \(limit)"
         case .malformed(let command, let sequence, let field, let reason):
             "\(command) (sequence \(sequence)): \(field) \(reason)"

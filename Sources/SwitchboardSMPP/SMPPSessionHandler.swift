@@ -331,7 +331,7 @@ final class SMPPSessionHandler: ChannelInboundHandler, RemovableChannelHandler {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if let error = error as? SMPPError {
             logger.warning("unreadable PDU stream; closing this connection", metadata: ["error": "\(error)"])
-            end(context, with: PDU(.genericNack, status: error.status, sequence: 0))
+            end(context, with: PDU(.genericNack, status: error.status, sequence: error.sequence))
             return
         }
         if error is NIOSSLError || error is BoringSSLError { tlsFailure = "\(error)" }
