@@ -19,7 +19,7 @@ enum CommandWords {
                 // Only the root's default command (serve) stands in for a missing command word.
                 if node.hasDefault, path.count > 1 { return nil }
                 let close = names.filter { distance(word, $0) <= 2 || (word.count >= 3 && $0.hasPrefix(word)) }
-                let meant = close.first.map { "; did you mean `\((path + [$0]).joined(separator: " "))`?" } ?? ""
+                let meant = close.first.map { "; did you mean `\((path + [$0]).joined(separator: " "))`?" } ?? "."
                 return "unknown command `\((path + [word]).joined(separator: " "))`\(meant) "
                     + "The commands of `\(path.joined(separator: " "))` are \(names.joined(separator: ", ")); "
                     + "`\((path + ["--help"]).joined(separator: " "))` says what each does."

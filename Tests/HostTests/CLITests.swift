@@ -320,6 +320,7 @@ import Testing
         #expect(nested.errors.contains("query, verify, key"), "\(nested)")
         let unknown = try await Self.switchboard(["frobnicate"])
         #expect(unknown.status == 64 && !unknown.errors.contains("did you mean"), "\(unknown)")
+        #expect(unknown.errors.contains("unknown command `switchboard frobnicate`. The commands of"), "\(unknown)")
         #expect(try await Self.switchboard(["help", "audit"]).status == 0)
     }
 }

@@ -8,6 +8,7 @@ would hold its port and keep a core busy on a small shared machine.
 import base64
 import collections
 import contextlib
+from decimal import ROUND_HALF_UP, Decimal
 import http.client
 import http.server
 import json
@@ -809,7 +810,10 @@ def settle_and_verify(verdict, daemon, account, receiver, loads, drain_timeout):
         verdict.check(reported == expected, f"Reporting counts {reported}, the database {expected}")
         verdict.note(f"Reporting {reported} over {len(rows)} day(s); database {expected}")
         outcomes = expected["delivered"] + expected["undelivered"] + expected["failed"]
-        rate = round(expected["delivered"] / outcomes, 4) if outcomes else 0
+        # Rounded as Reporting rounds (half away from zero, AddonKit's rounded(toPlaces:)), not with
+        # Python's round(), which rounds half to even: 870 of 960 is 0.90625, 0.9063 to Reporting.
+        rate = float((Decimal(expected["delivered"]) / Decimal(outcomes)).quantize(
+            Decimal("0.0001"), rounding=ROUND_HALF_UP)) if outcomes else 0
         if len(rows) == 1:
             verdict.check(abs(rows[0].get("delivery_rate", -1) - rate) < 1e-9,
                           f"Reporting's delivery_rate {rows[0].get('delivery_rate')}, the database's {rate}")
