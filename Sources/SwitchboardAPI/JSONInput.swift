@@ -95,16 +95,8 @@ struct JSONInput {
             if required { errors.append(FieldError(field, "is required")) }
             return nil
         case .string(let text)?:
-            if text.lengthInCodePoints > maxLength {
-                errors.append(
-                    FieldError(field, "must be at most \(maxLength) characters (got \(text.lengthInCodePoints))"))
-                return nil
-            }
-            if required && text.isBlank {
-                errors.append(
-                    FieldError(
-                        field,
-                        text.isEmpty ? "must not be empty" : "must not be blank: it holds only spaces or line breaks"))
+            if let problem = TextRule.sizeProblem(text, maxLength: maxLength, required: required) {
+                errors.append(FieldError(field, problem))
                 return nil
             }
             return text

@@ -147,7 +147,7 @@ public final class SMPPServer: Service, Sendable {
         } catch let error as IOError where error.errnoCode == EADDRINUSE {
             throw ListenFailure(
                 description:
-                    "cannot listen for SMPP\(tls == nil ? "" : " over TLS") on \(host):\(port): the address is in use; another process holds the port (`ss -ltnp` shows which): stop it, or give smpp_server.\(tls == nil ? "port" : "tls_port") another port"
+                    "cannot listen for SMPP\(tls == nil ? "" : " over TLS") on \(host):\(port): the address is in use; another process holds the port (`ss -ltnp` shows which): stop it, or give smpp_server.\(tls == nil ? "port" : "tls.port") another port"
             )
         }
     }

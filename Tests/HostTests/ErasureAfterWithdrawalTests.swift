@@ -28,6 +28,14 @@ import Testing
             let unknown = try await client.post("/v1/account/erasures", json: ["addon": "com.example.nobody"])
             #expect(unknown.status == 404, "\(unknown.text)")
 
+            // Under an operator legal hold nothing is erased and no add-on is asked.
+            let hold = "/v1/admin/accounts/\(accountID)/legal-hold"
+            #expect(try await daemon.admin.put(hold, json: ["reason": "court order 9"]).status == 200)
+            let held = try await client.post("/v1/account/erasures", json: ["addon": "kept"])
+            #expect(held.status == 409 && held.text.contains("legal hold"), "\(held.text)")
+            #expect(try await client.get("/v1/account/erasures").data.isEmpty)
+            #expect(try await daemon.admin.delete(hold).status == 200)
+
             let erasure = try await client.post("/v1/account/erasures", json: ["addon": "kept"])
             #expect(erasure.status == 202, "\(erasure.text)")
             #expect(erasure.json["subject"] as? String == "account", "\(erasure.text)")

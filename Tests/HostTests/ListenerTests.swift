@@ -78,4 +78,47 @@ import Testing
             directoryAsConfig.errorOutput().contains("is a directory, not a file"), "\(directoryAsConfig.errorOutput())"
         )
     }
+
+    @Test func aTakenPlainPortIsNamedAsThePlainListener() async throws {
+        let ca = try await ThrowawayCA()
+        defer { try? FileManager.default.removeItem(at: ca.directory) }
+        let pair = try await ca.issue("served", days: 1)
+        let running = try DaemonProcess.serve(
+            dataDir: ca.directory.appendingPathComponent("first"), token: "operator-token-of-the-running-daemon")
+        defer { running.kill(SIGKILL) }
+        try await running.waitUntilHealthy()
+        let files = #""certificate_file": "\#(pair.certificate)", "key_file": "\#(pair.key)""#
+        let tls = #""tls": {\#(files)}"#
+
+        // plain_port on a port another process listens on: named as plain_port, not as --port.
+        let taken = try DaemonProcess.serve(
+            dataDir: ca.directory.appendingPathComponent("second"),
+            config: try config(#"{"http": {\#(tls), "plain_port": \#(running.port)}}"#, in: ca.directory),
+            token: "operator-token-of-the-second-daemon")
+        #expect(try await taken.waitForExit() != 0)
+        let output = taken.errorOutput()
+        #expect(
+            output.contains("cannot listen for plain HTTP on 127.0.0.1:\(running.port): the address is in use"),
+            "\(output)")
+        #expect(output.contains("http.plain_port"), "\(output)")
+        #expect(!output.contains("cannot listen for HTTP on"), "\(output)")
+
+        // plain_port equal to the HTTPS port or an SMPP port is refused before anything listens.
+        let port = try DaemonProcess.freePort()
+        let twice = try DaemonProcess(
+            arguments: [
+                "serve", "--config",
+                try config(
+                    #"{"port": \#(port), "http": {\#(tls), "plain_port": \#(port)}, "smpp_server": {"port": 2775, "tls": {"port": 2775, \#(files)}}}"#,
+                    in: ca.directory
+                ).path,
+                "--data-dir", ca.directory.appendingPathComponent("third").path,
+            ], port: port)
+        #expect(try await twice.waitForExit() == 64)
+        #expect(
+            twice.errorOutput().contains("http.plain_port: is \(port), the HTTP port too"), "\(twice.errorOutput())")
+        #expect(
+            twice.errorOutput().contains("smpp_server.tls.port: is 2775, smpp_server.port too"),
+            "\(twice.errorOutput())")
+    }
 }

@@ -11,6 +11,9 @@ import Testing
         func requestErasure(_ db: Database, accountID: String, subject: ErasureSubject, origin: String) throws
             -> String
         { throw Refused() }
+        func requestErasure(_ db: Database, accountID: String, atAddon addonID: String, origin: String) throws
+            -> String
+        { throw Refused() }
     }
 
     static func store(_ directory: URL) throws -> (GroupCommitWriter, AccountStore) {

@@ -73,9 +73,11 @@ struct PrivacyRoutes {
             throw Problem(
                 .notFound, "No such add-on", detail: "\(id) is not an available add-on; GET /v1/addons lists them")
         }
-        if try await services.accounts.find(id: accountID)?.legalHoldReason != nil { throw Self.legalHold }
-        let status = try await services.addons.requestErasure(
-            accountID: accountID, subject: .account, origin: context.actor, onlyAddon: manifest.id)
+        guard
+            case .requested(let requestID) = try await services.erasures.eraseAtAddon(
+                accountID: accountID, addonID: manifest.id, origin: context.actor),
+            let status = try await services.addons.erasureStatus(id: requestID, accountID: accountID)
+        else { throw Self.legalHold }
         return try JSONResponse.make(ErasureView(status), status: .accepted)
     }
 

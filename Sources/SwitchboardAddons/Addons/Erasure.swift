@@ -70,6 +70,12 @@ extension AddonPlatform: ErasureRequestSink {
         return try recordErasure(db, accountID: accountID, subject: subject, origin: origin, onlyAddon: nil)
     }
 
+    public func requestErasure(_ db: Database, accountID: String, atAddon addonID: String, origin: String) throws
+        -> String
+    {
+        try recordErasure(db, accountID: accountID, subject: .account, origin: origin, onlyAddon: addonID)
+    }
+
     /// Records a deletion request for the add-ons alone (the core's copy is not touched), or only for
     /// `onlyAddon`, in one transaction. Delivery goes through the event log, so it survives restarts and
     /// is retried until each add-on acknowledges.

@@ -181,6 +181,19 @@ public struct ErasureService: Sendable {
         try? await writer.purgeWriteAheadLog()
     }
 
+    /// Asks the add-on `addonID` alone to erase what it received about the account, unless an
+    /// operator legal hold is set; the hold is read in the transaction that records the request, so
+    /// a hold set meanwhile is never passed by.
+    public func eraseAtAddon(accountID: String, addonID: String, origin: String) async throws -> NumberOutcome {
+        let requests = self.requests
+        return try await writer.write { db in
+            let held = try String.fetchOne(
+                db, sql: "SELECT legal_hold_reason FROM accounts WHERE id = ?", arguments: [accountID])
+            if held != nil { return .held }
+            return .requested(try requests.requestErasure(db, accountID: accountID, atAddon: addonID, origin: origin))
+        }
+    }
+
     /// Erases what the platform holds about one phone number of this account (contacts with it and
     /// the bodies of messages to or from it) and asks the add-ons that received it to do the same.
     public func eraseNumber(accountID: String, number: String, origin: String) async throws -> NumberOutcome {

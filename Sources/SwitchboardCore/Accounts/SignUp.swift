@@ -16,16 +16,10 @@ extension AccountStore {
         var problems: [FieldError] = []
         for (field, value, limit) in [("name", name, 200), ("email", email, 254), ("company", company, 200)] {
             guard let value else { continue }
-            if let problem = TextRule.problem(value) {
+            if let problem = TextRule.problem(value)
+                ?? TextRule.sizeProblem(value, maxLength: limit, required: field == "name")
+            {
                 problems.append(FieldError(field, problem))
-            } else if value.lengthInCodePoints > limit {
-                problems.append(
-                    FieldError(field, "must be at most \(limit) characters (got \(value.lengthInCodePoints))"))
-            } else if field == "name", value.isBlank {
-                problems.append(
-                    FieldError(
-                        field,
-                        value.isEmpty ? "must not be empty" : "must not be blank: it holds only spaces or line breaks"))
             }
         }
         return problems

@@ -42,11 +42,22 @@ public protocol ErasureRequestSink: Sendable {
     /// Records a deletion request about `subject` and returns its id (`er_…`). Throwing rolls the
     /// whole erasure back.
     func requestErasure(_ db: Database, accountID: String, subject: ErasureSubject, origin: String) throws -> String
+
+    /// Records a deletion request of everything `addonID` received about the account, for that
+    /// add-on alone and whether or not it is still enabled (GDPR article 17: erasure may be asked
+    /// after consent is withdrawn); returns its id (`er_…`). Nothing else is touched.
+    func requestErasure(_ db: Database, accountID: String, atAddon addonID: String, origin: String) throws -> String
 }
 
 /// No add-ons: requests are given an id and reach nobody.
 extension NoAddons: ErasureRequestSink {
     public func requestErasure(_ db: Database, accountID: String, subject: ErasureSubject, origin: String) throws
+        -> String
+    {
+        Identifier.make("er")
+    }
+
+    public func requestErasure(_ db: Database, accountID: String, atAddon addonID: String, origin: String) throws
         -> String
     {
         Identifier.make("er")

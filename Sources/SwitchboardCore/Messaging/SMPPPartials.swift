@@ -118,13 +118,14 @@ public struct SMPPPartials: Service {
                 arguments: keyArguments + [sequence])
             {
                 let completed = (held["completed_at"] as Int64?) != nil
+                let same = Self.part(held) == part
                 if completed {
-                    if Self.part(held) == part { return .again }
+                    if same { return .again }
                     // The reference is reused for another message: the completed one is done with.
                     try db.execute(
                         sql: "DELETE FROM smpp_partials WHERE \(ofKey) AND completed_at IS NOT NULL",
                         arguments: keyArguments)
-                } else if !replacing, Self.part(held) != part {
+                } else if !replacing, !same {
                     throw PartHeld(sequence: sequence, reference: key.reference)
                 }
             }

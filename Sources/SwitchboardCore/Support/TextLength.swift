@@ -10,3 +10,19 @@ extension StringProtocol {
     /// breaks (Unicode's White_Space property).
     package var isBlank: Bool { unicodeScalars.allSatisfy(\.properties.isWhitespace) }
 }
+
+extension TextRule {
+    /// Why a text field's value breaks its size rule, as a `FieldError` message; nil when it keeps it.
+    /// The one wording of these rules for every way a field comes in (JSON bodies, the CLI): at most
+    /// `maxLength` characters counted as Unicode code points (`lengthInCodePoints`), and, when
+    /// `required`, not empty and not blank (`isBlank`).
+    package static func sizeProblem(_ text: String, maxLength: Int, required: Bool) -> String? {
+        if text.lengthInCodePoints > maxLength {
+            return "must be at most \(maxLength) characters (got \(text.lengthInCodePoints))"
+        }
+        if required && text.isBlank {
+            return text.isEmpty ? "must not be empty" : "must not be blank: it holds only spaces or line breaks"
+        }
+        return nil
+    }
+}

@@ -266,12 +266,21 @@ extension ServeConfiguration {
                 FieldError(
                     "retention_days", "must be between 1 and 365 (the privacy policy keeps activity at most one year)"))
         }
-        // One port, two listeners: the second bind fails after the first started, naming neither.
-        for (field, smppPort) in [("smpp_server.port", smppServer.port), ("smpp_server.tls_port", smppServer.tlsPort)]
-        where smppPort > 0 && smppPort == port {
-            problems.append(
-                FieldError(
-                    field, "is \(port), the HTTP port too; give each listener its own port (SMPP's usual one is 2775)"))
+        // One port, two listeners: the second bind fails after the first started.
+        var taken: [Int: String] = port > 0 ? [port: "port"] : [:]
+        let others = [
+            ("http.plain_port", http.tls == nil ? 0 : http.plainPort), ("smpp_server.port", smppServer.port),
+            ("smpp_server.tls.port", smppServer.tlsPort),
+        ]
+        for (field, other) in others where other > 0 {
+            if let first = taken[other] {
+                let owner = first == "port" ? "the HTTP port" : first
+                let usual = field.hasPrefix("smpp_server") ? " (SMPP's usual one is 2775)" : ""
+                problems.append(
+                    FieldError(field, "is \(other), \(owner) too; give each listener its own port\(usual)"))
+            } else {
+                taken[other] = field
+            }
         }
         if let token = operatorToken, token.count < 16 {
             problems.append(

@@ -257,18 +257,17 @@ public final class Daemon: Sendable {
         ]
         if certificate != nil, config.http.plainPort > 0 {
             // Plain HTTP for the machine itself only (health checks, scrapes): never a public address.
-            members.append(
-                .init(
-                    service: Application(
-                        router: makeRouter(), server: http1,
-                        configuration: .init(
-                            address: .hostname("127.0.0.1", port: config.http.plainPort), serverName: "switchboard"),
-                        onServerRunning: { channel in
-                            logger.info(
-                                "plain HTTP for local checks is listening",
-                                metadata: ["address": "\(channel.localAddress?.description ?? "?")"])
-                        },
-                        logger: logger)))
+            let plain = Application(
+                router: makeRouter(), server: http1,
+                configuration: .init(
+                    address: .hostname("127.0.0.1", port: config.http.plainPort), serverName: "switchboard"),
+                onServerRunning: { channel in
+                    logger.info(
+                        "plain HTTP for local checks is listening",
+                        metadata: ["address": "\(channel.localAddress?.description ?? "?")"])
+                },
+                logger: logger)
+            members.append(.init(service: LocalHTTPListener(application: plain, port: config.http.plainPort)))
         }
         if !config.smppConnectors.isEmpty { members.append(.init(service: carrier)) }
         if let smppServer { members.append(.init(service: smppServer)) }
