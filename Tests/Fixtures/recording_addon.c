@@ -8,7 +8,8 @@
  * makes on_event and erase answer SB_RETRY (to hold work in the outbox, as a crashed add-on would), and a check of a body containing
  * "BLOCKME" is blocked. A file named "hostile" in the state directory makes every call misbehave as
  * its first word says: segfault, abort, loop, sleep, leak, stdout or badverdict (the hostile suite
- * for isolated runners); removing the file makes the add-on behave again. "slowonce" makes only the
+ * for isolated runners), or abortafter (on_event aborts right after it recorded the event: a crash
+ * holding an event already read); removing the file makes the add-on behave again. "slowonce" makes only the
  * next call slow: it removes the file, sleeps one second, then behaves. With WITH_END_BATCH it sets
  * end_batch (ABI 1.1), which logs "batch|-|-|-" and answers SB_RETRY while "refuse_batch" exists.
  */
@@ -111,6 +112,16 @@ static int32_t on_event(void *instance, const sb_event *event) {
         return SB_RETRY;
     }
     record(self, "event", event);
+    {
+        /* "abortafter": crash holding an event already read, as an add-on whose bug follows the read. */
+        char mode[32] = {0};
+        FILE *file = fopen(self->hostile_path, "r");
+        if (file != NULL) {
+            if (fscanf(file, "%31s", mode) != 1) mode[0] = '\0';
+            fclose(file);
+            if (strcmp(mode, "abortafter") == 0) abort();
+        }
+    }
     return SB_OK;
 }
 

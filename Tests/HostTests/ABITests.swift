@@ -233,7 +233,7 @@ import Testing
         let view = AddonView(
             eventID: "ev_1_0", type: .messageStatus, accountID: "acc_1", timeMs: 0,
             fields: [ViewField(id: "usage.to", value: .text("+37255512345"), treatment: .clear)])
-        #expect(await loaded.deliver([.event(seq: 1, view: view, consentID: "cr")]) == [SB_OK])
+        #expect(await loaded.deliverInProcess([.event(seq: 1, view: view, consentID: "cr")]) == [SB_OK])
         let calls = try String(contentsOf: directory.appendingPathComponent("state/calls.log"), encoding: .utf8)
         #expect(calls == "event|ev_1_0\n")
     }
@@ -253,7 +253,7 @@ import Testing
                 fields: [ViewField(id: "usage.to", value: .text("+37255512345"), treatment: .clear)])
         }
         let order = ErasureOrder(requestID: "er_1", subjectKind: .account, value: nil, pseudonym: nil)
-        let codes = await loaded.deliver([
+        let codes = await loaded.deliverInProcess([
             .event(seq: 1, view: view("ev_a"), consentID: "cr"), .event(seq: 2, view: view("ev_b"), consentID: "cr"),
             .erase(seq: 3, accountID: "acc_1", order: order, pseudonym: nil),
             .event(seq: 4, view: view("ev_c"), consentID: "cr"),

@@ -79,6 +79,11 @@ import Testing
             "row"
         ),
         ("DELETE FROM ledger WHERE seq > 5", "truncated"),
+        // A value cast to another storage class reads back the same, so the hash matches, but no
+        // longer matches `addon_id = ?` or a time range: the row would vanish from audit queries.
+        ("UPDATE ledger SET addon_id = CAST(addon_id AS BLOB) WHERE seq = 3", "row 3 was altered (its addon_id"),
+        ("UPDATE ledger SET at = CAST(at AS BLOB) WHERE seq = 2", "row 2 was altered (its at is stored"),
+        ("UPDATE ledger SET account_id = CAST(account_id AS BLOB) WHERE seq = 7", "its account_id"),
     ])
     func tamperingIsFoundWithTheFirstBadRow(sql: String, expected: String) async throws {
         let directory = try await Self.ledgerWithShares(8)

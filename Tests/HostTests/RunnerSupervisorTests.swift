@@ -175,6 +175,35 @@ import Testing
                 == .quarantine(until: at(5000), failing: []))
     }
 
+    /// An add-on whose check answers but whose events crash it passes each probe and fails again:
+    /// each such relapse doubles the wait for the next probe, up to the cap; a quarantine that
+    /// follows no probe (or one long ago) starts again from the base.
+    @Test func eachRelapseAfterAPassedProbeDoublesTheWaitForTheNextProbe() {
+        var machine = quarantined()
+        let base = Duration.seconds(5)
+        let cap = Duration.seconds(60)
+        #expect(machine.probeDelay(base: base, cap: cap) == .seconds(5))
+        var now = 600
+        for (index, expected) in [10, 20, 40, 60, 60].enumerated() {
+            let runner = "p\(index + 1)"
+            let due = machine.probeDue(now: at(now))
+            #expect(due)
+            #expect(machine.spawnSucceeded(runner) == .probe)
+            #expect(machine.submitProbe()?.runner == runner)
+            let passed = machine.probePassed(runner, now: at(now + 10))
+            #expect(passed)
+            // Back in service; its next event crashes it within the window.
+            guard case .quarantine = machine.runnerExited(runner, reason: "killed by signal 6", now: at(now + 50))
+            else {
+                Issue.record("a relapse did not quarantine: \(machine.state)")
+                return
+            }
+            #expect(machine.relapses == index + 1)
+            #expect(machine.probeDelay(base: base, cap: cap) == .seconds(expected))
+            now += 100
+        }
+    }
+
     @Test func failuresOutsideTheWindowDoNotCount() {
         var machine = serving()
         _ = machine.runnerExited("r1", reason: "crash", now: at(0))

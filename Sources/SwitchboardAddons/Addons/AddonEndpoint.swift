@@ -9,9 +9,9 @@ protocol AddonEndpoint: Sendable {
     var isolation: Manifest.Isolation { get }
 
     /// Delivers work in order, stopping at the first SB_RETRY; returns the codes of the items the
-    /// add-on answered (fewer than given when it stopped or became unavailable). A batch whose
-    /// `end_batch` failed is answered SB_RETRY throughout.
-    func deliver(_ work: [OutboxWorker.Work]) async -> [Int32]
+    /// add-on answered (fewer than given when it stopped or became unavailable) and how many after
+    /// those reached it unanswered. A batch whose `end_batch` failed is answered SB_RETRY throughout.
+    func deliver(_ work: [OutboxWorker.Work]) async -> Delivery
 
     /// The synchronous pre-send check within the manifest's time budget.
     func check(_ view: AddonView) async -> AddonLibrary.CheckOutcome
@@ -22,6 +22,22 @@ protocol AddonEndpoint: Sendable {
     /// Takes this version out of service once it holds no work (after a reload): the add-on's
     /// `destroy` runs and no call reaches it afterwards.
     func shutdown()
+}
+
+/// What became of work handed to an add-on (`AddonEndpoint.deliver`).
+package struct Delivery: Sendable, Equatable {
+    /// The add-on's answers (`SB_OK`, `SB_RETRY`, an error code), in order, for a prefix of the work.
+    package var codes: [Int32]
+    /// Items right after those answered that reached the add-on without an answer: written to its
+    /// runner, which then exited or outlived its budget. The add-on may have read them, so each is a
+    /// share all the same (the ledger records what crossed, not what was acknowledged); they are
+    /// offered again, as any unanswered item is.
+    package var unanswered: Int
+
+    package init(codes: [Int32], unanswered: Int = 0) {
+        self.codes = codes
+        self.unanswered = unanswered
+    }
 }
 
 /// Whether an add-on serves, as operators see it (`runtime.state` in `GET /v1/admin/addons` and
@@ -84,7 +100,14 @@ extension AddonLibrary: AddonEndpoint {
 
     /// Delivers `work` in order, as the runner does: each run of consecutive events, then each
     /// erasure order, is one batch that `end_batch` ends. Stops at the first `SB_RETRY`.
-    package func deliver(_ work: [OutboxWorker.Work]) async -> [Int32] {
+    /// In process an add-on that crashes takes the daemon with it; what it was handed is offered
+    /// again after the restart, and recorded then.
+    package func deliver(_ work: [OutboxWorker.Work]) async -> Delivery {
+        Delivery(codes: await deliverInProcess(work))
+    }
+
+    /// The codes of `deliver`, for callers that hold the library itself.
+    package func deliverInProcess(_ work: [OutboxWorker.Work]) async -> [Int32] {
         await withCheckedContinuation { continuation in
             queue.async {
                 var codes: [Int32] = []

@@ -9,13 +9,22 @@ extension IsolatedAddon {
     /// check to probe (an add-on without one only holds events back, which its outbox keeps).
     func scheduleProbe() {
         guard settings.quarantineProbeSeconds > 0, manifest.hooks.contains(.messageSubmit) else { return }
-        lifecycle.asyncAfter(deadline: .now() + .seconds(settings.quarantineProbeSeconds)) { [weak self] in
+        let delay = supervisor.withLock {
+            $0.probeDelay(base: .seconds(settings.quarantineProbeSeconds), cap: Self.longestProbeDelay)
+        }
+        let (seconds, attoseconds) = delay.components
+        let nanoseconds = Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)
+        lifecycle.asyncAfter(deadline: .now() + .nanoseconds(nanoseconds)) { [weak self] in
             guard let self else { return }
             let now = ContinuousClock.now
             // The spawn reports its outcome: a runner up is probed (`probe(_:)`), a failure schedules the next.
             if supervisor.withLock({ $0.probeDue(now: now) }) { _ = spawnRunner() }
         }
     }
+
+    /// The longest wait between probes of an add-on that keeps relapsing: it still comes back within
+    /// a minute once it is mended.
+    static let longestProbeDelay = Duration.seconds(60)
 
     /// The check a probe sends: an event of the check's type with no fields, no account and the
     /// event id `probe`, so no customer data crosses.
@@ -41,7 +50,7 @@ extension IsolatedAddon {
         guard case .answered(let answer) = reply else { return }
         switch outcome(of: answer) {
         case .allow, .block:
-            if supervisor.withLock({ $0.probePassed(runner) }) {
+            if supervisor.withLock({ $0.probePassed(runner, now: ContinuousClock.now) }) {
                 logger.notice(
                     "quarantined add-on answered its probe; back in service", metadata: ["addon.id": "\(manifest.id)"])
             }

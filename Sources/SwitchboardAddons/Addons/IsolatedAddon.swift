@@ -361,7 +361,7 @@ package final class IsolatedAddon: AddonEndpoint, @unchecked Sendable {
 
     // MARK: AddonEndpoint
 
-    package func deliver(_ work: [OutboxWorker.Work]) async -> [Int32] {
+    package func deliver(_ work: [OutboxWorker.Work]) async -> Delivery {
         var codes: [Int32] = []
         var index = 0
         while index < work.count {
@@ -369,13 +369,12 @@ package final class IsolatedAddon: AddonEndpoint, @unchecked Sendable {
                 let subject = Requests.Subject(
                     kind: order.subjectKind.abiKind, accountID: accountID, value: order.value,
                     pseudonym: pseudonym)
-                guard
-                    case .answered(let answer) = await request(
-                        timeoutMs: settings.eventTimeoutMs, { Requests.erase(id: $0, now: $1, subject) }),
-                    let code = try? Requests.readCodes(answer.body).codes.first
-                else { return codes }
+                let reply = await request(
+                    timeoutMs: settings.eventTimeoutMs, { Requests.erase(id: $0, now: $1, subject) })
+                guard case .answered(let answer) = reply, let code = try? Requests.readCodes(answer.body).codes.first
+                else { return Delivery(codes: codes, unanswered: reply.wasWritten ? 1 : 0) }
                 codes.append(code)
-                if code == SB_RETRY { return codes }
+                if code == SB_RETRY { return Delivery(codes: codes) }
                 index += 1
                 continue
             }
@@ -384,16 +383,22 @@ package final class IsolatedAddon: AddonEndpoint, @unchecked Sendable {
             while index + events.count < work.count, case .event(_, let view, _) = work[index + events.count] {
                 events.append(view.wire)
             }
-            guard
-                case .answered(let answer) = await request(
-                    timeoutMs: settings.eventTimeoutMs, { Requests.events(id: $0, now: $1, events) }),
-                let results = try? Requests.readCodes(answer.body).codes
-            else { return codes }
-            codes += results.prefix(events.count)
-            if results.count < events.count || results.last == SB_RETRY { return codes }
+            let reply = await request(
+                timeoutMs: settings.eventTimeoutMs, { Requests.events(id: $0, now: $1, events) })
+            guard case .answered(let answer) = reply, let results = try? Requests.readCodes(answer.body).codes else {
+                // The runner had the whole frame: it may have read every event in it before it went.
+                return Delivery(codes: codes, unanswered: reply.wasWritten ? events.count : 0)
+            }
+            let answered = results.prefix(events.count)
+            codes += answered
+            if answered.count < events.count || answered.last == SB_RETRY {
+                // Events the runner did not answer for were in the frame all the same.
+                let unanswered = answered.last == SB_RETRY ? 0 : events.count - answered.count
+                return Delivery(codes: codes, unanswered: unanswered)
+            }
             index += events.count
         }
-        return codes
+        return Delivery(codes: codes)
     }
 
     /// Why requests fail now, for a caller's message.

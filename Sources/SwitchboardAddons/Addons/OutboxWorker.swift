@@ -125,11 +125,15 @@ package final class OutboxWorker: Sendable {
             guard !view.fields.isEmpty else { continue }
             work.append(.event(seq: entry.seq, view: view, consentID: grant.id))
         }
-        let codes = work.isEmpty ? [] : await endpoint.deliver(work)
+        let delivery = work.isEmpty ? Delivery(codes: []) : await endpoint.deliver(work)
+        let codes = delivery.codes
         let next = Self.advance(
             cursor, scanned: rows.map(\.entry.seq), work: work.map(\.seq), codes: codes, now: now)
+        // Handed over without an answer (the runner crashed or hung holding them): seen all the same.
+        let unanswered = work.dropFirst(codes.count).prefix(delivery.unanswered)
         do {
-            try await record(work: work, codes: codes, from: cursor, to: next, version: manifest.version)
+            try await record(
+                work: work, codes: codes, unanswered: unanswered, from: cursor, to: next, version: manifest.version)
         } catch {
             knownCursor.withLock { $0 = nil }
             throw error
@@ -169,9 +173,15 @@ package final class OutboxWorker: Sendable {
     }
 
     private func record(
-        work: [Work], codes: [Int32], from cursor: EventLog.Cursor, to next: EventLog.Cursor, version: String
+        work: [Work], codes: [Int32], unanswered: ArraySlice<Work>, from cursor: EventLog.Cursor,
+        to next: EventLog.Cursor, version: String
     ) async throws {
-        var shares: [Ledger.Share] = []
+        // A view that reached the add-on is a share whether or not it was answered: an add-on that
+        // crashes while holding an event has still read it, and erasure must reach it.
+        var shares: [Ledger.Share] = unanswered.compactMap { item in
+            guard case .event(_, let view, let consentID) = item else { return nil }
+            return Ledger.Share(addonID: self.addonID, addonVersion: version, view: view, consentID: consentID)
+        }
         var erasures: [(requestID: String, state: ErasureStatus.TaskState, detail: String?)] = []
         var retriedErasure: String?
         // Events handed over for good (answered `SB_OK` or an error); a retried one is counted

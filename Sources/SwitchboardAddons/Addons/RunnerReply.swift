@@ -11,3 +11,11 @@ enum RunnerReply: Sendable {
     /// Written, but not answered within its budget.
     case timedOut
 }
+
+extension RunnerReply {
+    /// Whether the request reached the runner (an answer, or written and then unanswered).
+    var wasWritten: Bool {
+        if case .notSent = self { return false }
+        return true
+    }
+}

@@ -219,7 +219,7 @@ extension Microbenchmarks {
         let events = count * 50
         let started = ContinuousClock.now
         var delivered = 0
-        while delivered < events { delivered += await addon.deliver(batch).count }
+        while delivered < events { delivered += await addon.deliver(batch).codes.count }
         let perSecond = Double(delivered) / seconds(ContinuousClock.now - started)
         // Crash detection: kill the runner and time until the daemon has noticed. Four kills, each
         // once the runner is back: the backoff doubles (100, 200, 400, 800 ms) and a fifth failure

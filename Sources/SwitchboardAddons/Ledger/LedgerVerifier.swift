@@ -15,6 +15,24 @@ public enum LedgerVerifier {
         public var retiredSigningKeys = 0
     }
 
+    /// The first column of a row whose SQLite storage class is not the one the ledger writes, or
+    /// NULL. The hash covers values as read back, and a value cast to another class (`addon_id` as a
+    /// BLOB, `at` as a BLOB) reads back the same yet no longer matches `addon_id = ?` or a time range:
+    /// an edit that would hide a row from every audit query without breaking the chain.
+    static let mistypedColumn = """
+        CASE WHEN typeof(at) != 'integer' THEN 'at'
+            WHEN typeof(addon_id) != 'text' THEN 'addon_id'
+            WHEN typeof(addon_version) != 'text' THEN 'addon_version'
+            WHEN typeof(account_id) != 'text' THEN 'account_id'
+            WHEN typeof(event_id) != 'text' THEN 'event_id'
+            WHEN typeof(event_type) != 'text' THEN 'event_type'
+            WHEN typeof(fields) != 'text' THEN 'fields'
+            WHEN typeof(consent_id) NOT IN ('text', 'null') THEN 'consent_id'
+            WHEN typeof(prev_hash) != 'text' THEN 'prev_hash'
+            WHEN typeof(hash) != 'text' THEN 'hash'
+        END
+        """
+
     /// Checks every checkpoint's signature, then the chain from the newest compaction anchor on.
     ///
     /// - Parameters:
@@ -46,11 +64,18 @@ public enum LedgerVerifier {
         var count = 0
         var verifiedCheckpoints = 0
         let cursor = try Row.fetchCursor(
-            db, sql: "SELECT * FROM ledger WHERE seq >= ? ORDER BY seq", arguments: [expectedSeq])
+            db, sql: "SELECT *, \(Self.mistypedColumn) AS mistyped FROM ledger WHERE seq >= ? ORDER BY seq",
+            arguments: [expectedSeq])
         while let row = try cursor.next() {
             let entry = try LedgerEntry(row: row)
             if entry.seq != expectedSeq {
                 return fail(expectedSeq, "row \(expectedSeq) is missing (the next row is \(entry.seq))", rows: count)
+            }
+            if let column: String = row["mistyped"] {
+                return fail(
+                    entry.seq,
+                    "row \(entry.seq) was altered (its \(column) is stored as another type than the ledger writes, "
+                        + "which hides the row from queries while its hash still matches)", rows: count)
             }
             if entry.prevHash != prev {
                 return fail(

@@ -58,6 +58,11 @@ package struct RunnerSupervisorStateMachine<Runner: Equatable, Waiter> {
     private var hasRun = false
     /// Runners spawned after a failure.
     package private(set) var restarts = 0
+    /// When a probe last put the add-on back in service, until its next quarantine.
+    private var backByProbeAt: Instant?
+    /// Quarantines in a row that followed a passed probe within the failure window: an add-on whose
+    /// check answers but whose events crash it. Each one doubles the wait for the next probe.
+    package private(set) var relapses = 0
     /// Runners that exited without being asked to (killed as hung included).
     package private(set) var crashes = 0
     /// Requests that outlived their budget and counted against the add-on (a check: after its retry
@@ -216,6 +221,8 @@ package struct RunnerSupervisorStateMachine<Runner: Equatable, Waiter> {
         let seconds = RunnerSupervisionPolicy.backoffSeconds(afterFailures: failures.count)
         let restartAt = now + .seconds(seconds)
         guard failures.count < policy.maxFailures else {
+            if let back = backByProbeAt, now - back < window { relapses += 1 } else { relapses = 0 }
+            backByProbeAt = nil
             let until = now + policy.quarantine
             state = .quarantined(until: until, restartAt: max(until, restartAt))
             return .quarantine(until: until, failing: failing)
@@ -395,12 +402,21 @@ package struct RunnerSupervisorStateMachine<Runner: Equatable, Waiter> {
 
     /// `runner` answered the probe within its budget with a valid verdict: it serves from now on.
     /// False when it is no longer the probe runner (stop was asked for meanwhile).
-    package mutating func probePassed(_ runner: Runner) -> Bool {
+    package mutating func probePassed(_ runner: Runner, now: Instant) -> Bool {
         guard case .probing(let current?, _, _) = state, current == runner else { return false }
+        backByProbeAt = now
         restarts += 1
         hasRun = true
         state = .running(runner)
         return true
+    }
+
+    /// The wait before the next probe: `base` (`quarantine_probe_seconds`), doubled for each relapse
+    /// (a quarantine soon after a passed probe), at most `cap`. A probe only shows that the check
+    /// answers; an add-on that crashes on its events passes it and fails again, and without the
+    /// doubling it would be put back, and crash, every `base`.
+    package func probeDelay(base: Duration, cap: Duration) -> Duration {
+        min(base * (1 << min(relapses, 16)), max(base, cap))
     }
 
     /// `runner` answered the probe, but not with a valid verdict: kill it; its exit ends the probe.
