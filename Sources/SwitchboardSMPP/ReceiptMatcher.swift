@@ -21,8 +21,8 @@ package final class ReceiptMatcher: Sendable {
         var recent: [String: String] = [:]
         var order: [String] = []
         var orderStart = 0
-        /// Receipts for ids not (yet) known, by normalised id.
-        var early: [String: (receipt: DeliveryReceipt, at: ContinuousClock.Instant)] = [:]
+        /// Receipts for ids not (yet) known, by normalised id, until they expire.
+        var early: [String: (receipt: DeliveryReceipt, expires: ContinuousClock.Instant)] = [:]
         /// With `auto`: how this SMSC's receipts were seen to write ids, once one matched.
         var learned: Learned = .unknown
     }
@@ -98,15 +98,19 @@ package final class ReceiptMatcher: Sendable {
     /// Records that the SMSC accepted our `messageID` as `carrierIDs`, and returns receipts that
     /// arrived for them before.
     package func accepted(_ messageID: String, as carrierIDs: [String]) -> [DeliveryReceipt] {
-        state.withLock { state in
+        let now = ContinuousClock.now
+        return state.withLock { state in
             var overtaken: [DeliveryReceipt] = []
             for carrierID in carrierIDs {
                 let key = Self.normalise(carrierID)
                 if let earlyKey = earlyKeys(carrierID, learned: state.learned).first(where: { state.early[$0] != nil }),
                     let early = state.early.removeValue(forKey: earlyKey)
                 {
-                    overtaken.append(early.receipt)
-                    continue
+                    // One kept past its time is about some earlier use of the id: never this message.
+                    if early.expires > now {
+                        overtaken.append(early.receipt)
+                        continue
+                    }
                 }
                 state.recent[key] = messageID
                 state.order.append(key)
@@ -141,7 +145,7 @@ package final class ReceiptMatcher: Sendable {
     /// when the acceptance was recorded meanwhile (the response and the receipt are handled
     /// concurrently), returns its message instead: checked under the same lock as `accepted`, so a
     /// receipt is never kept after its acceptance looked for it. Receipts older than `keep` are
-    /// dropped first when full.
+    /// dropped first when full. A receipt kept again under the same id replaces the one kept.
     package func keepEarly(_ receipt: DeliveryReceipt, keep: Duration = .seconds(600)) -> String? {
         let now = ContinuousClock.now
         let keys = candidates(receipt.messageID)
@@ -150,10 +154,10 @@ package final class ReceiptMatcher: Sendable {
                 if let id = state.recent.removeValue(forKey: key) { return id }
             }
             if state.early.count >= capacity {
-                state.early = state.early.filter { now - $0.value.at < keep }
+                state.early = state.early.filter { $0.value.expires > now }
             }
             guard state.early.count < capacity else { return nil }
-            state.early[Self.normalise(receipt.messageID)] = (receipt, now)
+            state.early[Self.normalise(receipt.messageID)] = (receipt, now + keep)
             return nil
         }
     }

@@ -412,21 +412,30 @@ final class SMPPCarrier: Sendable {
         metrics?.receipt(settings.name)
         let delegate = self.delegate.withLock { $0 }
         var messageID = receipts.recentMessage(for: receipt.messageID)?.messageID
+        var settledMatch = false
         if messageID == nil {
             do {
                 let candidates = receipts.candidates(receipt.messageID)
                 let found =
-                    try await delegate?.messageIDs(connectors: siblings, carrierMessageIDs: candidates) ?? [:]
-                if let key = candidates.first(where: { found[$0] != nil }) {
-                    messageID = found[key]
+                    try await delegate?.submissions(connectors: siblings, carrierMessageIDs: candidates) ?? [:]
+                if let key = candidates.first(where: { found[$0] != nil }), let submission = found[key] {
                     receipts.matched(receipt.messageID, under: key)
+                    // A message already final takes no receipt. Its id may have been given again (an
+                    // SMSC that restarted counts from the start) to a submission whose
+                    // submit_sm_resp is still being recorded: the receipt waits for it, as an early
+                    // one does, rather than be spent on the old message.
+                    if submission.settled { settledMatch = true } else { messageID = submission.messageID }
                 }
             } catch {
                 logger.error("could not look up a receipt's message", metadata: ["error": "\(error)"])
                 return .temporaryAppError
             }
         }
-        if messageID == nil { messageID = receipts.keepEarly(receipt) }
+        if messageID == nil {
+            // Waiting briefly for a settled id's new submission: a response comes within seconds, and
+            // the other parts' receipts of a settled long message need not be kept 10 minutes.
+            messageID = receipts.keepEarly(receipt, keep: settledMatch ? .seconds(60) : .seconds(600))
+        }
         guard let messageID else { return .ok }
         await delegate?.carrierDidReport([Self.report(receipt, messageID: messageID)])
         return .ok

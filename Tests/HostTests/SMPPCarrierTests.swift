@@ -313,6 +313,33 @@ import Testing
         }
     }
 
+    /// An SMSC that restarts counts its message ids from the start again, so a new submission gets
+    /// the id an earlier, settled one had. A receipt that comes before its submit_sm_resp
+    /// (`--receipt-first`) must wait for that response, not be spent on the settled message: every
+    /// message of both sessions is delivered.
+    @Test func idsGivenAgainByARestartedSMSCSettleTheNewMessages() async throws {
+        let first = try await SMSCProcess(["--receipt-first"])
+        var firstKilled = false
+        defer { if !firstKilled { first.kill() } }
+        try await withDaemon(configure: {
+            $0.smppConnectors = [Self.connector(first)]
+            $0.rateLimits.sendBurst = 1000
+        }) { daemon in
+            let (_, client) = try await daemon.signUp()
+            let before = try await Self.send(client, 10, bodies: "first-")
+            let settled = try await Self.finals(client, before)
+            #expect(before.allSatisfy { settled[$0]?["status"] as? String == "delivered" }, "\(settled)")
+            first.kill()
+            firstKilled = true
+            let second = try await SMSCProcess(["--receipt-first"], port: first.port)
+            defer { second.kill() }
+            let after = try await Self.send(client, 10, bodies: "second-")
+            let finals = try await Self.finals(client, after, seconds: 30)
+            // (The simulator numbers its ids from 0x10000000 in each run: all ten were given before.)
+            #expect(after.allSatisfy { finals[$0]?["status"] as? String == "delivered" }, "\(finals)")
+        }
+    }
+
     /// A backlog is claimed as places in the window free, never all at once: with a slow SMSC (each
     /// `submit_sm` answered 200 ms late) and a window of 2, at most twice the window is claimed and
     /// unanswered at any moment (in the database and in the in-flight gauge), the window is kept

@@ -69,14 +69,28 @@ public struct InboundOutcome: Sendable {
     public var optOut: OptOutKeyword.Action?
 }
 
+/// The message an SMSC's id was last given for, and whether it already has its final status.
+public struct SubmittedMessage: Sendable, Equatable {
+    public var messageID: String
+    /// The message is final (delivered, undelivered, failed): a receipt can no longer move it. An
+    /// SMSC that restarted gives its ids again from the start, so a receipt under such an id is
+    /// likely about a newer submission whose `submit_sm_resp` is not recorded yet.
+    public var settled: Bool
+
+    public init(messageID: String, settled: Bool) {
+        self.messageID = messageID
+        self.settled = settled
+    }
+}
+
 /// Receives what the carrier sends back. Implemented by the delivery pipeline.
 public protocol CarrierDelegate: Sendable {
     func carrierDidReport(_ reports: [DeliveryReport]) async
     func carrierDidReceive(_ inbound: InboundSMS) async throws -> InboundOutcome
-    /// Our message ids for ids that one of `connectors` was given (`CarrierSubmitResult.acceptedAs`),
+    /// Our messages for ids that one of `connectors` was given (`CarrierSubmitResult.acceptedAs`),
     /// for the ids that are known; the carrier's id is the key. Several connectors bound to one SMSC
     /// with one system_id share ids: the SMSC may send a receipt on any of their binds.
-    func messageIDs(connectors: [String], carrierMessageIDs: [String]) async throws -> [String: String]
+    func submissions(connectors: [String], carrierMessageIDs: [String]) async throws -> [String: SubmittedMessage]
     /// A link to the carrier came up (an SMPP connector bound): messages deferred because no route
     /// could take them (`retryLater`) are worth submitting now rather than at the end of their wait.
     func carrierBecameAvailable()

@@ -251,16 +251,22 @@ public final class DeliveryPipeline: CarrierDelegate, Service {
         submissions.push(contentsOf: waiting)
     }
 
-    public func messageIDs(connectors: [String], carrierMessageIDs: [String]) async throws -> [String: String] {
+    public func submissions(connectors: [String], carrierMessageIDs: [String]) async throws -> [String:
+        SubmittedMessage]
+    {
         guard !carrierMessageIDs.isEmpty, !connectors.isEmpty else { return [:] }
         return try await store.writer.pool.read { db in
-            var found: [String: String] = [:]
+            var found: [String: SubmittedMessage] = [:]
             let statement = try db.cachedStatement(
-                sql: "SELECT message_id FROM carrier_submissions WHERE connector = ? AND carrier_message_id = ?")
+                sql: """
+                    SELECT s.message_id, m.status FROM carrier_submissions s JOIN messages m ON m.id = s.message_id
+                    WHERE s.connector = ? AND s.carrier_message_id = ?
+                    """)
             for carrierID in carrierMessageIDs {
                 for connector in connectors {
-                    if let id = try String.fetchOne(statement, arguments: [connector, carrierID]) {
-                        found[carrierID] = id
+                    if let row = try Row.fetchOne(statement, arguments: [connector, carrierID]) {
+                        let status: String = row[1]
+                        found[carrierID] = SubmittedMessage(messageID: row[0], settled: status != "sent")
                         break
                     }
                 }
