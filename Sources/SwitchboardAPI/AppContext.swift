@@ -7,10 +7,16 @@ import Synchronization
 /// Facts about a request that inner middleware learns and outer middleware (the activity log) needs.
 public final class RequestNotes: Sendable {
     private let accountID = Mutex<String?>(nil)
+    private let consoleFormID = Mutex<String?>(nil)
     public init() {}
     public var account: String? {
         get { accountID.withLock { $0 } }
         set { accountID.withLock { $0 = newValue } }
+    }
+    /// The console form this request sent (``ConsoleSubmissions``), forgotten again when it fails.
+    public var formID: String? {
+        get { consoleFormID.withLock { $0 } }
+        set { consoleFormID.withLock { $0 = newValue } }
     }
 }
 

@@ -86,16 +86,42 @@ struct ConsoleForm {
     func all(_ name: String) -> [String] { pairs.filter { $0.name == name }.map(\.value) }
 
     /// Refuses a form whose `csrf` field is not the session's token (OWASP CSRF Prevention Cheat
-    /// Sheet, "Synchronizer Token Pattern"), compared in constant time.
-    func requireToken(_ expected: String) throws {
-        let given = Array((raw("csrf") ?? "").utf8)
-        let wanted = Array(expected.utf8)
-        var difference = UInt8(given.count == wanted.count ? 0 : 1)
-        for index in wanted.indices where index < given.count { difference |= given[index] ^ wanted[index] }
-        guard difference == 0, !wanted.isEmpty else {
+    /// Sheet, "Synchronizer Token Pattern"), compared in constant time. A page rendered for a
+    /// session sends the token and its form id as `TOKEN.FORMID` (``ConsoleSubmissions``).
+    /// - Returns: the form id, or nil for a form sent without one.
+    /// - Throws: `Problem` 403 "Form expired".
+    @discardableResult
+    func requireToken(_ expected: String) throws -> String? {
+        let sent = raw("csrf") ?? ""
+        if let dot = sent.lastIndex(of: "."), Self.same(sent[..<dot], expected) {
+            let formID = String(sent[sent.index(after: dot)...])
+            return formID.isEmpty ? nil : formID
+        }
+        guard Self.same(Substring(sent), expected) else {
             throw Problem(
                 .forbidden, "Form expired",
                 detail: "This form's security token does not match your session. Reload the page and submit it again.")
+        }
+        return nil
+    }
+
+    /// Whether `given` is `wanted`, in time that depends on their lengths only; false for an empty `wanted`.
+    private static func same(_ given: Substring, _ wanted: String) -> Bool {
+        let given = Array(given.utf8)
+        let wanted = Array(wanted.utf8)
+        var difference = UInt8(given.count == wanted.count ? 0 : 1)
+        for index in wanted.indices where index < given.count { difference |= given[index] ^ wanted[index] }
+        return difference == 0 && !wanted.isEmpty
+    }
+
+    /// Names given more than once in a form that takes them once: read as the first value, the
+    /// others would be dropped without a word, where the API refuses the same (`QueryInput`).
+    /// - Throws: `Problem` 422 naming the first such field.
+    func requireSingleValues(except repeatable: Set<String> = ["fields"]) throws {
+        var counts: [String: Int] = [:]
+        for pair in pairs where !repeatable.contains(pair.name) { counts[pair.name, default: 0] += 1 }
+        if let (name, count) = counts.filter({ $0.value > 1 }).min(by: { $0.key < $1.key }) {
+            throw Problem.invalid(name, "is given \(count) times; give it once")
         }
     }
 }

@@ -41,7 +41,15 @@ struct ConsoleSessionMiddleware: RouterMiddleware {
             context.principal = Principal(accountID: accountID, keyID: session.id, credential: .console)
             context.notes.account = accountID
         }
-        return try await next(request, context)
+        // A form whose action failed may be corrected and sent again from the same page.
+        do {
+            let response = try await next(request, context)
+            if response.status.code >= 400, let formID = context.notes.formID { console.submissions.forget(formID) }
+            return response
+        } catch {
+            if let formID = context.notes.formID { console.submissions.forget(formID) }
+            throw error
+        }
     }
 }
 

@@ -69,7 +69,8 @@ struct ConsoleRenderer: Sendable {
             values["signOutAction"] = session.role == .operator ? "/console/admin/sign-out" : "/console/sign-out"
         }
         if let session {
-            values["csrf"] = session.csrfToken
+            // Every render's forms get an id of their own, so each is acted on once.
+            values["csrf"] = session.csrfToken + "." + ConsoleSubmissions.makeID()
             // Before the second factor there is no navigation, but signing out works at every stage.
             if session.stage != .active {
                 values["pendingSignOut"] = true

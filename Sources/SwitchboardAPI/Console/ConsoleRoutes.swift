@@ -73,12 +73,25 @@ struct ConsoleRoutes: Sendable {
     /// Reads a form posted by a signed-in page and checks its CSRF token, and its text unless
     /// `allowingBadText` (the handler then calls ``ConsoleForm/requireCleanText()`` itself, to
     /// show a refusal beside what was typed).
+    /// A form is acted on once: sent again (a double click, the back button) it is refused
+    /// `409 Form already sent` (``ConsoleSubmissions``), unless its first sending failed.
     func form(_ request: Request, _ context: AppContext, allowingBadText: Bool = false) async throws -> ConsoleForm {
         let form = try await ConsoleForm.read(request, limit: services.settings.body)
-        try form.requireToken(context.console?.csrfToken ?? "")
+        let formID = try form.requireToken(context.console?.csrfToken ?? "")
+        try form.requireSingleValues()
         if !allowingBadText { try form.requireCleanText() }
+        if let formID {
+            guard console.submissions.begin(formID) else { throw Self.alreadySent }
+            context.notes.formID = formID
+        }
         return form
     }
+
+    static let alreadySent = Problem(
+        .conflict, "Form already sent",
+        detail:
+            "This form was sent before, and what it asked for was done once, not again. Reload the page to see the result; to do it once more, send the form from the reloaded page."
+    )
 
     /// A page whose form is sent before there is a session (sign-in, sign-up, the operator's
     /// sign-in). The form carries this browser's form token, which a cookie keeps (set here when the
@@ -102,6 +115,7 @@ struct ConsoleRoutes: Sendable {
         try requireSameOrigin(request)
         let form = try await ConsoleForm.read(request, limit: services.settings.body)
         try form.requireToken(signedFormToken(in: request) ?? "")
+        try form.requireSingleValues()
         if !allowingBadText { try form.requireCleanText() }
         return form
     }

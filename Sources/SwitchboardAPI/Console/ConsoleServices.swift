@@ -10,6 +10,8 @@ package struct ConsoleServices: Sendable {
     package let settings: ConsoleSettings
     /// `audit verify` as the daemon runs it (its signing keys live in the data directory).
     package let verifyLedger: @Sendable () async throws -> LedgerVerifier.Outcome
+    /// The forms already sent, each acted on once.
+    package let submissions = ConsoleSubmissions()
 
     package init(
         sessions: ConsoleSessions, factors: SecondFactors, countries: CountryLookup, settings: ConsoleSettings,

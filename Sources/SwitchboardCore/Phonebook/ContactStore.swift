@@ -15,19 +15,24 @@ public struct ContactStore: Sendable {
         try await create(accountID: accountID, [fields])[0]
     }
 
-    /// Inserts all contacts in one transaction.
+    /// Inserts all contacts in one transaction. One compiled statement returns each row as stored:
+    /// the transaction holds the only writer, so every other account's writes wait for it. With a
+    /// statement compiled per row and a second query for each, a CSV import of 100,000 contacts
+    /// held it for seconds.
     public func create(accountID: String, _ batch: [ContactFields]) async throws -> [Contact] {
         let now = clock.now().epochMillis
         return try await writer.write { db in
-            try batch.map { fields in
-                let id = Identifier.make("con")
-                try db.execute(
-                    sql: """
-                        INSERT INTO contacts (id, account_id, number, name, notes, groups, created_at, updated_at)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                        """,
-                    arguments: [id, accountID, fields.number, fields.name, fields.notes, fields.groupsJSON, now, now])
-                return try Contact.fetchOne(db, sql: "SELECT * FROM contacts WHERE id = ?", arguments: [id])!
+            let insert = try db.cachedStatement(
+                sql: """
+                    INSERT INTO contacts (id, account_id, number, name, notes, groups, created_at, updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING *
+                    """)
+            return try batch.map { fields in
+                let arguments: StatementArguments = [
+                    Identifier.make("con"), accountID, fields.number, fields.name, fields.notes, fields.groupsJSON, now,
+                    now,
+                ]
+                return try Contact.fetchOne(insert, arguments: arguments)!
             }
         }
     }
