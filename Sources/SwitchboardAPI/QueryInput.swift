@@ -55,6 +55,12 @@ struct QueryInput {
 
     /// `name` read by `parse`; nil when absent or bad, a bad value recorded with `hint` (which says
     /// what is accepted, with an example).
+    /// Records `message` against `name`, for a rule between parameters (a range whose end is
+    /// before its start).
+    mutating func fail(_ name: String, _ message: String) {
+        errors.append(FieldError(name, message))
+    }
+
     mutating func value<T>(_ name: String, hint: String, _ parse: (String) -> T?) -> T? {
         guard let text = text(name) else { return nil }
         guard let value = parse(text) else {
@@ -86,4 +92,10 @@ struct QueryInput {
 extension Request {
     /// The query parameters, for reading several with every bad one named (see `QueryInput`).
     func queryInput() -> QueryInput { QueryInput(self) }
+
+    /// Refuses every query parameter, for a request that takes none: a mistyped filter
+    /// (`/v1/account/shares?addon=recc`) would otherwise be answered as if it were absent, a full
+    /// answer that reads as a filtered one.
+    /// - Throws: `Problem` 422 naming each parameter.
+    func refuseQueryParameters() throws { try queryInput().finish() }
 }

@@ -61,6 +61,8 @@ struct Audit: AsyncParsableCommand {
             }
             query.since = try since.map { try Self.time($0, "--since") }
             query.until = try until.map { try Self.time($0, "--until") }
+            if let problem = query.rangeProblem { throw ValidationError("--\(problem.field) \(problem.message)") }
+            guard limit >= 1 else { throw ValidationError("--limit must be at least 1 (got \(limit))") }
             query.limit = limit
             guard ["json", "csv", "ndjson", "table"].contains(format) else {
                 throw ValidationError("--format must be json, csv, ndjson or table")
@@ -74,11 +76,11 @@ struct Audit: AsyncParsableCommand {
             print(AuditFormatter.render(entries, format: format), terminator: "")
         }
 
+        /// `text` as ms since 1970, read as `GET /v1/admin/audit` reads `since` and `until`: an RFC 3339
+        /// time that exists (no 2026-02-30, no hour 25), with its offset.
         static func time(_ text: String, _ flag: String) throws -> Int64 {
-            guard let date = try? Date.ISO8601FormatStyle().parse(text) else {
-                throw ValidationError("\(flag) must be an RFC 3339 time, e.g. 2026-01-31T00:00:00Z")
-            }
-            return Int64(date.timeIntervalSince1970 * 1000)
+            guard let millis = Timestamp.parseMillis(text) else { throw ValidationError("\(flag) \(Timestamp.hint)") }
+            return millis
         }
     }
 

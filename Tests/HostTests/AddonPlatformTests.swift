@@ -39,6 +39,17 @@ import Testing
         #expect(wrongAccount.status == 404, "\(wrongAccount.text)")
         #expect(wrongAccount.text.contains("is not a known account id"), "\(wrongAccount.text)")
         #expect(try await second.admin.get("/v1/admin/audit?account=\(accountID)").data.count == 1)
+        // A range that ends before it starts, or a day that does not exist, is named, not answered empty.
+        let reversed = try await second.admin.get(
+            "/v1/admin/audit?since=2026-12-31T00:00:00Z&until=2026-01-01T00:00:00Z")
+        #expect(reversed.status == 422 && reversed.errorFields == ["until"], "\(reversed.text)")
+        #expect(reversed.text.contains("must be later than since"), "\(reversed.text)")
+        let impossible = try await second.admin.get("/v1/admin/audit?since=2026-02-30T00:00:00Z")
+        #expect(impossible.status == 422 && impossible.errorFields == ["since"], "\(impossible.text)")
+        // A request that takes no parameters names a mistyped one rather than answer in full.
+        let shares = try await second.admin.get("/v1/admin/accounts/\(accountID)?addon=recorder")
+        #expect(shares.status == 422 && shares.errorFields == ["addon"], "\(shares.text)")
+        #expect(shares.text.contains("is not a parameter of this request; it takes none"), "\(shares.text)")
         await second.stop(removeData: false)
     }
 

@@ -42,6 +42,9 @@ import Testing
                 })
             let shares = try await client.get("/v1/account/shares")
             #expect(shares.text.contains(id), "\(shares.text)")
+            // It takes no filter: a mistyped one is named, not answered with the full summary.
+            let filtered = try await client.get("/v1/account/shares?addon=crashy")
+            #expect(filtered.status == 422 && filtered.errorFields == ["addon"], "\(filtered.text)")
 
             // Deleting the account asks the add-on to erase what it read.
             try FileManager.default.removeItem(at: state.appendingPathComponent("hostile"))

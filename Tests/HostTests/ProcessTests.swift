@@ -135,6 +135,21 @@ import Testing
         let known = try DaemonProcess(
             arguments: ["audit", "query", "--data-dir", directory.path, "--account", accountID ?? "none"], port: 0)
         #expect(try await known.waitForExit() == 0)
+        // Filters that can select nothing are mistakes: named with exit 64, as the HTTP audit names them.
+        for (arguments, expected) in [
+            (["--since", "2026-02-30T00:00:00Z"], "--since must be an RFC 3339 time"),
+            (["--since", "2026-12-03T25:00:00Z"], "--since must be an RFC 3339 time"),
+            (
+                ["--since", "2026-12-31T00:00:00Z", "--until", "2026-01-01T00:00:00Z"],
+                "--until must be later than since"
+            ),
+            (["--limit", "0"], "--limit must be at least 1"),
+        ] {
+            let refused = try DaemonProcess(
+                arguments: ["audit", "query", "--data-dir", directory.path] + arguments, port: 0)
+            #expect(try await refused.waitForExit() == 64, "\(arguments)")
+            #expect(refused.errorOutput().contains(expected), "\(refused.errorOutput())")
+        }
     }
 
     /// A binary copied away from its build, started where there is no `Manifests/`, says that it

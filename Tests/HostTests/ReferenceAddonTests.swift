@@ -361,6 +361,69 @@ import Testing
         }
     }
 
+    /// The words customers consent on say what they appear to say, and a malformed file names the
+    /// key at fault as the API would.
+    @Test(arguments: [
+        (#""name": "Rec\u0000order""#, "name", "must not contain U+0000"),
+        (#""name": "\u001b[31mRED""#, "name", "must not contain U+001B"),
+        (#""name": "Report\u202Egnit""#, "name", "U+202E, a format character"),
+        (#""vendor": "Switch\u200Bboard""#, "vendor", "U+200B, a format character"),
+        (#""name": "   ""#, "name", "must not be blank"),
+        (#""name": "" "#, "name", "must not be empty"),
+        (#""version": " 0.1.0 ""#, "version", "starts or ends with white space"),
+        (
+            #""sync": {"timeout_ms": 1.5, "failure_mode": "fail_open"}"#, "sync.timeout_ms",
+            "must be a whole number, got 1.5"
+        ),
+    ])
+    func manifestWordsAreRefusedWhenTheyHideOrSayNothing(override: String, field: String, expected: String) throws {
+        var base: [String: String] = [
+            "name": #""name": "Counter""#, "vendor": #""vendor": "Example Ltd""#, "version": #""version": "0.1.0""#,
+            "sync": #""sync": {"timeout_ms": 50, "failure_mode": "fail_open"}"#,
+        ]
+        base[String(override.dropFirst().prefix { $0 != "\"" })] = override
+        let json = """
+            {"manifest_version": 1, "id": "com.example.counter", \(base["name"]!), \(base["vendor"]!), \(base["version"]!),
+             "abi": {"major": 1, "minor": 0}, "library": {"path": "libx.so"}, "hooks": ["message.submit"], \(base["sync"]!),
+             "fields": [{"id": "usage.status", "category": "usage", "purpose": "Counts outcomes per day"}]}
+            """
+        let error = try #require(throws: ManifestError.self) { try Manifest.parse(Data(json.utf8), file: "x.json") }
+        #expect(
+            error.problems.contains { $0.field == field && $0.message.contains(expected) }, "\(error.problems)")
+    }
+
+    @Test func aPurposeOfSpacesAndMalformedJSONAreNamed() throws {
+        func problems(_ json: String) -> [FieldError] {
+            do {
+                _ = try Manifest.parse(Data(json.utf8), file: "x.json")
+                return []
+            } catch let error as ManifestError {
+                return error.problems
+            } catch {
+                return []
+            }
+        }
+        let spaces = problems(
+            #"""
+            {"manifest_version": 1, "id": "com.example.counter", "name": "Counter", "vendor": "V", "version": "1",
+             "abi": {"major": 1, "minor": 0}, "library": {"path": "libx.so"}, "hooks": ["message.status"],
+             "fields": [{"id": "usage.status", "category": "usage", "purpose": "\u200B\u200B\u200B           "}]}
+            """#)
+        #expect(spaces.map(\.field) == ["fields[0].purpose"], "\(spaces)")
+        let blank = problems(
+            #"""
+            {"manifest_version": 1, "id": "com.example.counter", "name": "Counter", "vendor": "V", "version": "1",
+             "abi": {"major": 1, "minor": 0}, "library": {"path": "libx.so"}, "hooks": ["message.status"],
+             "fields": [{"id": "usage.status", "category": "usage", "purpose": "            "}]}
+            """#)
+        #expect(blank.first?.message.contains("at least 10 characters besides spaces (got 0)") == true, "\(blank)")
+        let twice = problems(#"{"manifest_version": 1, "name": "A", "name": "B"}"#)
+        #expect(twice.first?.field == "name", "\(twice)")
+        #expect(twice.first?.message.contains("more than once") == true, "\(twice)")
+        let long = problems(#"{"manifest_version": 1, "id": "com.example.\#(String(repeating: "a", count: 120))"}"#)
+        #expect(long.contains { $0.field == "id" && $0.message.contains("at most 100 characters") }, "\(long)")
+    }
+
     @Test func theBundledManifestsAreValid() throws {
         let directory = AddonFixture.repoRoot.appendingPathComponent("Manifests")
         let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasPrefix("com.") }

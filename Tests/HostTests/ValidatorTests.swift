@@ -123,6 +123,7 @@ import Testing
         ("BREAK_CODES", "return-codes", "on_event answered 7"),
         ("BREAK_STDOUT", "stdout", "line(s) on stdout"),
         ("BREAK_FORK", "processes", "still running when its runner ended"),
+        ("BREAK_FORK_SETSID", "processes", "still running when its runner ended"),
     ])
     func eachRuleFailsOnTheAddonThatBreaksIt(define: String, rule: String, reason: String) async throws {
         let manifest = try Self.fixture([define], exportOnlyEntry: define != "BREAK_EXPORTS")

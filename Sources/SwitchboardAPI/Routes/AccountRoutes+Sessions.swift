@@ -23,6 +23,7 @@ struct SessionView: Encodable {
 extension AccountRoutes {
     /// `GET /v1/account/sessions`: the account's live sign-in sessions, newest first.
     @Sendable func listSessions(_ request: Request, context: AppContext) async throws -> Response {
+        try request.refuseQueryParameters()
         let sessions = try await accounts.sessions(accountID: try context.accountID())
         let currentID = context.principal?.credential == .session ? context.principal?.keyID : nil
         return try JSONResponse.make(

@@ -224,6 +224,7 @@ struct AccountRoutes {
     }
 
     @Sendable func show(_ request: Request, context: AppContext) async throws -> Response {
+        try request.refuseQueryParameters()
         guard let account = try await accounts.find(id: try context.accountID()) else {
             throw Problem.notFound("account")
         }
@@ -308,6 +309,7 @@ struct AccountRoutes {
     }
 
     @Sendable func listKeys(_ request: Request, context: AppContext) async throws -> Response {
+        try request.refuseQueryParameters()
         let keys = try await accounts.keys(accountID: try context.accountID())
         return try JSONResponse.make(Page(data: keys.map { APIKeyView($0) }, nextCursor: nil))
     }
@@ -341,6 +343,7 @@ struct AccountRoutes {
     }
 
     @Sendable func listNumbers(_ request: Request, context: AppContext) async throws -> Response {
+        try request.refuseQueryParameters()
         let numbers = try await accounts.numbers(accountID: try context.accountID())
         return try JSONResponse.make(
             Page(
@@ -410,6 +413,7 @@ struct AccountRoutes {
     }
 
     @Sendable func listOptOuts(_ request: Request, context: AppContext) async throws -> Response {
+        try request.refuseQueryParameters()
         let optOuts = try await services.messages.optOuts(accountID: try context.accountID())
         return try JSONResponse.make(
             Page(

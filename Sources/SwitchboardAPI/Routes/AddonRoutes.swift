@@ -103,13 +103,15 @@ struct AddonRoutes {
     }
 
     @Sendable func catalog(_ request: Request, context: AppContext) async throws -> Response {
+        try request.refuseQueryParameters()
         let accountID = try context.accountID()
         return try JSONResponse.make(
             Page(data: addons.registry.manifests.map { entry($0, accountID: accountID) }, nextCursor: nil))
     }
 
     @Sendable func catalogEntry(_ request: Request, context: AppContext) async throws -> Response {
-        try JSONResponse.make(entry(try manifest(context), accountID: try context.accountID()))
+        try request.refuseQueryParameters()
+        return try JSONResponse.make(entry(try manifest(context), accountID: try context.accountID()))
     }
 
     /// A consent receipt (after the Kantara Consent Receipt): who consented to what, for whom, when,
@@ -175,6 +177,7 @@ struct AddonRoutes {
     }
 
     @Sendable func consent(_ request: Request, context: AppContext) async throws -> Response {
+        try request.refuseQueryParameters()
         let manifest = try manifest(context)
         let accountID = try context.accountID()
         let history = try await addons.consents.history(accountID: accountID, addonID: manifest.id)

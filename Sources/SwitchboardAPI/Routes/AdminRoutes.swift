@@ -21,7 +21,8 @@ struct AdminRoutes {
     /// `GET /v1/admin/connectors`: each carrier connector's bind state, window use, throughput and
     /// errors (`{"data": [...]}`, empty while the simulator is the carrier).
     @Sendable func connectors(_ request: Request, context: AppContext) async throws -> Response {
-        try JSONResponse.make(Page(data: await services.carrier.status(), nextCursor: nil))
+        try request.refuseQueryParameters()
+        return try JSONResponse.make(Page(data: await services.carrier.status(), nextCursor: nil))
     }
 
     struct AdminAccountView: Encodable {
@@ -47,6 +48,7 @@ struct AdminRoutes {
     }
 
     @Sendable func showAccount(_ request: Request, context: AppContext) async throws -> Response {
+        try request.refuseQueryParameters()
         let id = try context.pathParameter("id")
         guard let account = try await services.accounts.find(id: id) else { throw Problem.noSuchAccount(id) }
         return try JSONResponse.make(
@@ -129,7 +131,8 @@ struct AdminRoutes {
     /// `addon` and `account`), in the Prometheus text format like `/metrics`. Behind the operator
     /// token because account ids are customer data; an erased account's series are gone.
     @Sendable func accountMetrics(_ request: Request, context: AppContext) async throws -> Response {
-        SystemRoutes.prometheusText(services.metrics.renderAccountSeries())
+        try request.refuseQueryParameters()
+        return SystemRoutes.prometheusText(services.metrics.renderAccountSeries())
     }
 
     @Sendable func runRetention(_ request: Request, context: AppContext) async throws -> Response {

@@ -39,6 +39,7 @@ struct AuditRoutes {
     }
 
     @Sendable func addons(_ request: Request, context: AppContext) async throws -> Response {
+        try request.refuseQueryParameters()
         let platform = services.addons
         let counts = try await platform.writer.pool.read { db in
             try [String: Int](
@@ -137,6 +138,7 @@ struct AuditRoutes {
         }
         query.since = parameters.value("since", hint: Timestamp.hint, Timestamp.parseMillis)
         query.until = parameters.value("until", hint: Timestamp.hint, Timestamp.parseMillis)
+        if let problem = query.rangeProblem { parameters.fail(problem.field, problem.message) }
         query.limit = parameters.limit(default: 1000, max: 10_000)
         query.afterSeq = parameters.value("cursor", hint: "must be a next_cursor value from an earlier page") {
             Cursor.sequence($0)

@@ -53,7 +53,8 @@ struct ContactRoutes {
     }
 
     @Sendable func show(_ request: Request, context: AppContext) async throws -> Response {
-        try JSONResponse.make(ContactView(try await existing(context)))
+        try request.refuseQueryParameters()
+        return try JSONResponse.make(ContactView(try await existing(context)))
     }
 
     @Sendable func replace(_ request: Request, context: AppContext) async throws -> Response {

@@ -71,6 +71,7 @@ struct MessageRoutes {
     }
 
     @Sendable func show(_ request: Request, context: AppContext) async throws -> Response {
+        try request.refuseQueryParameters()
         let id = try context.pathParameter("id")
         guard let message = try await services.messages.find(accountID: try context.accountID(), id: id) else {
             throw Problem.notFound("message \(id)")

@@ -25,6 +25,7 @@ struct PrivacyRoutes {
     }
 
     @Sendable func shares(_ request: Request, context: AppContext) async throws -> Response {
+        try request.refuseQueryParameters()
         let accountID = try context.accountID()
         let addons = try await services.addons.writer.pool.read { db in
             try ShareSummary.forAccount(db, accountID: accountID)
@@ -33,6 +34,7 @@ struct PrivacyRoutes {
     }
 
     @Sendable func consentReceipt(_ request: Request, context: AppContext) async throws -> Response {
+        try request.refuseQueryParameters()
         let id = try context.pathParameter("id")
         let accountID = try context.accountID()
         guard let record = try await services.addons.consents.record(id: id), record.accountID == accountID,
@@ -84,11 +86,13 @@ struct PrivacyRoutes {
     /// `GET /v1/account/erasures`: the account's erasure requests (at most 50, newest first), each
     /// with every add-on's answer.
     @Sendable func listErasures(_ request: Request, context: AppContext) async throws -> Response {
+        try request.refuseQueryParameters()
         let statuses = try await services.addons.erasureStatuses(accountID: try context.accountID())
         return try JSONResponse.make(Page(data: statuses.map(ErasureView.init), nextCursor: nil))
     }
 
     @Sendable func erasure(_ request: Request, context: AppContext) async throws -> Response {
+        try request.refuseQueryParameters()
         let id = try context.pathParameter("id")
         guard let status = try await services.addons.erasureStatus(id: id, accountID: try context.accountID()) else {
             throw Problem.notFound("erasure request \(id)")
@@ -97,6 +101,7 @@ struct PrivacyRoutes {
     }
 
     @Sendable func adminErasure(_ request: Request, context: AppContext) async throws -> Response {
+        try request.refuseQueryParameters()
         let id = try context.pathParameter("id")
         guard let status = try await services.addons.erasureStatus(id: id, accountID: nil) else {
             throw Problem.notFound("erasure request \(id)")

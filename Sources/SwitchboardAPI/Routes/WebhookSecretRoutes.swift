@@ -27,6 +27,7 @@ struct WebhookSecretRoutes {
     }
 
     @Sendable func show(_ request: Request, context: AppContext) async throws -> Response {
+        try request.refuseQueryParameters()
         let state = try await found { try await secrets.state(accountID: try context.accountID()) }
         return try JSONResponse.make(StateView(previousSecretExpiresAt: Timestamp.string(state.previousValidUntil)))
     }

@@ -66,6 +66,9 @@ public struct ManifestError: Error, CustomStringConvertible, Sendable {
 
 extension Manifest {
     /// Reverse-DNS: lower-case labels of letters, digits and dashes, at least two of them.
+    /// The longest id a manifest may have, as `switchboard addons new` allows.
+    public static let maxIDLength = 100
+
     public static func isValidID(_ id: String) -> Bool {
         let labels = id.split(separator: ".", omittingEmptySubsequences: false)
         guard labels.count >= 2, let first = labels.first?.first, first.isLetter else { return false }
@@ -90,11 +93,9 @@ extension Manifest {
         do {
             value = try JSONParser.parse([UInt8](data))
         } catch {
-            throw ManifestError(
-                file: file,
-                problems: [
-                    FieldError("file", "is not valid JSON at byte \(error.offset); check quotes, commas and braces")
-                ])
+            // The parser names the fault and, inside a value, its path (a key given twice, a number
+            // that cannot be kept exactly, nesting too deep).
+            throw ManifestError(file: file, problems: [FieldError(error.field ?? "file", error.description)])
         }
         var reader = ConfigReader(value, path: "")
         reader.allow([
@@ -110,13 +111,25 @@ extension Manifest {
             config: [:], file: file)
         for key in ["id", "name", "vendor", "version", "abi", "library", "hooks", "fields"] { _ = reader.required(key) }
         reader.string("id", into: &manifest.id)
-        if !manifest.id.isEmpty, !isValidID(manifest.id) {
+        if manifest.id.count > Self.maxIDLength {
+            reader.record("id", "must be at most \(Self.maxIDLength) characters (got \(manifest.id.count))")
+        } else if !manifest.id.isEmpty, !isValidID(manifest.id) {
             reader.record("id", "must be a reverse-DNS id in lower case, e.g. com.example.reports")
         }
         reader.string("name", into: &manifest.name)
         reader.string("vendor", into: &manifest.vendor)
         reader.string("version", into: &manifest.version)
         reader.string("description", into: &manifest.description)
+        for (key, text, limit) in [
+            ("name", manifest.name, 100), ("vendor", manifest.vendor, 200), ("description", manifest.description, 2000),
+        ] where !text.isEmpty {
+            if let problem = ManifestText.problem(text, maxLength: limit) { reader.record(key, problem) }
+        }
+        if manifest.version.lengthInCodePoints > 64 {
+            reader.record("version", "must be at most 64 characters (got \(manifest.version.lengthInCodePoints))")
+        } else if let problem = ManifestText.edgeProblem(manifest.version) {
+            reader.record("version", problem)
+        }
         reader.object("abi") { abi in
             abi.allow(["major", "minor"])
             var major = 0
@@ -204,8 +217,13 @@ extension Manifest {
                 }
                 if fields.contains(where: { $0.id == field.id }) { sub.record("id", "\(field.id) is requested twice") }
             }
-            if field.purpose.count < 10, sub.value("purpose") != nil {
-                sub.record("purpose", "must tell the customer why the field is needed, in a sentence")
+            if sub.value("purpose") != nil, !field.purpose.isEmpty,
+                let problem = ManifestText.problem(field.purpose, maxLength: 500, minimumVisible: 10)
+            {
+                sub.record(
+                    "purpose",
+                    problem.hasPrefix("must have at least")
+                        ? "must tell the customer why the field is needed, in a sentence: \(problem)" : problem)
             }
             reader.errors.append(contentsOf: sub.errors)
             fields.append(field)

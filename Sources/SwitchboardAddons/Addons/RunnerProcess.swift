@@ -14,6 +14,10 @@ final class RunnerProcess: @unchecked Sendable {
     // @unchecked: pid and fds are written once in `spawn`; `closed` is guarded by `lock`.
     let pid: pid_t
     let socket: Int32
+    /// The mark in the environment of the runner and of everything it starts
+    /// (`SWITCHBOARD_RUNNER=<mark>`): a process the add-on forked that left the runner's process
+    /// group (`setsid`) is still found by it.
+    let mark: String
     private let lock = NSLock()
     private var closed = false
     private let reaped = Atomic(false)
@@ -23,9 +27,10 @@ final class RunnerProcess: @unchecked Sendable {
     /// the runner ended; `reap` kills them. The validator fails an add-on that leaves any.
     var strays: Int { straysKilled.load(ordering: .acquiring) }
 
-    private init(pid: pid_t, socket: Int32) {
+    private init(pid: pid_t, socket: Int32, mark: String) {
         self.pid = pid
         self.socket = socket
+        self.mark = mark
     }
 
     struct SpawnError: Error, CustomStringConvertible {
@@ -92,8 +97,11 @@ final class RunnerProcess: @unchecked Sendable {
             &attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP))
         let words: [String] = [executable] + arguments
         let argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
+        var generator = SystemRandomNumberGenerator()
+        let mark = String(generator.next() as UInt64, radix: 16) + String(generator.next() as UInt64, radix: 16)
         let variables: [String] = [
             "PATH=/usr/bin:/bin", "SWIFT_BACKTRACE=enable=no", "SWITCHBOARD_ADDON_ID=\(addonID)", "LANG=C.UTF-8",
+            "\(markVariable)=\(mark)",
         ]
         let environment: [UnsafeMutablePointer<CChar>?] = variables.map { strdup($0) } + [nil]
         defer {
@@ -111,7 +119,7 @@ final class RunnerProcess: @unchecked Sendable {
             if onStdout != nil { close(stdout[0]) }
             throw SpawnError(description: "cannot start \(executable): \(String(cString: strerror(result)))")
         }
-        let process = RunnerProcess(pid: pid, socket: pair[0])
+        let process = RunnerProcess(pid: pid, socket: pair[0], mark: mark)
         forwardOutput(fd: output[0], addonID: addonID, logger: logger)
         if let onStdout { forwardLines(fd: stdout[0], to: onStdout) }
         return process
@@ -187,18 +195,43 @@ final class RunnerProcess: @unchecked Sendable {
         if !closed { _ = Glibc.shutdown(socket, Int32(SHUT_WR)) }
     }
 
+    /// The environment variable that marks a runner and what it starts.
+    static let markVariable = "SWITCHBOARD_RUNNER"
+
     /// The processes of process group `group` (from `/proc/PID/stat`: the group is its fifth field,
-    /// the second after the command name's closing parenthesis).
-    static func members(ofGroup group: pid_t) -> [pid_t] {
+    /// the second after the command name's closing parenthesis), and, with `mark`, every process
+    /// whose environment carries `SWITCHBOARD_RUNNER=<mark>` (from `/proc/PID/environ`, readable for
+    /// this user's processes): one that called `setsid` left the group but kept the environment it
+    /// was started with. A process that replaced its environment on exec and left the group is not
+    /// found; a container or a systemd unit (`KillMode=control-group`) bounds those.
+    static func members(ofGroup group: pid_t, mark: String? = nil) -> [pid_t] {
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
+        let needle = mark.map { Array("\(markVariable)=\($0)".utf8) + [0] }
+        let me = getpid()
         return entries.compactMap { entry in
-            guard let pid = pid_t(entry), pid != group,
+            guard let pid = pid_t(entry), pid != group, pid != me,
                 let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
                 let close = stat.lastIndex(of: ")")
             else { return nil }
             let fields = stat[stat.index(after: close)...].split(separator: " ")
-            return fields.count > 2 && pid_t(fields[2]) == group ? pid : nil
+            if fields.count > 2 && pid_t(fields[2]) == group { return pid }
+            guard let needle, let environment = FileManager.default.contents(atPath: "/proc/\(entry)/environ")
+            else { return nil }
+            return Self.contains(Array(environment), needle) ? pid : nil
         }
+    }
+
+    /// Whether `environment` (NUL-separated `NAME=value` entries) holds `entry` (with its NUL) as a
+    /// whole entry.
+    private static func contains(_ environment: [UInt8], _ entry: [UInt8]) -> Bool {
+        guard environment.count >= entry.count else { return false }
+        var start = 0
+        while start + entry.count <= environment.count {
+            if environment[start..<(start + entry.count)].elementsEqual(entry) { return true }
+            guard let end = environment[start...].firstIndex(of: 0) else { return false }
+            start = end + 1
+        }
+        return false
     }
 
     /// Reaps the process and says how it ended; kills what it left running in its process group.
@@ -206,11 +239,15 @@ final class RunnerProcess: @unchecked Sendable {
         var status: Int32 = 0
         var result: pid_t
         repeat { result = waitpid(pid, &status, 0) } while result < 0 && errno == EINTR
-        let group = Self.members(ofGroup: pid)
-        if !group.isEmpty {
-            for member in group { _ = Glibc.kill(member, SIGKILL) }
-            straysKilled.store(group.count, ordering: .releasing)
+        // Rounds, because a stray may fork again between the scan and the kill.
+        var killed = Set<pid_t>()
+        for _ in 0..<5 {
+            let strays = Self.members(ofGroup: pid, mark: mark).filter { !killed.contains($0) }
+            if strays.isEmpty { break }
+            for stray in strays { _ = Glibc.kill(stray, SIGKILL) }
+            killed.formUnion(strays)
         }
+        if !killed.isEmpty { straysKilled.store(killed.count, ordering: .releasing) }
         reaped.store(true, ordering: .releasing)
         lock.lock()
         if !closed {

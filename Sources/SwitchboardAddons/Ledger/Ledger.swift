@@ -176,6 +176,17 @@ public enum Ledger {
         public var limit = 1000
 
         public init() {}
+
+        /// Why `since` and `until` select nothing, naming `until`; nil when they may select rows. A
+        /// range that ends before it starts is a mistake, and an empty answer would read as "no
+        /// add-on received anything then".
+        public var rangeProblem: FieldError? {
+            guard let since, let until, until <= since else { return nil }
+            return FieldError(
+                "until",
+                "must be later than since (since is \(Timestamp.string(since) ?? "\(since)"), until \(Timestamp.string(until) ?? "\(until)")); swap them if they are the wrong way round"
+            )
+        }
     }
 
     public static func query(_ db: Database, _ query: Query) throws -> [LedgerEntry] {

@@ -25,12 +25,20 @@ package struct ConfigReader {
         }
     }
 
+    /// A non-empty string, within the text rule (`TextRule`: no control character but tab and line
+    /// breaks).
     package mutating func string(_ key: String, into target: inout String) {
         guard let value = object[key] else { return }
-        if case .string(let text) = value, !text.isEmpty {
-            target = text
+        guard case .string(let text) = value else {
+            errors.append(FieldError(name(key), "must be a string, not \(value.typeName)"))
+            return
+        }
+        if text.isEmpty {
+            errors.append(FieldError(name(key), "must not be empty"))
+        } else if let problem = TextRule.problem(text) {
+            errors.append(FieldError(name(key), problem))
         } else {
-            errors.append(FieldError(name(key), "must be a non-empty string, not \(value.typeName)"))
+            target = text
         }
     }
 
@@ -38,15 +46,30 @@ package struct ConfigReader {
         guard let value = object[key] else { return }
         switch value {
         case .null: target = nil
-        case .string(let text): target = text
+        case .string(let text):
+            if let problem = TextRule.problem(text) {
+                errors.append(FieldError(name(key), problem))
+            } else {
+                target = text
+            }
         default: errors.append(FieldError(name(key), "must be a string or null, not \(value.typeName)"))
         }
     }
 
+    /// A number as a person wrote it: `0.5`, `3`.
+    static func written(_ number: Double) -> String {
+        if number.rounded() == number, let whole = Int(exactly: number) { return String(whole) }
+        return "\(number)"
+    }
+
     package mutating func int(_ key: String, in range: ClosedRange<Int>, into target: inout Int, hint: String? = nil) {
         guard let value = object[key] else { return }
-        guard case .number(let number) = value, number.rounded() == number, let whole = Int(exactly: number) else {
+        guard case .number(let number) = value else {
             errors.append(FieldError(name(key), "must be a whole number, not \(value.typeName)"))
+            return
+        }
+        guard number.rounded() == number, let whole = Int(exactly: number) else {
+            errors.append(FieldError(name(key), "must be a whole number, got \(Self.written(number))"))
             return
         }
         guard range.contains(whole) else {
@@ -62,7 +85,12 @@ package struct ConfigReader {
     package mutating func double(_ key: String, in range: ClosedRange<Double>, into target: inout Double) {
         guard let value = object[key] else { return }
         guard case .number(let number) = value, range.contains(number) else {
-            errors.append(FieldError(name(key), "must be a number between \(range.lowerBound) and \(range.upperBound)"))
+            let got = if case .number(let number) = value { Self.written(number) } else { value.typeName }
+            errors.append(
+                FieldError(
+                    name(key),
+                    "must be a number between \(Self.written(range.lowerBound)) and \(Self.written(range.upperBound)), got \(got)"
+                ))
             return
         }
         target = number
