@@ -54,6 +54,8 @@ public final class SMPPServer: Service, Sendable {
     private let boundTLSPort = Mutex<Int?>(nil)
     /// Connections open now, and how many may be (`limitConnections(to:)`).
     private let openConnections = Atomic<Int>(0)
+    /// One refusal line per 10 s: a peer opening connections in a loop must not fill the log.
+    private let refusalLog = LogThrottle()
     private let connectionLimit: Atomic<Int>
 
     /// Without a configured `max_connections` or a budget from the daemon.
@@ -177,9 +179,15 @@ public final class SMPPServer: Service, Sendable {
         guard open <= maxConnections else {
             metrics?.serverConnections(openConnections.wrappingSubtract(1, ordering: .relaxed).newValue)
             metrics?.serverConnectionRefused()
-            logger.warning(
-                "SMPP connection refused: the server holds as many as it allows",
-                metadata: ["limit": "\(maxConnections)", "remote": "\(channel.remoteAddress?.ipAddress ?? "unknown")"])
+            // At most one line per 10 s, with the count held back (every refusal is on /metrics).
+            if let held = refusalLog.admit() {
+                logger.warning(
+                    "SMPP connection refused: the server holds as many as it allows",
+                    metadata: [
+                        "limit": "\(maxConnections)", "remote": "\(channel.remoteAddress?.ipAddress ?? "unknown")",
+                        "refused_since_last_line": "\(held)",
+                    ])
+            }
             throw SMPPServerError(description: "connection limit reached")
         }
         metrics?.serverConnections(open)

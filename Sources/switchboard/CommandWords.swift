@@ -1,4 +1,5 @@
 import ArgumentParser
+import SwitchboardCore
 
 /// Names a mistyped command before the arguments are parsed. `serve` is the default command and
 /// takes no positional argument, so without this `switchboard acounts list` is read as `serve`
@@ -54,18 +55,6 @@ enum CommandWords {
         }
     }
 
-    /// The Levenshtein distance between two words: edits (insert, delete, replace) from one to the other.
-    static func distance(_ a: String, _ b: String) -> Int {
-        let a = Array(a)
-        let b = Array(b)
-        var previous = Array(0...b.count)
-        for (i, x) in a.enumerated() {
-            var current = [i + 1]
-            for (j, y) in b.enumerated() {
-                current.append(min(previous[j + 1] + 1, current[j] + 1, previous[j] + (x == y ? 0 : 1)))
-            }
-            previous = current
-        }
-        return previous[b.count]
-    }
+    /// The Levenshtein distance between two words (`EditDistance`).
+    static func distance(_ a: String, _ b: String) -> Int { EditDistance.between(a, b) }
 }

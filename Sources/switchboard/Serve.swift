@@ -67,6 +67,11 @@ struct Serve: AsyncParsableCommand {
         do {
             try await run(
                 daemon, configuration: configuration, addressFile: addressFile, recorded: recorded, logger: logger)
+        } catch let error as SocketAddressError.UnknownHost {
+            // The listening address's name did not resolve: say which setting holds it.
+            throw ValidationError(
+                "cannot listen on host \"\(error.host)\": \(error.errorDescription); set host (in the config file, SWITCHBOARD_HOST or --host) to an address of this machine such as 127.0.0.1, 0.0.0.0 or ::, or a name that resolves to one"
+            )
         } catch let error as IOError where error.errnoCode == EADDRINUSE {
             // The SMPP listeners name themselves (SMPPServer.ListenFailure); this is the HTTP one.
             throw ValidationError(

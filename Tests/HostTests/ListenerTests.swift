@@ -121,4 +121,31 @@ import Testing
             twice.errorOutput().contains("smpp_server.tls.port: is 2775, smpp_server.port too"),
             "\(twice.errorOutput())")
     }
+
+    /// A host that does not resolve, a variable one letter from a setting's, a value out of range
+    /// and an empty list entry are each named with the setting and the fix (exit 64).
+    @Test func badSettingsFromTheEnvironmentOrAnUnknownHostAreNamed() async throws {
+        let data = try directory()
+        defer { try? FileManager.default.removeItem(at: data) }
+        let cases: [([String], [String: String], String)] = [
+            (
+                ["--config", try config(#"{"host": "localhostx.invalid"}"#, in: data).path], [:],
+                "cannot listen on host \"localhostx.invalid\""
+            ),
+            ([], ["SWITCHBOARD_PROT": "19561"], "SWITCHBOARD_PROT: is not a setting; did you mean SWITCHBOARD_PORT?"),
+            ([], ["SWITCHBOARD_PORT": "99999"], "SWITCHBOARD_PORT: must be between 0 and 65535, got 99999"),
+            ([], ["SWITCHBOARD_RETENTION_DAYS": "0"], "SWITCHBOARD_RETENTION_DAYS: must be between 1 and 365, got 0"),
+            (
+                [], ["SWITCHBOARD_CALLBACK_ALLOW_TARGETS": ",,"],
+                "SWITCHBOARD_CALLBACK_ALLOW_TARGETS: has an empty entry"
+            ),
+        ]
+        for (arguments, environment, expected) in cases {
+            let process = try DaemonProcess(
+                arguments: ["serve", "--port", "0", "--data-dir", data.path] + arguments, port: 0,
+                environment: environment)
+            #expect(try await process.waitForExit() == 64, "\(expected)")
+            #expect(process.errorOutput().contains(expected), "\(process.errorOutput())")
+        }
+    }
 }

@@ -424,6 +424,28 @@ import Testing
         #expect(long.contains { $0.field == "id" && $0.message.contains("at most 100 characters") }, "\(long)")
     }
 
+    /// A short id two add-ons share names neither (a partner's `com.example.reporting` beside the
+    /// bundled `com.switchboard.reporting`): each is named by its full id.
+    @Test func aShortIdTwoAddonsShareNamesNeither() throws {
+        func manifest(_ id: String) throws -> Manifest {
+            try Manifest.parse(
+                Data(
+                    #"""
+                    {"manifest_version": 1, "id": "\#(id)", "name": "Delivery Reports", "vendor": "V", "version": "1",
+                     "abi": {"major": 1, "minor": 0}, "library": {"path": "libx.so"}, "hooks": ["message.status"],
+                     "fields": [{"id": "usage.status", "category": "usage", "purpose": "Counts outcomes per day"}]}
+                    """#.utf8), file: "\(id).json")
+        }
+        let manifests = try ["com.switchboard.reporting", "com.example.reporting", "com.example.counter"].map(manifest)
+        #expect(Manifest.named("reporting", in: manifests) == nil)
+        #expect(Manifest.named("com.example.reporting", in: manifests)?.id == "com.example.reporting")
+        #expect(Manifest.named("counter", in: manifests)?.id == "com.example.counter")
+        #expect(
+            manifests.map { $0.handle(among: manifests) } == [
+                "com.switchboard.reporting", "com.example.reporting", "counter",
+            ])
+    }
+
     @Test func theBundledManifestsAreValid() throws {
         let directory = AddonFixture.repoRoot.appendingPathComponent("Manifests")
         let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasPrefix("com.") }

@@ -203,7 +203,7 @@ struct ConsoleAddonPages {
             var row = addon
             let id = addon["addon_id"] as? String ?? ""
             row["name"] = services.addons.registry.manifest(id)?.name ?? id
-            row["shortId"] = services.addons.registry.manifest(id)?.shortID ?? id
+            row["shortId"] = services.addons.registry.manifest(id).map(services.addons.registry.handle) ?? id
             row["fieldList"] = (addon["fields"] as? [String: Int] ?? [:]).sorted { $0.key < $1.key }
                 .map { "\($0.key) × \($0.value)" }.joined(separator: ", ")
             return row

@@ -77,7 +77,8 @@ struct AddonRoutes {
         let terms = grant.flatMap { ConsentTerms.inForce($0, manifest: manifest) }
         let changes = terms.map { TermsChange.between($0, and: manifest) } ?? []
         return CatalogEntry(
-            id: manifest.id, shortId: manifest.shortID, name: manifest.name, vendor: manifest.vendor,
+            id: manifest.id, shortId: addons.registry.handle(of: manifest), name: manifest.name,
+            vendor: manifest.vendor,
             version: manifest.version,
             description: manifest.description, hooks: manifest.hooks.map(\.rawValue),
             fields: manifest.fields.map { field in

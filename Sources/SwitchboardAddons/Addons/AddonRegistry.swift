@@ -69,10 +69,13 @@ public final class AddonRegistry: Sendable {
     /// The manifests found at start that could not be loaded, and why.
     public var problems: [AddonLoadError] { current.withLock { $0.problems } }
 
-    public func manifest(_ idOrShortID: String) -> Manifest? {
-        let manifests = self.manifests
-        return manifests.first { $0.id == idOrShortID } ?? manifests.first { $0.shortID == idOrShortID }
-    }
+    /// The manifest `idOrShortID` names: by id, or by a short id that one add-on alone has
+    /// (`Manifest.named`).
+    public func manifest(_ idOrShortID: String) -> Manifest? { Manifest.named(idOrShortID, in: manifests) }
+
+    /// How URLs and answers name `manifest`: its short id, or its full id when another add-on has
+    /// the same short id.
+    public func handle(of manifest: Manifest) -> String { manifest.handle(among: manifests) }
 
     func loaded(_ id: String) -> LoadedAddon? { current.withLock { $0.byID[id] } }
 

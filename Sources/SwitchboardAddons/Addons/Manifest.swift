@@ -49,6 +49,21 @@ public struct Manifest: Sendable, Equatable {
     /// The last component of an add-on id; also for ids only the ledger still knows.
     public static func shortID(of id: String) -> String { String(id.split(separator: ".").last ?? Substring(id)) }
 
+    /// The manifest of `manifests` that `given` names: the one with that id, or the only one with
+    /// that short id. A short id two add-ons share names neither: `reporting` must not resolve to
+    /// whichever was found first when a partner's `com.example.reporting` sits beside the bundled
+    /// one, or a customer could consent to the wrong vendor.
+    public static func named(_ given: String, in manifests: [Manifest]) -> Manifest? {
+        if let exact = manifests.first(where: { $0.id == given }) { return exact }
+        let matches = manifests.filter { $0.shortID == given }
+        return matches.count == 1 ? matches[0] : nil
+    }
+
+    /// The short id when no other of `manifests` has it, else the full id.
+    public func handle(among manifests: [Manifest]) -> String {
+        manifests.contains { $0.id != id && $0.shortID == shortID } ? id : shortID
+    }
+
     public var requiredFields: [String] { fields.filter(\.required).map(\.id) }
 
     public func field(_ id: String) -> Field? { fields.first { $0.id == id } }

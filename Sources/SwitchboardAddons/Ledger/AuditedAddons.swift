@@ -38,10 +38,7 @@ package enum AuditedAddons {
     /// has rows for, or the short id (last label) of exactly one of those (`db` nil: no ledger
     /// yet). Nil when neither knows it, or when a short id fits two add-ons only the ledger knows.
     package static func id(_ given: String, manifests: [Manifest], _ db: Database?) throws -> String? {
-        if let manifest = manifests.first(where: { $0.id == given }) ?? manifests.first(where: { $0.shortID == given })
-        {
-            return manifest.id
-        }
+        if let manifest = Manifest.named(given, in: manifests) { return manifest.id }
         guard let db else { return nil }
         if let recorded = try String.fetchOne(
             db, sql: "SELECT addon_id FROM ledger WHERE addon_id = ? LIMIT 1", arguments: [given])

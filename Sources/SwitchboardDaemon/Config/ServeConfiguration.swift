@@ -222,22 +222,52 @@ extension ServeConfiguration {
         }
     }
 
-    /// Applies `SWITCHBOARD_*` variables; they win over the file.
+    /// The variables `serve` reads (`applyEnvironment`).
+    static let settingVariables = [
+        "SWITCHBOARD_HOST", "SWITCHBOARD_PORT", "SWITCHBOARD_DATA_DIR", "SWITCHBOARD_RETENTION_DAYS",
+        "SWITCHBOARD_MAX_BODY_BYTES", "SWITCHBOARD_DURABILITY", "SWITCHBOARD_OPERATOR_TOKEN",
+        "SWITCHBOARD_CALLBACK_ALLOW_TARGETS", "SWITCHBOARD_TRUSTED_PROXIES",
+    ]
+
+    /// Variables of the same prefix that other parts read (the CLI, add-on runners, the test and
+    /// bench scripts): known, so never taken for a mistyped setting.
+    static let otherVariables: Set<String> = [
+        "SWITCHBOARD_URL", "SWITCHBOARD_PASSWORD", "SWITCHBOARD_ADDON_ID", "SWITCHBOARD_RUNNER",
+        "SWITCHBOARD_TEST_LOGS", "SWITCHBOARD_SCREENSHOTS", "SWITCHBOARD_BINARY", "SWITCHBOARD_BENCH_LOCKED",
+        "SWITCHBOARD_ADDON_H",
+    ]
+
+    /// Applies `SWITCHBOARD_*` variables; they win over the file. A variable one or two letters from
+    /// a setting's (`SWITCHBOARD_PROT`) is refused with the one meant: ignored, it would leave the
+    /// setting at its default without a word.
     public mutating func applyEnvironment(_ environment: [String: String]) throws {
         var problems: [FieldError] = []
-        func int(_ name: String, _ target: inout Int) {
+        func int(_ name: String, _ target: inout Int, in range: ClosedRange<Int>) {
             guard let text = environment[name] else { return }
-            if let value = Int(text) {
-                target = value
-            } else {
+            guard let value = Int(text) else {
                 problems.append(FieldError(name, "must be a whole number, got \"\(text)\""))
+                return
+            }
+            guard range.contains(value) else {
+                problems.append(
+                    FieldError(name, "must be between \(range.lowerBound) and \(range.upperBound), got \(value)"))
+                return
+            }
+            target = value
+        }
+        for name in environment.keys.sorted()
+        where name.hasPrefix("SWITCHBOARD_") && !Self.settingVariables.contains(name)
+            && !Self.otherVariables.contains(name)
+        {
+            if let meant = Self.settingVariables.first(where: { EditDistance.between(name, $0) <= 2 }) {
+                problems.append(FieldError(name, "is not a setting; did you mean \(meant)?"))
             }
         }
         if let host = environment["SWITCHBOARD_HOST"] { self.host = host }
-        int("SWITCHBOARD_PORT", &port)
+        int("SWITCHBOARD_PORT", &port, in: 0...65535)
         if let dir = environment["SWITCHBOARD_DATA_DIR"] { dataDir = dir }
-        int("SWITCHBOARD_RETENTION_DAYS", &retentionDays)
-        int("SWITCHBOARD_MAX_BODY_BYTES", &maxBodyBytes)
+        int("SWITCHBOARD_RETENTION_DAYS", &retentionDays, in: 1...365)
+        int("SWITCHBOARD_MAX_BODY_BYTES", &maxBodyBytes, in: 1024...(16 << 20))
         if let text = environment["SWITCHBOARD_DURABILITY"] {
             if let value = Durability(rawValue: text) {
                 durability = value
@@ -248,8 +278,16 @@ extension ServeConfiguration {
         if let token = environment["SWITCHBOARD_OPERATOR_TOKEN"], !token.isEmpty { operatorToken = token }
         problems += applyAuthenticationEnvironment(environment)
         if let targets = environment["SWITCHBOARD_CALLBACK_ALLOW_TARGETS"] {
-            callbacks.allowTargets = targets.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-                .filter { !$0.isEmpty }
+            let entries = targets.split(separator: ",", omittingEmptySubsequences: false)
+                .map { $0.trimmingCharacters(in: .whitespaces) }
+            if entries.contains(where: \.isEmpty), !targets.trimmingCharacters(in: .whitespaces).isEmpty {
+                problems.append(
+                    FieldError(
+                        "SWITCHBOARD_CALLBACK_ALLOW_TARGETS",
+                        "has an empty entry in \"\(targets)\"; separate targets with single commas, e.g. 10.0.0.0/8,hooks.internal"
+                    ))
+            }
+            callbacks.allowTargets = entries.filter { !$0.isEmpty }
             problems += CallbackTargetPolicy.problems(
                 inAllowTargets: callbacks.allowTargets, field: "SWITCHBOARD_CALLBACK_ALLOW_TARGETS")
         }
@@ -260,11 +298,15 @@ extension ServeConfiguration {
     /// Checks limits that flags and variables can also break.
     public func validate(source: String) throws {
         var problems: [FieldError] = []
-        if !(0...65535).contains(port) { problems.append(FieldError("port", "must be between 0 and 65535")) }
+        if !(0...65535).contains(port) {
+            problems.append(FieldError("port", "must be between 0 and 65535, got \(port)"))
+        }
         if !(1...365).contains(retentionDays) {
             problems.append(
                 FieldError(
-                    "retention_days", "must be between 1 and 365 (the privacy policy keeps activity at most one year)"))
+                    "retention_days",
+                    "must be between 1 and 365, got \(retentionDays) (the privacy policy keeps activity at most one year)"
+                ))
         }
         // One port, two listeners: the second bind fails after the first started.
         var taken: [Int: String] = port > 0 ? [port: "port"] : [:]
