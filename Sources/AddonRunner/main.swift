@@ -52,7 +52,18 @@ func hookNames(_ arguments: [String]) -> [String]? {
     return arguments[index + 1].split(separator: ",").map(String.init)
 }
 
+/// In every process the add-on forks, the protocol socket is closed at once (a `fork` handler,
+/// POSIX `pthread_atfork`). A child holding it kept the daemon's end open after this runner died:
+/// the daemon saw no end of the socket, took the dead runner for a hung one, and found and killed
+/// none of the children.
+func closeChannelInForkedChildren() {
+    pthread_atfork(nil, nil) { _ = close(channel) }
+    // And in whatever such a child executes.
+    _ = fcntl(channel, F_SETFD, FD_CLOEXEC)
+}
+
 applyLimits(CommandLine.arguments)
+closeChannelInForkedChildren()
 signal(SIGPIPE, SIG_IGN)
 var runner = Runner(
     channel: channel, spinMicroseconds: spinMicroseconds(CommandLine.arguments),

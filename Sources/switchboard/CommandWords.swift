@@ -31,6 +31,19 @@ enum CommandWords {
         return nil
     }
 
+    /// An option given more than once (`--addon reporting --addon monitoring`), named; nil when
+    /// none is. ArgumentParser keeps the last, so a mistyped first value went unseen and an audit
+    /// answered for the other; no option of these commands takes several values.
+    static func repeatedOption(_ arguments: [String]) -> String? {
+        var seen: [String: Int] = [:]
+        for word in arguments.prefix(while: { $0 != "--" }) where word.hasPrefix("--") && word.count > 2 {
+            let name = String(word.prefix { $0 != "=" })
+            seen[name, default: 0] += 1
+        }
+        guard let (name, count) = seen.filter({ $0.value > 1 }).min(by: { $0.key < $1.key }) else { return nil }
+        return "\(name) is given \(count) times; give it once"
+    }
+
     /// What a command type says of its place in the tree, read once through a generic function
     /// (the compiler crashed reading it through the existential metatype in a loop).
     struct Node {

@@ -9,11 +9,11 @@ struct Switchboard: AsyncParsableCommand {
         subcommands: [Serve.self, Accounts.self, Addons.self, Audit.self, Connectors.self],
         defaultSubcommand: Serve.self)
 
-    /// ArgumentParser's `main`, with a mistyped command named before parsing (exit 64, a usage
-    /// error).
+    /// ArgumentParser's `main`, with a mistyped command or an option given twice named before
+    /// parsing (exit 64, a usage error).
     static func main() async {
         let arguments = Array(CommandLine.arguments.dropFirst())
-        if let problem = CommandWords.problem(arguments, root: Self.self) {
+        if let problem = CommandWords.problem(arguments, root: Self.self) ?? CommandWords.repeatedOption(arguments) {
             FileHandle.standardError.write(Data("Error: \(problem)\n".utf8))
             Self.exit(withError: ExitCode(64))
         }

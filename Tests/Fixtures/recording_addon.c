@@ -12,6 +12,8 @@
  * holding an event already read); removing the file makes the add-on behave again. "slowonce" makes only the
  * next call slow: it removes the file, sleeps one second, then behaves. With WITH_END_BATCH it sets
  * end_batch (ABI 1.1), which logs "batch|-|-|-" and answers SB_RETRY while "refuse_batch" exists.
+ * With CREATE_HANGS its create never returns; with FORK_IN_CREATE it forks a process that calls
+ * setsid and sleeps for ever.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,7 +40,17 @@ typedef struct recorder {
 } recorder;
 
 static void *create(const sb_host *host) {
-    recorder *self = calloc(1, sizeof(recorder));
+    recorder *self;
+#ifdef CREATE_HANGS
+    for (;;) sleep(1); /* an add-on whose create never returns */
+#endif
+#ifdef FORK_IN_CREATE
+    if (fork() == 0) { /* a helper that leaves the process group and lives on */
+        setsid();
+        for (;;) sleep(1);
+    }
+#endif
+    self = calloc(1, sizeof(recorder));
     if (self == NULL) return NULL;
     self->host = host;
     snprintf(self->log_path, sizeof self->log_path, "%s/events.log", host->state_dir(host));

@@ -33,6 +33,10 @@ import Testing
             let inbound = try await client.get("/v1/messages?direction=inbound")
             #expect(inbound.data.count == 2)
             #expect(inbound.data.allSatisfy { $0["status"] as? String == "received" })
+            // A range that ends before it starts is named, not answered with an empty page.
+            let reversed = try await client.get(
+                "/v1/messages?since=2026-12-04T00:00:00Z&until=2026-12-01T00:00:00Z")
+            #expect(reversed.status == 422 && reversed.errorFields == ["until"], "\(reversed.text)")
         }
     }
 

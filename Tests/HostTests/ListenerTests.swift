@@ -139,6 +139,15 @@ import Testing
                 [], ["SWITCHBOARD_CALLBACK_ALLOW_TARGETS": ",,"],
                 "SWITCHBOARD_CALLBACK_ALLOW_TARGETS: has an empty entry"
             ),
+            (
+                [], ["SWITCHBOARD_TRUSTED_PROXIES": "1.2.3.4,,5.6.7.8"],
+                "SWITCHBOARD_TRUSTED_PROXIES: has an empty entry"
+            ),
+            ([], ["SWITCHBOARD_port": "19561"], "SWITCHBOARD_port: is not a setting; did you mean SWITCHBOARD_PORT?"),
+            (
+                [], ["SWITCHBOARD_TRUSTED_PROXY": "1.2.3.4"],
+                "SWITCHBOARD_TRUSTED_PROXY: is not a setting; did you mean SWITCHBOARD_TRUSTED_PROXIES?"
+            ),
         ]
         for (arguments, environment, expected) in cases {
             let process = try DaemonProcess(

@@ -144,6 +144,7 @@ import Testing
                 "--until must be later than since"
             ),
             (["--limit", "0"], "--limit must be at least 1"),
+            (["--addon", "reporting", "--addon", "monitoring"], "--addon is given 2 times; give it once"),
         ] {
             let refused = try DaemonProcess(
                 arguments: ["audit", "query", "--data-dir", directory.path] + arguments, port: 0)

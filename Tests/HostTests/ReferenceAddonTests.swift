@@ -366,11 +366,17 @@ import Testing
     @Test(arguments: [
         (#""name": "Rec\u0000order""#, "name", "must not contain U+0000"),
         (#""name": "\u001b[31mRED""#, "name", "must not contain U+001B"),
-        (#""name": "Report\u202Egnit""#, "name", "U+202E, a format character"),
-        (#""vendor": "Switch\u200Bboard""#, "vendor", "U+200B, a format character"),
+        (#""name": "Report\u202Egnit""#, "name", "U+202E, a character that is invisible"),
+        (#""vendor": "Switch\u200Bboard""#, "vendor", "U+200B, a character that is invisible"),
         (#""name": "   ""#, "name", "must not be blank"),
         (#""name": "" "#, "name", "must not be empty"),
         (#""version": " 0.1.0 ""#, "version", "starts or ends with white space"),
+        (#""version": "1.0.0\u202E""#, "version", "U+202E, a character that is invisible"),
+        (#""name": "Report\u200Fing""#, "name", "U+200F, a character that is invisible"),
+        (#""name": "Report\u00ADing""#, "name", "U+00AD, a character that is invisible"),
+        (#""name": "Re\u0085port""#, "name", "U+0085, a character that is invisible"),
+        (#""vendor": "Acme\uDB40\uDC41""#, "vendor", "U+E0041, a character that is invisible"),
+        (#""name": "\u2800\u2800""#, "name", "must not be blank"),
         (
             #""sync": {"timeout_ms": 1.5, "failure_mode": "fail_open"}"#, "sync.timeout_ms",
             "must be a whole number, got 1.5"

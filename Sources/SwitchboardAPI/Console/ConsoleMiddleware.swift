@@ -25,7 +25,12 @@ struct ConsoleSessionMiddleware: RouterMiddleware {
             role != .operator || (operatorTokenHash != nil && session.deviceHash == operatorTokenHash)
         else {
             var response = ConsoleRenderer.redirect(signIn)
-            if cookies.session(in: request, role: role) != nil { cookies.clearSession(role: role, on: &response) }
+            // A stale cookie is dropped on a page load. Not on a form: a second click on "Verify"
+            // carries the token the first click's answer just replaced, and clearing the cookie
+            // then would sign the person out of the session the first click opened.
+            if request.method != .post, cookies.session(in: request, role: role) != nil {
+                cookies.clearSession(role: role, on: &response)
+            }
             return response
         }
         guard stages.contains(session.stage) else {

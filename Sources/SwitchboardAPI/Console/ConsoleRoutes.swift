@@ -74,15 +74,21 @@ struct ConsoleRoutes: Sendable {
     /// `allowingBadText` (the handler then calls ``ConsoleForm/requireCleanText()`` itself, to
     /// show a refusal beside what was typed).
     /// A form is acted on once: sent again (a double click, the back button) it is refused
-    /// `409 Form already sent` (``ConsoleSubmissions``), unless its first sending failed.
-    func form(_ request: Request, _ context: AppContext, allowingBadText: Bool = false) async throws -> ConsoleForm {
+    /// `409 Form already sent` (``ConsoleSubmissions``), unless its first sending failed. `once`
+    /// false: an action that may be repeated without harm and must work from any page, however old
+    /// (signing out).
+    func form(
+        _ request: Request, _ context: AppContext, allowingBadText: Bool = false, once: Bool = true
+    ) async throws -> ConsoleForm {
         let form = try await ConsoleForm.read(request, limit: services.settings.body)
         let formID = try form.requireToken(context.console?.csrfToken ?? "")
         try form.requireSingleValues()
         if !allowingBadText { try form.requireCleanText() }
-        if let formID {
-            guard console.submissions.begin(formID) else { throw Self.alreadySent }
-            context.notes.formID = formID
+        if once, let formID, let session = context.console {
+            // Per session: another session's use of an id never spends this one's form.
+            let key = session.id + ":" + formID
+            guard console.submissions.begin(key) else { throw Self.alreadySent }
+            context.notes.formID = key
         }
         return form
     }

@@ -363,7 +363,7 @@ struct ConsoleSignIn {
 
     @Sendable func signOut(_ request: Request, context: AppContext) async throws -> Response {
         let session = context.console!
-        _ = try await routes.form(request, context)
+        _ = try await routes.form(request, context, once: false)
         try await console.sessions.end(sessionID: session.id)
         var response = ConsoleRenderer.redirect(
             session.role == .operator ? "/console/admin/sign-in" : "/console/sign-in")
@@ -374,7 +374,7 @@ struct ConsoleSignIn {
     /// Ends every console and API sign-in session of the account, this one included.
     @Sendable func signOutEverywhere(_ request: Request, context: AppContext) async throws -> Response {
         let session = context.console!
-        _ = try await routes.form(request, context)
+        _ = try await routes.form(request, context, once: false)
         try await console.sessions.endAll(accountID: session.accountID!)
         try await services.accounts.endAllSessions(accountID: session.accountID!)
         var response = ConsoleRenderer.redirect("/console/sign-in")

@@ -95,6 +95,13 @@ struct MessageRoutes {
         filter.from = parameters.value("from", hint: "must be a number or sender id") { $0.isEmpty ? nil : $0 }
         filter.since = parameters.value("since", hint: Timestamp.hint, Timestamp.parse)
         filter.until = parameters.value("until", hint: Timestamp.hint, Timestamp.parse)
+        if let since = filter.since, let until = filter.until, until <= since {
+            // An empty page would read as "no messages then".
+            parameters.fail(
+                "until",
+                "must be later than since (since is \(Timestamp.string(since)), until \(Timestamp.string(until))); swap them if they are the wrong way round"
+            )
+        }
         filter.beforeSeq = parameters.value("cursor", hint: "must be a next_cursor value from an earlier page") {
             Cursor.sequence($0)
         }

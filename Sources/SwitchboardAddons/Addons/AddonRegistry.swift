@@ -125,10 +125,13 @@ public final class AddonRegistry: Sendable {
         self.clock = clock
         self.onEmit = onEmit
         var loaded = Current()
-        var problems: [AddonLoadError] = []
+        var problems: [(order: Int, problem: AddonLoadError)] = []
         var sources: [(directory: String, bundled: Bool)] = []
         if let bundled = settings.bundledDirectory { sources.append((bundled, true)) }
         sources += settings.directories.map { ($0, false) }
+        // First every manifest, in discovery order; the first to declare an id keeps it.
+        var found: [(order: Int, path: String, manifest: Manifest, bundled: Bool)] = []
+        var order = 0
         for source in sources {
             let files: [String]
             do {
@@ -136,32 +139,73 @@ public final class AddonRegistry: Sendable {
                     .filter { $0.hasSuffix(".json") && $0 != "schema.json" }.sorted()
             } catch {
                 problems.append(
-                    AddonLoadError(
-                        file: source.directory,
-                        reason: "cannot read the add-on directory: \(error.localizedDescription)"))
+                    (
+                        order,
+                        AddonLoadError(
+                            file: source.directory,
+                            reason: "cannot read the add-on directory: \(error.localizedDescription)")
+                    ))
+                order += 1
                 continue
             }
             for file in files {
+                defer { order += 1 }
                 let path = URL(fileURLWithPath: source.directory).appendingPathComponent(file).path
                 do {
                     let manifest = try readManifest(path)
-                    if loaded.byID[manifest.id] != nil {
+                    if found.contains(where: { $0.manifest.id == manifest.id }) {
                         throw AddonLoadError(
                             file: path,
                             reason: "another manifest already declares id \(manifest.id); ids must be unique")
                     }
-                    let addon = try load(manifest, bundled: source.bundled)
-                    loaded.byID[manifest.id] = addon
-                    loaded.manifests.append(manifest)
+                    found.append((order, path, manifest, source.bundled))
                 } catch {
-                    problems.append(Self.loadError(error, file: path))
+                    problems.append((order, Self.loadError(error, file: path)))
                 }
             }
         }
-        for problem in problems {
+        // Then the libraries. Isolated add-ons start at once, each on a thread of its own: starting a
+        // runner waits for its READY (up to 10 s for one whose `create` hangs), and one after
+        // another a few broken add-ons kept the daemon from listening for as many times that.
+        // In-process libraries are loaded here, in order, as the host bridge expects.
+        let outcomes = Mutex<[Int: Result<LoadedAddon, any Error>]>([:])
+        let isolatedStarts = DispatchGroup()
+        for candidate in found {
+            let isolated =
+                (settings.isolation.overrides[candidate.manifest.id] ?? candidate.manifest.isolation) == .isolated
+            guard isolated, settings.loadLibraries else {
+                outcomes.withLock {
+                    $0[candidate.order] = Result(catching: {
+                        try self.load(candidate.manifest, bundled: candidate.bundled)
+                    })
+                }
+                continue
+            }
+            isolatedStarts.enter()
+            Thread.detachNewThread { [self] in
+                let outcome = Result(catching: { try self.load(candidate.manifest, bundled: candidate.bundled) })
+                outcomes.withLock { $0[candidate.order] = outcome }
+                isolatedStarts.leave()
+            }
+        }
+        isolatedStarts.wait()
+        let results = outcomes.withLock { $0 }
+        for candidate in found {
+            switch results[candidate.order] {
+            case .success(let addon)?:
+                loaded.byID[candidate.manifest.id] = addon
+                loaded.manifests.append(candidate.manifest)
+            case .failure(let error)?:
+                problems.append((candidate.order, Self.loadError(error, file: candidate.path)))
+            case nil:
+                break
+            }
+        }
+        let ordered = problems.sorted { $0.order < $1.order }.map(\.problem)
+        for problem in ordered {
             logger.error("add-on not loaded", metadata: ["file": "\(problem.file)", "reason": "\(problem.reason)"])
         }
-        loaded.problems = problems
+        loaded.problems = ordered
         current.withLock { $0 = loaded }
     }
 

@@ -142,7 +142,9 @@ extension Manifest {
         }
         if manifest.version.lengthInCodePoints > 64 {
             reader.record("version", "must be at most 64 characters (got \(manifest.version.lengthInCodePoints))")
-        } else if let problem = ManifestText.edgeProblem(manifest.version) {
+        } else if let problem = ManifestText.edgeProblem(manifest.version)
+            ?? ManifestText.problem(manifest.version, maxLength: 64)
+        {
             reader.record("version", problem)
         }
         reader.object("abi") { abi in

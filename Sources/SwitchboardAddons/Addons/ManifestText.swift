@@ -6,19 +6,27 @@ import SwitchboardCore
 ///
 /// Beyond the text rule every configuration string keeps (no control character but tab and line
 /// breaks, which would reach the operator's terminal in `addons list`), they may not hold the
-/// format characters that hide or reorder text: a right-to-left override makes "Reporting" show as
+/// characters that are invisible or reorder text: a right-to-left override makes "Reporting" show as
 /// any other word, and a zero-width space makes two names that look alike differ. They have a
 /// length that fits a consent screen, and words in them: a purpose of twelve spaces tells the
 /// customer nothing.
 enum ManifestText {
-    /// Bidirectional embeddings, overrides and isolates (Unicode UAX #9), the Arabic letter mark,
-    /// and the invisible spaces and joiners that carry no meaning in a name: U+200B, U+2060, U+FEFF.
+    /// What a reader cannot see or that changes how the rest reads: Unicode's default-ignorable code
+    /// points (bidirectional marks, embeddings, overrides and isolates, invisible spaces, fillers,
+    /// the soft hyphen, tag characters; UAX #44), interlinear annotation marks and C1 controls.
+    /// Zero-width joiner and non-joiner and the variation selectors stay: Persian, Indic scripts and
+    /// emoji are written with them.
     static func isHidden(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.value {
-        case 0x202A...0x202E, 0x2066...0x2069, 0x061C, 0x200B, 0x2060, 0xFEFF: true
-        default: false
+        case 0x200C, 0x200D, 0xFE00...0xFE0F: false
+        case 0x80...0x9F, 0xFFF9...0xFFFB: true
+        default: scalar.properties.isDefaultIgnorableCodePoint
         }
     }
+
+    /// Characters that draw nothing though they are neither white space nor hidden (the blank
+    /// Braille pattern): they do not count as words.
+    static func isBlankLooking(_ scalar: Unicode.Scalar) -> Bool { scalar.value == 0x2800 }
 
     /// Why `text` breaks the rules for a manifest's words, as a `FieldError` message; nil when it
     /// keeps them. `minimumWords`: how many visible characters it needs at least (not white space,
@@ -27,12 +35,12 @@ enum ManifestText {
         if let hidden = text.unicodeScalars.first(where: isHidden) {
             let hex = String(hidden.value, radix: 16, uppercase: true)
             return "must not contain U+\(String(repeating: "0", count: max(0, 4 - hex.count)))\(hex), "
-                + "a format character that hides or reorders text; write what customers are to read as it reads"
+                + "a character that is invisible or reorders text; write what customers are to read as it reads"
         }
         if text.lengthInCodePoints > maxLength {
             return "must be at most \(maxLength) characters (got \(text.lengthInCodePoints))"
         }
-        let visible = text.unicodeScalars.filter { !$0.properties.isWhitespace }.count
+        let visible = text.unicodeScalars.filter { !$0.properties.isWhitespace && !isBlankLooking($0) }.count
         if visible < minimumVisible {
             return minimumVisible == 1
                 ? "must not be blank: write it in words customers read"

@@ -46,9 +46,10 @@ extension ServeConfiguration {
     /// returns what is wrong with it.
     mutating func applyAuthenticationEnvironment(_ environment: [String: String]) -> [FieldError] {
         guard let text = environment["SWITCHBOARD_TRUSTED_PROXIES"] else { return [] }
-        trustedProxies = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-            .filter { !$0.isEmpty }
-        return Self.proxyProblems(trustedProxies, field: "SWITCHBOARD_TRUSTED_PROXIES")
+        let (entries, problem) = Self.listEntries(
+            text, variable: "SWITCHBOARD_TRUSTED_PROXIES", example: "10.0.0.0/8,192.168.1.10")
+        trustedProxies = entries
+        return (problem.map { [$0] } ?? []) + Self.proxyProblems(trustedProxies, field: "SWITCHBOARD_TRUSTED_PROXIES")
     }
 
     static func proxyProblems(_ entries: [String], field: String) -> [FieldError] {

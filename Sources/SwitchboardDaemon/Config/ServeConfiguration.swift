@@ -259,7 +259,10 @@ extension ServeConfiguration {
         where name.hasPrefix("SWITCHBOARD_") && !Self.settingVariables.contains(name)
             && !Self.otherVariables.contains(name)
         {
-            if let meant = Self.settingVariables.first(where: { EditDistance.between(name, $0) <= 2 }) {
+            // Within two edits, or three for the long names, or the same letters in another case.
+            if let meant = Self.settingVariables.first(where: {
+                $0 == name.uppercased() || EditDistance.between(name, $0) <= ($0.count > 24 ? 3 : 2)
+            }) {
                 problems.append(FieldError(name, "is not a setting; did you mean \(meant)?"))
             }
         }
@@ -278,21 +281,30 @@ extension ServeConfiguration {
         if let token = environment["SWITCHBOARD_OPERATOR_TOKEN"], !token.isEmpty { operatorToken = token }
         problems += applyAuthenticationEnvironment(environment)
         if let targets = environment["SWITCHBOARD_CALLBACK_ALLOW_TARGETS"] {
-            let entries = targets.split(separator: ",", omittingEmptySubsequences: false)
-                .map { $0.trimmingCharacters(in: .whitespaces) }
-            if entries.contains(where: \.isEmpty), !targets.trimmingCharacters(in: .whitespaces).isEmpty {
-                problems.append(
-                    FieldError(
-                        "SWITCHBOARD_CALLBACK_ALLOW_TARGETS",
-                        "has an empty entry in \"\(targets)\"; separate targets with single commas, e.g. 10.0.0.0/8,hooks.internal"
-                    ))
-            }
-            callbacks.allowTargets = entries.filter { !$0.isEmpty }
+            let (entries, problem) = Self.listEntries(
+                targets, variable: "SWITCHBOARD_CALLBACK_ALLOW_TARGETS", example: "10.0.0.0/8,hooks.internal")
+            if let problem { problems.append(problem) }
+            callbacks.allowTargets = entries
             problems += CallbackTargetPolicy.problems(
                 inAllowTargets: callbacks.allowTargets, field: "SWITCHBOARD_CALLBACK_ALLOW_TARGETS")
         }
         if !problems.isEmpty { throw ConfigurationError(source: "the environment", problems: problems) }
         try validate(source: "the environment")
+    }
+
+    /// The entries of a comma-separated variable, trimmed, and the problem when one is empty (`a,,b`,
+    /// `a,`): a stray comma is a mistake, where an empty value means "none".
+    static func listEntries(_ text: String, variable: String, example: String) -> ([String], FieldError?) {
+        let entries = text.split(separator: ",", omittingEmptySubsequences: false)
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+        guard entries.contains(where: \.isEmpty), !text.trimmingCharacters(in: .whitespaces).isEmpty else {
+            return (entries.filter { !$0.isEmpty }, nil)
+        }
+        return (
+            entries.filter { !$0.isEmpty },
+            FieldError(
+                variable, "has an empty entry in \"\(text)\"; separate entries with single commas, e.g. \(example)")
+        )
     }
 
     /// Checks limits that flags and variables can also break.
