@@ -84,6 +84,12 @@ import Testing
         ("UPDATE ledger SET addon_id = CAST(addon_id AS BLOB) WHERE seq = 3", "row 3 was altered (its addon_id"),
         ("UPDATE ledger SET at = CAST(at AS BLOB) WHERE seq = 2", "row 2 was altered (its at is stored"),
         ("UPDATE ledger SET account_id = CAST(account_id AS BLOB) WHERE seq = 7", "its account_id"),
+        // An index rebuilt to leave a row out, then given back its usual definition in the schema:
+        // every query by add-on misses the row while each row still hashes as it should.
+        (
+            "PRAGMA writable_schema = ON; DROP INDEX ledger_addon; CREATE INDEX ledger_addon ON ledger(addon_id, at) WHERE seq <> 4; UPDATE sqlite_master SET sql = 'CREATE INDEX ledger_addon ON ledger(addon_id, at)' WHERE name = 'ledger_addon'",
+            "the ledger's indexes do not match its rows"
+        ),
     ])
     func tamperingIsFoundWithTheFirstBadRow(sql: String, expected: String) async throws {
         let directory = try await Self.ledgerWithShares(8)
@@ -93,6 +99,24 @@ import Testing
         #expect(result.status == 1, "\(result.output)")
         #expect(result.output.contains("ledger BROKEN at sequence"))
         #expect(result.output.contains(expected), "\(result.output)")
+    }
+
+    /// A checkpoint directory that is missing, a file, or holds a file that is no checkpoint is
+    /// named with what to give instead.
+    @Test func aCheckpointDirectoryThatCannotBeReadIsNamed() async throws {
+        let directory = try await Self.ledgerWithShares(2)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let missing = try Self.run(directory, checkpoints: directory.appendingPathComponent("nowhere"))
+        #expect(missing.status != 0 && missing.output.contains("nowhere does not exist"), "\(missing.output)")
+        let file = directory.appendingPathComponent("switchboard.sqlite")
+        let notDirectory = try Self.run(directory, checkpoints: file)
+        #expect(notDirectory.output.contains("is a file, not a directory"), "\(notDirectory.output)")
+        let stray = directory.appendingPathComponent("exports")
+        try FileManager.default.createDirectory(at: stray, withIntermediateDirectories: true)
+        try Data("{}".utf8).write(to: stray.appendingPathComponent("notes.json"))
+        let strayFile = try Self.run(directory, checkpoints: stray)
+        #expect(strayFile.output.contains("notes.json is not a checkpoint"), "\(strayFile.output)")
+        #expect(!missing.output.contains("NSCocoaErrorDomain"), "\(missing.output)")
     }
 
     @Test func exportedCheckpointsCatchATruncationThatAlsoRemovedStoredCheckpoints() async throws {

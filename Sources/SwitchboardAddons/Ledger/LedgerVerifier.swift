@@ -108,19 +108,62 @@ public enum LedgerVerifier {
                 "the ledger ends at row \(expectedSeq - 1) but a signed checkpoint covers rows up to \(beyond): the tail was truncated",
                 rows: count)
         }
+        // The rows hash as they should, but an index edited to leave rows out (a partial index put
+        // in place through `writable_schema`) hides them from every query that uses it. SQLite
+        // compares each of the table's indexes with its rows (`integrity_check` of one table).
+        let integrity = try String.fetchAll(db, sql: "PRAGMA integrity_check(ledger)")
+        if integrity != ["ok"] {
+            return fail(
+                expectedSeq - 1,
+                "the ledger's indexes do not match its rows (\(integrity.prefix(3).joined(separator: "; "))): an index "
+                    + "altered this way hides rows from audit queries; keep a copy for investigation, then run REINDEX ledger",
+                rows: count)
+        }
         let signers = Set((stored + external).map(\.publicKey))
         return Outcome(
             rows: count, checkpoints: verifiedCheckpoints, failure: nil, signingKeys: signers.count,
             retiredSigningKeys: signers.subtracting([hostKey].compactMap { $0 }).count)
     }
 
-    /// Reads exported checkpoint files (`checkpoint-<seq>.json`) from a directory.
+    /// A directory of exported checkpoints that cannot be read as one, or a file in it that is no
+    /// checkpoint: named, with what to do.
+    public struct ExportProblem: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Reads exported checkpoint files (`checkpoint-<seq>.json`): every `*.json` file in `directory`.
+    /// - Throws: `ExportProblem` naming the directory or the file.
     public static func loadExported(directory: String) throws -> [Checkpoint] {
-        let files = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".json") }
-            .sorted()
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) else {
+            throw ExportProblem(
+                description:
+                    "--checkpoints \(directory) does not exist; give the directory the daemon exports signed checkpoints to (ledger.export_dir) or a copy of it"
+            )
+        }
+        guard isDirectory.boolValue else {
+            throw ExportProblem(
+                description:
+                    "--checkpoints \(directory) is a file, not a directory; give the directory that holds the exported checkpoint files"
+            )
+        }
+        let files: [String]
+        do {
+            files = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".json") }
+                .sorted()
+        } catch {
+            throw ExportProblem(description: "--checkpoints \(directory) cannot be read: \(error.localizedDescription)")
+        }
         return try files.map { file in
-            let data = try Data(contentsOf: URL(fileURLWithPath: directory).appendingPathComponent(file))
-            return try JSONDecoder().decode(Checkpoint.self, from: data)
+            let path = URL(fileURLWithPath: directory).appendingPathComponent(file)
+            do {
+                return try JSONDecoder().decode(Checkpoint.self, from: try Data(contentsOf: path))
+            } catch {
+                throw ExportProblem(
+                    description:
+                        "\(path.path) is not a checkpoint exported by `audit checkpoints` or the daemon; keep only checkpoint files in \(directory)"
+                )
+            }
         }
     }
 }
