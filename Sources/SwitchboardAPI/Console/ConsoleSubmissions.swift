@@ -11,13 +11,8 @@ import Synchronization
 /// forgotten again, so it can be corrected or retried from the same page. Ids are kept for
 /// `keep` and at most `capacity` of them, oldest first out: in memory, for this daemon.
 package final class ConsoleSubmissions: Sendable {
-    private struct State {
-        var sent: [String: ContinuousClock.Instant] = [:]
-        var order: [String] = []
-        var start = 0
-    }
-
-    private let state = Mutex(State())
+    /// Each id sent, with when: an id older than `keep` counts as not sent.
+    private let sent = Mutex<[String: ContinuousClock.Instant]>([:])
     let keep: Duration
     let capacity: Int
 
@@ -35,24 +30,22 @@ package final class ConsoleSubmissions: Sendable {
     /// Marks `id` sent; false when it was sent before (and not forgotten since).
     package func begin(_ id: String) -> Bool {
         let now = ContinuousClock.now
-        return state.withLock { state in
-            if let at = state.sent[id], now - at < keep { return false }
-            state.sent[id] = now
-            state.order.append(id)
-            while state.order.count - state.start > capacity {
-                state.sent.removeValue(forKey: state.order[state.start])
-                state.start += 1
+        return sent.withLock { sent in
+            if let at = sent[id], now - at < keep { return false }
+            if sent.count >= capacity {
+                // Full: the expired go first, then the oldest if none had expired.
+                sent = sent.filter { now - $0.value < keep }
+                if sent.count >= capacity, let oldest = sent.min(by: { $0.value < $1.value }) {
+                    sent.removeValue(forKey: oldest.key)
+                }
             }
-            if state.start > capacity {
-                state.order.removeFirst(state.start)
-                state.start = 0
-            }
+            sent[id] = now
             return true
         }
     }
 
     /// Forgets `id`: its action failed, so sending the same form again is no repeat.
     package func forget(_ id: String) {
-        _ = state.withLock { $0.sent.removeValue(forKey: id) }
+        _ = sent.withLock { $0.removeValue(forKey: id) }
     }
 }

@@ -174,11 +174,8 @@ public final class AddonRegistry: Sendable {
             let isolated =
                 (settings.isolation.overrides[candidate.manifest.id] ?? candidate.manifest.isolation) == .isolated
             guard isolated, settings.loadLibraries else {
-                outcomes.withLock {
-                    $0[candidate.order] = Result(catching: {
-                        try self.load(candidate.manifest, bundled: candidate.bundled)
-                    })
-                }
+                let outcome = Result(catching: { try self.load(candidate.manifest, bundled: candidate.bundled) })
+                outcomes.withLock { $0[candidate.order] = outcome }
                 continue
             }
             isolatedStarts.enter()
