@@ -469,7 +469,7 @@ import Testing
                 "v14-account-inbound-webhook", "v15-settled-erasures-forget-the-number",
                 "v16-event-log-with-cursors", "v17-console-sign-in", "v18-erasure-awaiting-hold",
                 "v19-erased-accounts-keep-no-sign-in-time", "v20-smpp-delivery-refusals",
-                "v21-smpp-parts-as-user-data", "v22-smpp-parts-claimed",
+                "v21-smpp-parts-as-user-data", "v22-smpp-parts-claimed", "v23-smpp-parts-echoed",
             ])
         let owned = (CoreSchema.migrations + AddonSchema.migrations).map(\.identifier)
         #expect(Set(applied) == Set(owned))

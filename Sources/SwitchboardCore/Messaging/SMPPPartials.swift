@@ -12,7 +12,11 @@ import ServiceLifecycle
 /// one that could not be stored yet is released (`release`) and completes again when the last part
 /// is sent again, one refused for good is forgotten (`forget`). A stored message's parts stay,
 /// marked completed, for `keepSeconds`, so that a part of it sent again is taken once rather than
-/// starting a second copy; parts of a message that never completes go after `keepSeconds` too. They
+/// starting a second copy. A part with other text under a completed message's key starts a new
+/// message (the sender reused the reference), which takes the earlier parts that came again within
+/// `echoSeconds` before it: a new message whose first parts repeat the old one's (a template) is
+/// assembled whole rather than waiting for parts already taken. Parts of a message that never
+/// completes go after `keepSeconds` too. They
 /// hold Customer Content, and an account's erasure deletes its parts at once.
 ///
 /// A part is kept as its user data (data_coding and octets or septets), not as text: a sender may
@@ -44,6 +48,12 @@ public struct SMPPPartials: Service {
     let writer: GroupCommitWriter
     let clock: any WallClock
     let keepSeconds: Int
+
+    /// How recently a completed message's part must have come again to be taken as a part of the
+    /// next message under its reference (s). The parts of one message come seconds apart; a copy
+    /// resent after a lost response that is followed by a reused reference within this time is
+    /// the rare case it cannot tell apart.
+    static let echoSeconds = 30
 
     /// - Parameter keepSeconds: how long the parts of a message that never completes are kept.
     package init(writer: GroupCommitWriter, clock: any WallClock, keepSeconds: Int = 600) {
@@ -97,7 +107,9 @@ public struct SMPPPartials: Service {
     /// at once (pipelined, or over two binds) exactly one completes the message. A completed
     /// message's parts are kept, marked, until `keepSeconds` after completion, so that a part of it
     /// sent again is `again`, not the start of a second copy; a part with other content under a
-    /// completed message's key starts a new message (the sender reused the reference).
+    /// completed message's key starts a new message (the sender reused the reference), with the
+    /// lower-numbered parts that were `again` within `echoSeconds` before it (they may be replaced
+    /// by other text later, as a carried-over guess).
     /// - Parameter replacing: what a part with other content in a place already held (of a message
     ///   still waiting) does: replace it (a carrier's `deliver_sm`, which cannot be refused
     ///   usefully), or, when false, be refused with `PartHeld` (a customer's `submit_sm`: the held
@@ -113,19 +125,38 @@ public struct SMPPPartials: Service {
             try Self.purge(db, before: expired)
             if let held = try Row.fetchOne(
                 db,
-                sql:
-                    "SELECT data_coding, content, text, completed_at FROM smpp_partials WHERE \(ofKey) AND sequence = ?",
+                sql: """
+                    SELECT data_coding, content, text, completed_at, echoed_at FROM smpp_partials
+                    WHERE \(ofKey) AND sequence = ?
+                    """,
                 arguments: keyArguments + [sequence])
             {
                 let completed = (held["completed_at"] as Int64?) != nil
                 let same = Self.part(held) == part
                 if completed {
-                    if same { return .again }
-                    // The reference is reused for another message: the completed one is done with.
+                    if same {
+                        // A copy sent again, or the first part of a new message under the same
+                        // reference that starts as the old one did: which, only a later part tells.
+                        try db.execute(
+                            sql: "UPDATE smpp_partials SET echoed_at = ? WHERE \(ofKey) AND sequence = ?",
+                            arguments: [now] + keyArguments + [sequence])
+                        return .again
+                    }
+                    // The reference is reused for another message. Earlier parts that came again
+                    // just before this one are that message's own (a template's first parts, sent
+                    // in order); the rest of the completed message is done with.
+                    try db.execute(
+                        sql: """
+                            UPDATE smpp_partials SET completed_at = NULL, received_at = ?
+                            WHERE \(ofKey) AND completed_at IS NOT NULL AND echoed_at >= ? AND sequence < ?
+                            """,
+                        arguments: [now] + keyArguments + [now - Int64(Self.echoSeconds) * 1000, sequence])
                     try db.execute(
                         sql: "DELETE FROM smpp_partials WHERE \(ofKey) AND completed_at IS NOT NULL",
                         arguments: keyArguments)
-                } else if !replacing, !same {
+                } else if !replacing, !same, (held["echoed_at"] as Int64?) == nil {
+                    // A part carried over from a completed message (echoed_at set) is provisional:
+                    // other text in its place replaces it.
                     throw PartHeld(sequence: sequence, reference: key.reference)
                 }
             }
@@ -146,7 +177,10 @@ public struct SMPPPartials: Service {
                 arguments: keyArguments)
             guard parts.count == key.total else { return .waiting }
             try db.execute(
-                sql: "UPDATE smpp_partials SET completed_at = ? WHERE \(ofKey) AND completed_at IS NULL",
+                sql: """
+                    UPDATE smpp_partials SET completed_at = ?, echoed_at = NULL
+                    WHERE \(ofKey) AND completed_at IS NULL
+                    """,
                 arguments: [now] + keyArguments)
             return .whole(parts.map(Self.part))
         }
@@ -179,7 +213,7 @@ public struct SMPPPartials: Service {
         try await writer.write { db in
             try db.execute(
                 sql: """
-                    UPDATE smpp_partials SET completed_at = NULL
+                    UPDATE smpp_partials SET completed_at = NULL, echoed_at = NULL
                     WHERE scope = ? AND source = ? AND destination = ? AND reference = ? AND total = ?
                     """,
                 arguments: [key.scope, key.source, key.destination, key.reference, key.total])

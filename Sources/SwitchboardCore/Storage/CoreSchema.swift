@@ -35,13 +35,14 @@ public enum CoreSchema {
     public static let v20SMPPDeliveryRefusals = SchemaMigration("v20-smpp-delivery-refusals", sql: v20)
     public static let v21SMPPPartsAsUserData = SchemaMigration("v21-smpp-parts-as-user-data", sql: v21)
     public static let v22SMPPPartsClaimed = SchemaMigration("v22-smpp-parts-claimed", sql: v22)
+    public static let v23SMPPPartsEchoed = SchemaMigration("v23-smpp-parts-echoed", sql: v23)
     /// The core's steps alone, in order (a database holding only the core, as in its own tests).
     public static let migrations = [
         v1Core, v4CallbackEvents, v6ErasedAccountsStayErased, v7CallbackReceiversSecretRotation,
         v8SignInSessions, v9CarrierSubmitIntent, v10CarrierSubmissions, v11SMPPServer, v12InboundWebhooks,
         v13SMPPPartials, v14AccountInboundWebhook, v17ConsoleSignIn, v18ErasureAwaitingHold,
         v19ErasedAccountsKeepNoSignInTime, v20SMPPDeliveryRefusals, v21SMPPPartsAsUserData,
-        v22SMPPPartsClaimed,
+        v22SMPPPartsClaimed, v23SMPPPartsEchoed,
     ]
 
     private static let v1 = """
@@ -397,6 +398,13 @@ public enum CoreSchema {
     // stored message's parts stay marked for a while: a copy of a part sent again is taken once.
     private static let v22 = """
         ALTER TABLE smpp_partials ADD COLUMN completed_at INTEGER;
+        """
+
+    // A completed message's part that comes again is marked (echoed_at): if a part with other text
+    // then reuses the reference, a new message has begun whose leading parts repeat the old one's
+    // (a template), and the parts echoed just before it belong to it.
+    private static let v23 = """
+        ALTER TABLE smpp_partials ADD COLUMN echoed_at INTEGER;
         """
 
     private static let v8 = """

@@ -27,5 +27,6 @@ package enum DaemonSchema {
         CoreSchema.v20SMPPDeliveryRefusals,
         CoreSchema.v21SMPPPartsAsUserData,
         CoreSchema.v22SMPPPartsClaimed,
+        CoreSchema.v23SMPPPartsEchoed,
     ]
 }
