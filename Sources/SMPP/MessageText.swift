@@ -102,6 +102,14 @@ public struct TextCoding: Sendable, Equatable {
         public var reference: UInt16
         public var total: UInt8
         public var sequence: UInt8
+        /// Whether the reference is 16 bits (element 0x08, or `sar_msg_ref_num`, SMPP 3.4 §5.3.2.22)
+        /// rather than 8 (element 0x00).
+        public var isWide: Bool
+
+        /// The reference as parts are filed under: 8-bit references 0–255, 16-bit ones 65,536 and
+        /// up. A sender numbers its 8-bit and 16-bit references apart (3GPP TS 23.040 §9.2.3.24.8),
+        /// so reference 7 of one kind and 7 of the other are two messages.
+        public var key: Int { isWide ? 0x1_0000 | Int(reference) : Int(reference) }
     }
 
     /// `value` as at least four upper-case hex digits, as Unicode writes code points.
@@ -160,12 +168,13 @@ public struct TextCoding: Sendable, Equatable {
             let value = header.dropFirst(index + 2).prefix(length)
             if id == 0x00, value.count == 3 {
                 let bytes = Array(value)
-                return Concatenation(reference: UInt16(bytes[0]), total: bytes[1], sequence: bytes[2])
+                return Concatenation(reference: UInt16(bytes[0]), total: bytes[1], sequence: bytes[2], isWide: false)
             }
             if id == 0x08, value.count == 4 {
                 let bytes = Array(value)
                 return Concatenation(
-                    reference: UInt16(bytes[0]) << 8 | UInt16(bytes[1]), total: bytes[2], sequence: bytes[3])
+                    reference: UInt16(bytes[0]) << 8 | UInt16(bytes[1]), total: bytes[2], sequence: bytes[3],
+                    isWide: true)
             }
             index += 2 + length
         }

@@ -68,7 +68,7 @@ extension TextCoding {
         {
             part = Concatenation(
                 reference: UInt16(truncatingIfNeeded: reference), total: UInt8(truncatingIfNeeded: total),
-                sequence: UInt8(truncatingIfNeeded: sequenceNumber))
+                sequence: UInt8(truncatingIfNeeded: sequenceNumber), isWide: true)
         }
         switch message.dataCoding {
         case Self.defaultAlphabet, Self.ia5, Self.latin1, Self.ucs2: break

@@ -473,7 +473,7 @@ final class SMPPCarrier: Sendable {
             // Parts may come over any bind of the same SMSC account.
             let key = SMPPPartials.Key(
                 scope: "smsc:\(settings.host):\(settings.port):\(settings.systemID)", source: from, destination: to,
-                reference: Int(part.reference), total: Int(part.total))
+                reference: part.key, total: Int(part.total))
             let added: SMPPPartials.Added
             do {
                 let kept = SMPPPartials.Part(dataCoding: data.dataCoding, content: data.units)

@@ -364,6 +364,16 @@ public final class SMPPServer: Service, Sendable {
         return pending.count == Self.pushPage && !acknowledged.isEmpty ? .more : .done
     }
 
+    /// A message's `error_code` as SMPP carries it: the receipt's `err` has three digits (SMPP 3.4
+    /// Appendix B), so a carrier's code of up to three digits goes as it is and the platform's own
+    /// five-digit codes (30003 unreachable, 30006 no route, 30008 refused) as their last three
+    /// (003, 006, 008). `query_sm_resp`'s `error_code` is one octet (§4.8.2): the same value, at
+    /// most 255. 0 without a code.
+    package static func receiptError(_ code: Int?) -> Int {
+        guard let code, code > 0 else { return 0 }
+        return code <= 999 ? code : code % 1000
+    }
+
     /// The `deliver_sm` PDUs for a receipt (esm_class 0x04, SMPP 3.4 Appendix B text and the
     /// `receipted_message_id` and `message_state` TLVs) or an inbound message (one PDU, long text in
     /// `message_payload`). For a receiver of SMPP 3.3 (`optionalParameters` false), which knows no
@@ -378,7 +388,8 @@ public final class SMPPServer: Service, Sendable {
             message.destination = SMPPConnectorSettings.address(delivery.from)
             message.esmClass = 0x04
             let state = Self.messageState(of: delivery.status)
-            let receipt = DeliveryReceipt(messageID: delivery.messageID, state: state, error: delivery.errorCode ?? 0)
+            let receipt = DeliveryReceipt(
+                messageID: delivery.messageID, state: state, error: Self.receiptError(delivery.errorCode))
             message.shortMessage = Array(
                 receipt.text(
                     submitted: Self.smppDate(delivery.createdAt),

@@ -194,7 +194,7 @@ package final class SMPPServerSession: Sendable {
             // Parts of one message may come over any of the account's binds.
             let key = SMPPPartials.Key(
                 scope: SMPPPartials.Key.account(bind.accountID), source: from, destination: to,
-                reference: Int(part.reference), total: Int(part.total))
+                reference: part.key, total: Int(part.total))
             let added: SMPPPartials.Added
             do {
                 added = try await server.dependencies.partials.add(
@@ -289,7 +289,8 @@ package final class SMPPServerSession: Sendable {
             body: .querySmResponse(
                 QueryResult(
                     messageID: message.id, finalDate: finalDate, messageState: state,
-                    errorCode: message.status.isFinal ? UInt8(clamping: message.errorCode ?? 0) : 0)))
+                    errorCode: message.status.isFinal
+                        ? UInt8(clamping: SMPPServer.receiptError(message.errorCode)) : 0)))
     }
 
     /// After a message completed by its last part was not stored: releases its parts for the last

@@ -202,6 +202,7 @@ enum SMPPSubmitRules {
     /// elements 0x00 and 0x08 3 and 4 octets long), or nil.
     static func headerProblem(_ header: [UInt8]) -> String? {
         var index = 0
+        var concatenations = 0
         while index < header.count {
             guard index + 1 < header.count else {
                 return "ends inside information element 0x\(String(header[index], radix: 16)) (no length octet)"
@@ -217,10 +218,36 @@ enum SMPPSubmitRules {
             if id == 0x08, length != 4 {
                 return "the 16-bit concatenation element (0x08) is \(length) octets; it is 4 (reference, total, part)"
             }
+            if id == 0x00 || id == 0x08 {
+                concatenations += 1
+                if concatenations > 1 {
+                    return "holds two concatenation elements; a part has one (0x00 or 0x08)"
+                }
+            }
+            if let unkept = Self.unkeptElements[id] {
+                return
+                    "holds \(unkept), which Switchboard cannot keep: it sends the text alone, so the message would arrive changed; \(Self.unkeptFix[id] ?? "send it without that element")"
+            }
             index += 2 + length
         }
         return nil
     }
+
+    /// Information elements whose meaning the text alone cannot carry (3GPP TS 23.040 §9.2.3.24):
+    /// dropped, they would change the message, so a header holding one is refused. Other elements
+    /// (EMS formatting, for one) are left out and the text is sent as it reads.
+    static let unkeptElements: [UInt8: String] = [
+        0x04: "application port addressing (element 0x04, §9.2.3.24.3)",
+        0x05: "application port addressing (element 0x05, §9.2.3.24.4)",
+        0x24: "a national language single shift table (element 0x24, §9.2.3.24.15)",
+        0x25: "a national language locking shift table (element 0x25, §9.2.3.24.16)",
+    ]
+    static let unkeptFix: [UInt8: String] = [
+        0x24: "send the text as UCS-2 (data_coding 8) instead",
+        0x25: "send the text as UCS-2 (data_coding 8) instead",
+        0x04: "messages to an application port are not sent here",
+        0x05: "messages to an application port are not sent here",
+    ]
 
     /// Why a part number and total do not hold together, or nil.
     static func partProblem(sequence: UInt32, total: UInt32) -> String? {

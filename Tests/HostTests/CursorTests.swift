@@ -26,4 +26,27 @@ import Testing
             #expect(Set((first.data + second.data).compactMap { $0["number"] as? String }).count == 3)
         }
     }
+
+    /// A cursor that decodes to a number is a position only if it names a row of the caller's own
+    /// list: another account's cursor, or a number made up, is refused rather than read.
+    @Test func aNumberThatNamesNoRowOfTheCallersListIsRefused() async throws {
+        try await TestDaemon.withRouter { daemon in
+            let (_, alice) = try await daemon.signUp()
+            let (_, bob) = try await daemon.signUp()
+            for index in 0..<3 {
+                let sent = try await alice.send(to: "+3725551110\(index)", body: "hi \(index)")
+                #expect(sent.status == 201, "\(sent.text)")
+            }
+            for path in ["/v1/messages?limit=1", "/v1/usage/requests?limit=1"] {
+                let first = try await alice.get(path)
+                let cursor = try #require(first.json["next_cursor"] as? String, "\(path): \(first.text)")
+                let next = try await alice.get(path + "&cursor=" + cursor)
+                #expect(next.status == 200 && next.data.count == 1, "\(path): \(next.text)")
+                let foreign = try await bob.get(path + "&cursor=" + cursor)
+                #expect(foreign.status == 422 && foreign.errorFields == ["cursor"], "\(path): \(foreign.text)")
+                let madeUp = try await alice.get(path + "&cursor=OTk5OTk")
+                #expect(madeUp.status == 422 && madeUp.errorFields == ["cursor"], "\(path): \(madeUp.text)")
+            }
+        }
+    }
 }

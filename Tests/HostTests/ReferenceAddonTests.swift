@@ -251,6 +251,15 @@ import Testing
             let richShares = try await rich.get("/v1/account/addons/reporting/shares?limit=1000").data
             let plainShares = try await plain.get("/v1/account/addons/reporting/shares?limit=1000").data
             #expect(!richShares.isEmpty && !plainShares.isEmpty)
+            // A cursor of one account's shares is no position of another's, nor is a made-up one.
+            let firstPage = try await rich.get("/v1/account/addons/reporting/shares?limit=1")
+            let cursor = try #require(firstPage.json["next_cursor"] as? String)
+            let secondPage = try await rich.get("/v1/account/addons/reporting/shares?limit=1&cursor=\(cursor)")
+            #expect(secondPage.status == 200, "\(secondPage.text)")
+            let foreign = try await plain.get("/v1/account/addons/reporting/shares?cursor=\(cursor)")
+            #expect(foreign.status == 422 && foreign.errorFields == ["cursor"], "\(foreign.text)")
+            let madeUp = try await rich.get("/v1/account/addons/reporting/shares?cursor=OTk5OTk")
+            #expect(madeUp.status == 422 && madeUp.errorFields == ["cursor"], "\(madeUp.text)")
             #expect(richShares.allSatisfy { ($0["fields"] as? [String: String])?["usage.segments"] == "clear" })
             #expect(richShares.contains { ($0["fields"] as? [String: String])?["usage.error_code"] == "clear" })
             #expect(

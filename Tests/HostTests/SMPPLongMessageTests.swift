@@ -157,6 +157,39 @@ extension SMPPLongMessageTests {
     }
 }
 
+extension SMPPLongMessageTests {
+    /// Erasing a number deletes the parts of long messages to it that wait for the rest (and those
+    /// kept of a stored one): a part kept past the erasure would complete a message with its text.
+    @Test func erasingANumberDeletesItsWaitingParts() async throws {
+        try await Server.withSMPPServer { daemon, port, client, credential in
+            let submits = [
+                Self.part(reference: 51, number: 1, coding: 1, Array("SECRET medical ".utf8)),
+                Self.part(reference: 51, number: 2, coding: 1, Array("result positive".utf8)),
+                Self.part(reference: 52, number: 1, coding: 1, Array("PENDING partial only".utf8)),
+            ]
+            let answers = try await SMPPServerRulesTests.submitsOneByOne(submits, port: port, credential: credential)
+            #expect(answers.allSatisfy { $0?.status == 0 }, "\(answers)")
+            func kept() async throws -> Int {
+                try await daemon.daemon.accounts.writer.pool.read { db in
+                    try Int.fetchOne(db, sql: "SELECT count(*) FROM smpp_partials") ?? -1
+                }
+            }
+            #expect(try await kept() == 3)
+            let erasure = try await client.post("/v1/account/erasures", json: ["number": "+37255512345"])
+            #expect(erasure.status == 202, "\(erasure.status)")
+            #expect(try await kept() == 0)
+            // The waiting message's last part, sent after the erasure, completes nothing.
+            let late = try await SMPPServerRulesTests.submitsOneByOne(
+                [Self.part(reference: 52, number: 2, coding: 1, Array(" and more".utf8))], port: port,
+                credential: credential)
+            #expect(late.first??.status == 0)
+            let bodies = (try await client.get("/v1/messages").json["data"] as? [[String: Any]] ?? [])
+                .compactMap { $0["body"] as? String }
+            #expect(!bodies.contains { $0.contains("PENDING") || $0.contains("SECRET") }, "\(bodies)")
+        }
+    }
+}
+
 /// Parts of a message that never completes, and those kept of a completed one, go after their time
 /// also when no other part comes.
 @Suite struct SMPPPartialsExpiryTests {
@@ -230,5 +263,39 @@ extension SMPPLongMessageTests {
             ofParts: whole.map { TextCoding.UserData(dataCoding: $0.dataCoding, units: $0.content) },
             command: .submitSm, sequence: 1, strict: true)
         #expect(text == "Grüße 😀 and €")
+    }
+}
+
+extension SMPPLongMessageTests {
+    /// A submit_sm body as `part(…)` makes, with a 16-bit concatenation reference (element 0x08,
+    /// 3GPP TS 23.040 §9.2.3.24.8) in place of the 8-bit one.
+    static func widePart(reference: UInt16, number: UInt8, _ text: String) -> [UInt8] {
+        let text = Array(text.utf8)
+        return Server.cString("") + [5, 0] + Server.cString("Shop") + [1, 1] + Server.cString("37255512345")
+            + [0x40, 0, 0] + Server.cString("") + Server.cString("")
+            + [0, 0, 1, 0, UInt8(7 + text.count)] + [
+                6, 8, 4, UInt8(reference >> 8), UInt8(reference & 0xFF), 2, number,
+            ]
+            + text
+    }
+
+    /// An 8-bit reference and a 16-bit one of the same number name two messages: a sender keeps
+    /// the two counters apart, so parts of both, interleaved, complete both messages whole.
+    @Test func eightBitAndSixteenBitReferencesOfOneNumberAreTwoMessages() async throws {
+        #expect(TextCoding.concatenation(in: [0x00, 3, 7, 2, 1])?.key == 7)
+        #expect(TextCoding.concatenation(in: [0x08, 4, 0, 7, 2, 1])?.key == 0x1_0007)
+        try await Server.withSMPPServer { _, port, client, credential in
+            let answers = try await SMPPServerRulesTests.submitsOneByOne(
+                [
+                    Self.part(reference: 7, number: 1, coding: 1, Array("narrow-one-".utf8)),
+                    Self.widePart(reference: 7, number: 1, "wide-one-"),
+                    Self.part(reference: 7, number: 2, coding: 1, Array("narrow-two".utf8)),
+                    Self.widePart(reference: 7, number: 2, "wide-two"),
+                ], port: port, credential: credential)
+            #expect(answers.allSatisfy { $0?.status == 0 }, "\(answers)")
+            let bodies = (try await client.get("/v1/messages?limit=20").json["data"] as? [[String: Any]] ?? [])
+                .compactMap { $0["body"] as? String }
+            #expect(bodies.sorted() == ["narrow-one-narrow-two", "wide-one-wide-two"], "\(bodies)")
+        }
     }
 }

@@ -116,6 +116,14 @@ import Testing
                 ("a header length beyond the message", submit(esmClass: 0x40, text: [9, 0, 3, 7, 2, 1])),
                 ("user_message_reference of 1 octet", submit(text: hi, tlvs: tlv(0x0204, [7]))),
                 ("alert_on_message_delivery with a value", submit(text: hi, tlvs: tlv(0x130C, [1]))),
+                ("a Turkish single shift table", submit(esmClass: 0x40, text: [3, 0x24, 1, 1, 0x1B, 0x53])),
+                ("a Portuguese locking shift table", submit(esmClass: 0x40, text: [3, 0x25, 1, 3, 0x0B])),
+                ("16-bit application ports", submit(esmClass: 0x40, text: [6, 5, 4, 0x0B, 0x84, 0x23, 0xF0] + hi)),
+                ("8-bit application ports", submit(esmClass: 0x40, text: [4, 4, 2, 0xF5, 0xF5] + hi)),
+                (
+                    "two concatenation elements",
+                    submit(esmClass: 0x40, text: [10, 0, 3, 0x60, 2, 1, 0, 3, 0x61, 1, 1] + hi)
+                ),
                 ("fine", submit(text: Array("fine".utf8), tlvs: tlv(0x0204, [0, 7]))),
             ]
             let answers = try await Self.submitsOneByOne(cases.map(\.1), port: port, credential: credential)
@@ -123,7 +131,7 @@ import Testing
             #expect(
                 statuses == [
                     0xC0, 0x01, 0x50, 0x50, 0x51, 0x48, 0x49, 0x43, 0x43, 0xC3, 0xC4, 0xC2, 0, 0, 0, 0x45, 0x07, 0x07,
-                    0x43, 0x43, 0x0A, 0x0B, 0x43, 0x43, 0x01, 0x01, 0x43, 0xC2, 0xC2, 0,
+                    0x43, 0x43, 0x0A, 0x0B, 0x43, 0x43, 0x01, 0x01, 0x43, 0xC2, 0xC2, 0x43, 0x43, 0x43, 0x43, 0x43, 0,
                 ],
                 "\(zip(cases.map(\.0), statuses.map { String($0, radix: 16) }).map { "\($0): \($1)" })")
             // Two parts under reference 7, each with an id of its own.

@@ -71,6 +71,27 @@ import Testing
         }
     }
 
+    @Test func aFailedMessagesReceiptCarriesItsErrorInThreeDigits() async throws {
+        // SMPP 3.4 Appendix B: `err` has three digits; 30003 and 30008 go as 003 and 008.
+        #expect(SMPPServer.receiptError(30003) == 3)
+        #expect(SMPPServer.receiptError(34) == 34)
+        #expect(SMPPServer.receiptError(nil) == 0)
+        try await Self.withSMPPServer(configure: { $0.simulator.failureRate = 1 }) { _, port, _, credential in
+            let result = try await runESME(
+                port: port, systemID: credential.systemID, password: credential.password, wait: 10,
+                untilDeliveries: 1,
+                messages: [["to": "37255512345", "text": "this one fails", "registered_delivery": 1]])
+            let deliveries = try #require(result["deliveries"] as? [[String: Any]])
+            try #require(deliveries.count == 1, "\(result)")
+            let text = try #require(deliveries[0]["short_message"] as? String)
+            // A failed message is REJECTD, an undelivered one UNDELIV (SMPP 3.4 §5.2.28).
+            let failed = ["stat:REJECTD err:", "stat:UNDELIV err:"].flatMap { state in
+                ["003", "008"].map { Self.hex(state + $0) }
+            }
+            #expect(failed.contains { text.contains($0) }, "\(text)")
+        }
+    }
+
     @Test func refusalsAnswerTheSMPPCodeThatSaysWhy() async throws {
         try await Self.withSMPPServer(configure: {
             $0.rateLimits.sendPerSecond = 0.01

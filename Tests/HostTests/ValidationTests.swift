@@ -46,6 +46,13 @@ import Testing
                 ),
                 (["status_callback_events": ["delivered"]], "needs a status_callback URL"),
                 (
+                    [
+                        "status_callback": "https://example.com/s",
+                        "status_callback_events": ["delivered", "delivered"],
+                    ],
+                    "names 'delivered' 2 times; name each status once"
+                ),
+                (
                     ["status_callback": "https://example.com/s", "status_callback_events": "delivered"],
                     "must be an array of strings"
                 ),

@@ -240,6 +240,11 @@ struct AddonRoutes {
         query.afterSeq = parameters.value("cursor", hint: "must be a next_cursor value from an earlier page") {
             Cursor.sequence($0)
         }
+        if let after = query.afterSeq,
+            !(try await services.addons.writer.pool.read { [query] db in try Ledger.isPosition(db, after, of: query) })
+        {
+            parameters.fail("cursor", "must be a next_cursor value from an earlier page")
+        }
         try parameters.finish()
         let entries = try await services.addons.writer.pool.read { [query] db in try Ledger.query(db, query) }
         let next = entries.count == query.limit ? entries.last.map { Cursor.encode(String($0.seq)) } : nil

@@ -60,7 +60,13 @@ struct MessageRoutes {
             )
             return .all
         }
-        if events.isEmpty {
+        if let repeated = names.first(where: { name in names.filter { $0 == name }.count > 1 }) {
+            // Stored as a set, so a repeated status would come back once: refused, as every
+            // field is either stored as given or refused.
+            input.fail(
+                "status_callback_events",
+                "names '\(repeated)' \(names.filter { $0 == repeated }.count) times; name each status once")
+        } else if events.isEmpty {
             input.fail(
                 "status_callback_events",
                 "must name at least one status; leave out status_callback to get no callbacks at all")
@@ -105,8 +111,13 @@ struct MessageRoutes {
         filter.beforeSeq = parameters.value("cursor", hint: "must be a next_cursor value from an earlier page") {
             Cursor.sequence($0)
         }
+        let accountID = try context.accountID()
+        // A number that decodes but names none of the account's messages was not given by this list.
+        if let before = filter.beforeSeq, !(try await services.messages.isPosition(before, accountID: accountID)) {
+            parameters.fail("cursor", "must be a next_cursor value from an earlier page")
+        }
         try parameters.finish()
-        let messages = try await services.messages.list(accountID: try context.accountID(), filter)
+        let messages = try await services.messages.list(accountID: accountID, filter)
         let next = messages.count == filter.limit ? messages.last.map { Cursor.encode(String($0.seq)) } : nil
         return try JSONResponse.make(Page(data: messages.map(MessageView.init), nextCursor: next))
     }

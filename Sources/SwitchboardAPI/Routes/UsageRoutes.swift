@@ -58,8 +58,12 @@ struct UsageRoutes {
         let before = parameters.value("cursor", hint: "must be a next_cursor value from an earlier page") {
             Cursor.sequence($0)
         }
+        let accountID = try context.accountID()
+        if let before, !(try await services.usage.isPosition(before, accountID: accountID)) {
+            parameters.fail("cursor", "must be a next_cursor value from an earlier page")
+        }
         try parameters.finish()
-        let rows = try await services.usage.requests(accountID: try context.accountID(), beforeID: before, limit: limit)
+        let rows = try await services.usage.requests(accountID: accountID, beforeID: before, limit: limit)
         let next = rows.count == limit ? rows.last.map { Cursor.encode(String($0.id)) } : nil
         let views = rows.map {
             RequestView(

@@ -211,6 +211,19 @@ public enum Ledger {
             db, sql: "SELECT * FROM ledger \(whereClause) ORDER BY seq LIMIT ?", arguments: arguments)
     }
 
+    /// Whether `seq` is a position `query` may have handed out as a cursor for the add-on and
+    /// account it names: one of their rows, or one before every row kept (compacted since, so the
+    /// list goes on from the oldest row kept).
+    public static func isPosition(_ db: Database, _ seq: Int64, of query: Query) throws -> Bool {
+        try Bool.fetchOne(
+            db,
+            sql: """
+                SELECT EXISTS (SELECT 1 FROM ledger WHERE seq = ? AND addon_id IS ? AND account_id IS ?)
+                    OR ? < coalesce((SELECT min(seq) FROM ledger), ?)
+                """,
+            arguments: [seq, query.addonID, query.accountID, seq, seq + 1]) ?? false
+    }
+
     public struct VerificationFailure: Error, Sendable, Equatable {
         public var seq: Int64
         public var reason: String

@@ -194,8 +194,9 @@ public struct ErasureService: Sendable {
         }
     }
 
-    /// Erases what the platform holds about one phone number of this account (contacts with it and
-    /// the bodies of messages to or from it) and asks the add-ons that received it to do the same.
+    /// Erases what the platform holds about one phone number of this account (contacts with it, the
+    /// bodies of messages to or from it, and parts of long messages to or from it still waiting for
+    /// the rest) and asks the add-ons that received it to do the same (GDPR Art. 17).
     public func eraseNumber(accountID: String, number: String, origin: String) async throws -> NumberOutcome {
         let requests = self.requests
         let outcome: NumberOutcome = try await writer.write { db in
@@ -215,6 +216,16 @@ public struct ErasureService: Sendable {
                     DELETE FROM smpp_deliveries WHERE account_id = ? AND kind = 'inbound' AND message_id IN (
                         SELECT id FROM messages WHERE account_id = ? AND from_number = ?)
                     """, arguments: [accountID, accountID, number])
+            // So do parts of long messages still waiting for the rest: the account's own to or from
+            // the number, and those the number is sending to one of the account's numbers (a part
+            // kept after this would otherwise complete a message with the erased text).
+            try db.execute(
+                sql: """
+                    DELETE FROM smpp_partials WHERE (scope = ? AND (source = ? OR destination = ?))
+                    OR (scope LIKE 'smsc:%' AND source = ?
+                        AND destination IN (SELECT number FROM account_numbers WHERE account_id = ?))
+                    """,
+                arguments: [SMPPPartials.Key.account(accountID), number, number, number, accountID])
             return .requested(
                 try requests.requestErasure(db, accountID: accountID, subject: .number(number), origin: origin))
         }

@@ -145,6 +145,16 @@ public struct MessageStore: Sendable {
         return try await writer.pool.read { db in try Message.fetchAll(db, sql: sql, arguments: bound) }
     }
 
+    /// Whether `seq` is one of the account's messages: the only positions `list` hands out as
+    /// cursors (messages are never deleted, so a position once given stays one).
+    public func isPosition(_ seq: Int64, accountID: String) async throws -> Bool {
+        try await writer.pool.read { db in
+            try Bool.fetchOne(
+                db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM messages WHERE seq = ? AND account_id = ?)"),
+                arguments: [seq, accountID]) ?? false
+        }
+    }
+
     /// Outbound messages not yet final, oldest first: what the delivery pipeline owes after a restart.
     func unfinished() async throws -> [Message] {
         try await writer.pool.read { db in

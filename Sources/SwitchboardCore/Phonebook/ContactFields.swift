@@ -20,11 +20,12 @@ public struct ContactFields: Sendable, Equatable {
     public var problems: [FieldError] {
         var problems: [FieldError] = []
         if !PhoneNumber.isE164(number) { problems.append(FieldError("number", PhoneNumber.e164Hint)) }
-        if let name, name.lengthInCodePoints > 200 {
-            problems.append(FieldError("name", "must be at most 200 characters"))
+        // The JSON API's words for the same rule, so a CSV row and a request say the same.
+        if let name, let problem = TextRule.sizeProblem(name, maxLength: 200, required: false) {
+            problems.append(FieldError("name", problem))
         }
-        if let notes, notes.lengthInCodePoints > 2000 {
-            problems.append(FieldError("notes", "must be at most 2000 characters"))
+        if let notes, let problem = TextRule.sizeProblem(notes, maxLength: 2000, required: false) {
+            problems.append(FieldError("notes", problem))
         }
         // The JSON API refuses more in the request; the CSV import and the console come here only.
         if groups.count > Self.maxGroups {

@@ -92,6 +92,21 @@ public struct UsageStore: Sendable {
         }
     }
 
+    /// Whether `id` is a position `requests` may have handed out as a cursor: one of the account's
+    /// logged requests, or one older than every request kept (deleted since by retention, so the
+    /// list after it is empty).
+    public func isPosition(_ id: Int64, accountID: String) async throws -> Bool {
+        try await writer.pool.read { db in
+            try Bool.fetchOne(
+                db.cachedStatement(
+                    sql: """
+                        SELECT EXISTS (SELECT 1 FROM request_logs WHERE id = ? AND account_id = ?)
+                            OR ? < coalesce((SELECT min(id) FROM request_logs), ?)
+                        """),
+                arguments: [id, accountID, id, id + 1]) ?? false
+        }
+    }
+
     public struct Day: Sendable, Equatable {
         public var date: String
         public var messages: [String: Int]
