@@ -12,6 +12,7 @@ package enum APIRouter {
         router.add(middleware: ActivityLogMiddleware(usage: services.usage, metrics: services.metrics))
         // Inside the activity log, so a storage fault is logged with the 503 it became.
         router.add(middleware: StorageErrorMiddleware())
+        router.add(middleware: BodylessRequestMiddleware())
         SystemRoutes(services: services).add(to: router)
         let accounts = AccountRoutes(services: services)
         accounts.addPublic(to: router)

@@ -87,6 +87,12 @@ struct JSONInput {
 
     func has(_ field: String) -> Bool { object[field] != nil }
 
+    /// Whether `field` holds a value: present and not `null` (which reads as not given).
+    func given(_ field: String) -> Bool {
+        if case .null? = object[field] { return false }
+        return object[field] != nil
+    }
+
     /// A string field; `nil` when absent (recorded as an error when required) or of the wrong type.
     mutating func string(_ field: String, required: Bool = false, maxLength: Int = 1000) -> String? {
         guard !refused.contains(field) else { return nil }

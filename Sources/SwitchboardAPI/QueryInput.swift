@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import SwitchboardCore
 
@@ -24,8 +25,22 @@ struct QueryInput {
     /// The names the route read (present or not), in the order it read them.
     private var read: [String] = []
     private(set) var errors: [FieldError] = []
+    /// Parameters already refused for their escapes; reading them adds no second error.
+    private var undecodable: Set<String> = []
 
     init(_ request: Request) {
+        // A percent escape that is no UTF-8 (`?q=%FF`) is decoded to something other than what was
+        // sent, and a search for it answers an empty list: refused, naming the parameter.
+        for piece in (request.uri.query ?? "").split(separator: "&") {
+            let name = piece.prefix { $0 != "=" }
+            guard piece.contains("%"), piece.removingPercentEncoding == nil else { continue }
+            errors.append(
+                FieldError(
+                    name.removingPercentEncoding ?? String(name),
+                    "is not UTF-8 text once its percent escapes are decoded; percent-encode the UTF-8 bytes of the text (é is %C3%A9)"
+                ))
+            undecodable.insert(name.removingPercentEncoding ?? String(name))
+        }
         // Read once: Hummingbird parses the query string anew on every access to `queryParameters`.
         for (name, value) in request.uri.queryParameters {
             // `?&limit=5` and `a=1&&b=2` hold an empty piece, which names no parameter.
@@ -35,14 +50,20 @@ struct QueryInput {
         }
     }
 
-    /// The raw text of `name`; nil when absent, or (recorded as an error) given twice or breaking
+    /// The raw text of `name`; nil when absent, or (recorded as an error) given twice, empty or breaking
     /// `TextRule`.
     mutating func text(_ name: String) -> String? {
         if !read.contains(name) { read.append(name) }
+        guard !undecodable.contains(name) else { return nil }
         let values = parameters[Substring(name)] ?? []
         guard let first = values.first else { return nil }
         guard values.count == 1 else {
             errors.append(FieldError(name, "is given \(values.count) times; give it once"))
+            return nil
+        }
+        // `?group=` filters by nothing: it would answer an empty list, or be read as no filter.
+        guard !first.isEmpty else {
+            errors.append(FieldError(name, "is empty; give a value or leave the parameter out"))
             return nil
         }
         let text = String(first)

@@ -36,6 +36,8 @@ struct Serve: AsyncParsableCommand {
                     throw ValidationError("--smpp-port must be a port from 1 to 65535, or 0 for no SMPP server")
                 }
                 resolved.smppServer.port = smppPort
+                // Checked again with the SMPP port in place: --port and --smpp-port may clash.
+                try resolved.validate(source: "the command line")
             }
             configuration = resolved
         } catch let error as ConfigurationError {

@@ -156,5 +156,11 @@ import Testing
             #expect(try await process.waitForExit() == 64, "\(expected)")
             #expect(process.errorOutput().contains(expected), "\(process.errorOutput())")
         }
+        // One port for HTTP and SMPP given by flags is named as such, not as a port another process holds.
+        let clash = try DaemonProcess(
+            arguments: ["serve", "--port", "19564", "--smpp-port", "19564", "--data-dir", data.path], port: 0)
+        #expect(try await clash.waitForExit() == 64)
+        #expect(
+            clash.errorOutput().contains("smpp_server.port: is 19564, the HTTP port too"), "\(clash.errorOutput())")
     }
 }

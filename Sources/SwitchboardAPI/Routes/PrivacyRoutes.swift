@@ -46,9 +46,18 @@ struct PrivacyRoutes {
     @Sendable func requestErasure(_ request: Request, context: AppContext) async throws -> Response {
         let accountID = try context.accountID()
         var input = try await request.jsonInput(limit: services.settings.body, allowed: ["number", "addon"])
-        if input.has("addon") {
+        if !input.given("addon"), !input.given("number") {
+            input.fail(
+                "number",
+                "is required: give number (a phone number whose data to erase) or addon (an add-on to ask to erase what it received)"
+            )
+            try input.finish()
+        }
+        if input.given("addon") {
             let addon = input.string("addon", required: true, maxLength: 200)
-            if input.has("number") { input.fail("number", "give number or addon, not both; send one request for each") }
+            if input.given("number") {
+                input.fail("number", "give number or addon, not both; send one request for each")
+            }
             try input.finish()
             return try await eraseAtAddon(addon!, accountID: accountID, context: context)
         }

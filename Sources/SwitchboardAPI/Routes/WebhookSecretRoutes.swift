@@ -68,9 +68,8 @@ struct WebhookSecretRoutes {
         do {
             parsed = try JSONParser.parse(Array(body.readableBytesView))
         } catch {
-            throw Problem(
-                .badRequest, "Malformed JSON",
-                detail: "The request body is not valid JSON at byte \(error.offset); check quotes, commas and braces.")
+            // The one wording every body gets: the field, and why (a duplicate key, an inexact number).
+            throw JSONInput.problem(error)
         }
         guard case .object(let object) = parsed else {
             throw Problem.invalid("body", "must be a JSON object such as {\"overlap_seconds\": 3600}, or empty")

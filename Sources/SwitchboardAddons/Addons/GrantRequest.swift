@@ -26,7 +26,18 @@ public struct GrantRequest: Sendable, Equatable {
                 problems.append(FieldError("categories", "\(name) is not a category; use content, account or usage"))
                 continue
             }
-            granted.formUnion(manifest.fields.filter { $0.category == category }.map(\.id))
+            let inCategory = manifest.fields.filter { $0.category == category }.map(\.id)
+            // A category the add-on asks nothing of grants nothing: said, so the customer does not
+            // believe it granted (or that the add-on will receive) data of that kind.
+            guard !inCategory.isEmpty else {
+                let asked = Set(manifest.fields.map(\.category.rawValue)).sorted().joined(separator: ", ")
+                problems.append(
+                    FieldError(
+                        "categories",
+                        "\(name): \(manifest.name) asks for no field of this category; it asks for \(asked) data"))
+                continue
+            }
+            granted.formUnion(inCategory)
         }
         let missing = manifest.requiredFields.filter { !granted.contains($0) }
         if !missing.isEmpty {

@@ -61,7 +61,7 @@ public struct AccountStore: Sendable {
         let id = Identifier.make("acc", bytes: 9)
         let key = APIKeyMaterial.generate()
         let webhookSecret = "whsec_" + Identifier.randomToken(bytes: 24)
-        let email = new.email.lowercased()
+        let email = EmailAddress.key(new.email)
         do {
             try await writer.write { db in
                 try db.cachedStatement(
@@ -88,8 +88,16 @@ public struct AccountStore: Sendable {
     public func find(email: String) async throws -> Account? {
         try await writer.pool.read { db in
             try Account.fetchOne(
-                db.cachedStatement(sql: "SELECT * FROM accounts WHERE email = ?"), arguments: [email.lowercased()])
+                db.cachedStatement(sql: Self.byEmailSQL), arguments: Self.byEmailArguments(email))
         }
+    }
+
+    /// The account with an address, in its stored form (`EmailAddress.key`) or, for an account
+    /// created before addresses were stored in NFC, as it was typed then (lower case alone).
+    static let byEmailSQL = "SELECT * FROM accounts WHERE email IN (?, ?) ORDER BY email = ? DESC LIMIT 1"
+    static func byEmailArguments(_ email: String) -> StatementArguments {
+        let key = EmailAddress.key(email)
+        return [key, email.lowercased(), key]
     }
 
     public func list(limit: Int = 100, after: String? = nil) async throws -> [Account] {
@@ -122,7 +130,7 @@ public struct AccountStore: Sendable {
                 var sets: [String] = ["updated_at = ?"]
                 var arguments: StatementArguments = [now]
                 if let name = changes.name { sets.append("name = ?"); arguments += [name] }
-                if let email = changes.email { sets.append("email = ?"); arguments += [email.lowercased()] }
+                if let email = changes.email { sets.append("email = ?"); arguments += [EmailAddress.key(email)] }
                 if let company = changes.company { sets.append("company = ?"); arguments += [company] }
                 if let webhook = changes.inboundWebhook { sets.append("inbound_webhook = ?"); arguments += [webhook] }
                 if let mode = changes.contentMode {

@@ -25,7 +25,7 @@ public final class AuthThrottle: Sendable {
         public static func address(_ address: String) -> Key { Key(scope: .address, value: address) }
         /// The account being signed in to, by the identifier tried (an email, lowercased).
         public static func account(_ identifier: String) -> Key {
-            Key(scope: .account, value: identifier.lowercased())
+            Key(scope: .account, value: EmailAddress.key(identifier))
         }
         /// Sign-ups from a client address.
         public static func signUps(from address: String) -> Key { Key(scope: .signUp, value: address) }

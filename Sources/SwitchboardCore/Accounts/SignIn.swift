@@ -36,7 +36,7 @@ extension AccountStore {
         let found = try await writer.pool.read { db -> (Account, String?)? in
             guard
                 let row = try Row.fetchOne(
-                    db.cachedStatement(sql: "SELECT * FROM accounts WHERE email = ?"), arguments: [email.lowercased()])
+                    db.cachedStatement(sql: AccountStore.byEmailSQL), arguments: AccountStore.byEmailArguments(email))
             else { return nil }
             return (try Account(row: row), row["password_hash"])
         }

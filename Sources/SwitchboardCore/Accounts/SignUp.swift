@@ -1,3 +1,5 @@
+import Foundation
+
 extension AccountStore {
     /// Why a sign-up was refused.
     public enum SignUpRefusal: Error, Sendable, Equatable {
@@ -60,14 +62,22 @@ extension AccountStore {
     }
 }
 
-/// Email address syntax, as far as a sign-up form should judge it: one `@`, a dotted domain, no spaces,
-/// at most 254 characters (RFC 5321 section 4.5.3.1.3).
+/// Email address syntax, as far as a sign-up form should judge it: one `@`, a domain of two or more
+/// labels none of them empty (`example..com` has an empty one, RFC 1035 section 2.3.1), no spaces, at
+/// most 254 characters (RFC 5321 section 4.5.3.1.3).
 public enum EmailAddress {
     public static func isValid(_ email: String) -> Bool {
         let parts = email.split(separator: "@", omittingEmptySubsequences: false)
-        guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !parts[1].hasPrefix("."),
-            !parts[1].hasSuffix("."), email.lengthInCodePoints <= 254
-        else { return false }
+        guard parts.count == 2, !parts[0].isEmpty, email.lengthInCodePoints <= 254 else { return false }
+        let labels = parts[1].split(separator: ".", omittingEmptySubsequences: false)
+        guard labels.count >= 2, !labels.contains(where: \.isEmpty) else { return false }
         return !email.contains(where: { $0.isWhitespace })
+    }
+
+    /// The form an address is stored, compared and looked up in: Unicode NFC (UAX #15), then lower
+    /// case. "ä" typed as one character or as "a" and a combining diaeresis is one address, so two
+    /// accounts cannot hold addresses that read the same.
+    public static func key(_ email: String) -> String {
+        email.precomposedStringWithCanonicalMapping.lowercased()
     }
 }

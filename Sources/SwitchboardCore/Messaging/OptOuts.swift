@@ -11,9 +11,10 @@ import GRDB
 /// `OPT IN`/`OPTIN`, `SUBSCRIBE`, `START ALL`/`STARTALL`. `YES` is not an opt-in: it answers
 /// questions and must not quietly undo a STOP.
 ///
-/// The whole body must be one keyword, matched without regard to case or accents, with whitespace
-/// and punctuation around it ignored and any run of spaces, hyphens, underscores or dots inside it
-/// read as one space (`Opt-Out!` is `OPT OUT`).
+/// The whole body must be one keyword, matched without regard to case, accents or width (a phone's
+/// full-width `ＳＴＯＰ`), with invisible characters (a soft hyphen, a zero-width space: Unicode's
+/// Default_Ignorable_Code_Point) left out, whitespace and punctuation around it ignored and any run
+/// of spaces, hyphens, underscores or dots inside it read as one space (`Opt-Out!` is `OPT OUT`).
 public enum OptOutKeyword {
     /// The opt-out keywords, in their normal form (upper case, one space between words).
     public static let stop: Set<String> = [
@@ -40,11 +41,16 @@ public enum OptOutKeyword {
         return nil
     }
 
-    /// Upper case without accents, trimmed of whitespace and punctuation, inner separators as one space.
+    /// Upper case without accents, of normal width, without invisible characters, trimmed of
+    /// whitespace and punctuation, inner separators as one space.
     package static func normalized(_ body: String) -> String {
-        let folded = body.folding(options: [.caseInsensitive, .diacriticInsensitive], locale: nil)
-            .trimmingCharacters(in: .whitespacesAndNewlines.union(.punctuationCharacters).union(.symbols))
-            .uppercased()
+        var visible = String.UnicodeScalarView()
+        visible.append(contentsOf: body.unicodeScalars.lazy.filter { !$0.properties.isDefaultIgnorableCodePoint })
+        let folded = String(visible).folding(
+            options: [.caseInsensitive, .diacriticInsensitive, .widthInsensitive], locale: nil
+        )
+        .trimmingCharacters(in: .whitespacesAndNewlines.union(.punctuationCharacters).union(.symbols))
+        .uppercased()
         return folded.split(whereSeparator: { $0.isWhitespace || "-_.".contains($0) }).joined(separator: " ")
     }
 }

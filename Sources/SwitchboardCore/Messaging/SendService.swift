@@ -80,21 +80,16 @@ public struct SendService: Sendable {
         var problems: [FieldError] = []
         if let to, !PhoneNumber.isE164(to) { problems.append(FieldError("to", PhoneNumber.e164Hint)) }
         if let from, !PhoneNumber.isE164(from), !PhoneNumber.isAlphanumericSender(from) {
-            problems.append(
-                FieldError(
-                    "from",
-                    "must be an E.164 number (e.g. +37255512345) or an alphanumeric sender id of 1 to 11 letters, digits or spaces"
-                ))
+            problems.append(FieldError("from", PhoneNumber.senderProblem(from)))
         }
         if let body, body.isEmpty || body.lengthInCodePoints > maxBodyCharacters {
             problems.append(FieldError("body", "must be 1 to \(maxBodyCharacters) characters"))
         } else if let body, body.isBlank {
-            problems.append(FieldError("body", "must not be blank: it holds only spaces or line breaks"))
-        }
-        if let statusCallback, !isCallbackURL(statusCallback) {
             problems.append(
-                FieldError(
-                    "status_callback", "must be an absolute http or https URL, e.g. https://example.com/sms/status"))
+                FieldError("body", "must not be blank: it holds only spaces, line breaks or invisible characters"))
+        }
+        if let statusCallback, let problem = callbackURLProblem(statusCallback, example: "status") {
+            problems.append(FieldError("status_callback", problem))
         }
         return problems
     }
@@ -118,9 +113,8 @@ public struct SendService: Sendable {
     /// What is wrong with `url` as an inbound webhook (field `inbound_webhook`), or nil: the same
     /// rules as `status_callback` (an absolute http or https URL the callback policy lets callbacks reach).
     package func inboundWebhookProblem(_ url: String) -> FieldError? {
-        guard Self.isCallbackURL(url) else {
-            return FieldError(
-                "inbound_webhook", "must be an absolute http or https URL, e.g. https://example.com/sms/inbound")
+        if let problem = Self.callbackURLProblem(url, example: "inbound") {
+            return FieldError("inbound_webhook", problem)
         }
         if callbackTargets.schemeRefusal(forURL: url) != nil { return Self.plainHTTPProblem("inbound_webhook") }
         if let refusal = callbackTargets.refusal(forURL: url) {
@@ -132,13 +126,39 @@ public struct SendService: Sendable {
         return nil
     }
 
-    static func isCallbackURL(_ text: String) -> Bool {
+    /// Why `text` is not a URL callbacks can be sent to, or nil: an absolute http or https URL
+    /// (RFC 3986) with a host, a port from 1 to 65535 (RFC 6335) when it has one, and no character
+    /// a URL must percent-encode (a space would be sent as the receiver never wrote it, or not at
+    /// all). `example` is the last path segment of the example given.
+    static func callbackURLProblem(_ text: String, example: String) -> String? {
+        let rule = "must be an absolute http or https URL, e.g. https://example.com/sms/\(example)"
+        if let odd = text.unicodeScalars.first(where: {
+            $0.properties.isWhitespace || $0.properties.generalCategory == .control
+        }) {
+            let name = odd == " " ? "a space" : "U+\(String(odd.value, radix: 16, uppercase: true))"
+            return "\(rule); it holds \(name), which a URL carries percent-encoded (a space as %20)"
+        }
         guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
             let host = url.host, !host.isEmpty
-        else { return false }
+        else {
+            if let port = Self.statedPort(text), !(1...65535).contains(port) {
+                return "\(rule); its port \(port) is not one: ports are 1 to 65535"
+            }
+            return rule
+        }
         // A port no TCP connection can use (RFC 6335: 1 to 65535) would fail every attempt.
-        if let port = url.port, !(1...65535).contains(port) { return false }
-        return true
+        if let port = url.port, !(1...65535).contains(port) {
+            return "\(rule); its port \(port) is not one: ports are 1 to 65535"
+        }
+        return nil
+    }
+
+    /// The number after the host's colon in `scheme://host:port/…`, when there is one.
+    private static func statedPort(_ text: String) -> Int? {
+        guard let start = text.range(of: "://")?.upperBound else { return nil }
+        let authority = text[start...].prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        guard let colon = authority.lastIndex(of: ":"), !authority.hasSuffix("]") else { return nil }
+        return Int(authority[authority.index(after: colon)...])
     }
 
     /// Accepts the message: stored as `queued` and handed to the carrier pipeline.

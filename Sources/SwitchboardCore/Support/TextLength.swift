@@ -6,9 +6,15 @@ extension StringProtocol {
     /// megabytes.
     package var lengthInCodePoints: Int { unicodeScalars.count }
 
-    /// Whether the text is empty or holds only white space: spaces of any width, tabs and line
-    /// breaks (Unicode's White_Space property).
-    package var isBlank: Bool { unicodeScalars.allSatisfy(\.properties.isWhitespace) }
+    /// Whether the text is empty or shows nothing: white space (spaces of any width, tabs, line
+    /// breaks: Unicode's White_Space property), invisible characters (zero-width spaces, soft hyphens:
+    /// Default_Ignorable_Code_Point) and controls (general category Cc, DEL and C1 among them).
+    package var isBlank: Bool {
+        unicodeScalars.allSatisfy {
+            $0.properties.isWhitespace || $0.properties.isDefaultIgnorableCodePoint
+                || $0.properties.generalCategory == .control
+        }
+    }
 }
 
 extension TextRule {
@@ -21,7 +27,8 @@ extension TextRule {
             return "must be at most \(maxLength) characters (got \(text.lengthInCodePoints))"
         }
         if required && text.isBlank {
-            return text.isEmpty ? "must not be empty" : "must not be blank: it holds only spaces or line breaks"
+            return text.isEmpty
+                ? "must not be empty" : "must not be blank: it holds only spaces, line breaks or invisible characters"
         }
         return nil
     }

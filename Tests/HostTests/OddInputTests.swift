@@ -1,0 +1,120 @@
+import Foundation
+import SwitchboardCore
+import Testing
+
+/// Input a customer may send by mistake, each answered with an error that names the field and the
+/// fix instead of being taken as something else: text that reads the same in two Unicode forms,
+/// invisible text, bodies where none is read, empty or undecodable query parameters.
+@Suite struct OddInputTests {
+    /// An email in NFD (a letter and a combining mark) is the same address as in NFC: a second
+    /// sign-up with it is refused, and either form signs in. A domain with an empty label is no address.
+    @Test func oneAddressInTwoUnicodeFormsIsOneAccount() async throws {
+        try await TestDaemon.withRouter { daemon in
+            let composed = "\u{E4}d\u{E4}@ex\u{E4}mple.com"
+            let decomposed = "a\u{308}da\u{308}@exa\u{308}mple.com"
+            let (id, _) = try await daemon.signUp(email: composed)
+            let again = try await daemon.client.post(
+                "/v1/accounts", json: ["name": "Ada", "email": decomposed, "password": "plum-harbor-violet-42"])
+            #expect(again.status == 409, "\(again.text)")
+            let login = try await daemon.client.post(
+                "/v1/login", json: ["email": decomposed.uppercased(), "password": "plum-harbor-violet-42"])
+            #expect(login.status == 200, "\(login.text)")
+            #expect(login.json["account_id"] as? String == id)
+            let doubleDot = try await daemon.client.post(
+                "/v1/accounts", json: ["name": "Ada", "email": "ada@example..com", "password": "plum-harbor-violet-42"])
+            #expect(doubleDot.status == 422)
+            #expect(doubleDot.errorFields == ["email"])
+        }
+    }
+
+    /// A full-width STOP (as some phones' keyboards send it) and a STOP with an invisible character
+    /// inside are opt-outs; a word that only contains the letters is not.
+    @Test func fullWidthAndInvisiblySplitKeywordsAreKeywords() {
+        #expect(OptOutKeyword.action(for: "\u{FF33}\u{FF34}\u{FF2F}\u{FF30}")?.1 == "STOP")
+        #expect(OptOutKeyword.action(for: "st\u{AD}op")?.1 == "STOP")
+        #expect(OptOutKeyword.action(for: "\u{200B}Stop\u{200B}")?.1 == "STOP")
+        #expect(OptOutKeyword.action(for: "\u{FF33}\u{FF34}\u{FF21}\u{FF32}\u{FF34}")?.0 == .optedIn)
+        #expect(OptOutKeyword.action(for: "stopwatch") == nil)
+    }
+
+    /// Bodies and senders that show nothing, or break a rule the message should name.
+    @Test func invisibleBodiesAndOddSendersAreNamed() async throws {
+        try await TestDaemon.withRouter { daemon in
+            let (_, client) = try await daemon.signUp()
+            for body in ["\u{200B}", "\u{7F}", "\u{85}\u{9B}", " \u{AD}\u{2060} "] {
+                let response = try await client.post(
+                    "/v1/messages", json: ["to": "+37255512345", "from": "ACME", "body": body])
+                #expect(response.status == 422, "\(body.unicodeScalars.map(\.value))")
+                #expect(response.text.contains("must not be blank"), "\(response.text)")
+            }
+            let digits = try await client.post(
+                "/v1/messages", json: ["to": "+37255512345", "from": "12345", "body": "hi"])
+            #expect(digits.text.contains("a number needs a leading + and its country code"), "\(digits.text)")
+            let accented = try await client.post(
+                "/v1/messages", json: ["to": "+37255512345", "from": "\u{C4}CME", "body": "hi"])
+            #expect(accented.text.contains("it holds '\u{C4}' (U+C4)"), "\(accented.text)")
+            let spaced = try await client.post(
+                "/v1/messages",
+                json: [
+                    "to": "+37255512345", "from": "ACME", "body": "hi", "status_callback": "https://example.com/a b",
+                ])
+            #expect(spaced.status == 422)
+            #expect(spaced.text.contains("it holds a space, which a URL carries percent-encoded"), "\(spaced.text)")
+            let port = try await client.post(
+                "/v1/messages",
+                json: [
+                    "to": "+37255512345", "from": "ACME", "body": "hi",
+                    "status_callback": "https://example.com:99999/cb",
+                ])
+            #expect(port.text.contains("its port 99999 is not one: ports are 1 to 65535"), "\(port.text)")
+        }
+    }
+
+    /// A body on a DELETE is refused (`{"erase": true}` would otherwise withdraw without erasing);
+    /// an erasure request naming neither subject says which field to give; an empty or undecodable
+    /// query parameter is named instead of answering an empty list; a duplicate key in the webhook
+    /// secret rotation names its field as every other body does.
+    @Test func inputThatWouldBeReadAsSomethingElseIsRefused() async throws {
+        try await TestDaemon.withRouter { daemon in
+            let (_, client) = try await daemon.signUp()
+            #expect(try await client.put("/v1/account/addons/reporting", json: ["categories": ["usage"]]).status == 201)
+            let withBody = try await client.request(
+                .DELETE, "/v1/account/addons/reporting", body: Data(#"{"erase": true}"#.utf8))
+            #expect(withBody.status == 422, "\(withBody.text)")
+            #expect(withBody.text.contains("?erase=true"), "\(withBody.text)")
+            let consent = try await client.get("/v1/account/addons/reporting")
+            #expect((consent.json["addon"] as? [String: Any])?["enabled"] as? Bool == true, "\(consent.text)")
+
+            let neither = try await client.post("/v1/account/erasures", json: ["number": NSNull(), "addon": NSNull()])
+            #expect(neither.status == 422)
+            #expect(neither.errorFields == ["number"], "\(neither.text)")
+            #expect(neither.text.contains("is required: give number"), "\(neither.text)")
+
+            let undecodable = try await client.get("/v1/contacts?q=%FF")
+            #expect(undecodable.status == 422)
+            #expect(undecodable.errorFields == ["q"], "\(undecodable.text)")
+            let empty = try await client.get("/v1/contacts?group=")
+            #expect(empty.status == 422)
+            #expect(empty.text.contains("is empty; give a value or leave the parameter out"), "\(empty.text)")
+            #expect(try await client.get("/v1/contacts?q=%C3%A9").status == 200)
+
+            let duplicate = try await client.post(
+                "/v1/account/webhook-secret/rotate", raw: #"{"overlap_seconds": 60, "overlap_seconds": 0}"#)
+            #expect(duplicate.status == 400)
+            #expect(duplicate.errorFields == ["overlap_seconds"], "\(duplicate.text)")
+        }
+    }
+
+    /// A category the add-on asks nothing of is refused, naming the categories it does ask for,
+    /// rather than dropped while the rest is granted.
+    @Test func aCategoryTheAddonDoesNotAskForIsRefused() async throws {
+        try await TestDaemon.withRouter { daemon in
+            let (_, client) = try await daemon.signUp()
+            let response = try await client.put(
+                "/v1/account/addons/reporting", json: ["categories": ["usage", "account"]])
+            #expect(response.status == 422, "\(response.text)")
+            #expect(response.text.contains("account: "), "\(response.text)")
+            #expect(response.text.contains("asks for no field of this category"), "\(response.text)")
+        }
+    }
+}
