@@ -34,12 +34,22 @@ extension Problem {
 }
 
 extension Problem {
-    /// The HTTP answer to a refused consent change: 404 for an unknown or not enabled add-on, 422 naming the field.
-    init(_ refusal: ConsentService.Refusal) {
+    /// `404 No such add-on` for an id that names no loaded add-on, with the closest one's handle
+    /// when it is a likely typo (`reportin` → `reporting`).
+    static func noSuchAddon(_ id: String, among manifests: [Manifest]) -> Problem {
+        Problem(
+            .notFound, "No such add-on",
+            detail:
+                "\(id) is not an available add-on\(Manifest.suggestion(for: id, in: manifests)); GET /v1/addons lists them"
+        )
+    }
+
+    /// The HTTP answer to a refused consent change: 404 for an unknown or not enabled add-on, 422
+    /// naming the field. `manifests` are the loaded add-ons, for a "did you mean" after a typo.
+    init(_ refusal: ConsentService.Refusal, manifests: [Manifest] = []) {
         switch refusal {
         case .unknownAddon(let id):
-            self.init(
-                .notFound, "No such add-on", detail: "\(id) is not an available add-on; GET /v1/addons lists them")
+            self = .noSuchAddon(id, among: manifests)
         case .invalid(let errors):
             self = .invalid(errors)
         case .notEnabled(let name):

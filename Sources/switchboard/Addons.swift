@@ -99,8 +99,11 @@ extension Addons {
                 }
                 return
             }
-            print("\(manifest) cannot be loaded:")
-            for problem in report.problems { print("  - \(problem)") }
+            // On standard error, as every other command's failure: a script reading stdout gets the
+            // `ok:` report or nothing.
+            var lines = ["\(manifest) cannot be loaded:"]
+            lines += report.problems.map { "  - \($0)" }
+            FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
             throw ExitCode(1)
         }
     }

@@ -323,4 +323,14 @@ import Testing
         #expect(unknown.errors.contains("unknown command `switchboard frobnicate`. The commands of"), "\(unknown)")
         #expect(try await Self.switchboard(["help", "audit"]).status == 0)
     }
+
+    /// `addons check` of a manifest that cannot be loaded says why on standard error and exit 1,
+    /// leaving standard output to the `ok:` report alone.
+    @Test func aCheckThatFailsWritesItsProblemsToStandardError() async throws {
+        let missing = FileManager.default.temporaryDirectory.appendingPathComponent("sb-none-\(UUID().uuidString).json")
+        let run = try await Self.switchboard(["addons", "check", missing.path])
+        #expect(run.status == 1, "\(run)")
+        #expect(run.errors.contains("\(missing.path) cannot be loaded:"), "\(run)")
+        #expect(run.output.isEmpty, "\(run)")
+    }
 }

@@ -117,4 +117,23 @@ import Testing
             #expect(response.text.contains("asks for no field of this category"), "\(response.text)")
         }
     }
+
+    /// A mistyped add-on id is answered with the one it is closest to, in the API, on reload and in
+    /// a consent file.
+    @Test func aMistypedAddonIdNamesTheClosestOne() async throws {
+        try await TestDaemon.withRouter { daemon in
+            let (_, client) = try await daemon.signUp()
+            let catalog = try await client.get("/v1/addons/reportnig")
+            #expect(catalog.status == 404)
+            #expect(
+                catalog.text.contains("reportnig is not an available add-on (did you mean reporting?)"),
+                "\(catalog.text)")
+            let grant = try await client.put("/v1/account/addons/monitorng", json: ["categories": ["usage"]])
+            #expect(grant.status == 404)
+            #expect(grant.text.contains("(did you mean monitoring?)"), "\(grant.text)")
+            let far = try await client.get("/v1/addons/weather")
+            #expect(far.status == 404)
+            #expect(!far.text.contains("did you mean"), "\(far.text)")
+        }
+    }
 }

@@ -320,13 +320,18 @@ import Testing
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let file = directory.appendingPathComponent("consent.json")
         let bad =
-            #"{"accounts": [{"account_id": "\#(accountID)", "addons": [{"id": "com.switchboard.reporting", "fields": ["usage.to"]}, {"id": "nope.addon"}, {"id": "monitoring", "categories": ["usage"]}, {"id": "com.switchboard.monitoring", "enabled": false}]}]}"#
+            #"{"accounts": [{"account_id": "\#(accountID)", "addons": [{"id": "com.switchboard.reporting", "fields": ["usage.to"]}, {"id": "nope.addon"}, {"id": "monitoring", "categories": ["usage"]}, {"id": "com.switchboard.monitoring", "enabled": false}, {"id": "compliance-scrub", "enabled": false, "categories": ["usage"]}]}]}"#
         try Data(bad.utf8).write(to: file)
         let refused = try DaemonProcess(
             arguments: ["addons", "apply", file.path, "--data-dir", directory.path], port: 0)
         #expect(try await refused.waitForExit() != 0)
         #expect(refused.errorOutput().contains("cannot work without"))
         #expect(refused.errorOutput().contains("nope.addon is not a loaded add-on"))
+        // Withdrawal and a grant in one entry: neither is guessed.
+        #expect(
+            refused.errorOutput().contains(
+                "accounts[0].addons[4].categories: is given with \"enabled\": false, which withdraws consent"),
+            "\(refused.errorOutput())")
         // The same add-on by its short id and its id: applying would grant and withdraw on every run.
         #expect(
             refused.errorOutput().contains(

@@ -97,8 +97,7 @@ struct AddonRoutes {
     func manifest(_ context: AppContext) throws -> Manifest {
         let id = try context.pathParameter("id")
         guard let manifest = addons.registry.manifest(id) else {
-            throw Problem(
-                .notFound, "No such add-on", detail: "\(id) is not an available add-on; GET /v1/addons lists them")
+            throw Problem.noSuchAddon(id, among: addons.registry.manifests)
         }
         return manifest
     }
@@ -201,7 +200,7 @@ struct AddonRoutes {
                 accountID: accountID, addonID: manifest.id, fields: fields, categories: categories,
                 actor: context.actor)
         } catch let refusal as ConsentService.Refusal {
-            throw Problem(refusal)
+            throw Problem(refusal, manifests: addons.registry.manifests)
         }
         return try JSONResponse.make(receipt(record, manifest: manifest), status: .created)
     }
@@ -221,7 +220,7 @@ struct AddonRoutes {
                 accountID: accountID, addonID: manifest.id, actor: context.actor,
                 erase: eraseToo)
         } catch let refusal as ConsentService.Refusal {
-            throw Problem(refusal)
+            throw Problem(refusal, manifests: addons.registry.manifests)
         }
         return try JSONResponse.make(
             Withdrawn(

@@ -81,8 +81,7 @@ struct PrivacyRoutes {
     /// does at withdrawal (GDPR article 17: erasure may be asked after consent is withdrawn).
     private func eraseAtAddon(_ id: String, accountID: String, context: AppContext) async throws -> Response {
         guard let manifest = services.addons.registry.manifest(id) else {
-            throw Problem(
-                .notFound, "No such add-on", detail: "\(id) is not an available add-on; GET /v1/addons lists them")
+            throw Problem.noSuchAddon(id, among: services.addons.registry.manifests)
         }
         guard
             case .requested(let requestID) = try await services.erasures.eraseAtAddon(

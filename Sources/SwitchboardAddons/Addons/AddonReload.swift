@@ -31,7 +31,7 @@ extension AddonRegistry {
             throw AddonReloadError(
                 id: idOrShortID,
                 reason:
-                    "no add-on with this id is loaded; `switchboard addons list` shows the loaded ones (an add-on that failed at start needs a restart)",
+                    "no add-on with this id is loaded\(Manifest.suggestion(for: idOrShortID, in: manifests)); `switchboard addons list` shows the loaded ones (an add-on that failed at start needs a restart)",
                 unknown: true)
         }
         return try await withCheckedThrowingContinuation { continuation in

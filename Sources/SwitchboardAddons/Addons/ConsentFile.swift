@@ -67,7 +67,10 @@ public enum ConsentFile {
                     addon.bool("enabled", into: &enabled)
                     guard let manifest = addons.registry.manifest(id) else {
                         if !id.isEmpty {
-                            addon.record("id", "\(id) is not a loaded add-on; see `switchboard addons list`")
+                            addon.record(
+                                "id",
+                                "\(id) is not a loaded add-on\(Manifest.suggestion(for: id, in: addons.registry.manifests)); see `switchboard addons list`"
+                            )
                         }
                         reader.errors += account.errors + addon.errors
                         account.errors = []
@@ -89,6 +92,12 @@ public enum ConsentFile {
                         case .failure(let problems):
                             for problem in problems.problems { addon.record(problem.field, problem.message) }
                         }
+                    } else if !fields.isEmpty || !categories.isEmpty {
+                        // Withdraw or grant: both at once leaves the reader unsure which was meant.
+                        addon.record(
+                            fields.isEmpty ? "categories" : "fields",
+                            "is given with \"enabled\": false, which withdraws consent and grants nothing; leave it out to withdraw, or drop \"enabled\": false to grant"
+                        )
                     } else {
                         plans.append((accountID, manifest, nil))
                     }

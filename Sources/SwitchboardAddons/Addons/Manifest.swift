@@ -59,6 +59,23 @@ public struct Manifest: Sendable, Equatable {
         return matches.count == 1 ? matches[0] : nil
     }
 
+    /// For an id that names none of `manifests`: " (did you mean reporting?)" naming the handle
+    /// (`handle(among:)`) of the add-on whose id or short id is at most two edits from `given`
+    /// (ignoring case), or "" when none is that close.
+    public static func suggestion(for given: String, in manifests: [Manifest]) -> String {
+        let typed = given.lowercased()
+        let scored = manifests.map { manifest in
+            (
+                manifest,
+                min(
+                    EditDistance.between(typed, manifest.id.lowercased()),
+                    EditDistance.between(typed, manifest.shortID.lowercased()))
+            )
+        }
+        guard let best = scored.min(by: { $0.1 < $1.1 }), best.1 <= 2 else { return "" }
+        return " (did you mean \(best.0.handle(among: manifests))?)"
+    }
+
     /// The short id when no other of `manifests` has it, else the full id.
     public func handle(among manifests: [Manifest]) -> String {
         manifests.contains { $0.id != id && $0.shortID == shortID } ? id : shortID
