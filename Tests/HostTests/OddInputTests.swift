@@ -24,6 +24,19 @@ import Testing
                 "/v1/accounts", json: ["name": "Ada", "email": "ada@example..com", "password": "plum-harbor-violet-42"])
             #expect(doubleDot.status == 422)
             #expect(doubleDot.errorFields == ["email"])
+            // An invisible character would make a second account that reads as the first.
+            for hidden in ["\u{E4}d\u{E4}@ex\u{E4}mple.com\u{200B}", "ada@exam\u{AD}ple.com"] {
+                let lookAlike = try await daemon.client.post(
+                    "/v1/accounts", json: ["name": "Ada", "email": hidden, "password": "plum-harbor-violet-42"])
+                #expect(lookAlike.status == 422, "\(lookAlike.text)")
+            }
+            // A new name that shows nothing is refused, as at sign-up.
+            let (_, client) = try await daemon.signUp()
+            for blank in [" ", "\u{200B}", "\u{3164}"] {
+                let renamed = try await client.patch("/v1/account", json: ["name": blank])
+                #expect(renamed.status == 422, "\(renamed.text)")
+                #expect(renamed.text.contains("must not be blank"), "\(renamed.text)")
+            }
         }
     }
 
@@ -35,6 +48,11 @@ import Testing
         #expect(OptOutKeyword.action(for: "\u{200B}Stop\u{200B}")?.1 == "STOP")
         #expect(OptOutKeyword.action(for: "\u{FF33}\u{FF34}\u{FF21}\u{FF32}\u{FF34}")?.0 == .optedIn)
         #expect(OptOutKeyword.action(for: "stopwatch") == nil)
+        // Dashes of every kind separate words as "-" does; DEL shows nothing.
+        for spelling in ["OPT\u{2014}OUT", "opt\u{2013}out", "opt\u{2010}out", "opt\u{2011}out", "opt\u{2212}out"] {
+            #expect(OptOutKeyword.action(for: spelling)?.1 == "OPT OUT", "\(spelling.unicodeScalars.map(\.value))")
+        }
+        #expect(OptOutKeyword.action(for: "stop\u{7F}")?.1 == "STOP")
     }
 
     /// Bodies and senders that show nothing, or break a rule the message should name.
@@ -67,6 +85,14 @@ import Testing
                     "status_callback": "https://example.com:99999/cb",
                 ])
             #expect(port.text.contains("its port 99999 is not one: ports are 1 to 65535"), "\(port.text)")
+            let overflow = try await client.post(
+                "/v1/messages",
+                json: [
+                    "to": "+37255512345", "from": "ACME", "body": "hi",
+                    "status_callback": "https://example.com:99999999999999999999/cb",
+                ])
+            #expect(overflow.status == 422, "\(overflow.text)")
+            #expect(overflow.text.contains("ports are 1 to 65535"), "\(overflow.text)")
         }
     }
 

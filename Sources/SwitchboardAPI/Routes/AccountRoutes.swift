@@ -242,6 +242,10 @@ struct AccountRoutes {
         // Null or empty; a name already refused (too long, not a string) gets no second message.
         if input.has("name"), changes.name?.isEmpty ?? true, input.errors.count == problemsBefore {
             input.fail("name", "must be a non-empty string")
+        } else if let name = changes.name, name.isBlank {
+            // The sign-up rule: a name that shows nothing names no one.
+            input.fail("name", "must not be blank: it holds only spaces, line breaks or invisible characters")
+            changes.name = nil
         }
         changes.email = input.string("email", maxLength: 254)
         if let email = changes.email, !EmailAddress.isValid(email) {

@@ -63,15 +63,20 @@ extension AccountStore {
 }
 
 /// Email address syntax, as far as a sign-up form should judge it: one `@`, a domain of two or more
-/// labels none of them empty (`example..com` has an empty one, RFC 1035 section 2.3.1), no spaces, at
-/// most 254 characters (RFC 5321 section 4.5.3.1.3).
+/// labels none of them empty (`example..com` has an empty one, RFC 1035 section 2.3.1), no white
+/// space, invisible character or control, at most 254 characters (RFC 5321 section 4.5.3.1.3).
 public enum EmailAddress {
     public static func isValid(_ email: String) -> Bool {
         let parts = email.split(separator: "@", omittingEmptySubsequences: false)
         guard parts.count == 2, !parts[0].isEmpty, email.lengthInCodePoints <= 254 else { return false }
         let labels = parts[1].split(separator: ".", omittingEmptySubsequences: false)
         guard labels.count >= 2, !labels.contains(where: \.isEmpty) else { return false }
-        return !email.contains(where: { $0.isWhitespace })
+        // Nor anything that shows nothing: `ada@example.com` with a zero-width space or a soft
+        // hyphen in it reads as the address without, and is another account.
+        return !email.unicodeScalars.contains {
+            $0.properties.isWhitespace || $0.properties.isDefaultIgnorableCodePoint
+                || $0.properties.generalCategory == .control
+        }
     }
 
     /// The form an address is stored, compared and looked up in: Unicode NFC (UAX #15), then lower

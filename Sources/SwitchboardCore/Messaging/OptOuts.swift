@@ -13,8 +13,9 @@ import GRDB
 ///
 /// The whole body must be one keyword, matched without regard to case, accents or width (a phone's
 /// full-width `ＳＴＯＰ`), with invisible characters (a soft hyphen, a zero-width space: Unicode's
-/// Default_Ignorable_Code_Point) left out, whitespace and punctuation around it ignored and any run
-/// of spaces, hyphens, underscores or dots inside it read as one space (`Opt-Out!` is `OPT OUT`).
+/// Default_Ignorable_Code_Point, and controls such as DEL) left out, whitespace and punctuation around
+/// it ignored and any run of spaces, dashes of any kind, underscores or dots inside it read as one
+/// space (`Opt-Out!` and `OPT—OUT` are `OPT OUT`).
 public enum OptOutKeyword {
     /// The opt-out keywords, in their normal form (upper case, one space between words).
     public static let stop: Set<String> = [
@@ -45,13 +46,22 @@ public enum OptOutKeyword {
     /// whitespace and punctuation, inner separators as one space.
     package static func normalized(_ body: String) -> String {
         var visible = String.UnicodeScalarView()
-        visible.append(contentsOf: body.unicodeScalars.lazy.filter { !$0.properties.isDefaultIgnorableCodePoint })
+        visible.append(
+            contentsOf: body.unicodeScalars.lazy.filter {
+                !$0.properties.isDefaultIgnorableCodePoint
+                    && ($0.properties.generalCategory != .control || $0.properties.isWhitespace)
+            })
         let folded = String(visible).folding(
             options: [.caseInsensitive, .diacriticInsensitive, .widthInsensitive], locale: nil
         )
         .trimmingCharacters(in: .whitespacesAndNewlines.union(.punctuationCharacters).union(.symbols))
         .uppercased()
-        return folded.split(whereSeparator: { $0.isWhitespace || "-_.".contains($0) }).joined(separator: " ")
+        // Any dash (general category Pd: U+2010 hyphen, en and em dashes a phone's autocorrect makes
+        // of "-" and "--") and the minus sign separate words as "-" does.
+        return folded.split(whereSeparator: { character in
+            character.isWhitespace || "-_.\u{2212}".contains(character)
+                || character.unicodeScalars.allSatisfy { $0.properties.generalCategory == .dashPunctuation }
+        }).joined(separator: " ")
     }
 }
 

@@ -138,14 +138,13 @@ public struct SendService: Sendable {
             let name = odd == " " ? "a space" : "U+\(String(odd.value, radix: 16, uppercase: true))"
             return "\(rule); it holds \(name), which a URL carries percent-encoded (a space as %20)"
         }
+        // Read from the text: a port too long for an integer is no port, but URL may read none.
+        if let port = Self.statedPort(text), Int(port).map({ (1...65535).contains($0) }) != true {
+            return "\(rule); its port \(port) is not one: ports are 1 to 65535"
+        }
         guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
             let host = url.host, !host.isEmpty
-        else {
-            if let port = Self.statedPort(text), !(1...65535).contains(port) {
-                return "\(rule); its port \(port) is not one: ports are 1 to 65535"
-            }
-            return rule
-        }
+        else { return rule }
         // A port no TCP connection can use (RFC 6335: 1 to 65535) would fail every attempt.
         if let port = url.port, !(1...65535).contains(port) {
             return "\(rule); its port \(port) is not one: ports are 1 to 65535"
@@ -153,12 +152,13 @@ public struct SendService: Sendable {
         return nil
     }
 
-    /// The number after the host's colon in `scheme://host:port/…`, when there is one.
-    private static func statedPort(_ text: String) -> Int? {
+    /// The digits after the host's colon in `scheme://host:port/…`, when there are any.
+    private static func statedPort(_ text: String) -> String? {
         guard let start = text.range(of: "://")?.upperBound else { return nil }
         let authority = text[start...].prefix { $0 != "/" && $0 != "?" && $0 != "#" }
         guard let colon = authority.lastIndex(of: ":"), !authority.hasSuffix("]") else { return nil }
-        return Int(authority[authority.index(after: colon)...])
+        let digits = authority[authority.index(after: colon)...]
+        return !digits.isEmpty && digits.allSatisfy(\.isASCII) && digits.allSatisfy(\.isNumber) ? String(digits) : nil
     }
 
     /// Accepts the message: stored as `queued` and handed to the carrier pipeline.
