@@ -32,14 +32,15 @@ struct QueryInput {
         // A percent escape that is no UTF-8 (`?q=%FF`) is decoded to something other than what was
         // sent, and a search for it answers an empty list: refused, naming the parameter.
         for piece in (request.uri.query ?? "").split(separator: "&") {
-            let name = piece.prefix { $0 != "=" }
             guard piece.contains("%"), piece.removingPercentEncoding == nil else { continue }
+            let raw = piece.prefix { $0 != "=" }
+            let name = raw.removingPercentEncoding ?? String(raw)
             errors.append(
                 FieldError(
-                    name.removingPercentEncoding ?? String(name),
+                    name,
                     "is not UTF-8 text once its percent escapes are decoded; percent-encode the UTF-8 bytes of the text (é is %C3%A9)"
                 ))
-            undecodable.insert(name.removingPercentEncoding ?? String(name))
+            undecodable.insert(name)
         }
         // Read once: Hummingbird parses the query string anew on every access to `queryParameters`.
         for (name, value) in request.uri.queryParameters {

@@ -244,7 +244,7 @@ struct AccountRoutes {
             input.fail("name", "must be a non-empty string")
         } else if let name = changes.name, name.isBlank {
             // The sign-up rule: a name that shows nothing names no one.
-            input.fail("name", "must not be blank: it holds only spaces, line breaks or invisible characters")
+            input.fail("name", TextRule.blankMessage)
             changes.name = nil
         }
         changes.email = input.string("email", maxLength: 254)

@@ -86,7 +86,7 @@ public struct SendService: Sendable {
             problems.append(FieldError("body", "must be 1 to \(maxBodyCharacters) characters"))
         } else if let body, body.isBlank {
             problems.append(
-                FieldError("body", "must not be blank: it holds only spaces, line breaks or invisible characters"))
+                FieldError("body", TextRule.blankMessage))
         }
         if let statusCallback, let problem = callbackURLProblem(statusCallback, example: "status") {
             problems.append(FieldError("status_callback", problem))
@@ -138,17 +138,14 @@ public struct SendService: Sendable {
             let name = odd == " " ? "a space" : "U+\(String(odd.value, radix: 16, uppercase: true))"
             return "\(rule); it holds \(name), which a URL carries percent-encoded (a space as %20)"
         }
-        // Read from the text: a port too long for an integer is no port, but URL may read none.
+        // A port no TCP connection can use (RFC 6335: 1 to 65535) would fail every attempt. Read
+        // from the text: a port too long for an integer is no port, but URL may read none.
         if let port = Self.statedPort(text), Int(port).map({ (1...65535).contains($0) }) != true {
             return "\(rule); its port \(port) is not one: ports are 1 to 65535"
         }
         guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
             let host = url.host, !host.isEmpty
         else { return rule }
-        // A port no TCP connection can use (RFC 6335: 1 to 65535) would fail every attempt.
-        if let port = url.port, !(1...65535).contains(port) {
-            return "\(rule); its port \(port) is not one: ports are 1 to 65535"
-        }
         return nil
     }
 

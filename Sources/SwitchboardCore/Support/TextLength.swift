@@ -18,6 +18,9 @@ extension StringProtocol {
 }
 
 extension TextRule {
+    /// The one wording for required text that shows nothing (`isBlank`), wherever it is checked.
+    package static let blankMessage = "must not be blank: it holds only spaces, line breaks or invisible characters"
+
     /// Why a text field's value breaks its size rule, as a `FieldError` message; nil when it keeps it.
     /// The one wording of these rules for every way a field comes in (JSON bodies, the CLI): at most
     /// `maxLength` characters counted as Unicode code points (`lengthInCodePoints`), and, when
@@ -28,7 +31,7 @@ extension TextRule {
         }
         if required && text.isBlank {
             return text.isEmpty
-                ? "must not be empty" : "must not be blank: it holds only spaces, line breaks or invisible characters"
+                ? "must not be empty" : blankMessage
         }
         return nil
     }
