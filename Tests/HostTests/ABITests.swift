@@ -187,9 +187,9 @@ import Testing
 
     // MARK: Real libraries, built with plain cc
 
-    @Test func anOlderShapedLibraryLoadsInProcessOnAHostOneMinorAhead() throws {
+    @Test func anOlderShapedLibraryLoadsInProcessOnAHostOneMinorAhead() async throws {
         let directory = ABIFixture.temporaryDirectory("older")
-        let library = try ABIFixture.build(["OLDER_SHAPE"], in: directory)
+        let library = try await ABIFixture.build(["OLDER_SHAPE"], in: directory)
         let manifest = try ABIFixture.manifest(library: library, hooks: ["message.submit", "message.status"])
         // The library's descriptor ends after `check`; the memory after it holds a function that aborts.
         let validated = try ValidatedDescriptor.load(
@@ -221,7 +221,7 @@ import Testing
     /// `erase`, and `end_batch`, beyond its struct_size, is never read or called.
     @Test func aOneZeroLibraryLoadsAndIsNeverAskedToEndABatch() async throws {
         let directory = ABIFixture.temporaryDirectory("one-zero")
-        let library = try ABIFixture.build(["ONE_ZERO_SHAPE"], in: directory)
+        let library = try await ABIFixture.build(["ONE_ZERO_SHAPE"], in: directory)
         let manifest = try ABIFixture.manifest(library: library, hooks: ["message.submit", "message.status"])
         let validated = try ValidatedDescriptor.load(library: library.path, expecting: manifest.descriptorExpectation)
         #expect(validated.abiMinor == 0 && validated.structSize == DescriptorLayout.end(of: \.erase))
@@ -241,7 +241,7 @@ import Testing
     /// A 1.1 add-on's `end_batch` follows each delivered batch of events and each erasure.
     @Test func endBatchFollowsEachBatchAndEachErasure() async throws {
         let directory = ABIFixture.temporaryDirectory("end-batch")
-        let library = try ABIFixture.build([], in: directory)
+        let library = try await ABIFixture.build([], in: directory)
         let manifest = try ABIFixture.manifest(library: library, hooks: ["message.submit", "message.status"])
         let loaded = try AddonLibrary.load(
             manifest: manifest, library: library, requirePin: true,
@@ -298,9 +298,9 @@ import Testing
     ]
 
     @Test(arguments: shapes)
-    func theRunnerRefusesWhatTheLoaderRefusesWithTheSameMessage(_ shape: Shape) throws {
+    func theRunnerRefusesWhatTheLoaderRefusesWithTheSameMessage(_ shape: Shape) async throws {
         let directory = ABIFixture.temporaryDirectory("shape")
-        let library = try ABIFixture.build(shape.defines, in: directory)
+        let library = try await ABIFixture.build(shape.defines, in: directory)
         let manifest = try ABIFixture.manifest(
             library: library, id: shape.manifestID, version: shape.manifestVersion, hooks: shape.hooks)
         var inProcess: String?
@@ -325,9 +325,9 @@ import Testing
         }
     }
 
-    @Test func logLevelsMeanTheSameInProcessAndInTheRunner() throws {
+    @Test func logLevelsMeanTheSameInProcessAndInTheRunner() async throws {
         let directory = ABIFixture.temporaryDirectory("logs")
-        let library = try ABIFixture.build([], in: directory)
+        let library = try await ABIFixture.build([], in: directory)
         let manifest = try ABIFixture.manifest(library: library, hooks: ["message.status"])
         let inProcess = CapturedLines()
         _ = try AddonLibrary.load(
@@ -359,7 +359,7 @@ import Testing
         for (isolation, mode) in [("in_process", "local"), ("isolated", "isolated")] {
             for (shape, defines) in [("current", [String]()), ("older", ["OLDER_SHAPE"])] {
                 let id = "com.example.\(shape)-\(mode)"
-                let library = try ABIFixture.build(
+                let library = try await ABIFixture.build(
                     defines + ["ADDON_ID=\"\(id)\""], in: directory, name: "\(shape)_\(mode)")
                 try ABIFixture.writeManifest(library: library, id: id, hooks: ["message.status"], isolation: isolation)
             }
@@ -465,10 +465,10 @@ enum ABIFixture {
     }
 
     /// Compiles the fixture with `defines` into `directory`.
-    static func build(_ defines: [String], in directory: URL, name: String = "shaped") throws -> URL {
+    static func build(_ defines: [String], in directory: URL, name: String = "shaped") async throws -> URL {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let output = directory.appendingPathComponent("lib\(name).so")
-        let result = try AddonFixture.run(
+        let result = try await AddonFixture.run(
             ["cc", "-std=c99", "-Wall", "-Wextra", "-pedantic", "-Werror", "-fPIC", "-shared", "-I", include.path]
                 + defines.map { "-D" + $0 } + [source.path, "-o", output.path])
         guard result.status == 0 else { throw TestFailure("cc failed: \(result.output)") }

@@ -13,7 +13,7 @@ import Testing
 
     /// An add-on that is no longer loaded stays auditable by the id on its ledger rows.
     @Test func anAddonNoLongerLoadedStaysAuditable() async throws {
-        let addons = try AddonFixture.recorder(
+        let addons = try await AddonFixture.recorder(
             in: Self.addonsDirectory(), fields: [("usage.to", true, false)], hooks: ["message.submit"])
         let first = try await TestDaemon.start(configure: { $0.addons.directories = [addons.path] })
         let (_, client) = try await first.signUp()
@@ -54,7 +54,7 @@ import Testing
     }
 
     @Test func anAddonReceivesExactlyTheGrantedFields() async throws {
-        let addons = try AddonFixture.recorder(
+        let addons = try await AddonFixture.recorder(
             in: Self.addonsDirectory(),
             fields: [
                 ("usage.to", true, true), ("usage.status", true, false), ("usage.timestamp", false, false),
@@ -138,7 +138,7 @@ import Testing
     }
 
     @Test func withdrawalStopsDeliveryAtOnce() async throws {
-        let addons = try AddonFixture.recorder(in: Self.addonsDirectory(), fields: [("usage.to", true, true)])
+        let addons = try await AddonFixture.recorder(in: Self.addonsDirectory(), fields: [("usage.to", true, true)])
         try await withDaemon(configure: { $0.addons.directories = [addons.path] }) { daemon in
             let (_, client) = try await daemon.signUp()
             _ = try await client.put("/v1/account/addons/recorder", json: ["fields": ["usage.to"]])
@@ -168,9 +168,9 @@ import Testing
 
     @Test func pseudonymsAreStablePerAccountAndDifferAcrossAddonsAndAccounts() async throws {
         let directory = Self.addonsDirectory()
-        try AddonFixture.recorder(
+        try await AddonFixture.recorder(
             in: directory, id: "com.example.recorder", fields: [("usage.to", true, true)], hooks: ["message.status"])
-        try AddonFixture.recorder(
+        try await AddonFixture.recorder(
             in: directory, id: "com.example.other", fields: [("usage.to", true, true)], hooks: ["message.status"])
         try await withDaemon(configure: { $0.addons.directories = [directory.path] }) { daemon in
             let (first, alice) = try await daemon.signUp()
@@ -202,7 +202,7 @@ import Testing
     }
 
     @Test func theOutboxReplaysAfterARestart() async throws {
-        let addons = try AddonFixture.recorder(
+        let addons = try await AddonFixture.recorder(
             in: Self.addonsDirectory(), fields: [("usage.to", true, false)], hooks: ["message.status"])
         let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("sb-replay-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dataDir) }
@@ -226,7 +226,7 @@ import Testing
     }
 
     @Test func aBlockingAddonsReasonReachesTheCaller() async throws {
-        let addons = try AddonFixture.recorder(
+        let addons = try await AddonFixture.recorder(
             in: Self.addonsDirectory(), fields: [("content.body", true, false)], hooks: ["message.submit"])
         try await withDaemon(configure: { $0.addons.directories = [addons.path] }) { daemon in
             let (_, client) = try await daemon.signUp()
@@ -243,19 +243,19 @@ import Testing
 
     @Test func brokenAddonsAreRefusedWithAReasonAndTheDaemonStarts() async throws {
         let directory = Self.addonsDirectory()
-        try AddonFixture.recorder(
+        try await AddonFixture.recorder(
             in: directory, id: "com.example.noentry", fields: [("usage.to", true, false)], defines: ["NO_ENTRY"])
-        try AddonFixture.recorder(
+        try await AddonFixture.recorder(
             in: directory, id: "com.example.abi", fields: [("usage.to", true, false)], defines: ["ABI_MAJOR=2"])
-        try AddonFixture.recorder(
+        try await AddonFixture.recorder(
             in: directory, id: "com.example.impostor", fields: [("usage.to", true, false)],
             manifestID: "com.example.claimed")
-        try AddonFixture.recorder(
+        try await AddonFixture.recorder(
             in: directory, id: "com.example.pinned", fields: [("usage.to", true, false)],
             pin: String(repeating: "ab", count: 32))
         try Data(#"{"manifest_version": 1, "id": "Bad Id", "fields": [{"id": "usage.nothing"}]}"#.utf8).write(
             to: directory.appendingPathComponent("bad.json"))
-        try AddonFixture.recorder(in: directory, id: "com.example.good", fields: [("usage.to", true, false)])
+        try await AddonFixture.recorder(in: directory, id: "com.example.good", fields: [("usage.to", true, false)])
         try await withDaemon(configure: { $0.addons.directories = [directory.path] }) { daemon in
             let problems = daemon.daemon.addons.registry.problems
             func reason(_ file: String) -> String { problems.first { $0.file.hasSuffix(file) }?.reason ?? "" }
@@ -275,7 +275,7 @@ import Testing
 
     @Test func partnerAddonsMustBePinned() async throws {
         let directory = Self.addonsDirectory()
-        try AddonFixture.recorder(in: directory, fields: [("usage.to", true, false)])
+        try await AddonFixture.recorder(in: directory, fields: [("usage.to", true, false)])
         var manifest =
             try JSONSerialization.jsonObject(
                 with: Data(contentsOf: directory.appendingPathComponent("com.example.recorder.json"))) as! [String: Any]
@@ -289,7 +289,7 @@ import Testing
 
     @Test func aNewerManifestAskingForMoreRunsUnderTheOldGrant() async throws {
         let directory = Self.addonsDirectory()
-        try AddonFixture.recorder(in: directory, fields: [("usage.to", true, false)], hooks: ["message.status"])
+        try await AddonFixture.recorder(in: directory, fields: [("usage.to", true, false)], hooks: ["message.status"])
         let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("sb-upgrade-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dataDir) }
         let first = try await TestDaemon.start(directory: dataDir) { $0.addons.directories = [directory.path] }
@@ -299,7 +299,7 @@ import Testing
 
         // Version 1.1.0 also wants the body.
         try FileManager.default.removeItem(at: directory)
-        try AddonFixture.recorder(
+        try await AddonFixture.recorder(
             in: directory, version: "1.1.0", fields: [("usage.to", true, false), ("content.body", true, false)],
             hooks: ["message.status"])
         let second = try await TestDaemon.start(directory: dataDir) { $0.addons.directories = [directory.path] }
@@ -320,7 +320,7 @@ import Testing
         await second.stop(removeData: false)
     }
 
-    @Test func theHeaderCompilesAsCAndCPlusPlus() throws {
+    @Test func theHeaderCompilesAsCAndCPlusPlus() async throws {
         let directory = Self.addonsDirectory()
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let source = directory.appendingPathComponent("probe.c")
@@ -328,12 +328,12 @@ import Testing
             "#include \"switchboard_addon.h\"\nint main(void) { return sb_event_get(NULL, \"x\") != NULL; }\n".utf8
         ).write(to: source)
         let header = AddonFixture.header.path
-        let c = try AddonFixture.run([
+        let c = try await AddonFixture.run([
             "cc", "-std=c99", "-Wall", "-Wextra", "-pedantic", "-Werror", "-I", header, source.path, "-o",
             directory.appendingPathComponent("c").path,
         ])
         #expect(c.status == 0, "\(c.output)")
-        let cpp = try AddonFixture.run([
+        let cpp = try await AddonFixture.run([
             "c++", "-x", "c++", "-std=c++11", "-Wall", "-Wextra", "-pedantic", "-Werror", "-I", header, source.path,
             "-o", directory.appendingPathComponent("cpp").path,
         ])
@@ -350,7 +350,7 @@ func outboxCount(_ daemon: TestDaemon) async throws -> Int {
 /// has just asked to hash or hide.
 @Suite struct ContentModeTests {
     @Test func theNextCheckSeesTheNewContentMode() async throws {
-        let addons = try AddonFixture.recorder(
+        let addons = try await AddonFixture.recorder(
             in: AddonPlatformTests.addonsDirectory(),
             fields: [("usage.to", true, false), ("content.body", false, false)],
             hooks: ["message.submit"])
@@ -378,7 +378,7 @@ func outboxCount(_ daemon: TestDaemon) async throws -> Int {
     /// A send to a number that opted out is refused before any pre-send check runs, with the one
     /// documented answer: the add-on never learns of the person who replied STOP.
     @Test func anOptedOutRecipientIsRefusedBeforeAnyAddonHearsOfIt() async throws {
-        let addons = try AddonFixture.recorder(
+        let addons = try await AddonFixture.recorder(
             in: AddonPlatformTests.addonsDirectory(), fields: [("usage.to", true, false)], hooks: ["message.submit"])
         try await withDaemon(configure: { $0.addons.directories = [addons.path] }) { daemon in
             let (_, client) = try await daemon.signUp()
@@ -405,7 +405,7 @@ func outboxCount(_ daemon: TestDaemon) async throws -> Int {
     /// An opt-out stored before the daemon started is refused before any pre-send check too: the
     /// daemon reads every opt-out when it opens its database, not only those it receives itself.
     @Test func anOptOutFromBeforeARestartIsRefusedBeforeAnyAddonHearsOfIt() async throws {
-        let addons = try AddonFixture.recorder(
+        let addons = try await AddonFixture.recorder(
             in: AddonPlatformTests.addonsDirectory(), fields: [("usage.to", true, false)], hooks: ["message.submit"])
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sb-stop-\(UUID().uuidString)")
         let first = try await TestDaemon.start(directory: directory) { $0.addons.directories = [addons.path] }

@@ -22,7 +22,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: addons) }
         let ids = ["com.example.hangs-one", "com.example.hangs-two"]
         for id in ids {
-            try AddonFixture.recorder(
+            try await AddonFixture.recorder(
                 in: addons, id: id, fields: [("usage.to", true, false)], hooks: ["message.status"],
                 defines: ["CREATE_HANGS"], isolation: "isolated")
         }
@@ -52,7 +52,7 @@ import Testing
         let addons = ErasureEdgeTests.addonsDirectory()
         defer { try? FileManager.default.removeItem(at: addons) }
         let id = "com.example.forks"
-        try AddonFixture.recorder(
+        try await AddonFixture.recorder(
             in: addons, id: id, fields: [("usage.to", true, false)], hooks: ["message.status"],
             defines: ["FORK_IN_CREATE"], isolation: "isolated")
         try await withDaemon(configure: RunnerTests.configure(addons)) { daemon in

@@ -8,7 +8,7 @@ import Testing
     static let addon = "com.example.recorder"
 
     @Test func everyAuditAnswerMatchesWhatTheAddonReceived() async throws {
-        let addons = try AddonFixture.recorder(
+        let addons = try await AddonFixture.recorder(
             in: AddonPlatformTests.addonsDirectory(),
             fields: [("usage.to", true, true), ("usage.status", true, false), ("content.body", false, false)],
             hooks: ["message.submit", "message.status"])

@@ -239,7 +239,7 @@ import Testing
     }
 
     @Test func aQuarantinedAddonMakesStatusExitOne() async throws {
-        let addons = try RunnerTests.hostileAddon(failureMode: "fail_closed")
+        let addons = try await RunnerTests.hostileAddon(failureMode: "fail_closed")
         defer { try? FileManager.default.removeItem(at: addons) }
         try await withDaemon(configure: { config in
             RunnerTests.configure(addons)(&config)

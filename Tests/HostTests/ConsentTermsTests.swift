@@ -27,8 +27,8 @@ import Testing
         var purposes: [String: String] = [:]
     }
 
-    static func write(_ version: Version, to directory: URL) throws {
-        try AddonFixture.recorder(
+    static func write(_ version: Version, to directory: URL) async throws {
+        try await AddonFixture.recorder(
             in: directory, id: id, version: version.version, fields: version.fields, hooks: version.hooks,
             timeoutMs: 2000)
         guard version.vendor != nil || !version.purposes.isEmpty else { return }
@@ -72,7 +72,7 @@ import Testing
             try? FileManager.default.removeItem(at: addons)
             try? FileManager.default.removeItem(at: dataDir)
         }
-        try Self.write(first, to: addons)
+        try await Self.write(first, to: addons)
         var daemon = try await TestDaemon.start(directory: dataDir) { $0.addons.directories = [addons.path] }
         let (accountID, firstClient) = try await daemon.signUp()
         let granted = try await firstClient.put("/v1/account/addons/recorder", json: ["categories": ["usage"]])
@@ -82,7 +82,7 @@ import Testing
         // Every delivered status of the first message has reached the add-on.
         _ = try await eventually { try await outboxCount(daemon) == 0 }
 
-        try Self.write(second, to: addons)
+        try await Self.write(second, to: addons)
         switch across {
         case .reload:
             let reload = try await daemon.admin.post("/v1/admin/addons/\(Self.id)/reload", json: [:])

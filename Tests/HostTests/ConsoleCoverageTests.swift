@@ -275,7 +275,7 @@ import Testing
     // MARK: 5. The operator's add-ons page
 
     @Test func theOperatorSeesAQuarantinedAddonsStateAndReasonAndReloadRedirects() async throws {
-        let addons = try RunnerTests.hostileAddon(failureMode: "fail_closed")
+        let addons = try await RunnerTests.hostileAddon(failureMode: "fail_closed")
         defer { try? FileManager.default.removeItem(at: addons) }
         let id = "com.example.recorder"
         try await withDaemon(configure: { config in
@@ -356,15 +356,15 @@ import Testing
         return (alice, bob, received())
     }
 
-    static func recorderAddons() throws -> URL {
-        try AddonFixture.recorder(
+    static func recorderAddons() async throws -> URL {
+        try await AddonFixture.recorder(
             in: AddonPlatformTests.addonsDirectory(),
             fields: [("usage.to", true, true), ("usage.status", true, false)],
             hooks: ["message.submit", "message.status"])
     }
 
     @Test func theAuditDownloadIsNDJSONOfExactlyTheSharesMade() async throws {
-        let addons = try Self.recorderAddons()
+        let addons = try await Self.recorderAddons()
         defer { try? FileManager.default.removeItem(at: addons) }
         // Two ledger records a query: the download streams page after page, and none is cut short.
         try await withDaemon(configure: {
@@ -426,7 +426,7 @@ import Testing
     /// says so.
     @Test func theAuditPageSaysWhenItShowsOnlyTheFirst200Records() async throws {
         // Pre-send checks only: each is a record of its own.
-        let addons = try AddonFixture.recorder(
+        let addons = try await AddonFixture.recorder(
             in: AddonPlatformTests.addonsDirectory(), fields: [("usage.to", true, true)], hooks: ["message.submit"])
         defer { try? FileManager.default.removeItem(at: addons) }
         try await withDaemon(configure: {

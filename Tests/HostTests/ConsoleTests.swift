@@ -902,7 +902,7 @@ struct ConsoleVisitor {
         let clock = ManualWallClock()
         let addons = FileManager.default.temporaryDirectory.appendingPathComponent("sb-terms-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: addons) }
-        _ = try AddonFixture.recorder(in: addons, version: "1.0.0", fields: [("usage.to", true, false)])
+        _ = try await AddonFixture.recorder(in: addons, version: "1.0.0", fields: [("usage.to", true, false)])
         try await withDaemon(clock: clock, configure: { $0.addons.directories = [addons.path] }) { daemon in
             var (visitor, _) = try await ConsoleSessionTests.enrolledCustomer(
                 daemon, clock: clock, email: "terms@example.com")
@@ -912,7 +912,7 @@ struct ConsoleVisitor {
             let before = try await visitor.get("/console/addons/recorder")
             #expect(!before.text.contains("This add-on changed its terms"))
 
-            _ = try AddonFixture.recorder(
+            _ = try await AddonFixture.recorder(
                 in: addons, version: "2.0.0", fields: [("usage.to", true, false), ("usage.status", false, false)])
             #expect(
                 try await daemon.admin.post("/v1/admin/addons/com.example.recorder/reload", json: [:]).status == 200)

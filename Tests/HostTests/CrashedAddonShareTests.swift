@@ -9,7 +9,7 @@ import Testing
         let addons = ErasureEdgeTests.addonsDirectory()
         defer { try? FileManager.default.removeItem(at: addons) }
         let id = "com.example.crashy"
-        try AddonFixture.recorder(
+        try await AddonFixture.recorder(
             in: addons, id: id, fields: [("usage.to", true, false)], hooks: ["message.status"],
             isolation: "isolated")
         try await withDaemon(configure: RunnerTests.configure(addons)) { daemon in

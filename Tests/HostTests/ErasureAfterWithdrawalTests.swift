@@ -6,9 +6,9 @@ import Testing
 @Suite struct ErasureAfterWithdrawalTests {
     @Test func aWithdrawnAddonCanStillBeAskedToEraseWhatItReceived() async throws {
         let addons = ErasureEdgeTests.addonsDirectory()
-        try AddonFixture.recorder(
+        try await AddonFixture.recorder(
             in: addons, id: "com.example.kept", fields: [("usage.to", true, false)], hooks: ["message.status"])
-        try AddonFixture.recorder(
+        try await AddonFixture.recorder(
             in: addons, id: "com.example.unused", fields: [("usage.to", true, false)], hooks: ["message.status"])
         try await withDaemon(configure: { $0.addons.directories = [addons.path] }) { daemon in
             let (accountID, client) = try await daemon.signUp()

@@ -16,9 +16,9 @@ import Testing
 
     @Test func anErasureRequestTellsEachAddonOnlyWhatItAlreadyHad() async throws {
         let addons = Self.addonsDirectory()
-        try AddonFixture.recorder(
+        try await AddonFixture.recorder(
             in: addons, id: "com.example.pseudonymous", fields: [("usage.to", true, true)], hooks: ["message.status"])
-        try AddonFixture.recorder(
+        try await AddonFixture.recorder(
             in: addons, id: "com.example.clear", fields: [("usage.to", true, false)], hooks: ["message.status"])
         try await withDaemon(configure: { $0.addons.directories = [addons.path] }) { daemon in
             let (accountID, client) = try await daemon.signUp()
@@ -85,7 +85,7 @@ import Testing
 
     @Test func anAddonWhoseLedgerRowsWereCompactedIsStillAskedToErase() async throws {
         let addons = Self.addonsDirectory()
-        try AddonFixture.recorder(in: addons, fields: [("usage.to", true, false)], hooks: ["message.status"])
+        try await AddonFixture.recorder(in: addons, fields: [("usage.to", true, false)], hooks: ["message.status"])
         let clock = ManualWallClock(Date(timeIntervalSince1970: 1_700_000_000))
         try await withDaemon(
             clock: clock,

@@ -66,7 +66,7 @@ import Testing
     }
 
     @Test func anErasurePendingWhileTheAddonIsDownCompletesAfterARestart() async throws {
-        let addons = try AddonFixture.recorder(
+        let addons = try await AddonFixture.recorder(
             in: FileManager.default.temporaryDirectory.appendingPathComponent("sb-erase-\(UUID().uuidString)"),
             fields: [("usage.to", true, false)], hooks: ["message.status"])
         let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent(
@@ -110,7 +110,7 @@ import Testing
     }
 
     @Test func theTransparencyEndpointMatchesWhatTheAddonReceived() async throws {
-        let addons = try AddonFixture.recorder(
+        let addons = try await AddonFixture.recorder(
             in: FileManager.default.temporaryDirectory.appendingPathComponent("sb-transparency-\(UUID().uuidString)"),
             fields: [("usage.to", true, true), ("usage.status", false, false)], hooks: ["message.status"])
         try await withDaemon(configure: { $0.addons.directories = [addons.path] }) { daemon in

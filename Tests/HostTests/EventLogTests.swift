@@ -41,7 +41,7 @@ import Testing
     @Test func eachEventIsOneRowThatGoesOnceEveryAddonHasPassedIt() async throws {
         let directory = AddonPlatformTests.addonsDirectory()
         for id in [Self.recorder, Self.other] {
-            try AddonFixture.recorder(
+            try await AddonFixture.recorder(
                 in: directory, id: id, fields: [("usage.to", true, true)], hooks: ["message.status"])
         }
         try await withDaemon(configure: { $0.addons.directories = [directory.path] }) { daemon in
@@ -84,7 +84,7 @@ import Testing
 
     @Test(arguments: ["in_process", "isolated"])
     func deliveryFollowsTheLogAcrossARestartAndARunnerCrash(isolation: String) async throws {
-        let addons = try AddonFixture.recorder(
+        let addons = try await AddonFixture.recorder(
             in: AddonPlatformTests.addonsDirectory(), fields: [("usage.to", true, false)], hooks: ["message.status"],
             isolation: isolation)
         let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("sb-log-\(UUID().uuidString)")
@@ -120,7 +120,7 @@ import Testing
     }
 
     @Test func eventsWrittenBeforeAWithdrawalNeverArriveAfterAGrantAgain() async throws {
-        let addons = try AddonFixture.recorder(
+        let addons = try await AddonFixture.recorder(
             in: AddonPlatformTests.addonsDirectory(), fields: [("usage.to", true, false)], hooks: ["message.status"])
         try await withDaemon(configure: { $0.addons.directories = [addons.path] }) { daemon in
             let (_, client) = try await daemon.signUp()
@@ -151,7 +151,7 @@ import Testing
     /// saw are in the ledger, and the batch comes again until `end_batch` succeeds.
     @Test(arguments: ["in_process", "isolated"])
     func aFailedEndOfBatchDeliversTheBatchAgain(isolation: String) async throws {
-        let addons = try AddonFixture.recorder(
+        let addons = try await AddonFixture.recorder(
             in: AddonPlatformTests.addonsDirectory(), fields: [("usage.to", true, false)], hooks: ["message.status"],
             defines: ["WITH_END_BATCH"], isolation: isolation)
         try await withDaemon(configure: { $0.addons.directories = [addons.path] }) { daemon in

@@ -28,12 +28,12 @@ import Testing
         return Set(try queue.read { db in try String.fetchAll(db, sql: "SELECT public_key FROM ledger_checkpoints") })
     }
 
-    static func cli(_ arguments: [String], _ directory: URL) throws -> (status: Int32, output: String) {
-        try AddonFixture.run([DaemonProcess.executable.path] + arguments + ["--data-dir", directory.path])
+    static func cli(_ arguments: [String], _ directory: URL) async throws -> (status: Int32, output: String) {
+        try await AddonFixture.run([DaemonProcess.executable.path] + arguments + ["--data-dir", directory.path])
     }
 
-    static func publicKey(_ directory: URL) throws -> String {
-        let key = try cli(["audit", "key"], directory)
+    static func publicKey(_ directory: URL) async throws -> String {
+        let key = try await cli(["audit", "key"], directory)
         #expect(key.status == 0, "\(key.output)")
         return key.output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
@@ -100,7 +100,7 @@ import Testing
         // Its checkpoints are signed by that one key, and `verify` says so.
         try await Self.addShares(directory)
         #expect(try Data(contentsOf: Self.keyFile(directory)) == key)
-        let verify = try Self.cli(["audit", "verify"], directory)
+        let verify = try await Self.cli(["audit", "verify"], directory)
         #expect(verify.status == 0, "\(verify.output)")
         #expect(verify.output.contains("1 signing key (1 current, 0 retired)"), "\(verify.output)")
     }
@@ -108,11 +108,11 @@ import Testing
     @Test func rotatingWithTheOldKeyKeepsItsCheckpointsVerifiable() async throws {
         let directory = try await Self.signedLedger()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let old = try Self.publicKey(directory)
-        let rotate = try Self.cli(["audit", "rotate-key"], directory)
+        let old = try await Self.publicKey(directory)
+        let rotate = try await Self.cli(["audit", "rotate-key"], directory)
         #expect(rotate.status == 0, "\(rotate.output)")
         #expect(rotate.output.contains("old key  \(old)"), "\(rotate.output)")
-        let new = try Self.publicKey(directory)
+        let new = try await Self.publicKey(directory)
         #expect(new != old)
         #expect(rotate.output.contains("new key  \(new)"))
         let trusted = try String(contentsOf: Self.publicKeysFile(directory), encoding: .utf8)
@@ -121,14 +121,14 @@ import Testing
         // The new key signed the tail at once, and goes on signing after a restart.
         #expect(try Self.checkpointKeys(directory) == [old, new])
         try await Self.addShares(directory)
-        let verify = try Self.cli(["audit", "verify"], directory)
+        let verify = try await Self.cli(["audit", "verify"], directory)
         #expect(verify.status == 0, "\(verify.output)")
         #expect(verify.output.contains("ledger intact"))
         #expect(verify.output.contains("2 signing keys (1 current, 1 retired)"), "\(verify.output)")
         // Exported copies of the old key's checkpoints verify too.
         let exported = directory.appendingPathComponent("offsite")
-        #expect(try Self.cli(["audit", "checkpoints", exported.path], directory).status == 0)
-        #expect(try Self.cli(["audit", "verify", "--checkpoints", exported.path], directory).status == 0)
+        #expect(try await Self.cli(["audit", "checkpoints", exported.path], directory).status == 0)
+        #expect(try await Self.cli(["audit", "verify", "--checkpoints", exported.path], directory).status == 0)
     }
 
     enum Loss: String, CaseIterable, Sendable {
@@ -149,33 +149,33 @@ import Testing
             try FileManager.default.removeItem(at: Self.keyFile(directory))
         case .corruptWithFlag:
             try Data("not a key".utf8).write(to: Self.keyFile(directory))
-            let refused = try Self.cli(arguments, directory)
+            let refused = try await Self.cli(arguments, directory)
             #expect(refused.status != 0)
             #expect(refused.output.contains("--key-lost"), "\(refused.output)")
             arguments.append("--key-lost")
         }
-        let rotate = try Self.cli(arguments, directory)
+        let rotate = try await Self.cli(arguments, directory)
         #expect(rotate.status == 0, "\(rotate.output)")
         #expect(rotate.output.contains("the old private key is lost"), "\(rotate.output)")
         let trusted = try String(contentsOf: Self.publicKeysFile(directory), encoding: .utf8)
         #expect(trusted.contains("\(old) retired"))
         #expect(trusted.contains("after the private key was lost"))
-        let new = try Self.publicKey(directory)
+        let new = try await Self.publicKey(directory)
         #expect(try Self.checkpointKeys(directory) == [old, new])
-        let verify = try Self.cli(["audit", "verify"], directory)
+        let verify = try await Self.cli(["audit", "verify"], directory)
         #expect(verify.status == 0, "\(verify.output)")
         #expect(verify.output.contains("2 signing keys (1 current, 1 retired)"), "\(verify.output)")
         // And the daemon starts again.
         try await Self.addShares(directory)
-        #expect(try Self.cli(["audit", "verify"], directory).status == 0)
+        #expect(try await Self.cli(["audit", "verify"], directory).status == 0)
     }
 
     @Test func aCheckpointByAForeignKeyFailsVerificationDespiteRetiredKeys() async throws {
         let directory = try await Self.signedLedger()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let rotate = try Self.cli(["audit", "rotate-key"], directory)
+        let rotate = try await Self.cli(["audit", "rotate-key"], directory)
         #expect(rotate.status == 0, "\(rotate.output)")
-        #expect(try Self.cli(["audit", "verify"], directory).status == 0)
+        #expect(try await Self.cli(["audit", "verify"], directory).status == 0)
         // A well-formed checkpoint of the real tail, validly signed, but by a key this host never had.
         let foreign = Curve25519.Signing.PrivateKey()
         let queue = try DatabaseQueue(path: directory.appendingPathComponent("switchboard.sqlite").path)
@@ -193,11 +193,11 @@ import Testing
                     try foreign.signature(for: statement).base64EncodedString(),
                 ])
         }
-        let verify = try Self.cli(["audit", "verify"], directory)
+        let verify = try await Self.cli(["audit", "verify"], directory)
         #expect(verify.status == 1, "\(verify.output)")
         #expect(verify.output.contains("invalid signature or another key"), "\(verify.output)")
         // Rotating again does not launder it: the foreign key is neither current nor retired.
-        let again = try Self.cli(["audit", "rotate-key"], directory)
+        let again = try await Self.cli(["audit", "rotate-key"], directory)
         #expect(again.status != 0)
         #expect(again.output.contains(foreign.publicKey.rawRepresentation.base64EncodedString()), "\(again.output)")
     }

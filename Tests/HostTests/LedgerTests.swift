@@ -40,16 +40,16 @@ import Testing
         try queue.write { db in try db.execute(sql: sql) }
     }
 
-    static func run(_ directory: URL, checkpoints: URL? = nil) throws -> (status: Int32, output: String) {
+    static func run(_ directory: URL, checkpoints: URL? = nil) async throws -> (status: Int32, output: String) {
         var arguments = [DaemonProcess.executable.path, "audit", "verify", "--data-dir", directory.path]
         if let checkpoints { arguments += ["--checkpoints", checkpoints.path] }
-        return try AddonFixture.run(arguments)
+        return try await AddonFixture.run(arguments)
     }
 
     @Test func anIntactLedgerVerifies() async throws {
         let directory = try await Self.ledgerWithShares(8)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let result = try Self.run(directory)
+        let result = try await Self.run(directory)
         #expect(result.status == 0, "\(result.output)")
         #expect(result.output.contains("ledger intact"))
         #expect(result.output.contains("signed checkpoints matched"))
@@ -61,7 +61,7 @@ import Testing
         let directory = try await Self.ledgerWithShares(2)
         defer { try? FileManager.default.removeItem(at: directory) }
         try Self.tamper(directory, "DELETE FROM ledger_checkpoints")
-        let result = try Self.run(directory)
+        let result = try await Self.run(directory)
         #expect(result.status == 0, "\(result.output)")
         #expect(result.output.contains("rows verified, no signed checkpoint yet"), "\(result.output)")
         #expect(!result.output.contains("signing key"), "\(result.output)")
@@ -95,7 +95,7 @@ import Testing
         let directory = try await Self.ledgerWithShares(8)
         defer { try? FileManager.default.removeItem(at: directory) }
         try Self.tamper(directory, sql)
-        let result = try Self.run(directory)
+        let result = try await Self.run(directory)
         #expect(result.status == 1, "\(result.output)")
         #expect(result.output.contains("ledger BROKEN at sequence"))
         #expect(result.output.contains(expected), "\(result.output)")
@@ -106,15 +106,15 @@ import Testing
     @Test func aCheckpointDirectoryThatCannotBeReadIsNamed() async throws {
         let directory = try await Self.ledgerWithShares(2)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let missing = try Self.run(directory, checkpoints: directory.appendingPathComponent("nowhere"))
+        let missing = try await Self.run(directory, checkpoints: directory.appendingPathComponent("nowhere"))
         #expect(missing.status != 0 && missing.output.contains("nowhere does not exist"), "\(missing.output)")
         let file = directory.appendingPathComponent("switchboard.sqlite")
-        let notDirectory = try Self.run(directory, checkpoints: file)
+        let notDirectory = try await Self.run(directory, checkpoints: file)
         #expect(notDirectory.output.contains("is a file, not a directory"), "\(notDirectory.output)")
         let stray = directory.appendingPathComponent("exports")
         try FileManager.default.createDirectory(at: stray, withIntermediateDirectories: true)
         try Data("{}".utf8).write(to: stray.appendingPathComponent("notes.json"))
-        let strayFile = try Self.run(directory, checkpoints: stray)
+        let strayFile = try await Self.run(directory, checkpoints: stray)
         #expect(strayFile.output.contains("notes.json is not a checkpoint"), "\(strayFile.output)")
         #expect(!missing.output.contains("NSCocoaErrorDomain"), "\(missing.output)")
     }
@@ -123,16 +123,18 @@ import Testing
         let directory = try await Self.ledgerWithShares(8)
         defer { try? FileManager.default.removeItem(at: directory) }
         let exported = directory.appendingPathComponent("offsite")
-        let export = try AddonFixture.run([
+        let export = try await AddonFixture.run([
             DaemonProcess.executable.path, "audit", "checkpoints", exported.path, "--data-dir", directory.path,
         ])
         #expect(export.status == 0, "\(export.output)")
         try Self.tamper(directory, "DELETE FROM ledger WHERE seq > 4; DELETE FROM ledger_checkpoints")
-        #expect(try Self.run(directory).status == 0)  // Alone, the shortened ledger looks whole...
-        let result = try Self.run(directory, checkpoints: exported)
+        #expect(try await Self.run(directory).status == 0)  // Alone, the shortened ledger looks whole...
+        let result = try await Self.run(directory, checkpoints: exported)
         #expect(result.status == 1)  // ...but not against the checkpoint kept off the host.
         #expect(result.output.contains("truncated"))
-        let key = try AddonFixture.run([DaemonProcess.executable.path, "audit", "key", "--data-dir", directory.path])
+        let key = try await AddonFixture.run([
+            DaemonProcess.executable.path, "audit", "key", "--data-dir", directory.path,
+        ])
         let file = try FileManager.default.contentsOfDirectory(atPath: exported.path).first!
         let checkpoint =
             try JSONSerialization.jsonObject(with: Data(contentsOf: exported.appendingPathComponent(file)))

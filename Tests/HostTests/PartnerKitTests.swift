@@ -6,13 +6,13 @@ import Testing
 /// built, pinned and loaded in a directory that knows nothing of the checkout, with only the
 /// installed binaries and the system's tools on `PATH`.
 @Suite struct PartnerKitTests {
-    @Test func aCAddonBuildsOutsideTheTreeFromTheInstalledKit() throws {
+    @Test func aCAddonBuildsOutsideTheTreeFromTheInstalledKit() async throws {
         let scratch = try Self.scratch()
         defer { try? FileManager.default.removeItem(at: scratch) }
-        let prefix = try Self.install(into: scratch.appendingPathComponent("prefix"))
+        let prefix = try await Self.install(into: scratch.appendingPathComponent("prefix"))
         let project = scratch.appendingPathComponent("delivery-counter")
 
-        let new = try Self.partner(
+        let new = try await Self.partner(
             ["switchboard", "addons", "new", "--lang", "c", "--id", "com.example.delivery-counter", project.path],
             prefix: prefix)
         #expect(new.status == 0, "\(new.output)")
@@ -24,23 +24,23 @@ import Testing
                 == Data(contentsOf: AddonFixture.header.appendingPathComponent("switchboard_addon.h")))
 
         for target in ["all", "pin"] {
-            let make = try Self.partner(
+            let make = try await Self.partner(
                 ["make", "-C", project.path] + (target == "all" ? [] : [target]), prefix: prefix)
             #expect(make.status == 0, "make \(target): \(make.output)")
         }
-        let load = try Self.partner(["make", "-C", project.path, "load"], prefix: prefix)
+        let load = try await Self.partner(["make", "-C", project.path, "load"], prefix: prefix)
         #expect(load.status == 0, "\(load.output)")
         #expect(load.output.contains("ok: com.example.delivery-counter 0.1.0"), "\(load.output)")
         #expect(
-            try Self.exportedFunctions(project.appendingPathComponent("libdelivery_counter.so")) == [
+            try await Self.exportedFunctions(project.appendingPathComponent("libdelivery_counter.so")) == [
                 "switchboard_addon_entry"
             ])
-        let check = try Self.partner(["make", "-n", "-C", project.path, "check"], prefix: prefix)
+        let check = try await Self.partner(["make", "-n", "-C", project.path, "check"], prefix: prefix)
         #expect(check.output.contains("switchboard addons validate com.example.delivery-counter.json"))
 
         // The installed daemon, run from elsewhere, finds the bundled add-ons, and the runner for this
         // isolated one.
-        let list = try Self.partner(
+        let list = try await Self.partner(
             [
                 "switchboard", "addons", "list", "--data-dir", scratch.appendingPathComponent("data").path,
                 "--addons-dir", project.path,
@@ -55,20 +55,20 @@ import Testing
 
         // The installed daemon writes the SDK from its own share/switchboard/sdk.
         let sdk = scratch.appendingPathComponent("sdk")
-        let written = try Self.partner(["switchboard", "addons", "sdk", sdk.path], prefix: prefix)
+        let written = try await Self.partner(["switchboard", "addons", "sdk", sdk.path], prefix: prefix)
         #expect(written.status == 0, "\(written.output)")
         #expect(
             try Data(contentsOf: sdk.appendingPathComponent("Sources/PluginAPI/include/switchboard_addon.h"))
                 == Data(contentsOf: AddonFixture.header.appendingPathComponent("switchboard_addon.h")))
     }
 
-    @Test func aSwiftAddonBuildsOutsideTheTreeOnTheSDK() throws {
+    @Test func aSwiftAddonBuildsOutsideTheTreeOnTheSDK() async throws {
         let scratch = try Self.scratch()
         defer { try? FileManager.default.removeItem(at: scratch) }
-        let prefix = try Self.install(into: scratch.appendingPathComponent("prefix"))
+        let prefix = try await Self.install(into: scratch.appendingPathComponent("prefix"))
         let project = scratch.appendingPathComponent("delivery-counter")
 
-        let new = try Self.partner(
+        let new = try await Self.partner(
             ["switchboard", "addons", "new", "--lang", "swift", "--id", "com.example.delivery-counter", project.path],
             prefix: prefix)
         #expect(new.status == 0, "\(new.output)")
@@ -83,15 +83,15 @@ import Testing
         // The toolchain is the machine's, not the checkout's: its directory joins PATH.
         let toolchain = try Self.swiftDirectory()
         for target in ["all", "pin"] {
-            let make = try Self.partner(
+            let make = try await Self.partner(
                 ["make", "-C", project.path] + (target == "all" ? [] : [target]), prefix: prefix, path: [toolchain])
             #expect(make.status == 0, "make \(target): \(make.output)")
         }
-        let load = try Self.partner(["make", "-C", project.path, "load"], prefix: prefix, path: [toolchain])
+        let load = try await Self.partner(["make", "-C", project.path, "load"], prefix: prefix, path: [toolchain])
         #expect(load.status == 0, "\(load.output)")
         #expect(load.output.contains("ok: com.example.delivery-counter 0.1.0"), "\(load.output)")
         #expect(
-            try Self.exportedFunctions(project.appendingPathComponent("libDeliveryCounter.so")) == [
+            try await Self.exportedFunctions(project.appendingPathComponent("libDeliveryCounter.so")) == [
                 "switchboard_addon_entry"
             ])
     }
@@ -171,9 +171,9 @@ import Testing
     }
 
     /// Installs the products these tests run against (debug or release) with `scripts/install`.
-    static func install(into prefix: URL) throws -> URL {
+    static func install(into prefix: URL) async throws -> URL {
         let products = DaemonProcess.executable.deletingLastPathComponent().path
-        let result = try AddonFixture.run([
+        let result = try await AddonFixture.run([
             AddonFixture.repoRoot.appendingPathComponent("scripts/install").path, "--from", products, prefix.path,
         ])
         guard result.status == 0 else { throw TestFailure("scripts/install failed: \(result.output)") }
@@ -183,12 +183,14 @@ import Testing
     /// Runs a command as a partner would, in `directory` (default: the scratch directory holding
     /// `prefix`, outside the checkout): an environment of HOME, TMPDIR and a PATH of the installed
     /// binaries, `path` and the system's directories only.
-    static func partner(_ command: [String], prefix: URL, path: [String] = [], in directory: URL? = nil) throws -> (
-        status: Int32, output: String
-    ) {
+    static func partner(_ command: [String], prefix: URL, path: [String] = [], in directory: URL? = nil) async throws
+        -> (
+            status: Int32, output: String
+        )
+    {
         let search = ([prefix.appendingPathComponent("bin").path] + path + ["/usr/bin", "/bin"])
         let home = ProcessInfo.processInfo.environment["HOME"] ?? "/root"
-        return try AddonFixture.run(
+        return try await AddonFixture.run(
             [
                 "/usr/bin/env", "-i", "-C", (directory ?? prefix.deletingLastPathComponent()).path, "HOME=\(home)",
                 // SwiftPM's lock files go to TMPDIR: the scratch directory, removed with the rest.
@@ -198,8 +200,8 @@ import Testing
     }
 
     /// The functions a library exports.
-    static func exportedFunctions(_ library: URL) throws -> [String] {
-        let result = try AddonFixture.run(["nm", "-D", "--defined-only", "--extern-only", library.path])
+    static func exportedFunctions(_ library: URL) async throws -> [String] {
+        let result = try await AddonFixture.run(["nm", "-D", "--defined-only", "--extern-only", library.path])
         return result.output.split(separator: "\n").filter { $0.contains(" T ") }.map {
             String($0.split(separator: " ").last!)
         }

@@ -18,7 +18,7 @@ import Testing
 
         let bin = DaemonProcess.executable.deletingLastPathComponent().path
         // The header is copied beside addon.c; `make load` builds, pins and loads it.
-        let make = try AddonFixture.run(["make", "-C", directory.path, "PATH=\(bin):/usr/bin:/bin", "load"])
+        let make = try await AddonFixture.run(["make", "-C", directory.path, "PATH=\(bin):/usr/bin:/bin", "load"])
         #expect(make.status == 0, "\(make.output)")
         #expect(make.output.contains("ok: com.example.delivery-counter 0.1.0"))
 
@@ -34,10 +34,10 @@ import Testing
         #expect(try await check.waitForExit() == 1)
     }
 
-    @Test func theBundledLibrariesExportOnlyTheEntry() throws {
+    @Test func theBundledLibrariesExportOnlyTheEntry() async throws {
         let directory = DaemonProcess.executable.deletingLastPathComponent()
         for name in ["ComplianceScrub", "Reporting", "Monitoring"] {
-            let result = try AddonFixture.run([
+            let result = try await AddonFixture.run([
                 "nm", "-D", "--defined-only", "--extern-only", directory.appendingPathComponent("lib\(name).so").path,
             ])
             let functions = result.output.split(separator: "\n").filter { $0.contains(" T ") }.map {

@@ -76,8 +76,8 @@ import Testing
         return (directory, accountID)
     }
 
-    static func cli(_ arguments: [String], _ directory: URL) throws -> (status: Int32, output: String) {
-        try AddonFixture.run([DaemonProcess.executable.path] + arguments + ["--data-dir", directory.path])
+    static func cli(_ arguments: [String], _ directory: URL) async throws -> (status: Int32, output: String) {
+        try await AddonFixture.run([DaemonProcess.executable.path] + arguments + ["--data-dir", directory.path])
     }
 
     @Test(arguments: [false, true])
@@ -86,20 +86,20 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let before = try Self.snapshot(directory)
 
-        let verify = try Self.cli(["audit", "verify"], directory)
+        let verify = try await Self.cli(["audit", "verify"], directory)
         #expect(verify.status == 0, "\(verify.output)")
         #expect(verify.output.hasPrefix("ledger intact: "), "\(verify.output)")
         #expect(verify.output.contains("1 signing key (1 current, 0 retired)"), "\(verify.output)")
 
-        let query = try Self.cli(["audit", "query", "--addon", "reporting", "--format", "ndjson"], directory)
+        let query = try await Self.cli(["audit", "query", "--addon", "reporting", "--format", "ndjson"], directory)
         #expect(query.status == 0, "\(query.output)")
         #expect(query.output.contains(accountID), "\(query.output)")
 
-        let export = try Self.cli(["audit", "export", "--account", accountID], directory)
+        let export = try await Self.cli(["audit", "export", "--account", accountID], directory)
         #expect(export.status == 0, "\(export.output)")
         #expect(export.output.contains("com.switchboard.reporting"), "\(export.output)")
 
-        let key = try Self.cli(["audit", "key"], directory)
+        let key = try await Self.cli(["audit", "key"], directory)
         #expect(key.status == 0, "\(key.output)")
         let stored = try Curve25519.Signing.PrivateKey(
             rawRepresentation: Data(contentsOf: directory.appendingPathComponent("secrets/ledger-ed25519.key")))
@@ -115,7 +115,7 @@ import Testing
             tamper: "UPDATE ledger SET fields = 'usage.to:clear' WHERE seq = 3")
         defer { try? FileManager.default.removeItem(at: directory) }
         let before = try Self.snapshot(directory)
-        let verify = try Self.cli(["audit", "verify"], directory)
+        let verify = try await Self.cli(["audit", "verify"], directory)
         #expect(verify.status == 1, "\(verify.output)")
         #expect(
             verify.output
@@ -133,7 +133,7 @@ import Testing
         try FileManager.default.removeItem(at: secrets.appendingPathComponent("ledger-ed25519.key"))
         try FileManager.default.setAttributes([.posixPermissions: 0o555], ofItemAtPath: secrets.path)
         let before = try Self.snapshot(directory)
-        let verify = try Self.cli(["audit", "verify"], directory)
+        let verify = try await Self.cli(["audit", "verify"], directory)
         #expect(verify.status == 1, "\(verify.output)")
         #expect(!verify.output.contains("ledger intact"), "\(verify.output)")
         #expect(verify.output.contains("ledger-ed25519.key is missing"), "\(verify.output)")

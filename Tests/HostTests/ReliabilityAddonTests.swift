@@ -13,8 +13,8 @@ import Testing
 
     /// A fail-closed isolated recorder that only checks sends (no asynchronous events, so every
     /// request its runner gets is a check).
-    static func checkingAddon(timeoutMs: Int = 300) throws -> URL {
-        try AddonFixture.recorder(
+    static func checkingAddon(timeoutMs: Int = 300) async throws -> URL {
+        try await AddonFixture.recorder(
             in: FileManager.default.temporaryDirectory.appendingPathComponent("sb-reliability-\(UUID().uuidString)"),
             id: addonID, fields: [("usage.to", true, false)], hooks: ["message.submit"], failureMode: "fail_closed",
             isolation: "isolated", timeoutMs: timeoutMs)
@@ -43,7 +43,7 @@ import Testing
     }
 
     @Test func onlyChecksThatReachedTheAddonAreRecordedAsShares() async throws {
-        let addons = try Self.checkingAddon()
+        let addons = try await Self.checkingAddon()
         try await withDaemon(configure: { config in
             RunnerTests.configure(addons)(&config)
             config.addons.isolation.quarantineSeconds = 300
@@ -96,7 +96,7 @@ import Testing
 
     /// A check written to the runner is a share even when no answer came in time.
     @Test func aCheckThatTimedOutAfterReachingTheAddonIsRecorded() async throws {
-        let addons = try Self.checkingAddon()
+        let addons = try await Self.checkingAddon()
         try await withDaemon(configure: RunnerTests.configure(addons)) { daemon in
             let (_, client) = try await daemon.signUp()
             _ = try await client.put("/v1/account/addons/recorder", json: ["categories": ["usage"]])
@@ -117,7 +117,7 @@ import Testing
     @Test func aCheckThatTimesOutOnceIsRetriedAndTheRunnerKeepsServing() async throws {
         // The first check sleeps 1 s, past its 800 ms budget; the retry waits behind it in the
         // runner and is answered at about 1 s, well within its own 800 ms.
-        let addons = try Self.checkingAddon(timeoutMs: 800)
+        let addons = try await Self.checkingAddon(timeoutMs: 800)
         try await withDaemon(configure: RunnerTests.configure(addons)) { daemon in
             let (_, client) = try await daemon.signUp()
             _ = try await client.put("/v1/account/addons/recorder", json: ["categories": ["usage"]])
@@ -142,7 +142,7 @@ import Testing
     /// as soon as it answers one, long before its quarantine would end; while it still fails, the
     /// probes change nothing.
     @Test func aQuarantinedAddonIsBackAsSoonAsItAnswersAProbe() async throws {
-        let addons = try Self.checkingAddon()
+        let addons = try await Self.checkingAddon()
         try await withDaemon(configure: { config in
             RunnerTests.configure(addons)(&config)
             config.addons.isolation.quarantineSeconds = 300

@@ -13,8 +13,8 @@ import Testing
         ("usage.to", true, false), ("usage.status", false, false),
     ]
 
-    static func recorder(in directory: URL, version: String, isolation: String) throws {
-        try AddonFixture.recorder(
+    static func recorder(in directory: URL, version: String, isolation: String) async throws {
+        try await AddonFixture.recorder(
             in: directory, id: id, version: version, fields: fields, hooks: ["message.submit", "message.status"],
             isolation: isolation, timeoutMs: 2000)
     }
@@ -24,7 +24,7 @@ import Testing
     @Test(arguments: ["isolated", "in_process"])
     func reloadingUnderLoadDropsAndRepeatsNothing(isolation: String) async throws {
         let addons = FileManager.default.temporaryDirectory.appendingPathComponent("sb-reload-\(UUID().uuidString)")
-        try Self.recorder(in: addons, version: "1.0.0", isolation: isolation)
+        try await Self.recorder(in: addons, version: "1.0.0", isolation: isolation)
         try await withDaemon(configure: { $0.addons.directories = [addons.path] }) { daemon in
             let (_, client) = try await daemon.signUp()
             #expect(try await client.put("/v1/account/addons/recorder", json: ["categories": ["usage"]]).status == 201)
@@ -44,7 +44,7 @@ import Testing
                 _ = try await eventually(seconds: 20) {
                     AddonFixture.recorded(dataDir: daemon.directory, addonID: Self.id).count >= before + 5
                 }
-                try Self.recorder(in: addons, version: version, isolation: isolation)
+                try await Self.recorder(in: addons, version: version, isolation: isolation)
                 let reload = try await daemon.admin.post("/v1/admin/addons/\(Self.id)/reload", json: [:])
                 #expect(reload.status == 200, "\(reload.text)")
                 #expect(reload.json["to_version"] as? String == version)
@@ -90,7 +90,7 @@ import Testing
 
     @Test func aBrokenNewVersionLeavesTheRunningOneInService() async throws {
         let addons = FileManager.default.temporaryDirectory.appendingPathComponent("sb-reload-\(UUID().uuidString)")
-        try Self.recorder(in: addons, version: "1.0.0", isolation: "isolated")
+        try await Self.recorder(in: addons, version: "1.0.0", isolation: "isolated")
         try await withDaemon(configure: { $0.addons.directories = [addons.path] }) { daemon in
             let (_, client) = try await daemon.signUp()
             _ = try await client.put("/v1/account/addons/recorder", json: ["categories": ["usage"]])
@@ -130,14 +130,14 @@ import Testing
 
     @Test func anInProcessReloadFromTheSameChangedFileIsRefused() async throws {
         let addons = FileManager.default.temporaryDirectory.appendingPathComponent("sb-reload-\(UUID().uuidString)")
-        try Self.recorder(in: addons, version: "1.0.0", isolation: "in_process")
+        try await Self.recorder(in: addons, version: "1.0.0", isolation: "in_process")
         let manifest = try #require(
             try JSONSerialization.jsonObject(with: Data(contentsOf: Self.manifestFile(addons))) as? [String: Any])
         let path = try #require((manifest["library"] as? [String: Any])?["path"] as? String)
         try await withDaemon(configure: { $0.addons.directories = [addons.path] }) { daemon in
             // Version 2 built over version 1's file name.
             let other = addons.appendingPathComponent("v2")
-            try Self.recorder(in: other, version: "2.0.0", isolation: "in_process")
+            try await Self.recorder(in: other, version: "2.0.0", isolation: "in_process")
             var next = try #require(
                 try JSONSerialization.jsonObject(with: Data(contentsOf: Self.manifestFile(other))) as? [String: Any])
             let built = try #require((next["library"] as? [String: Any])?["path"] as? String)
@@ -158,7 +158,7 @@ import Testing
     @Test func sighupReloadsChangedAddons() async throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("sb-hup-\(UUID().uuidString)")
         let addons = root.appendingPathComponent("addons")
-        try Self.recorder(in: addons, version: "1.0.0", isolation: "isolated")
+        try await Self.recorder(in: addons, version: "1.0.0", isolation: "isolated")
         let config = root.appendingPathComponent("config.json")
         try JSONSerialization.data(withJSONObject: ["addons": ["dirs": [addons.path]]]).write(to: config)
         let token = "hup-test-token-0123456789"
@@ -174,7 +174,7 @@ import Testing
             return loaded.first { $0["id"] as? String == Self.id }?["version"] as? String
         }
         #expect(try await version() == "1.0.0")
-        try Self.recorder(in: addons, version: "2.0.0", isolation: "isolated")
+        try await Self.recorder(in: addons, version: "2.0.0", isolation: "isolated")
         daemon.kill(SIGHUP)
         #expect(try await eventually { try await version() == "2.0.0" }, "\(daemon.errorOutput())")
         #expect(try await admin.get("/healthz").status == 200)

@@ -12,9 +12,9 @@ import Testing
         failureMode: String = "fail_open", timeoutMs: Int = 300, id: String = "com.example.recorder",
         defines: [String] = []
     )
-        throws -> URL
+        async throws -> URL
     {
-        try AddonFixture.recorder(
+        try await AddonFixture.recorder(
             in: FileManager.default.temporaryDirectory.appendingPathComponent("sb-hostile-\(UUID().uuidString)"),
             id: id,
             fields: [("usage.to", true, false), ("usage.status", false, false), ("content.body", false, false)],
@@ -41,7 +41,7 @@ import Testing
 
     @Test(arguments: ["segfault", "abort", "leak", "loop", "sleep"])
     func aMisbehavingAddonNeverStopsTheDaemonOrLosesAMessage(mode: String) async throws {
-        try await withDaemon(configure: Self.configure(try Self.hostileAddon())) { daemon in
+        try await withDaemon(configure: Self.configure(try await Self.hostileAddon())) { daemon in
             #expect(daemon.daemon.addons.registry.isolation("com.example.recorder") == .isolated)
             let (_, client) = try await daemon.signUp()
             _ = try await client.put("/v1/account/addons/recorder", json: ["categories": ["usage", "content"]])
@@ -94,7 +94,7 @@ import Testing
     /// socket, fd 3): otherwise the daemon's close of a connection would send no FIN while the
     /// runner lives. The connection here is held open while a crash makes the runner start again.
     @Test func aRestartedRunnerHoldsNoneOfTheDaemonsConnections() async throws {
-        try await withDaemon(configure: Self.configure(try Self.hostileAddon())) { daemon in
+        try await withDaemon(configure: Self.configure(try await Self.hostileAddon())) { daemon in
             let (_, client) = try await daemon.signUp()
             _ = try await client.put("/v1/account/addons/recorder", json: ["categories": ["usage", "content"]])
             let held = try RawConnection(port: daemon.port)
@@ -129,7 +129,7 @@ import Testing
     func theCPULimitBindsOnlyWhenSet(cpuSeconds: Int) async throws {
         // Without a limit the check spins until the daemon's 2.5 s budget ends; with a one-second
         // limit the kernel stops it first, however loaded the machine (a 10 s budget).
-        let addons = try Self.hostileAddon(timeoutMs: cpuSeconds == 0 ? 2500 : 10_000)
+        let addons = try await Self.hostileAddon(timeoutMs: cpuSeconds == 0 ? 2500 : 10_000)
         try await withDaemon(configure: { config in
             Self.configure(addons)(&config)
             config.addons.isolation.cpuSeconds = cpuSeconds
@@ -156,7 +156,7 @@ import Testing
 
     @Test func repeatedCrashesQuarantineTheAddonAndFailClosedBlocksSends() async throws {
         // A quarantine long enough to outlast the checks below on a loaded machine.
-        let configure = Self.configure(try Self.hostileAddon(failureMode: "fail_closed"))
+        let configure = Self.configure(try await Self.hostileAddon(failureMode: "fail_closed"))
         try await withDaemon(configure: {
             configure(&$0)
             $0.addons.isolation.quarantineSeconds = 6
@@ -190,7 +190,7 @@ import Testing
     }
 
     @Test func strayOutputNeverCorruptsTheProtocol() async throws {
-        try await withDaemon(configure: Self.configure(try Self.hostileAddon(timeoutMs: 5000))) { daemon in
+        try await withDaemon(configure: Self.configure(try await Self.hostileAddon(timeoutMs: 5000))) { daemon in
             let (_, client) = try await daemon.signUp()
             _ = try await client.put("/v1/account/addons/recorder", json: ["categories": ["usage", "content"]])
             try hostile(daemon, "stdout")
@@ -201,7 +201,8 @@ import Testing
     }
 
     @Test func anInvalidVerdictFollowsTheFailureMode() async throws {
-        try await withDaemon(configure: Self.configure(try Self.hostileAddon(failureMode: "fail_closed"))) { daemon in
+        try await withDaemon(configure: Self.configure(try await Self.hostileAddon(failureMode: "fail_closed"))) {
+            daemon in
             let (_, client) = try await daemon.signUp()
             _ = try await client.put("/v1/account/addons/recorder", json: ["categories": ["usage"]])
             try hostile(daemon, "badverdict")
@@ -213,11 +214,11 @@ import Testing
 
     @Test func anIsolatedAddonThatLiesAboutItselfIsRefused() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sb-liars-\(UUID().uuidString)")
-        try AddonFixture.recorder(
+        try await AddonFixture.recorder(
             in: directory, id: "com.example.impostor", fields: [("usage.to", true, false)],
             manifestID: "com.example.claimed",
             isolation: "isolated")
-        try AddonFixture.recorder(
+        try await AddonFixture.recorder(
             in: directory, id: "com.example.abi", fields: [("usage.to", true, false)], defines: ["ABI_MAJOR=2"],
             isolation: "isolated")
         try await withDaemon(configure: Self.configure(directory)) { daemon in

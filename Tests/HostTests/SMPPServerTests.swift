@@ -14,17 +14,23 @@ import Testing
         _ body: (TestDaemon, Int, TestClient, (systemID: String, password: String)) async throws -> Void
     ) async throws {
         let port = try DaemonProcess.freePort()
-        try await withDaemon(configure: {
-            $0.smppServer.port = port
-            configure(&$0)
-        }) { daemon in
+        // At info the daemon's log says why a bind was refused; `runESME` shows it when one fails.
+        try await withDaemon(
+            logLevel: .info,
+            configure: {
+                $0.smppServer.port = port
+                configure(&$0)
+            }
+        ) { daemon in
             let (_, client) = try await daemon.signUp()
             let made = try await client.post("/v1/account/smpp-credentials", json: [:])
             #expect(made.status == 201)
             let systemID = try #require(made.json["system_id"] as? String)
             let password = try #require(made.json["password"] as? String)
             #expect(systemID.count <= 15 && password.count == 8)
-            try await body(daemon, port, client, (systemID, password))
+            try await ESMEDiagnostics.$daemonLogs.withValue(daemon.logs) {
+                try await body(daemon, port, client, (systemID, password))
+            }
         }
     }
 

@@ -27,7 +27,7 @@ import Testing
     static func validate(_ manifest: URL, bundled: Bool = false) async throws -> (status: Int32, report: Report) {
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("sb-validate-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: output) }
-        let result = try AddonFixture.run(
+        let result = try await AddonFixture.run(
             [
                 "/bin/sh", "-c", "\"$0\" addons validate --json \(bundled ? "--bundled " : "")\"$1\" > \"$2\"",
                 DaemonProcess.executable.path, manifest.path, output.path,
@@ -40,12 +40,12 @@ import Testing
     /// Builds the fixture with `defines` into its own directory and writes its pinned manifest.
     static func fixture(
         _ defines: [String], exportOnlyEntry: Bool = true, abiMinor: Int = Int(SB_ABI_VERSION_MINOR)
-    ) throws -> URL {
+    ) async throws -> URL {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "sb-misbehaving-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let library = directory.appendingPathComponent("libmisbehaving.so")
-        let result = try AddonFixture.run(
+        let result = try await AddonFixture.run(
             [
                 "cc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-fPIC", "-shared", "-fvisibility=hidden", "-pthread",
                 "-I", AddonFixture.header.path,
@@ -95,7 +95,7 @@ import Testing
     }
 
     @Test func aWellBehavedPartnerAddonPassesEveryRule() async throws {
-        let manifest = try Self.fixture([])
+        let manifest = try await Self.fixture([])
         defer { try? FileManager.default.removeItem(at: manifest.deletingLastPathComponent()) }
         let (status, report) = try await Self.validate(manifest)
         #expect(status == 0, "\(report.rules.map { "\($0.id) \($0.outcome): \($0.detail)" })")
@@ -126,7 +126,7 @@ import Testing
         ("BREAK_FORK_SETSID", "processes", "still running when its runner ended"),
     ])
     func eachRuleFailsOnTheAddonThatBreaksIt(define: String, rule: String, reason: String) async throws {
-        let manifest = try Self.fixture([define], exportOnlyEntry: define != "BREAK_EXPORTS")
+        let manifest = try await Self.fixture([define], exportOnlyEntry: define != "BREAK_EXPORTS")
         defer { try? FileManager.default.removeItem(at: manifest.deletingLastPathComponent()) }
         let (status, report) = try await Self.validate(manifest)
         #expect(status == 1)
@@ -140,7 +140,7 @@ import Testing
     /// The manifest must declare the ABI the library was built with: the descriptor rule names
     /// both and the fix, and the other rules still run.
     @Test func aManifestDeclaringAnotherABIThanTheLibraryFailsTheDescriptorRule() async throws {
-        let manifest = try Self.fixture([], abiMinor: Int(SB_ABI_VERSION_MINOR) - 1)
+        let manifest = try await Self.fixture([], abiMinor: Int(SB_ABI_VERSION_MINOR) - 1)
         defer { try? FileManager.default.removeItem(at: manifest.deletingLastPathComponent()) }
         let (status, report) = try await Self.validate(manifest)
         #expect(status == 1)
@@ -154,9 +154,9 @@ import Testing
     }
 
     @Test func addonsCheckReportsAnAddonThatCrashesWhileLoadingAndSurvivesIt() async throws {
-        let manifest = try Self.fixture(["BREAK_CREATE"])
+        let manifest = try await Self.fixture(["BREAK_CREATE"])
         defer { try? FileManager.default.removeItem(at: manifest.deletingLastPathComponent()) }
-        let check = try AddonFixture.run([DaemonProcess.executable.path, "addons", "check", manifest.path])
+        let check = try await AddonFixture.run([DaemonProcess.executable.path, "addons", "check", manifest.path])
         #expect(check.status == 1, "\(check.output)")
         #expect(check.output.contains("cannot be loaded") && check.output.contains("signal 6"), "\(check.output)")
         let (status, report) = try await Self.validate(manifest)

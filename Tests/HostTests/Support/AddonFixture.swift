@@ -12,22 +12,24 @@ enum AddonFixture {
     static let header = repoRoot.appendingPathComponent("Sources/PluginAPI/include")
     static let recorderSource = repoRoot.appendingPathComponent("Tests/Fixtures/recording_addon.c")
 
-    /// Runs a command and returns its exit status and combined output.
+    /// Runs a command and returns its exit status and combined output. It waits with `Task.sleep`:
+    /// a blocking wait would hold one of the few threads every test's daemon shares, and a handful
+    /// of CLI runs at once stalled other tests' daemons for 30 s (an SMPP bind answered too late).
     @discardableResult
-    static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
+    static func run(_ arguments: [String]) async throws -> (status: Int32, output: String) {
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("sb-run-\(UUID().uuidString).log")
         defer { try? FileManager.default.removeItem(at: log) }
         let process = try ChildProcess(arguments[0], Array(arguments.dropFirst()), output: log.path, errors: log.path)
-        process.waitUntilExit()
+        while process.isRunning { try await Task.sleep(for: .milliseconds(10)) }
         let output = (try? Data(contentsOf: log)) ?? Data()
         return (process.terminationStatus, String(decoding: output, as: UTF8.self))
     }
 
     /// Compiles the recorder into `directory` with plain cc, as a partner would.
-    static func buildRecorder(in directory: URL, name: String, defines: [String] = []) throws -> URL {
+    static func buildRecorder(in directory: URL, name: String, defines: [String] = []) async throws -> URL {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let output = directory.appendingPathComponent("lib\(name).so")
-        let result = try run(
+        let result = try await run(
             ["cc", "-std=c99", "-Wall", "-Wextra", "-pedantic", "-Werror", "-fPIC", "-shared", "-I", header.path]
                 + defines.map { "-D" + $0 } + [recorderSource.path, "-o", output.path])
         guard result.status == 0 else { throw TestFailure("cc failed: \(result.output)") }
@@ -46,9 +48,9 @@ enum AddonFixture {
         hooks: [String] = ["message.submit", "message.status", "message.inbound", "api.request", "account.changed"],
         failureMode: String = "fail_closed", pin: String? = nil, defines: [String] = [], manifestID: String? = nil,
         isolation: String = "in_process", timeoutMs: Int = 200
-    ) throws -> URL {
+    ) async throws -> URL {
         let name = id.replacingOccurrences(of: ".", with: "_") + "_" + version.replacingOccurrences(of: ".", with: "_")
-        let library = try buildRecorder(
+        let library = try await buildRecorder(
             in: directory, name: name, defines: ["ADDON_ID=\"\(id)\"", "ADDON_VERSION=\"\(version)\""] + defines)
         let manifestFields: [[String: Any]] = fields.map {
             [

@@ -107,5 +107,21 @@ func runESME(
         let errors = (try? String(contentsOfFile: output + ".err", encoding: .utf8)) ?? ""
         throw TestFailure("the test ESME printed no result: \(text) \(errors)")
     }
+    // smpp34 reports a refused or unanswered bind only as a timeout; the daemon's log says which.
+    if !expectRefusal, result["bind"] as? String != "ok", let logs = ESMEDiagnostics.daemonLogs {
+        let lines = logs.lines(atLeast: .info).filter { $0.message.contains("SMPP") || $0.level >= .warning }
+            .map { record in
+                let metadata = record.metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+                return "[\(record.level)] \(record.message) \(metadata.joined(separator: " "))"
+            }
+        throw TestFailure(
+            "the ESME did not bind: \(result["bind"] ?? "nil"); the daemon logged:\n\(lines.joined(separator: "\n"))")
+    }
     return result
+}
+
+/// What `runESME` reports beside its own result when a bind fails.
+enum ESMEDiagnostics {
+    /// The log of the daemon the ESME binds to, at info or below (set by the SMPP server tests).
+    @TaskLocal static var daemonLogs: LogCapture?
 }

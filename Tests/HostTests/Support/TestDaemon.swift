@@ -15,7 +15,8 @@ final class TestDaemon: Sendable {
     let daemon: Daemon
     let port: Int
     let directory: URL
-    /// Everything the daemon (and its add-ons) logged, at warning and above.
+    /// Everything the daemon (and its add-ons) logged, at warning and above unless started with
+    /// another `logLevel`.
     let logs: LogCapture
     private let task: Task<Void, any Error>?
     /// Set when requests go straight to the router in-process instead of over loopback.
@@ -48,16 +49,19 @@ final class TestDaemon: Sendable {
         return config
     }
 
+    /// - Parameter logLevel: the lowest level `logs` keeps (`.info` where a failure should show
+    ///   what the daemon did, such as why it refused a bind).
     static func start(
         clock: any WallClock = SystemWallClock(),
         directory: URL? = nil,
+        logLevel: Logger.Level = .warning,
         configure: (inout ServeConfiguration) -> Void = { _ in }
     ) async throws -> TestDaemon {
         let directory =
             directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("sb-test-\(UUID().uuidString)")
         let config = configuration(directory: directory, configure: configure)
         let logs = LogCapture()
-        let logger = logs.logger(label: "test-daemon", level: .warning)
+        let logger = logs.logger(label: "test-daemon", level: logLevel)
         let daemon = try Daemon(config: config, clock: clock, logger: logger)
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let task = Task {
@@ -155,10 +159,12 @@ func eventually(seconds: Double = 10, _ condition: () async throws -> Bool) asyn
 func withDaemon<T>(
     clock: any WallClock = SystemWallClock(),
     directory: URL? = nil,
+    logLevel: Logger.Level = .warning,
     configure: (inout ServeConfiguration) -> Void = { _ in },
     _ body: (TestDaemon) async throws -> T
 ) async throws -> T {
-    let daemon = try await TestDaemon.start(clock: clock, directory: directory, configure: configure)
+    let daemon = try await TestDaemon.start(
+        clock: clock, directory: directory, logLevel: logLevel, configure: configure)
     do {
         let result = try await body(daemon)
         await daemon.stop()
