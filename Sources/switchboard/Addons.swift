@@ -63,7 +63,9 @@ struct Addons: AsyncParsableCommand {
                 changes = try await ConsentFile.apply(
                     file: file, accounts: daemon.accounts, addons: daemon.addons, actor: "cli:\(file)")
             } catch let error as ConfigurationError {
-                throw ValidationError(error.description)
+                // The file's content is wrong, not the command line: no usage text after the problems.
+                FileHandle.standardError.write(Data("Error: \(error.description)\n".utf8))
+                throw ExitCode(64)
             }
             if changes.isEmpty { print("nothing to change: every account already has what the file says") }
             for change in changes {

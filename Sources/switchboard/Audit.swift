@@ -22,7 +22,9 @@ struct Audit: AsyncParsableCommand {
         @Option(help: "Only rows at or after this RFC 3339 time.") var since: String?
         @Option(help: "Only rows before this RFC 3339 time.") var until: String?
         @Option(help: "json, csv, ndjson or table.") var format: String = "table"
-        @Option(help: "At most this many rows.") var limit: Int = 10_000
+        // Unconditional, so that `--limit -5` is read as a number and refused as one, not as a
+        // missing value followed by an option -5.
+        @Option(parsing: .unconditional, help: "At most this many rows.") var limit: Int = 10_000
         @Flag(help: "Counts per add-on × category × day instead of rows.") var summary = false
 
         func run() async throws {
@@ -161,8 +163,12 @@ struct Audit: AsyncParsableCommand {
 
         func run() async throws {
             let reader = try AuditReader(config: try options.resolve(loadAddons: false), logger: quietLogger())
+            // Not found exits 2, as `audit query` does for an unknown account; 64 is for bad usage.
             guard let report = try reader.accessReport(accountID: account) else {
-                throw ValidationError("--account \(account) does not exist")
+                FileHandle.standardError.write(
+                    Data(
+                        "error: --account \(account) is not an account; `switchboard accounts list` lists them\n".utf8))
+                throw ExitCode(2)
             }
             print(report)
         }

@@ -59,7 +59,9 @@ import Testing
     @Test func invisibleBodiesAndOddSendersAreNamed() async throws {
         try await TestDaemon.withRouter { daemon in
             let (_, client) = try await daemon.signUp()
-            for body in ["\u{200B}", "\u{7F}", "\u{85}\u{9B}", " \u{AD}\u{2060} "] {
+            for body in [
+                "\u{200B}", "\u{7F}", "\u{85}\u{9B}", " \u{AD}\u{2060} ", "\u{2800}\u{2800}", "\u{FFF9}\u{FFFB}",
+            ] {
                 let response = try await client.post(
                     "/v1/messages", json: ["to": "+37255512345", "from": "ACME", "body": body])
                 #expect(response.status == 422, "\(body.unicodeScalars.map(\.value))")
@@ -93,6 +95,28 @@ import Testing
                 ])
             #expect(overflow.status == 422, "\(overflow.text)")
             #expect(overflow.text.contains("ports are 1 to 65535"), "\(overflow.text)")
+            // RFC 9110 §4.2.4: a password in the URL would be stored and shown with it.
+            let userinfo = try await client.post(
+                "/v1/messages",
+                json: [
+                    "to": "+37255512345", "from": "ACME", "body": "hi",
+                    "status_callback": "https://ada:secret@example.com/cb",
+                ])
+            #expect(userinfo.status == 422, "\(userinfo.text)")
+            #expect(userinfo.text.contains("it holds a user name or password"), "\(userinfo.text)")
+            let webhook = try await client.patch("/v1/account", json: ["inbound_webhook": "https://ada@example.com/in"])
+            #expect(webhook.status == 422, "\(webhook.text)")
+            #expect(webhook.text.contains("it holds a user name or password"), "\(webhook.text)")
+            // A private address with a root label is the same address, refused when it is given.
+            let rooted = try await client.post(
+                "/v1/messages",
+                json: ["to": "+37255512345", "from": "ACME", "body": "hi", "status_callback": "https://10.0.0.1./cb"])
+            #expect(rooted.status == 422, "\(rooted.text)")
+            #expect(rooted.text.contains("private"), "\(rooted.text)")
+            // Braille blanks among letters are text.
+            let braille = try await client.post(
+                "/v1/messages", json: ["to": "+37255512345", "from": "ACME", "body": "a\u{2800}b"])
+            #expect(braille.status == 201, "\(braille.text)")
         }
     }
 

@@ -116,7 +116,8 @@ import Testing
     }
 
     /// An audit filtered by an account or a field nobody knows is an error naming it, never an
-    /// empty answer: a mistyped account id exits 2, a field id outside the catalogue 64.
+    /// empty answer: a mistyped account id exits 2 (in `audit query` and `audit export`), a field id
+    /// outside the catalogue 64.
     @Test func anAuditOfAnUnknownAccountOrFieldIsAnErrorNotAnEmptyAnswer() async throws {
         let directory = temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -128,6 +129,11 @@ import Testing
             arguments: ["audit", "query", "--data-dir", directory.path, "--account", "acc_nope"], port: 0)
         #expect(try await typo.waitForExit() == 2)
         #expect(typo.errorOutput().contains("--account acc_nope is neither an account nor in the ledger"))
+        // The access report of an account that is not one is the same not-found error.
+        let report = try DaemonProcess(
+            arguments: ["audit", "export", "--data-dir", directory.path, "--account", "acc_nope"], port: 0)
+        #expect(try await report.waitForExit() == 2)
+        #expect(report.errorOutput().contains("--account acc_nope is not an account"), "\(report.errorOutput())")
         let field = try DaemonProcess(
             arguments: ["audit", "query", "--data-dir", directory.path, "--field", "usage.too"], port: 0)
         #expect(try await field.waitForExit() == 64)
@@ -144,6 +150,7 @@ import Testing
                 "--until must be later than since"
             ),
             (["--limit", "0"], "--limit must be at least 1"),
+            (["--limit", "-5"], "--limit must be at least 1 (got -5)"),
             (["--addon", "reporting", "--addon", "monitoring"], "--addon is given 2 times; give it once"),
         ] {
             let refused = try DaemonProcess(

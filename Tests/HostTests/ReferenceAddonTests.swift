@@ -324,8 +324,10 @@ import Testing
         try Data(bad.utf8).write(to: file)
         let refused = try DaemonProcess(
             arguments: ["addons", "apply", file.path, "--data-dir", directory.path], port: 0)
-        #expect(try await refused.waitForExit() != 0)
+        #expect(try await refused.waitForExit() == 64)
         #expect(refused.errorOutput().contains("cannot work without"))
+        // The file is wrong, not the command: no usage text follows the problems.
+        #expect(!refused.errorOutput().contains("Usage:"), "\(refused.errorOutput())")
         #expect(refused.errorOutput().contains("nope.addon is not a loaded add-on"))
         // Withdrawal and a grant in one entry: neither is guessed.
         #expect(

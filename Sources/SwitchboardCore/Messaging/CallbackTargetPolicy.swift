@@ -126,7 +126,10 @@ public struct CallbackTargetPolicy: Sendable, Equatable {
     /// every connection).
     public func refusal(forURL text: String) -> Refusal? {
         guard let host = Self.host(ofURL: text) else { return nil }
-        if let address = HostAddress(literal: host) { return refusal(host: host, addresses: [address]) }
+        // `127.0.0.1.` is the address with a root label: resolvers read it as the literal, so it
+        // is refused now, not only when a delivery connects.
+        let literal = host.hasSuffix(".") ? String(host.dropLast()) : host
+        if let address = HostAddress(literal: literal) { return refusal(host: host, addresses: [address]) }
         return refusal(forName: host)
     }
 

@@ -146,6 +146,12 @@ public struct SendService: Sendable {
         guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
             let host = url.host, !host.isEmpty
         else { return rule }
+        // RFC 9110 §4.2.4: no user name or password in an http(s) URL. Kept, it would be stored and
+        // shown wherever the URL is (message views, the console, logs).
+        if url.user != nil || url.password != nil {
+            return
+                "\(rule); it holds a user name or password (user:pass@), which a URL must not carry: verify each request by its Switchboard-Signature header instead"
+        }
         return nil
     }
 

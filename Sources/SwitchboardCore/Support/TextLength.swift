@@ -8,11 +8,14 @@ extension StringProtocol {
 
     /// Whether the text is empty or shows nothing: white space (spaces of any width, tabs, line
     /// breaks: Unicode's White_Space property), invisible characters (zero-width spaces, soft hyphens:
-    /// Default_Ignorable_Code_Point) and controls (general category Cc, DEL and C1 among them).
+    /// Default_Ignorable_Code_Point), controls and format characters (general categories Cc and Cf:
+    /// DEL, C1, the interlinear annotation marks U+FFF9–U+FFFB) and the blank Braille pattern
+    /// U+2800, which draws an empty cell.
     package var isBlank: Bool {
         unicodeScalars.allSatisfy {
             $0.properties.isWhitespace || $0.properties.isDefaultIgnorableCodePoint
-                || $0.properties.generalCategory == .control
+                || $0.properties.generalCategory == .control || $0.properties.generalCategory == .format
+                || $0.value == 0x2800
         }
     }
 }
